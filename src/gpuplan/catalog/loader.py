@@ -1,0 +1,182 @@
+"""Load the catalog data files into frozen, validated records.
+
+The catalog is the only source of world constants in gpuplan. Each file in ``data/``
+is parsed once (the result is cached) and every record is validated by its schema;
+a malformed record raises :class:`CatalogError` naming the file, the record and the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from gpuplan.catalog.schema import (
+    Accelerator,
+    ElectricityPrice,
+    Grid,
+    Household,
+    Model,
+    Pue,
+    Record,
+    ScalingLaw,
+    SeedCluster,
+    SystemParameter,
+)
+from gpuplan.errors import CatalogError
+
+R = TypeVar("R", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every catalog record, by kind and id."""
+
+    accelerators: Mapping[str, Accelerator]
+    models: Mapping[str, Model]
+    grids: Mapping[str, Grid]
+    electricity_prices: Mapping[str, ElectricityPrice]
+    households: Mapping[str, Household]
+    pue: Mapping[str, Pue]
+    systems: Mapping[str, SystemParameter]
+    scaling_laws: Mapping[str, ScalingLaw]
+    seed_clusters: Mapping[str, SeedCluster]
+
+    def accelerator(self, accelerator_id: str) -> Accelerator:
+        return _lookup(self.accelerators, accelerator_id, "accelerator")
+
+    def model(self, model_id: str) -> Model:
+        return _lookup(self.models, model_id, "model")
+
+    def grid(self, grid_id: str) -> Grid:
+        return _lookup(self.grids, grid_id, "grid")
+
+    def electricity_price(self, site_id: str) -> ElectricityPrice:
+        return _lookup(self.electricity_prices, site_id, "electricity price")
+
+    def household(self, country_id: str) -> Household:
+        return _lookup(self.households, country_id, "household")
+
+    def system(self, parameter_id: str) -> SystemParameter:
+        return _lookup(self.systems, parameter_id, "system parameter")
+
+    def scaling_law(self, law_id: str | None = None) -> ScalingLaw:
+        """The named fit, or the default one when ``law_id`` is None."""
+        if law_id is None:
+            defaults = [law for law in self.scaling_laws.values() if law.default]
+            assert len(defaults) == 1, "the loader checks there is exactly one default law"
+            return defaults[0]
+        return _lookup(self.scaling_laws, law_id, "scaling law")
+
+    def records(self) -> list[Record]:
+        """Every record that carries a source, for provenance checks and reports."""
+        out: list[Record] = []
+        for table in (
+            self.accelerators,
+            self.models,
+            self.grids,
+            self.electricity_prices,
+            self.households,
+            self.pue,
+            self.systems,
+            self.scaling_laws,
+            self.seed_clusters,
+        ):
+            out.extend(table.values())
+        return out
+
+
+def nearest_ids(name: str, known: list[str], count: int = 3) -> list[str]:
+    """Up to ``count`` known ids closest to ``name``, for 'did you mean' messages."""
+    close = difflib.get_close_matches(name, known, n=count, cutoff=0.4)
+    if close:
+        return close
+    return [k for k in known if name.split("-")[0] in k][:count]
+
+
+def unknown_id_message(kind: str, name: str, known: list[str]) -> str:
+    suggestions = nearest_ids(name, known)
+    hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+    return f"unknown {kind} '{name}'{hint} (known: {', '.join(sorted(known))})"
+
+
+def _lookup(table: Mapping[str, R], key: str, kind: str) -> R:
+    try:
+        return table[key]
+    except KeyError:
+        raise CatalogError(unknown_id_message(kind, key, list(table))) from None
+
+
+def _read_yaml(filename: str) -> dict[str, Any]:
+    text = resources.files("gpuplan.catalog").joinpath("data", filename).read_text("utf-8")
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise CatalogError(f"catalog file {filename}: expected a mapping at the top level")
+    return data
+
+
+def _parse(filename: str, key: str, schema: type[R], data: dict[str, Any]) -> dict[str, R]:
+    rows = data.get(key)
+    if not isinstance(rows, list):
+        raise CatalogError(f"catalog file {filename}: '{key}' must be a list of records")
+    out: dict[str, R] = {}
+    for index, row in enumerate(rows):
+        record_id = row.get("id", f"#{index}") if isinstance(row, dict) else f"#{index}"
+        try:
+            record = schema.model_validate(row)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise CatalogError(
+                f"catalog file {filename}, {key} '{record_id}', field {where}: {first['msg']}"
+            ) from None
+        if record_id in out:
+            raise CatalogError(f"catalog file {filename}: duplicate {key} id '{record_id}'")
+        out[str(record_id)] = record
+    return out
+
+
+@functools.cache
+def load_catalog() -> Catalog:
+    """Parse and validate every data file (cached: the catalog is immutable)."""
+    sites = _read_yaml("sites.yaml")
+    catalog = Catalog(
+        accelerators=_parse(
+            "accelerators.yaml", "accelerators", Accelerator, _read_yaml("accelerators.yaml")
+        ),
+        models=_parse("models.yaml", "models", Model, _read_yaml("models.yaml")),
+        grids=_parse("sites.yaml", "grids", Grid, sites),
+        electricity_prices=_parse("sites.yaml", "electricity_prices", ElectricityPrice, sites),
+        households=_parse("sites.yaml", "households", Household, sites),
+        pue=_parse("sites.yaml", "pue", Pue, sites),
+        systems=_parse("systems.yaml", "parameters", SystemParameter, _read_yaml("systems.yaml")),
+        scaling_laws=_parse(
+            "scaling_laws.yaml", "laws", ScalingLaw, _read_yaml("scaling_laws.yaml")
+        ),
+        seed_clusters=_parse("seed.yaml", "clusters", SeedCluster, _read_yaml("seed.yaml")),
+    )
+    defaults = [law.id for law in catalog.scaling_laws.values() if law.default]
+    if len(defaults) != 1:
+        raise CatalogError(
+            f"scaling_laws.yaml: exactly one law must have default: true (found {defaults})"
+        )
+    for parameter in catalog.systems.values():
+        for accelerator_id in parameter.by_accelerator:
+            if accelerator_id not in catalog.accelerators:
+                raise CatalogError(
+                    f"systems.yaml, parameter '{parameter.id}': "
+                    + unknown_id_message("accelerator", accelerator_id, list(catalog.accelerators))
+                )
+    for cluster in catalog.seed_clusters.values():
+        if cluster.hardware not in catalog.accelerators:
+            raise CatalogError(
+                f"seed.yaml, cluster '{cluster.id}': "
+                + unknown_id_message("accelerator", cluster.hardware, list(catalog.accelerators))
+            )
+    return catalog

@@ -1,0 +1,370 @@
+"""Schema of the catalog data files: one frozen, validated type per record kind.
+
+Data files use human units only where the key says so (``hbm_gib``, ``tdp_w``,
+``peak_bf16_dense_tflops``); the properties convert them to SI once. Every record
+carries ``source`` and ``retrieved``; the loader refuses a record without them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gpuplan import units
+
+Positive = Annotated[float, Field(gt=0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+Fraction = Annotated[float, Field(gt=0, le=1)]
+
+
+class Record(BaseModel):
+    """Base of every catalog record: frozen, no unknown keys, a source and a date."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str = Field(min_length=3)
+    retrieved: dt.date
+    notes: str = ""
+
+
+# --------------------------------------------------------------------------- accelerators
+
+
+class Vendor(StrEnum):
+    NVIDIA = "NVIDIA"
+    AMD = "AMD"
+    GOOGLE = "Google"
+
+
+class AcceleratorKind(StrEnum):
+    GPU = "gpu"
+    TPU = "tpu"
+
+
+class PriceTerm(StrEnum):
+    ON_DEMAND = "on-demand"
+    ONE_YEAR = "1yr"
+    THREE_YEAR = "3yr"
+    SPOT = "spot"
+    CAPACITY_BLOCK = "capacity-block"
+
+
+class PurchasePrice(BaseModel):
+    """One representative purchase price of the accelerator alone (no server share)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    usd: Positive
+    date: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")
+    basis: str
+    source: str = Field(min_length=3)
+
+
+class CloudPrice(BaseModel):
+    """A rental price per accelerator-hour from one provider on one date."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: str
+    usd_per_hour: Positive
+    term: PriceTerm
+    date: dt.date
+    source: str = Field(min_length=3)
+
+
+class Accelerator(Record):
+    """An AI accelerator (GPU or TPU chip) with its dense peaks, memory, links and prices."""
+
+    id: str
+    name: str
+    vendor: Vendor
+    kind: AcceleratorKind
+    release_date: dt.date
+    peak_bf16_dense_tflops: Positive
+    """Dense tensor peak in BF16 (FP16 on chips without BF16), no sparsity."""
+    peak_fp8_dense_tflops: Positive | None
+    """Dense FP8 peak; None where the chip has no faster FP8 path."""
+    hbm_gib: Positive
+    hbm_tb_per_s: Positive
+    scaleup_unidir_gb_per_s: Positive
+    """Scale-up (NVLink, Infinity Fabric, ICI) bandwidth per chip, one direction."""
+    scaleup_domain: PositiveInt
+    """Chips in one scale-up domain as deployed (HGX 8, NVL72 72, TPU pod size)."""
+    scaleout_unidir_gb_per_s: Positive
+    """Scale-out (InfiniBand, Ethernet, DCN) bandwidth per chip, one direction."""
+    tdp_w: Positive
+    purchase: PurchasePrice
+    cloud: tuple[CloudPrice, ...] = Field(min_length=1)
+    """Rental prices; the first one is the default."""
+
+    @model_validator(mode="after")
+    def _fp8_not_below_bf16(self) -> Accelerator:
+        if self.peak_fp8_dense_tflops is not None and (
+            self.peak_fp8_dense_tflops < self.peak_bf16_dense_tflops
+        ):
+            raise ValueError(
+                f"{self.id}: peak_fp8_dense_tflops {self.peak_fp8_dense_tflops} is below "
+                f"peak_bf16_dense_tflops {self.peak_bf16_dense_tflops}"
+            )
+        return self
+
+    @property
+    def peak_bf16_flops_per_s(self) -> float:
+        return units.tflops_to_flops_per_s(self.peak_bf16_dense_tflops)
+
+    @property
+    def peak_fp8_flops_per_s(self) -> float | None:
+        if self.peak_fp8_dense_tflops is None:
+            return None
+        return units.tflops_to_flops_per_s(self.peak_fp8_dense_tflops)
+
+    @property
+    def hbm_bytes(self) -> float:
+        return self.hbm_gib * units.GiB
+
+    @property
+    def hbm_bytes_per_s(self) -> float:
+        return self.hbm_tb_per_s * units.TB
+
+    @property
+    def scaleup_bytes_per_s(self) -> float:
+        return units.gb_per_s_to_bytes_per_s(self.scaleup_unidir_gb_per_s)
+
+    @property
+    def scaleout_bytes_per_s(self) -> float:
+        return units.gb_per_s_to_bytes_per_s(self.scaleout_unidir_gb_per_s)
+
+    @property
+    def default_cloud(self) -> CloudPrice:
+        return self.cloud[0]
+
+
+# --------------------------------------------------------------------------- models
+
+
+class ModelKind(StrEnum):
+    LLM = "llm"
+    VIDEO_DIT = "video-dit"
+
+
+class Ffn(StrEnum):
+    GELU = "gelu"
+    RELU = "relu"
+    SWIGLU = "swiglu"
+
+    @property
+    def matrices(self) -> int:
+        """Weight matrices in the MLP: gated units have three, plain ones two."""
+        return 3 if self is Ffn.SWIGLU else 2
+
+
+class Position(StrEnum):
+    ROPE = "rope"
+    LEARNED = "learned"
+    ALIBI = "alibi"
+    NONE = "none"
+
+
+class Norm(StrEnum):
+    RMSNORM = "rmsnorm"
+    LAYERNORM = "layernorm"
+
+
+class TextConditioning(StrEnum):
+    CROSS_ATTENTION = "cross-attention"
+    JOINT = "joint"
+
+
+class Moe(BaseModel):
+    """Mixture-of-experts layers (Mixtral, DeepSeek-V3)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    experts: PositiveInt
+    top_k: PositiveInt
+    shared_experts: Annotated[int, Field(ge=0)] = 0
+    expert_ffn_hidden: PositiveInt
+    dense_layers: Annotated[int, Field(ge=0)] = 0
+    """Leading layers with a dense MLP of size ``ffn_hidden`` instead of experts."""
+
+    @model_validator(mode="after")
+    def _top_k_within_experts(self) -> Moe:
+        if self.top_k > self.experts:
+            raise ValueError(f"moe.top_k = {self.top_k} exceeds moe.experts = {self.experts}")
+        return self
+
+
+class Mla(BaseModel):
+    """DeepSeek multi-head latent attention (DeepSeek-V2/V3)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    q_lora_rank: PositiveInt
+    kv_lora_rank: PositiveInt
+    qk_nope_head_dim: PositiveInt
+    qk_rope_head_dim: PositiveInt
+    v_head_dim: PositiveInt
+
+
+class Video(BaseModel):
+    """How a video diffusion transformer turns a clip into tokens."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    frames: PositiveInt
+    height: PositiveInt
+    width: PositiveInt
+    vae_temporal: PositiveInt
+    vae_spatial: PositiveInt
+    latent_channels: PositiveInt
+    patch_t: PositiveInt = 1
+    patch_h: PositiveInt = 2
+    patch_w: PositiveInt = 2
+    text_tokens: Annotated[int, Field(ge=0)]
+    text_conditioning: TextConditioning
+    text_encoder_params_b: Annotated[float, Field(ge=0)] = 0.0
+    latent_tokens_published: PositiveInt | None = None
+
+
+class Model(Record):
+    """A transformer: dense or MoE LLM, or a video diffusion transformer."""
+
+    id: str
+    name: str
+    kind: ModelKind
+    params_published_b: Positive
+    active_params_published_b: Positive | None = None
+    layers: PositiveInt
+    hidden: PositiveInt
+    heads: PositiveInt
+    kv_heads: PositiveInt
+    head_dim: PositiveInt | None = None
+    ffn_hidden: PositiveInt
+    ffn: Ffn
+    vocab: Annotated[int, Field(ge=0)]
+    seq_len: PositiveInt | None
+    tied_embeddings: bool = False
+    position: Position = Position.ROPE
+    norm: Norm = Norm.LAYERNORM
+    moe: Moe | None = None
+    mla: Mla | None = None
+    video: Video | None = None
+    training_tokens_published: Positive | None = None
+    training_flops_published: Positive | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Model:
+        if self.heads % self.kv_heads:
+            raise ValueError(
+                f"{self.id}: heads = {self.heads} is not a multiple of kv_heads = {self.kv_heads}"
+            )
+        if self.kind is ModelKind.VIDEO_DIT and self.video is None:
+            raise ValueError(f"{self.id}: kind video-dit needs a video block")
+        if self.kind is ModelKind.LLM and self.video is not None:
+            raise ValueError(f"{self.id}: a video block needs kind video-dit")
+        if self.moe is not None and self.moe.dense_layers > self.layers:
+            raise ValueError(f"{self.id}: moe.dense_layers exceeds layers")
+        return self
+
+    @property
+    def head_size(self) -> int:
+        return self.head_dim if self.head_dim is not None else self.hidden // self.heads
+
+
+# --------------------------------------------------------------------------- sites
+
+
+class Grid(Record):
+    id: str
+    name: str
+    kgco2e_per_kwh: Annotated[float, Field(ge=0, le=2)]
+    year: int
+
+
+class ElectricityPrice(Record):
+    id: str
+    usd_per_kwh: Annotated[float, Field(gt=0, le=2)]
+    year: int
+    basis: str
+
+
+class Household(Record):
+    id: str
+    name: str
+    kwh_per_year: Annotated[float, Field(gt=100, le=50_000)]
+    year: int
+
+
+class Pue(Record):
+    id: str
+    value: Annotated[float, Field(ge=1, le=3)]
+
+
+# --------------------------------------------------------------------------- systems
+
+
+class SystemParameter(Record):
+    """A cost or power factor of the system around the chip, with per-chip overrides.
+
+    Example: the ratio of server power to chip TDP is 1.82 for a DGX H100 and 1.56 for
+    TPU hosts; ``value`` is the default for chips without an override.
+    """
+
+    id: str
+    value: float
+    unit: str
+    by_accelerator: dict[str, float] = Field(default_factory=dict)
+
+    def for_accelerator(self, accelerator_id: str) -> float:
+        return self.by_accelerator.get(accelerator_id, self.value)
+
+
+# --------------------------------------------------------------------------- scaling laws
+
+
+class ScalingLawForm(StrEnum):
+    CHINCHILLA = "chinchilla"
+    """L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. 2022, eq. 2)."""
+    KAPLAN = "kaplan"
+    """L(N, D) = [(N_c / N)^(alpha_N / alpha_D) + D_c / D]^alpha_D (Kaplan et al. 2020, eq. 1.5)."""
+
+
+class ScalingLaw(Record):
+    """A fitted loss law L(N, D) over parameters N and training tokens D."""
+
+    id: str
+    name: str
+    form: ScalingLawForm
+    e: Annotated[float, Field(ge=0)] = 0.0
+    a: Positive
+    b: Positive
+    alpha: Positive
+    beta: Positive
+    params_counted: str
+    """Which parameters N counts (all, or non-embedding)."""
+    data_domain: str
+    default: bool = False
+
+    @field_validator("alpha", "beta")
+    @classmethod
+    def _exponent_below_one(cls, value: float) -> float:
+        if value >= 1:
+            raise ValueError(f"exponent {value} must be below 1")
+        return value
+
+
+# --------------------------------------------------------------------------- seed clusters
+
+
+class SeedCluster(Record):
+    """A cluster named in the article that started gpuplan (shared/seed)."""
+
+    id: str
+    label: str
+    claim: str
+    hardware: str
+    gpus: PositiveInt
+    year: int

@@ -1,0 +1,200 @@
+"""The gpuplan command line: a thin adapter over the library. Every command has --json.
+
+Bad input prints one line, ``gpuplan: error: <field>: <what is wrong and what is allowed>``,
+to standard error and exits with status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gpuplan.catalog.loader import load_catalog
+from gpuplan.cluster import assess_cluster
+from gpuplan.errors import GpuplanError, ScenarioError
+from gpuplan.report.terminal import demo_dict, demo_report, plan_report
+from gpuplan.run import plan as run_plan
+from gpuplan.scenario import Precision, load_scenario_file, parse_scenario
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="What an AI training run takes (GPUs, days, dollars, megawatts, CO2) and what it buys.",
+)
+console = Console()
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _set(target: dict[str, Any], path: str, value: Any) -> None:
+    """Put a CLI flag into the scenario mapping at a dotted path, if it was given."""
+    if value is None:
+        return
+    *parents, leaf = path.split(".")
+    node = target
+    for key in parents:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ScenarioError(key, "must be a mapping to set " + path)
+        node = child
+    node[leaf] = value
+
+
+@app.command()
+def plan(
+    scenario_file: Annotated[
+        Path | None, typer.Argument(help="Scenario YAML file; flags override its values.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model id, e.g. llama3-405b.")] = None,
+    hardware: Annotated[str | None, typer.Option(help="Accelerator id, e.g. h100-sxm.")] = None,
+    gpus: Annotated[int | None, typer.Option(help="Number of accelerators.")] = None,
+    tokens: Annotated[float | None, typer.Option(help="Training tokens, e.g. 15.6e12.")] = None,
+    days: Annotated[float | None, typer.Option(help="Training days (instead of tokens).")] = None,
+    samples: Annotated[
+        float | None, typer.Option(help="Training sequences or video clips (instead of tokens).")
+    ] = None,
+    global_batch: Annotated[int | None, typer.Option(help="Sequences per step.")] = None,
+    seq_len: Annotated[int | None, typer.Option(help="Sequence length in tokens.")] = None,
+    precision: Annotated[Precision | None, typer.Option(help="Training precision.")] = None,
+    mfu: Annotated[
+        float | None, typer.Option(help="Model FLOPs utilisation to assume, in (0, 1].")
+    ] = None,
+    grid: Annotated[str | None, typer.Option(help="Grid id for emissions.")] = None,
+    pue: Annotated[float | None, typer.Option(help="Power usage effectiveness, 1 to 3.")] = None,
+    power_usd_per_kwh: Annotated[
+        float | None, typer.Option(help="Electricity price, USD per kWh.")
+    ] = None,
+    households: Annotated[
+        str | None, typer.Option(help="Country id for the households comparison.")
+    ] = None,
+    gpu_usd: Annotated[float | None, typer.Option(help="Price of one accelerator, USD.")] = None,
+    cloud_usd_per_gpu_hour: Annotated[
+        float | None, typer.Option(help="Cloud price per accelerator-hour, USD.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Plan a training run: time, GPU-hours, power, energy, CO2, cost and predicted loss.
+
+    Example: gpuplan plan --model llama3-405b --hardware h100-sxm --gpus 16384 --tokens 15.6e12
+    """
+    data: dict[str, Any] = load_scenario_file(scenario_file) if scenario_file else {}
+    lengths = {"tokens": tokens, "days": days, "samples": samples}
+    if any(v is not None for v in lengths.values()) and isinstance(data.get("training"), dict):
+        # A length given as a flag replaces the file's length (tokens, days or samples).
+        for key in lengths:
+            data["training"].pop(key, None)
+    for path, value in (
+        ("model", model),
+        ("hardware", hardware),
+        ("gpus", gpus),
+        ("training.tokens", tokens),
+        ("training.days", days),
+        ("training.samples", samples),
+        ("training.global_batch", global_batch),
+        ("training.seq_len", seq_len),
+        ("training.precision", precision.value if precision else None),
+        ("training.mfu", mfu),
+        ("site.grid", grid),
+        ("site.pue", pue),
+        ("site.power_usd_per_kwh", power_usd_per_kwh),
+        ("site.households", households),
+        ("prices.gpu_usd", gpu_usd),
+        ("prices.cloud_usd_per_gpu_hour", cloud_usd_per_gpu_hour),
+    ):
+        _set(data, path, value)
+    result = run_plan(parse_scenario(data))
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        console.print(plan_report(result))
+
+
+DEMO_GRIDS = ("us-average", "france")
+DEMO_COUNTRIES = ("us", "france")
+
+
+@app.command()
+def demo(
+    days: Annotated[
+        float, typer.Option(min=1, max=3650, help="Training time to assess, in days.")
+    ] = 90.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """The seed article's clusters side by side: 700 H100, 2,000-4,000 TPUs, 100,000 H100.
+
+    Example: gpuplan demo --days 90
+    """
+    catalog = load_catalog()
+    clusters = list(catalog.seed_clusters.values())
+    assessments = [
+        assess_cluster(
+            catalog, c.hardware, c.gpus, days, grids=DEMO_GRIDS, countries=DEMO_COUNTRIES
+        )
+        for c in clusters
+    ]
+    if as_json:
+        _emit_json(demo_dict(clusters, assessments))
+    else:
+        console.print(demo_report(clusters, assessments, catalog, DEMO_GRIDS, DEMO_COUNTRIES))
+
+
+CATALOG_TABLES = (
+    "accelerators",
+    "models",
+    "grids",
+    "electricity_prices",
+    "households",
+    "pue",
+    "systems",
+    "scaling_laws",
+    "seed_clusters",
+)
+
+
+@app.command("catalog")
+def catalog_command(
+    table: Annotated[
+        str, typer.Argument(help=f"One of: {', '.join(CATALOG_TABLES)}.")
+    ] = "accelerators",
+    as_json: JsonFlag = False,
+) -> None:
+    """List catalog records with their sources.
+
+    Example: gpuplan catalog accelerators
+    """
+    if table not in CATALOG_TABLES:
+        raise ScenarioError(
+            "table", f"'{table}' is not a catalog table; allowed: {', '.join(CATALOG_TABLES)}"
+        )
+    records = getattr(load_catalog(), table)
+    if as_json:
+        _emit_json({key: record.model_dump(mode="json") for key, record in records.items()})
+        return
+    view = Table(title=f"catalog: {table}", show_lines=True)
+    view.add_column("id", style="bold")
+    view.add_column("name")
+    view.add_column("source")
+    view.add_column("retrieved")
+    for key, record in records.items():
+        view.add_row(key, getattr(record, "name", ""), record.source, str(record.retrieved))
+    console.print(view)
+
+
+def main() -> None:
+    """Console entry point: errors from gpuplan become one line and exit status 2."""
+    try:
+        app()
+    except GpuplanError as exc:
+        sys.stderr.write(f"gpuplan: error: {exc}\n")
+        raise SystemExit(2) from None

@@ -1,0 +1,109 @@
+"""What a cluster takes and what it buys: the seed article's question, for any cluster.
+
+Given an accelerator, a count and a training time, :func:`assess_cluster` gives its capex,
+power, energy, emissions on several grids, households-equivalent, cloud price, the compute
+it can deliver at a utilisation, and the compute-optimal model that compute trains with the
+loss a scaling law predicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gpuplan import units
+from gpuplan.catalog.loader import Catalog
+from gpuplan.catalog.schema import Accelerator
+from gpuplan.fitting.scaling_laws import ComputeOptimal, compute_optimal
+from gpuplan.run import ClusterAccounts, account_cluster
+
+H100_ID = "h100-sxm"
+"""The catalog accelerator used as the unit of 'H100-equivalents'."""
+
+
+@dataclass(frozen=True)
+class ClusterAssessment:
+    accelerator: Accelerator
+    gpus: int
+    days: float
+    mfu: float
+    mfu_is_assumed: bool
+    peak_flops_per_s: float
+    """Dense BF16 peak of the whole cluster."""
+    h100_equivalents: float
+    """Accelerators times their BF16 peak over the H100 SXM's."""
+    accounts: ClusterAccounts
+    """Power, energy and cost at the first grid and the site's price and PUE."""
+    yearly_tco2e_by_grid: dict[str, float]
+    households_by_country: dict[str, float]
+    trainable_flops: float
+    """Model FLOPs the cluster delivers in ``days`` at ``mfu`` (no failures)."""
+    optimal: ComputeOptimal
+    law_id: str
+
+    @property
+    def cloud_usd_per_hour(self) -> float:
+        return self.gpus * self.accelerator.default_cloud.usd_per_hour
+
+
+def assess_cluster(
+    catalog: Catalog,
+    accelerator_id: str,
+    gpus: int,
+    days: float,
+    *,
+    grids: Sequence[str] = ("us-average",),
+    countries: Sequence[str] = ("us",),
+    mfu: float | None = None,
+    pue: float | None = None,
+    power_usd_per_kwh: float | None = None,
+    gpu_price_usd: float | None = None,
+) -> ClusterAssessment:
+    if gpus <= 0 or days <= 0:
+        raise ValueError(f"gpus and days must be positive, got {gpus}, {days}")
+    if not grids or not countries:
+        raise ValueError("give at least one grid and one household country")
+    accelerator = catalog.accelerator(accelerator_id)
+    mfu_is_assumed = mfu is None
+    if mfu is None:
+        mfu = catalog.system("typical_mfu").for_accelerator(accelerator.id)
+    first_grid = catalog.grid(grids[0])
+    if power_usd_per_kwh is None:
+        power_usd_per_kwh = catalog.electricity_price(first_grid.id).usd_per_kwh
+    duration_s = days * units.DAY_S
+    accounts = account_cluster(
+        catalog,
+        accelerator,
+        gpus,
+        duration_s,
+        pue=pue if pue is not None else catalog.pue["typical"].value,
+        kgco2e_per_kwh=first_grid.kgco2e_per_kwh,
+        power_usd_per_kwh=power_usd_per_kwh,
+        gpu_price_usd=gpu_price_usd or accelerator.purchase.usd,
+        cloud_usd_per_gpu_hour=accelerator.default_cloud.usd_per_hour,
+        household_kwh_per_year=catalog.household(countries[0]).kwh_per_year,
+    )
+    yearly_kwh = accounts.energy.yearly_energy_j / units.KWH_J
+    peak = gpus * accelerator.peak_bf16_flops_per_s
+    trainable = peak * mfu * duration_s
+    law = catalog.scaling_law()
+    h100 = catalog.accelerator(H100_ID)
+    return ClusterAssessment(
+        accelerator=accelerator,
+        gpus=gpus,
+        days=days,
+        mfu=mfu,
+        mfu_is_assumed=mfu_is_assumed,
+        peak_flops_per_s=peak,
+        h100_equivalents=peak / h100.peak_bf16_flops_per_s,
+        accounts=accounts,
+        yearly_tco2e_by_grid={
+            g: yearly_kwh * catalog.grid(g).kgco2e_per_kwh / units.TONNE_KG for g in grids
+        },
+        households_by_country={
+            c: yearly_kwh / catalog.household(c).kwh_per_year for c in countries
+        },
+        trainable_flops=trainable,
+        optimal=compute_optimal(law, trainable),
+        law_id=law.id,
+    )

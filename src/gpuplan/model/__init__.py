@@ -1,0 +1,1 @@
+"""The performance model of training: pure functions over frozen inputs, no I/O."""
