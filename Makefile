@@ -25,7 +25,7 @@ lint: install
 	$(VENV)/bin/mypy
 
 test: lint
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q --doctest-modules src tests
 
 bench: install
 	$(VENV)/bin/python benchmarks/run_all.py

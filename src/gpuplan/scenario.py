@@ -195,9 +195,15 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
     try:
         return Scenario.model_validate(dict(data))
     except ValidationError as exc:
-        error = exc.errors()[0]
-        # pydantic puts the union branch name in the location of a str | InlineModel field.
-        loc = [str(p) for p in error["loc"] if p not in ("str", "InlineModel")]
+        errors = exc.errors()
+        # For `model: str | InlineModel`, pydantic reports both union branches; keep the
+        # branch that matches what the user wrote.
+        relevant = [e for e in errors if not (e["type"] == "string_type" and "str" in e["loc"])]
+        error = (relevant or errors)[0]
+        # pydantic puts union branch names ("str", "function-after[...]") in the location.
+        loc = [
+            str(p) for p in error["loc"] if p not in ("str", "InlineModel") and "[" not in str(p)
+        ]
         field = ".".join(loc)
         value = error.get("input")
         shown = "" if error["type"] in ("missing", "extra_forbidden") else f" = {value!r}"

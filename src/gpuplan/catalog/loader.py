@@ -32,6 +32,7 @@ from gpuplan.catalog.schema import (
 from gpuplan.errors import CatalogError
 
 R = TypeVar("R", bound=BaseModel)
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when available
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,9 @@ class Catalog:
 
 def nearest_ids(name: str, known: list[str], count: int = 3) -> list[str]:
     """Up to ``count`` known ids closest to ``name``, for 'did you mean' messages."""
+    prefixed = sorted(k for k in known if k.startswith(name))
     close = difflib.get_close_matches(name, known, n=count, cutoff=0.4)
-    if close:
-        return close
-    return [k for k in known if name.split("-")[0] in k][:count]
+    return list(dict.fromkeys(prefixed + close))[:count]
 
 
 def unknown_id_message(kind: str, name: str, known: list[str]) -> str:
@@ -115,7 +115,7 @@ def _lookup(table: Mapping[str, R], key: str, kind: str) -> R:
 
 def _read_yaml(filename: str) -> dict[str, Any]:
     text = resources.files("gpuplan.catalog").joinpath("data", filename).read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=_YamlLoader)
     if not isinstance(data, dict):
         raise CatalogError(f"catalog file {filename}: expected a mapping at the top level")
     return data

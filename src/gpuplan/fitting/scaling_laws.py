@@ -16,8 +16,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.optimize import minimize_scalar
-
 from gpuplan.catalog.schema import ScalingLaw, ScalingLawForm
 
 
@@ -51,6 +49,8 @@ def compute_optimal(law: ScalingLaw, compute_flops: float) -> ComputeOptimal:
         g = (law.alpha * law.a / (law.beta * law.b)) ** (1.0 / (law.alpha + law.beta))
         params = g * half_budget ** (law.beta / (law.alpha + law.beta))
     else:
+        from scipy.optimize import minimize_scalar  # slow to import; only this form needs it
+
         log_budget = math.log(half_budget)
 
         def objective(log_n: float) -> float:

@@ -1,0 +1,150 @@
+"""The command line as a user runs it: real processes, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE = ["plan", "--model", "llama3-405b", "--hardware", "h100-sxm", "--gpus", "16384"]
+
+DESIGN_KEYS = [
+    "fits", "infeasible_reason", "plan.tp", "plan.pp", "plan.dp", "plan.cp", "plan.ep",
+    "plan.microbatch", "plan.interleave", "plan.recompute", "plan.zero",
+    "memory.per_gpu_bytes", "memory.capacity_bytes", "memory.breakdown.weights_bytes",
+    "memory.breakdown.grads_bytes", "memory.breakdown.optimizer_bytes",
+    "memory.breakdown.activations_bytes", "step.time_s", "step.compute_s",
+    "step.exposed_comm_s", "step.bubble_s", "step.tokens_per_s", "step.tokens_per_s_per_gpu",
+    "step.model_tflops_per_gpu", "step.mfu", "step.hfu", "run.tokens", "run.model_flops",
+    "run.days", "run.gpu_hours", "run.goodput", "run.interruptions", "power.it_w",
+    "power.facility_w", "energy.mwh", "emissions.tco2e", "cost.gpu_capex_usd",
+    "cost.cluster_capex_usd", "cost.amortized_usd", "cost.energy_usd", "cost.cloud_usd",
+    "scaling.predicted_loss", "scaling.compute_optimal_params",
+    "scaling.compute_optimal_tokens", "assumptions", "sources",
+]  # fmt: skip
+
+
+def gpuplan(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gpuplan", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_plan_json_has_every_design_key() -> None:
+    out = gpuplan(*BASE, "--tokens", "15.6e12", "--global-batch", "2048", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    for key in DESIGN_KEYS:
+        node = data
+        for part in key.split("."):
+            assert part in node, key
+            node = node[part]
+    assert data["run"]["model_flops"] == pytest.approx(3.8e25, rel=0.06)
+    assert any("assumed MFU" in a for a in data["assumptions"])
+    assert all(s["source"] for s in data["sources"])
+
+
+def test_seed_capex_is_exactly_three_billion() -> None:
+    out = gpuplan(
+        "plan", "--model", "llama3-405b", "--hardware", "h100-sxm", "--gpus", "100000",
+        "--gpu-usd", "30000", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["cost"]["gpu_capex_usd"] == 3.0e9
+
+
+def test_plan_from_a_scenario_file_with_flag_override(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "model: llama3-70b\nhardware: h100-sxm\ngpus: 1024\n"
+        "training: {tokens: 1.0e12, mfu: 0.5}\nsite: {grid: france, pue: 1.1}\n"
+    )
+    out = gpuplan("plan", str(scenario), "--days", "10", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["run"]["days"] == pytest.approx(10)
+    assert data["emissions"]["grid"] == "france"
+    assert data["step"]["mfu"] == 0.5
+
+
+def test_plan_prints_a_readable_table() -> None:
+    out = gpuplan(*BASE, "--tokens", "15.6e12")
+    assert out.returncode == 0, out.stderr
+    assert "Time to train" in out.stdout and "Assumptions" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--gpus", "0"], "gpus = 0: must be > 0"),
+        (["--mfu", "1.5"], "training.mfu = 1.5: must be <= 1"),
+        (["--days", "5000"], "training.days = 5000.0: must be <= 3650"),
+        (["--tokens", "-5"], "training.tokens = -5.0: must be > 0"),
+        (["--global-batch", "0"], "training.global_batch = 0: must be > 0"),
+        (["--model", "llama-405b"], "model: unknown model 'llama-405b'; did you mean"),
+        (["--hardware", "h100x"], "hardware: unknown accelerator 'h100x'; did you mean"),
+        (["--grid", "mars"], "site.grid: unknown grid 'mars'"),
+        (["--households", "atlantis"], "site.households: unknown household country"),
+        (["--pue", "0.5"], "site.pue = 0.5: must be >= 1"),
+        (["--power-usd-per-kwh", "0"], "site.power_usd_per_kwh = 0.0: must be > 0"),
+        (["--gpu-usd", "-1"], "prices.gpu_usd = -1.0: must be > 0"),
+        (["--cloud-usd-per-gpu-hour", "0"], "prices.cloud_usd_per_gpu_hour = 0.0: must be > 0"),
+        (["--hardware", "v100", "--precision", "fp8"], "v100 has no FP8 tensor path"),
+    ],
+)
+def test_bad_flags_get_one_clear_line(args: list[str], message: str) -> None:
+    base = [a for a in BASE]
+    out = gpuplan(*base, *args)
+    assert out.returncode == 2
+    assert out.stderr.startswith("gpuplan: error: ")
+    assert message in out.stderr
+    assert out.stderr.count("\n") == 1
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--gpus", "many"], ["--precision", "fp4"], ["--tokens", "lots"]],
+)
+def test_unparseable_flags_are_usage_errors(args: list[str]) -> None:
+    out = gpuplan(*BASE, *args)
+    assert out.returncode == 2
+    assert "Invalid value" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_missing_scenario_file() -> None:
+    out = gpuplan("plan", "/nonexistent/scenario.yaml")
+    assert out.returncode == 2
+    assert out.stderr.startswith("gpuplan: error: scenario: cannot read")
+
+
+def test_demo_prints_the_seed_clusters() -> None:
+    out = gpuplan("demo")
+    assert out.returncode == 0, out.stderr
+    for text in ("700 H100", "100,000 H100", "$3.0 billion", "MW", "homes"):
+        assert text in out.stdout
+
+
+def test_demo_json() -> None:
+    out = gpuplan("demo", "--json")
+    data = json.loads(out.stdout)
+    by_id = {c["id"]: c for c in data["clusters"]}
+    big = by_id["xai-100k"]
+    assert big["gpu_capex_usd"] == 3.0e9
+    assert big["trainable_flops"] > 100 * by_id["stability-video-700"]["trainable_flops"]
+
+
+def test_catalog_lists_sources() -> None:
+    out = gpuplan("catalog", "accelerators", "--json")
+    data = json.loads(out.stdout)
+    assert data["h100-sxm"]["peak_bf16_dense_tflops"] == pytest.approx(989.4, abs=0.5)
+    assert all(record["source"] for record in data.values())
+    bad = gpuplan("catalog", "gpus")
+    assert bad.returncode == 2 and "allowed: accelerators" in bad.stderr
