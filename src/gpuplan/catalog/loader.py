@@ -19,7 +19,9 @@ from pydantic import BaseModel, ValidationError
 
 from gpuplan.catalog.schema import (
     Accelerator,
+    EfficiencyProfile,
     ElectricityPrice,
+    Framework,
     Grid,
     Household,
     Model,
@@ -48,6 +50,8 @@ class Catalog:
     systems: Mapping[str, SystemParameter]
     scaling_laws: Mapping[str, ScalingLaw]
     seed_clusters: Mapping[str, SeedCluster]
+    efficiency: Mapping[str, EfficiencyProfile]
+    frameworks: Mapping[str, Framework]
 
     def accelerator(self, accelerator_id: str) -> Accelerator:
         return _lookup(self.accelerators, accelerator_id, "accelerator")
@@ -63,6 +67,12 @@ class Catalog:
 
     def household(self, country_id: str) -> Household:
         return _lookup(self.households, country_id, "household")
+
+    def efficiency_profile(self, accelerator_id: str) -> EfficiencyProfile:
+        return _lookup(self.efficiency, accelerator_id, "efficiency profile")
+
+    def framework(self, framework_id: str) -> Framework:
+        return _lookup(self.frameworks, framework_id, "framework")
 
     def system(self, parameter_id: str) -> SystemParameter:
         return _lookup(self.systems, parameter_id, "system parameter")
@@ -88,6 +98,8 @@ class Catalog:
             self.systems,
             self.scaling_laws,
             self.seed_clusters,
+            self.efficiency,
+            self.frameworks,
         ):
             out.extend(table.values())
         return out
@@ -160,6 +172,12 @@ def load_catalog() -> Catalog:
             "scaling_laws.yaml", "laws", ScalingLaw, _read_yaml("scaling_laws.yaml")
         ),
         seed_clusters=_parse("seed.yaml", "clusters", SeedCluster, _read_yaml("seed.yaml")),
+        efficiency=_parse(
+            "efficiency.yaml", "profiles", EfficiencyProfile, _read_yaml("efficiency.yaml")
+        ),
+        frameworks=_parse(
+            "frameworks.yaml", "frameworks", Framework, _read_yaml("frameworks.yaml")
+        ),
     )
     defaults = [law.id for law in catalog.scaling_laws.values() if law.default]
     if len(defaults) != 1:
@@ -173,6 +191,9 @@ def load_catalog() -> Catalog:
                     f"systems.yaml, parameter '{parameter.id}': "
                     + unknown_id_message("accelerator", accelerator_id, list(catalog.accelerators))
                 )
+    missing = sorted(set(catalog.accelerators) - set(catalog.efficiency))
+    if missing:
+        raise CatalogError(f"efficiency.yaml: no profile for accelerators {', '.join(missing)}")
     for cluster in catalog.seed_clusters.values():
         if cluster.hardware not in catalog.accelerators:
             raise CatalogError(

@@ -249,6 +249,8 @@ class Model(Record):
     tied_embeddings: bool = False
     position: Position = Position.ROPE
     norm: Norm = Norm.LAYERNORM
+    dropout: bool = False
+    """Trained with hidden and attention dropout (GPT-3/Megatron-era models): extra masks."""
     moe: Moe | None = None
     mla: Mla | None = None
     video: Video | None = None
@@ -368,3 +370,119 @@ class SeedCluster(Record):
     hardware: str
     gpus: PositiveInt
     year: int
+
+
+# --------------------------------------------------------------------------- efficiency
+
+
+class EfficiencyProfile(Record):
+    """How close one accelerator's kernels and links get to their peaks.
+
+    Fractions of the datasheet peak: ``gemm_bf16`` is the Maximum Achievable Matmul FLOPS
+    (a brute-force search over GEMM shapes) over the dense peak; ``attention`` is the
+    fused (flash) attention kernel's forward+backward rate over the peak.
+    """
+
+    id: str
+    """The accelerator id this profile describes."""
+    gemm_bf16: Fraction
+    gemm_fp8: Fraction | None = None
+    attention: Fraction
+    hbm: Fraction
+    """Achieved / peak HBM bandwidth for streaming (elementwise) kernels."""
+    scaleup_bus: Fraction
+    """Collective bus bandwidth achieved / scale-up link bandwidth (NCCL busbw)."""
+    scaleout_bus: Fraction
+    kernel_launch_us: Annotated[float, Field(ge=0, le=100)]
+    """Fixed cost per kernel (launch and tail), microseconds."""
+    scaleup_latency_us: Annotated[float, Field(ge=0, le=1000)]
+    """Latency per step of a collective inside the scale-up domain."""
+    scaleout_latency_us: Annotated[float, Field(ge=0, le=1000)]
+
+
+class AttentionKernel(StrEnum):
+    FLASH = "flash"
+    """Fused attention (FlashAttention, cuDNN): no s x s matrix in memory."""
+    UNFUSED = "unfused"
+    """Batched GEMMs around a fused scale-mask-softmax kernel (Megatron-LM before 2023)."""
+
+
+class Framework(Record):
+    """What a training framework overlaps and fuses: software facts, with their source."""
+
+    id: str
+    name: str
+    attention: AttentionKernel
+    overlap_grad_reduce: bool
+    """Data-parallel gradient reduction overlapped with the backward pass."""
+    overlap_param_gather: bool
+    """ZeRO/FSDP parameter all-gathers prefetched under compute."""
+    tp_comm_overlap: Annotated[float, Field(ge=0, le=1)]
+    """Fraction of tensor-parallel communication hidden under GEMMs."""
+    grad_bytes: Annotated[int, Field(ge=2, le=4)]
+    """Bytes per gradient element kept and reduced (4: fp32 main grads)."""
+    default_sequence_parallel: bool
+    default_recompute: str
+    default_zero: Annotated[int, Field(ge=0, le=3)]
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+class InlineShape(BaseModel):
+    """A model shape given inline in a measurement, when no catalog model matches it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    layers: PositiveInt
+    hidden: PositiveInt
+    heads: PositiveInt
+    kv_heads: PositiveInt
+    ffn_hidden: PositiveInt
+    ffn: Ffn
+    vocab: PositiveInt | None
+
+
+class MeasuredPlan(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tp: PositiveInt | None
+    pp: PositiveInt | None
+    dp: PositiveInt | None
+    cp: PositiveInt | None = 1
+    ep: PositiveInt | None = 1
+    microbatch: PositiveInt | None
+    interleave: PositiveInt | None
+    recompute: str | None
+    sequence_parallel: bool | None
+    zero: Annotated[int, Field(ge=0, le=3)] | None
+
+
+class Measured(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    iteration_time_s: Positive | None = None
+    tokens_per_s_per_gpu: Positive | None = None
+    tflops_per_gpu: Positive | None = None
+    mfu_pct: Annotated[float, Field(gt=0, le=100)] | None = None
+    hfu_pct: Annotated[float, Field(gt=0, le=100)] | None = None
+
+
+class Measurement(Record):
+    """A published measurement of training throughput on a known configuration."""
+
+    id: str
+    provenance: str
+    confidence: str
+    framework: str
+    model: str | InlineShape | None
+    hardware: str | None
+    gpus: PositiveInt | None
+    global_batch: PositiveInt | None
+    seq_len: PositiveInt | None
+    plan: MeasuredPlan | None
+    precision: str | None
+    measured: Measured
+    tflops_definition: str | None
+    peak_tflops_basis: Positive | None
+    usable_for_validation: bool

@@ -92,7 +92,7 @@ class ParameterCount:
         return self.active - self.embedding
 
 
-def _attention_projection_params(model: Model) -> float:
+def attention_params_per_layer(model: Model) -> float:
     """Weights of Q, K, V and output projections in one layer."""
     h = model.hidden
     if model.mla is not None:
@@ -135,6 +135,33 @@ def _mlp_params(model: Model) -> tuple[float, float, float]:
     return total, active, router
 
 
+@dataclass(frozen=True)
+class MlpParams:
+    """MLP weights of one layer of each kind."""
+
+    dense: float
+    """A dense layer's MLP (the model's dense layers, or the first ``moe.dense_layers``)."""
+    moe_shared: float
+    """An MoE layer's router and shared experts (replicated across expert ranks)."""
+    moe_routed: float
+    """An MoE layer's routed experts, all of them (split across expert ranks)."""
+
+
+def mlp_params_per_layer(model: Model) -> MlpParams:
+    m = model.ffn.matrices
+    h = model.hidden
+    dense = float(m * h * model.ffn_hidden)
+    if model.moe is None:
+        return MlpParams(dense, 0.0, 0.0)
+    moe = model.moe
+    expert = m * h * moe.expert_ffn_hidden
+    return MlpParams(dense, h * moe.experts + expert * moe.shared_experts, expert * moe.experts)
+
+
+def is_moe_layer(model: Model, index: int) -> bool:
+    return model.moe is not None and index >= model.moe.dense_layers
+
+
 def _embedding_params(model: Model) -> float:
     if model.kind is ModelKind.VIDEO_DIT:
         assert model.video is not None
@@ -156,7 +183,7 @@ def _cross_attention_params(model: Model) -> float:
 
 def parameter_count(model: Model) -> ParameterCount:
     """Parameters computed from the architecture (biases and norms left out)."""
-    attention = _attention_projection_params(model) * model.layers
+    attention = attention_params_per_layer(model) * model.layers
     mlp_total, mlp_active, router = _mlp_params(model)
     embedding = _embedding_params(model)
     cross = _cross_attention_params(model)
@@ -216,7 +243,7 @@ def forward_flops_per_token(
         cross = per_layer * model.layers
     logits = 2.0 * model.hidden * model.vocab if model.kind is ModelKind.LLM else 0.0
     return ForwardFlops(
-        attention_projections=2 * _attention_projection_params(model) * model.layers,
+        attention_projections=2 * attention_params_per_layer(model) * model.layers,
         attention_scores=2 * s_eff * _attention_score_width(model) * model.layers,
         mlp=2 * mlp_active,
         router=2 * router,

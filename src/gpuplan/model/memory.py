@@ -1,0 +1,206 @@
+"""Memory per GPU: weights, gradients, optimizer states, activations, overhead.
+
+Mixed-precision Adam keeps, per parameter, BF16 weights (2 bytes), gradients (``grad_bytes``:
+4 for Megatron's FP32 main grads) and FP32 master weights plus two moments (12 bytes)
+(Rajbhandari et al. 2020, "ZeRO", sec. 3.1). ZeRO stage 1 shards the optimizer states over
+the ranks that hold the same weights (DP x CP), stage 2 also the gradients, stage 3 the
+weights too (keeping two layers gathered for compute and prefetch).
+
+Activations follow Korthikanti et al. 2022 (arXiv 2205.05198) sec. 4, generalised to GQA,
+SwiGLU, MoE and flash attention. Per layer and micro-batch of ``b`` sequences of ``s``
+tokens (``s/cp`` under context parallelism), in bytes:
+
+- norm region, ``8 sbh`` (+ ``2 sbh`` dropout masks): layer-norm inputs and the inputs of
+  the QKV and first MLP projections; divided by TP only with sequence parallelism;
+- attention, ``2 sb (2 q + 2 kv)`` for Q, K, V and the projection input (``q = H d``,
+  ``kv = K d``), plus for unfused attention the ``s x s`` scores: ``(2 + 3 dropout) H s^2 b``;
+  divided by TP;
+- MLP, ``4 sbf`` (GELU) or ``6 sbf`` (SwiGLU), for MoE per routed or shared expert with the
+  ``top_k`` routed copies of the input; divided by TP.
+
+For ``h = 4f``, MHA, dropout and unfused attention this is the paper's
+``sbh (34 + 5 a s / h)`` (eq. 1). Selective recompute drops the ``s^2`` terms; full
+recompute keeps only each layer's input (``2 sbh``). The first pipeline stage holds the
+most micro-batches in flight: ``min(m, p + (p - 1) / v)`` stage-loads (Korthikanti et al.
+sec. 4.2.3 for the interleaved factor). The last stage also holds the FP32 logits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from gpuplan.catalog.schema import AttentionKernel, Ffn, Model
+from gpuplan.model.flops import (
+    Recompute,
+    attention_params_per_layer,
+    is_moe_layer,
+    mlp_params_per_layer,
+)
+from gpuplan.parallelism import ParallelPlan, microbatches, stage_layers
+
+WEIGHT_BYTES = 2
+OPTIMIZER_BYTES = 12  # FP32 master weights + Adam first and second moments
+LOGIT_BYTES = 6  # BF16 logits and their FP32 copy for the softmax cross-entropy
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes on the most loaded GPU (the stage that needs the most)."""
+
+    weights_bytes: float
+    grads_bytes: float
+    optimizer_bytes: float
+    activations_bytes: float
+    overhead_bytes: float
+    stage: int
+    """Pipeline stage of the most loaded GPU (0 = first)."""
+
+    @property
+    def total_bytes(self) -> float:
+        return (
+            self.weights_bytes
+            + self.grads_bytes
+            + self.optimizer_bytes
+            + self.activations_bytes
+            + self.overhead_bytes
+        )
+
+
+@dataclass(frozen=True)
+class StageParams:
+    """Parameters held by one GPU of a pipeline stage, before ZeRO sharding."""
+
+    dense: float
+    """Replicated over DP x CP: attention, dense MLPs, norms, embeddings."""
+    experts: float
+    """Routed-expert weights: replicated over (DP x CP) / EP."""
+
+
+def stage_params(model: Model, plan: ParallelPlan) -> list[StageParams]:
+    """Parameters on one GPU of each pipeline stage (virtual stages folded together)."""
+    tp, pp, v = plan.tensor_parallel, plan.pipeline_parallel, plan.interleave
+    attention = attention_params_per_layer(model)
+    mlp = mlp_params_per_layer(model)
+    norms = 2 * model.hidden
+    counts = stage_layers(model.layers, pp * v)
+    out = []
+    for stage in range(pp):
+        dense = experts = 0.0
+        for chunk in range(v):
+            virtual = chunk * pp + stage
+            first = sum(counts[:virtual])
+            for index in range(first, first + counts[virtual]):
+                dense += (attention + norms) / tp
+                if is_moe_layer(model, index):
+                    dense += mlp.moe_shared / tp
+                    experts += mlp.moe_routed / (tp * plan.expert_parallel)
+                else:
+                    dense += mlp.dense / tp
+        embedding = model.vocab * model.hidden / tp
+        if stage == 0:
+            dense += embedding
+        if stage == pp - 1 and (not model.tied_embeddings or pp > 1):
+            dense += embedding
+        out.append(StageParams(dense, experts))
+    return out
+
+
+def activation_bytes_per_layer(
+    model: Model,
+    plan: ParallelPlan,
+    seq_len: int,
+    attention: AttentionKernel,
+    moe_layer: bool,
+) -> float:
+    """Activation bytes one layer keeps for the backward pass, for one micro-batch."""
+    t = plan.tensor_parallel
+    s = seq_len / plan.context_parallel
+    b = plan.microbatch
+    h = model.hidden
+    q = model.heads * model.head_size
+    kv = model.kv_heads * model.head_size
+    sbh = s * b * h
+    if plan.recompute is Recompute.FULL:
+        return 2 * sbh / (t if plan.sequence_parallel else 1)
+    norm_region = (8 + (2 if model.dropout else 0)) * sbh
+    attention_part = 2 * s * b * (2 * q + 2 * kv)
+    if attention is AttentionKernel.UNFUSED and plan.recompute is Recompute.NONE:
+        attention_part += (2 + (3 if model.dropout else 0)) * model.heads * s * seq_len * b
+    elif attention is AttentionKernel.FLASH:
+        attention_part += 4 * model.heads * s * b  # FP32 log-sum-exp per query and head
+    per_f = 6 if model.ffn is Ffn.SWIGLU else 4
+    if moe_layer:
+        assert model.moe is not None
+        copies = model.moe.top_k + model.moe.shared_experts
+        mlp_part = copies * (2 * sbh + per_f * s * b * model.moe.expert_ffn_hidden)
+    else:
+        mlp_part = per_f * s * b * model.ffn_hidden
+    if model.dropout:
+        mlp_part += sbh  # dropout mask after the second projection
+    sharded = (attention_part + mlp_part) / t
+    return sharded + norm_region / (t if plan.sequence_parallel else 1)
+
+
+def in_flight(plan: ParallelPlan, global_batch: int) -> float:
+    """Stage-loads of activations the first stage holds at its peak."""
+    p, v = plan.pipeline_parallel, plan.interleave
+    m = microbatches(plan, global_batch)
+    if p == 1:
+        return 1.0
+    return float(min(m, p + (p - 1) / v if v > 1 else p))
+
+
+def estimate_memory(
+    model: Model,
+    plan: ParallelPlan,
+    seq_len: int,
+    global_batch: int,
+    attention: AttentionKernel,
+    grad_bytes: int,
+    overhead_bytes: float,
+) -> MemoryEstimate:
+    """Peak memory of the most loaded GPU."""
+    p, v = plan.pipeline_parallel, plan.interleave
+    shard = plan.shard_group
+    expert_shard = max(1, shard // plan.expert_parallel)
+    counts = stage_layers(model.layers, p * v)
+    params = stage_params(model, plan)
+    best: MemoryEstimate | None = None
+    for stage in range(p):
+        layer_indices = []
+        for chunk in range(v):
+            virtual = chunk * p + stage
+            first = sum(counts[:virtual])
+            layer_indices += list(range(first, first + counts[virtual]))
+        stage_activation = sum(
+            activation_bytes_per_layer(model, plan, seq_len, attention, is_moe_layer(model, i))
+            for i in layer_indices
+        )
+        loads = in_flight(plan, global_batch) * (p - stage) / p if p > 1 else 1.0
+        activations = stage_activation * max(loads, 1.0)
+        if plan.recompute is Recompute.FULL and layer_indices:
+            # While one layer is recomputed its full activations are live.
+            full = replace(plan, recompute=Recompute.NONE)
+            activations += activation_bytes_per_layer(model, full, seq_len, attention, False)
+        tokens = plan.microbatch * seq_len / plan.context_parallel
+        if stage == 0:
+            activations += 2 * tokens * model.hidden * max(loads, 1.0)
+        if stage == p - 1:
+            activations += LOGIT_BYTES * tokens * model.vocab / plan.tensor_parallel
+        dense, experts = params[stage].dense, params[stage].experts
+        weights = WEIGHT_BYTES * (dense + experts)
+        grads = grad_bytes * (dense + experts)
+        optimizer = OPTIMIZER_BYTES * (dense / shard + experts / expert_shard)
+        if plan.zero >= 2:
+            grads = grad_bytes * (dense / shard + experts / expert_shard)
+        if plan.zero >= 3:
+            layers_here = max(len(layer_indices), 1)
+            working = 2 * (dense + experts) / layers_here  # two layers gathered at a time
+            weights = WEIGHT_BYTES * (dense / shard + experts / expert_shard + working)
+        if plan.zero < 1:
+            optimizer = OPTIMIZER_BYTES * (dense + experts)
+        estimate = MemoryEstimate(weights, grads, optimizer, activations, overhead_bytes, stage)
+        if best is None or estimate.total_bytes > best.total_bytes:
+            best = estimate
+    assert best is not None
+    return best

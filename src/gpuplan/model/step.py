@@ -1,0 +1,403 @@
+"""Step time of a training iteration: compute, exposed communication, pipeline bubble.
+
+For each pipeline stage, one micro-batch costs the forward and backward of its layers
+(:mod:`gpuplan.model.kernels`), the recomputed forward, and the communication that is not
+hidden: tensor-parallel collectives (minus what the framework overlaps), context-parallel
+ring exchange beyond the attention it hides behind, expert all-to-alls, and the point-to-
+point sends between stages. With ``m`` micro-batches, ``v`` virtual stages per GPU and
+per-micro-batch stage times ``t_i`` (Narayanan et al. 2021 sec. 2.2, generalised to uneven
+stages)::
+
+    pipeline = m max(t_i) + (sum(t_i) - max(t_i)) / v        # bubble = the second term
+
+The data-parallel gradient reduction (and the ZeRO parameter all-gather) follow, hidden
+under the last backward (first forward) when the framework overlaps them; then the
+optimizer update streams its states through HBM. The step time is the sum of these named
+parts, each reported on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from gpuplan import units
+from gpuplan.catalog.schema import Accelerator, AttentionKernel, Ffn, Framework, Model, Position
+from gpuplan.model.collectives import Collective, Network, collective_time, p2p_time
+from gpuplan.model.flops import (
+    Recompute,
+    hardware_flops_per_token,
+    is_moe_layer,
+    training_flops_per_token,
+)
+from gpuplan.model.kernels import (
+    BF16_BYTES,
+    Device,
+    flash_attention_time,
+    gemm_time,
+    streaming_time,
+)
+from gpuplan.model.memory import MemoryEstimate, estimate_memory, stage_params
+from gpuplan.parallelism import ParallelPlan, microbatches, plan_errors, stage_layers
+
+ADAM_BYTES_PER_PARAM = 30  # read master, m, v, grad (16); write master, m, v, bf16 copy (14)
+AXES = ("tp", "cp", "ep", "pp", "dp")
+
+
+class InfeasibleKind(StrEnum):
+    LAYOUT = "layout"
+    """The plan does not divide the model, the batch or the GPUs."""
+    MEMORY = "memory"
+    """The plan does not fit in the accelerator's memory."""
+
+
+@dataclass(frozen=True)
+class Infeasible:
+    kind: InfeasibleKind
+    reason: str
+    memory: MemoryEstimate | None = None
+
+
+@dataclass(frozen=True)
+class StepEstimate:
+    """One training step of a plan, by named parts (seconds) that add up to ``time_s``."""
+
+    plan: ParallelPlan
+    memory: MemoryEstimate
+    capacity_bytes: float
+    compute_s: float
+    """Forward and backward kernels of the slowest stage, all its micro-batches."""
+    recompute_s: float
+    exposed_comm_s: dict[str, float]
+    """Communication the step waits for, per axis (tp, cp, ep, pp, dp)."""
+    comm_on_link_s: dict[str, float]
+    """Communication time on the links, per axis, hidden or not."""
+    bubble_s: float
+    optimizer_s: float
+    tokens_per_step: float
+    model_flops_per_step: float
+    hardware_flops_per_step: float
+    gpus: int
+    peak_flops_per_s: float
+    stage_times_s: tuple[float, ...] = field(default=())
+
+    @property
+    def time_s(self) -> float:
+        return (
+            self.compute_s
+            + self.recompute_s
+            + sum(self.exposed_comm_s.values())
+            + self.bubble_s
+            + self.optimizer_s
+        )
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens_per_step / self.time_s
+
+    @property
+    def mfu(self) -> float:
+        return self.model_flops_per_step / (self.time_s * self.gpus * self.peak_flops_per_s)
+
+    @property
+    def hfu(self) -> float:
+        return self.hardware_flops_per_step / (self.time_s * self.gpus * self.peak_flops_per_s)
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One layer, one micro-batch, one GPU."""
+
+    forward_s: float
+    backward_s: float
+    recompute_s: float
+    attention_s: float
+    """Forward + backward of the attention core (what CP communication hides behind)."""
+    tp_s: float
+    cp_s: float
+    ep_s: float
+
+
+def _layer_cost(
+    model: Model,
+    plan: ParallelPlan,
+    seq_len: int,
+    moe_layer: bool,
+    dev: Device,
+    attention_kernel: AttentionKernel,
+    network: Network,
+) -> LayerCost:
+    t, cp = plan.tensor_parallel, plan.context_parallel
+    b = plan.microbatch
+    s_local = seq_len / cp
+    tokens = b * s_local
+    h = model.hidden
+    heads = model.heads / t
+    q_width = model.heads * model.head_size
+    kv_width = model.kv_heads * model.head_size
+
+    # GEMMs, forward.
+    gemms = 0.0
+    if model.mla is not None:
+        a = model.mla
+        qk = a.qk_nope_head_dim + a.qk_rope_head_dim
+        gemms += gemm_time(tokens, a.q_lora_rank, h, dev)
+        gemms += gemm_time(tokens, model.heads * qk / t, a.q_lora_rank, dev)
+        gemms += gemm_time(tokens, a.kv_lora_rank + a.qk_rope_head_dim, h, dev)
+        gemms += gemm_time(
+            tokens, model.heads * (a.qk_nope_head_dim + a.v_head_dim) / t, a.kv_lora_rank, dev
+        )
+        gemms += gemm_time(tokens, h, model.heads * a.v_head_dim / t, dev)
+        score_width, value_width = qk, a.v_head_dim
+    else:
+        gemms += gemm_time(tokens, (q_width + 2 * kv_width) / t, h, dev)
+        gemms += gemm_time(tokens, h, q_width / t, dev)
+        score_width = value_width = model.head_size
+    up = 2 if model.ffn is Ffn.SWIGLU else 1
+    per_f = 6 if model.ffn is Ffn.SWIGLU else 4
+    if moe_layer:
+        assert model.moe is not None
+        moe = model.moe
+        f_e = moe.expert_ffn_hidden
+        local_experts = moe.experts / plan.expert_parallel
+        per_expert = tokens * moe.top_k / local_experts
+        gemms += gemm_time(tokens, moe.experts, h, dev)  # router
+        gemms += gemm_time(per_expert, up * f_e / t, h, dev, batch=local_experts)
+        gemms += gemm_time(per_expert, h, f_e / t, dev, batch=local_experts)
+        if moe.shared_experts:
+            shared_f = f_e * moe.shared_experts
+            gemms += gemm_time(tokens, up * shared_f / t, h, dev)
+            gemms += gemm_time(tokens, h, shared_f / t, dev)
+        activation_bytes = per_f * tokens * f_e * (moe.top_k + moe.shared_experts) / t
+        activation_bytes += 4 * 2 * tokens * moe.top_k * h  # permute and un-permute
+    else:
+        gemms += gemm_time(tokens, up * model.ffn_hidden / t, h, dev)
+        gemms += gemm_time(tokens, h, model.ffn_hidden / t, dev)
+        activation_bytes = per_f * tokens * model.ffn_hidden / t
+
+    # Attention core, forward. Causal attention skips the masked half in fused kernels;
+    # unfused kernels compute the whole s x s matrix.
+    causal = model.kind.value == "llm"
+    if attention_kernel is AttentionKernel.FLASH:
+        keys = (seq_len + 1) / 2 if causal else seq_len
+        attention_flops = 2 * b * heads * s_local * keys * (score_width + value_width)
+        attention_fwd = flash_attention_time(attention_flops, dev, backward=False)
+        attention_total = flash_attention_time(attention_flops, dev, backward=True)
+    else:
+        batch = b * heads
+        scores = gemm_time(s_local, seq_len, score_width, dev, batch=batch)
+        values = gemm_time(s_local, value_width, seq_len, dev, batch=batch)
+        softmax_bytes = batch * s_local * seq_len * (4 + (5 if model.dropout else 0))
+        attention_fwd = scores + values + streaming_time(softmax_bytes, 2, dev)
+        attention_total = 3 * (scores + values) + streaming_time(3 * softmax_bytes, 6, dev)
+
+    # Elementwise kernels: norms, residual adds, dropout, activation, RoPE.
+    region = tokens * h * (20 + (2 if model.dropout else 0))
+    if plan.sequence_parallel:
+        region /= t
+    rope = 4 * tokens * (q_width + kv_width) / t if model.position is Position.ROPE else 0.0
+    elementwise_fwd = streaming_time(region + rope + activation_bytes, 8, dev)
+
+    forward = gemms + attention_fwd + elementwise_fwd
+    backward = 2 * gemms + (attention_total - attention_fwd) + 2 * elementwise_fwd
+    if plan.recompute is Recompute.FULL:
+        recompute = forward
+    elif plan.recompute is Recompute.SELECTIVE and attention_kernel is AttentionKernel.UNFUSED:
+        recompute = attention_fwd
+    else:
+        recompute = 0.0  # flash kernels already recompute scores in their backward
+
+    # Tensor parallel: two all-reduces (or all-gather + reduce-scatter pairs with SP) per
+    # layer in the forward, the same in the backward, again in a full recompute.
+    activation = tokens * h * BF16_BYTES
+    if plan.sequence_parallel:
+        one = collective_time(Collective.ALL_GATHER, activation, t, 1, network) + collective_time(
+            Collective.REDUCE_SCATTER, activation, t, 1, network
+        )
+    else:
+        one = collective_time(Collective.ALL_REDUCE, activation, t, 1, network)
+    passes = 3 if plan.recompute is Recompute.FULL else 2
+    tp = 2 * one * passes
+
+    # Context parallel: ring exchange of K and V blocks (forward), K, V and their
+    # gradients (backward).
+    cp_time = 0.0
+    if cp > 1:
+        block = 2 * b * s_local * kv_width / t * 2
+        same = t * cp <= network.domain
+        cp_time = 3 * (cp - 1) * p2p_time(block, same, network)
+
+    ep_time = 0.0
+    if moe_layer and plan.expert_parallel > 1:
+        assert model.moe is not None
+        routed = tokens * model.moe.top_k * h * BF16_BYTES
+        ep_time = 4 * collective_time(
+            Collective.ALL_TO_ALL, routed, plan.expert_parallel, t * cp, network
+        )
+    return LayerCost(forward, backward, recompute, attention_total, tp, cp_time, ep_time)
+
+
+def estimate_step(
+    model: Model,
+    accelerator: Accelerator,
+    plan: ParallelPlan,
+    *,
+    seq_len: int,
+    global_batch: int,
+    dev: Device,
+    network: Network,
+    framework: Framework,
+    peak_flops_per_s: float,
+    overhead_bytes: float,
+) -> StepEstimate | Infeasible:
+    """Memory and step time of ``plan``, or why it cannot run."""
+    errors = plan_errors(plan, model, plan.gpus, global_batch, seq_len)
+    if errors:
+        return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
+    memory = estimate_memory(
+        model, plan, seq_len, global_batch, framework.attention, framework.grad_bytes,
+        overhead_bytes,
+    )  # fmt: skip
+    if memory.total_bytes > accelerator.hbm_bytes:
+        return Infeasible(
+            InfeasibleKind.MEMORY,
+            f"needs {memory.total_bytes / units.GiB:.1f} GiB per GPU on pipeline stage "
+            f"{memory.stage} (weights {memory.weights_bytes / units.GiB:.1f}, gradients "
+            f"{memory.grads_bytes / units.GiB:.1f}, optimizer "
+            f"{memory.optimizer_bytes / units.GiB:.1f}, activations "
+            f"{memory.activations_bytes / units.GiB:.1f}); {accelerator.id} has "
+            f"{accelerator.hbm_gib:.1f} GiB",
+            memory,
+        )
+
+    t, p, v = plan.tensor_parallel, plan.pipeline_parallel, plan.interleave
+    m = microbatches(plan, global_batch)
+    tokens = plan.microbatch * seq_len / plan.context_parallel
+    dense_cost = _layer_cost(model, plan, seq_len, False, dev, framework.attention, network)
+    moe_cost = (
+        _layer_cost(model, plan, seq_len, True, dev, framework.attention, network)
+        if model.moe is not None
+        else dense_cost
+    )
+    counts = stage_layers(model.layers, p * v)
+    logits = 3 * gemm_time(tokens, model.vocab / t, model.hidden, dev) if model.vocab else 0.0
+    # Activations sent between stages, scattered over the TP ranks (Narayanan et al. 2021
+    # sec. 4.1) and gathered on the far side, once forward and once backward per chunk.
+    boundary_same_domain = t * plan.context_parallel * plan.data_parallel * 2 <= network.domain
+    send = p2p_time(tokens * model.hidden * BF16_BYTES / t, boundary_same_domain, network)
+    pp_per_mb = 2 * v * send if p > 1 else 0.0
+
+    tp_hidden = framework.tp_comm_overlap
+    per_stage: list[dict[str, float]] = []
+    for stage in range(p):
+        parts = {"compute": 0.0, "recompute": 0.0, "tp": 0.0, "cp": 0.0, "ep": 0.0, "attn": 0.0}
+        on_link = {"tp": 0.0, "cp": 0.0, "ep": 0.0}
+        for chunk in range(v):
+            virtual = chunk * p + stage
+            first = sum(counts[:virtual])
+            for index in range(first, first + counts[virtual]):
+                cost = moe_cost if is_moe_layer(model, index) else dense_cost
+                parts["compute"] += cost.forward_s + cost.backward_s
+                parts["recompute"] += cost.recompute_s
+                parts["attn"] += cost.attention_s
+                on_link["tp"] += cost.tp_s
+                on_link["cp"] += cost.cp_s
+                on_link["ep"] += cost.ep_s
+        if stage == p - 1:
+            parts["compute"] += logits
+        parts["tp"] = on_link["tp"] * (1 - tp_hidden)
+        parts["cp"] = max(0.0, on_link["cp"] - parts["attn"])
+        parts["ep"] = on_link["ep"]
+        parts["pp"] = pp_per_mb
+        parts["on_tp"], parts["on_cp"], parts["on_ep"] = on_link["tp"], on_link["cp"], on_link["ep"]
+        parts["total"] = (
+            parts["compute"] + parts["recompute"] + parts["tp"] + parts["cp"] + parts["ep"]
+            + parts["pp"]
+        )  # fmt: skip
+        per_stage.append(parts)
+
+    stage_times = [s["total"] for s in per_stage]
+    slowest = max(range(p), key=lambda i: stage_times[i])
+    critical = per_stage[slowest]
+    bubble = (sum(stage_times) - stage_times[slowest]) / v
+
+    # Data parallel: gradients reduced over DP x CP (experts over DP x CP / EP), then with a
+    # sharded optimizer the updated BF16 weights gathered back.
+    params = stage_params(model, plan)[0 if p == 1 else slowest]
+    shard = plan.shard_group
+    expert_shard = max(1, shard // plan.expert_parallel)
+    grad_bytes = framework.grad_bytes
+    layers_here = max(1, sum(counts[c * p + slowest] for c in range(v)))
+    backward_window = critical["compute"] * 2 / 3  # the backward share of one micro-batch
+    forward_window = critical["compute"] / 3
+
+    def group(kind: Collective, per_param: float) -> float:
+        dense = collective_time(kind, params.dense * per_param, shard, t, network)
+        experts = collective_time(
+            kind, params.experts * per_param, expert_shard, t * plan.expert_parallel, network
+        )
+        return dense + experts
+
+    dp_link = dp_exposed = 0.0
+    if plan.zero >= 3:
+        per_mb = group(Collective.ALL_GATHER, 2) * 2 + group(Collective.REDUCE_SCATTER, grad_bytes)
+        dp_link = m * per_mb
+        hidden = critical["compute"] if framework.overlap_param_gather else 0.0
+        dp_exposed = m * max(per_mb - hidden, per_mb / layers_here)
+    elif shard > 1:
+        if plan.zero >= 1:
+            reduce = group(Collective.REDUCE_SCATTER, grad_bytes)
+            gather = group(Collective.ALL_GATHER, 2)
+        else:
+            reduce, gather = group(Collective.ALL_REDUCE, grad_bytes), 0.0
+        dp_link = reduce + gather
+        exposed_reduce = (
+            max(reduce - backward_window, reduce / layers_here)
+            if framework.overlap_grad_reduce
+            else reduce
+        )
+        exposed_gather = (
+            max(gather - forward_window, gather / layers_here)
+            if framework.overlap_param_gather
+            else gather
+        )
+        dp_exposed = exposed_reduce + exposed_gather
+
+    optimizer_params = (
+        params.dense / shard + params.experts / expert_shard
+        if plan.zero >= 1
+        else params.dense + params.experts
+    )
+    optimizer = streaming_time(ADAM_BYTES_PER_PARAM * optimizer_params, 4, dev)
+
+    tokens_per_step = global_batch * seq_len
+    return StepEstimate(
+        plan=plan,
+        memory=memory,
+        capacity_bytes=accelerator.hbm_bytes,
+        compute_s=m * critical["compute"],
+        recompute_s=m * critical["recompute"],
+        exposed_comm_s={
+            "tp": m * critical["tp"],
+            "cp": m * critical["cp"],
+            "ep": m * critical["ep"],
+            "pp": m * critical["pp"],
+            "dp": dp_exposed,
+        },
+        comm_on_link_s={
+            "tp": m * critical["on_tp"],
+            "cp": m * critical["on_cp"],
+            "ep": m * critical["on_ep"],
+            "pp": m * critical["pp"],
+            "dp": dp_link,
+        },
+        bubble_s=bubble,
+        optimizer_s=optimizer,
+        tokens_per_step=tokens_per_step,
+        model_flops_per_step=tokens_per_step * training_flops_per_token(model, seq_len),
+        hardware_flops_per_step=tokens_per_step
+        * hardware_flops_per_token(model, seq_len, plan.recompute),
+        gpus=plan.gpus,
+        peak_flops_per_s=peak_flops_per_s,
+        stage_times_s=tuple(stage_times),
+    )

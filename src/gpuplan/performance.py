@@ -1,0 +1,64 @@
+"""The performance model's entry point: catalog records in, a step estimate out.
+
+This module turns catalog records (accelerator, efficiency profile, framework) into the
+SI inputs of :func:`gpuplan.model.step.estimate_step`; the model itself reads no files.
+"""
+
+from __future__ import annotations
+
+from gpuplan import units
+from gpuplan.catalog.loader import Catalog
+from gpuplan.catalog.schema import Accelerator, Model
+from gpuplan.model.collectives import Link, Network
+from gpuplan.model.kernels import device
+from gpuplan.model.step import Infeasible, StepEstimate, estimate_step
+from gpuplan.parallelism import ParallelPlan
+
+DEFAULT_FRAMEWORK = "modern"
+
+
+def network_of(catalog: Catalog, accelerator: Accelerator) -> Network:
+    profile = catalog.efficiency_profile(accelerator.id)
+    return Network(
+        scaleup=Link(
+            accelerator.scaleup_bytes_per_s * profile.scaleup_bus,
+            profile.scaleup_latency_us * 1e-6,
+        ),
+        scaleout=Link(
+            accelerator.scaleout_bytes_per_s * profile.scaleout_bus,
+            profile.scaleout_latency_us * 1e-6,
+        ),
+        domain=accelerator.scaleup_domain,
+    )
+
+
+def estimate(
+    catalog: Catalog,
+    model: Model,
+    accelerator: Accelerator,
+    plan: ParallelPlan,
+    *,
+    seq_len: int,
+    global_batch: int,
+    fp8: bool = False,
+    framework_id: str = DEFAULT_FRAMEWORK,
+) -> StepEstimate | Infeasible:
+    """Step time and memory of one plan on one accelerator type.
+
+    MFU and HFU are against the dense BF16 peak, also for FP8 runs (a common convention;
+    NVIDIA's tables divide FP8 runs by the FP8 peak, which halves the figure).
+    """
+    profile = catalog.efficiency_profile(accelerator.id)
+    overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
+    return estimate_step(
+        model,
+        accelerator,
+        plan,
+        seq_len=seq_len,
+        global_batch=global_batch,
+        dev=device(accelerator, profile, fp8),
+        network=network_of(catalog, accelerator),
+        framework=catalog.framework(framework_id),
+        peak_flops_per_s=accelerator.peak_bf16_flops_per_s,
+        overhead_bytes=overhead * units.GiB,
+    )

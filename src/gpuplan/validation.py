@@ -1,0 +1,205 @@
+"""`gpuplan validate`: the performance model against published measurements.
+
+Each usable row of ``catalog/data/measurements.yaml`` is predicted from its published
+configuration alone (model shape, accelerator, GPU count, batch, parallel plan, framework)
+and compared on step time, the quantity every source's definition agrees on:
+
+- a published iteration time is used as is;
+- tokens/s/GPU gives ``step = global_batch x seq_len / (tokens/s/GPU x GPUs)``;
+- Narayanan et al. 2021 print TFLOP/s per GPU computed with their eq. 3, which counts the
+  recompute forward: ``F = 96 B s l h^2 (1 + s / 6h + V / 16 l h)``, so
+  ``step = F / (TFLOP/s x GPUs)``.
+
+No constant of the model was fitted to these rows: kernel efficiencies come from kernel
+benchmarks (``efficiency.yaml``), framework behaviour from documentation (``frameworks.yaml``).
+Every row is therefore held out; the summary is still split by source.
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+from dataclasses import dataclass
+
+from gpuplan import units
+from gpuplan.catalog.loader import Catalog, _parse, _read_yaml
+from gpuplan.catalog.schema import InlineShape, Measurement, Model
+from gpuplan.model.flops import Recompute
+from gpuplan.model.step import Infeasible
+from gpuplan.parallelism import ParallelPlan
+from gpuplan.performance import estimate
+
+FRAMEWORK_PROFILES = {
+    "megatron-lm": "megatron-2022",
+    "nemo": "nemo-2024",
+    "llm-foundry": "llm-foundry-2023",
+}
+
+
+@dataclass(frozen=True)
+class ValidationRow:
+    id: str
+    source_group: str
+    source: str
+    measured_step_s: float
+    predicted_step_s: float | None
+    basis: str
+    """Which published quantity the measured step time comes from."""
+    predicted_mfu: float | None
+    note: str = ""
+
+    @property
+    def error(self) -> float | None:
+        """Relative error of the predicted step time (positive: we predict slower)."""
+        if self.predicted_step_s is None:
+            return None
+        return self.predicted_step_s / self.measured_step_s - 1
+
+
+@functools.cache
+def load_measurements() -> dict[str, Measurement]:
+    return _parse("measurements.yaml", "measurements", Measurement, _read_yaml("measurements.yaml"))
+
+
+def source_group(measurement: Measurement) -> str:
+    """Rows from one publication share a group: 'korthikanti2022', 'mosaicml', ..."""
+    return measurement.id.split("-")[0]
+
+
+def _model_of(measurement: Measurement, catalog: Catalog) -> Model:
+    shape = measurement.model
+    if isinstance(shape, str):
+        return catalog.model(shape)
+    assert isinstance(shape, InlineShape) and measurement.seq_len is not None
+    return Model.model_validate(
+        {
+            "id": f"measured:{measurement.id}",
+            "name": measurement.id,
+            "kind": "llm",
+            "params_published_b": 1.0,
+            "layers": shape.layers,
+            "hidden": shape.hidden,
+            "heads": shape.heads,
+            "kv_heads": shape.kv_heads,
+            "ffn_hidden": shape.ffn_hidden,
+            "ffn": shape.ffn,
+            "vocab": shape.vocab or 0,
+            "seq_len": measurement.seq_len,
+            "source": measurement.source,
+            "retrieved": measurement.retrieved,
+        }
+    )
+
+
+def measured_step_s(measurement: Measurement, model: Model) -> tuple[float, str] | None:
+    m = measurement.measured
+    gpus, batch, seq = measurement.gpus, measurement.global_batch, measurement.seq_len
+    if m.iteration_time_s is not None:
+        return m.iteration_time_s, "iteration time"
+    if gpus is None or batch is None or seq is None:
+        return None
+    if m.tokens_per_s_per_gpu is not None:
+        return batch * seq / (m.tokens_per_s_per_gpu * gpus), "tokens/s/GPU"
+    definition = measurement.tflops_definition or ""
+    if m.tflops_per_gpu is not None and definition.startswith("hardware"):
+        h, layers, vocab = model.hidden, model.layers, model.vocab
+        flops = 96 * batch * seq * layers * h**2 * (1 + seq / (6 * h) + vocab / (16 * layers * h))
+        return flops / (m.tflops_per_gpu * units.TERA * gpus), "TFLOP/s (Narayanan eq. 3)"
+    return None
+
+
+def predict_row(measurement: Measurement, catalog: Catalog) -> ValidationRow | None:
+    """Predict one usable row, or None when the row cannot be predicted."""
+    plan = measurement.plan
+    if (
+        not measurement.usable_for_validation
+        or plan is None
+        or measurement.hardware is None
+        or measurement.model is None
+        or measurement.framework not in FRAMEWORK_PROFILES
+        or None in (plan.tp, plan.pp, plan.dp, plan.microbatch)
+        or measurement.global_batch is None
+        or measurement.seq_len is None
+    ):
+        return None
+    assert plan.tp and plan.pp and plan.dp and plan.microbatch
+    framework_id = FRAMEWORK_PROFILES[measurement.framework]
+    framework = catalog.framework(framework_id)
+    model = _model_of(measurement, catalog)
+    measured = measured_step_s(measurement, model)
+    if measured is None:
+        return None
+    tp = plan.tp
+    parallel = ParallelPlan(
+        tensor_parallel=tp,
+        pipeline_parallel=plan.pp,
+        data_parallel=plan.dp,
+        context_parallel=plan.cp or 1,
+        expert_parallel=plan.ep or 1,
+        microbatch=plan.microbatch,
+        interleave=plan.interleave or 1,
+        recompute=Recompute(plan.recompute or framework.default_recompute),
+        sequence_parallel=(
+            plan.sequence_parallel
+            if plan.sequence_parallel is not None
+            else framework.default_sequence_parallel and tp > 1
+        ),
+        zero=plan.zero if plan.zero is not None else framework.default_zero,
+    )
+    result = estimate(
+        catalog,
+        model,
+        catalog.accelerator(measurement.hardware),
+        parallel,
+        seq_len=measurement.seq_len,
+        global_batch=measurement.global_batch,
+        fp8=measurement.precision == "fp8",
+        framework_id=framework_id,
+    )
+    step_s, basis = measured
+    if isinstance(result, Infeasible):
+        return ValidationRow(
+            measurement.id, source_group(measurement), measurement.source, step_s, None,
+            basis, None, f"predicted infeasible: {result.reason}",
+        )  # fmt: skip
+    return ValidationRow(
+        measurement.id,
+        source_group(measurement),
+        measurement.source,
+        step_s,
+        result.time_s,
+        basis,
+        result.mfu,
+    )
+
+
+def validate(catalog: Catalog) -> list[ValidationRow]:
+    rows = []
+    for measurement in load_measurements().values():
+        row = predict_row(measurement, catalog)
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class ErrorSummary:
+    rows: int
+    mean_abs: float
+    median_abs: float
+    p90_abs: float
+    max_abs: float
+
+
+def summarize(rows: list[ValidationRow]) -> ErrorSummary:
+    errors = sorted(abs(r.error) for r in rows if r.error is not None)
+    if not errors:
+        return ErrorSummary(0, float("nan"), float("nan"), float("nan"), float("nan"))
+    p90_index = min(len(errors) - 1, int(round(0.9 * (len(errors) - 1))))
+    return ErrorSummary(
+        rows=len(errors),
+        mean_abs=statistics.fmean(errors),
+        median_abs=statistics.median(errors),
+        p90_abs=errors[p90_index],
+        max_abs=errors[-1],
+    )
