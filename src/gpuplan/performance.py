@@ -56,7 +56,12 @@ def estimate(
         plan,
         seq_len=seq_len,
         global_batch=global_batch,
-        dev=device(accelerator, profile, fp8),
+        dev=device(
+            accelerator,
+            profile,
+            fp8,
+            catalog.system("training_kernel_efficiency").for_accelerator(accelerator.id),
+        ),
         network=network_of(catalog, accelerator),
         framework=catalog.framework(framework_id),
         peak_flops_per_s=accelerator.peak_bf16_flops_per_s,

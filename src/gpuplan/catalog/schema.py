@@ -388,8 +388,14 @@ class EfficiencyProfile(Record):
     gemm_bf16: Fraction
     gemm_fp8: Fraction | None = None
     attention: Fraction
+    sustained: Fraction
+    """Tensor throughput under sustained training load / short-burst throughput: a chip at
+    its power limit lowers its clock (MSMF / MAMF where measured)."""
     hbm: Fraction
     """Achieved / peak HBM bandwidth for streaming (elementwise) kernels."""
+    compute_units: PositiveInt | None = None
+    """Streaming multiprocessors (CUs on AMD) that GEMM tiles are spread over; None where
+    tiling does not apply (TPU systolic arrays), which turns off the wave model."""
     scaleup_bus: Fraction
     """Collective bus bandwidth achieved / scale-up link bandwidth (NCCL busbw)."""
     scaleout_bus: Fraction

@@ -11,11 +11,14 @@ peak, with the backward counted as 2.5 forwards (Dao 2023, FlashAttention-2, sec
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from gpuplan.catalog.schema import Accelerator, EfficiencyProfile
 
 BF16_BYTES = 2
+GEMM_TILES = ((256, 128), (128, 256), (128, 128))  # cuBLAS's large tiles (DU-09799-001 2.3)
+FP8_CAST_BYTES = 5.0  # cast in (3) + cast out-grad and transposes (~2) per element
 FLASH_BACKWARD_FACTOR = 2.5
 
 
@@ -24,26 +27,64 @@ class Device:
     """The numbers of one accelerator that kernel times need, in SI units."""
 
     gemm_flops_per_s: float
-    """Achievable GEMM rate at the training precision (peak x MAMF fraction)."""
+    """Achievable GEMM rate at the training precision (peak x MAMF fraction x sustained)."""
+    bf16_gemm_flops_per_s: float
+    """The same in BF16, for GEMMs kept out of FP8 (the logits)."""
     attention_flops_per_s: float
     hbm_bytes_per_s: float
     """Achievable streaming bandwidth."""
     launch_s: float
+    fp8: bool = False
+    """GEMMs run in FP8: their operands are cast (and transposed) by extra kernels."""
+    compute_units: int | None = None
+    """SMs for the wave-quantisation model; None turns it off."""
 
 
-def device(accelerator: Accelerator, profile: EfficiencyProfile, fp8: bool) -> Device:
+def device(
+    accelerator: Accelerator, profile: EfficiencyProfile, fp8: bool, kernel_efficiency: float
+) -> Device:
+    """The rates of one accelerator in training.
+
+    ``kernel_efficiency`` is the fraction of the best-shape, sustained matmul rate that
+    training kernels reach on average (real shapes, epilogues, stream switches); it is one
+    number for all accelerators, fitted on one published source (see systems.yaml).
+    """
+    bf16 = accelerator.peak_bf16_flops_per_s * profile.gemm_bf16
+    gemm = bf16
     if fp8:
         peak = accelerator.peak_fp8_flops_per_s
         assert peak is not None, "resolve() refuses fp8 on chips without it"
         gemm = peak * (profile.gemm_fp8 or profile.gemm_bf16)
-    else:
-        gemm = accelerator.peak_bf16_flops_per_s * profile.gemm_bf16
     return Device(
-        gemm_flops_per_s=gemm,
-        attention_flops_per_s=accelerator.peak_bf16_flops_per_s * profile.attention,
+        gemm_flops_per_s=gemm * profile.sustained * kernel_efficiency,
+        bf16_gemm_flops_per_s=bf16 * profile.sustained * kernel_efficiency,
+        attention_flops_per_s=accelerator.peak_bf16_flops_per_s
+        * profile.attention
+        * profile.sustained
+        * kernel_efficiency,
         hbm_bytes_per_s=accelerator.hbm_bytes_per_s * profile.hbm,
         launch_s=profile.kernel_launch_us * 1e-6,
+        fp8=fp8,
+        compute_units=profile.compute_units,
     )
+
+
+def tile_efficiency(m: float, n: float, batch: float, units: int | None) -> float:
+    """Useful fraction of the tile slots a GEMM occupies (tile and wave quantisation).
+
+    The output is cut into tiles, run in waves of one tile per SM; a last partial tile or
+    wave idles the rest (NVIDIA, "Matrix Multiplication Background User's Guide",
+    DU-09799-001, sec. 3). The library picks the tile shape that wastes least; we take the
+    best of the large tiles cuBLAS uses (``GEMM_TILES``).
+    """
+    if units is None:
+        return 1.0
+    best = 0.0
+    for tile_m, tile_n in GEMM_TILES:
+        tiles = math.ceil(m / tile_m) * math.ceil(n / tile_n) * math.ceil(batch)
+        slots = math.ceil(tiles / units) * units * tile_m * tile_n
+        best = max(best, m * n * math.ceil(batch) / slots)
+    return best
 
 
 def gemm_time(m: float, n: float, k: float, dev: Device, batch: float = 1.0) -> float:
@@ -52,7 +93,22 @@ def gemm_time(m: float, n: float, k: float, dev: Device, batch: float = 1.0) -> 
         return 0.0
     flops = 2.0 * m * n * k * batch
     moved = BF16_BYTES * (m * k + k * n + m * n) * batch
-    return max(flops / dev.gemm_flops_per_s, moved / dev.hbm_bytes_per_s) + dev.launch_s
+    rate = dev.gemm_flops_per_s * tile_efficiency(m, n, batch, dev.compute_units)
+    return max(flops / rate, moved / dev.hbm_bytes_per_s) + dev.launch_s
+
+
+def fp8_cast_time(tokens: float, n: float, k: float, dev: Device, batch: float = 1.0) -> float:
+    """Extra kernels a linear layer (tokens x k) @ (k x n) needs when its GEMMs run in FP8.
+
+    FP8 GEMMs (NVIDIA Transformer Engine) read FP8 operands: the BF16 input is cast
+    (read 2 bytes, write 1) before the forward GEMM, and in the backward the output
+    gradient is cast and the operands transposed (about 2 more bytes per element), so
+    about ``FP8_CAST_BYTES`` per element of input and output activations for forward and
+    backward together. Zero when the GEMMs run in BF16.
+    """
+    if not dev.fp8 or tokens <= 0:
+        return 0.0
+    return streaming_time(FP8_CAST_BYTES * tokens * (n + k) * batch, 3, dev)
 
 
 def streaming_time(bytes_moved: float, kernels: int, dev: Device) -> float:

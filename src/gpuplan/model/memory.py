@@ -111,8 +111,13 @@ def activation_bytes_per_layer(
     seq_len: int,
     attention: AttentionKernel,
     moe_layer: bool,
+    fp8: bool = False,
 ) -> float:
-    """Activation bytes one layer keeps for the backward pass, for one micro-batch."""
+    """Activation bytes one layer keeps for the backward pass, for one micro-batch.
+
+    Under FP8 training the inputs of the linear layers are kept as their FP8 casts (one
+    byte instead of two; Transformer Engine saves the FP8 copy for the weight gradient).
+    """
     t = plan.tensor_parallel
     s = seq_len / plan.context_parallel
     b = plan.microbatch
@@ -122,8 +127,9 @@ def activation_bytes_per_layer(
     sbh = s * b * h
     if plan.recompute is Recompute.FULL:
         return 2 * sbh / (t if plan.sequence_parallel else 1)
-    norm_region = (8 + (2 if model.dropout else 0)) * sbh
-    attention_part = 2 * s * b * (2 * q + 2 * kv)
+    linear_input = 1 if fp8 else 2  # bytes per element of a saved linear-layer input
+    norm_region = (4 + 2 * linear_input + (2 if model.dropout else 0)) * sbh
+    attention_part = 2 * s * b * (q + 2 * kv) + linear_input * s * b * q
     if attention is AttentionKernel.UNFUSED and plan.recompute is Recompute.NONE:
         attention_part += (2 + (3 if model.dropout else 0)) * model.heads * s * seq_len * b
     elif attention is AttentionKernel.FLASH:
@@ -132,9 +138,11 @@ def activation_bytes_per_layer(
     if moe_layer:
         assert model.moe is not None
         copies = model.moe.top_k + model.moe.shared_experts
-        mlp_part = copies * (2 * sbh + per_f * s * b * model.moe.expert_ffn_hidden)
+        mlp_part = copies * (
+            linear_input * sbh + (per_f - 2 + linear_input) * s * b * model.moe.expert_ffn_hidden
+        )
     else:
-        mlp_part = per_f * s * b * model.ffn_hidden
+        mlp_part = (per_f - 2 + linear_input) * s * b * model.ffn_hidden
     if model.dropout:
         mlp_part += sbh  # dropout mask after the second projection
     sharded = (attention_part + mlp_part) / t
@@ -158,6 +166,7 @@ def estimate_memory(
     attention: AttentionKernel,
     grad_bytes: int,
     overhead_bytes: float,
+    fp8: bool = False,
 ) -> MemoryEstimate:
     """Peak memory of the most loaded GPU."""
     p, v = plan.pipeline_parallel, plan.interleave
@@ -173,7 +182,7 @@ def estimate_memory(
             first = sum(counts[:virtual])
             layer_indices += list(range(first, first + counts[virtual]))
         stage_activation = sum(
-            activation_bytes_per_layer(model, plan, seq_len, attention, is_moe_layer(model, i))
+            activation_bytes_per_layer(model, plan, seq_len, attention, is_moe_layer(model, i), fp8)
             for i in layer_indices
         )
         loads = in_flight(plan, global_batch) * (p - stage) / p if p > 1 else 1.0
@@ -181,7 +190,7 @@ def estimate_memory(
         if plan.recompute is Recompute.FULL and layer_indices:
             # While one layer is recomputed its full activations are live.
             full = replace(plan, recompute=Recompute.NONE)
-            activations += activation_bytes_per_layer(model, full, seq_len, attention, False)
+            activations += activation_bytes_per_layer(model, full, seq_len, attention, False, fp8)
         tokens = plan.microbatch * seq_len / plan.context_parallel
         if stage == 0:
             activations += 2 * tokens * model.hidden * max(loads, 1.0)

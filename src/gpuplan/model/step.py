@@ -18,7 +18,7 @@ parts, each reported on its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from gpuplan import units
@@ -35,12 +35,16 @@ from gpuplan.model.kernels import (
     Device,
     flash_attention_time,
     gemm_time,
+    fp8_cast_time,
     streaming_time,
 )
 from gpuplan.model.memory import MemoryEstimate, estimate_memory, stage_params
 from gpuplan.parallelism import ParallelPlan, microbatches, plan_errors, stage_layers
 
-ADAM_BYTES_PER_PARAM = 30  # read master, m, v, grad (16); write master, m, v, bf16 copy (14)
+# Per parameter and step: Adam reads master, m, v and the FP32 gradient (16 bytes) and writes
+# master, m, v and the BF16 copy (14); gradient-norm clipping reads the gradient again (4)
+# and zeroing the buffer for the next step writes it (4).
+OPTIMIZER_BYTES_PER_PARAM = 38
 AXES = ("tp", "cp", "ep", "pp", "dp")
 
 
@@ -136,22 +140,29 @@ def _layer_cost(
     q_width = model.heads * model.head_size
     kv_width = model.kv_heads * model.head_size
 
-    # GEMMs, forward.
+    # GEMMs, forward, and the FP8 casts their operands need (zero in BF16).
     gemms = 0.0
+    casts = 0.0
+
+    def linear(rows: float, n: float, k: float, batch: float = 1.0) -> float:
+        nonlocal casts
+        casts += fp8_cast_time(rows, n, k, dev, batch)
+        return gemm_time(rows, n, k, dev, batch)
+
     if model.mla is not None:
         a = model.mla
         qk = a.qk_nope_head_dim + a.qk_rope_head_dim
-        gemms += gemm_time(tokens, a.q_lora_rank, h, dev)
-        gemms += gemm_time(tokens, model.heads * qk / t, a.q_lora_rank, dev)
-        gemms += gemm_time(tokens, a.kv_lora_rank + a.qk_rope_head_dim, h, dev)
-        gemms += gemm_time(
-            tokens, model.heads * (a.qk_nope_head_dim + a.v_head_dim) / t, a.kv_lora_rank, dev
+        gemms += linear(tokens, a.q_lora_rank, h)
+        gemms += linear(tokens, model.heads * qk / t, a.q_lora_rank)
+        gemms += linear(tokens, a.kv_lora_rank + a.qk_rope_head_dim, h)
+        gemms += linear(
+            tokens, model.heads * (a.qk_nope_head_dim + a.v_head_dim) / t, a.kv_lora_rank
         )
-        gemms += gemm_time(tokens, h, model.heads * a.v_head_dim / t, dev)
+        gemms += linear(tokens, h, model.heads * a.v_head_dim / t)
         score_width, value_width = qk, a.v_head_dim
     else:
-        gemms += gemm_time(tokens, (q_width + 2 * kv_width) / t, h, dev)
-        gemms += gemm_time(tokens, h, q_width / t, dev)
+        gemms += linear(tokens, (q_width + 2 * kv_width) / t, h)
+        gemms += linear(tokens, h, q_width / t)
         score_width = value_width = model.head_size
     up = 2 if model.ffn is Ffn.SWIGLU else 1
     per_f = 6 if model.ffn is Ffn.SWIGLU else 4
@@ -161,18 +172,18 @@ def _layer_cost(
         f_e = moe.expert_ffn_hidden
         local_experts = moe.experts / plan.expert_parallel
         per_expert = tokens * moe.top_k / local_experts
-        gemms += gemm_time(tokens, moe.experts, h, dev)  # router
-        gemms += gemm_time(per_expert, up * f_e / t, h, dev, batch=local_experts)
-        gemms += gemm_time(per_expert, h, f_e / t, dev, batch=local_experts)
+        gemms += linear(tokens, moe.experts, h)  # router
+        gemms += linear(per_expert, up * f_e / t, h, batch=local_experts)
+        gemms += linear(per_expert, h, f_e / t, batch=local_experts)
         if moe.shared_experts:
             shared_f = f_e * moe.shared_experts
-            gemms += gemm_time(tokens, up * shared_f / t, h, dev)
-            gemms += gemm_time(tokens, h, shared_f / t, dev)
+            gemms += linear(tokens, up * shared_f / t, h)
+            gemms += linear(tokens, h, shared_f / t)
         activation_bytes = per_f * tokens * f_e * (moe.top_k + moe.shared_experts) / t
         activation_bytes += 4 * 2 * tokens * moe.top_k * h  # permute and un-permute
     else:
-        gemms += gemm_time(tokens, up * model.ffn_hidden / t, h, dev)
-        gemms += gemm_time(tokens, h, model.ffn_hidden / t, dev)
+        gemms += linear(tokens, up * model.ffn_hidden / t, h)
+        gemms += linear(tokens, h, model.ffn_hidden / t)
         activation_bytes = per_f * tokens * model.ffn_hidden / t
 
     # Attention core, forward. Causal attention skips the masked half in fused kernels;
@@ -198,7 +209,7 @@ def _layer_cost(
     rope = 4 * tokens * (q_width + kv_width) / t if model.position is Position.ROPE else 0.0
     elementwise_fwd = streaming_time(region + rope + activation_bytes, 8, dev)
 
-    forward = gemms + attention_fwd + elementwise_fwd
+    forward = gemms + attention_fwd + elementwise_fwd + casts
     backward = 2 * gemms + (attention_total - attention_fwd) + 2 * elementwise_fwd
     if plan.recompute is Recompute.FULL:
         recompute = forward
@@ -256,7 +267,7 @@ def estimate_step(
         return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
     memory = estimate_memory(
         model, plan, seq_len, global_batch, framework.attention, framework.grad_bytes,
-        overhead_bytes,
+        overhead_bytes, fp8=dev.fp8,
     )  # fmt: skip
     if memory.total_bytes > accelerator.hbm_bytes:
         return Infeasible(
@@ -280,7 +291,9 @@ def estimate_step(
         else dense_cost
     )
     counts = stage_layers(model.layers, p * v)
-    logits = 3 * gemm_time(tokens, model.vocab / t, model.hidden, dev) if model.vocab else 0.0
+    # The output layer stays in BF16 under FP8 training (Transformer Engine recipes).
+    bf16_dev = replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False)
+    logits = 3 * gemm_time(tokens, model.vocab / t, model.hidden, bf16_dev) if model.vocab else 0.0
     # Activations sent between stages, scattered over the TP ranks (Narayanan et al. 2021
     # sec. 4.1) and gathered on the far side, once forward and once backward per chunk.
     boundary_same_domain = t * plan.context_parallel * plan.data_parallel * 2 <= network.domain
@@ -368,7 +381,7 @@ def estimate_step(
         if plan.zero >= 1
         else params.dense + params.experts
     )
-    optimizer = streaming_time(ADAM_BYTES_PER_PARAM * optimizer_params, 4, dev)
+    optimizer = streaming_time(OPTIMIZER_BYTES_PER_PARAM * optimizer_params, 4, dev)
 
     tokens_per_step = global_batch * seq_len
     return StepEstimate(
