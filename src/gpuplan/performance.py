@@ -49,6 +49,7 @@ def estimate(
     NVIDIA's tables divide FP8 runs by the FP8 peak, which halves the figure).
     """
     profile = catalog.efficiency_profile(accelerator.id)
+    framework = catalog.framework(framework_id)
     overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
     return estimate_step(
         model,
@@ -61,9 +62,10 @@ def estimate(
             profile,
             fp8,
             catalog.system("training_kernel_efficiency").for_accelerator(accelerator.id),
+            framework.attention,
         ),
         network=network_of(catalog, accelerator),
-        framework=catalog.framework(framework_id),
+        framework=framework,
         peak_flops_per_s=accelerator.peak_bf16_flops_per_s,
         overhead_bytes=overhead * units.GiB,
     )

@@ -388,6 +388,8 @@ class EfficiencyProfile(Record):
     gemm_bf16: Fraction
     gemm_fp8: Fraction | None = None
     attention: Fraction
+    attention_triton: Fraction | None = None
+    """The same for the 2022-23 Triton flash-attention kernel, where known."""
     sustained: Fraction
     """Tensor throughput under sustained training load / short-burst throughput: a chip at
     its power limit lowers its clock (MSMF / MAMF where measured)."""
@@ -408,7 +410,9 @@ class EfficiencyProfile(Record):
 
 class AttentionKernel(StrEnum):
     FLASH = "flash"
-    """Fused attention (FlashAttention, cuDNN): no s x s matrix in memory."""
+    """Fused attention (FlashAttention-2/3, cuDNN): no s x s matrix in memory."""
+    TRITON = "triton"
+    """The 2022-23 Triton flash-attention kernel (ALiBi-capable; MPT): fused, but slower."""
     UNFUSED = "unfused"
     """Batched GEMMs around a fused scale-mask-softmax kernel (Megatron-LM before 2023)."""
 

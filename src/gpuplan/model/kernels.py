@@ -14,10 +14,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gpuplan.catalog.schema import Accelerator, EfficiencyProfile
+from gpuplan.catalog.schema import Accelerator, AttentionKernel, EfficiencyProfile
 
 BF16_BYTES = 2
-GEMM_TILES = ((256, 128), (128, 256), (128, 128))  # cuBLAS's large tiles (DU-09799-001 2.3)
+# Output tiles cuBLAS picks among (NVIDIA DU-09799-001 sec. 2.3), taken as equally fast.
+GEMM_TILES = ((256, 128), (128, 256), (128, 128), (256, 64), (64, 256), (128, 64), (64, 128))
 FP8_CAST_BYTES = 5.0  # cast in (3) + cast out-grad and transposes (~2) per element
 FLASH_BACKWARD_FACTOR = 2.5
 
@@ -41,7 +42,11 @@ class Device:
 
 
 def device(
-    accelerator: Accelerator, profile: EfficiencyProfile, fp8: bool, kernel_efficiency: float
+    accelerator: Accelerator,
+    profile: EfficiencyProfile,
+    fp8: bool,
+    kernel_efficiency: float,
+    attention: AttentionKernel = AttentionKernel.FLASH,
 ) -> Device:
     """The rates of one accelerator in training.
 
@@ -49,6 +54,10 @@ def device(
     training kernels reach on average (real shapes, epilogues, stream switches); it is one
     number for all accelerators, fitted on one published source (see systems.yaml).
     """
+    attention_fraction = profile.attention
+    if attention is AttentionKernel.TRITON:
+        assert profile.attention_triton is not None, f"no Triton attention rate for {profile.id}"
+        attention_fraction = profile.attention_triton
     bf16 = accelerator.peak_bf16_flops_per_s * profile.gemm_bf16
     gemm = bf16
     if fp8:
@@ -59,7 +68,7 @@ def device(
         gemm_flops_per_s=gemm * profile.sustained * kernel_efficiency,
         bf16_gemm_flops_per_s=bf16 * profile.sustained * kernel_efficiency,
         attention_flops_per_s=accelerator.peak_bf16_flops_per_s
-        * profile.attention
+        * attention_fraction
         * profile.sustained
         * kernel_efficiency,
         hbm_bytes_per_s=accelerator.hbm_bytes_per_s * profile.hbm,
@@ -75,7 +84,7 @@ def tile_efficiency(m: float, n: float, batch: float, units: int | None) -> floa
     The output is cut into tiles, run in waves of one tile per SM; a last partial tile or
     wave idles the rest (NVIDIA, "Matrix Multiplication Background User's Guide",
     DU-09799-001, sec. 3). The library picks the tile shape that wastes least; we take the
-    best of the large tiles cuBLAS uses (``GEMM_TILES``).
+    best of the tiles cuBLAS uses (``GEMM_TILES``).
     """
     if units is None:
         return 1.0

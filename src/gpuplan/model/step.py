@@ -34,8 +34,8 @@ from gpuplan.model.kernels import (
     BF16_BYTES,
     Device,
     flash_attention_time,
-    gemm_time,
     fp8_cast_time,
+    gemm_time,
     streaming_time,
 )
 from gpuplan.model.memory import MemoryEstimate, estimate_memory, stage_params
@@ -140,13 +140,17 @@ def _layer_cost(
     q_width = model.heads * model.head_size
     kv_width = model.kv_heads * model.head_size
 
-    # GEMMs, forward, and the FP8 casts their operands need (zero in BF16).
+    # GEMMs of the linear layers. Forward Y = X W: (rows x k) @ (k x n). Backward, with
+    # their own shapes: dX = dY W^T (rows x n) @ (n x k) and dW = X^T dY (k x rows) @
+    # (rows x n). FP8 casts of the operands are charged to the forward (zero in BF16).
     gemms = 0.0
+    gemms_backward = 0.0
     casts = 0.0
 
     def linear(rows: float, n: float, k: float, batch: float = 1.0) -> float:
-        nonlocal casts
+        nonlocal casts, gemms_backward
         casts += fp8_cast_time(rows, n, k, dev, batch)
+        gemms_backward += gemm_time(rows, k, n, dev, batch) + gemm_time(k, n, rows, dev, batch)
         return gemm_time(rows, n, k, dev, batch)
 
     if model.mla is not None:
@@ -189,7 +193,7 @@ def _layer_cost(
     # Attention core, forward. Causal attention skips the masked half in fused kernels;
     # unfused kernels compute the whole s x s matrix.
     causal = model.kind.value == "llm"
-    if attention_kernel is AttentionKernel.FLASH:
+    if attention_kernel is not AttentionKernel.UNFUSED:
         keys = (seq_len + 1) / 2 if causal else seq_len
         attention_flops = 2 * b * heads * s_local * keys * (score_width + value_width)
         attention_fwd = flash_attention_time(attention_flops, dev, backward=False)
@@ -210,7 +214,7 @@ def _layer_cost(
     elementwise_fwd = streaming_time(region + rope + activation_bytes, 8, dev)
 
     forward = gemms + attention_fwd + elementwise_fwd + casts
-    backward = 2 * gemms + (attention_total - attention_fwd) + 2 * elementwise_fwd
+    backward = gemms_backward + (attention_total - attention_fwd) + 2 * elementwise_fwd
     if plan.recompute is Recompute.FULL:
         recompute = forward
     elif plan.recompute is Recompute.SELECTIVE and attention_kernel is AttentionKernel.UNFUSED:
@@ -293,7 +297,14 @@ def estimate_step(
     counts = stage_layers(model.layers, p * v)
     # The output layer stays in BF16 under FP8 training (Transformer Engine recipes).
     bf16_dev = replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False)
-    logits = 3 * gemm_time(tokens, model.vocab / t, model.hidden, bf16_dev) if model.vocab else 0.0
+    logits = 0.0
+    if model.vocab:
+        v_shard, h = model.vocab / t, model.hidden
+        logits = (
+            gemm_time(tokens, v_shard, h, bf16_dev)
+            + gemm_time(tokens, h, v_shard, bf16_dev)
+            + gemm_time(h, v_shard, tokens, bf16_dev)
+        )
     # Activations sent between stages, scattered over the TP ranks (Narayanan et al. 2021
     # sec. 4.1) and gathered on the far side, once forward and once backward per chunk.
     boundary_same_domain = t * plan.context_parallel * plan.data_parallel * 2 <= network.domain
