@@ -12,10 +12,88 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gpuplan import units
+from gpuplan.accounting import (
+    CapexAccount,
+    CostFactors,
+    EnergyAccount,
+    PowerAccount,
+    RunCost,
+    capex,
+    cluster_power,
+    energy,
+    households_equivalent,
+    run_cost,
+)
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator
 from gpuplan.fitting.scaling_laws import ComputeOptimal, compute_optimal
-from gpuplan.run import ClusterAccounts, account_cluster
+
+
+def cost_factors(catalog: Catalog, accelerator: Accelerator) -> CostFactors:
+    def value(parameter_id: str) -> float:
+        return catalog.system(parameter_id).for_accelerator(accelerator.id)
+
+    return CostFactors(
+        server_cost_ratio=value("server_cost_ratio"),
+        cluster_interconnect_cost_fraction=value("cluster_interconnect_cost_fraction"),
+        facility_capex_usd_per_w=value("facility_capex_usd_per_w"),
+        facility_lifetime_years=value("facility_lifetime_years"),
+        hardware_depreciation_ooms_per_year=value("hardware_depreciation_ooms_per_year"),
+    )
+
+
+@dataclass(frozen=True)
+class ClusterAccounts:
+    """Power, energy, emissions and cost of running a cluster for a while."""
+
+    power: PowerAccount
+    energy: EnergyAccount
+    capex: CapexAccount
+    cost: RunCost
+    households: float
+    """Average homes using as much electricity in a year as the facility."""
+
+
+def account_cluster(
+    catalog: Catalog,
+    accelerator: Accelerator,
+    gpus: int,
+    duration_s: float,
+    *,
+    pue: float,
+    kgco2e_per_kwh: float,
+    power_usd_per_kwh: float,
+    gpu_price_usd: float,
+    cloud_usd_per_gpu_hour: float,
+    household_kwh_per_year: float,
+) -> ClusterAccounts:
+    """Everything that depends on the cluster and the site, not on the model."""
+
+    def system(parameter_id: str) -> float:
+        return catalog.system(parameter_id).for_accelerator(accelerator.id)
+
+    power = cluster_power(
+        gpus,
+        accelerator.tdp_w,
+        system("server_power_ratio"),
+        system("training_power_fraction"),
+        pue,
+    )
+    energy_account = energy(power, duration_s, kgco2e_per_kwh)
+    factors = cost_factors(catalog, accelerator)
+    capex_account = capex(gpus, gpu_price_usd, power.peak_it_w, factors)
+    cost = run_cost(
+        capex_account,
+        duration_s,
+        gpus * duration_s / units.HOUR_S,
+        energy_account.kwh,
+        power_usd_per_kwh,
+        cloud_usd_per_gpu_hour,
+        factors,
+    )
+    households = households_equivalent(energy_account.yearly_energy_j, household_kwh_per_year)
+    return ClusterAccounts(power, energy_account, capex_account, cost, households)
+
 
 H100_ID = "h100-sxm"
 """The catalog accelerator used as the unit of 'H100-equivalents'."""

@@ -91,11 +91,6 @@ def plan_errors(
     stages = pp * plan.interleave
     if stages > model.layers:
         errors.append(f"parallelism.pp x interleave = {stages} exceeds layers = {model.layers}")
-    if plan.interleave > 1 and model.layers % stages:
-        errors.append(
-            f"parallelism.interleave = {plan.interleave} needs layers = {model.layers} "
-            f"divisible by pp x interleave = {stages}"
-        )
     if seq_len % cp:
         errors.append(f"parallelism.cp = {cp} does not divide seq_len = {seq_len}")
     per_step = plan.microbatch * plan.data_parallel

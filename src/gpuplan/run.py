@@ -1,8 +1,10 @@
 """plan(scenario) -> PlanResult: the one orchestration function.
 
-Until the performance model computes a step time from a parallel plan, throughput comes
-from a model FLOPs utilisation (given, or the catalog's typical value), and the result
-says so in ``assumptions``. Memory, bubble and communication keys are present but null.
+With a ``parallelism`` block the performance model gives memory and step time for that
+plan (fields left out take the defaults of a current Megatron-core stack, each listed in
+``assumptions``); a plan that does not fit is a result with ``fits: false`` and the
+reason. Without one, throughput comes from a model FLOPs utilisation (given, or the
+catalog's typical value) until the plan search lands, and the result says so.
 """
 
 from __future__ import annotations
@@ -14,28 +16,27 @@ from gpuplan import __version__, units
 from gpuplan.accounting import (
     CapexAccount,
     ComputeAccount,
-    CostFactors,
     EnergyAccount,
     PowerAccount,
     RunCost,
     account_duration,
     account_tokens,
-    capex,
-    cluster_power,
-    energy,
-    households_equivalent,
-    run_cost,
 )
 from gpuplan.catalog.loader import Catalog, load_catalog
-from gpuplan.catalog.schema import Accelerator
+from gpuplan.cluster import account_cluster
+from gpuplan.errors import ScenarioError
 from gpuplan.fitting.scaling_laws import ComputeOptimal, compute_optimal, loss
 from gpuplan.model.flops import (
     ParameterCount,
+    Recompute,
     frozen_encoder_flops_per_sample,
     parameter_count,
     training_flops_per_token,
 )
-from gpuplan.scenario import ResolvedScenario, Scenario, resolve
+from gpuplan.model.step import Infeasible, StepEstimate
+from gpuplan.parallelism import ParallelPlan
+from gpuplan.performance import DEFAULT_FRAMEWORK, estimate
+from gpuplan.scenario import Precision, ResolvedScenario, Scenario, resolve
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,9 @@ class ScalingOutcome:
 
 
 @dataclass(frozen=True)
-class PlanResult:
-    resolved: ResolvedScenario
-    params: ParameterCount
+class RunAccounts:
+    """What a feasible run takes: time, power, energy, money; and what it buys."""
+
     compute: ComputeAccount
     power: PowerAccount
     energy: EnergyAccount
@@ -67,69 +68,65 @@ class PlanResult:
     cost: RunCost
     households: float
     scaling: ScalingOutcome
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """Everything gpuplan says about a scenario. ``run`` is None when the plan does not fit."""
+
+    resolved: ResolvedScenario
+    params: ParameterCount
+    parallel_plan: ParallelPlan | None
+    step: StepEstimate | None
+    infeasible: Infeasible | None
+    run: RunAccounts | None
     assumptions: tuple[str, ...]
     sources: tuple[SourceRef, ...]
 
     @property
+    def fits(self) -> bool | None:
+        """True or False once memory is modelled (a plan was given); None otherwise."""
+        if self.infeasible is not None:
+            return False
+        return True if self.step is not None else None
+
+    @property
     def step_time_s(self) -> float | None:
+        if self.step is not None:
+            return self.step.time_s
         batch = self.resolved.global_batch
-        if batch is None:
+        if batch is None or self.run is None:
             return None
-        return batch * self.resolved.seq_len / self.compute.tokens_per_s
+        return batch * self.resolved.seq_len / self.run.compute.tokens_per_s
 
     def to_dict(self) -> dict[str, Any]:
-        """The stable JSON keys of DESIGN.md (null where not modelled yet)."""
+        """The stable JSON keys of DESIGN.md (null where not modelled or not feasible)."""
         r = self.resolved
-        c = self.compute
-        step_time = self.step_time_s
-        return {
+        step, run = self.step, self.run
+        memory = step.memory if step is not None else None
+        if memory is None and self.infeasible is not None:
+            memory = self.infeasible.memory
+        plan_keys = ("tp", "pp", "dp", "cp", "ep", "microbatch", "interleave", "recompute", "zero")
+        plan = dict.fromkeys(plan_keys)
+        if self.parallel_plan is not None:
+            plan.update({k: v for k, v in self.parallel_plan.as_dict().items() if k in plan})
+            plan["sequence_parallel"] = self.parallel_plan.sequence_parallel
+        out: dict[str, Any] = {
             "version": __version__,
             "scenario": r.scenario.model_dump(mode="json"),
-            "fits": None,
-            "infeasible_reason": None,
-            "plan": {
-                key: None
-                for key in (
-                    "tp",
-                    "pp",
-                    "dp",
-                    "cp",
-                    "ep",
-                    "microbatch",
-                    "interleave",
-                    "recompute",
-                    "zero",
-                )
-            },
+            "fits": self.fits,
+            "infeasible_reason": self.infeasible.reason if self.infeasible else None,
+            "plan": plan,
             "memory": {
-                "per_gpu_bytes": None,
+                "per_gpu_bytes": memory.total_bytes if memory else None,
                 "capacity_bytes": r.accelerator.hbm_bytes,
                 "breakdown": {
-                    "weights_bytes": None,
-                    "grads_bytes": None,
-                    "optimizer_bytes": None,
-                    "activations_bytes": None,
+                    "weights_bytes": memory.weights_bytes if memory else None,
+                    "grads_bytes": memory.grads_bytes if memory else None,
+                    "optimizer_bytes": memory.optimizer_bytes if memory else None,
+                    "activations_bytes": memory.activations_bytes if memory else None,
+                    "overhead_bytes": memory.overhead_bytes if memory else None,
                 },
-            },
-            "step": {
-                "time_s": step_time,
-                "compute_s": step_time,
-                "exposed_comm_s": None,
-                "bubble_s": None,
-                "tokens_per_s": c.tokens_per_s,
-                "tokens_per_s_per_gpu": c.tokens_per_s_per_gpu,
-                "model_tflops_per_gpu": c.model_flops_per_s_per_gpu / units.TERA,
-                "mfu": c.mfu,
-                "hfu": None,
-            },
-            "run": {
-                "tokens": c.tokens,
-                "model_flops": c.model_flops,
-                "flops_per_token": c.flops_per_token,
-                "days": c.days,
-                "gpu_hours": c.gpu_hours,
-                "goodput": None,
-                "interruptions": None,
             },
             "model": {
                 "id": r.model.id,
@@ -137,121 +134,167 @@ class PlanResult:
                 "active_params": self.params.active,
                 "params_published": r.model.params_published_b * units.GIGA,
             },
-            "power": {
-                "it_w": self.power.it_w,
-                "facility_w": self.power.facility_w,
-                "peak_it_w": self.power.peak_it_w,
-                "peak_facility_w": self.power.peak_facility_w,
-                "pue": self.power.pue,
-            },
-            "energy": {
-                "mwh": self.energy.mwh,
-                "yearly_gwh": self.energy.yearly_gwh,
-                "households_equivalent": self.households,
-                "households_country": r.household.id,
-            },
-            "emissions": {
-                "tco2e": self.energy.tco2e,
-                "yearly_tco2e": self.energy.yearly_tco2e,
-                "grid": r.grid.id,
-                "kgco2e_per_kwh": r.grid.kgco2e_per_kwh,
-            },
-            "cost": {
-                "gpu_capex_usd": self.capex.gpu_capex_usd,
-                "server_capex_usd": self.capex.server_capex_usd,
-                "network_capex_usd": self.capex.network_capex_usd,
-                "facility_capex_usd": self.capex.facility_capex_usd,
-                "cluster_capex_usd": self.capex.cluster_capex_usd,
-                "amortized_usd": self.cost.amortized_usd,
-                "amortized_hardware_usd": self.cost.amortized_hardware_usd,
-                "amortized_facility_usd": self.cost.amortized_facility_usd,
-                "energy_usd": self.cost.energy_usd,
-                "cloud_usd": self.cost.cloud_usd,
-                "cloud_usd_per_hour": r.gpus * r.cloud_usd_per_gpu_hour,
-            },
-            "scaling": {
-                "law": self.scaling.law_id,
-                "predicted_loss": self.scaling.predicted_loss,
-                "compute_optimal_params": self.scaling.optimal.params,
-                "compute_optimal_tokens": self.scaling.optimal.tokens,
-                "compute_optimal_loss": self.scaling.optimal.loss,
-            },
+            "step": _step_dict(self),
+            "run": None,
+            "power": None,
+            "energy": None,
+            "emissions": None,
+            "cost": None,
+            "scaling": None,
             "assumptions": list(self.assumptions),
             "sources": [
                 {"used_for": s.used_for, "source": s.source, "retrieved": s.retrieved}
                 for s in self.sources
             ],
         }
+        if run is not None:
+            out.update(_run_dict(self, run))
+        return out
 
 
-def cost_factors(catalog: Catalog, accelerator: Accelerator) -> CostFactors:
-    def value(parameter_id: str) -> float:
-        return catalog.system(parameter_id).for_accelerator(accelerator.id)
+def _step_dict(result: PlanResult) -> dict[str, Any]:
+    keys = (
+        "time_s", "compute_s", "recompute_s", "exposed_comm_s", "bubble_s", "optimizer_s",
+        "tokens_per_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu", "hfu",
+    )  # fmt: skip
+    out: dict[str, Any] = dict.fromkeys(keys)
+    step, run = result.step, result.run
+    if step is not None:
+        out.update(
+            time_s=step.time_s,
+            compute_s=step.compute_s,
+            recompute_s=step.recompute_s,
+            exposed_comm_s=sum(step.exposed_comm_s.values()),
+            exposed_comm_by_axis_s=dict(step.exposed_comm_s),
+            comm_on_link_by_axis_s=dict(step.comm_on_link_s),
+            bubble_s=step.bubble_s,
+            optimizer_s=step.optimizer_s,
+            hfu=step.hfu,
+        )
+    elif result.step_time_s is not None:
+        out.update(time_s=result.step_time_s, compute_s=result.step_time_s)
+    if run is not None:
+        c = run.compute
+        out.update(
+            tokens_per_s=c.tokens_per_s,
+            tokens_per_s_per_gpu=c.tokens_per_s_per_gpu,
+            model_tflops_per_gpu=c.model_flops_per_s_per_gpu / units.TERA,
+            mfu=c.mfu,
+        )
+    return out
 
-    return CostFactors(
-        server_cost_ratio=value("server_cost_ratio"),
-        cluster_interconnect_cost_fraction=value("cluster_interconnect_cost_fraction"),
-        facility_capex_usd_per_w=value("facility_capex_usd_per_w"),
-        facility_lifetime_years=value("facility_lifetime_years"),
-        hardware_depreciation_ooms_per_year=value("hardware_depreciation_ooms_per_year"),
+
+def _run_dict(result: PlanResult, run: RunAccounts) -> dict[str, Any]:
+    r, c = result.resolved, run.compute
+    return {
+        "run": {
+            "tokens": c.tokens,
+            "model_flops": c.model_flops,
+            "flops_per_token": c.flops_per_token,
+            "days": c.days,
+            "gpu_hours": c.gpu_hours,
+            "goodput": None,
+            "interruptions": None,
+        },
+        "power": {
+            "it_w": run.power.it_w,
+            "facility_w": run.power.facility_w,
+            "peak_it_w": run.power.peak_it_w,
+            "peak_facility_w": run.power.peak_facility_w,
+            "pue": run.power.pue,
+        },
+        "energy": {
+            "mwh": run.energy.mwh,
+            "yearly_gwh": run.energy.yearly_gwh,
+            "households_equivalent": run.households,
+            "households_country": r.household.id,
+        },
+        "emissions": {
+            "tco2e": run.energy.tco2e,
+            "yearly_tco2e": run.energy.yearly_tco2e,
+            "grid": r.grid.id,
+            "kgco2e_per_kwh": r.grid.kgco2e_per_kwh,
+        },
+        "cost": {
+            "gpu_capex_usd": run.capex.gpu_capex_usd,
+            "server_capex_usd": run.capex.server_capex_usd,
+            "network_capex_usd": run.capex.network_capex_usd,
+            "facility_capex_usd": run.capex.facility_capex_usd,
+            "cluster_capex_usd": run.capex.cluster_capex_usd,
+            "amortized_usd": run.cost.amortized_usd,
+            "amortized_hardware_usd": run.cost.amortized_hardware_usd,
+            "amortized_facility_usd": run.cost.amortized_facility_usd,
+            "energy_usd": run.cost.energy_usd,
+            "cloud_usd": run.cost.cloud_usd,
+            "cloud_usd_per_hour": r.gpus * r.cloud_usd_per_gpu_hour,
+        },
+        "scaling": {
+            "law": run.scaling.law_id,
+            "predicted_loss": run.scaling.predicted_loss,
+            "compute_optimal_params": run.scaling.optimal.params,
+            "compute_optimal_tokens": run.scaling.optimal.tokens,
+            "compute_optimal_loss": run.scaling.optimal.loss,
+        },
+    }
+
+
+def parallel_plan(r: ResolvedScenario, catalog: Catalog) -> tuple[ParallelPlan, list[str]]:
+    """The scenario's parallelism block as a full plan; defaults are listed as assumptions."""
+    given = r.scenario.parallelism
+    assert given is not None
+    framework = catalog.framework(DEFAULT_FRAMEWORK)
+    notes: list[str] = []
+    if r.global_batch is None:
+        raise ScenarioError(
+            "training.global_batch", "required when a parallel plan is given (sequences per step)"
+        )
+    tp, pp, cp = given.tp or 1, given.pp or 1, given.cp or 1
+    if r.gpus % (tp * pp * cp):
+        raise ScenarioError(
+            f"gpus = {r.gpus}",
+            f"not divisible by tp x pp x cp = {tp} x {pp} x {cp} = {tp * pp * cp}",
+        )
+    dp = given.dp or r.gpus // (tp * pp * cp)
+    defaults = {
+        "tp": (given.tp, 1),
+        "pp": (given.pp, 1),
+        "cp": (given.cp, 1),
+        "dp": (given.dp, dp),
+        "ep": (given.ep, 1),
+        "microbatch": (given.microbatch, 1),
+        "interleave": (given.interleave, 1),
+        "recompute": (given.recompute, framework.default_recompute),
+        "sequence_parallel": (given.sequence_parallel, tp > 1),
+        "zero": (given.zero, framework.default_zero),
+    }
+    for key, (value, default) in defaults.items():
+        if value is None:
+            notes.append(f"parallelism.{key} not given: {default} assumed.")
+    recompute = given.recompute or Recompute(framework.default_recompute)
+    sp = given.sequence_parallel if given.sequence_parallel is not None else tp > 1
+    zero = given.zero if given.zero is not None else framework.default_zero
+    plan = ParallelPlan(
+        tensor_parallel=tp,
+        pipeline_parallel=pp,
+        data_parallel=dp,
+        context_parallel=cp,
+        expert_parallel=given.ep or 1,
+        microbatch=given.microbatch or 1,
+        interleave=given.interleave or 1,
+        recompute=recompute,
+        sequence_parallel=sp,
+        zero=zero,
     )
-
-
-@dataclass(frozen=True)
-class ClusterAccounts:
-    """Power, energy, emissions and cost of running a cluster for a while."""
-
-    power: PowerAccount
-    energy: EnergyAccount
-    capex: CapexAccount
-    cost: RunCost
-    households: float
-    """Average homes using as much electricity in a year as the facility."""
-
-
-def account_cluster(
-    catalog: Catalog,
-    accelerator: Accelerator,
-    gpus: int,
-    duration_s: float,
-    *,
-    pue: float,
-    kgco2e_per_kwh: float,
-    power_usd_per_kwh: float,
-    gpu_price_usd: float,
-    cloud_usd_per_gpu_hour: float,
-    household_kwh_per_year: float,
-) -> ClusterAccounts:
-    """Everything that depends on the cluster and the site, not on the model."""
-
-    def system(parameter_id: str) -> float:
-        return catalog.system(parameter_id).for_accelerator(accelerator.id)
-
-    power = cluster_power(
-        gpus,
-        accelerator.tdp_w,
-        system("server_power_ratio"),
-        system("training_power_fraction"),
-        pue,
+    notes.append(
+        f"Step time and memory from the performance model with the '{framework.id}' framework "
+        f"profile ({framework.name}); kernel efficiencies in efficiency.yaml, one constant "
+        "(training_kernel_efficiency) fitted on Korthikanti et al. 2022."
     )
-    energy_account = energy(power, duration_s, kgco2e_per_kwh)
-    factors = cost_factors(catalog, accelerator)
-    capex_account = capex(gpus, gpu_price_usd, power.peak_it_w, factors)
-    cost = run_cost(
-        capex_account,
-        duration_s,
-        gpus * duration_s / units.HOUR_S,
-        energy_account.kwh,
-        power_usd_per_kwh,
-        cloud_usd_per_gpu_hour,
-        factors,
-    )
-    households = households_equivalent(energy_account.yearly_energy_j, household_kwh_per_year)
-    return ClusterAccounts(power, energy_account, capex_account, cost, households)
+    return plan, notes
 
 
 def plan(scenario: Scenario, catalog: Catalog | None = None) -> PlanResult:
-    """Everything gpuplan can say about a scenario today."""
+    """Everything gpuplan can say about a scenario."""
     catalog = catalog or load_catalog()
     r = resolve(scenario, catalog)
     model, accelerator = r.model, r.accelerator
@@ -265,39 +308,84 @@ def plan(scenario: Scenario, catalog: Catalog | None = None) -> PlanResult:
         "server_power_ratio",
         "training_power_fraction",
     ]
-
     flops_per_token = training_flops_per_token(model, r.seq_len)
     if model.video is not None:
-        encoder = frozen_encoder_flops_per_sample(model) / r.seq_len
-        flops_per_token += encoder
+        flops_per_token += frozen_encoder_flops_per_sample(model) / r.seq_len
         assumptions.append(
             "Video model: frozen text-encoder forward counted per clip; VAE encoding assumed "
             "done offline."
         )
-    if r.tokens is not None:
-        compute = account_tokens(r.tokens, flops_per_token, r.gpus, r.peak_flops_per_s, r.mfu)
-    else:
-        assert r.duration_s is not None, "resolve() guarantees tokens or a duration"
-        compute = account_duration(r.duration_s, flops_per_token, r.gpus, r.peak_flops_per_s, r.mfu)
-    if r.mfu_is_assumed:
-        system_ids.append("typical_mfu")
-        assumptions.append(
-            f"Throughput from an assumed MFU of {r.mfu:.0%} (catalog typical_mfu), not from a "
-            "modelled parallel plan; pass training.mfu or --mfu to change it."
+
+    parallel: ParallelPlan | None = None
+    step: StepEstimate | None = None
+    infeasible: Infeasible | None = None
+    if scenario.parallelism is not None:
+        parallel, notes = parallel_plan(r, catalog)
+        assumptions += notes
+        system_ids += ["training_kernel_efficiency", "framework_memory_overhead_gib"]
+        assert r.global_batch is not None
+        outcome = estimate(
+            catalog,
+            model,
+            accelerator,
+            parallel,
+            seq_len=r.seq_len,
+            global_batch=r.global_batch,
+            fp8=r.precision is Precision.FP8,
         )
-    else:
-        assumptions.append(f"Throughput from the given MFU of {r.mfu:.0%}.")
+        if isinstance(outcome, Infeasible):
+            infeasible = outcome
+        else:
+            step = outcome
     assumptions.append(
         "Failures, restarts and checkpoints are not modelled yet: days and GPU-hours assume "
         "the run never stops (goodput and interruptions are null)."
     )
-    assumptions.append(
-        "Memory per GPU, pipeline bubble and communication are not modelled yet (null)."
+
+    run: RunAccounts | None = None
+    if infeasible is None:
+        mfu = r.mfu
+        if step is not None:
+            mfu = step.tokens_per_s * flops_per_token / (r.gpus * r.peak_flops_per_s)
+        elif r.mfu_is_assumed:
+            system_ids.append("typical_mfu")
+            assumptions.append(
+                f"Throughput from an assumed MFU of {r.mfu:.0%} (catalog typical_mfu), not from "
+                "a modelled parallel plan; give a parallelism block, training.mfu or --mfu."
+            )
+        else:
+            assumptions.append(f"Throughput from the given MFU of {r.mfu:.0%}.")
+        run = _account_run(catalog, r, flops_per_token, mfu, assumptions)
+
+    sources = _sources(catalog, r, system_ids)
+    return PlanResult(
+        resolved=r,
+        params=parameter_count(model),
+        parallel_plan=parallel,
+        step=step,
+        infeasible=infeasible,
+        run=run,
+        assumptions=tuple(assumptions),
+        sources=tuple(sources),
     )
 
+
+def _account_run(
+    catalog: Catalog,
+    r: ResolvedScenario,
+    flops_per_token: float,
+    mfu: float,
+    assumptions: list[str],
+) -> RunAccounts:
+    model = r.model
+    if r.tokens is not None:
+        compute = account_tokens(r.tokens, flops_per_token, r.gpus, r.peak_flops_per_s, mfu)
+    else:
+        assert r.duration_s is not None, "resolve() guarantees tokens or a duration"
+        compute = account_duration(r.duration_s, flops_per_token, r.gpus, r.peak_flops_per_s, mfu)
     accounts = account_cluster(
         catalog,
-        accelerator,
+        r.accelerator,
         r.gpus,
         compute.compute_time_s,
         pue=r.pue,
@@ -307,9 +395,7 @@ def plan(scenario: Scenario, catalog: Catalog | None = None) -> PlanResult:
         cloud_usd_per_gpu_hour=r.cloud_usd_per_gpu_hour,
         household_kwh_per_year=r.household.kwh_per_year,
     )
-
     law = catalog.scaling_law()
-    params = parameter_count(model)
     published = model.active_params_published_b or model.params_published_b
     params_for_law = published * units.GIGA
     scaling = ScalingOutcome(
@@ -318,21 +404,33 @@ def plan(scenario: Scenario, catalog: Catalog | None = None) -> PlanResult:
         predicted_loss=loss(law, params_for_law, compute.tokens),
         optimal=compute_optimal(law, compute.model_flops),
     )
+    if model.moe is not None:
+        kind_note = "for an MoE model its active parameters are used."
+    elif model.video is not None:
+        kind_note = "for a video model it is only indicative: no public law exists."
+    else:
+        kind_note = "the loss is in nats per token of that data set."
     assumptions.append(
-        f"Loss from the {law.name} fit, which was made on dense text models (MassiveText); "
-        + (
-            "for an MoE model its active parameters are used."
-            if model.moe is not None
-            else "for a video model it is only indicative: no public law exists."
-            if model.video is not None
-            else "the loss is in nats per token of that data set."
-        )
+        f"Loss from the {law.name} fit, made on dense text models (MassiveText); {kind_note}"
     )
     assumptions.append(f"PUE {r.pue} ({r.pue_basis}).")
     assumptions.append(
         f"Cloud price ${r.cloud_usd_per_gpu_hour:.2f}/GPU-hour ({r.cloud_price_basis})."
     )
+    return RunAccounts(
+        compute=compute,
+        power=accounts.power,
+        energy=accounts.energy,
+        capex=accounts.capex,
+        cost=accounts.cost,
+        households=accounts.households,
+        scaling=scaling,
+    )
 
+
+def _sources(catalog: Catalog, r: ResolvedScenario, system_ids: list[str]) -> list[SourceRef]:
+    accelerator, model = r.accelerator, r.model
+    law = catalog.scaling_law()
     sources = [
         SourceRef(f"accelerator {accelerator.id}", accelerator.source, str(accelerator.retrieved)),
         SourceRef(
@@ -345,6 +443,11 @@ def plan(scenario: Scenario, catalog: Catalog | None = None) -> PlanResult:
         SourceRef(f"households {r.household.id}", r.household.source, str(r.household.retrieved)),
         SourceRef(f"scaling law {law.id}", law.source, str(law.retrieved)),
     ]
+    if r.scenario.parallelism is not None:
+        profile = catalog.efficiency_profile(accelerator.id)
+        framework = catalog.framework(DEFAULT_FRAMEWORK)
+        sources.append(SourceRef("kernel efficiencies", profile.source, str(profile.retrieved)))
+        sources.append(SourceRef("framework profile", framework.source, str(framework.retrieved)))
     if r.scenario.prices.cloud_usd_per_gpu_hour is None:
         cloud = accelerator.default_cloud
         sources.append(SourceRef(f"{accelerator.id} cloud price", cloud.source, str(cloud.date)))
@@ -357,17 +460,4 @@ def plan(scenario: Scenario, catalog: Catalog | None = None) -> PlanResult:
     for parameter_id in system_ids:
         record = catalog.system(parameter_id)
         sources.append(SourceRef(parameter_id, record.source, str(record.retrieved)))
-
-    return PlanResult(
-        resolved=r,
-        params=params,
-        compute=compute,
-        power=accounts.power,
-        energy=accounts.energy,
-        capex=accounts.capex,
-        cost=accounts.cost,
-        households=accounts.households,
-        scaling=scaling,
-        assumptions=tuple(assumptions),
-        sources=tuple(sources),
-    )
+    return sources

@@ -209,7 +209,7 @@ def summarize(rows: list[ValidationRow]) -> ErrorSummary:
     errors = sorted(abs(r.error) for r in rows if r.error is not None)
     if not errors:
         return ErrorSummary(0, float("nan"), float("nan"), float("nan"), float("nan"))
-    p90_index = min(len(errors) - 1, int(round(0.9 * (len(errors) - 1))))
+    p90_index = min(len(errors) - 1, round(0.9 * (len(errors) - 1)))
     return ErrorSummary(
         rows=len(errors),
         mean_abs=statistics.fmean(errors),

@@ -101,7 +101,9 @@ def test_100k_h100_gpu_capex_is_3_billion_exactly(catalog: Catalog) -> None:
             "prices": {"gpu_usd": 30_000},
         }
     )
-    assert plan(s, catalog).capex.gpu_capex_usd == 3.0e9
+    run = plan(s, catalog).run
+    assert run is not None
+    assert run.capex.gpu_capex_usd == 3.0e9
 
 
 def test_100k_h100_power_matches_colossus(catalog: Catalog) -> None:

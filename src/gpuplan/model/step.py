@@ -22,7 +22,15 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from gpuplan import units
-from gpuplan.catalog.schema import Accelerator, AttentionKernel, Ffn, Framework, Model, Position
+from gpuplan.catalog.schema import (
+    Accelerator,
+    AttentionKernel,
+    Ffn,
+    Framework,
+    Model,
+    Position,
+    TextConditioning,
+)
 from gpuplan.model.collectives import Collective, Network, collective_time, p2p_time
 from gpuplan.model.flops import (
     Recompute,
@@ -205,6 +213,20 @@ def _layer_cost(
         softmax_bytes = batch * s_local * seq_len * (4 + (5 if model.dropout else 0))
         attention_fwd = scores + values + streaming_time(softmax_bytes, 2, dev)
         attention_total = 3 * (scores + values) + streaming_time(3 * softmax_bytes, 6, dev)
+
+    # Video diffusion transformers with cross-attention to the text: Q and output
+    # projections per video token, K and V projections of the clip's text tokens, and an
+    # attention core over the text (fused kernel, bidirectional).
+    if (
+        model.video is not None
+        and model.video.text_conditioning is TextConditioning.CROSS_ATTENTION
+    ):
+        text = b * model.video.text_tokens
+        gemms += linear(tokens, q_width / t, h) + linear(tokens, h, q_width / t)
+        gemms += linear(text, 2 * q_width / t, h)
+        cross_flops = 4 * b * heads * s_local * model.video.text_tokens * model.head_size
+        attention_fwd += flash_attention_time(cross_flops, dev, backward=False)
+        attention_total += flash_attention_time(cross_flops, dev, backward=True)
 
     # Elementwise kernels: norms, residual adds, dropout, activation, RoPE.
     region = tokens * h * (20 + (2 if model.dropout else 0))

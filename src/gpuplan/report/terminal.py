@@ -9,6 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from gpuplan import units
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import SeedCluster
 from gpuplan.cluster import ClusterAssessment
@@ -150,36 +151,80 @@ def demo_dict(
 
 def plan_report(result: PlanResult) -> Group:
     r = result.resolved
-    c = result.compute
     table = Table(title=f"{r.model.name} on {r.gpus:,} × {r.accelerator.name}", show_header=False)
     table.add_column("", style="bold")
     table.add_column("", justify="right")
-    step = result.step_time_s
-    rows = [
-        ("Model parameters (from shapes)", hz.number(result.params.total)),
-        ("Training tokens", hz.number(c.tokens)),
-        ("Model FLOPs per token", f"{c.flops_per_token:.3g}"),
-        ("Training compute (model FLOPs)", hz.flops(c.model_flops)),
-        ("MFU" + (" (assumed)" if r.mfu_is_assumed else ""), hz.percent(c.mfu)),
-        ("Throughput", f"{hz.number(c.tokens_per_s)} tokens/s"),
-        ("Step time", f"{step:.2f} s" if step is not None else "give training.global_batch"),
-        ("Time to train (no failures)", hz.days(c.days)),
-        ("GPU-hours", hz.number(c.gpu_hours)),
-        ("Facility power, average", hz.watts(result.power.facility_w)),
-        ("Facility power, provisioned", hz.watts(result.power.peak_facility_w)),
-        ("Energy of the run", hz.watt_hours(result.energy.energy_j / 3600.0)),
-        (f"Emissions ({r.grid.name} grid)", hz.tonnes(result.energy.tco2e)),
-        ("GPU capex", hz.usd(result.capex.gpu_capex_usd)),
-        ("Full cluster capex", hz.usd(result.capex.cluster_capex_usd)),
-        ("Run cost, amortised hardware + energy", hz.usd(result.cost.amortized_usd)),
-        ("Run cost, cloud rental", hz.usd(result.cost.cloud_usd)),
-        ("Predicted loss (nats/token)", f"{result.scaling.predicted_loss:.3f}"),
-        (
-            "Compute-optimal for this compute",
-            f"{hz.number(result.scaling.optimal.params)} params, "
-            f"{hz.number(result.scaling.optimal.tokens)} tokens",
-        ),
+    rows: list[tuple[str, str]] = [
+        ("Model parameters (from shapes)", hz.number(result.params.total))
     ]
+    p = result.parallel_plan
+    if p is not None:
+        rows.append(
+            (
+                "Parallel plan",
+                f"TP {p.tensor_parallel} · PP {p.pipeline_parallel} · DP {p.data_parallel} · "
+                f"CP {p.context_parallel} · EP {p.expert_parallel} · micro-batch {p.microbatch}"
+                f" · interleave {p.interleave} · recompute {p.recompute.value} · ZeRO {p.zero}",
+            )
+        )
+    if result.infeasible is not None:
+        rows.append(("Fits", "NO"))
+        rows.append(("Why", result.infeasible.reason))
+    memory = result.step.memory if result.step else None
+    if memory is not None:
+        rows.append(
+            (
+                "Memory per GPU",
+                f"{memory.total_bytes / units.GiB:.1f} of {r.accelerator.hbm_gib:.1f} GiB "
+                f"(weights {memory.weights_bytes / units.GiB:.1f}, grads "
+                f"{memory.grads_bytes / units.GiB:.1f}, optimizer "
+                f"{memory.optimizer_bytes / units.GiB:.1f}, activations "
+                f"{memory.activations_bytes / units.GiB:.1f})",
+            )
+        )
+    step = result.step
+    if step is not None:
+        comm = sum(step.exposed_comm_s.values())
+        rows.append(
+            (
+                "Step time",
+                f"{step.time_s:.2f} s = compute {step.compute_s:.2f} + recompute "
+                f"{step.recompute_s:.2f} + comm {comm:.2f} + bubble {step.bubble_s:.2f} + "
+                f"optimizer {step.optimizer_s:.2f}",
+            )
+        )
+        rows.append(("MFU / HFU", f"{hz.percent(step.mfu)} / {hz.percent(step.hfu)}"))
+    run = result.run
+    if run is not None:
+        c = run.compute
+        if step is None:
+            step_time = result.step_time_s
+            rows.append(("MFU" + (" (assumed)" if r.mfu_is_assumed else ""), hz.percent(c.mfu)))
+            rows.append(
+                ("Step time", f"{step_time:.2f} s" if step_time else "give training.global_batch")
+            )
+        rows += [
+            ("Training tokens", hz.number(c.tokens)),
+            ("Model FLOPs per token", f"{c.flops_per_token:.3g}"),
+            ("Training compute (model FLOPs)", hz.flops(c.model_flops)),
+            ("Throughput", f"{hz.number(c.tokens_per_s)} tokens/s"),
+            ("Time to train (no failures)", hz.days(c.days)),
+            ("GPU-hours", hz.number(c.gpu_hours)),
+            ("Facility power, average", hz.watts(run.power.facility_w)),
+            ("Facility power, provisioned", hz.watts(run.power.peak_facility_w)),
+            ("Energy of the run", hz.watt_hours(run.energy.energy_j / 3600.0)),
+            (f"Emissions ({r.grid.name} grid)", hz.tonnes(run.energy.tco2e)),
+            ("GPU capex", hz.usd(run.capex.gpu_capex_usd)),
+            ("Full cluster capex", hz.usd(run.capex.cluster_capex_usd)),
+            ("Run cost, amortised hardware + energy", hz.usd(run.cost.amortized_usd)),
+            ("Run cost, cloud rental", hz.usd(run.cost.cloud_usd)),
+            ("Predicted loss (nats/token)", f"{run.scaling.predicted_loss:.3f}"),
+            (
+                "Compute-optimal for this compute",
+                f"{hz.number(run.scaling.optimal.params)} params, "
+                f"{hz.number(run.scaling.optimal.tokens)} tokens",
+            ),
+        ]
     for label, value in rows:
         table.add_row(label, value)
     notes = Text()
