@@ -21,6 +21,8 @@ from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.report.terminal import demo_dict, demo_report, plan_report
 from gpuplan.run import plan as run_plan
 from gpuplan.scenario import Precision, load_scenario_file, parse_scenario
+from gpuplan.validation import check_targets
+from gpuplan.validation import validate as run_validation
 
 app = typer.Typer(
     add_completion=False,
@@ -149,6 +151,85 @@ def demo(
         console.print(demo_report(clusters, assessments, catalog, DEMO_GRIDS, DEMO_COUNTRIES))
 
 
+@app.command()
+def validate(
+    as_json: JsonFlag = False,
+    rows: Annotated[bool, typer.Option("--rows/--no-rows", help="List every row.")] = True,
+) -> None:
+    """Predict every published measurement and compare; exit 1 when a target is missed.
+
+    Example: gpuplan validate --no-rows
+    """
+    results = run_validation(load_catalog())
+    targets = check_targets(results)
+    if as_json:
+        _emit_json(
+            {
+                "rows": [
+                    {
+                        "id": r.id,
+                        "source_group": r.source_group,
+                        "basis": r.basis,
+                        "measured_step_s": r.measured_step_s,
+                        "predicted_step_s": r.predicted_step_s,
+                        "error": r.error,
+                        "predicted_mfu": r.predicted_mfu,
+                        "note": r.note,
+                    }
+                    for r in results
+                ],
+                "targets": [
+                    {
+                        "id": t.target.id,
+                        "description": t.target.description,
+                        "rows": t.summary.rows,
+                        "mean_abs": t.summary.mean_abs,
+                        "median_abs": t.summary.median_abs,
+                        "p90_abs": t.summary.p90_abs,
+                        "max_abs": t.summary.max_abs,
+                        "passed": t.passed,
+                        "failures": list(t.failures),
+                        "source": t.target.source,
+                    }
+                    for t in targets
+                ],
+            }
+        )
+    else:
+        if rows:
+            view = Table(title="Predicted vs published step time", show_lines=False)
+            for column in ("row", "basis", "measured s", "predicted s", "error", "MFU"):
+                view.add_column(column, justify="left" if column in ("row", "basis") else "right")
+            for r in results:
+                error = f"{r.error:+.1%}" if r.error is not None else "infeasible"
+                view.add_row(
+                    r.id,
+                    r.basis,
+                    f"{r.measured_step_s:.3f}",
+                    f"{r.predicted_step_s:.3f}" if r.predicted_step_s else "—",
+                    error,
+                    f"{r.predicted_mfu:.1%}" if r.predicted_mfu else "—",
+                )
+            console.print(view)
+        summary = Table(title="Targets (|error| of step time)")
+        for column in ("target", "rows", "mean", "median", "p90", "max", "verdict"):
+            summary.add_column(column, justify="left" if column == "target" else "right")
+        for t in targets:
+            s = t.summary
+            summary.add_row(
+                t.target.id,
+                str(s.rows),
+                f"{s.mean_abs:.1%}",
+                f"{s.median_abs:.1%}",
+                f"{s.p90_abs:.1%}",
+                f"{s.max_abs:.1%}",
+                "pass" if t.passed else "MISS: " + "; ".join(t.failures),
+            )
+        console.print(summary)
+    if not all(t.passed for t in targets):
+        raise typer.Exit(1)
+
+
 CATALOG_TABLES = (
     "accelerators",
     "models",
@@ -159,6 +240,8 @@ CATALOG_TABLES = (
     "systems",
     "scaling_laws",
     "seed_clusters",
+    "efficiency",
+    "frameworks",
 )
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from gpuplan import units
 from gpuplan.catalog.loader import Catalog, _parse, _read_yaml
-from gpuplan.catalog.schema import InlineShape, Measurement, Model
+from gpuplan.catalog.schema import InlineShape, Measurement, Model, ValidationTarget
 from gpuplan.model.flops import Recompute
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
 from gpuplan.parallelism import ParallelPlan
@@ -205,8 +205,15 @@ class ErrorSummary:
     max_abs: float
 
 
-def summarize(rows: list[ValidationRow]) -> ErrorSummary:
-    errors = sorted(abs(r.error) for r in rows if r.error is not None)
+def summarize(rows: list[ValidationRow], infeasible_error: float | None = None) -> ErrorSummary:
+    """|error| statistics; rows predicted infeasible count as ``infeasible_error`` if given."""
+    errors: list[float] = []
+    for r in rows:
+        if r.error is not None:
+            errors.append(abs(r.error))
+        elif infeasible_error is not None:
+            errors.append(infeasible_error)
+    errors.sort()
     if not errors:
         return ErrorSummary(0, float("nan"), float("nan"), float("nan"), float("nan"))
     p90_index = min(len(errors) - 1, round(0.9 * (len(errors) - 1)))
@@ -254,3 +261,57 @@ def fit_kernel_efficiency(catalog: Catalog, source: str) -> tuple[float, float]:
             low = a
     best = (low + high) / 2
     return best, objective(best)
+
+
+@functools.cache
+def load_targets() -> dict[str, ValidationTarget]:
+    return _parse(
+        "validation_targets.yaml",
+        "targets",
+        ValidationTarget,
+        _read_yaml("validation_targets.yaml"),
+    )
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    target: ValidationTarget
+    summary: ErrorSummary
+    failures: tuple[str, ...]
+    """The bars missed, as text ('mean 4.1% > 3.65%'); empty when the target is met."""
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def select_rows(target: ValidationTarget, rows: list[ValidationRow]) -> list[ValidationRow]:
+    if target.row_ids:
+        return [r for r in rows if r.id in target.row_ids]
+    if target.source_groups:
+        return [r for r in rows if r.source_group in target.source_groups]
+    return [r for r in rows if r.source_group not in target.exclude_groups]
+
+
+def check_targets(rows: list[ValidationRow]) -> list[TargetResult]:
+    """Each target's error summary and the bars it misses.
+
+    A row predicted infeasible (the model says it does not fit, though it ran) counts as a
+    100% error: a miss is never dropped from the statistics.
+    """
+    results = []
+    for target in load_targets().values():
+        chosen = select_rows(target, rows)
+        summary = summarize(chosen, infeasible_error=1.0)
+        failures = []
+        for name, bar in (
+            ("mean", target.mean_abs_max),
+            ("median", target.median_abs_max),
+            ("p90", target.p90_abs_max),
+            ("max", target.max_abs_max),
+        ):
+            value = getattr(summary, f"{name}_abs")
+            if bar is not None and not value <= bar:
+                failures.append(f"{name} {value:.2%} > {bar:.2%}")
+        results.append(TargetResult(target, summary, tuple(failures)))
+    return results

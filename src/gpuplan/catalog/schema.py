@@ -496,3 +496,19 @@ class Measurement(Record):
     tflops_definition: str | None
     peak_tflops_basis: Positive | None
     usable_for_validation: bool
+
+
+class ValidationTarget(Record):
+    """An accuracy target for `gpuplan validate`, and where the bar comes from."""
+
+    id: str
+    description: str
+    source_groups: tuple[str, ...] = ()
+    """Rows from these sources; empty means every source except ``exclude_groups``."""
+    exclude_groups: tuple[str, ...] = ()
+    row_ids: tuple[str, ...] = ()
+    """Exactly these rows, when given."""
+    mean_abs_max: Fraction | None = None
+    median_abs_max: Fraction | None = None
+    p90_abs_max: Fraction | None = None
+    max_abs_max: Fraction | None = None

@@ -143,8 +143,6 @@ def activation_bytes_per_layer(
         )
     else:
         mlp_part = (per_f - 2 + linear_input) * s * b * model.ffn_hidden
-    if model.dropout:
-        mlp_part += sbh  # dropout mask after the second projection
     sharded = (attention_part + mlp_part) / t
     return sharded + norm_region / (t if plan.sequence_parallel else 1)
 
@@ -205,7 +203,8 @@ def estimate_memory(
         if plan.zero >= 3:
             layers_here = max(len(layer_indices), 1)
             working = 2 * (dense + experts) / layers_here  # two layers gathered at a time
-            weights = WEIGHT_BYTES * (dense / shard + experts / expert_shard + working)
+            sharded = dense / shard + experts / expert_shard + working
+            weights = WEIGHT_BYTES * min(dense + experts, sharded)
         if plan.zero < 1:
             optimizer = OPTIMIZER_BYTES * (dense + experts)
         estimate = MemoryEstimate(weights, grads, optimizer, activations, overhead_bytes, stage)

@@ -1,0 +1,179 @@
+"""The performance model by hand: collectives, memory, pipeline layout, plan rules.
+
+Physical sanity: memory never below the weights, MFU never above 1, step time the sum of
+its parts.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gpuplan import units
+from gpuplan.catalog import Catalog
+from gpuplan.catalog.schema import AttentionKernel, Model
+from gpuplan.model.collectives import Collective, Link, Network, collective_time, p2p_time
+from gpuplan.model.flops import Recompute
+from gpuplan.model.kernels import Device, gemm_time, tile_efficiency
+from gpuplan.model.memory import activation_bytes_per_layer, estimate_memory
+from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
+from gpuplan.parallelism import ParallelPlan, plan_errors, stage_layers
+from gpuplan.performance import estimate
+
+NET = Network(scaleup=Link(100e9, 0.0), scaleout=Link(10e9, 0.0), domain=8)
+
+
+def test_ring_all_reduce_by_hand() -> None:
+    # 8 ranks inside one domain, 800 MB each: 2 x 7 steps of 100 MB at 100 GB/s = 14 ms.
+    assert collective_time(Collective.ALL_REDUCE, 800e6, 8, 1, NET) == pytest.approx(0.014)
+    assert collective_time(Collective.ALL_GATHER, 800e6, 8, 1, NET) == pytest.approx(0.007)
+
+
+def test_hierarchical_all_reduce_by_hand() -> None:
+    # 16 ranks, 8 per domain: inner all-reduce of 800 MB on NVLink (14 ms), then 8 rings
+    # over 2 domains of 100 MB each on 10 GB/s NICs: 2 x 1 x 50 MB / 10 GB/s = 10 ms.
+    assert collective_time(Collective.ALL_REDUCE, 800e6, 16, 1, NET) == pytest.approx(0.024)
+
+
+def test_group_spaced_across_domains_uses_the_network() -> None:
+    # 4 ranks spaced 8 apart: one per domain, all on the NICs: 2 x 3 x 200 MB / 10 GB/s.
+    assert collective_time(Collective.ALL_REDUCE, 800e6, 4, 8, NET) == pytest.approx(0.12)
+
+
+def test_single_rank_and_empty_messages_cost_nothing() -> None:
+    assert collective_time(Collective.ALL_REDUCE, 1e9, 1, 1, NET) == 0
+    assert collective_time(Collective.ALL_TO_ALL, 0, 8, 1, NET) == 0
+    assert p2p_time(1e9, True, NET) == pytest.approx(0.01)
+
+
+def test_latency_counts_per_step() -> None:
+    slow = Network(Link(100e9, 1e-5), Link(10e9, 1e-5), 8)
+    assert collective_time(Collective.ALL_REDUCE, 8.0, 8, 1, slow) == pytest.approx(14e-5, rel=1e-3)
+
+
+def test_stage_layers_follow_llama3() -> None:
+    # Dubey et al. 2024: 126 layers on 16 stages, one fewer on the first and last stage.
+    layers = stage_layers(126, 16)
+    assert layers[0] == layers[-1] == 7 and set(layers[1:-1]) == {8} and sum(layers) == 126
+    assert stage_layers(96, 8) == [12] * 8
+
+
+def test_tile_efficiency_by_hand() -> None:
+    # 256 x 256 output on 4 SMs: 2 tiles of 256x128 fill half a wave -> 1/2; 128x128 tiles
+    # make 4 tiles, one full wave -> 1.
+    assert tile_efficiency(256, 256, 1, 4) == 1.0
+    assert tile_efficiency(200, 128, 1, 4) == pytest.approx(200 * 128 / (4 * 64 * 128))
+    assert tile_efficiency(1000, 1000, 1, None) == 1.0
+
+
+def test_gemm_roofline() -> None:
+    dev = Device(1e15, 1e15, 1e15, 1e12, 0.0)
+    # Compute-bound: 2 x 4096^3 FLOPs at 1 PFLOP/s.
+    assert gemm_time(4096, 4096, 4096, dev) == pytest.approx(2 * 4096**3 / 1e15)
+    # Memory-bound: a 1-row GEMM moves the whole weight matrix.
+    assert gemm_time(1, 4096, 4096, dev) == pytest.approx(2 * (4096 + 4096**2 + 4096) / 1e12)
+
+
+def gpt(**changes: object) -> Model:
+    base: dict[str, object] = dict(
+        id="gpt", name="gpt", kind="llm", params_published_b=1, layers=4, hidden=1024,
+        heads=16, kv_heads=16, ffn_hidden=4096, ffn="gelu", vocab=1000, seq_len=2048,
+        dropout=True, source="hand-made test model", retrieved="2026-11-27",
+    )  # fmt: skip
+    base.update(changes)
+    return Model.model_validate(base)
+
+
+def test_activations_match_korthikanti_eq1() -> None:
+    # Korthikanti et al. 2022 eq. 1: sbh (34 + 5 a s / h) bytes per layer, no parallelism.
+    s, b, h, a = 2048, 1, 1024, 16
+    got = activation_bytes_per_layer(gpt(), ParallelPlan(), s, AttentionKernel.UNFUSED, False)
+    assert got == pytest.approx(s * b * h * (34 + 5 * a * s / h))
+
+
+def test_activations_with_tensor_and_sequence_parallel_match_eq4() -> None:
+    # Eq. 4 (TP + SP): sbh/t (34 + 5 a s / h); selective recompute drops the s^2 term.
+    s, b, h, a, t = 2048, 1, 1024, 16, 4
+    plan = ParallelPlan(tensor_parallel=t, sequence_parallel=True)
+    got = activation_bytes_per_layer(gpt(), plan, s, AttentionKernel.UNFUSED, False)
+    assert got == pytest.approx(s * b * h / t * (34 + 5 * a * s / h))
+    selective = ParallelPlan(
+        tensor_parallel=t, sequence_parallel=True, recompute=Recompute.SELECTIVE
+    )
+    got = activation_bytes_per_layer(gpt(), selective, s, AttentionKernel.UNFUSED, False)
+    assert got == pytest.approx(34 * s * b * h / t)
+    full = ParallelPlan(tensor_parallel=t, sequence_parallel=True, recompute=Recompute.FULL)
+    assert activation_bytes_per_layer(gpt(), full, s, AttentionKernel.UNFUSED, False) == (
+        pytest.approx(2 * s * b * h / t)
+    )
+
+
+def test_model_states_by_hand() -> None:
+    # One GPU, no sharding: 16 + 18 bytes per parameter with FP32 grads (2 + 4 + 12).
+    model = gpt()
+    m = estimate_memory(model, ParallelPlan(), 2048, 1, AttentionKernel.FLASH, 4, 0.0)
+    layer = 4 * 1024**2 + 2 * 1024 * 4096 + 2 * 1024
+    params = 4 * layer + 2 * 1000 * 1024
+    assert m.weights_bytes == pytest.approx(2 * params)
+    assert m.grads_bytes == pytest.approx(4 * params)
+    assert m.optimizer_bytes == pytest.approx(12 * params)
+
+
+def test_zero_stages_shard_by_hand() -> None:
+    model = gpt()
+    plans = [ParallelPlan(data_parallel=8, zero=z) for z in range(4)]
+    mems = [estimate_memory(model, p, 2048, 8, AttentionKernel.FLASH, 4, 0.0) for p in plans]
+    assert mems[1].optimizer_bytes == pytest.approx(mems[0].optimizer_bytes / 8)
+    assert mems[2].grads_bytes == pytest.approx(mems[0].grads_bytes / 8)
+    assert mems[3].weights_bytes < mems[0].weights_bytes
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        (ParallelPlan(tensor_parallel=3, data_parallel=1), "does not divide heads = 16"),
+        (ParallelPlan(pipeline_parallel=8, data_parallel=1), "exceeds layers = 4"),
+        (ParallelPlan(data_parallel=3), "not gpus"),
+        (ParallelPlan(data_parallel=2, microbatch=3), "not a multiple of microbatch x dp"),
+        (ParallelPlan(expert_parallel=2, data_parallel=2), "has no experts"),
+        (ParallelPlan(sequence_parallel=True, data_parallel=2), "sequence_parallel needs tp > 1"),
+    ],
+)
+def test_invalid_plans_name_the_rule(plan: ParallelPlan, message: str) -> None:
+    errors = plan_errors(plan, gpt(), 2, 8, 2048)
+    assert any(message in e for e in errors), errors
+
+
+def test_plan_that_does_not_fit_is_a_result(catalog: Catalog) -> None:
+    result = estimate(
+        catalog, catalog.model("llama3-70b"), catalog.accelerator("h100-sxm"),
+        ParallelPlan(data_parallel=8), seq_len=8192, global_batch=8,
+    )  # fmt: skip
+    assert isinstance(result, Infeasible) and result.kind is InfeasibleKind.MEMORY
+    assert "GiB per GPU" in result.reason and "79.6 GiB" in result.reason
+    assert result.memory is not None and result.memory.total_bytes > 79 * units.GiB
+
+
+def test_llama3_405b_on_meta_plan(catalog: Catalog) -> None:
+    # Dubey et al. 2024 Table 4: 16,384 H100, TP 8, PP 16, DP 128, 8K sequences, 16M-token
+    # batches: 400 TFLOP/s per GPU (41% MFU). Our model must land within 15%.
+    plan = ParallelPlan(8, 16, 128, interleave=4, recompute=Recompute.SELECTIVE,
+                        sequence_parallel=True, zero=2)  # fmt: skip
+    result = estimate(
+        catalog, catalog.model("llama3-405b"), catalog.accelerator("h100-sxm"), plan,
+        seq_len=8192, global_batch=2048,
+    )  # fmt: skip
+    assert isinstance(result, StepEstimate)
+    assert result.memory.total_bytes <= 79.6 * units.GiB
+    assert result.mfu == pytest.approx(0.41, rel=0.15)
+    assert result.time_s == pytest.approx(
+        result.compute_s + result.recompute_s + sum(result.exposed_comm_s.values())
+        + result.bubble_s + result.optimizer_s
+    )  # fmt: skip
+
+
+def test_activations_without_sequence_parallel_match_eq2() -> None:
+    # Eq. 2 (TP only): sbh (10 + 24/t + 5 a s / (h t)).
+    s, b, h, a, t = 2048, 1, 1024, 16, 4
+    plan = ParallelPlan(tensor_parallel=t)
+    got = activation_bytes_per_layer(gpt(), plan, s, AttentionKernel.UNFUSED, False)
+    assert got == pytest.approx(s * b * h * (10 + 24 / t + 5 * a * s / (h * t)))

@@ -1,0 +1,97 @@
+"""The performance model against published measurements, with its thresholds.
+
+The model's one fitted constant is fitted on Korthikanti et al. 2022; these tests re-run
+that fit, check the catalog holds its result, and hold the model to the targets of
+validation_targets.yaml that it meets, plus leave-one-out and held-out bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+import gpuplan.validation as v
+from gpuplan.catalog import Catalog
+
+KORTHIKANTI_8 = [
+    "korthikanti2022-22b-selective", "korthikanti2022-22b-full",
+    "korthikanti2022-175b-selective", "korthikanti2022-175b-full",
+    "korthikanti2022-530b-selective", "korthikanti2022-530b-full",
+    "korthikanti2022-1t-selective", "korthikanti2022-1t-full",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def rows(catalog: Catalog) -> list[v.ValidationRow]:
+    return v.validate(catalog)
+
+
+def with_efficiency(catalog: Catalog, value: float) -> Catalog:
+    parameter = catalog.system("training_kernel_efficiency")
+    systems = dict(catalog.systems)
+    systems[parameter.id] = parameter.model_copy(update={"value": value})
+    return replace(catalog, systems=systems)
+
+
+def test_catalog_holds_the_fitted_constant(catalog: Catalog) -> None:
+    fitted, error = v.fit_kernel_efficiency(catalog, "korthikanti2022")
+    assert catalog.system("training_kernel_efficiency").value == pytest.approx(fitted, abs=0.002)
+    assert error < 0.03
+
+
+def test_beats_calculon_on_korthikanti(rows: list[v.ValidationRow]) -> None:
+    # Calculon's published validation on these eight points: mean 3.65%, max 8.87%.
+    chosen = [r for r in rows if r.id in KORTHIKANTI_8]
+    assert len(chosen) == 8
+    summary = v.summarize(chosen)
+    assert summary.mean_abs < 0.0365
+    assert summary.max_abs < 0.0887
+
+
+def test_korthikanti_leave_one_out(catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Fit on the other Korthikanti rows, predict the one left out: the honest in-source error.
+    everything = v.load_measurements()
+    errors = []
+    for held in KORTHIKANTI_8:
+        rest = {k: m for k, m in everything.items() if k != held}
+        monkeypatch.setattr(v, "load_measurements", lambda rest=rest: rest)
+        fitted, _ = v.fit_kernel_efficiency(catalog, "korthikanti2022")
+        monkeypatch.setattr(v, "load_measurements", lambda: everything)
+        row = v.predict_row(everything[held], with_efficiency(catalog, fitted))
+        assert row is not None and row.error is not None
+        errors.append(abs(row.error))
+    assert sum(errors) / len(errors) < 0.0365
+    assert max(errors) < 0.0887
+
+
+def test_every_usable_row_is_predicted(rows: list[v.ValidationRow]) -> None:
+    usable = [m for m in v.load_measurements().values() if m.usable_for_validation]
+    assert len(rows) >= 70
+    assert len(rows) >= len(usable) - 5  # only rows whose published figure we cannot use
+    for row in rows:
+        assert row.measured_step_s > 0
+        if row.predicted_mfu is not None:
+            assert 0 < row.predicted_mfu < 1
+
+
+def test_held_out_sources_stay_within_bounds(rows: list[v.ValidationRow]) -> None:
+    # The issue's bar is median 5% / p90 15%; today the model reaches about 8% / 21% (see
+    # the closing note); these bounds stop it from getting worse unnoticed.
+    held_out = [r for r in rows if r.source_group != "korthikanti2022"]
+    summary = v.summarize(held_out, infeasible_error=1.0)
+    assert summary.median_abs < 0.09
+    assert summary.p90_abs < 0.25
+    by_source = {g: v.summarize([r for r in held_out if r.source_group == g]) for g in
+                 ("narayanan2021", "nemo2407", "mosaicml")}  # fmt: skip
+    assert by_source["narayanan2021"].median_abs < 0.08
+    assert by_source["nemo2407"].median_abs < 0.07
+    assert by_source["mosaicml"].median_abs < 0.12
+
+
+def test_targets_report_misses(rows: list[v.ValidationRow]) -> None:
+    results = {t.target.id: t for t in v.check_targets(rows)}
+    assert results["korthikanti-end-to-end"].passed
+    held = results["held-out-sources"]
+    assert held.summary.rows >= 60
+    assert held.passed == (not held.failures)
