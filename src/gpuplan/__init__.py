@@ -3,7 +3,7 @@
 >>> import gpuplan
 >>> scenario = {"model": "llama3-405b", "hardware": "h100-sxm", "gpus": 16384}
 >>> result = gpuplan.plan(gpuplan.parse_scenario(scenario))
->>> round(result.compute.model_flops / 1e25, 1)
+>>> round(result.run.compute.model_flops / 1e25, 1)
 3.9
 """
 
