@@ -14,7 +14,7 @@ from gpuplan.catalog.schema import AttentionKernel, Model
 from gpuplan.model.collectives import Collective, Link, Network, collective_time, p2p_time
 from gpuplan.model.flops import Recompute
 from gpuplan.model.kernels import Device, gemm_time, tile_efficiency
-from gpuplan.model.memory import activation_bytes_per_layer, estimate_memory
+from gpuplan.model.memory import MemoryEstimate, activation_bytes_per_layer
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
 from gpuplan.parallelism import ParallelPlan, plan_errors, stage_layers
 from gpuplan.performance import estimate
@@ -107,10 +107,19 @@ def test_activations_with_tensor_and_sequence_parallel_match_eq4() -> None:
     )
 
 
-def test_model_states_by_hand() -> None:
-    # One GPU, no sharding: 16 + 18 bytes per parameter with FP32 grads (2 + 4 + 12).
-    model = gpt()
-    m = estimate_memory(model, ParallelPlan(), 2048, 1, AttentionKernel.FLASH, 4, 0.0)
+def memory_of(catalog: Catalog, plan: ParallelPlan, global_batch: int) -> MemoryEstimate:
+    result = estimate(
+        catalog, gpt(), catalog.accelerator("h100-sxm"), plan, seq_len=2048,
+        global_batch=global_batch,
+    )  # fmt: skip
+    assert isinstance(result, StepEstimate)
+    return result.memory
+
+
+def test_model_states_by_hand(catalog: Catalog) -> None:
+    # One GPU, no sharding: 2 + 4 + 12 bytes per parameter (BF16 weights, FP32 grads in
+    # the default framework profile, FP32 master + Adam moments).
+    m = memory_of(catalog, ParallelPlan(), 1)
     layer = 4 * 1024**2 + 2 * 1024 * 4096 + 2 * 1024
     params = 4 * layer + 2 * 1000 * 1024
     assert m.weights_bytes == pytest.approx(2 * params)
@@ -118,10 +127,8 @@ def test_model_states_by_hand() -> None:
     assert m.optimizer_bytes == pytest.approx(12 * params)
 
 
-def test_zero_stages_shard_by_hand() -> None:
-    model = gpt()
-    plans = [ParallelPlan(data_parallel=8, zero=z) for z in range(4)]
-    mems = [estimate_memory(model, p, 2048, 8, AttentionKernel.FLASH, 4, 0.0) for p in plans]
+def test_zero_stages_shard_by_hand(catalog: Catalog) -> None:
+    mems = [memory_of(catalog, ParallelPlan(data_parallel=8, zero=z), 8) for z in range(4)]
     assert mems[1].optimizer_bytes == pytest.approx(mems[0].optimizer_bytes / 8)
     assert mems[2].grads_bytes == pytest.approx(mems[0].grads_bytes / 8)
     assert mems[3].weights_bytes < mems[0].weights_bytes

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
+
 
 class Collective(StrEnum):
     ALL_REDUCE = "all-reduce"
@@ -49,46 +51,67 @@ class Network:
     """GPUs in one scale-up domain."""
 
 
-def _ring(kind: Collective, size_bytes: float, n: int, link: Link) -> float:
+Arrayish = float | int | np.ndarray
+"""Scalars or numpy arrays of equal shape: the plan search evaluates many plans at once."""
+
+
+def _ring(kind: Collective, size_bytes: Arrayish, n: Arrayish, link: Link) -> np.ndarray:
     """One-level ring (or pairwise) collective over ``n`` ranks of ``size_bytes`` each."""
-    if n <= 1 or size_bytes <= 0:
-        return 0.0
-    step = link.latency_s + size_bytes / n / link.bus_bytes_per_s
+    n = np.asarray(n, dtype=float)
+    size = np.asarray(size_bytes, dtype=float)
+    ranks = np.maximum(n, 1.0)
+    step = link.latency_s + size / ranks / link.bus_bytes_per_s
     steps = 2 * (n - 1) if kind is Collective.ALL_REDUCE else n - 1
-    return steps * step
+    return np.where((n > 1) & (size > 0), steps * step, 0.0)
 
 
-def local_ranks(n: int, stride: int, domain: int) -> int:
+def local_ranks(n: Arrayish, stride: Arrayish, domain: int) -> np.ndarray:
     """Members of a group of ``n`` ranks, ``stride`` apart, that share a scale-up domain."""
-    return max(1, min(n, domain // stride)) if stride <= domain else 1
+    n = np.asarray(n, dtype=float)
+    stride = np.asarray(stride, dtype=float)
+    fitted = np.clip(np.floor(domain / stride), 1.0, np.maximum(n, 1.0))
+    return np.where(stride <= domain, fitted, 1.0)
+
+
+def collective_times(
+    kind: Collective, size_bytes: Arrayish, n: Arrayish, stride: Arrayish, network: Network
+) -> np.ndarray:
+    """Seconds for one collective of ``size_bytes`` per rank over ``n`` ranks (arrays)."""
+    n = np.asarray(n, dtype=float)
+    size = np.asarray(size_bytes, dtype=float)
+    local = local_ranks(n, stride, network.domain)
+    remote = np.maximum(np.floor(n / local), 1.0)
+    inner = _ring(kind, size, np.minimum(local, n), network.scaleup)
+    if kind is Collective.ALL_TO_ALL:
+        # Pairwise exchange: the (n - local)/n share bound for other domains crosses NICs.
+        crossing = size * (n - local) / np.maximum(n, 1.0)
+        outer = np.where(
+            remote > 1,
+            (remote - 1) * network.scaleout.latency_s + crossing / network.scaleout.bus_bytes_per_s,
+            0.0,
+        )
+    else:
+        # Reduce-scatter inside the domain, the inter-domain collective on 1/local of the
+        # data over each GPU's NIC, then all-gather inside the domain (for all-reduce).
+        outer = _ring(kind, size / local, remote, network.scaleout)
+    hierarchical = inner + outer
+    flat = _ring(kind, size, n, network.scaleup)
+    return np.where((n <= 1) | (size <= 0), 0.0, np.where(local >= n, flat, hierarchical))
 
 
 def collective_time(
     kind: Collective, size_bytes: float, n: int, stride: int, network: Network
 ) -> float:
     """Seconds for one collective of ``size_bytes`` per rank over ``n`` ranks."""
-    if n <= 1 or size_bytes <= 0:
-        return 0.0
-    local = local_ranks(n, stride, network.domain)
-    if local >= n:
-        return _ring(kind, size_bytes, n, network.scaleup)
-    remote = n // local
-    inner = _ring(kind, size_bytes, local, network.scaleup)
-    if kind is Collective.ALL_TO_ALL:
-        # Pairwise exchange: the (n - local)/n share bound for other domains crosses NICs.
-        outer = (remote - 1) * (
-            network.scaleout.latency_s
-            + size_bytes * (n - local) / n / (remote - 1) / network.scaleout.bus_bytes_per_s
-        )
-        return inner + outer
-    # Reduce-scatter inside the domain, the inter-domain collective on 1/local of the data
-    # over each GPU's NIC, then all-gather inside the domain (for all-reduce).
-    outer = _ring(kind, size_bytes / local, remote, network.scaleout)
-    return inner + outer
+    return float(collective_times(kind, size_bytes, n, stride, network))
+
+
+def p2p_times(size_bytes: Arrayish, same_domain: Arrayish, network: Network) -> np.ndarray:
+    size = np.asarray(size_bytes, dtype=float)
+    up = network.scaleup.latency_s + size / network.scaleup.bus_bytes_per_s
+    out = network.scaleout.latency_s + size / network.scaleout.bus_bytes_per_s
+    return np.where(size > 0, np.where(same_domain, up, out), 0.0)
 
 
 def p2p_time(size_bytes: float, same_domain: bool, network: Network) -> float:
-    if size_bytes <= 0:
-        return 0.0
-    link = network.scaleup if same_domain else network.scaleout
-    return link.latency_s + size_bytes / link.bus_bytes_per_s
+    return float(p2p_times(size_bytes, same_domain, network))

@@ -27,7 +27,7 @@ sec. 4.2.3 for the interleaved factor). The last stage also holds the FP32 logit
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from gpuplan.catalog.schema import AttentionKernel, Ffn, Model
 from gpuplan.model.flops import (
@@ -36,7 +36,7 @@ from gpuplan.model.flops import (
     is_moe_layer,
     mlp_params_per_layer,
 )
-from gpuplan.parallelism import ParallelPlan, microbatches, stage_layers
+from gpuplan.parallelism import ParallelPlan, stage_layers
 
 WEIGHT_BYTES = 2
 OPTIMIZER_BYTES = 12  # FP32 master weights + Adam first and second moments
@@ -145,70 +145,3 @@ def activation_bytes_per_layer(
         mlp_part = (per_f - 2 + linear_input) * s * b * model.ffn_hidden
     sharded = (attention_part + mlp_part) / t
     return sharded + norm_region / (t if plan.sequence_parallel else 1)
-
-
-def in_flight(plan: ParallelPlan, global_batch: int) -> float:
-    """Stage-loads of activations the first stage holds at its peak."""
-    p, v = plan.pipeline_parallel, plan.interleave
-    m = microbatches(plan, global_batch)
-    if p == 1:
-        return 1.0
-    return float(min(m, p + (p - 1) / v if v > 1 else p))
-
-
-def estimate_memory(
-    model: Model,
-    plan: ParallelPlan,
-    seq_len: int,
-    global_batch: int,
-    attention: AttentionKernel,
-    grad_bytes: int,
-    overhead_bytes: float,
-    fp8: bool = False,
-) -> MemoryEstimate:
-    """Peak memory of the most loaded GPU."""
-    p, v = plan.pipeline_parallel, plan.interleave
-    shard = plan.shard_group
-    expert_shard = max(1, shard // plan.expert_parallel)
-    counts = stage_layers(model.layers, p * v)
-    params = stage_params(model, plan)
-    best: MemoryEstimate | None = None
-    for stage in range(p):
-        layer_indices = []
-        for chunk in range(v):
-            virtual = chunk * p + stage
-            first = sum(counts[:virtual])
-            layer_indices += list(range(first, first + counts[virtual]))
-        stage_activation = sum(
-            activation_bytes_per_layer(model, plan, seq_len, attention, is_moe_layer(model, i), fp8)
-            for i in layer_indices
-        )
-        loads = in_flight(plan, global_batch) * (p - stage) / p if p > 1 else 1.0
-        activations = stage_activation * max(loads, 1.0)
-        if plan.recompute is Recompute.FULL and layer_indices:
-            # While one layer is recomputed its full activations are live.
-            full = replace(plan, recompute=Recompute.NONE)
-            activations += activation_bytes_per_layer(model, full, seq_len, attention, False, fp8)
-        tokens = plan.microbatch * seq_len / plan.context_parallel
-        if stage == 0:
-            activations += 2 * tokens * model.hidden * max(loads, 1.0)
-        if stage == p - 1:
-            activations += LOGIT_BYTES * tokens * model.vocab / plan.tensor_parallel
-        dense, experts = params[stage].dense, params[stage].experts
-        weights = WEIGHT_BYTES * (dense + experts)
-        grads = grad_bytes * (dense + experts)
-        optimizer = OPTIMIZER_BYTES * (dense / shard + experts / expert_shard)
-        if plan.zero >= 2:
-            grads = grad_bytes * (dense / shard + experts / expert_shard)
-        if plan.zero >= 3:
-            layers_here = max(len(layer_indices), 1)
-            working = 2 * (dense + experts) / layers_here  # two layers gathered at a time
-            sharded = dense / shard + experts / expert_shard + working
-            weights = WEIGHT_BYTES * min(dense + experts, sharded)
-        if plan.zero < 1:
-            optimizer = OPTIMIZER_BYTES * (dense + experts)
-        estimate = MemoryEstimate(weights, grads, optimizer, activations, overhead_bytes, stage)
-        if best is None or estimate.total_bytes > best.total_bytes:
-            best = estimate
-    assert best is not None
-    return best

@@ -18,7 +18,7 @@ parts, each reported on its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 from gpuplan import units
@@ -31,13 +31,9 @@ from gpuplan.catalog.schema import (
     Position,
     TextConditioning,
 )
+from gpuplan.model.batch import BatchResult, PlanBatch, evaluate
 from gpuplan.model.collectives import Collective, Network, collective_time, p2p_time
-from gpuplan.model.flops import (
-    Recompute,
-    hardware_flops_per_token,
-    is_moe_layer,
-    training_flops_per_token,
-)
+from gpuplan.model.flops import Recompute
 from gpuplan.model.kernels import (
     BF16_BYTES,
     Device,
@@ -46,14 +42,8 @@ from gpuplan.model.kernels import (
     gemm_time,
     streaming_time,
 )
-from gpuplan.model.memory import MemoryEstimate, estimate_memory, stage_params
-from gpuplan.parallelism import ParallelPlan, microbatches, plan_errors, stage_layers
-
-# Per parameter and step: Adam reads master, m, v and the FP32 gradient (16 bytes) and writes
-# master, m, v and the BF16 copy (14); gradient-norm clipping reads the gradient again (4)
-# and zeroing the buffer for the next step writes it (4).
-OPTIMIZER_BYTES_PER_PARAM = 38
-AXES = ("tp", "cp", "ep", "pp", "dp")
+from gpuplan.model.memory import MemoryEstimate
+from gpuplan.parallelism import ParallelPlan, plan_errors
 
 
 class InfeasibleKind(StrEnum):
@@ -91,7 +81,6 @@ class StepEstimate:
     hardware_flops_per_step: float
     gpus: int
     peak_flops_per_s: float
-    stage_times_s: tuple[float, ...] = field(default=())
 
     @property
     def time_s(self) -> float:
@@ -130,7 +119,7 @@ class LayerCost:
     ep_s: float
 
 
-def _layer_cost(
+def layer_cost(
     model: Model,
     plan: ParallelPlan,
     seq_len: int,
@@ -287,14 +276,44 @@ def estimate_step(
     peak_flops_per_s: float,
     overhead_bytes: float,
 ) -> StepEstimate | Infeasible:
-    """Memory and step time of ``plan``, or why it cannot run."""
+    """Memory and step time of ``plan``, or why it cannot run.
+
+    The same arithmetic as the plan search: a batch of one plan through
+    :func:`gpuplan.model.batch.evaluate`.
+    """
     errors = plan_errors(plan, model, plan.gpus, global_batch, seq_len)
     if errors:
         return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
-    memory = estimate_memory(
-        model, plan, seq_len, global_batch, framework.attention, framework.grad_bytes,
-        overhead_bytes, fp8=dev.fp8,
-    )  # fmt: skip
+    result = evaluate(
+        model,
+        accelerator,
+        PlanBatch.from_plans([plan]),
+        seq_len=seq_len,
+        global_batch=global_batch,
+        dev=dev,
+        network=network,
+        framework=framework,
+        overhead_bytes=overhead_bytes,
+    )
+    return step_from_batch(result, 0, plan, peak_flops_per_s, accelerator)
+
+
+def step_from_batch(
+    result: BatchResult,
+    index: int,
+    plan: ParallelPlan,
+    peak_flops_per_s: float,
+    accelerator: Accelerator,
+) -> StepEstimate | Infeasible:
+    """Plan ``index`` of a batch result as a StepEstimate, or Infeasible when it does not fit."""
+    memory = MemoryEstimate(
+        weights_bytes=float(result.weights_bytes[index]),
+        grads_bytes=float(result.grads_bytes[index]),
+        optimizer_bytes=float(result.optimizer_bytes[index]),
+        activations_bytes=float(result.activations_bytes[index]),
+        overhead_bytes=result.overhead_bytes,
+        stage=int(result.memory_stage[index]),
+    )
     if memory.total_bytes > accelerator.hbm_bytes:
         return Infeasible(
             InfeasibleKind.MEMORY,
@@ -306,144 +325,19 @@ def estimate_step(
             f"{accelerator.hbm_gib:.1f} GiB",
             memory,
         )
-
-    t, p, v = plan.tensor_parallel, plan.pipeline_parallel, plan.interleave
-    m = microbatches(plan, global_batch)
-    tokens = plan.microbatch * seq_len / plan.context_parallel
-    dense_cost = _layer_cost(model, plan, seq_len, False, dev, framework.attention, network)
-    moe_cost = (
-        _layer_cost(model, plan, seq_len, True, dev, framework.attention, network)
-        if model.moe is not None
-        else dense_cost
-    )
-    counts = stage_layers(model.layers, p * v)
-    # The output layer stays in BF16 under FP8 training (Transformer Engine recipes).
-    bf16_dev = replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False)
-    logits = 0.0
-    if model.vocab:
-        v_shard, h = model.vocab / t, model.hidden
-        logits = (
-            gemm_time(tokens, v_shard, h, bf16_dev)
-            + gemm_time(tokens, h, v_shard, bf16_dev)
-            + gemm_time(h, v_shard, tokens, bf16_dev)
-        )
-    # Activations sent between stages, scattered over the TP ranks (Narayanan et al. 2021
-    # sec. 4.1) and gathered on the far side, once forward and once backward per chunk.
-    boundary_same_domain = t * plan.context_parallel * plan.data_parallel * 2 <= network.domain
-    send = p2p_time(tokens * model.hidden * BF16_BYTES / t, boundary_same_domain, network)
-    pp_per_mb = 2 * v * send if p > 1 else 0.0
-
-    tp_hidden = framework.tp_comm_overlap
-    per_stage: list[dict[str, float]] = []
-    for stage in range(p):
-        parts = {"compute": 0.0, "recompute": 0.0, "tp": 0.0, "cp": 0.0, "ep": 0.0, "attn": 0.0}
-        on_link = {"tp": 0.0, "cp": 0.0, "ep": 0.0}
-        for chunk in range(v):
-            virtual = chunk * p + stage
-            first = sum(counts[:virtual])
-            for index in range(first, first + counts[virtual]):
-                cost = moe_cost if is_moe_layer(model, index) else dense_cost
-                parts["compute"] += cost.forward_s + cost.backward_s
-                parts["recompute"] += cost.recompute_s
-                parts["attn"] += cost.attention_s
-                on_link["tp"] += cost.tp_s
-                on_link["cp"] += cost.cp_s
-                on_link["ep"] += cost.ep_s
-        if stage == p - 1:
-            parts["compute"] += logits
-        parts["tp"] = on_link["tp"] * (1 - tp_hidden)
-        parts["cp"] = max(0.0, on_link["cp"] - parts["attn"])
-        parts["ep"] = on_link["ep"]
-        parts["pp"] = pp_per_mb
-        parts["on_tp"], parts["on_cp"], parts["on_ep"] = on_link["tp"], on_link["cp"], on_link["ep"]
-        parts["total"] = (
-            parts["compute"] + parts["recompute"] + parts["tp"] + parts["cp"] + parts["ep"]
-            + parts["pp"]
-        )  # fmt: skip
-        per_stage.append(parts)
-
-    stage_times = [s["total"] for s in per_stage]
-    slowest = max(range(p), key=lambda i: stage_times[i])
-    critical = per_stage[slowest]
-    bubble = (sum(stage_times) - stage_times[slowest]) / v
-
-    # Data parallel: gradients reduced over DP x CP (experts over DP x CP / EP), then with a
-    # sharded optimizer the updated BF16 weights gathered back.
-    params = stage_params(model, plan)[0 if p == 1 else slowest]
-    shard = plan.shard_group
-    expert_shard = max(1, shard // plan.expert_parallel)
-    grad_bytes = framework.grad_bytes
-    layers_here = max(1, sum(counts[c * p + slowest] for c in range(v)))
-    backward_window = critical["compute"] * 2 / 3  # the backward share of one micro-batch
-    forward_window = critical["compute"] / 3
-
-    def group(kind: Collective, per_param: float) -> float:
-        dense = collective_time(kind, params.dense * per_param, shard, t, network)
-        experts = collective_time(
-            kind, params.experts * per_param, expert_shard, t * plan.expert_parallel, network
-        )
-        return dense + experts
-
-    dp_link = dp_exposed = 0.0
-    if plan.zero >= 3:
-        per_mb = group(Collective.ALL_GATHER, 2) * 2 + group(Collective.REDUCE_SCATTER, grad_bytes)
-        dp_link = m * per_mb
-        hidden = critical["compute"] if framework.overlap_param_gather else 0.0
-        dp_exposed = m * max(per_mb - hidden, per_mb / layers_here)
-    elif shard > 1:
-        if plan.zero >= 1:
-            reduce = group(Collective.REDUCE_SCATTER, grad_bytes)
-            gather = group(Collective.ALL_GATHER, 2)
-        else:
-            reduce, gather = group(Collective.ALL_REDUCE, grad_bytes), 0.0
-        dp_link = reduce + gather
-        exposed_reduce = (
-            max(reduce - backward_window, reduce / layers_here)
-            if framework.overlap_grad_reduce
-            else reduce
-        )
-        exposed_gather = (
-            max(gather - forward_window, gather / layers_here)
-            if framework.overlap_param_gather
-            else gather
-        )
-        dp_exposed = exposed_reduce + exposed_gather
-
-    optimizer_params = (
-        params.dense / shard + params.experts / expert_shard
-        if plan.zero >= 1
-        else params.dense + params.experts
-    )
-    optimizer = streaming_time(OPTIMIZER_BYTES_PER_PARAM * optimizer_params, 4, dev)
-
-    tokens_per_step = global_batch * seq_len
     return StepEstimate(
         plan=plan,
         memory=memory,
         capacity_bytes=accelerator.hbm_bytes,
-        compute_s=m * critical["compute"],
-        recompute_s=m * critical["recompute"],
-        exposed_comm_s={
-            "tp": m * critical["tp"],
-            "cp": m * critical["cp"],
-            "ep": m * critical["ep"],
-            "pp": m * critical["pp"],
-            "dp": dp_exposed,
-        },
-        comm_on_link_s={
-            "tp": m * critical["on_tp"],
-            "cp": m * critical["on_cp"],
-            "ep": m * critical["on_ep"],
-            "pp": m * critical["pp"],
-            "dp": dp_link,
-        },
-        bubble_s=bubble,
-        optimizer_s=optimizer,
-        tokens_per_step=tokens_per_step,
-        model_flops_per_step=tokens_per_step * training_flops_per_token(model, seq_len),
-        hardware_flops_per_step=tokens_per_step
-        * hardware_flops_per_token(model, seq_len, plan.recompute),
+        compute_s=float(result.compute_s[index]),
+        recompute_s=float(result.recompute_s[index]),
+        exposed_comm_s={k: float(v[index]) for k, v in result.exposed_s.items()},
+        comm_on_link_s={k: float(v[index]) for k, v in result.on_link_s.items()},
+        bubble_s=float(result.bubble_s[index]),
+        optimizer_s=float(result.optimizer_s[index]),
+        tokens_per_step=result.tokens_per_step,
+        model_flops_per_step=result.model_flops_per_step,
+        hardware_flops_per_step=float(result.hardware_flops_per_step[index]),
         gpus=plan.gpus,
         peak_flops_per_s=peak_flops_per_s,
-        stage_times_s=tuple(stage_times),
     )

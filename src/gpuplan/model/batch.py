@@ -1,0 +1,415 @@
+"""Memory and step time of many parallel plans at once, with numpy.
+
+This is the one implementation of plan assembly: :func:`gpuplan.model.step.estimate_step`
+calls it with a batch of one plan, and the search with thousands. Per-layer costs depend
+on few plan fields (TP, CP, micro-batch, recompute, sequence parallelism, EP), so they are
+computed once per distinct combination with the scalar kernel model and broadcast; every
+thing that depends on the pipeline layout, data parallelism and ZeRO is array arithmetic
+over plans x stages (stages padded to the largest pipeline in the batch).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from gpuplan.catalog.schema import Accelerator, Framework, Model
+from gpuplan.model.collectives import Collective, Network, collective_times, p2p_times
+from gpuplan.model.flops import (
+    Recompute,
+    attention_params_per_layer,
+    hardware_flops_per_token,
+    is_moe_layer,
+    mlp_params_per_layer,
+    training_flops_per_token,
+)
+from gpuplan.model.kernels import BF16_BYTES, Device, gemm_time, streaming_time
+from gpuplan.model.memory import (
+    LOGIT_BYTES,
+    OPTIMIZER_BYTES,
+    WEIGHT_BYTES,
+    activation_bytes_per_layer,
+)
+from gpuplan.parallelism import ParallelPlan, stage_layers
+
+RECOMPUTE_ORDER = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
+# Per parameter and step: Adam reads master, m, v and the FP32 gradient (16 bytes) and writes
+# master, m, v and the BF16 copy (14); gradient-norm clipping reads the gradient again (4)
+# and zeroing the buffer for the next step writes it (4).
+OPTIMIZER_BYTES_PER_PARAM = 38
+AXES = ("tp", "cp", "ep", "pp", "dp")
+
+IntArray = np.ndarray
+FloatArray = np.ndarray
+
+
+@dataclass(frozen=True)
+class PlanBatch:
+    """Parallel plans as columns of equal-length integer arrays."""
+
+    tp: IntArray
+    pp: IntArray
+    dp: IntArray
+    cp: IntArray
+    ep: IntArray
+    microbatch: IntArray
+    interleave: IntArray
+    recompute: IntArray
+    """Index into RECOMPUTE_ORDER."""
+    sequence_parallel: np.ndarray
+    zero: IntArray
+
+    def __len__(self) -> int:
+        return int(self.tp.shape[0])
+
+    @classmethod
+    def from_plans(cls, plans: list[ParallelPlan]) -> PlanBatch:
+        def column(values: list[int]) -> IntArray:
+            return np.asarray(values, dtype=np.int64)
+
+        return cls(
+            tp=column([p.tensor_parallel for p in plans]),
+            pp=column([p.pipeline_parallel for p in plans]),
+            dp=column([p.data_parallel for p in plans]),
+            cp=column([p.context_parallel for p in plans]),
+            ep=column([p.expert_parallel for p in plans]),
+            microbatch=column([p.microbatch for p in plans]),
+            interleave=column([p.interleave for p in plans]),
+            recompute=column([RECOMPUTE_ORDER.index(p.recompute) for p in plans]),
+            sequence_parallel=np.asarray([p.sequence_parallel for p in plans], dtype=bool),
+            zero=column([p.zero for p in plans]),
+        )
+
+    def plan(self, index: int) -> ParallelPlan:
+        return ParallelPlan(
+            tensor_parallel=int(self.tp[index]),
+            pipeline_parallel=int(self.pp[index]),
+            data_parallel=int(self.dp[index]),
+            context_parallel=int(self.cp[index]),
+            expert_parallel=int(self.ep[index]),
+            microbatch=int(self.microbatch[index]),
+            interleave=int(self.interleave[index]),
+            recompute=RECOMPUTE_ORDER[int(self.recompute[index])],
+            sequence_parallel=bool(self.sequence_parallel[index]),
+            zero=int(self.zero[index]),
+        )
+
+    def take(self, mask: np.ndarray) -> PlanBatch:
+        """The plans where ``mask`` is true (or at the given indices)."""
+        return PlanBatch(**{k: v[mask] for k, v in self.__dict__.items()})
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Per-plan arrays: memory of the most loaded GPU and the parts of the step time."""
+
+    weights_bytes: FloatArray
+    grads_bytes: FloatArray
+    optimizer_bytes: FloatArray
+    activations_bytes: FloatArray
+    overhead_bytes: float
+    memory_stage: IntArray
+    compute_s: FloatArray
+    recompute_s: FloatArray
+    exposed_s: dict[str, FloatArray]
+    on_link_s: dict[str, FloatArray]
+    bubble_s: FloatArray
+    optimizer_s: FloatArray
+    tokens_per_step: float
+    model_flops_per_step: float
+    hardware_flops_per_step: FloatArray
+    capacity_bytes: float
+
+    @property
+    def memory_bytes(self) -> FloatArray:
+        return np.asarray(
+            self.weights_bytes
+            + self.grads_bytes
+            + self.optimizer_bytes
+            + self.activations_bytes
+            + self.overhead_bytes
+        )
+
+    @property
+    def fits(self) -> np.ndarray:
+        return np.asarray(self.memory_bytes <= self.capacity_bytes)
+
+    @property
+    def time_s(self) -> FloatArray:
+        total = self.compute_s + self.recompute_s + self.bubble_s + self.optimizer_s
+        for axis in AXES:
+            total = total + self.exposed_s[axis]
+        return np.asarray(total)
+
+
+@functools.cache
+def _stage_structure(model: Model, pp: int, v: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Layers and MoE layers held by each physical stage (virtual stages folded in)."""
+    counts = stage_layers(model.layers, pp * v)
+    layers, moe = [0] * pp, [0] * pp
+    for stage in range(pp):
+        for chunk in range(v):
+            virtual = chunk * pp + stage
+            first = sum(counts[:virtual])
+            for index in range(first, first + counts[virtual]):
+                layers[stage] += 1
+                moe[stage] += int(is_moe_layer(model, index))
+    return tuple(layers), tuple(moe)
+
+
+def _per_key(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of ``keys`` and, for each plan, the index of its row."""
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    return unique, inverse.reshape(-1)
+
+
+def evaluate(
+    model: Model,
+    accelerator: Accelerator,
+    batch: PlanBatch,
+    *,
+    seq_len: int,
+    global_batch: int,
+    dev: Device,
+    network: Network,
+    framework: Framework,
+    overhead_bytes: float,
+) -> BatchResult:
+    """Memory and step-time parts of every plan of ``batch`` (which must be valid layouts)."""
+    from gpuplan.model.step import layer_cost  # the per-layer kernel model
+
+    n = len(batch)
+    t, pp, dp, cp, ep = batch.tp, batch.pp, batch.dp, batch.cp, batch.ep
+    mb, v, zero = batch.microbatch, batch.interleave, batch.zero
+    tokens = mb * seq_len / cp
+    m = global_batch // (mb * dp)
+
+    # Per-layer costs and activations, once per distinct (tp, cp, mb, recompute, sp, ep).
+    layer_keys = np.stack(
+        [t, cp, mb, batch.recompute, batch.sequence_parallel.astype(np.int64), ep], axis=1
+    )
+    unique, where = _per_key(layer_keys)
+    fields = ("forward_s", "backward_s", "recompute_s", "attention_s", "tp_s", "cp_s", "ep_s")
+    dense = {f: np.empty(len(unique)) for f in fields}
+    moe = {f: np.empty(len(unique)) for f in fields}
+    act_dense, act_moe, act_transient = (np.empty(len(unique)) for _ in range(3))
+    for row, (kt, kc, kb, kr, ks, ke) in enumerate(unique):
+        plan = ParallelPlan(
+            tensor_parallel=int(kt),
+            context_parallel=int(kc),
+            microbatch=int(kb),
+            recompute=RECOMPUTE_ORDER[int(kr)],
+            sequence_parallel=bool(ks),
+            expert_parallel=int(ke),
+        )
+        d = layer_cost(model, plan, seq_len, False, dev, framework.attention, network)
+        e = (
+            layer_cost(model, plan, seq_len, True, dev, framework.attention, network)
+            if model.moe is not None
+            else d
+        )
+        for f in fields:
+            dense[f][row] = getattr(d, f)
+            moe[f][row] = getattr(e, f)
+        act_dense[row] = activation_bytes_per_layer(
+            model, plan, seq_len, framework.attention, False, dev.fp8
+        )
+        act_moe[row] = activation_bytes_per_layer(
+            model, plan, seq_len, framework.attention, model.moe is not None, dev.fp8
+        )
+        act_transient[row] = activation_bytes_per_layer(
+            model, replace(plan, recompute=Recompute.NONE), seq_len, framework.attention,
+            False, dev.fp8,
+        )  # fmt: skip
+    dense = {f: a[where] for f, a in dense.items()}
+    moe = {f: a[where] for f, a in moe.items()}
+    act_dense, act_moe, act_transient = act_dense[where], act_moe[where], act_transient[where]
+
+    # The logits (kept in BF16 under FP8), once per distinct (tp, cp, mb).
+    logits = np.zeros(n)
+    if model.vocab:
+        bf16_dev = replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False)
+        unique_l, where_l = _per_key(np.stack([t, cp, mb], axis=1))
+        values = np.empty(len(unique_l))
+        for row, (kt, kc, kb) in enumerate(unique_l):
+            rows = kb * seq_len / kc
+            shard, h = model.vocab / kt, model.hidden
+            values[row] = (
+                gemm_time(rows, shard, h, bf16_dev)
+                + gemm_time(rows, h, shard, bf16_dev)
+                + gemm_time(h, shard, rows, bf16_dev)
+            )
+        logits = values[where_l]
+
+    # Stage layout, padded to the deepest pipeline: stages x plans.
+    depth = int(pp.max())
+    stage_index = np.arange(depth)[None, :]
+    valid = stage_index < pp[:, None]
+    layers = np.zeros((n, depth))
+    moe_layers = np.zeros((n, depth))
+    unique_s, where_s = _per_key(np.stack([pp, v], axis=1))
+    for row, (kp, kv) in enumerate(unique_s):
+        counts, moes = _stage_structure(model, int(kp), int(kv))
+        chosen = where_s == row
+        layers[chosen, : int(kp)] = counts
+        moe_layers[chosen, : int(kp)] = moes
+    dense_layers = layers - moe_layers
+    last = stage_index == (pp[:, None] - 1)
+    first = stage_index == 0
+
+    def per_stage(field: str) -> FloatArray:
+        return np.asarray(dense_layers * dense[field][:, None] + moe_layers * moe[field][:, None])
+
+    compute = per_stage("forward_s") + per_stage("backward_s") + last * logits[:, None]
+    recompute = per_stage("recompute_s")
+    link_tp, link_cp, link_ep = per_stage("tp_s"), per_stage("cp_s"), per_stage("ep_s")
+    exposed_tp = link_tp * (1 - framework.tp_comm_overlap)
+    exposed_cp = np.maximum(0.0, link_cp - per_stage("attention_s"))
+    # Activations sent between stages, scattered over the TP ranks (Narayanan et al. 2021
+    # sec. 4.1) and gathered on the far side, once forward and once backward per chunk.
+    same_domain = t * cp * dp * 2 <= network.domain
+    send = p2p_times(tokens * model.hidden * BF16_BYTES / t, same_domain, network)
+    pp_per_mb = np.where(pp > 1, 2 * v * send, 0.0)
+    stage_time = compute + recompute + exposed_tp + exposed_cp + link_ep + pp_per_mb[:, None]
+    stage_time = np.where(valid, stage_time, -np.inf)
+    slowest = np.argmax(stage_time, axis=1)
+    rows = np.arange(n)
+    t_max = stage_time[rows, slowest]
+    bubble = (np.where(valid, stage_time, 0.0).sum(axis=1) - t_max) / v
+
+    def critical(values: FloatArray) -> FloatArray:
+        return np.asarray(values[rows, slowest])
+
+    # Parameters per stage on one GPU, before ZeRO sharding.
+    attention = attention_params_per_layer(model)
+    mlp = mlp_params_per_layer(model)
+    embedding = model.vocab * model.hidden / t
+    holds_logits = last & ((not model.tied_embeddings) | (pp[:, None] > 1))
+    dense_params = (
+        layers * (attention + 2 * model.hidden)
+        + dense_layers * mlp.dense
+        + moe_layers * mlp.moe_shared
+    ) / t[:, None] + embedding[:, None] * (first.astype(float) + holds_logits)
+    expert_params = moe_layers * mlp.moe_routed / (t * ep)[:, None]
+    shard = (dp * cp)[:, None]
+    expert_shard = np.maximum(1, (dp * cp) // ep)[:, None]
+
+    # Memory of every stage; the most loaded one is the plan's.
+    grad_bytes = framework.grad_bytes
+    weights = WEIGHT_BYTES * (dense_params + expert_params)
+    grads = np.where(
+        zero[:, None] >= 2,
+        grad_bytes * (dense_params / shard + expert_params / expert_shard),
+        grad_bytes * (dense_params + expert_params),
+    )
+    optimizer = np.where(
+        zero[:, None] >= 1,
+        OPTIMIZER_BYTES * (dense_params / shard + expert_params / expert_shard),
+        OPTIMIZER_BYTES * (dense_params + expert_params),
+    )
+    working = 2 * (dense_params + expert_params) / np.maximum(layers, 1)
+    sharded = dense_params / shard + expert_params / expert_shard + working
+    all_params = dense_params + expert_params
+    weights = np.where(zero[:, None] >= 3, WEIGHT_BYTES * np.minimum(all_params, sharded), weights)
+    in_flight = np.where(pp > 1, np.minimum(m, np.where(v > 1, pp + (pp - 1) / v, pp)), 1.0).astype(
+        float
+    )
+    loads = np.where(
+        (pp > 1)[:, None], in_flight[:, None] * (pp[:, None] - stage_index) / pp[:, None], 1.0
+    )
+    loads = np.maximum(loads, 1.0)
+    activations = (dense_layers * act_dense[:, None] + moe_layers * act_moe[:, None]) * loads
+    full = batch.recompute == RECOMPUTE_ORDER.index(Recompute.FULL)
+    activations += (full[:, None] & (layers > 0)) * act_transient[:, None]
+    activations += first * (2 * tokens * model.hidden)[:, None] * loads
+    activations += last * (LOGIT_BYTES * tokens * model.vocab / t)[:, None]
+    stage_memory = np.where(valid, weights + grads + optimizer + activations, -np.inf)
+    heaviest = np.argmax(stage_memory, axis=1)
+
+    # Data parallelism: gradients over DP x CP (experts over DP x CP / EP), then the
+    # updated weights gathered back under a sharded optimizer; ZeRO-3 gathers per
+    # micro-batch. Hidden under the last backward / first forward when overlapped.
+    crit_dense, crit_experts = critical(dense_params), critical(expert_params)
+    crit_compute = critical(compute)
+    layers_here = np.maximum(1.0, critical(layers))
+    dp_group, expert_group = dp * cp, np.maximum(1, (dp * cp) // ep)
+
+    def group(kind: Collective, per_param: float) -> FloatArray:
+        return np.asarray(
+            collective_times(kind, crit_dense * per_param, dp_group, t, network)
+            + collective_times(kind, crit_experts * per_param, expert_group, t * ep, network)
+        )
+
+    gather = group(Collective.ALL_GATHER, WEIGHT_BYTES)
+    reduce_scatter = group(Collective.REDUCE_SCATTER, grad_bytes)
+    all_reduce = group(Collective.ALL_REDUCE, grad_bytes)
+    per_mb_zero3 = 2 * gather + reduce_scatter
+    hidden3 = crit_compute if framework.overlap_param_gather else np.zeros(n)
+    exposed_zero3 = m * np.maximum(per_mb_zero3 - hidden3, per_mb_zero3 / layers_here)
+    reduce = np.where(zero >= 1, reduce_scatter, all_reduce)
+    regather = np.where(zero >= 1, gather, 0.0)
+    backward_window, forward_window = crit_compute * 2 / 3, crit_compute / 3
+    exposed_reduce = (
+        np.maximum(reduce - backward_window, reduce / layers_here)
+        if framework.overlap_grad_reduce
+        else reduce
+    )
+    exposed_gather = (
+        np.maximum(regather - forward_window, regather / layers_here)
+        if framework.overlap_param_gather
+        else regather
+    )
+    sharded_dp = dp_group > 1
+    dp_link = np.where(zero >= 3, m * per_mb_zero3, np.where(sharded_dp, reduce + regather, 0.0))
+    dp_exposed = np.where(
+        zero >= 3, exposed_zero3, np.where(sharded_dp, exposed_reduce + exposed_gather, 0.0)
+    )
+
+    optimizer_params = np.where(
+        zero >= 1,
+        crit_dense / dp_group + crit_experts / expert_group,
+        crit_dense + crit_experts,
+    )
+    optimizer_s = np.asarray(
+        [streaming_time(OPTIMIZER_BYTES_PER_PARAM * p, 4, dev) for p in optimizer_params]
+    )
+
+    tokens_per_step = global_batch * seq_len
+    hardware = np.asarray(
+        [
+            tokens_per_step * hardware_flops_per_token(model, seq_len, mode)
+            for mode in RECOMPUTE_ORDER
+        ]
+    )[batch.recompute]
+    return BatchResult(
+        weights_bytes=weights[rows, heaviest],
+        grads_bytes=grads[rows, heaviest],
+        optimizer_bytes=optimizer[rows, heaviest],
+        activations_bytes=activations[rows, heaviest],
+        overhead_bytes=overhead_bytes,
+        memory_stage=heaviest,
+        compute_s=m * crit_compute,
+        recompute_s=m * critical(recompute),
+        exposed_s={
+            "tp": m * critical(exposed_tp),
+            "cp": m * critical(exposed_cp),
+            "ep": m * critical(link_ep),
+            "pp": m * pp_per_mb,
+            "dp": dp_exposed,
+        },
+        on_link_s={
+            "tp": m * critical(link_tp),
+            "cp": m * critical(link_cp),
+            "ep": m * critical(link_ep),
+            "pp": m * pp_per_mb,
+            "dp": dp_link,
+        },
+        bubble_s=bubble,
+        optimizer_s=optimizer_s,
+        tokens_per_step=tokens_per_step,
+        model_flops_per_step=tokens_per_step * training_flops_per_token(model, seq_len),
+        hardware_flops_per_step=hardware,
+        capacity_bytes=accelerator.hbm_bytes,
+    )
