@@ -10,7 +10,7 @@ from gpuplan import units
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator, Model
 from gpuplan.model.collectives import Link, Network
-from gpuplan.model.kernels import device
+from gpuplan.model.kernels import Device, device
 from gpuplan.model.step import Infeasible, StepEstimate, estimate_step
 from gpuplan.parallelism import ParallelPlan
 
@@ -32,6 +32,19 @@ def network_of(catalog: Catalog, accelerator: Accelerator) -> Network:
     )
 
 
+def device_of(
+    catalog: Catalog, accelerator: Accelerator, fp8: bool, framework_id: str = DEFAULT_FRAMEWORK
+) -> Device:
+    """The accelerator's kernel rates for a framework (its attention kernel) and precision."""
+    return device(
+        accelerator,
+        catalog.efficiency_profile(accelerator.id),
+        fp8,
+        catalog.system("training_kernel_efficiency").for_accelerator(accelerator.id),
+        catalog.framework(framework_id).attention,
+    )
+
+
 def estimate(
     catalog: Catalog,
     model: Model,
@@ -48,7 +61,6 @@ def estimate(
     MFU and HFU are against the dense BF16 peak, also for FP8 runs (a common convention;
     NVIDIA's tables divide FP8 runs by the FP8 peak, which halves the figure).
     """
-    profile = catalog.efficiency_profile(accelerator.id)
     framework = catalog.framework(framework_id)
     overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
     return estimate_step(
@@ -57,13 +69,7 @@ def estimate(
         plan,
         seq_len=seq_len,
         global_batch=global_batch,
-        dev=device(
-            accelerator,
-            profile,
-            fp8,
-            catalog.system("training_kernel_efficiency").for_accelerator(accelerator.id),
-            framework.attention,
-        ),
+        dev=device_of(catalog, accelerator, fp8, framework_id),
         network=network_of(catalog, accelerator),
         framework=framework,
         peak_flops_per_s=accelerator.peak_bf16_flops_per_s,

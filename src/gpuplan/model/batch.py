@@ -160,9 +160,12 @@ def _stage_structure(model: Model, pp: int, v: int) -> tuple[tuple[int, ...], tu
 
 
 def _per_key(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of ``keys`` and, for each plan, the index of its row."""
-    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-    return unique, inverse.reshape(-1)
+    """Distinct rows of ``keys`` (non-negative integers) and, per plan, the index of its row."""
+    code = np.zeros(keys.shape[0], dtype=np.int64)
+    for column in keys.T:
+        code = code * (int(column.max()) + 1) + column
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    return keys[first], inverse.reshape(-1)
 
 
 def evaluate(
@@ -243,97 +246,110 @@ def evaluate(
             )
         logits = values[where_l]
 
-    # Stage layout, padded to the deepest pipeline: stages x plans.
-    depth = int(pp.max())
-    stage_index = np.arange(depth)[None, :]
-    valid = stage_index < pp[:, None]
-    layers = np.zeros((n, depth))
-    moe_layers = np.zeros((n, depth))
-    unique_s, where_s = _per_key(np.stack([pp, v], axis=1))
-    for row, (kp, kv) in enumerate(unique_s):
-        counts, moes = _stage_structure(model, int(kp), int(kv))
-        chosen = where_s == row
-        layers[chosen, : int(kp)] = counts
-        moe_layers[chosen, : int(kp)] = moes
-    dense_layers = layers - moe_layers
-    last = stage_index == (pp[:, None] - 1)
-    first = stage_index == 0
-
-    def per_stage(field: str) -> FloatArray:
-        return np.asarray(dense_layers * dense[field][:, None] + moe_layers * moe[field][:, None])
-
-    compute = per_stage("forward_s") + per_stage("backward_s") + last * logits[:, None]
-    recompute = per_stage("recompute_s")
-    link_tp, link_cp, link_ep = per_stage("tp_s"), per_stage("cp_s"), per_stage("ep_s")
-    exposed_tp = link_tp * (1 - framework.tp_comm_overlap)
-    exposed_cp = np.maximum(0.0, link_cp - per_stage("attention_s"))
-    # Activations sent between stages, scattered over the TP ranks (Narayanan et al. 2021
-    # sec. 4.1) and gathered on the far side, once forward and once backward per chunk.
-    same_domain = t * cp * dp * 2 <= network.domain
-    send = p2p_times(tokens * model.hidden * BF16_BYTES / t, same_domain, network)
-    pp_per_mb = np.where(pp > 1, 2 * v * send, 0.0)
-    stage_time = compute + recompute + exposed_tp + exposed_cp + link_ep + pp_per_mb[:, None]
-    stage_time = np.where(valid, stage_time, -np.inf)
-    slowest = np.argmax(stage_time, axis=1)
-    rows = np.arange(n)
-    t_max = stage_time[rows, slowest]
-    bubble = (np.where(valid, stage_time, 0.0).sum(axis=1) - t_max) / v
-
-    def critical(values: FloatArray) -> FloatArray:
-        return np.asarray(values[rows, slowest])
-
-    # Parameters per stage on one GPU, before ZeRO sharding.
+    # Per-stage arithmetic, one group of plans per pipeline shape (pp, interleave): arrays
+    # are plans x stages of that shape. The plan's values are its slowest stage's (time)
+    # and its most loaded stage's (memory).
     attention = attention_params_per_layer(model)
     mlp = mlp_params_per_layer(model)
-    embedding = model.vocab * model.hidden / t
-    holds_logits = last & ((not model.tied_embeddings) | (pp[:, None] > 1))
-    dense_params = (
-        layers * (attention + 2 * model.hidden)
-        + dense_layers * mlp.dense
-        + moe_layers * mlp.moe_shared
-    ) / t[:, None] + embedding[:, None] * (first.astype(float) + holds_logits)
-    expert_params = moe_layers * mlp.moe_routed / (t * ep)[:, None]
-    shard = (dp * cp)[:, None]
-    expert_shard = np.maximum(1, (dp * cp) // ep)[:, None]
-
-    # Memory of every stage; the most loaded one is the plan's.
     grad_bytes = framework.grad_bytes
-    weights = WEIGHT_BYTES * (dense_params + expert_params)
-    grads = np.where(
-        zero[:, None] >= 2,
-        grad_bytes * (dense_params / shard + expert_params / expert_shard),
-        grad_bytes * (dense_params + expert_params),
-    )
-    optimizer = np.where(
-        zero[:, None] >= 1,
-        OPTIMIZER_BYTES * (dense_params / shard + expert_params / expert_shard),
-        OPTIMIZER_BYTES * (dense_params + expert_params),
-    )
-    working = 2 * (dense_params + expert_params) / np.maximum(layers, 1)
-    sharded = dense_params / shard + expert_params / expert_shard + working
-    all_params = dense_params + expert_params
-    weights = np.where(zero[:, None] >= 3, WEIGHT_BYTES * np.minimum(all_params, sharded), weights)
-    in_flight = np.where(pp > 1, np.minimum(m, np.where(v > 1, pp + (pp - 1) / v, pp)), 1.0).astype(
-        float
-    )
-    loads = np.where(
-        (pp > 1)[:, None], in_flight[:, None] * (pp[:, None] - stage_index) / pp[:, None], 1.0
-    )
-    loads = np.maximum(loads, 1.0)
-    activations = (dense_layers * act_dense[:, None] + moe_layers * act_moe[:, None]) * loads
+    same_domain = t * cp * dp * 2 <= network.domain
+    # Activations sent between stages, scattered over the TP ranks (Narayanan et al. 2021
+    # sec. 4.1) and gathered on the far side, once forward and once backward per chunk.
+    send = p2p_times(tokens * model.hidden * BF16_BYTES / t, same_domain, network)
+    pp_per_mb = np.where(pp > 1, 2 * v * send, 0.0)
+    names = (
+        "compute", "recompute", "link_tp", "link_cp", "link_ep", "exposed_tp", "exposed_cp",
+        "bubble", "dense_params", "expert_params", "layers", "weights", "grads", "optimizer",
+        "activations",
+    )  # fmt: skip
+    out = {name: np.zeros(n) for name in names}
+    memory_stage = np.zeros(n, dtype=np.int64)
     full = batch.recompute == RECOMPUTE_ORDER.index(Recompute.FULL)
-    activations += (full[:, None] & (layers > 0)) * act_transient[:, None]
-    activations += first * (2 * tokens * model.hidden)[:, None] * loads
-    activations += last * (LOGIT_BYTES * tokens * model.vocab / t)[:, None]
-    stage_memory = np.where(valid, weights + grads + optimizer + activations, -np.inf)
-    heaviest = np.argmax(stage_memory, axis=1)
+    unique_s, where_s = _per_key(np.stack([pp, v], axis=1))
+    for row, (kp, kv) in enumerate(unique_s):
+        idx = np.flatnonzero(where_s == row)
+        counts, moes = _stage_structure(model, int(kp), int(kv))
+        layers = np.asarray(counts, dtype=float)[None, :]
+        moe_layers = np.asarray(moes, dtype=float)[None, :]
+        dense_layers = layers - moe_layers
+        stage = np.arange(int(kp))[None, :]
+        first, last = stage == 0, stage == int(kp) - 1
+
+        def per_stage(field: str, idx: np.ndarray = idx, d: FloatArray = dense_layers,
+                      e: FloatArray = moe_layers) -> FloatArray:  # fmt: skip
+            return np.asarray(d * dense[field][idx, None] + e * moe[field][idx, None])
+
+        compute = per_stage("forward_s") + per_stage("backward_s") + last * logits[idx, None]
+        recompute = per_stage("recompute_s")
+        link_tp, link_cp, link_ep = per_stage("tp_s"), per_stage("cp_s"), per_stage("ep_s")
+        exposed_tp = link_tp * (1 - framework.tp_comm_overlap)
+        exposed_cp = np.maximum(0.0, link_cp - per_stage("attention_s"))
+        stage_time = compute + recompute + exposed_tp + exposed_cp + link_ep
+        stage_time = stage_time + pp_per_mb[idx, None]
+        slowest = np.argmax(stage_time, axis=1)
+        rows = np.arange(idx.size)
+        t_max = stage_time[rows, slowest]
+        out["bubble"][idx] = (stage_time.sum(axis=1) - t_max) / kv
+        for name, values in (
+            ("compute", compute), ("recompute", recompute), ("link_tp", link_tp),
+            ("link_cp", link_cp), ("link_ep", link_ep), ("exposed_tp", exposed_tp),
+            ("exposed_cp", exposed_cp),
+        ):  # fmt: skip
+            out[name][idx] = values[rows, slowest]
+
+        # Parameters per stage on one GPU, before ZeRO sharding.
+        tg, epg = t[idx, None], ep[idx, None]
+        embedding = model.vocab * model.hidden / tg
+        holds_logits = last & ((not model.tied_embeddings) or int(kp) > 1)
+        dense_params = (
+            layers * (attention + 2 * model.hidden)
+            + dense_layers * mlp.dense
+            + moe_layers * mlp.moe_shared
+        ) / tg + embedding * (first.astype(float) + holds_logits)
+        expert_params = moe_layers * mlp.moe_routed / (tg * epg)
+        out["dense_params"][idx] = dense_params[rows, slowest]
+        out["expert_params"][idx] = expert_params[rows, slowest]
+        out["layers"][idx] = np.broadcast_to(layers, stage_time.shape)[rows, slowest]
+
+        # Memory of every stage; the most loaded one is the plan's.
+        shard = (dp * cp)[idx, None]
+        expert_shard = np.maximum(1, (dp * cp) // ep)[idx, None]
+        zg = zero[idx, None]
+        all_params = dense_params + expert_params
+        sharded = dense_params / shard + expert_params / expert_shard
+        weights = np.where(
+            zg >= 3,
+            WEIGHT_BYTES * np.minimum(all_params, sharded + 2 * all_params / np.maximum(layers, 1)),
+            WEIGHT_BYTES * all_params,
+        )
+        grads = grad_bytes * np.where(zg >= 2, sharded, all_params)
+        optimizer = OPTIMIZER_BYTES * np.where(zg >= 1, sharded, all_params)
+        mg = m[idx, None]
+        if kp > 1:
+            in_flight = np.minimum(mg, kp + (kp - 1) / kv if kv > 1 else kp).astype(float)
+            loads = np.maximum(in_flight * (kp - stage) / kp, 1.0)
+        else:
+            loads = np.ones((idx.size, 1))
+        activations = (
+            dense_layers * act_dense[idx, None] + moe_layers * act_moe[idx, None]
+        ) * loads
+        activations = activations + (full[idx, None] & (layers > 0)) * act_transient[idx, None]
+        activations = activations + first * (2 * tokens * model.hidden)[idx, None] * loads
+        activations = activations + last * (LOGIT_BYTES * tokens * model.vocab / t)[idx, None]
+        heaviest = np.argmax(weights + grads + optimizer + activations, axis=1)
+        memory_stage[idx] = heaviest
+        for name, values in (
+            ("weights", weights), ("grads", grads), ("optimizer", optimizer),
+            ("activations", activations),
+        ):  # fmt: skip
+            out[name][idx] = np.broadcast_to(values, (idx.size, int(kp)))[rows, heaviest]
 
     # Data parallelism: gradients over DP x CP (experts over DP x CP / EP), then the
     # updated weights gathered back under a sharded optimizer; ZeRO-3 gathers per
     # micro-batch. Hidden under the last backward / first forward when overlapped.
-    crit_dense, crit_experts = critical(dense_params), critical(expert_params)
-    crit_compute = critical(compute)
-    layers_here = np.maximum(1.0, critical(layers))
+    crit_dense, crit_experts = out["dense_params"], out["expert_params"]
+    crit_compute = out["compute"]
+    layers_here = np.maximum(1.0, out["layers"])
     dp_group, expert_group = dp * cp, np.maximum(1, (dp * cp) // ep)
 
     def group(kind: Collective, per_param: float) -> FloatArray:
@@ -372,9 +388,7 @@ def evaluate(
         crit_dense / dp_group + crit_experts / expert_group,
         crit_dense + crit_experts,
     )
-    optimizer_s = np.asarray(
-        [streaming_time(OPTIMIZER_BYTES_PER_PARAM * p, 4, dev) for p in optimizer_params]
-    )
+    optimizer_s = streaming_time(OPTIMIZER_BYTES_PER_PARAM * optimizer_params, 4, dev)
 
     tokens_per_step = global_batch * seq_len
     hardware = np.asarray(
@@ -384,29 +398,29 @@ def evaluate(
         ]
     )[batch.recompute]
     return BatchResult(
-        weights_bytes=weights[rows, heaviest],
-        grads_bytes=grads[rows, heaviest],
-        optimizer_bytes=optimizer[rows, heaviest],
-        activations_bytes=activations[rows, heaviest],
+        weights_bytes=out["weights"],
+        grads_bytes=out["grads"],
+        optimizer_bytes=out["optimizer"],
+        activations_bytes=out["activations"],
         overhead_bytes=overhead_bytes,
-        memory_stage=heaviest,
+        memory_stage=memory_stage,
         compute_s=m * crit_compute,
-        recompute_s=m * critical(recompute),
+        recompute_s=m * out["recompute"],
         exposed_s={
-            "tp": m * critical(exposed_tp),
-            "cp": m * critical(exposed_cp),
-            "ep": m * critical(link_ep),
+            "tp": m * out["exposed_tp"],
+            "cp": m * out["exposed_cp"],
+            "ep": m * out["link_ep"],
             "pp": m * pp_per_mb,
             "dp": dp_exposed,
         },
         on_link_s={
-            "tp": m * critical(link_tp),
-            "cp": m * critical(link_cp),
-            "ep": m * critical(link_ep),
+            "tp": m * out["link_tp"],
+            "cp": m * out["link_cp"],
+            "ep": m * out["link_ep"],
             "pp": m * pp_per_mb,
             "dp": dp_link,
         },
-        bubble_s=bubble,
+        bubble_s=out["bubble"],
         optimizer_s=optimizer_s,
         tokens_per_step=tokens_per_step,
         model_flops_per_step=tokens_per_step * training_flops_per_token(model, seq_len),

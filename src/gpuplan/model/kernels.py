@@ -11,8 +11,10 @@ peak, with the backward counted as 2.5 forwards (Dao 2023, FlashAttention-2, sec
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from gpuplan.catalog.schema import Accelerator, AttentionKernel, EfficiencyProfile
 
@@ -78,6 +80,7 @@ def device(
     )
 
 
+@functools.lru_cache(maxsize=65536)
 def tile_efficiency(m: float, n: float, batch: float, units: int | None) -> float:
     """Useful fraction of the tile slots a GEMM occupies (tile and wave quantisation).
 
@@ -102,7 +105,7 @@ def gemm_time(m: float, n: float, k: float, dev: Device, batch: float = 1.0) -> 
         return 0.0
     flops = 2.0 * m * n * k * batch
     moved = BF16_BYTES * (m * k + k * n + m * n) * batch
-    rate = dev.gemm_flops_per_s * tile_efficiency(m, n, batch, dev.compute_units)
+    rate = dev.gemm_flops_per_s * float(tile_efficiency(m, n, batch, dev.compute_units))
     return max(flops / rate, moved / dev.hbm_bytes_per_s) + dev.launch_s
 
 
@@ -117,10 +120,10 @@ def fp8_cast_time(tokens: float, n: float, k: float, dev: Device, batch: float =
     """
     if not dev.fp8 or tokens <= 0:
         return 0.0
-    return streaming_time(FP8_CAST_BYTES * tokens * (n + k) * batch, 3, dev)
+    return float(streaming_time(FP8_CAST_BYTES * tokens * (n + k) * batch, 3, dev))
 
 
-def streaming_time(bytes_moved: float, kernels: int, dev: Device) -> float:
+def streaming_time(bytes_moved: Any, kernels: int, dev: Device) -> Any:
     """Seconds for memory-bound kernels that move ``bytes_moved`` in total."""
     return bytes_moved / dev.hbm_bytes_per_s + kernels * dev.launch_s
 
