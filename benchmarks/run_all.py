@@ -1,19 +1,27 @@
-"""gpuplan benchmarks: speed of the library's main entry points (run by `make bench`).
+"""All gpuplan benchmarks (`make bench`): speed of the main entry points, the plan search,
+and the accuracy of the performance model against published runs.
 
-Speed targets live here, never in the test suite. Each benchmark prints the median of
-several runs so that one slow run on a shared machine does not decide the figure.
+Speed targets live here, never in the test suite. Each speed figure is the median of
+several runs so that one slow run on a shared machine does not decide it.
 """
 
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import search_bench
 
 from gpuplan.catalog import load_catalog
 from gpuplan.cluster import assess_cluster
 from gpuplan.run import plan
 from gpuplan.scenario import parse_scenario
+from gpuplan.validation import check_targets, validate
 
 
 def median_seconds(fn: Callable[[], object], repeats: int = 20) -> float:
@@ -36,7 +44,7 @@ def main() -> None:
         }
     )
     rows = [
-        ("plan(llama3-405b, 16,384 H100)", lambda: plan(scenario, catalog)),
+        ("plan(llama3-405b, 16,384 H100, assumed MFU)", lambda: plan(scenario, catalog)),
         (
             "assess_cluster(100,000 H100, 90 days)",
             lambda: assess_cluster(
@@ -44,9 +52,23 @@ def main() -> None:
             ),
         ),
     ]
-    print(f"{'benchmark':45s} {'median':>12s}")
+    print(f"{'benchmark':48s} {'median':>12s}")
     for name, fn in rows:
-        print(f"{name:45s} {median_seconds(fn) * 1e3:9.3f} ms")
+        print(f"{name:48s} {median_seconds(fn) * 1e3:9.3f} ms")
+    print()
+    search_bench.main()
+    print()
+    start = time.perf_counter()
+    results = validate(catalog)
+    elapsed = time.perf_counter() - start
+    print(f"validation: {len(results)} published measurements predicted in {elapsed:.2f} s")
+    for target in check_targets(results):
+        s = target.summary
+        verdict = "pass" if target.passed else "MISS " + "; ".join(target.failures)
+        print(
+            f"  {target.target.id:24s} n={s.rows:3d} mean={s.mean_abs:.1%} "
+            f"median={s.median_abs:.1%} p90={s.p90_abs:.1%} max={s.max_abs:.1%}  {verdict}"
+        )
 
 
 if __name__ == "__main__":

@@ -8,19 +8,29 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from gpuplan.catalog.loader import load_catalog
 from gpuplan.cluster import assess_cluster
 from gpuplan.errors import GpuplanError, ScenarioError
-from gpuplan.report.terminal import demo_dict, demo_report, plan_report
+from gpuplan.report.terminal import (
+    demo_dict,
+    demo_report,
+    plan_report,
+    scaling_report,
+    search_report,
+)
 from gpuplan.run import plan as run_plan
-from gpuplan.scenario import Precision, load_scenario_file, parse_scenario
+from gpuplan.run import search_dict, search_options
+from gpuplan.scenario import Precision, load_scenario_file, parse_scenario, resolve
+from gpuplan.search import SearchResult, gpu_range, search
 from gpuplan.validation import check_targets
 from gpuplan.validation import validate as run_validation
 
@@ -120,6 +130,87 @@ def plan(
         _emit_json(result.to_dict())
     else:
         console.print(plan_report(result))
+
+
+def _parse_gpus(text: str) -> list[int]:
+    """'16384' or a range '1024..131072' (powers of two and 1.5x steps between)."""
+    try:
+        if ".." in text:
+            low, high = (int(part.replace(",", "").replace("_", "")) for part in text.split(".."))
+            return gpu_range(low, high)
+        return [int(text.replace(",", "").replace("_", ""))]
+    except ValueError:
+        raise ScenarioError(
+            f"--gpus = {text!r}", "give a count (16384) or a range (1024..131072)"
+        ) from None
+
+
+@app.command("search")
+def search_command(
+    model: Annotated[str, typer.Option(help="Model id, e.g. llama3-405b.")],
+    hardware: Annotated[str, typer.Option(help="Accelerator id, e.g. h100-sxm.")],
+    gpus: Annotated[str, typer.Option(help="A count (16384) or a range (1024..131072).")],
+    global_batch: Annotated[int, typer.Option(help="Sequences per step.")],
+    seq_len: Annotated[int | None, typer.Option(help="Sequence length (default: model's).")] = None,
+    tokens: Annotated[
+        float | None, typer.Option(help="Training tokens, for time and cost to train.")
+    ] = None,
+    precision: Annotated[Precision, typer.Option(help="Training precision.")] = Precision.BF16,
+    tp: Annotated[int | None, typer.Option(help="Fix tensor parallelism.")] = None,
+    pp: Annotated[int | None, typer.Option(help="Fix pipeline parallelism.")] = None,
+    cp: Annotated[int | None, typer.Option(help="Fix context parallelism.")] = None,
+    ep: Annotated[int | None, typer.Option(help="Fix expert parallelism.")] = None,
+    zero: Annotated[int | None, typer.Option(help="Fix the ZeRO stage (0-3).")] = None,
+    allow_tp_beyond_domain: Annotated[
+        bool, typer.Option(help="Let TP span scale-up domains.")
+    ] = False,
+    top: Annotated[int, typer.Option(min=1, max=100, help="Plans to list.")] = 5,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Find the fastest parallel plan that fits; for a range of GPU counts, the scaling curve.
+
+    Example: gpuplan search --model llama3-405b --hardware h100-sxm --gpus 16384 --global-batch 2048
+    """
+    counts = _parse_gpus(gpus)
+    data: dict[str, Any] = {"model": model, "hardware": hardware, "gpus": counts[0]}
+    _set(data, "training.global_batch", global_batch)
+    _set(data, "training.seq_len", seq_len)
+    _set(data, "training.tokens", tokens)
+    _set(data, "training.precision", precision.value)
+    for key, value in (("tp", tp), ("pp", pp), ("cp", cp), ("ep", ep), ("zero", zero)):
+        _set(data, f"parallelism.{key}", value)
+    catalog = load_catalog()
+    resolved = resolve(parse_scenario(data), catalog)
+    options = replace(
+        search_options(resolved.scenario.parallelism),
+        top=top,
+        allow_tp_beyond_domain=allow_tp_beyond_domain,
+    )
+    results: list[SearchResult] = []
+    with Progress(console=Console(stderr=True), disable=quiet or len(counts) == 1) as bar:
+        task = bar.add_task("searching", total=len(counts))
+        for count in counts:
+            results.append(
+                search(
+                    catalog,
+                    resolved.model,
+                    resolved.accelerator,
+                    count,
+                    global_batch=global_batch,
+                    seq_len=resolved.seq_len,
+                    fp8=precision is Precision.FP8,
+                    options=options,
+                )
+            )
+            bar.advance(task)
+    if as_json:
+        _emit_json({"results": [search_dict(r) for r in results]})
+        return
+    if len(results) == 1:
+        console.print(search_report(results[0], resolved))
+    else:
+        console.print(scaling_report(results, resolved))
 
 
 DEMO_GRIDS = ("us-average", "france")

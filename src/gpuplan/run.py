@@ -1,10 +1,10 @@
 """plan(scenario) -> PlanResult: the one orchestration function.
 
-With a ``parallelism`` block the performance model gives memory and step time for that
-plan (fields left out take the defaults of a current Megatron-core stack, each listed in
-``assumptions``); a plan that does not fit is a result with ``fits: false`` and the
-reason. Without one, throughput comes from a model FLOPs utilisation (given, or the
-catalog's typical value) until the plan search lands, and the result says so.
+With ``training.global_batch`` the performance model runs: a complete ``parallelism``
+block is evaluated as given; fields left out are searched (:mod:`gpuplan.search`) and the
+fastest plan that fits is used. A plan that does not fit is a result with ``fits: false``
+and the reason. Without a global batch, throughput comes from a model FLOPs utilisation
+(given, or the catalog's typical value), and the result says so.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ from gpuplan.model.flops import (
     parameter_count,
     training_flops_per_token,
 )
-from gpuplan.model.step import Infeasible, StepEstimate
+from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
 from gpuplan.parallelism import ParallelPlan
 from gpuplan.performance import DEFAULT_FRAMEWORK, estimate
-from gpuplan.scenario import Precision, ResolvedScenario, Scenario, resolve
+from gpuplan.scenario import Parallelism, Precision, ResolvedScenario, Scenario, resolve
+from gpuplan.search import SearchOptions, SearchResult, search
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class PlanResult:
     resolved: ResolvedScenario
     params: ParameterCount
     parallel_plan: ParallelPlan | None
+    search: SearchResult | None
     step: StepEstimate | None
     infeasible: Infeasible | None
     run: RunAccounts | None
@@ -135,6 +137,7 @@ class PlanResult:
                 "params_published": r.model.params_published_b * units.GIGA,
             },
             "step": _step_dict(self),
+            "search": search_dict(self.search) if self.search is not None else None,
             "run": None,
             "power": None,
             "energy": None,
@@ -238,6 +241,48 @@ def _run_dict(result: PlanResult, run: RunAccounts) -> dict[str, Any]:
     }
 
 
+def search_options(given: Parallelism | None) -> SearchOptions:
+    """The scenario's partial parallelism block as fixed fields of the search."""
+    if given is None:
+        return SearchOptions()
+    return SearchOptions(
+        tp=given.tp,
+        pp=given.pp,
+        dp=given.dp,
+        cp=given.cp,
+        ep=given.ep,
+        microbatch=given.microbatch,
+        interleave=given.interleave,
+        recompute=given.recompute.value if given.recompute else None,
+        sequence_parallel=given.sequence_parallel,
+        zero=given.zero,
+    )
+
+
+def search_dict(result: SearchResult) -> dict[str, Any]:
+    def row(step: StepEstimate) -> dict[str, Any]:
+        return {
+            "plan": step.plan.as_dict(),
+            "gpus_used": step.plan.gpus,
+            "step_time_s": step.time_s,
+            "mfu": step.mfu,
+            "memory_per_gpu_bytes": step.memory.total_bytes,
+        }
+
+    return {
+        "gpus": result.gpus,
+        "enumerated": result.enumerated,
+        "evaluated": result.evaluated,
+        "feasible": result.feasible,
+        "pruned": dict(result.pruned),
+        "elapsed_s": result.elapsed_s,
+        "plans_per_s": result.plans_per_s,
+        "top": [row(s) for s in result.top],
+        "pareto": [row(s) for s in result.pareto],
+        "notes": list(result.notes),
+    }
+
+
 def parallel_plan(r: ResolvedScenario, catalog: Catalog) -> tuple[ParallelPlan, list[str]]:
     """The scenario's parallelism block as a full plan; defaults are listed as assumptions."""
     given = r.scenario.parallelism
@@ -319,7 +364,12 @@ def plan(scenario: Scenario, catalog: Catalog | None = None) -> PlanResult:
     parallel: ParallelPlan | None = None
     step: StepEstimate | None = None
     infeasible: Infeasible | None = None
-    if scenario.parallelism is not None:
+    searched: SearchResult | None = None
+    given = scenario.parallelism
+    complete = given is not None and all(
+        getattr(given, name) is not None for name in type(given).model_fields
+    )
+    if complete:
         parallel, notes = parallel_plan(r, catalog)
         assumptions += notes
         system_ids += ["training_kernel_efficiency", "framework_memory_overhead_gib"]
@@ -337,6 +387,43 @@ def plan(scenario: Scenario, catalog: Catalog | None = None) -> PlanResult:
             infeasible = outcome
         else:
             step = outcome
+    elif r.global_batch is not None:
+        searched = search(
+            catalog,
+            model,
+            accelerator,
+            r.gpus,
+            global_batch=r.global_batch,
+            seq_len=r.seq_len,
+            fp8=r.precision is Precision.FP8,
+            options=search_options(given),
+        )
+        system_ids += ["training_kernel_efficiency", "framework_memory_overhead_gib"]
+        fixed = [] if given is None else [k for k, v in given.model_dump().items() if v is not None]
+        assumptions.append(
+            f"Parallel plan found by search over {searched.enumerated:,} plans "
+            f"({searched.feasible:,} fit in memory"
+            + (f"; fixed by the scenario: {', '.join(fixed)}" if fixed else "")
+            + f"), the '{DEFAULT_FRAMEWORK}' framework profile."
+        )
+        assumptions += list(searched.notes)
+        if searched.best is None:
+            reasons = ", ".join(f"{k}: {v:,}" for k, v in searched.pruned.items())
+            infeasible = Infeasible(
+                InfeasibleKind.MEMORY
+                if "does not fit in memory" in searched.pruned
+                else InfeasibleKind.LAYOUT,
+                f"no parallel plan fits {model.id} on {r.gpus:,} x {accelerator.id} "
+                f"(pruned: {reasons})",
+            )
+        else:
+            step = searched.best
+            parallel = step.plan
+    elif given is not None:
+        raise ScenarioError(
+            "training.global_batch",
+            "required with a parallelism block (sequences per step)",
+        )
     assumptions.append(
         "Failures, restarts and checkpoints are not modelled yet: days and GPU-hours assume "
         "the run never stops (goodput and interruptions are null)."
@@ -362,6 +449,7 @@ def plan(scenario: Scenario, catalog: Catalog | None = None) -> PlanResult:
         resolved=r,
         params=parameter_count(model),
         parallel_plan=parallel,
+        search=searched,
         step=step,
         infeasible=infeasible,
         run=run,

@@ -47,8 +47,24 @@ def test_plan_json_has_every_design_key() -> None:
             assert part in node, key
             node = node[part]
     assert data["run"]["model_flops"] == pytest.approx(3.8e25, rel=0.06)
-    assert any("assumed MFU" in a for a in data["assumptions"])
+    # With a global batch and no parallelism block, the plan is searched.
+    assert data["fits"] is True and data["plan"]["tp"] in (1, 2, 4, 8)
+    assert data["search"]["feasible"] > 0
+    assert (
+        sum(data["search"]["pruned"].values()) + data["search"]["feasible"]
+        == (data["search"]["enumerated"])
+    )
+    assert any("found by search" in a for a in data["assumptions"])
+    assert 0 < data["step"]["mfu"] < 1
+    assert data["memory"]["per_gpu_bytes"] <= data["memory"]["capacity_bytes"]
     assert all(s["source"] for s in data["sources"])
+
+
+def test_plan_without_a_batch_uses_an_assumed_mfu() -> None:
+    out = gpuplan(*BASE, "--tokens", "15.6e12", "--json")
+    data = json.loads(out.stdout)
+    assert data["fits"] is None and data["search"] is None
+    assert any("assumed MFU" in a for a in data["assumptions"])
 
 
 def test_seed_capex_is_exactly_three_billion() -> None:

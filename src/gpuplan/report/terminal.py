@@ -13,8 +13,11 @@ from gpuplan import units
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import SeedCluster
 from gpuplan.cluster import ClusterAssessment
+from gpuplan.model.step import StepEstimate
 from gpuplan.report import humanize as hz
 from gpuplan.run import PlanResult
+from gpuplan.scenario import ResolvedScenario
+from gpuplan.search import SearchResult
 
 Row = tuple[str, Callable[[ClusterAssessment], str]]
 
@@ -231,4 +234,90 @@ def plan_report(result: PlanResult) -> Group:
     notes.append("Assumptions\n", style="bold")
     for line in result.assumptions:
         notes.append(f"• {line}\n")
+    return Group(table, notes)
+
+
+def _plan_text(step: StepEstimate) -> str:
+    p = step.plan
+    return (
+        f"TP{p.tensor_parallel} PP{p.pipeline_parallel} DP{p.data_parallel} "
+        f"CP{p.context_parallel} EP{p.expert_parallel} mb{p.microbatch} v{p.interleave} "
+        f"{p.recompute.value} {'SP ' if p.sequence_parallel else ''}ZeRO{p.zero}"
+    )
+
+
+def search_report(result: SearchResult, resolved: ResolvedScenario) -> Group:
+    table = Table(
+        title=f"Best plans: {resolved.model.name} on {result.gpus:,} × {resolved.accelerator.name}"
+    )
+    for column in ("#", "plan", "GPUs used", "step s", "MFU", "memory GiB", "bubble s", "comm s"):
+        table.add_column(column, justify="left" if column == "plan" else "right")
+    for rank, step in enumerate(result.top, start=1):
+        table.add_row(
+            str(rank),
+            _plan_text(step),
+            f"{step.plan.gpus:,}",
+            f"{step.time_s:.2f}",
+            hz.percent(step.mfu),
+            f"{step.memory.total_bytes / units.GiB:.1f}",
+            f"{step.bubble_s:.2f}",
+            f"{sum(step.exposed_comm_s.values()):.2f}",
+        )
+    notes = Text()
+    notes.append(
+        f"{result.enumerated:,} plans enumerated, {result.evaluated:,} evaluated, "
+        f"{result.feasible:,} fit; {result.elapsed_s:.2f} s "
+        f"({result.plans_per_s:,.0f} plans/s)\n"
+    )
+    notes.append("Pruned: ", style="bold")
+    notes.append(", ".join(f"{k} {v:,}" for k, v in result.pruned.items()) + "\n")
+    if result.pareto:
+        notes.append(
+            f"Pareto front (time vs memory headroom vs GPUs used): {len(result.pareto)} plans; "
+            f"lowest memory: {_plan_text(min(result.pareto, key=lambda s: s.memory.total_bytes))}"
+            "\n"
+        )
+    for note in result.notes:
+        notes.append(f"• {note}\n")
+    return Group(table, notes)
+
+
+def scaling_report(results: list[SearchResult], resolved: ResolvedScenario) -> Group:
+    tokens = resolved.tokens
+    table = Table(
+        title=f"Scaling: {resolved.model.name} on {resolved.accelerator.name}, "
+        f"{resolved.global_batch:,} sequences x {resolved.seq_len:,} tokens per step"
+    )
+    columns = ["GPUs", "GPUs used", "best plan", "step s", "MFU", "tokens/s", "speed-up/GPU"]
+    if tokens:
+        columns.append("days to train")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "best plan" else "right")
+    base: tuple[float, int] | None = None
+    for result in results:
+        step = result.best
+        if step is None:
+            table.add_row(f"{result.gpus:,}", "—", "no plan fits", *[""] * (len(columns) - 3))
+            continue
+        rate = step.tokens_per_s
+        if base is None:
+            base = (rate, step.plan.gpus)
+        efficiency = (rate / base[0]) / (step.plan.gpus / base[1])
+        row = [
+            f"{result.gpus:,}",
+            f"{step.plan.gpus:,}",
+            _plan_text(step),
+            f"{step.time_s:.2f}",
+            hz.percent(step.mfu),
+            hz.number(rate),
+            hz.percent(efficiency),
+        ]
+        if tokens:
+            row.append(hz.days(tokens / rate / units.DAY_S))
+        table.add_row(*row)
+    notes = Text(
+        "speed-up/GPU: throughput gained per GPU added, relative to the smallest count "
+        "(100% = perfect scaling). The global batch is fixed, so large counts run few "
+        "micro-batches per replica and pay in bubbles and communication.\n"
+    )
     return Group(table, notes)
