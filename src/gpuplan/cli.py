@@ -18,9 +18,11 @@ from rich.progress import Progress
 from rich.table import Table
 
 from gpuplan.catalog.loader import load_catalog
+from gpuplan.claims import check_all, load_claims
 from gpuplan.cluster import assess_cluster
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.report.terminal import (
+    claims_table,
     demo_dict,
     demo_report,
     plan_report,
@@ -213,6 +215,16 @@ def search_command(
         console.print(scaling_report(results, resolved))
 
 
+VERDICT_STYLES = {
+    "supported": "green",
+    "roughly-right": "green",
+    "overstated": "yellow",
+    "understated": "yellow",
+    "wrong": "red",
+    "unverifiable": "dim",
+}
+
+
 DEMO_GRIDS = ("us-average", "france")
 DEMO_COUNTRIES = ("us", "france")
 
@@ -236,10 +248,12 @@ def demo(
         )
         for c in clusters
     ]
+    claims = check_all(catalog)
     if as_json:
-        _emit_json(demo_dict(clusters, assessments))
+        _emit_json({**demo_dict(clusters, assessments), "claims": [c.as_dict() for c in claims]})
     else:
         console.print(demo_report(clusters, assessments, catalog, DEMO_GRIDS, DEMO_COUNTRIES))
+        console.print(claims_table(claims, VERDICT_STYLES))
 
 
 @app.command()
@@ -319,6 +333,24 @@ def validate(
         console.print(summary)
     if not all(t.passed for t in targets):
         raise typer.Exit(1)
+
+
+@app.command("check")
+def check_command(
+    claims_file: Annotated[
+        Path | None, typer.Argument(help="A claims YAML file (default: the seed's claims).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check claims about the compute race: each gets a verdict with its numbers.
+
+    Example: gpuplan check            (the seed article's claims C1..C10)
+    """
+    results = check_all(load_catalog(), load_claims(claims_file))
+    if as_json:
+        _emit_json({"claims": [r.as_dict() for r in results]})
+        return
+    console.print(claims_table(results, VERDICT_STYLES))
 
 
 CATALOG_TABLES = (

@@ -36,6 +36,7 @@ from gpuplan.model.flops import (
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
 from gpuplan.parallelism import ParallelPlan
 from gpuplan.performance import DEFAULT_FRAMEWORK, estimate
+from gpuplan.reliability import ReliabilityEstimate, estimate_reliability_from_catalog
 from gpuplan.scenario import Parallelism, Precision, ResolvedScenario, Scenario, resolve
 from gpuplan.search import SearchOptions, SearchResult, search
 
@@ -69,6 +70,8 @@ class RunAccounts:
     cost: RunCost
     households: float
     scaling: ScalingOutcome
+    reliability: ReliabilityEstimate
+    """Failures and checkpoints: wall time is compute time / goodput."""
 
 
 @dataclass(frozen=True)
@@ -194,10 +197,16 @@ def _run_dict(result: PlanResult, run: RunAccounts) -> dict[str, Any]:
             "tokens": c.tokens,
             "model_flops": c.model_flops,
             "flops_per_token": c.flops_per_token,
-            "days": c.days,
-            "gpu_hours": c.gpu_hours,
-            "goodput": None,
-            "interruptions": None,
+            "days": run.reliability.wall_days,
+            "compute_days": c.days,
+            "gpu_hours": r.gpus * run.reliability.wall_time_s / units.HOUR_S,
+            "goodput": run.reliability.goodput,
+            "interruptions": run.reliability.interruptions,
+            "mtbi_s": run.reliability.mtbi_s,
+            "checkpoint_interval_s": run.reliability.checkpoint_interval_s,
+            "checkpoint_bytes": run.reliability.checkpoint_bytes,
+            "restart_s": run.reliability.restart_s,
+            "lost_gpu_hours": run.reliability.lost_gpu_hours,
         },
         "power": {
             "it_w": run.power.it_w,
@@ -424,10 +433,6 @@ def plan(scenario: Scenario, catalog: Catalog | None = None) -> PlanResult:
             "training.global_batch",
             "required with a parallelism block (sequences per step)",
         )
-    assumptions.append(
-        "Failures, restarts and checkpoints are not modelled yet: days and GPU-hours assume "
-        "the run never stops (goodput and interruptions are null)."
-    )
 
     run: RunAccounts | None = None
     if infeasible is None:
@@ -471,11 +476,33 @@ def _account_run(
     else:
         assert r.duration_s is not None, "resolve() guarantees tokens or a duration"
         compute = account_duration(r.duration_s, flops_per_token, r.gpus, r.peak_flops_per_s, mfu)
+    params = parameter_count(model).total
+    reliability = estimate_reliability_from_catalog(params, r.gpus, compute.compute_time_s, catalog)
+    if r.duration_s is not None:
+        # A training time is wall-clock time: failures eat into it, so fewer tokens fit.
+        for _ in range(3):
+            compute = account_duration(
+                r.duration_s * reliability.goodput,
+                flops_per_token,
+                r.gpus,
+                r.peak_flops_per_s,
+                mfu,
+            )
+            reliability = estimate_reliability_from_catalog(
+                params, r.gpus, compute.compute_time_s, catalog
+            )
+    assumptions.append(
+        f"Failures: one job interruption every {reliability.mtbi_s / units.HOUR_S:.2g} h "
+        f"(catalog failure rate per GPU-hour, Llama 3's 54-day record by default); checkpoints "
+        f"every {reliability.checkpoint_interval_s / 60:.0f} min, restarts "
+        f"{reliability.restart_s / 60:.0f} min; goodput {reliability.goodput:.1%}. Energy and "
+        "cost are for the wall-clock time, failures included."
+    )
     accounts = account_cluster(
         catalog,
         r.accelerator,
         r.gpus,
-        compute.compute_time_s,
+        reliability.wall_time_s,
         pue=r.pue,
         kgco2e_per_kwh=r.grid.kgco2e_per_kwh,
         power_usd_per_kwh=r.power_usd_per_kwh,
@@ -513,6 +540,7 @@ def _account_run(
         cost=accounts.cost,
         households=accounts.households,
         scaling=scaling,
+        reliability=reliability,
     )
 
 

@@ -85,7 +85,8 @@ def test_plan_from_a_scenario_file_with_flag_override(tmp_path: Path) -> None:
     out = gpuplan("plan", str(scenario), "--days", "10", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert data["run"]["days"] == pytest.approx(10)
+    assert data["run"]["days"] == pytest.approx(10, rel=1e-3)  # wall-clock, failures included
+    assert data["run"]["compute_days"] < 10
     assert data["emissions"]["grid"] == "france"
     assert data["step"]["mfu"] == 0.5
 

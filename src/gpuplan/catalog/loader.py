@@ -21,15 +21,19 @@ from gpuplan.catalog.schema import (
     Accelerator,
     EfficiencyProfile,
     ElectricityPrice,
+    FailureRate,
     Framework,
     Grid,
     Household,
     Model,
     Pue,
     Record,
+    ReliabilityParameter,
+    Run,
     ScalingLaw,
     SeedCluster,
     SystemParameter,
+    Trend,
 )
 from gpuplan.errors import CatalogError
 
@@ -52,6 +56,10 @@ class Catalog:
     seed_clusters: Mapping[str, SeedCluster]
     efficiency: Mapping[str, EfficiencyProfile]
     frameworks: Mapping[str, Framework]
+    runs: Mapping[str, Run]
+    trends: Mapping[str, Trend]
+    failure_rates: Mapping[str, FailureRate]
+    reliability_parameters: Mapping[str, ReliabilityParameter]
 
     def accelerator(self, accelerator_id: str) -> Accelerator:
         return _lookup(self.accelerators, accelerator_id, "accelerator")
@@ -100,6 +108,10 @@ class Catalog:
             self.seed_clusters,
             self.efficiency,
             self.frameworks,
+            self.runs,
+            self.trends,
+            self.failure_rates,
+            self.reliability_parameters,
         ):
             out.extend(table.values())
         return out
@@ -158,6 +170,7 @@ def _parse(filename: str, key: str, schema: type[R], data: dict[str, Any]) -> di
 def load_catalog() -> Catalog:
     """Parse and validate every data file (cached: the catalog is immutable)."""
     sites = _read_yaml("sites.yaml")
+    reliability = _read_yaml("reliability.yaml")
     catalog = Catalog(
         accelerators=_parse(
             "accelerators.yaml", "accelerators", Accelerator, _read_yaml("accelerators.yaml")
@@ -177,6 +190,12 @@ def load_catalog() -> Catalog:
         ),
         frameworks=_parse(
             "frameworks.yaml", "frameworks", Framework, _read_yaml("frameworks.yaml")
+        ),
+        runs=_parse("runs.yaml", "runs", Run, _read_yaml("runs.yaml")),
+        trends=_parse("trends.yaml", "trends", Trend, _read_yaml("trends.yaml")),
+        failure_rates=_parse("reliability.yaml", "failure_rates", FailureRate, reliability),
+        reliability_parameters=_parse(
+            "reliability.yaml", "parameters", ReliabilityParameter, reliability
         ),
     )
     defaults = [law.id for law in catalog.scaling_laws.values() if law.default]
@@ -199,5 +218,11 @@ def load_catalog() -> Catalog:
             raise CatalogError(
                 f"seed.yaml, cluster '{cluster.id}': "
                 + unknown_id_message("accelerator", cluster.hardware, list(catalog.accelerators))
+            )
+    for run in catalog.runs.values():
+        if run.accelerator is not None and run.accelerator not in catalog.accelerators:
+            raise CatalogError(
+                f"runs.yaml, run '{run.id}': "
+                + unknown_id_message("accelerator", run.accelerator, list(catalog.accelerators))
             )
     return catalog

@@ -512,3 +512,263 @@ class ValidationTarget(Record):
     median_abs_max: Fraction | None = None
     p90_abs_max: Fraction | None = None
     max_abs_max: Fraction | None = None
+
+
+# --------------------------------------------------------------------------- training runs
+
+
+class RunDomain(StrEnum):
+    LANGUAGE = "language"
+    MULTIMODAL = "multimodal"
+    IMAGE_GENERATION = "image-generation"
+    VIDEO_GENERATION = "video-generation"
+    GAMES = "games"
+    VISION = "vision"
+    SCIENCE = "science"
+    SPEECH = "speech"
+
+
+class FlopsBasis(StrEnum):
+    PUBLISHED = "published"
+    """Stated by the developers (paper, report, blog, logbook)."""
+    EPOCH_ESTIMATE = "epoch-estimate"
+    """Epoch AI's estimate; the record's notes say how."""
+    DERIVED_6ND = "derived-6nd"
+    """6 x (active) parameters x tokens; the arithmetic is in the notes."""
+    OTHER = "other"
+    """See the notes; used with ``training_flops: null`` when no figure exists."""
+
+
+class Run(Record):
+    """A published training run (runs.yaml): what it cost in compute, chips, days and dollars.
+
+    Human units only where the key says so (``days``, ``gpu_hours``); ``training_flops`` is
+    the total compute of the final run in FLOP (not FLOP/s).
+    """
+
+    id: str
+    name: str
+    organization: str
+    date: dt.date
+    """Publication or announcement date (as Epoch AI records it unless the notes say)."""
+    domain: RunDomain
+    params: Positive | None
+    """Total parameters."""
+    active_params: Positive | None
+    """Parameters used per token (mixture-of-experts models); None for dense ones."""
+    tokens: Positive | None
+    training_flops: Positive | None
+    flops_basis: FlopsBasis
+    accelerator: str | None
+    """gpuplan accelerator id, when the chip is in the catalog."""
+    accelerator_name: str | None
+    """The chip as published."""
+    accelerator_count: PositiveInt | None
+    days: Positive | None
+    gpu_hours: Positive | None
+    cost_usd: Positive | None
+    cost_basis: str = ""
+    frontier: bool
+    """Epoch AI's 'Frontier model' flag, or compute rank <= 10 when published."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Run:
+        if (
+            self.active_params is not None
+            and self.params is not None
+            and self.active_params > self.params
+        ):
+            raise ValueError(
+                f"{self.id}: active_params {self.active_params} exceeds params {self.params}"
+            )
+        if self.cost_usd is not None and not self.cost_basis.strip():
+            raise ValueError(f"{self.id}: cost_usd needs a cost_basis saying where it is from")
+        return self
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.days is None else self.days * units.DAY_S
+
+
+# --------------------------------------------------------------------------- trends
+
+
+class TrendQuantity(StrEnum):
+    TRAINING_COMPUTE = "training-compute"
+    TRAINING_COST = "training-cost"
+    TRAINING_POWER = "training-power"
+    TRAINING_DURATION = "training-duration"
+    HARDWARE_PRICE_PERFORMANCE = "hardware-price-performance"
+    """Peak FLOP/s per US dollar of hardware."""
+    HARDWARE_ENERGY_EFFICIENCY = "hardware-energy-efficiency"
+    """Peak FLOP/s per watt."""
+    ALGORITHMIC_EFFICIENCY = "algorithmic-efficiency"
+    """Physical compute needed for a fixed result, inverted: the effective-compute multiplier."""
+    SUPERCOMPUTER_PERFORMANCE = "supercomputer-performance"
+    SUPERCOMPUTER_COST = "supercomputer-cost"
+    SUPERCOMPUTER_POWER = "supercomputer-power"
+
+
+class RateForm(StrEnum):
+    """How a source printed a growth rate; the record keeps the figure as printed."""
+
+    TIMES_PER_YEAR = "x-per-year"
+    DOUBLING_MONTHS = "doubling-months"
+    DOUBLING_YEARS = "doubling-years"
+    OOMS_PER_YEAR = "ooms-per-year"
+    """Orders of magnitude (powers of ten) per year."""
+
+
+class Trend(Record):
+    """A published growth rate of one quantity over a period (trends.yaml).
+
+    ``central``, ``low`` and ``high`` are the figures as printed, in the form ``form`` says;
+    :attr:`growth_per_year` and :attr:`growth_per_year_range` convert them once.
+    """
+
+    id: str
+    name: str
+    quantity: TrendQuantity
+    form: RateForm
+    central: Positive
+    low: Positive | None = None
+    high: Positive | None = None
+    interval_level: Fraction | None = None
+    """Confidence level of [low, high]; None when the source gives a range, not a CI."""
+    start_year: Annotated[float, Field(ge=1950, le=2100)]
+    end_year: Annotated[float, Field(ge=1950, le=2100)]
+    secondary: bool = False
+    """True when the figure is quoted from a secondary source."""
+    default: bool = False
+    """The rate gpuplan uses for this quantity unless told otherwise (one per quantity)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Trend:
+        if (self.low is None) != (self.high is None):
+            raise ValueError(f"{self.id}: give both low and high, or neither")
+        if (
+            self.low is not None
+            and self.high is not None
+            and not self.low <= self.central <= self.high
+        ):
+            raise ValueError(f"{self.id}: need low <= central <= high")
+        if self.end_year < self.start_year:
+            raise ValueError(f"{self.id}: end_year is before start_year")
+        return self
+
+    def _to_growth(self, value: float) -> float:
+        if self.form is RateForm.TIMES_PER_YEAR:
+            return value
+        if self.form is RateForm.OOMS_PER_YEAR:
+            return float(10.0**value)
+        months = value if self.form is RateForm.DOUBLING_MONTHS else value * 12.0
+        return float(2.0 ** (12.0 / months))
+
+    @property
+    def growth_per_year(self) -> float:
+        """Multiplicative growth per year (x/yr) of the central figure."""
+        return self._to_growth(self.central)
+
+    @property
+    def growth_per_year_range(self) -> tuple[float, float] | None:
+        """(low, high) growth per year; a long doubling time is the low end."""
+        if self.low is None or self.high is None:
+            return None
+        ends = sorted((self._to_growth(self.low), self._to_growth(self.high)))
+        return ends[0], ends[1]
+
+
+# --------------------------------------------------------------------------- reliability
+
+
+class FailureMetric(StrEnum):
+    """How a source states its failure rate; each converts once to failures per GPU-hour."""
+
+    JOB_INTERRUPTIONS = "job-interruptions"
+    """Interruptions counted on one job: ``interruptions`` over ``gpus`` x ``duration_days``."""
+    NODE_FAILURE_RATE = "node-failure-rate"
+    """Failures per 1000 node-days across a cluster (Kokolis et al. 2024, r_f)."""
+    JOB_MTTF = "job-mttf"
+    """Measured mean time to failure of jobs of ``gpus`` GPUs."""
+
+
+class Confidence(StrEnum):
+    HIGH = "high"
+    """Read from the primary source."""
+    MEDIUM = "medium"
+    """A secondary quote that agrees with other sources."""
+    LOW = "low"
+    """A single secondary source, or a count read from prose ("roughly weekly")."""
+
+
+class FailureRate(Record):
+    """A published rate of job-stopping failures of GPUs in large training jobs.
+
+    The rate is stored as published (a count over a window, a rate per node-day, or a
+    job MTTF) and converted once, by :attr:`failures_per_gpu_hour`.
+    """
+
+    id: str
+    name: str
+    hardware: str
+    """The accelerator as published (free text; not necessarily a catalog id)."""
+    metric: FailureMetric
+    gpus: PositiveInt | None = None
+    """GPUs in the job (JOB_INTERRUPTIONS, JOB_MTTF)."""
+    gpus_per_node: PositiveInt = 8
+    duration_days: Positive | None = None
+    interruptions: PositiveInt | None = None
+    """Job interruptions counted in ``duration_days``."""
+    failures_per_1000_node_days: Positive | None = None
+    mttf_hours: Positive | None = None
+    provenance: str
+    confidence: Confidence
+    default: bool = False
+    """The rate gpuplan uses unless told otherwise; exactly one record has it."""
+
+    @model_validator(mode="after")
+    def _has_its_fields(self) -> FailureRate:
+        needs = {
+            FailureMetric.JOB_INTERRUPTIONS: ("gpus", "duration_days", "interruptions"),
+            FailureMetric.NODE_FAILURE_RATE: ("failures_per_1000_node_days",),
+            FailureMetric.JOB_MTTF: ("gpus", "mttf_hours"),
+        }[self.metric]
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"{self.id}: metric {self.metric.value} needs {', '.join(missing)}")
+        return self
+
+    @property
+    def failures_per_gpu_hour(self) -> float:
+        """Job-stopping failures per GPU-hour, assuming they scale with GPU count."""
+        if self.metric is FailureMetric.JOB_INTERRUPTIONS:
+            assert self.interruptions and self.gpus and self.duration_days
+            return self.interruptions / (self.gpus * self.duration_days * 24.0)
+        if self.metric is FailureMetric.NODE_FAILURE_RATE:
+            assert self.failures_per_1000_node_days
+            return self.failures_per_1000_node_days / 1000.0 / (self.gpus_per_node * 24.0)
+        assert self.mttf_hours and self.gpus
+        return 1.0 / (self.mttf_hours * self.gpus)
+
+    @property
+    def failures_per_gpu_s(self) -> float:
+        return self.failures_per_gpu_hour / units.HOUR_S
+
+
+class ReliabilityParameterId(StrEnum):
+    """The checkpoint and restart defaults the reliability model reads from the catalog."""
+
+    CHECKPOINT_BYTES_PER_PARAM = "checkpoint_bytes_per_param"
+    CHECKPOINT_WRITE_GB_PER_S_PER_GPU = "checkpoint_write_gb_per_s_per_gpu"
+    STORAGE_WRITE_TB_PER_S = "storage_write_tb_per_s"
+    RESTART_RELAUNCH_S = "restart_relaunch_s"
+
+
+class ReliabilityParameter(Record):
+    """One default of the checkpoint/restart model; the id carries its unit."""
+
+    id: ReliabilityParameterId
+    value: Positive
+    unit: str
+    assumption: bool
+    """True where no measurement backs the value: reports list it as an assumption."""

@@ -12,6 +12,7 @@ from rich.text import Text
 from gpuplan import units
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import SeedCluster
+from gpuplan.claims import ClaimResult
 from gpuplan.cluster import ClusterAssessment
 from gpuplan.model.step import StepEstimate
 from gpuplan.report import humanize as hz
@@ -211,8 +212,15 @@ def plan_report(result: PlanResult) -> Group:
             ("Model FLOPs per token", f"{c.flops_per_token:.3g}"),
             ("Training compute (model FLOPs)", hz.flops(c.model_flops)),
             ("Throughput", f"{hz.number(c.tokens_per_s)} tokens/s"),
-            ("Time to train (no failures)", hz.days(c.days)),
-            ("GPU-hours", hz.number(c.gpu_hours)),
+            ("Time to train, failure-free", hz.days(c.days)),
+            (
+                "Time to train, with failures",
+                f"{hz.days(run.reliability.wall_days)} (goodput "
+                f"{hz.percent(run.reliability.goodput)}, "
+                f"{hz.number(run.reliability.interruptions)} interruptions, one every "
+                f"{run.reliability.mtbi_s / 3600:.2g} h)",
+            ),
+            ("GPU-hours", hz.number(r.gpus * run.reliability.wall_time_s / 3600)),
             ("Facility power, average", hz.watts(run.power.facility_w)),
             ("Facility power, provisioned", hz.watts(run.power.peak_facility_w)),
             ("Energy of the run", hz.watt_hours(run.energy.energy_j / 3600.0)),
@@ -321,3 +329,21 @@ def scaling_report(results: list[SearchResult], resolved: ResolvedScenario) -> G
         "micro-batches per replica and pay in bubbles and communication.\n"
     )
     return Group(table, notes)
+
+
+def claims_table(results: Sequence[ClaimResult], styles: dict[str, str]) -> Table:
+    """Claims with their verdicts and the numbers behind them."""
+    table = Table(title="The article's claims, checked", show_lines=True)
+    table.add_column("", style="bold")
+    table.add_column("claim", ratio=3)
+    table.add_column("verdict")
+    table.add_column("what gpuplan computes", ratio=4)
+    for result in results:
+        verdict = result.verdict.value
+        table.add_row(
+            result.claim.id,
+            result.claim.statement,
+            Text(verdict, style=styles.get(verdict, "")),
+            result.computed.explanation,
+        )
+    return table

@@ -1,0 +1,387 @@
+"""Claims about the compute race, checked: each is data, each gets a verdict with numbers.
+
+A claim (``catalog/data/claims.yaml``, or a user's file of the same form) says what it
+asserts, names the computation that gives the same quantity (``check``, one of
+:data:`CHECKS`) and the tolerances. The verdict vocabulary is fixed:
+
+- ``supported``: the computed value is within the ``supported`` tolerance (or inside the
+  claimed range; below an upper bound);
+- ``roughly-right``: within the ``roughly`` tolerance;
+- ``overstated`` / ``understated``: further off, but within 10x;
+- ``wrong``: off by more than 10x (or above an upper bound);
+- ``unverifiable``: the data to check it are not public, or it is a forecast (the numbers
+  that bear on it are still given).
+
+Verdicts come only from these computations over sourced data: change an input (a price,
+a trend rate) and the verdict moves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gpuplan.catalog.loader import Catalog
+from gpuplan.catalog.schema import Trend, TrendQuantity
+from gpuplan.cluster import assess_cluster
+from gpuplan.errors import ScenarioError
+
+WRONG_FACTOR = 10.0
+
+
+class Verdict(StrEnum):
+    SUPPORTED = "supported"
+    ROUGHLY_RIGHT = "roughly-right"
+    OVERSTATED = "overstated"
+    UNDERSTATED = "understated"
+    WRONG = "wrong"
+    UNVERIFIABLE = "unverifiable"
+
+
+class ClaimKind(StrEnum):
+    VALUE = "value"
+    RANGE = "range"
+    UPPER_BOUND = "upper-bound"
+    FORECAST = "forecast"
+
+
+class Tolerance(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    supported: Annotated[float, Field(ge=0)]
+    roughly: Annotated[float, Field(ge=0)]
+
+
+class Claim(BaseModel):
+    """One claim and how to check it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    statement: str
+    quantity: str
+    unit: str
+    kind: ClaimKind
+    claimed: float | None = None
+    claimed_low: float | None = None
+    claimed_high: float | None = None
+    check: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    tolerance: Tolerance
+    sources: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _claimed_matches_kind(self) -> Claim:
+        if self.kind is ClaimKind.RANGE:
+            if self.claimed_low is None or self.claimed_high is None:
+                raise ValueError(f"{self.id}: kind range needs claimed_low and claimed_high")
+            if self.claimed_low > self.claimed_high:
+                raise ValueError(f"{self.id}: claimed_low exceeds claimed_high")
+        elif self.kind in (ClaimKind.VALUE, ClaimKind.UPPER_BOUND) and self.claimed is None:
+            raise ValueError(f"{self.id}: kind {self.kind.value} needs claimed")
+        if self.check not in CHECKS:
+            raise ValueError(
+                f"{self.id}: check '{self.check}' unknown; allowed: {', '.join(sorted(CHECKS))}"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class Computed:
+    """What a check found: the value (None when it cannot be known), and why."""
+
+    value: float | None
+    explanation: str
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    claim: Claim
+    computed: Computed
+    verdict: Verdict
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.claim
+        claimed: float | list[float] | None = c.claimed
+        if c.kind is ClaimKind.RANGE:
+            assert c.claimed_low is not None and c.claimed_high is not None
+            claimed = [c.claimed_low, c.claimed_high]
+        return {
+            "id": c.id,
+            "statement": c.statement,
+            "verdict": self.verdict.value,
+            "claimed": claimed,
+            "computed": self.computed.value,
+            "unit": c.unit,
+            "quantity": c.quantity,
+            "explanation": self.computed.explanation,
+            "sources": [*c.sources, *self.computed.sources],
+        }
+
+
+# --------------------------------------------------------------------------- computations
+
+
+def default_trend(catalog: Catalog, quantity: TrendQuantity) -> Trend:
+    """The catalog's default published rate for a quantity."""
+    chosen = [t for t in catalog.trends.values() if t.quantity is quantity and t.default]
+    if len(chosen) != 1:
+        raise ScenarioError("trends.yaml", f"need exactly one default trend for {quantity.value}")
+    return chosen[0]
+
+
+def _arg(args: Mapping[str, Any], name: str) -> Any:
+    if name not in args:
+        raise ScenarioError(f"args.{name}", "required by this check")
+    return args[name]
+
+
+def run_h100_equivalents(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
+    run = catalog.runs[_arg(args, "run")]
+    if run.accelerator is None or run.accelerator_count is None:
+        return Computed(None, f"{run.name}: hardware not published", (run.source,))
+    chip = catalog.accelerator(run.accelerator)
+    h100 = catalog.accelerator("h100-sxm")
+    value = run.accelerator_count * chip.peak_bf16_dense_tflops / h100.peak_bf16_dense_tflops
+    return Computed(
+        value,
+        f"{run.name} ({run.date.isoformat()}) published {run.accelerator_count:,} x "
+        f"{chip.name} ({chip.peak_bf16_dense_tflops:.0f} TFLOP/s dense BF16 each), "
+        f"= {value:,.0f} H100-equivalents at {h100.peak_bf16_dense_tflops:.0f} TFLOP/s"
+        + (f"; {run.gpu_hours:,.0f} GPU-hours" if run.gpu_hours else ""),
+        (run.source, chip.source),
+    )
+
+
+def unpublished_hardware(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
+    chip = catalog.accelerator(_arg(args, "accelerator"))
+    h100 = catalog.accelerator("h100-sxm")
+    ratio = chip.peak_bf16_dense_tflops / h100.peak_bf16_dense_tflops
+    compare = catalog.runs[_arg(args, "compare_run")]
+    return Computed(
+        None,
+        f"{_arg(args, 'model')}'s training hardware is not published. For scale: 2,000-4,000 "
+        f"{chip.name} are {2000 * ratio:,.0f}-{4000 * ratio:,.0f} H100-equivalents by dense "
+        f"BF16 peak; the largest published video run, {compare.name}, used up to "
+        f"{compare.accelerator_count or 0:,} {compare.accelerator_name or 'accelerators'}.",
+        (chip.source, compare.source),
+    )
+
+
+def sourced_value(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
+    return Computed(float(_arg(args, "value")), str(_arg(args, "what")), (_arg(args, "source"),))
+
+
+def accelerator_price(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
+    chip = catalog.accelerator(_arg(args, "accelerator"))
+    p = chip.purchase
+    return Computed(
+        p.usd,
+        f"{chip.name}: ${p.usd:,.0f} ({p.basis}, {p.date}).",
+        (p.source,),
+    )
+
+
+def trend_growth(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
+    trend = default_trend(catalog, TrendQuantity(_arg(args, "quantity")))
+    years = float(_arg(args, "years"))
+    value = trend.growth_per_year**years
+    gpus_from, gpus_to = args.get("gpus_from"), args.get("gpus_to")
+    extra = ""
+    if gpus_from and gpus_to:
+        extra = (
+            f" The article's ratio is of GPU counts: {gpus_to:,} / {gpus_from:,} = "
+            f"{gpus_to / gpus_from:,.0f}x, comparing one company's past cluster with another's "
+            "planned one over about three years, not the growth of compute."
+        )
+    return Computed(
+        value,
+        f"Frontier training compute grows {trend.growth_per_year:.1f}x a year ({trend.name}); "
+        f"over {years:g} years that is {value:,.0f}x.{extra}",
+        (trend.source,),
+    )
+
+
+def gpu_capex(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
+    chip = catalog.accelerator(_arg(args, "accelerator"))
+    gpus = int(_arg(args, "gpus"))
+    price = float(args.get("gpu_usd") or chip.purchase.usd)
+    a = assess_cluster(catalog, chip.id, gpus, 365.25, gpu_price_usd=price)
+    capex = a.accounts.capex
+    return Computed(
+        capex.gpu_capex_usd,
+        f"{gpus:,} x ${price:,.0f} = ${capex.gpu_capex_usd / 1e9:.2f} billion for the chips. "
+        f"With servers, networking and the building (Epoch AI's method; Cushman & Wakefield "
+        f"2025) the cluster costs ${capex.cluster_capex_usd / 1e9:.1f} billion, and a year of "
+        f"electricity ${a.accounts.cost.energy_usd / 1e6:,.0f} million.",
+        (chip.purchase.source, catalog.system("server_cost_ratio").source),
+    )
+
+
+def city_equivalent(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
+    chip = catalog.accelerator(_arg(args, "accelerator"))
+    country = str(_arg(args, "households"))
+    a = assess_cluster(catalog, chip.id, int(_arg(args, "gpus")), 365.25, countries=(country,))
+    homes = a.households_by_country[country]
+    people = homes * float(_arg(args, "persons_per_household"))
+    household = catalog.household(country)
+    return Computed(
+        people,
+        f"The facility draws {a.accounts.power.facility_w / 1e6:,.0f} MW on average "
+        f"({a.accounts.power.peak_facility_w / 1e6:,.0f} MW provisioned): "
+        f"{a.accounts.energy.yearly_gwh:,.0f} GWh a year, as much as {homes:,.0f} "
+        f"{household.name} homes ({household.kwh_per_year:,.0f} kWh each), i.e. about "
+        f"{people:,.0f} people.",
+        (household.source, str(args.get("persons_source", "")), str(args.get("city_source", ""))),
+    )
+
+
+def loss_improvement(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
+    chip = str(_arg(args, "accelerator"))
+    days = float(_arg(args, "days"))
+    small = assess_cluster(catalog, chip, int(_arg(args, "gpus_from")), days)
+    large = assess_cluster(catalog, chip, int(_arg(args, "gpus_to")), days)
+    law = catalog.scaling_law(small.law_id)
+    reducible_small = small.optimal.loss - law.e
+    reducible_large = large.optimal.loss - law.e
+    factor = reducible_small / reducible_large
+    compute_ratio = large.trainable_flops / small.trainable_flops
+    return Computed(
+        factor,
+        f"{compute_ratio:,.0f}x the compute ({small.trainable_flops:.2g} -> "
+        f"{large.trainable_flops:.2g} FLOP in {days:g} days) lowers the predicted loss from "
+        f"{small.optimal.loss:.3f} to {large.optimal.loss:.3f} nats/token ({law.name}); the "
+        f"part above the irreducible {law.e:.3f} falls {factor:.1f}x.",
+        (law.source,),
+    )
+
+
+def algorithmic_share(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
+    algorithms = default_trend(catalog, TrendQuantity.ALGORITHMIC_EFFICIENCY)
+    compute = default_trend(catalog, TrendQuantity.TRAINING_COMPUTE)
+    hardware = default_trend(catalog, TrendQuantity.HARDWARE_PRICE_PERFORMANCE)
+    a, c, h = (t.growth_per_year for t in (algorithms, compute, hardware))
+    share = math.log(a) / (math.log(a) + math.log(c))
+    return Computed(
+        share,
+        f"Effective compute grows {a * c:.1f}x a year: {c:.1f}x from more physical compute "
+        f"and {a:.1f}x from better algorithms, so algorithms supply {share:.0%} of the growth "
+        f"(in log terms), far more than hardware price-performance ({h:.2f}x a year). "
+        "Whether they supply the next breakthroughs is a forecast.",
+        (algorithms.source, compute.source, hardware.source),
+    )
+
+
+def future_rental(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
+    chip = catalog.accelerator(_arg(args, "accelerator"))
+    gpus = int(_arg(args, "gpus"))
+    years = float(_arg(args, "years"))
+    trend = default_trend(catalog, TrendQuantity.HARDWARE_PRICE_PERFORMANCE)
+    today = gpus * chip.default_cloud.usd_per_hour
+    value = today / trend.growth_per_year**years
+    return Computed(
+        value,
+        f"Today {gpus:,} x ${chip.default_cloud.usd_per_hour:.2f}/h = ${today:,.0f} an hour "
+        f"({chip.default_cloud.provider}, {chip.default_cloud.date}). Price-performance grows "
+        f"{trend.growth_per_year:.2f}x a year ({trend.name}), so in {years:g} years the same "
+        f"compute rents for about ${value:,.0f} an hour.",
+        (chip.default_cloud.source, trend.source),
+    )
+
+
+CHECKS: dict[str, Callable[[Catalog, Mapping[str, Any]], Computed]] = {
+    "run_h100_equivalents": run_h100_equivalents,
+    "unpublished_hardware": unpublished_hardware,
+    "sourced_value": sourced_value,
+    "accelerator_price": accelerator_price,
+    "trend_growth": trend_growth,
+    "gpu_capex": gpu_capex,
+    "city_equivalent": city_equivalent,
+    "loss_improvement": loss_improvement,
+    "algorithmic_share": algorithmic_share,
+    "future_rental": future_rental,
+}
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def verdict(claim: Claim, computed: float | None) -> Verdict:
+    """The fixed vocabulary, from the claimed and the computed value."""
+    if claim.kind is ClaimKind.FORECAST or computed is None:
+        return Verdict.UNVERIFIABLE
+    if computed <= 0:
+        return Verdict.WRONG
+    supported = math.log1p(claim.tolerance.supported)
+    roughly = math.log1p(claim.tolerance.roughly)
+    if claim.kind is ClaimKind.UPPER_BOUND:
+        assert claim.claimed is not None
+        return Verdict.SUPPORTED if computed < claim.claimed else Verdict.WRONG
+    if claim.kind is ClaimKind.RANGE:
+        assert claim.claimed_low is not None and claim.claimed_high is not None
+        if claim.claimed_low <= computed <= claim.claimed_high:
+            return Verdict.SUPPORTED
+        nearest = claim.claimed_low if computed < claim.claimed_low else claim.claimed_high
+        gap = math.log(nearest / computed)
+    else:
+        assert claim.claimed is not None
+        gap = math.log(claim.claimed / computed)
+    if abs(gap) <= supported:
+        return Verdict.SUPPORTED
+    if abs(gap) <= roughly:
+        return Verdict.ROUGHLY_RIGHT
+    if abs(gap) > math.log(WRONG_FACTOR):
+        return Verdict.WRONG
+    return Verdict.OVERSTATED if gap > 0 else Verdict.UNDERSTATED
+
+
+def check(claim: Claim, catalog: Catalog) -> ClaimResult:
+    computed = CHECKS[claim.check](catalog, claim.args)
+    return ClaimResult(claim, computed, verdict(claim, computed.value))
+
+
+def parse_claims(data: Any, where: str) -> list[Claim]:
+    if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
+        raise ScenarioError(where, "must hold a mapping with a 'claims' list")
+    claims = []
+    for index, row in enumerate(data["claims"]):
+        try:
+            claims.append(Claim.model_validate(row))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(p) for p in error["loc"])
+            name = row.get("id", f"#{index}") if isinstance(row, dict) else f"#{index}"
+            raise ScenarioError(
+                f"{where}: claim {name}" + (f", field {field}" if field else ""),
+                str(error["msg"]).removeprefix("Value error, "),
+            ) from None
+    return claims
+
+
+def load_claims(path: Path | None = None) -> list[Claim]:
+    """The seed's claims, or a user's claims file of the same form."""
+    if path is None:
+        text = resources.files("gpuplan.catalog").joinpath("data", "claims.yaml").read_text()
+        return parse_claims(yaml.safe_load(text), "claims.yaml")
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise ScenarioError("claims", f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError("claims", f"{path} is not valid YAML: {exc}") from None
+    return parse_claims(data, str(path))
+
+
+def check_all(catalog: Catalog, claims: list[Claim] | None = None) -> list[ClaimResult]:
+    return [check(claim, catalog) for claim in (claims or load_claims())]

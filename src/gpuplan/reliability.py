@@ -1,0 +1,543 @@
+"""Failures, checkpoints and goodput of a synchronous training job; Monte Carlo of a run.
+
+A synchronous job stops whenever any one of its GPUs fails ("a single GPU failure may
+require a restart of the entire job", Dubey et al. 2024, sec. 3.3.4). With failures
+independent across GPUs at ``r`` per GPU-second, the job sees interruptions at rate ``r N``:
+mean time between interruptions ``M = 1 / (r N)``. Kokolis et al. 2024 (arXiv 2410.21680)
+fit the same law per node, ``MTTF ~ 1 / (N_nodes r_f)``, for jobs above 32 GPUs.
+
+The job computes ``tau`` seconds, then writes a blocking checkpoint for ``delta`` seconds,
+and repeats. A failure loses the work since the last completed checkpoint and costs a
+restart of ``R`` seconds (relaunch, then read the checkpoint back); a failure during a
+restart restarts it. Under exponential failures a segment of ``L = tau + delta`` seconds
+then takes, in expectation (Daly 2006, FGCS 22(3):303-312, his complete model)::
+
+    E[L] = M e^(R/M) (e^(L/M) - 1)
+
+so the goodput (useful fraction of wall time) is ``tau / E[tau + delta]``. That exact
+expression is what :func:`estimate_reliability` uses; :func:`goodput_first_order` is its
+first-order expansion ``1 / (1 + delta/tau + (tau/2 + R)/M)`` (Young 1974, CACM 17(9)),
+which drops terms of order ``(tau/M)^2`` and ``delta/M``. Checkpoint intervals: Young's
+``sqrt(2 delta M)``, Daly's higher-order series, and the exact optimum of the expression
+above, ``tau = M (1 + W0(-e^(-1 - delta/M)))`` (W0 the principal Lambert W branch).
+
+Left out (and listed in ``assumptions``): planned maintenance (Llama 3 had 47 planned
+interruptions next to 419 unexpected ones), stragglers, silent data corruption, the first
+launch, asynchronous checkpoints (which shrink ``delta``) and hot spares or in-memory
+checkpoints (which shrink ``R``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gpuplan import units
+from gpuplan.catalog import Catalog, load_catalog
+from gpuplan.catalog.loader import unknown_id_message
+from gpuplan.catalog.schema import ReliabilityParameterId
+from gpuplan.errors import CatalogError
+
+DEFAULT_SEED = 20240723
+"""Seed of the Monte Carlo unless told otherwise (the Llama 3 report's release date)."""
+
+MODEL_ASSUMPTIONS = (
+    "failures are independent across GPUs at a constant rate: job MTBI = 1 / (rate x GPUs)",
+    "every failure stops the whole synchronous job and rolls it back to the last checkpoint",
+    "every GPU writes its checkpoint shard at once and training waits for the write",
+    "a restart relaunches the job, then reads the checkpoint back at the write bandwidth",
+    "planned maintenance, stragglers, silent data corruption and the first launch are left out",
+)
+
+
+class IntervalRule(StrEnum):
+    YOUNG = "young"
+    """sqrt(2 delta M): Young 1974, first order in delta/M."""
+    DALY = "daly"
+    """Daly 2006's higher-order series in delta/M."""
+    OPTIMAL = "optimal"
+    """The exact maximiser of the exponential-failure goodput (Lambert W)."""
+
+
+class FailureLaw(StrEnum):
+    EXPONENTIAL = "exponential"
+    WEIBULL = "weibull"
+    """Weibull times between interruptions with the same mean; shape 1 is exponential,
+    shape < 1 (infant mortality, 0.7-0.8 in HPC logs: Schroeder & Gibson 2006) bunches them."""
+
+
+def _positive(name: str, value: float) -> float:
+    if not (isinstance(value, int | float | np.number) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} = {value!r}; allowed: a finite number > 0")
+    return float(value)
+
+
+def _non_negative(name: str, value: float) -> float:
+    if not (isinstance(value, int | float | np.number) and math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} = {value!r}; allowed: a finite number >= 0")
+    return float(value)
+
+
+def _count(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} = {value!r}; allowed: an integer >= 1")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class ReliabilityRates:
+    """The world numbers of the model, in SI units (:func:`rates_from_catalog` fills them)."""
+
+    failures_per_gpu_s: float
+    """Job-stopping failures per GPU-second."""
+    checkpoint_bytes_per_param: float
+    """Checkpoint bytes per parameter: weights and optimizer state (14 for mixed-precision Adam)."""
+    write_bytes_per_s_per_gpu: float
+    """Rate at which one GPU's checkpoint shard reaches storage."""
+    storage_write_bytes_per_s: float | None
+    """Aggregate storage write bandwidth that caps the total; None for no cap."""
+    relaunch_s: float
+    """Time from a failure to a relaunched job, before the checkpoint is read."""
+    assumptions: tuple[str, ...] = ()
+    """Which values are assumptions rather than measurements, for reports."""
+
+    def __post_init__(self) -> None:
+        _positive("failures_per_gpu_s", self.failures_per_gpu_s)
+        _positive("checkpoint_bytes_per_param", self.checkpoint_bytes_per_param)
+        _positive("write_bytes_per_s_per_gpu", self.write_bytes_per_s_per_gpu)
+        if self.storage_write_bytes_per_s is not None:
+            _positive("storage_write_bytes_per_s", self.storage_write_bytes_per_s)
+        _non_negative("relaunch_s", self.relaunch_s)
+
+
+# --------------------------------------------------------------------------- formulas
+
+
+def job_mtbi_s(failures_per_gpu_s: float, gpus: int) -> float:
+    """Mean time between interruptions of a job on ``gpus`` GPUs: ``1 / (r N)``."""
+    return 1.0 / (_positive("failures_per_gpu_s", failures_per_gpu_s) * _count("gpus", gpus))
+
+
+def node_mtbi_s(failures_per_node_s: float, gpus: int, gpus_per_node: int = 8) -> float:
+    """Kokolis et al. 2024's form, ``1 / (N_nodes r_f)``, with nodes = ceil(GPUs / per node)."""
+    nodes = math.ceil(_count("gpus", gpus) / _count("gpus_per_node", gpus_per_node))
+    return 1.0 / (_positive("failures_per_node_s", failures_per_node_s) * nodes)
+
+
+def checkpoint_bytes(params: float, bytes_per_param: float) -> float:
+    """Size of a resumable checkpoint: weights plus optimizer state (ZeRO sec. 3.1: 2 + 12 B)."""
+    return _positive("params", params) * _positive("bytes_per_param", bytes_per_param)
+
+
+def checkpoint_write_s(
+    size_bytes: float,
+    writers: int,
+    write_bytes_per_s_per_gpu: float,
+    storage_write_bytes_per_s: float | None = None,
+) -> float:
+    """Time to write ``size_bytes`` from ``writers`` GPUs at once, capped by the storage."""
+    bandwidth = _count("writers", writers) * _positive(
+        "write_bytes_per_s_per_gpu", write_bytes_per_s_per_gpu
+    )
+    if storage_write_bytes_per_s is not None:
+        bandwidth = min(
+            bandwidth, _positive("storage_write_bytes_per_s", storage_write_bytes_per_s)
+        )
+    return _positive("size_bytes", size_bytes) / bandwidth
+
+
+def young_interval_s(checkpoint_s: float, mtbi_s: float) -> float:
+    """Young 1974: ``tau = sqrt(2 delta M)``, first order in ``delta / M``."""
+    return math.sqrt(2.0 * _positive("checkpoint_s", checkpoint_s) * _positive("mtbi_s", mtbi_s))
+
+
+def daly_interval_s(checkpoint_s: float, mtbi_s: float) -> float:
+    """Daly 2006's higher-order estimate; ``M`` once the checkpoint exceeds ``2 M``.
+
+    ``tau = sqrt(2 delta M) [1 + sqrt(x)/3 + x/9] - delta`` with ``x = delta / (2 M)``. It
+    reproduces the worked examples of Daly's Figs. 3-5 (117, 57 and 9.1 min; tested).
+    """
+    delta, m = _positive("checkpoint_s", checkpoint_s), _positive("mtbi_s", mtbi_s)
+    if delta >= 2.0 * m:
+        return m
+    x = delta / (2.0 * m)
+    return math.sqrt(2.0 * delta * m) * (1.0 + math.sqrt(x) / 3.0 + x / 9.0) - delta
+
+
+def optimal_interval_s(checkpoint_s: float, mtbi_s: float) -> float:
+    """The ``tau`` that maximises :func:`goodput`: ``M (1 + W0(-e^(-1 - delta/M)))``.
+
+    Setting the derivative of ``tau / (e^((tau+delta)/M) - 1)`` to zero gives, with
+    ``y = tau / M`` and ``e = delta / M``, ``f(y) = e + y + ln(1 - y) = 0`` on (0, 1): f is
+    concave and decreasing there, so a bracketed Newton iteration converges from Young's
+    ``sqrt(2 e)`` without the precision loss of W0 near its branch point.
+    """
+    e = _positive("checkpoint_s", checkpoint_s) / _positive("mtbi_s", mtbi_s)
+    low, high = 0.0, 1.0
+    y = min(math.sqrt(2.0 * e), 0.5)
+    for _ in range(200):
+        f = e + y + math.log1p(-y)
+        low, high = (y, high) if f > 0 else (low, y)
+        step = y + f * (1.0 - y) / y  # Newton: f'(y) = -y / (1 - y)
+        nxt = step if low < step < high else 0.5 * (low + high)
+        if abs(nxt - y) <= 1e-15 * y:
+            break
+        y = nxt
+    return y * mtbi_s
+
+
+def checkpoint_interval_s(rule: IntervalRule, checkpoint_s: float, mtbi_s: float) -> float:
+    """The interval that ``rule`` gives."""
+    formula = {
+        IntervalRule.YOUNG: young_interval_s,
+        IntervalRule.DALY: daly_interval_s,
+        IntervalRule.OPTIMAL: optimal_interval_s,
+    }[IntervalRule(rule)]
+    return formula(checkpoint_s, mtbi_s)
+
+
+def _log_expected_segment_s(length_s: float, restart_s: float, mtbi_s: float) -> float:
+    """ln E[L] = ln M + R/M + ln(e^(L/M) - 1), stable for any L/M (no overflow)."""
+    x = length_s / mtbi_s
+    return math.log(mtbi_s) + restart_s / mtbi_s + x + math.log(-math.expm1(-x))
+
+
+def expected_segment_s(length_s: float, restart_s: float, mtbi_s: float) -> float:
+    """Expected wall time to get ``length_s`` seconds done between two checkpoints (Daly 2006).
+
+    ``M e^(R/M) (e^(L/M) - 1)``: exact for exponential failures, failures during restarts
+    included. Infinite when it overflows a float (the job practically never finishes).
+    """
+    log_e = _log_expected_segment_s(
+        _positive("length_s", length_s),
+        _non_negative("restart_s", restart_s),
+        _positive("mtbi_s", mtbi_s),
+    )
+    return math.exp(log_e) if log_e < 709.0 else math.inf
+
+
+def goodput(interval_s: float, checkpoint_s: float, restart_s: float, mtbi_s: float) -> float:
+    """Useful fraction of wall time in steady state: ``tau / E[tau + delta]`` (Daly 2006)."""
+    tau = _positive("interval_s", interval_s)
+    length = tau + _positive("checkpoint_s", checkpoint_s)
+    restart, m = _non_negative("restart_s", restart_s), _positive("mtbi_s", mtbi_s)
+    # In logs: the ratio stays exact where E[L] alone would overflow (goodput ~ 1e-300).
+    return math.exp(math.log(tau) - _log_expected_segment_s(length, restart, m))
+
+
+def goodput_first_order(
+    interval_s: float, checkpoint_s: float, restart_s: float, mtbi_s: float
+) -> float:
+    """Young 1974's first-order goodput ``1 / (1 + delta/tau + (tau/2 + R)/M)``.
+
+    Each checkpoint costs ``delta`` per ``tau`` of work; each failure, once per ``M``, loses
+    half an interval on average plus the restart. Good while ``tau, delta, R << M``.
+    """
+    tau, delta = _positive("interval_s", interval_s), _positive("checkpoint_s", checkpoint_s)
+    restart, m = _non_negative("restart_s", restart_s), _positive("mtbi_s", mtbi_s)
+    return 1.0 / (1.0 + delta / tau + (tau / 2.0 + restart) / m)
+
+
+def _segments(compute_time_s: float, interval_s: float) -> tuple[int, float]:
+    """Full intervals in the run and the compute left over for a last, shorter one."""
+    full, last = divmod(compute_time_s, interval_s)
+    if last <= 1e-9 * interval_s:
+        last = 0.0
+    return int(full), last
+
+
+def expected_wall_time_s(
+    compute_time_s: float, interval_s: float, checkpoint_s: float, restart_s: float, mtbi_s: float
+) -> float:
+    """Expected wall time of a run of ``compute_time_s`` failure-free seconds.
+
+    Each full interval and the shorter last one end with a checkpoint; by memorylessness
+    the segments' expected times add (Daly 2006).
+    """
+    delta = _positive("checkpoint_s", checkpoint_s)
+    full, last = _segments(_positive("compute_time_s", compute_time_s), interval_s)
+    wall = full * expected_segment_s(interval_s + delta, restart_s, mtbi_s) if full else 0.0
+    if last > 0:
+        wall += expected_segment_s(last + delta, restart_s, mtbi_s)
+    return wall
+
+
+# --------------------------------------------------------------------------- estimate
+
+
+@dataclass(frozen=True)
+class ReliabilityEstimate:
+    """What failures do to a run; wall time = compute + checkpointing + failure loss."""
+
+    params: float
+    gpus: int
+    compute_time_s: float
+    """Failure-free training time."""
+    mtbi_s: float
+    """Mean time between job interruptions."""
+    checkpoint_bytes: float
+    checkpoint_write_s: float
+    restart_s: float
+    """Relaunch plus checkpoint read, per interruption."""
+    checkpoint_interval_s: float
+    """Compute between two checkpoints (the one used)."""
+    interval_rule: IntervalRule | None
+    """The rule that chose the interval; None when it was given."""
+    young_interval_s: float
+    daly_interval_s: float
+    goodput: float
+    """compute_time_s / wall_time_s: useful fraction of the wall time."""
+    interruptions: float
+    """Expected interruptions over the run: wall_time_s / mtbi_s (Wald's identity)."""
+    wall_time_s: float
+    checkpointing_s: float
+    """Time spent writing the checkpoints that completed."""
+    failure_loss_s: float
+    """Lost work, restarts and interrupted checkpoints."""
+    lost_gpu_hours: float
+    """GPU-hours not spent training: gpus x (wall - compute)."""
+    assumptions: tuple[str, ...]
+
+    @property
+    def interruptions_per_day(self) -> float:
+        return units.DAY_S / self.mtbi_s
+
+    @property
+    def wall_days(self) -> float:
+        return self.wall_time_s / units.DAY_S
+
+
+def estimate_reliability(
+    params: float,
+    gpus: int,
+    compute_time_s: float,
+    rates: ReliabilityRates,
+    *,
+    rule: IntervalRule = IntervalRule.OPTIMAL,
+    interval_s: float | None = None,
+) -> ReliabilityEstimate:
+    """Interruptions, checkpoint interval, goodput and wall time of a run.
+
+    ``interval_s`` fixes the compute between checkpoints; otherwise ``rule`` chooses it.
+    """
+    _positive("params", params)
+    _count("gpus", gpus)
+    _positive("compute_time_s", compute_time_s)
+    mtbi = job_mtbi_s(rates.failures_per_gpu_s, gpus)
+    size = checkpoint_bytes(params, rates.checkpoint_bytes_per_param)
+    write = checkpoint_write_s(
+        size, gpus, rates.write_bytes_per_s_per_gpu, rates.storage_write_bytes_per_s
+    )
+    restart = rates.relaunch_s + write
+    if interval_s is None:
+        tau = checkpoint_interval_s(rule, write, mtbi)
+    else:
+        tau = _positive("interval_s", interval_s)
+    wall = expected_wall_time_s(compute_time_s, tau, write, restart, mtbi)
+    full, last = _segments(compute_time_s, tau)
+    checkpointing = (full + (last > 0)) * write
+    return ReliabilityEstimate(
+        params=params,
+        gpus=gpus,
+        compute_time_s=compute_time_s,
+        mtbi_s=mtbi,
+        checkpoint_bytes=size,
+        checkpoint_write_s=write,
+        restart_s=restart,
+        checkpoint_interval_s=tau,
+        interval_rule=None if interval_s is not None else IntervalRule(rule),
+        young_interval_s=young_interval_s(write, mtbi),
+        daly_interval_s=daly_interval_s(write, mtbi),
+        goodput=compute_time_s / wall,
+        interruptions=wall / mtbi,
+        wall_time_s=wall,
+        checkpointing_s=checkpointing,
+        failure_loss_s=wall - compute_time_s - checkpointing,
+        lost_gpu_hours=gpus * (wall - compute_time_s) / units.HOUR_S,
+        assumptions=MODEL_ASSUMPTIONS + rates.assumptions,
+    )
+
+
+def rates_from_catalog(
+    catalog: Catalog | None = None, failure_rate_id: str | None = None
+) -> ReliabilityRates:
+    """The catalog's defaults (reliability.yaml); the default failure rate unless one is named."""
+    catalog = catalog if catalog is not None else load_catalog()
+    if failure_rate_id is None:
+        defaults = [r for r in catalog.failure_rates.values() if r.default]
+        if len(defaults) != 1:
+            found = [r.id for r in defaults]
+            raise CatalogError(
+                f"reliability.yaml: exactly one failure rate needs default: true (found {found})"
+            )
+        rate = defaults[0]
+    elif failure_rate_id in catalog.failure_rates:
+        rate = catalog.failure_rates[failure_rate_id]
+    else:
+        known = list(catalog.failure_rates)
+        raise CatalogError(unknown_id_message("failure rate", failure_rate_id, known))
+    table = {p.id: p for p in catalog.reliability_parameters.values()}
+    missing = sorted(set(ReliabilityParameterId) - set(table))
+    if missing:
+        raise CatalogError(f"reliability.yaml: missing parameters {', '.join(missing)}")
+    ids = ReliabilityParameterId
+    assumed = tuple(
+        f"{p.id.value} = {p.value:g} ({p.unit}) is an assumption: {p.source}"
+        for p in table.values()
+        if p.assumption
+    )
+    return ReliabilityRates(
+        failures_per_gpu_s=rate.failures_per_gpu_s,
+        checkpoint_bytes_per_param=table[ids.CHECKPOINT_BYTES_PER_PARAM].value,
+        write_bytes_per_s_per_gpu=table[ids.CHECKPOINT_WRITE_GB_PER_S_PER_GPU].value * units.GB,
+        storage_write_bytes_per_s=table[ids.STORAGE_WRITE_TB_PER_S].value * units.TB,
+        relaunch_s=table[ids.RESTART_RELAUNCH_S].value,
+        assumptions=(
+            f"failure rate '{rate.id}': {rate.failures_per_gpu_hour:.3g} per GPU-hour "
+            f"({rate.source})",
+            *assumed,
+        ),
+    )
+
+
+def estimate_reliability_from_catalog(
+    params: float,
+    gpus: int,
+    compute_time_s: float,
+    catalog: Catalog | None = None,
+    failure_rate_id: str | None = None,
+) -> ReliabilityEstimate:
+    """:func:`estimate_reliability` with the catalog's rates.
+
+    >>> est = estimate_reliability_from_catalog(405e9, 16384, 54 * 86400.0)
+    >>> round(est.mtbi_s / 3600, 2), round(est.interruptions_per_day, 1)
+    (3.09, 7.8)
+    """
+    rates = rates_from_catalog(catalog, failure_rate_id)
+    return estimate_reliability(params, gpus, compute_time_s, rates)
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Summary of a simulated quantity across runs."""
+
+    mean: float
+    p10: float
+    p50: float
+    p90: float
+
+    @classmethod
+    def of(cls, samples: NDArray[np.float64]) -> Distribution:
+        p10, p50, p90 = np.percentile(samples, [10, 50, 90])
+        return cls(float(samples.mean()), float(p10), float(p50), float(p90))
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Monte Carlo of a run with failures: the spread the expectation hides."""
+
+    runs: int
+    seed: int
+    law: FailureLaw
+    weibull_shape: float
+    compute_time_s: float
+    wall_time_s: Distribution
+    lost_gpu_hours: Distribution
+    interruptions: Distribution
+
+    @property
+    def goodput(self) -> float:
+        """compute / mean wall time: comparable with :attr:`ReliabilityEstimate.goodput`."""
+        return self.compute_time_s / self.wall_time_s.mean
+
+
+def simulate_run(
+    estimate: ReliabilityEstimate,
+    *,
+    runs: int = 10_000,
+    law: FailureLaw = FailureLaw.EXPONENTIAL,
+    weibull_shape: float = 1.0,
+    seed: int = DEFAULT_SEED,
+    max_events: int = 1_000_000,
+) -> SimulationResult:
+    """Simulate ``runs`` runs of the estimate's plan (interval, checkpoint, restart, MTBI).
+
+    Times between interruptions are i.i.d. with mean ``estimate.mtbi_s``: the failure clock
+    renews at each interruption. Vectorised across runs; the loop is over interruptions:
+    between two of them a run completes ``floor(time / (tau + delta))`` segments.
+    """
+    law = FailureLaw(law)
+    _count("runs", runs)
+    _positive("weibull_shape", weibull_shape)
+    rng = np.random.default_rng(seed)
+    m = estimate.mtbi_s
+    scale = m / math.gamma(1.0 + 1.0 / weibull_shape)
+    draw: Callable[[int], NDArray[np.float64]] = (
+        (lambda n: rng.exponential(m, n))
+        if law is FailureLaw.EXPONENTIAL
+        else (lambda n: scale * rng.weibull(weibull_shape, n))
+    )
+    wall, failures = _simulate(estimate, runs, draw, max_events)
+    lost_gpu_hours = estimate.gpus * (wall - estimate.compute_time_s) / units.HOUR_S
+    return SimulationResult(
+        runs=runs,
+        seed=seed,
+        law=law,
+        weibull_shape=weibull_shape,
+        compute_time_s=estimate.compute_time_s,
+        wall_time_s=Distribution.of(wall),
+        lost_gpu_hours=Distribution.of(lost_gpu_hours),
+        interruptions=Distribution.of(failures.astype(np.float64)),
+    )
+
+
+def _simulate(
+    estimate: ReliabilityEstimate,
+    runs: int,
+    draw: Callable[[int], NDArray[np.float64]],
+    max_events: int,
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Wall time and interruption count of each run.
+
+    Only the first attempt of a run starts without a restart; every later one follows an
+    interruption and begins with ``restart`` seconds that the next interruption may cut
+    short (then no training happens). Finished runs leave the working arrays.
+    """
+    full, last = _segments(estimate.compute_time_s, estimate.checkpoint_interval_s)
+    segment = estimate.checkpoint_interval_s + estimate.checkpoint_write_s
+    tail = last + estimate.checkpoint_write_s if last > 0 else 0.0
+    out_wall = np.empty(runs)
+    out_failures = np.empty(runs, np.int64)
+    ids = np.arange(runs)
+    remaining = np.full(runs, float(full))  # full segments still to train
+    wall = np.zeros(runs)
+    failures = np.zeros(runs, np.int64)
+    restart = 0.0
+    for _ in range(max_events):
+        t = draw(ids.size)  # time from now (a renewal) to the next interruption
+        work = t - restart  # training time before it; negative if it cuts the restart
+        to_finish = remaining * segment + tail
+        finished = work >= to_finish
+        wall += np.where(finished, restart + to_finish, t)
+        failures += ~finished
+        remaining -= np.minimum(np.floor(np.maximum(work, 0.0) / segment), remaining)
+        if finished.any():
+            out_wall[ids[finished]] = wall[finished]
+            out_failures[ids[finished]] = failures[finished]
+            keep = ~finished
+            ids, remaining, wall, failures = ids[keep], remaining[keep], wall[keep], failures[keep]
+            if ids.size == 0:
+                return out_wall, out_failures
+        restart = estimate.restart_s
+    raise ValueError(
+        f"max_events = {max_events}: the simulated runs need more interruptions than that "
+        f"(MTBI {estimate.mtbi_s:.3g} s, restart {estimate.restart_s:.3g} s); raise max_events"
+    )
