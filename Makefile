@@ -11,7 +11,7 @@ $(UV):
 	else $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv; fi
 
 $(VENV)/.installed: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --all-extras --python $(PYTHON)
 	@touch $@
 
 install: $(VENV)/.installed
