@@ -172,6 +172,8 @@ def _search(
             prune("does not use the GPUs (tp x pp x dp x cp)", 1)
         elif tp > domain and not options.allow_tp_beyond_domain:
             prune("tp beyond the scale-up domain", 1)
+        elif domain % tp and tp % domain:
+            prune("tp groups would straddle scale-up domains", 1)
         elif (dp * cp) % ep:
             prune("ep does not divide dp x cp", 1)
         else:

@@ -282,6 +282,12 @@ def estimate_step(
     :func:`gpuplan.model.batch.evaluate`.
     """
     errors = plan_errors(plan, model, plan.gpus, global_batch, seq_len)
+    domain, tp = accelerator.scaleup_domain, plan.tensor_parallel
+    if domain % tp and tp % domain:
+        errors.append(
+            f"parallelism.tp = {tp} would straddle scale-up domains of {domain} "
+            f"{accelerator.id}; valid: divisors or multiples of {domain}"
+        )
     if errors:
         return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
     result = evaluate(
