@@ -30,7 +30,8 @@ from gpuplan.report.terminal import (
     search_report,
 )
 from gpuplan.run import plan as run_plan
-from gpuplan.run import search_dict, search_options
+from gpuplan.run import search_options
+from gpuplan.serialize import search_dict
 from gpuplan.scenario import Precision, load_scenario_file, parse_scenario, resolve
 from gpuplan.search import SearchResult, gpu_range, search
 from gpuplan.validation import check_targets
