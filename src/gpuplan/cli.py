@@ -31,9 +31,9 @@ from gpuplan.report.terminal import (
 )
 from gpuplan.run import plan as run_plan
 from gpuplan.run import search_options
-from gpuplan.serialize import search_dict
 from gpuplan.scenario import Precision, load_scenario_file, parse_scenario, resolve
 from gpuplan.search import SearchResult, gpu_range, search
+from gpuplan.serialize import search_dict
 from gpuplan.validation import check_targets
 from gpuplan.validation import validate as run_validation
 
