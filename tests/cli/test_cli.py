@@ -165,3 +165,59 @@ def test_catalog_lists_sources() -> None:
     assert all(record["source"] for record in data.values())
     bad = gpuplan("catalog", "gpus")
     assert bad.returncode == 2 and "allowed: accelerators" in bad.stderr
+
+
+def test_search_prints_best_plans_and_counts() -> None:
+    out = gpuplan(
+        "search", "--model", "llama3-70b", "--hardware", "h100-sxm", "--gpus", "512",
+        "--global-batch", "512", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    (result,) = json.loads(out.stdout)["results"]
+    assert result["feasible"] > 0 and result["top"]
+    assert sum(result["pruned"].values()) + result["feasible"] == result["enumerated"]
+    best = result["top"][0]
+    assert best["memory_per_gpu_bytes"] <= 79.6 * 2**30
+    assert best["plan"]["tp"] * best["plan"]["pp"] * best["plan"]["dp"] * best["plan"]["cp"] == 512
+
+
+def test_search_over_a_range_is_a_scaling_curve() -> None:
+    out = gpuplan(
+        "search", "--model", "llama3-8b", "--hardware", "h100-sxm", "--gpus", "64..256",
+        "--global-batch", "512", "--tokens", "1e12", "--quiet",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "speed-up/GPU" in out.stdout and "days to train" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--gpus", "many"], "--gpus = 'many'"),
+        (["--gpus", "100..10"], "needs 1 <= low <= high"),
+        (["--gpus", "64", "--model", "gpt5"], "unknown model 'gpt5'"),
+    ],
+)
+def test_search_bad_input(args: list[str], message: str) -> None:
+    base = ["search", "--model", "llama3-8b", "--hardware", "h100-sxm", "--gpus", "64",
+            "--global-batch", "64"]  # fmt: skip
+    out = gpuplan(*base, *args)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_check_gives_every_seed_claim_a_verdict() -> None:
+    out = gpuplan("check", "--json")
+    assert out.returncode == 0, out.stderr
+    claims = json.loads(out.stdout)["claims"]
+    assert [c["id"] for c in claims] == [f"C{i}" for i in range(1, 11)]
+    allowed = {"supported", "roughly-right", "overstated", "understated", "wrong", "unverifiable"}
+    assert all(c["verdict"] in allowed and c["explanation"] for c in claims)
+
+
+def test_validate_reports_targets_and_fails_on_a_miss() -> None:
+    out = gpuplan("validate", "--json")
+    data = json.loads(out.stdout)
+    targets = {t["id"]: t for t in data["targets"]}
+    assert targets["korthikanti-end-to-end"]["passed"] is True
+    # The exit status follows the targets: 1 while any is missed.
+    assert out.returncode == (0 if all(t["passed"] for t in data["targets"]) else 1)
