@@ -30,9 +30,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gpuplan.catalog.loader import Catalog
-from gpuplan.catalog.schema import Trend, TrendQuantity
+from gpuplan.catalog.schema import TrendQuantity
 from gpuplan.cluster import assess_cluster
 from gpuplan.errors import ScenarioError
+from gpuplan.fitting.effective_compute import default_trend
 
 WRONG_FACTOR = 10.0
 
@@ -129,14 +130,6 @@ class ClaimResult:
 
 
 # --------------------------------------------------------------------------- computations
-
-
-def default_trend(catalog: Catalog, quantity: TrendQuantity) -> Trend:
-    """The catalog's default published rate for a quantity."""
-    chosen = [t for t in catalog.trends.values() if t.quantity is quantity and t.default]
-    if len(chosen) != 1:
-        raise ScenarioError("trends.yaml", f"need exactly one default trend for {quantity.value}")
-    return chosen[0]
 
 
 def _arg(args: Mapping[str, Any], name: str) -> Any:

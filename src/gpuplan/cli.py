@@ -20,6 +20,8 @@ from rich.table import Table
 from gpuplan.catalog.loader import load_catalog
 from gpuplan.claims import check_all, load_claims
 from gpuplan.cluster import assess_cluster
+from gpuplan.commands.trends import scaling_fit as scaling_fit_command
+from gpuplan.commands.trends import trends as trends_command
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.report.terminal import (
     claims_table,
@@ -366,6 +368,9 @@ CATALOG_TABLES = (
     "seed_clusters",
     "efficiency",
     "frameworks",
+    "runs",
+    "trends",
+    "failure_rates",
 )
 
 
@@ -396,6 +401,10 @@ def catalog_command(
     for key, record in records.items():
         view.add_row(key, getattr(record, "name", ""), record.source, str(record.retrieved))
     console.print(view)
+
+
+app.command("trends")(trends_command)
+app.command("scaling-fit")(scaling_fit_command)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Command functions for the CLI, one module per topic; ``cli.py`` registers them."""

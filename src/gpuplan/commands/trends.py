@@ -1,0 +1,261 @@
+"""``gpuplan trends`` and ``gpuplan scaling-fit``: thin adapters over gpuplan.fitting.
+
+Register with ``app.command()(trends)`` and ``app.command()(scaling_fit)`` (typer names the
+second ``scaling-fit``). Bad input raises :class:`ScenarioError`; ``cli.main`` prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gpuplan.catalog import Catalog, load_catalog
+from gpuplan.catalog.schema import Trend
+from gpuplan.errors import ScenarioError
+from gpuplan.fitting.scaling_fit import fit_scaling_law, read_loss_csv
+from gpuplan.fitting.trends import (
+    Metric,
+    RunPoint,
+    TrendFit,
+    fit_trend,
+    read_epoch_csv,
+    runs_from_catalog,
+)
+from gpuplan.report import humanize as hz
+
+console = Console()
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+PUBLISHED: dict[tuple[Metric, bool], str] = {
+    (Metric.TRAINING_COMPUTE, True): "epoch-compute-frontier-2024",
+    (Metric.TRAINING_COMPUTE, False): "epoch-compute-notable-2024",
+    (Metric.COST, True): "cottier-2024-amortized-cost",
+    (Metric.COST, False): "cottier-2024-amortized-cost",
+    (Metric.POWER, True): "epoch-2025-training-power",
+    (Metric.POWER, False): "epoch-2025-training-power",
+}
+"""Catalog trend (trends.yaml) to show beside each fit, by (metric, frontier only)."""
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def load_source(source: str, catalog: Catalog) -> tuple[str, tuple[RunPoint, ...]]:
+    """'catalog', 'epoch:PATH' (or 'epoch PATH'), or a path to an Epoch AI CSV export."""
+    text = source.strip()
+    if text == "catalog":
+        return "gpuplan catalog (runs.yaml)", runs_from_catalog(catalog)
+    for prefix in ("epoch:", "epoch "):
+        if text.startswith(prefix):
+            text = text[len(prefix) :].strip()
+            break
+    else:
+        if not text.lower().endswith(".csv"):
+            raise ScenarioError(
+                "source",
+                f"'{source}' is neither 'catalog' nor 'epoch:PATH' to an Epoch AI CSV export",
+            )
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ScenarioError("source", f"no file at '{path}'; give the path to an Epoch AI CSV")
+    return f"Epoch AI export {path.name} (CC-BY, credit Epoch AI)", read_epoch_csv(path)
+
+
+def _published(catalog: Catalog, metric: Metric, frontier: bool) -> Trend | None:
+    trend_id = PUBLISHED.get((metric, frontier))
+    return None if trend_id is None else catalog.trends.get(trend_id)
+
+
+def _published_text(trend: Trend | None) -> str:
+    if trend is None:
+        return "—"
+    spread = trend.growth_per_year_range
+    ends = f"\n{spread[0]:.3g}-{spread[1]:.3g}" if spread else ""
+    return f"{trend.growth_per_year:.3g}{ends}"
+
+
+LABELS = {
+    Metric.TRAINING_COMPUTE: "compute",
+    Metric.ACCELERATOR_COUNT: "chips",
+    Metric.COST: "cost",
+    Metric.POWER: "power",
+}
+
+
+def _amount(metric: Metric, value: float) -> str:
+    if metric is Metric.TRAINING_COMPUTE:
+        return f"{value:.1e} FLOP".replace("e+", "e")
+    if metric is Metric.COST:
+        return hz.usd(value).replace(" million", "M").replace(" billion", "B")
+    if metric is Metric.POWER:
+        return hz.watts(value)
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):  # chips: 232,716 -> 233k
+        if value >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.0f}"
+
+
+def _months(value: float) -> str:
+    return f"{value:.1f}" if math.isfinite(value) else "∞"
+
+
+def trends(
+    source: Annotated[
+        str,
+        typer.Option(help="'catalog' (the project's runs.yaml) or 'epoch:PATH' to an Epoch CSV."),
+    ] = "catalog",
+    since: Annotated[int, typer.Option(help="Fit runs published from this year.")] = 2010,
+    until: Annotated[
+        int | None, typer.Option(help="Fit runs published before this year (default: all).")
+    ] = None,
+    frontier: Annotated[
+        bool,
+        typer.Option(
+            "--frontier/--all", help="Only frontier runs (top 10 by compute when published)."
+        ),
+    ] = True,
+    project_to: Annotated[int | None, typer.Option(help="Project each trend to this year.")] = None,
+    bootstrap: Annotated[
+        int, typer.Option(min=1, help="Bootstrap resamples for the intervals.")
+    ] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Growth of training compute, chips, cost and power per year, with 90% intervals.
+
+    Example: gpuplan trends --source epoch:notable_ai_models.csv --since 2010 --project-to 2030
+    """
+    catalog = load_catalog()
+    label, points = load_source(source, catalog)
+    fits: dict[Metric, TrendFit] = {}
+    skipped: dict[Metric, str] = {}
+    for metric in Metric:
+        try:
+            fits[metric] = fit_trend(
+                points,
+                metric,
+                since=since,
+                until=until,
+                frontier_only=frontier,
+                bootstrap=bootstrap,
+                seed=seed,
+            )
+        except ScenarioError as exc:
+            if metric is Metric.TRAINING_COMPUTE:
+                raise
+            skipped[metric] = exc.message
+    if as_json:
+        out: dict[str, Any] = {
+            "source": label,
+            "since": since,
+            "until": until,
+            "frontier_only": frontier,
+            "fits": {},
+            "skipped": {m.value: why for m, why in skipped.items()},
+        }
+        for metric, fit in fits.items():
+            entry = fit.to_dict()
+            if project_to is not None:
+                entry["projection"] = fit.project(project_to).to_dict()
+            published = _published(catalog, metric, frontier)
+            if published is not None:
+                entry["published"] = {
+                    "id": published.id,
+                    "growth_per_year": published.growth_per_year,
+                    "range": published.growth_per_year_range,
+                    "source": published.source,
+                }
+            out["fits"][metric.value] = entry
+        _emit_json(out)
+        return
+    scope = "frontier runs" if frontier else "all runs"
+    window = f"{since}-{until}" if until is not None else f"since {since}"
+    view = Table(title=f"Growth of training runs: {scope} {window}\n{label}")
+    columns = ["", "runs", "x/yr", "doubling, months", "±OOM"]
+    columns += [f"trend in {project_to}"] if project_to is not None else []
+    columns += ["published"]
+    for column in columns:
+        view.add_column(column, justify="left" if not column else "right", overflow="fold")
+    for metric, fit in fits.items():
+        g, d = fit.growth_interval, fit.doubling_interval
+        row = [
+            LABELS[metric],
+            str(fit.runs),
+            f"{fit.growth_per_year:.2f}\n{g.low:.2f}-{g.high:.2f}",
+            f"{_months(fit.doubling_months)}\n{_months(d.low)}-{_months(d.high)}",
+            f"{fit.residual_std_ooms:.2f}",
+        ]
+        if project_to is not None:
+            p = fit.project(project_to)
+            low, high = (_amount(metric, v) for v in (p.interval.low, p.interval.high))
+            if metric is Metric.TRAINING_COMPUTE:  # the unit once is enough
+                low, high = low.removesuffix(" FLOP"), high.removesuffix(" FLOP")
+            row.append(f"{_amount(metric, p.value)}\n{low}-{high}")
+        row.append(_published_text(_published(catalog, metric, frontier)))
+        view.add_row(*row)
+    notes = [f"not fitted: {m.value}: {why}" for m, why in skipped.items()]
+    notes.append(
+        f"second lines: 90% intervals ({bootstrap} bootstrap resamples, seed {seed}); "
+        "±OOM: SD of runs about the line, orders of magnitude; "
+        "published: "
+        + ", ".join(PUBLISHED[(m, frontier)] for m in fits if (m, frontier) in PUBLISHED)
+        + " (trends.yaml)"
+    )
+    view.caption = "\n".join(notes)
+    console.print(view)
+
+
+def scaling_fit(
+    file: Annotated[Path, typer.Argument(help="CSV with columns N, D, loss; one run a row.")],
+    bootstrap: Annotated[
+        int, typer.Option(min=0, help="Bootstrap resamples for the intervals.")
+    ] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    starts: Annotated[
+        int, typer.Option(min=1, help="L-BFGS starts: the best points of the 4,500-point grid.")
+    ] = 32,
+    level: Annotated[
+        float, typer.Option(min=0.5, max=0.99, help="Confidence level of the intervals.")
+    ] = 0.8,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fit L(N, D) = E + A/N^alpha + B/D^beta to your runs (Chinchilla approach 3).
+
+    Example: gpuplan scaling-fit runs.csv --bootstrap 200 --seed 0
+    """
+    fit = fit_scaling_law(
+        read_loss_csv(file), bootstrap=bootstrap, seed=seed, starts=starts, level=level
+    )
+    if as_json:
+        _emit_json({"file": str(file), **fit.to_dict()})
+        return
+    view = Table(title=f"Scaling law fitted to {fit.runs} runs in {file.name}")
+    for column in ("constant", "value", f"{level:.0%} interval"):
+        view.add_column(column, justify="left" if column == "constant" else "right")
+    for name, label in (
+        ("e", "E (irreducible loss)"),
+        ("a", "A"),
+        ("b", "B"),
+        ("alpha", "alpha (parameters)"),
+        ("beta", "beta (tokens)"),
+        ("params_exponent", "a: N_opt ∝ C^a"),
+        ("tokens_exponent", "b: D_opt ∝ C^b"),
+    ):
+        interval = getattr(fit, f"{name}_interval")
+        view.add_row(
+            label, f"{getattr(fit, name):.4g}", f"{interval.low:.4g} - {interval.high:.4g}"
+        )
+    view.caption = (
+        f"Huber delta {fit.huber_delta:g}; L-BFGS from {fit.starts} of {fit.grid_size} grid "
+        f"points; {fit.bootstrap} bootstrap resamples, seed {fit.seed}"
+    )
+    console.print(view)

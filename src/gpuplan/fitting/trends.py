@@ -1,0 +1,404 @@
+"""Growth of training runs over time: compute, chips, cost and power against date.
+
+A trend is a least-squares line through ``log10(value)`` against the publication date in
+decimal years, as Epoch AI fits it (Sevilla et al. 2022, arXiv 2202.05924; Rahman & Owen
+2024, "The training compute of notable AI models has been doubling roughly every six
+months"). The slope ``s`` (orders of magnitude per year) gives
+
+    growth per year = 10^s,      doubling time = 12 log10(2) / s months.
+
+Confidence intervals come from a percentile bootstrap over runs (resampled with
+replacement, refitted; a fixed, reported seed). Epoch AI reports 90% intervals, the
+default here. The residual of a run against the line says where it sits: +1 is ten times
+more than the trend predicts for its date.
+
+Runs come from the project's catalog (``runs.yaml``, :func:`runs_from_catalog`) or from a
+CSV file in Epoch AI's public format (:func:`read_epoch_csv`; Notable AI Models or All ML
+Systems exports, CC-BY, credit Epoch AI). The catalog's runs were chosen as notable, so
+fits to them carry that selection; they hold no power figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gpuplan.catalog import Catalog
+from gpuplan.errors import ScenarioError
+from gpuplan.fitting.intervals import Interval, percentile_interval
+
+MIN_RUNS = 3
+"""A line through two points has no residual; fewer than three runs is an error."""
+LOG10_2 = math.log10(2.0)
+
+
+class Metric(StrEnum):
+    """What is fitted against date; each value is a positive quantity in SI units."""
+
+    TRAINING_COMPUTE = "training-compute"
+    """Total training compute of the final run, FLOP."""
+    ACCELERATOR_COUNT = "accelerator-count"
+    """Chips (GPUs, TPUs) used for the run."""
+    COST = "cost"
+    """Cost of the final training run, US dollars (Epoch: amortized hardware and energy,
+    2023 USD)."""
+    POWER = "power"
+    """Power drawn by the training hardware, W."""
+
+    @property
+    def unit(self) -> str:
+        return {"training-compute": "FLOP", "accelerator-count": "chips", "cost": "USD"}.get(
+            self.value, "W"
+        )
+
+
+@dataclass(frozen=True)
+class RunPoint:
+    """One training run placed on the timeline; absent quantities are None."""
+
+    name: str
+    year: float
+    """Publication date as a decimal year (2024-07-02 -> 2024.5)."""
+    frontier: bool
+    domain: str = ""
+    training_flops: float | None = None
+    accelerator_count: float | None = None
+    cost_usd: float | None = None
+    power_w: float | None = None
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.year):
+            raise ScenarioError(f"run '{self.name}'.year", f"{self.year} is not a year")
+        for metric in Metric:
+            value = self.value(metric)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ScenarioError(
+                    f"run '{self.name}'.{metric.value}", f"{value} must be positive or absent"
+                )
+
+    def value(self, metric: Metric) -> float | None:
+        return {
+            Metric.TRAINING_COMPUTE: self.training_flops,
+            Metric.ACCELERATOR_COUNT: self.accelerator_count,
+            Metric.COST: self.cost_usd,
+            Metric.POWER: self.power_w,
+        }[metric]
+
+
+def decimal_year(date: dt.date) -> float:
+    """2024-01-01 -> 2024.0; 2024-07-02 -> 2024.5 (day of year over days in the year)."""
+    days = (dt.date(date.year + 1, 1, 1) - dt.date(date.year, 1, 1)).days
+    return date.year + (date.toordinal() - dt.date(date.year, 1, 1).toordinal()) / days
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def runs_from_catalog(catalog: Catalog) -> tuple[RunPoint, ...]:
+    """Every run in ``runs.yaml`` as a point (power is not catalogued)."""
+    return tuple(
+        RunPoint(
+            name=run.name,
+            year=decimal_year(run.date),
+            frontier=run.frontier,
+            domain=run.domain.value,
+            training_flops=run.training_flops,
+            accelerator_count=run.accelerator_count,
+            cost_usd=run.cost_usd,
+        )
+        for run in catalog.runs.values()
+    )
+
+
+EPOCH_NAME = "Model"
+EPOCH_DATE = "Publication date"
+EPOCH_COLUMNS: Mapping[Metric, str] = {
+    Metric.TRAINING_COMPUTE: "Training compute (FLOP)",
+    Metric.ACCELERATOR_COUNT: "Hardware quantity",
+    Metric.COST: "Training compute cost (2023 USD)",
+    Metric.POWER: "Training power draw (W)",
+}
+EPOCH_FRONTIER = "Frontier model"
+"""Notable AI Models: 'True' for runs in the top 10 by compute when published."""
+EPOCH_RANK = "Compute rank when published"
+"""All ML Systems: the same definition as a rank; frontier when <= 10."""
+FRONTIER_RANK = 10
+
+
+def _epoch_number(text: str, where: str) -> float | None:
+    """'4.64e+26' -> 4.64e26; '$6,770,000.00' -> 6.77e6; '' -> None."""
+    cleaned = text.strip().replace("$", "").replace(",", "")
+    if not cleaned:
+        return None
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise ScenarioError(where, f"'{text.strip()}' is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise ScenarioError(where, f"{text.strip()} must be a non-negative number")
+    return value if value > 0 else None  # Epoch writes no zeros; treat one as unknown
+
+
+def read_epoch_csv(path: Path) -> tuple[RunPoint, ...]:
+    """Runs from an Epoch AI CSV export (Notable AI Models, All ML Systems).
+
+    Needs the columns 'Model' and 'Publication date' and at least one of
+    'Training compute (FLOP)', 'Hardware quantity', 'Training compute cost (2023 USD)',
+    'Training power draw (W)'. Empty cells are missing values; rows without a date are
+    skipped. The frontier flag is 'Frontier model' = True or 'Compute rank when
+    published' <= 10, whichever the file has. A malformed value raises
+    :class:`ScenarioError` naming the row, the model and the column.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ScenarioError(str(path), f"cannot read the file ({exc.strerror})") from None
+    reader = csv.DictReader(text.splitlines(keepends=True))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    missing = [c for c in (EPOCH_NAME, EPOCH_DATE) if c not in header]
+    metrics = [m for m, column in EPOCH_COLUMNS.items() if column in header]
+    if missing or not metrics:
+        need = [f"'{c}'" for c in missing] or [
+            " or ".join(f"'{c}'" for c in EPOCH_COLUMNS.values())
+        ]
+        raise ScenarioError(
+            str(path),
+            f"not an Epoch AI export: missing column(s) {', '.join(need)} "
+            f"(found: {', '.join(header[:8])}{', ...' if len(header) > 8 else ''})",
+        )
+    points: list[RunPoint] = []
+    for row_number, row in enumerate(reader, start=1):
+        name = (row.get(EPOCH_NAME) or "").strip()
+        where = f"{path.name}, row {row_number} ('{name}')"
+        date_text = (row.get(EPOCH_DATE) or "").strip()
+        if not date_text:
+            continue  # a run without a date cannot be placed on the timeline
+        try:
+            date = dt.date.fromisoformat(date_text)
+        except ValueError:
+            raise ScenarioError(
+                f"{where}, column '{EPOCH_DATE}'", f"'{date_text}' is not a date YYYY-MM-DD"
+            ) from None
+        values = {
+            metric: _epoch_number(row.get(column) or "", f"{where}, column '{column}'")
+            for metric, column in EPOCH_COLUMNS.items()
+        }
+        rank = _epoch_number(row.get(EPOCH_RANK) or "", f"{where}, column '{EPOCH_RANK}'")
+        frontier = (row.get(EPOCH_FRONTIER) or "").strip().lower() == "true" or (
+            rank is not None and rank <= FRONTIER_RANK
+        )
+        points.append(
+            RunPoint(
+                name=name or f"row {row_number}",
+                year=decimal_year(date),
+                frontier=frontier,
+                domain=(row.get("Domain") or "").strip(),
+                training_flops=values[Metric.TRAINING_COMPUTE],
+                accelerator_count=values[Metric.ACCELERATOR_COUNT],
+                cost_usd=values[Metric.COST],
+                power_w=values[Metric.POWER],
+            )
+        )
+    return tuple(points)
+
+
+# --------------------------------------------------------------------------- fit
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A trend's value in ``year`` with the bootstrap interval of the line there."""
+
+    year: float
+    value: float
+    interval: Interval
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"year": self.year, "value": self.value, "interval": self.interval.to_dict()}
+
+
+@dataclass(frozen=True)
+class TrendFit:
+    """``log10(value) = intercept_log10 + slope_ooms_per_year (year - center_year)``."""
+
+    metric: Metric
+    slope_ooms_per_year: float
+    intercept_log10: float
+    """log10 of the trend's value at ``center_year`` (the mean date of the runs)."""
+    center_year: float
+    runs: int
+    first_year: float
+    last_year: float
+    frontier_only: bool
+    growth_per_year: float
+    growth_interval: Interval
+    doubling_months: float
+    """12 log10(2) / slope; infinite when the slope is not positive."""
+    doubling_interval: Interval
+    residual_std_ooms: float
+    """Standard deviation of the runs about the line, orders of magnitude."""
+    bootstrap: int
+    seed: int
+    slope_samples: tuple[float, ...] = field(repr=False, compare=False)
+    intercept_samples: tuple[float, ...] = field(repr=False, compare=False)
+
+    def predict(self, year: float) -> float:
+        """The trend's value in ``year`` (the metric's unit)."""
+        return float(
+            10.0 ** (self.intercept_log10 + self.slope_ooms_per_year * (year - self.center_year))
+        )
+
+    def project(self, year: float) -> Projection:
+        """The trend's value in ``year``, with the interval of the bootstrap lines there."""
+        if not math.isfinite(year):
+            raise ScenarioError("project_to", f"{year} is not a year")
+        slopes = np.asarray(self.slope_samples)
+        intercepts = np.asarray(self.intercept_samples)
+        log_values = intercepts + slopes * (year - self.center_year)
+        log_interval = percentile_interval(log_values, self.growth_interval.level)
+        interval = Interval(10.0**log_interval.low, 10.0**log_interval.high, log_interval.level)
+        return Projection(year, self.predict(year), interval)
+
+    def residual_ooms(self, year: float, value: float) -> float:
+        """Orders of magnitude by which ``value`` at ``year`` lies above (+) the trend."""
+        if not (math.isfinite(value) and value > 0):
+            raise ScenarioError(self.metric.value, f"{value} must be a positive number")
+        return math.log10(value) - math.log10(self.predict(year))
+
+    def residual_of(self, run: RunPoint) -> float:
+        """Where ``run`` sits: orders of magnitude above (+) or below (-) the trend."""
+        value = run.value(self.metric)
+        if value is None:
+            raise ScenarioError(f"run '{run.name}'", f"has no {self.metric.value} value")
+        return self.residual_ooms(run.year, value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric.value,
+            "unit": self.metric.unit,
+            "runs": self.runs,
+            "first_year": self.first_year,
+            "last_year": self.last_year,
+            "frontier_only": self.frontier_only,
+            "slope_ooms_per_year": self.slope_ooms_per_year,
+            "growth_per_year": self.growth_per_year,
+            "growth_interval": self.growth_interval.to_dict(),
+            "doubling_months": self.doubling_months
+            if math.isfinite(self.doubling_months)
+            else None,
+            "doubling_interval": self.doubling_interval.to_dict(),
+            "residual_std_ooms": self.residual_std_ooms,
+            "center_year": self.center_year,
+            "intercept_log10": self.intercept_log10,
+            "bootstrap": self.bootstrap,
+            "seed": self.seed,
+        }
+
+
+def _doubling(slope: float) -> float:
+    return 12.0 * LOG10_2 / slope if slope > 0 else math.inf
+
+
+def select(
+    points: Iterable[RunPoint],
+    metric: Metric,
+    *,
+    since: float | None = None,
+    until: float | None = None,
+    frontier_only: bool = False,
+) -> tuple[RunPoint, ...]:
+    """Runs with a ``metric`` value, dated in ``[since, until)``, frontier ones if asked."""
+    return tuple(
+        p
+        for p in points
+        if p.value(metric) is not None
+        and (since is None or p.year >= since)
+        and (until is None or p.year < until)
+        and (p.frontier or not frontier_only)
+    )
+
+
+def fit_trend(
+    points: Iterable[RunPoint],
+    metric: Metric = Metric.TRAINING_COMPUTE,
+    *,
+    since: float | None = 2010.0,
+    until: float | None = None,
+    frontier_only: bool = False,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    level: float = 0.9,
+) -> TrendFit:
+    """Least-squares line of log10(``metric``) against date, with bootstrap intervals.
+
+    Runs dated from ``since`` (inclusive) to ``until`` (exclusive; decimal years), only
+    Epoch's frontier runs when ``frontier_only``. ``bootstrap`` resamples of the runs with
+    ``numpy.random.default_rng(seed)`` give intervals at ``level`` (0.9, as Epoch reports).
+    """
+    if since is not None and until is not None and until <= since:
+        raise ScenarioError("until", f"{until} must be after since = {since}")
+    if bootstrap < 1:
+        raise ScenarioError("bootstrap", f"{bootstrap} must be 1 or more")
+    if not 0 < level < 1:
+        raise ScenarioError("level", f"{level} must be in (0, 1), e.g. 0.9")
+    chosen = select(points, metric, since=since, until=until, frontier_only=frontier_only)
+    if len(chosen) < MIN_RUNS:
+        scope = f"{'frontier ' if frontier_only else ''}runs with {metric.value}"
+        window = f" from {since}" if since is not None else ""
+        window += f" before {until}" if until is not None else ""
+        raise ScenarioError(
+            metric.value,
+            f"{len(chosen)} {scope}{window}; a trend needs at least {MIN_RUNS} "
+            "(widen the years or include non-frontier runs)",
+        )
+    years = np.array([p.year for p in chosen])
+    logs = np.log10(np.array([p.value(metric) for p in chosen], dtype=float))
+    if np.ptp(years) == 0:
+        raise ScenarioError(metric.value, "every run has the same date; a trend needs a span")
+    center = float(years.mean())
+    x = years - center
+    slope = float(x @ (logs - logs.mean()) / (x @ x))
+    intercept = float(logs.mean())
+    residuals = logs - (intercept + slope * x)
+
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(chosen), size=(bootstrap, len(chosen)))
+    bx, by = years[pick], logs[pick]
+    bx_mean = bx.mean(axis=1, keepdims=True)
+    by_mean = by.mean(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a resample of one date: NaN
+        slopes = ((bx - bx_mean) * (by - by_mean)).sum(axis=1) / ((bx - bx_mean) ** 2).sum(axis=1)
+    # Each resampled line evaluated at the full data's centre, for projections.
+    intercepts = by_mean[:, 0] + slopes * (center - bx_mean[:, 0])
+    slope_interval = percentile_interval(slopes, level)
+    doubling_interval = Interval(
+        _doubling(slope_interval.high), _doubling(slope_interval.low), level
+    )
+    return TrendFit(
+        metric=metric,
+        slope_ooms_per_year=slope,
+        intercept_log10=intercept,
+        center_year=center,
+        runs=len(chosen),
+        first_year=float(years.min()),
+        last_year=float(years.max()),
+        frontier_only=frontier_only,
+        growth_per_year=10.0**slope,
+        growth_interval=Interval(10.0**slope_interval.low, 10.0**slope_interval.high, level),
+        doubling_months=_doubling(slope),
+        doubling_interval=doubling_interval,
+        residual_std_ooms=float(residuals.std(ddof=2)) if len(chosen) > 2 else 0.0,
+        bootstrap=bootstrap,
+        seed=seed,
+        slope_samples=tuple(float(s) for s in slopes),
+        intercept_samples=tuple(float(i) for i in intercepts),
+    )

@@ -1,0 +1,84 @@
+"""``trends`` and ``scaling-fit`` as typer commands, registered on a throwaway app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from gpuplan.commands.trends import scaling_fit, trends
+from gpuplan.errors import ScenarioError
+
+NOTABLE = (
+    Path(__file__).resolve().parents[3]
+    / "shared/reference/epoch/epoch_notable_models_snapshot_2025-02-24"
+    / "notable_ai_models_24_02_2025.csv"
+)
+
+app = typer.Typer()
+app.command()(trends)
+app.command()(scaling_fit)
+runner = CliRunner()
+
+
+def test_trends_json_from_the_catalog() -> None:
+    result = runner.invoke(app, ["trends", "--bootstrap", "50", "--project-to", "2030", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    compute = data["fits"]["training-compute"]
+    assert compute["frontier_only"] is True and compute["runs"] >= 20
+    assert compute["doubling_months"] == pytest.approx(
+        12 * np.log10(2) / compute["slope_ooms_per_year"]
+    )
+    assert compute["projection"]["year"] == 2030
+    assert compute["published"]["id"] == "epoch-compute-frontier-2024"
+    assert "power" in data["skipped"]  # the catalog holds no power figures
+
+
+def test_trends_table_from_the_catalog() -> None:
+    result = runner.invoke(app, ["trends", "--all", "--bootstrap", "20", "--project-to", "2028"])
+    assert result.exit_code == 0, result.output
+    assert "compute" in result.output and "not fitted: power" in result.output
+
+
+@pytest.mark.skipif(not NOTABLE.exists(), reason="Epoch AI snapshot not in shared/reference")
+def test_trends_from_an_epoch_file() -> None:
+    result = runner.invoke(app, ["trends", "--source", f"epoch:{NOTABLE}", "--json"])
+    assert result.exit_code == 0, result.output
+    fits = json.loads(result.output)["fits"]
+    assert set(fits) == {"training-compute", "accelerator-count", "cost", "power"}
+
+
+@pytest.mark.parametrize("source", ["wikipedia", "epoch:/no/such/file.csv"])
+def test_bad_source_is_a_scenario_error(source: str) -> None:
+    result = runner.invoke(app, ["trends", "--source", source])
+    assert isinstance(result.exception, ScenarioError)
+    assert result.exception.field == "source"
+
+
+def test_scaling_fit_json(tmp_path: Path) -> None:
+    # Noise-free runs of L = 1.8 + 400 / N^0.34 + 2000 / D^0.37: the fit returns them.
+    params, tokens = (
+        x.ravel() for x in np.meshgrid(np.geomspace(1e8, 1e10, 5), np.geomspace(1e10, 1e12, 4))
+    )
+    losses = 1.8 + 400 / params**0.34 + 2000 / tokens**0.37
+    lines = ["N,D,loss"] + [
+        f"{n!r},{d!r},{ell!r}"
+        for n, d, ell in zip(params.tolist(), tokens.tolist(), losses.tolist(), strict=True)
+    ]
+    path = tmp_path / "runs.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(
+        app, ["scaling-fit", str(path), "--bootstrap", "3", "--starts", "4", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    constants = json.loads(result.output)["constants"]
+    assert constants["alpha"] == pytest.approx(0.34, rel=1e-3)
+    assert constants["beta"] == pytest.approx(0.37, rel=1e-3)
+    assert constants["e"] == pytest.approx(1.8, rel=1e-3)
+    table = runner.invoke(app, ["scaling-fit", str(path), "--bootstrap", "2", "--starts", "4"])
+    assert table.exit_code == 0 and "irreducible" in table.output
