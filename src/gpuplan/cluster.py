@@ -27,6 +27,7 @@ from gpuplan.accounting import (
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator
 from gpuplan.fitting.scaling_laws import ComputeOptimal, compute_optimal
+from gpuplan.reliability import estimate_reliability_from_catalog
 
 
 def cost_factors(catalog: Catalog, accelerator: Accelerator) -> CostFactors:
@@ -115,7 +116,9 @@ class ClusterAssessment:
     yearly_tco2e_by_grid: dict[str, float]
     households_by_country: dict[str, float]
     trainable_flops: float
-    """Model FLOPs the cluster delivers in ``days`` at ``mfu`` (no failures)."""
+    """Model FLOPs the cluster delivers in ``days`` at ``mfu``, net of failures."""
+    goodput: float
+    """Useful fraction of the wall time (failures, checkpoints, restarts; gpuplan.reliability)."""
     optimal: ComputeOptimal
     law_id: str
 
@@ -163,7 +166,13 @@ def assess_cluster(
     )
     yearly_kwh = accounts.energy.yearly_energy_j / units.KWH_J
     peak = gpus * accelerator.peak_bf16_flops_per_s
-    trainable = peak * mfu * duration_s
+    # Failures eat into the time: goodput depends on the checkpoint size, hence on the
+    # model trained, which depends on the compute delivered; two rounds settle it.
+    goodput = 1.0
+    for _ in range(2):
+        size = compute_optimal(catalog.scaling_law(), peak * mfu * duration_s * goodput).params
+        goodput = estimate_reliability_from_catalog(size, gpus, duration_s, catalog).goodput
+    trainable = peak * mfu * duration_s * goodput
     law = catalog.scaling_law()
     h100 = catalog.accelerator(H100_ID)
     return ClusterAssessment(
@@ -182,6 +191,7 @@ def assess_cluster(
             c: yearly_kwh / catalog.household(c).kwh_per_year for c in countries
         },
         trainable_flops=trainable,
+        goodput=goodput,
         optimal=compute_optimal(law, trainable),
         law_id=law.id,
     )

@@ -58,6 +58,7 @@ def _demo_rows(grids: Sequence[str], countries: Sequence[str], catalog: Catalog)
         )
     rows += [
         ("Cloud rental, per hour", lambda a: hz.usd(a.cloud_usd_per_hour)),
+        ("Goodput (failures, checkpoints, restarts)", lambda a: hz.percent(a.goodput)),
         ("Training compute in 90 days", lambda a: hz.flops(a.trainable_flops)),
         ("…compute-optimal model size", lambda a: hz.number(a.optimal.params) + " parameters"),
         ("…trained on", lambda a: hz.number(a.optimal.tokens) + " tokens"),
@@ -98,7 +99,8 @@ def demo_report(
     notes.append("How these numbers are made\n", style="bold")
     lines = [
         f"Training runs at {hz.percent(first.mfu)} of peak (model FLOPs utilisation; "
-        f"{catalog.system('typical_mfu').source.split(';')[0]}). Failures are not deducted.",
+        f"{catalog.system('typical_mfu').source.split(';')[0]}), minus the time failures "
+        "cost (Llama 3's failure rate per GPU-hour, 10-minute restarts, Young/Daly checkpoints).",
         "Power: chip TDP x server overhead x average draw in training "
         f"({hz.percent(gpu_draw)} for GPUs) x PUE {first.accounts.power.pue} (Epoch AI's method).",
         "Capex: chip price x server ratio / (1 - network share) + building at "
@@ -142,6 +144,7 @@ def demo_dict(
                 "yearly_tco2e": a.yearly_tco2e_by_grid,
                 "cloud_usd_per_hour": a.cloud_usd_per_hour,
                 "trainable_flops": a.trainable_flops,
+                "goodput": a.goodput,
                 "compute_optimal_params": a.optimal.params,
                 "compute_optimal_tokens": a.optimal.tokens,
                 "expected_loss": a.optimal.loss,
