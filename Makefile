@@ -17,7 +17,7 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/gpuplan demo
+	$(VENV)/bin/gpuplan demo --html out/gpuplan-seed-report.html
 
 lint: install
 	$(VENV)/bin/ruff format --check src tests benchmarks

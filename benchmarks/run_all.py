@@ -15,7 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import reliability_bench
 import search_bench
+import sweep_bench
 
 from gpuplan.catalog import load_catalog
 from gpuplan.cluster import assess_cluster
@@ -57,6 +59,12 @@ def main() -> None:
         print(f"{name:48s} {median_seconds(fn) * 1e3:9.3f} ms")
     print()
     search_bench.main()
+    print()
+    reliability_bench.main()
+    print()
+    print(f"{'benchmark':58s} {'count':>8s} {'time':>10s} {'rate':>10s}")
+    sweep_bench.bench_monte_carlo(1000)
+    sweep_bench.bench_sweeps(20_000)
     print()
     start = time.perf_counter()
     results = validate(catalog)

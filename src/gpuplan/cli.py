@@ -20,8 +20,12 @@ from rich.table import Table
 from gpuplan.catalog.loader import load_catalog
 from gpuplan.claims import check_all, load_claims
 from gpuplan.cluster import assess_cluster
+from gpuplan.commands.report import report as report_command
+from gpuplan.commands.serve import serve as serve_command
+from gpuplan.commands.sweep import sweep as sweep_command
 from gpuplan.commands.trends import scaling_fit as scaling_fit_command
 from gpuplan.commands.trends import trends as trends_command
+from gpuplan.commands.uncertainty import print_uncertainty
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.report.terminal import (
     claims_table,
@@ -36,6 +40,7 @@ from gpuplan.run import search_options
 from gpuplan.scenario import Precision, load_scenario_file, parse_scenario, resolve
 from gpuplan.search import SearchResult, gpu_range, search
 from gpuplan.serialize import search_dict
+from gpuplan.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, has_distributions
 from gpuplan.validation import check_targets
 from gpuplan.validation import validate as run_validation
 
@@ -99,6 +104,10 @@ def plan(
     cloud_usd_per_gpu_hour: Annotated[
         float | None, typer.Option(help="Cloud price per accelerator-hour, USD.")
     ] = None,
+    mc_samples: Annotated[
+        int, typer.Option(min=2, help="Monte Carlo samples when the scenario holds ranges.")
+    ] = DEFAULT_SAMPLES,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of that Monte Carlo.")] = DEFAULT_SEED,
     as_json: JsonFlag = False,
 ) -> None:
     """Plan a training run: time, GPU-hours, power, energy, CO2, cost and predicted loss.
@@ -130,6 +139,9 @@ def plan(
         ("prices.cloud_usd_per_gpu_hour", cloud_usd_per_gpu_hour),
     ):
         _set(data, path, value)
+    if has_distributions(data):  # ranges or distributions: P10/P50/P90 over samples
+        print_uncertainty(data, samples=mc_samples, seed=seed, as_json=as_json, console=console)
+        return
     result = run_plan(parse_scenario(data))
     if as_json:
         _emit_json(result.to_dict())
@@ -237,6 +249,9 @@ def demo(
     days: Annotated[
         float, typer.Option(min=1, max=3650, help="Training time to assess, in days.")
     ] = 90.0,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write the seed report as self-contained HTML here.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """The seed article's clusters side by side: 700 H100, 2,000-4,000 TPUs, 100,000 H100.
@@ -257,6 +272,11 @@ def demo(
     else:
         console.print(demo_report(clusters, assessments, catalog, DEMO_GRIDS, DEMO_COUNTRIES))
         console.print(claims_table(claims, VERDICT_STYLES))
+    if html is not None:
+        from gpuplan.report.html import write_seed_report  # plotly: load only when asked
+
+        written = write_seed_report(html)
+        (sys.stderr if as_json else sys.stdout).write(f"HTML report: {written.resolve()}\n")
 
 
 @app.command()
@@ -405,6 +425,9 @@ def catalog_command(
 
 app.command("trends")(trends_command)
 app.command("scaling-fit")(scaling_fit_command)
+app.command("report")(report_command)
+app.command("serve")(serve_command)
+app.command("sweep")(sweep_command)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ and the reason. Without a global batch, throughput comes from a model FLOPs util
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,8 +233,17 @@ def parallel_plan(r: ResolvedScenario, catalog: Catalog) -> tuple[ParallelPlan, 
     return plan, notes
 
 
-def plan(scenario: Scenario, catalog: Catalog | None = None) -> PlanResult:
-    """Everything gpuplan can say about a scenario."""
+def plan(
+    scenario: Scenario,
+    catalog: Catalog | None = None,
+    *,
+    search_fn: Callable[..., SearchResult] = search,
+) -> PlanResult:
+    """Everything gpuplan can say about a scenario.
+
+    ``search_fn`` is the plan search (:func:`gpuplan.search.search`); sweeps pass a cached
+    one (:mod:`gpuplan.plan_cache`) so that scenarios sharing a search key share its result.
+    """
     catalog = catalog or load_catalog()
     r = resolve(scenario, catalog)
     model, accelerator = r.model, r.accelerator
@@ -282,7 +292,7 @@ def plan(scenario: Scenario, catalog: Catalog | None = None) -> PlanResult:
         else:
             step = outcome
     elif r.global_batch is not None:
-        searched = search(
+        searched = search_fn(
             catalog,
             model,
             accelerator,

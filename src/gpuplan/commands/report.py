@@ -1,0 +1,67 @@
+"""``gpuplan report``: a self-contained HTML report of a scenario or of a saved plan.
+
+Register with ``app.command("report")(report)``. Bad input raises :class:`ScenarioError`;
+``cli.main`` prints it as one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gpuplan.catalog.loader import load_catalog
+from gpuplan.errors import ScenarioError
+from gpuplan.report.data import load_plan_file
+from gpuplan.report.figures import CHART_IDS
+from gpuplan.report.html import DEFAULT_REPORT_PATH, build_report, report_for_scenario
+from gpuplan.report.html import write_report as write_html
+from gpuplan.scenario import load_scenario_file
+
+
+def report(
+    scenario_file: Annotated[
+        Path | None, typer.Argument(help="Scenario YAML file (as for `gpuplan plan FILE`).")
+    ] = None,
+    from_json: Annotated[
+        Path | None,
+        typer.Option("--from-json", help="A saved `gpuplan plan --json` result instead."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write the HTML file.")
+    ] = DEFAULT_REPORT_PATH,
+    scaling: Annotated[
+        bool,
+        typer.Option(
+            "--scaling/--no-scaling",
+            help="Search other GPU counts for the time and cost curve (a few seconds).",
+        ),
+    ] = True,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what was written as JSON.")
+    ] = False,
+) -> None:
+    """Write a self-contained HTML report (charts, claims, assumptions, sources).
+
+    Example: gpuplan plan --model llama3-405b --hardware h100-sxm --gpus 16384
+    --global-batch 2048 --json > plan.json && gpuplan report --from-json plan.json
+    """
+    if (scenario_file is None) == (from_json is None):
+        raise ScenarioError(
+            "report", "give a scenario YAML file or --from-json FILE (one of them, not both)"
+        )
+    catalog = load_catalog()
+    if from_json is not None:
+        data = build_report(load_plan_file(from_json), catalog, with_scaling=scaling)
+    else:
+        assert scenario_file is not None
+        data = report_for_scenario(load_scenario_file(scenario_file), catalog, with_scaling=scaling)
+    path = write_html(data, out).resolve()
+    if as_json:
+        summary = {"path": str(path), "bytes": path.stat().st_size, "charts": list(CHART_IDS)}
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        sys.stdout.write(f"{path}\n")

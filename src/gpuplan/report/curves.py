@@ -1,0 +1,208 @@
+"""The numbers behind a report's charts that a single plan does not hold.
+
+- :func:`scaling_curve`: time to train and cost at other GPU counts, same tokens. With a
+  global batch each count gets the parallel-plan search (the same search as
+  :func:`gpuplan.search.search_range`, through :func:`gpuplan.run.plan` so that failures,
+  energy and cost are accounted exactly as for the plan itself); without one, the MFU-based
+  plan at each count.
+- :func:`loss_frontier`: the compute-optimal loss of a scaling law over a compute range.
+- :func:`trend_points` and :func:`seed_cluster_points`: published training runs over time,
+  and what each cluster of the seed article could train in 90 days.
+
+Each is a pure function of the catalog and its inputs; nothing here reads or writes files.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gpuplan.catalog.loader import Catalog
+from gpuplan.cluster import assess_cluster
+from gpuplan.errors import GpuplanError
+from gpuplan.fitting.scaling_laws import ComputeOptimal, compute_optimal
+from gpuplan.report.data import SavedPlan
+from gpuplan.run import PlanResult, plan
+from gpuplan.scenario import MAX_GPUS, Scenario, parse_scenario, resolve
+from gpuplan.search import gpu_range
+
+SEED_CLUSTER_DAYS = 90.0
+"""Training time the seed article's clusters are assessed for (as ``gpuplan demo``)."""
+
+
+@dataclass(frozen=True)
+class ScalingPoint:
+    """One GPU count on the scaling curve; ``fits`` False leaves the numbers None."""
+
+    gpus: int
+    fits: bool
+    days: float | None = None
+    """Wall-clock days, failures included."""
+    amortized_usd: float | None = None
+    cloud_usd: float | None = None
+    mfu: float | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ScalingCurve:
+    tokens: float
+    basis: str
+    """'search' (parallel plans searched per count) or 'mfu' (a fixed utilisation)."""
+    points: tuple[ScalingPoint, ...]
+
+
+def default_counts(gpus: int) -> list[int]:
+    """The report's range: gpus/16 .. gpus*8, powers of two and 1.5x steps, and gpus."""
+    low, high = max(1, gpus // 16), min(MAX_GPUS, gpus * 8)
+    return sorted({*gpu_range(low, high), gpus})
+
+
+def ladder_counts(gpus: int, below: int = 4, above: int = 3) -> list[int]:
+    """A short range for interactive use: gpus x 2^k for k in -below..above."""
+    counts = {gpus * 2**k for k in range(above + 1)} | {gpus // 2**k for k in range(below + 1)}
+    return sorted(c for c in counts if 1 <= c <= MAX_GPUS)
+
+
+def _at_count(scenario: dict[str, Any], gpus: int, tokens: float) -> dict[str, Any]:
+    data = copy.deepcopy(scenario)
+    data["gpus"] = gpus
+    training = data.setdefault("training", {})
+    for key in ("days", "samples"):
+        training.pop(key, None)
+    training["tokens"] = tokens
+    if isinstance(data.get("parallelism"), dict):
+        # A fixed data-parallel degree only holds at one GPU count: let it follow the count.
+        data["parallelism"]["dp"] = None
+    return data
+
+
+def scaling_curve(
+    scenario: dict[str, Any],
+    tokens: float,
+    catalog: Catalog,
+    counts: Sequence[int] | None = None,
+    planner: Callable[[Scenario], PlanResult] | None = None,
+) -> ScalingCurve:
+    """Time and cost to train ``tokens`` at each GPU count (default :func:`default_counts`).
+
+    ``planner`` replaces :func:`gpuplan.run.plan` (the web app passes a cached one).
+    """
+    gpus = int(scenario["gpus"])
+    training = scenario.get("training") or {}
+    basis = "search" if training.get("global_batch") else "mfu"
+    points = []
+    for count in counts if counts is not None else default_counts(gpus):
+        try:
+            at_count = parse_scenario(_at_count(scenario, count, tokens))
+            result = planner(at_count) if planner else plan(at_count, catalog)
+        except GpuplanError as exc:
+            points.append(ScalingPoint(count, fits=False, reason=str(exc)))
+            continue
+        run = result.run
+        if run is None:
+            reason = result.infeasible.reason if result.infeasible else "does not fit"
+            points.append(ScalingPoint(count, fits=False, reason=reason))
+            continue
+        points.append(
+            ScalingPoint(
+                count,
+                fits=True,
+                days=run.reliability.wall_days,
+                amortized_usd=run.cost.amortized_usd,
+                cloud_usd=run.cost.cloud_usd,
+                mfu=run.compute.mfu,
+            )
+        )
+    return ScalingCurve(tokens=tokens, basis=basis, points=tuple(points))
+
+
+def curve_tokens(saved: SavedPlan, catalog: Catalog) -> float | None:
+    """Tokens for the scaling curve: the plan's, or, when it does not fit, the scenario's
+    (given, or the model's published count); None when only a duration was given."""
+    if saved.run is not None:
+        return saved.run.tokens
+    return resolve(parse_scenario(saved.scenario), catalog).tokens
+
+
+def loss_frontier(
+    catalog: Catalog,
+    law_id: str | None = None,
+    low_flops: float = 1e20,
+    high_flops: float = 1e28,
+    per_decade: int = 4,
+) -> list[ComputeOptimal]:
+    """Compute-optimal model, data and loss at log-spaced budgets from low to high FLOP."""
+    law = catalog.scaling_law(law_id)
+    decades = math.log10(high_flops / low_flops)
+    steps = round(decades * per_decade)
+    return [compute_optimal(law, low_flops * 10 ** (decades * i / steps)) for i in range(steps + 1)]
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    name: str
+    organization: str
+    date: str
+    """ISO date of publication."""
+    training_flops: float
+    frontier: bool
+    domain: str
+
+
+def trend_points(catalog: Catalog) -> list[TrendPoint]:
+    """Published runs with a training-compute figure, oldest first."""
+    points = [
+        TrendPoint(
+            name=run.name,
+            organization=run.organization,
+            date=run.date.isoformat(),
+            training_flops=run.training_flops,
+            frontier=run.frontier,
+            domain=run.domain.value,
+        )
+        for run in catalog.runs.values()
+        if run.training_flops is not None
+    ]
+    return sorted(points, key=lambda p: p.date)
+
+
+@dataclass(frozen=True)
+class ClusterPoint:
+    """What one seed cluster can train in ``days`` at the catalog's typical MFU, net of
+    failures (:func:`gpuplan.cluster.assess_cluster`)."""
+
+    label: str
+    hardware: str
+    gpus: int
+    year: int
+    days: float
+    mfu: float
+    trainable_flops: float
+    goodput: float
+    optimal_params: float
+    optimal_loss: float
+
+
+def seed_cluster_points(catalog: Catalog, days: float = SEED_CLUSTER_DAYS) -> list[ClusterPoint]:
+    out = []
+    for cluster in catalog.seed_clusters.values():
+        a = assess_cluster(catalog, cluster.hardware, cluster.gpus, days)
+        out.append(
+            ClusterPoint(
+                label=cluster.label,
+                hardware=cluster.hardware,
+                gpus=cluster.gpus,
+                year=cluster.year,
+                days=days,
+                mfu=a.mfu,
+                trainable_flops=a.trainable_flops,
+                goodput=a.goodput,
+                optimal_params=a.optimal.params,
+                optimal_loss=a.optimal.loss,
+            )
+        )
+    return out

@@ -1,0 +1,362 @@
+"""Sweeps: many scenarios planned, one row each, on local processes or a Dask cluster.
+
+A sweep file holds a ``base`` scenario mapping and either a ``grid`` (dotted field path ->
+list of values; every combination is a scenario) or ``random`` (path -> range or
+distribution, as in :mod:`gpuplan.distributions`, with ``samples`` and ``seed``)::
+
+    base: {model: llama3-70b, hardware: h100-sxm, gpus: 4096, training: {global_batch: 1024}}
+    grid:
+      hardware: [h100-sxm, b200]
+      site.grid: [us-average, france]
+      prices.gpu_usd: [25000, 30000, 35000]
+
+Each row holds the point's index, its inputs (by path), ``error`` (bad input) and the
+flattened plan result (:func:`gpuplan.plan_cache.flat_outputs`); a plan that does not fit is
+a row with ``fits`` false and its ``infeasible_reason``.
+
+Speed: scenarios are grouped by the plan search they need (:func:`search_group`). On worker
+processes or a Dask cluster each distinct search (~0.5 s) runs once, in parallel
+("priming"), and is shipped with the chunks that need it; a scenario then costs ~0.4 ms on
+one core (2,500 a second without a global batch, ~2,100 with a reused search; measured by
+``benchmarks/sweep_bench.py``). Workers keep a search cache across chunks. In a random
+sweep with a global batch, uncertain GPU counts, batches and sequence lengths are quantised
+as in :mod:`gpuplan.uncertainty` (the metadata's notes say so).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from gpuplan import __version__
+from gpuplan.catalog.loader import Catalog
+from gpuplan.distributions import (
+    Distribution,
+    centered,
+    find_distributions,
+    is_distribution,
+    parse_distribution,
+    with_values,
+)
+from gpuplan.errors import ScenarioError
+from gpuplan.plan_cache import SearchKey, search_group
+from gpuplan.scenario import parse_scenario
+from gpuplan.search import SearchResult
+from gpuplan.sweep_tasks import Task, executor, prime, run_task, worker_state
+from gpuplan.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, draw_samples
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = [
+    "SweepMode",
+    "SweepResult",
+    "SweepSpec",
+    "load_sweep_file",
+    "parse_sweep",
+    "run_sweep",
+]
+
+MAX_POINTS = 10_000_000
+MAX_CHUNK = 2000
+SMALL_SWEEP = 2000
+"""Below this many points (and with at most one plan search) a sweep runs in this process by
+default: starting worker processes (~1 s) would cost more than they save."""
+SEARCH_PATHS = ("model", "hardware", "gpus", "parallelism", "training")
+"""Paths under which a swept value can change the plan search (see :func:`search_group`)."""
+
+ProgressFn = Callable[[str, int, int], None]
+"""Called as (phase, done, total); phases: 'searching plans', 'planning'."""
+
+
+class SweepMode(StrEnum):
+    GRID = "grid"
+    RANDOM = "random"
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep: the base mapping and, per swept path, one value per point."""
+
+    base: Mapping[str, Any]
+    mode: SweepMode
+    values: Mapping[str, Sequence[Any]]
+    size: int
+    seed: int | None = None
+    notes: tuple[str, ...] = ()
+
+    def point(self, index: int) -> dict[str, Any]:
+        return {path: column[index] for path, column in self.values.items()}
+
+    def scenario(self, index: int) -> dict[str, Any]:
+        """The scenario mapping of point ``index``."""
+        return with_values(self.base, self.point(index))
+
+
+def _grid(base: Mapping[str, Any], grid: object) -> dict[str, list[Any]]:
+    if not isinstance(grid, Mapping) or not grid:
+        raise ScenarioError("grid", "must map field paths to lists of values")
+    found = find_distributions(base)
+    if found:
+        raise ScenarioError(next(iter(found)), "a distribution in base needs random:, not grid:")
+    size = math.prod(len(v) if isinstance(v, list) else 0 for v in grid.values())
+    if size > MAX_POINTS:
+        raise ScenarioError("grid", f"{size:,} combinations; at most {MAX_POINTS:,}")
+    for path, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ScenarioError(f"grid.{path}", "must be a non-empty list of values")
+        for value in values:
+            if is_distribution(value):
+                raise ScenarioError(f"grid.{path}", "lists fixed values; use random: for ranges")
+            parse_scenario(with_values(base, {str(path): value}))  # names the bad field
+    lengths = [len(v) for v in grid.values()]
+    columns: dict[str, list[Any]] = {}
+    for k, (path, values) in enumerate(grid.items()):
+        inner = math.prod(lengths[k + 1 :])  # the last path varies fastest
+        columns[str(path)] = [values[(i // inner) % len(values)] for i in range(size)]
+    return columns
+
+
+def _integer(name: str, value: object, default: int, minimum: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ScenarioError(f"{name} = {value!r}", f"must be a whole number >= {minimum}")
+    return value
+
+
+def parse_sweep(
+    data: Mapping[str, Any], *, samples: int | None = None, seed: int | None = None
+) -> SweepSpec:
+    """Validate a sweep mapping; ``samples`` and ``seed`` override a random sweep's own."""
+    if not isinstance(data, Mapping):
+        raise ScenarioError("sweep", "must be a mapping with base and grid or random")
+    allowed = ("base", "grid", "random", "samples", "seed")
+    for key in data:
+        if key not in allowed:
+            raise ScenarioError(str(key), f"unknown key; allowed: {', '.join(allowed)}")
+    base = data.get("base")
+    if not isinstance(base, Mapping):
+        raise ScenarioError("base", "required: the scenario mapping every point starts from")
+    if ("grid" in data) == ("random" in data):
+        raise ScenarioError("sweep", "give exactly one of grid: or random:")
+    if "grid" in data:
+        columns = _grid(base, data["grid"])
+        parse_scenario(with_values(base, {p: c[0] for p, c in columns.items()}))
+        size = len(next(iter(columns.values())))
+        return SweepSpec(dict(base), SweepMode.GRID, columns, size)
+
+    block = data["random"]
+    if not isinstance(block, Mapping):
+        raise ScenarioError("random", "must map field paths to ranges or distributions")
+    for key in ("samples", "seed"):
+        if key in block and key in data:
+            raise ScenarioError(key, "given both in random: and at the top level; keep one")
+    if samples is None:
+        given = block.get("samples", data.get("samples"))
+        samples = _integer("samples", given, DEFAULT_SAMPLES, minimum=1)
+    if seed is None:
+        seed = _integer("seed", block.get("seed", data.get("seed")), DEFAULT_SEED, minimum=0)
+    if samples > MAX_POINTS:
+        raise ScenarioError(f"samples = {samples}", f"at most {MAX_POINTS:,}")
+    found: dict[str, Distribution] = find_distributions(base)
+    for path, spec in block.items():
+        if path in ("samples", "seed"):
+            continue
+        if not is_distribution(spec):
+            raise ScenarioError(f"random.{path}", "must be a range or distribution")
+        found[str(path)] = parse_distribution(str(path), spec)
+    if not found:
+        raise ScenarioError("random", "holds no range or distribution")
+    center = centered(base, found)
+    parse_scenario(center)
+    draws = draw_samples(found, samples, seed, searched=search_group(center) is not None)
+    columns = {path: draws.column(path) for path in draws.values}
+    return SweepSpec(dict(base), SweepMode.RANDOM, columns, samples, seed, draws.notes)
+
+
+def load_sweep_file(
+    path: Path, *, samples: int | None = None, seed: int | None = None
+) -> SweepSpec:
+    """Read and validate a sweep YAML file."""
+    try:
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except OSError as exc:
+        raise ScenarioError("sweep", f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError("sweep", f"{path} is not valid YAML: {exc}") from None
+    return parse_sweep(data, samples=samples, seed=seed)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """The rows of a sweep and how they were computed."""
+
+    table: Any
+    """pyarrow.Table, one row per point in point order."""
+    backend: str
+    workers: int
+    chunks: int
+    searches: int
+    """Distinct plan searches run."""
+    elapsed_s: float
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def scenarios(self) -> int:
+        return int(self.table.num_rows)
+
+    @property
+    def scenarios_per_s(self) -> float:
+        return self.scenarios / self.elapsed_s if self.elapsed_s > 0 else math.inf
+
+    def counts(self) -> dict[str, int]:
+        """Rows that fit, do not fit, were not memory-modelled, or were invalid."""
+        fits = self.table.column("fits").to_pylist()
+        errors = self.table.column("error").to_pylist()
+        pairs = list(zip(fits, errors, strict=True))
+        return {
+            "fits": sum(1 for f in fits if f is True),
+            "infeasible": sum(1 for f, e in pairs if f is False and e is None),
+            "unmodelled": sum(1 for f in fits if f is None),
+            "errors": sum(1 for e in errors if e is not None),
+        }
+
+    def write_parquet(self, path: Path) -> None:
+        """Write the table, with the sweep's description as schema metadata 'gpuplan'."""
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+        meta = dict(self.table.schema.metadata or {})
+        meta[b"gpuplan"] = json.dumps(dict(self.metadata), default=str).encode()
+        pq.write_table(self.table.replace_schema_metadata(meta), path)
+
+
+def _chunks(order: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(order), size):
+        yield order[start : start + size]
+
+
+def _task(
+    spec: SweepSpec,
+    indices: Sequence[int],
+    searches: Mapping[SearchKey, SearchResult],
+    catalog: Catalog | None,
+    token: str,
+) -> Task:
+    values = {path: [column[i] for i in indices] for path, column in spec.values.items()}
+    return Task(spec.base, list(indices), values, dict(searches), catalog, token)
+
+
+def _groups(spec: SweepSpec) -> list[str | None]:
+    """The search group of every point (cheap when no swept path can change the search)."""
+    swept = [p for p in spec.values if p.split(".")[0] in SEARCH_PATHS]
+    if not swept:
+        return [search_group(spec.base)] * spec.size
+    return [
+        search_group(with_values(spec.base, {p: spec.values[p][i] for p in swept}))
+        for i in range(spec.size)
+    ]
+
+
+def _assemble(spec: SweepSpec, tables: list[Any]) -> Any:
+    import pyarrow as pa
+
+    tables = sorted(tables, key=lambda t: t.column("point")[0].as_py())
+    table = pa.concat_tables(tables, promote_options="permissive").sort_by("point")
+    first = ["point", *spec.values, "error"]
+    rest = [name for name in table.column_names if name not in first]
+    return table.select(first + rest)
+
+
+def run_sweep(
+    spec: SweepSpec,
+    *,
+    workers: int | None = None,
+    client: Client | None = None,
+    catalog: Catalog | None = None,
+    chunk_size: int | None = None,
+    progress: ProgressFn | None = None,
+) -> SweepResult:
+    """Plan every point of ``spec``: in this process (``workers=1``), on ``workers`` local
+    processes (default: the CPU count; this process for a small sweep, see
+    :data:`SMALL_SWEEP`), or on a Dask cluster through ``client``."""
+    started = time.perf_counter()
+    token = "default" if catalog is None else f"catalog-{id(catalog)}-{time.time_ns()}"
+    groups = _groups(spec)
+    order = sorted(range(spec.size), key=lambda i: groups[i] or "")
+    representatives: dict[str, int] = {}
+    for index, group in enumerate(groups):
+        if group is not None:
+            representatives.setdefault(group, index)
+    if client is not None:
+        backend, workers = "dask", max(1, len(client.scheduler_info().get("workers", {})))
+    else:
+        if workers is None:
+            small = spec.size < SMALL_SWEEP and len(representatives) <= 1
+            workers = 1 if small else os.cpu_count() or 1
+        backend = "in-process" if workers == 1 else "processes"
+    if chunk_size is None:
+        chunk_size = max(1, min(MAX_CHUNK, math.ceil(spec.size / (workers * 8))))
+    report = progress or (lambda phase, done, total: None)
+
+    tables: list[Any] = []
+    searches = 0
+    if backend == "in-process":
+        _, cache = worker_state(_task(spec, [], {}, catalog, token))
+        misses = cache.misses
+        for done, indices in enumerate(_chunks(order, chunk_size)):
+            tables.append(run_task(_task(spec, indices, {}, catalog, token)))
+            report("planning", min((done + 1) * chunk_size, spec.size), spec.size)
+        searches = cache.misses - misses
+    else:
+        submit, wait_all, close = executor(client, workers)
+        try:
+            primes = {
+                group: submit(prime, _task(spec, [index], {}, catalog, token))
+                for group, index in representatives.items()
+            }
+            primed: dict[str | None, dict[SearchKey, SearchResult]] = {}
+            for done, (g, result) in enumerate(wait_all(primes), start=1):
+                primed[g] = result
+                report("searching plans", done, len(primes))
+            searches = len({key for entries in primed.values() for key in entries})
+            chunks = {}
+            for n, indices in enumerate(_chunks(order, chunk_size)):
+                needed: dict[SearchKey, SearchResult] = {}
+                for group in {groups[i] for i in indices}:
+                    needed.update(primed.get(group, {}))
+                chunks[n] = submit(run_task, _task(spec, indices, needed, catalog, token))
+            planned = 0
+            for _, table in wait_all(chunks):
+                tables.append(table)
+                planned += table.num_rows
+                report("planning", planned, spec.size)
+        finally:
+            close()
+    metadata = {
+        "gpuplan_version": __version__,
+        "mode": spec.mode.value,
+        "inputs": list(spec.values),
+        "points": spec.size,
+        "seed": spec.seed,
+        "base": spec.base,
+        "notes": list(spec.notes),
+    }
+    return SweepResult(
+        table=_assemble(spec, tables),
+        backend=backend,
+        workers=workers,
+        chunks=len(tables),
+        searches=searches,
+        elapsed_s=time.perf_counter() - started,
+        metadata=metadata,
+    )

@@ -1,0 +1,333 @@
+"""Uncertain inputs, uncertain outputs: Monte Carlo of a scenario with ranges in it.
+
+A scenario mapping whose numbers may be ranges or distributions (:mod:`gpuplan.distributions`)
+is sampled ``samples`` times with a fixed, reported seed; each sample is planned
+(:func:`gpuplan.run.plan`, plan searches reused through :mod:`gpuplan.plan_cache`), and every
+numeric output that varies is summarised by its P10, P50, P90 and mean. The inputs that drive
+the spread are ranked by the mean |Spearman rank correlation| between the input and the
+headline outputs (:data:`HEADLINE_OUTPUTS`); each correlation is reported too.
+
+Speed: a plan search (~0.5 s) depends on the GPU count, the global batch and the sequence
+length, so when a search runs and one of those is uncertain its draws are quantised to at
+most ``levels`` values at the sample quantiles (GPU counts to whole 8-GPU nodes); the result's
+notes say so. Everything else (prices, PUE, grids, MFU, tokens) costs ~0.4 ms a sample.
+
+Left out: correlations between inputs (all are drawn independently) and a variance
+decomposition (the rank correlation orders influence; it does not split the variance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gpuplan.catalog import Catalog, load_catalog
+from gpuplan.distributions import (
+    Distribution,
+    centered,
+    find_distributions,
+    has_distributions,
+    with_values,
+)
+from gpuplan.errors import ScenarioError
+from gpuplan.plan_cache import Scalar, SearchCache, flat_plan, search_group
+from gpuplan.reliability import DEFAULT_SEED
+from gpuplan.scenario import parse_scenario
+
+__all__ = [
+    "DEFAULT_SAMPLES",
+    "DEFAULT_SEED",
+    "HEADLINE_OUTPUTS",
+    "Draws",
+    "Driver",
+    "Summary",
+    "UncertaintyResult",
+    "draw_samples",
+    "has_distributions",
+    "quantise",
+    "run_uncertainty",
+]
+
+DEFAULT_SAMPLES = 1000
+DEFAULT_SEARCH_LEVELS = 16
+NODE_GPUS = 8
+"""GPUs per node that quantised GPU counts are rounded to (HGX/DGX servers hold 8)."""
+
+SEARCH_INPUTS = {"gpus": NODE_GPUS, "training.global_batch": 1, "training.seq_len": 1}
+"""Inputs of the plan search that are quantised when uncertain, with their rounding step."""
+
+HEADLINE_OUTPUTS = (
+    "run.days",
+    "cost.amortized_usd",
+    "cost.cluster_capex_usd",
+    "power.facility_w",
+    "emissions.tco2e",
+)
+"""Outputs the drivers are ranked against."""
+
+
+def quantise(values: NDArray[np.float64], levels: int, step: int) -> NDArray[np.float64]:
+    """``values`` moved to the nearest of at most ``levels`` values: the sample quantiles at
+    (k + 1/2) / levels, rounded to multiples of ``step`` (never below ``step``). The order of
+    the values is kept (a draw never passes a larger one)."""
+    if np.unique(values).size <= levels:
+        return values
+    quantiles = np.quantile(values, (np.arange(levels) + 0.5) / levels)
+    grid = np.unique(np.maximum(step, np.round(quantiles / step) * step))
+    midpoints = (grid[1:] + grid[:-1]) / 2
+    return np.asarray(grid[np.searchsorted(midpoints, values)], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Sampled values of each uncertain input, by path; sample ``i`` is column ``i``."""
+
+    seed: int
+    samples: int
+    distributions: Mapping[str, Distribution]
+    values: Mapping[str, NDArray[np.float64]]
+    notes: tuple[str, ...]
+
+    def column(self, path: str) -> list[int] | list[float]:
+        """Every sample's value of one input as plain numbers."""
+        values = self.values[path]
+        if self.distributions[path].field.integer:
+            return [int(v) for v in values.astype(np.int64)]
+        return [float(v) for v in values]
+
+    def point(self, index: int) -> dict[str, int | float]:
+        """The inputs of sample ``index`` as plain numbers (integers for integer fields)."""
+        return {
+            path: int(v[index]) if self.distributions[path].field.integer else float(v[index])
+            for path, v in self.values.items()
+        }
+
+
+def draw_samples(
+    distributions: Mapping[str, Distribution],
+    samples: int,
+    seed: int = DEFAULT_SEED,
+    *,
+    searched: bool = False,
+    levels: int = DEFAULT_SEARCH_LEVELS,
+) -> Draws:
+    """``samples`` independent draws of each input, in path order, from one generator.
+
+    With ``searched`` (a plan search runs for each sample), uncertain search inputs
+    (:data:`SEARCH_INPUTS`) are quantised to at most ``levels`` values.
+    """
+    if samples < 1:
+        raise ScenarioError(f"samples = {samples}", "must be >= 1")
+    if levels < 1:
+        raise ScenarioError(f"levels = {levels}", "must be >= 1")
+    rng = np.random.default_rng(seed)
+    values: dict[str, NDArray[np.float64]] = {}
+    notes: list[str] = []
+    for path in sorted(distributions):
+        dist = distributions[path]
+        drawn, clipped = dist.sample(rng, samples)
+        if clipped:
+            notes.append(
+                f"{path}: {clipped:,} of {samples:,} draws of {dist.describe()} fell outside "
+                "the field's allowed range and were clipped to it."
+            )
+        step = SEARCH_INPUTS.get(path)
+        if searched and step is not None:
+            step = step if drawn.min() >= step else 1
+            quantised = quantise(drawn, levels, step)
+            if quantised is not drawn:
+                count = np.unique(quantised).size
+                nodes = f", whole {step}-GPU nodes" if path == "gpus" and step > 1 else ""
+                notes.append(
+                    f"{path}: draws quantised to {count} values (sample quantiles{nodes}; "
+                    "each draw moved to the nearest) so that plan searches are reused; "
+                    "the spread is kept, the resolution between the values is not."
+                )
+            drawn = quantised
+        values[path] = drawn
+    return Draws(seed, samples, dict(distributions), values, tuple(notes))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Percentiles and mean of one quantity over the samples where it is defined."""
+
+    p10: float
+    p50: float
+    p90: float
+    mean: float
+    count: int
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Summary:
+        p10, p50, p90 = np.percentile(values, [10, 50, 90])
+        return cls(float(p10), float(p50), float(p90), float(np.mean(values)), len(values))
+
+    def as_dict(self) -> dict[str, float]:
+        return {"p10": self.p10, "p50": self.p50, "p90": self.p90, "mean": self.mean}
+
+
+@dataclass(frozen=True)
+class Driver:
+    """How strongly one uncertain input moves the headline outputs."""
+
+    input: str
+    distribution: str
+    importance: float
+    """Mean |Spearman rank correlation| over the headline outputs that vary, 0 to 1: an input
+    that moves several headline outputs ranks above one that moves a single output."""
+    rank_correlation: Mapping[str, float]
+    """Signed Spearman correlation with each headline output that varies."""
+
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    seed: int
+    samples: int
+    feasible_samples: int
+    inputs: Mapping[str, tuple[str, Summary]]
+    """Each uncertain input: its distribution and a summary of what was drawn."""
+    outputs: Mapping[str, Summary]
+    """Every numeric output (dotted ``to_dict`` key) that varies across the samples by more
+    than rounding (a relative 1e-9)."""
+    drivers: tuple[Driver, ...]
+    """Most important first."""
+    notes: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "samples": self.samples,
+            "feasible_samples": self.feasible_samples,
+            "inputs": {
+                path: {"distribution": text, **summary.as_dict()}
+                for path, (text, summary) in self.inputs.items()
+            },
+            "outputs": {key: s.as_dict() for key, s in self.outputs.items()},
+            "drivers": [
+                {
+                    "input": d.input,
+                    "distribution": d.distribution,
+                    "importance": d.importance,
+                    "rank_correlation": dict(d.rank_correlation),
+                }
+                for d in self.drivers
+            ],
+            "notes": list(self.notes),
+        }
+
+
+def _numeric(values: list[Scalar]) -> list[float] | None:
+    """The defined values if every one is a number (bools are not), else None."""
+    present = [v for v in values if v is not None]
+    if not present or any(isinstance(v, bool) or not isinstance(v, int | float) for v in present):
+        return None
+    return [float(v) for v in present]
+
+
+def ranks(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Ranks from 1, tied values sharing their average rank (as scipy.stats.rankdata, whose
+    import would cost the command line ~1.5 s)."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    last = np.cumsum(counts)
+    return np.asarray(((last - counts + 1 + last) / 2)[inverse], dtype=np.float64)
+
+
+def _spearman(x: NDArray[np.float64], y: NDArray[np.float64]) -> float | None:
+    """Spearman's rank correlation (Pearson's on the ranks); None if either is constant."""
+    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    return float(np.corrcoef(ranks(x), ranks(y))[0, 1])
+
+
+def _drivers(
+    draws: Draws, rows: list[dict[str, Scalar]], outputs: Mapping[str, Summary]
+) -> list[Driver]:
+    headline = [key for key in HEADLINE_OUTPUTS if key in outputs]
+    drivers = []
+    for path, drawn in draws.values.items():
+        correlations: dict[str, float] = {}
+        for key in headline:
+            keep = [i for i, row in enumerate(rows) if row.get(key) is not None]
+            column = np.asarray([rows[i][key] for i in keep], dtype=np.float64)
+            rho = _spearman(drawn[keep], column)
+            if rho is not None:
+                correlations[key] = rho
+        magnitudes = [abs(r) for r in correlations.values()]
+        importance = sum(magnitudes) / len(magnitudes) if magnitudes else 0.0
+        drivers.append(Driver(path, draws.distributions[path].describe(), importance, correlations))
+    return sorted(drivers, key=lambda d: (-d.importance, d.input))
+
+
+def run_uncertainty(
+    data: Mapping[str, Any],
+    *,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = DEFAULT_SEED,
+    catalog: Catalog | None = None,
+    levels: int = DEFAULT_SEARCH_LEVELS,
+    cache: SearchCache | None = None,
+) -> UncertaintyResult:
+    """Monte Carlo of a scenario mapping with ranges or distributions in it."""
+    found = find_distributions(data)
+    if not found:
+        raise ScenarioError("scenario", "holds no range or distribution; plan it directly")
+    center = centered(data, found)
+    parse_scenario(center)  # bad fields fail here, naming the field, before any sampling
+    draws = draw_samples(found, samples, seed, searched=search_group(center) is not None,
+                         levels=levels)  # fmt: skip
+    catalog = load_catalog() if catalog is None else catalog
+    cache = SearchCache() if cache is None else cache
+    hits, misses = cache.hits, cache.misses
+    rows = [flat_plan(with_values(data, draws.point(i)), catalog, cache) for i in range(samples)]
+
+    errors = [str(row["error"]) for row in rows if row["error"] is not None]
+    if len(errors) == samples:
+        raise ScenarioError("scenario", f"every sample failed; the first: {errors[0]}")
+    feasible = sum(1 for row in rows if row["error"] is None and row.get("fits") is not False)
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    outputs: dict[str, Summary] = {}
+    for key in keys:
+        values = _numeric([row.get(key) for row in rows])
+        if values is not None and max(values) - min(values) > 1e-9 * max(map(abs, values)):
+            outputs[key] = Summary.of(values)
+
+    notes = [
+        f"{samples:,} samples drawn with seed {seed} (numpy default_rng); the same seed and "
+        "number of samples give the same numbers.",
+        *draws.notes,
+    ]
+    if feasible < samples:
+        notes.append(
+            f"{samples - feasible:,} of {samples:,} samples do not fit or are invalid; "
+            f"percentiles are over the {feasible:,} that fit."
+        )
+    if errors:
+        notes.append(f"{len(errors):,} samples are invalid, e.g. {errors[0]}")
+    if cache.misses > misses:
+        notes.append(
+            f"Plan searches: {cache.misses - misses:,} run and reused "
+            f"{cache.hits - hits:,} times (one per distinct model, accelerator, GPU count, "
+            "batch, sequence length, precision and fixed parallelism)."
+        )
+    notes.append(
+        "Drivers: ranked by the mean |Spearman rank correlation| between each input and "
+        f"{', '.join(HEADLINE_OUTPUTS)}; inputs are drawn independently, and the ranking "
+        "orders influence without splitting the variance."
+    )
+    return UncertaintyResult(
+        seed=seed,
+        samples=samples,
+        feasible_samples=feasible,
+        inputs={
+            path: (found[path].describe(), Summary.of(list(draws.values[path])))
+            for path in draws.values
+        },
+        outputs=outputs,
+        drivers=tuple(_drivers(draws, rows, outputs)),
+        notes=tuple(notes),
+    )

@@ -1,0 +1,1 @@
+"""The web planner (``gpuplan serve``): a FastAPI app, its page, script and style sheet."""

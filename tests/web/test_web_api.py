@@ -1,0 +1,287 @@
+"""The JSON API: good requests give the stable keys; bad input is a 422 naming the field."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gpuplan import load_catalog, parse_scenario
+from gpuplan.report.figures import CHART_IDS
+from gpuplan.report.html import plotly_js
+
+SMALL = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64}
+SMALL_BATCH = {**SMALL, "training": {"global_batch": 256, "seq_len": 8192, "tokens": 1e12}}
+
+DESIGN_KEYS = [
+    "fits", "infeasible_reason", "plan.tp", "plan.pp", "plan.dp", "plan.cp", "plan.ep",
+    "plan.microbatch", "plan.interleave", "plan.recompute", "plan.zero",
+    "memory.per_gpu_bytes", "memory.capacity_bytes", "memory.breakdown.weights_bytes",
+    "memory.breakdown.grads_bytes", "memory.breakdown.optimizer_bytes",
+    "memory.breakdown.activations_bytes", "step.time_s", "step.compute_s",
+    "step.exposed_comm_s", "step.bubble_s", "step.tokens_per_s", "step.tokens_per_s_per_gpu",
+    "step.model_tflops_per_gpu", "step.mfu", "step.hfu", "run.tokens", "run.model_flops",
+    "run.days", "run.gpu_hours", "run.goodput", "run.interruptions", "power.it_w",
+    "power.facility_w", "energy.mwh", "emissions.tco2e", "cost.gpu_capex_usd",
+    "cost.cluster_capex_usd", "cost.amortized_usd", "cost.energy_usd", "cost.cloud_usd",
+    "scaling.predicted_loss", "scaling.compute_optimal_params",
+    "scaling.compute_optimal_tokens", "assumptions", "sources",
+]  # fmt: skip
+
+
+def lookup(data: dict[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        assert part in node, f"missing key {dotted}"
+        node = node[part]
+    return node
+
+
+def with_training(**training: Any) -> dict[str, Any]:
+    return {**SMALL, "training": training}
+
+
+# --------------------------------------------------------------------------- good requests
+
+
+def test_plan_returns_every_stable_key(client: TestClient) -> None:
+    response = client.post("/api/plan", json=SMALL_BATCH)
+    assert response.status_code == 200, response.text
+    data = response.json()
+    for key in DESIGN_KEYS:
+        lookup(data, key)
+    assert data["fits"] is True
+    assert data["plan"]["tp"] * data["plan"]["pp"] * data["plan"]["dp"] * data["plan"]["cp"] <= 64
+    assert 0 < data["step"]["mfu"] <= 1
+    assert data["memory"]["per_gpu_bytes"] <= data["memory"]["capacity_bytes"]
+    assert data["run"]["tokens"] == pytest.approx(1e12)
+    assert all(s["source"] for s in data["sources"])
+
+
+def test_plan_answers_as_the_library_does(client: TestClient) -> None:
+    from gpuplan import plan
+
+    expected = plan(parse_scenario(SMALL)).to_dict()
+    got = client.post("/api/plan", json=SMALL).json()
+    assert got["run"]["days"] == pytest.approx(expected["run"]["days"], rel=1e-12)
+    assert got["cost"]["cloud_usd"] == pytest.approx(expected["cost"]["cloud_usd"], rel=1e-12)
+
+
+def test_plan_follows_the_gpu_count(client: TestClient) -> None:
+    few = client.post("/api/plan", json={**SMALL, "gpus": 32}).json()
+    many = client.post("/api/plan", json={**SMALL, "gpus": 128}).json()
+    assert many["run"]["days"] < few["run"]["days"]
+    assert many["power"]["it_w"] > few["power"]["it_w"]
+
+
+def test_search_one_count_and_several(client: TestClient) -> None:
+    one = client.post("/api/search", json={**SMALL_BATCH, "top": 3})
+    assert one.status_code == 200, one.text
+    (result,) = one.json()["results"]
+    assert result["gpus"] == 64 and 0 < len(result["top"]) <= 3
+    assert sum(result["pruned"].values()) + result["feasible"] == result["enumerated"]
+    times = [row["step_time_s"] for row in result["top"]]
+    assert times == sorted(times)
+    several = client.post("/api/search", json={**SMALL_BATCH, "counts": [32, 128]}).json()
+    assert [r["gpus"] for r in several["results"]] == [32, 128]
+    assert all(row["gpus_used"] <= 128 for row in several["results"][1]["top"])
+
+
+def test_check_gives_every_claim_a_verdict(client: TestClient) -> None:
+    response = client.get("/api/check")
+    assert response.status_code == 200
+    claims = response.json()["claims"]
+    allowed = {"supported", "roughly-right", "overstated", "understated", "wrong", "unverifiable"}
+    assert len(claims) >= 10
+    assert {c["verdict"] for c in claims} <= allowed
+    assert all(c["statement"] and c["explanation"] for c in claims)
+
+
+def test_figures_of_a_plan(client: TestClient) -> None:
+    plan_json = client.post("/api/plan", json=SMALL_BATCH).json()
+    full = client.post("/api/figures", json=plan_json)
+    assert full.status_code == 200, full.text
+    figures = full.json()["figures"]
+    assert set(figures) == set(CHART_IDS)
+    for chart_id, figure in figures.items():
+        assert figure["data"], chart_id
+        assert any(trace.get("y") for trace in figure["data"]), chart_id
+    quick = client.post("/api/figures?scaling=false", json=plan_json).json()["figures"]
+    assert "chart-scaling" not in quick and "chart-step" in quick
+    # The scaling curve passes through the plan itself.
+    star = next(t for t in figures["chart-scaling"]["data"] if t["name"].startswith("this plan"))
+    assert star["x"] == [64]
+    assert star["y"][0] == pytest.approx(plan_json["run"]["days"])
+
+
+def test_figures_of_a_plan_that_does_not_fit(client: TestClient) -> None:
+    body = {"model": "llama3-405b", "hardware": "h100-sxm", "gpus": 8}
+    plan_json = client.post("/api/plan", json={**body, "training": {"global_batch": 64}}).json()
+    assert plan_json["fits"] is False and plan_json["run"] is None
+    response = client.post("/api/figures?scaling=false", json=plan_json)
+    assert response.status_code == 200, response.text
+    assert response.json()["figures"]["chart-step"]["data"] == []
+
+
+def test_scenario_yaml_round_trips(client: TestClient) -> None:
+    response = client.post("/api/scenario.yaml", json=SMALL_BATCH)
+    assert response.status_code == 200
+    assert "attachment" in response.headers["content-disposition"]
+    data = yaml.safe_load(response.text)
+    assert parse_scenario(data) == parse_scenario(SMALL_BATCH)
+
+
+def test_page_and_assets_are_local(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.text
+    for chart_id in CHART_IDS:
+        assert f'id="{chart_id}"' in html
+    assert 'src="http' not in html and "cdn" not in html.lower()
+    for model_id in load_catalog().models:
+        assert f'value="{model_id}"' in html
+    plotly = client.get("/vendor/plotly.min.js")
+    assert plotly.status_code == 200 and len(plotly.content) == len(plotly_js().encode())
+    assert client.get("/static/planner.js").status_code == 200
+    assert client.get("/static/planner.css").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert {"/api/plan", "/api/search", "/api/check", "/api/figures"} <= set(schema["paths"])
+
+
+# --------------------------------------------------------------------------- bad input
+
+BAD_PLANS: list[tuple[str, dict[str, Any] | list[Any], str, str]] = [
+    ("zero gpus", {**SMALL, "gpus": 0}, "gpus", "must be > 0"),
+    ("gpus not a number", {**SMALL, "gpus": "many"}, "gpus", "integer"),
+    ("unknown model", {**SMALL, "model": "llama3-406b"}, "model", "llama3-405b"),
+    ("unknown hardware", {**SMALL, "hardware": "h1000"}, "hardware", "unknown"),
+    (
+        "negative cloud price",
+        {**SMALL, "prices": {"cloud_usd_per_gpu_hour": -2.0}},
+        "prices.cloud_usd_per_gpu_hour",
+        "must be > 0",
+    ),
+    (
+        "negative power price",
+        {**SMALL, "site": {"power_usd_per_kwh": -0.1}},
+        "site.power_usd_per_kwh",
+        "must be > 0",
+    ),
+    ("pue below 1", {**SMALL, "site": {"pue": 0.9}}, "site.pue", ">= 1"),
+    ("unknown key", {**SMALL, "gpu_count": 8}, "gpu_count", "unknown key"),
+    ("bad precision", with_training(precision="fp4"), "training.precision", "bf16"),
+    (
+        "fp8 on a v100",
+        {**with_training(precision="fp8"), "hardware": "v100"},
+        "training.precision",
+        "fp8",
+    ),
+    ("mfu above 1", with_training(mfu=1.5), "training.mfu", "<= 1"),
+    ("tokens and days", with_training(tokens=1e12, days=30), "training", "not tokens and days"),
+    ("training not a mapping", {**SMALL, "training": "long"}, "training", "dictionary"),
+    ("zero stage 5", {**SMALL_BATCH, "parallelism": {"zero": 5}}, "parallelism.zero", "<= 3"),
+    ("unknown grid", {**SMALL, "site": {"grid": "mars"}}, "site.grid", "unknown"),
+    ("body not an object", [1, 2, 3], "body", "dictionary"),
+    ("missing hardware", {"model": "llama3-8b", "gpus": 8}, "hardware", "required"),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [pytest.param(body, field, words, id=name) for name, body, field, words in BAD_PLANS],
+)
+def test_bad_plan_is_422_naming_the_field(
+    client: TestClient, body: Any, field: str, words: str
+) -> None:
+    response = client.post("/api/plan", json=body)
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, list) and detail
+    locs = [".".join(str(p) for p in d["loc"] if p != "body") for d in detail]
+    assert any(loc.startswith(field) or (field == "body" and loc == "") for loc in locs), locs
+    text = " ".join(d["msg"] for d in detail)
+    if field != "body":
+        assert field.split(".")[0] in text or field in locs
+    assert words.lower() in text.lower(), text
+
+
+def test_malformed_json_is_422(client: TestClient) -> None:
+    response = client.post(
+        "/api/plan", content=b'{"model": "llama3-8b",', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["type"] == "json_invalid" and error["loc"][0] == "body"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param(SMALL, "training.global_batch", id="search without a batch"),
+        pytest.param({**SMALL_BATCH, "counts": [0, 64]}, "counts", id="zero in counts"),
+        pytest.param({**SMALL_BATCH, "counts": list(range(1, 40))}, "counts", id="many counts"),
+        pytest.param({**SMALL_BATCH, "top": 0}, "top", id="top 0"),
+    ],
+)
+def test_bad_search_is_422(client: TestClient, body: dict[str, Any], field: str) -> None:
+    response = client.post("/api/search", json=body)
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert any(".".join(map(str, d["loc"][1:])).startswith(field) for d in detail), detail
+    assert field in detail[0]["msg"]
+
+
+def test_bad_figures_body_is_422(client: TestClient) -> None:
+    plan_json = client.post("/api/plan", json=SMALL).json()
+    del plan_json["memory"]
+    response = client.post("/api/figures", json=plan_json)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "memory"]
+
+
+def test_bad_scenario_yaml_is_422(client: TestClient) -> None:
+    response = client.post("/api/scenario.yaml", json={**SMALL, "model": "gtp3"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "model"]
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=6,
+)
+FIELDS = st.sampled_from(
+    ["gpus", "model", "hardware", "training", "site", "prices", "parallelism", "extra"]
+)
+SUBFIELDS = st.sampled_from(
+    ["tokens", "days", "mfu", "precision", "seq_len", "pue", "grid", "gpu_usd", "households"]
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(field=FIELDS, sub=SUBFIELDS, value=JSON_VALUES, nested=st.booleans())
+def test_never_a_server_error(
+    client: TestClient, field: str, sub: str, value: Any, nested: bool
+) -> None:
+    """Whatever JSON goes into one field of a small scenario, the answer is 200 or 422."""
+    body: dict[str, Any] = {**SMALL, "gpus": 8}
+    body[field] = {sub: value} if nested else value
+    response = client.post("/api/plan", json=body)
+    assert response.status_code in (200, 422), (body, response.text)
+    if response.status_code == 422:
+        assert response.json()["detail"][0]["msg"]
+    else:
+        json.dumps(response.json(), allow_nan=False)  # strict JSON: no inf or NaN
+        assert math.isfinite(response.json()["run"]["days"])
