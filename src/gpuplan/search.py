@@ -36,7 +36,7 @@ from gpuplan.performance import DEFAULT_FRAMEWORK, device_of, network_of
 MICROBATCHES = (1, 2, 4, 8, 16, 32)
 INTERLEAVES = (1, 2, 3, 4, 6, 8)
 MAX_CONTEXT_PARALLEL = 64
-FALLBACK_MIN_USED = 0.9
+FALLBACK_MIN_USED = (0.9, 0.75)
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ class SearchOptions:
     allow_tp_beyond_domain: bool = False
     min_used: float | None = None
     """Fraction of the GPUs a plan must use. None: all of them when some plan can, else at
-    least ``FALLBACK_MIN_USED`` (GPU counts like 100,000 factor badly into TP x PP x DP)."""
+    least 90%, then 75% (``FALLBACK_MIN_USED``): GPU counts like 100,000 factor badly into
+    TP x PP x CP x DP."""
     top: int = 10
 
 
@@ -87,7 +88,9 @@ def _tp_candidates(model: Model, accelerator: Accelerator, options: SearchOption
 
 
 def _pp_candidates(model: Model, options: SearchOptions) -> list[int]:
-    powers = [2**k for k in range(12) if 2**k <= model.layers]
+    # Powers of two, three times powers of two (GPU counts like 3,072) and the divisors of
+    # the layers; stages need not divide the layers (uneven stages are modelled).
+    powers = [m * 2**k for m in (1, 3) for k in range(12) if m * 2**k <= model.layers]
     values = sorted(set(powers) | set(divisors(model.layers)))
     return [p for p in values if options.pp in (None, p)]
 
@@ -116,21 +119,24 @@ def search(
     if options.min_used is not None and not 0 < options.min_used <= 1:
         raise ScenarioError(f"min_used = {options.min_used}", "must be in (0, 1]")
     if options.min_used is None:
-        exact = _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8,
-                        replace(options, min_used=1.0), framework_id)  # fmt: skip
-        if exact.feasible:
-            return exact
-        relaxed = _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8,
-                          replace(options, min_used=FALLBACK_MIN_USED), framework_id)  # fmt: skip
-        note = (
-            f"no plan runs on exactly {gpus:,} GPUs; plans using at least "
-            f"{FALLBACK_MIN_USED:.0%} of them were searched"
-        )
-        return replace(
-            relaxed,
-            elapsed_s=exact.elapsed_s + relaxed.elapsed_s,
-            notes=(*relaxed.notes, note),
-        )
+        result = _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8,
+                         replace(options, min_used=1.0), framework_id)  # fmt: skip
+        elapsed = result.elapsed_s
+        for floor in FALLBACK_MIN_USED:
+            if result.feasible:
+                break
+            result = _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8,
+                             replace(options, min_used=floor), framework_id)  # fmt: skip
+            elapsed += result.elapsed_s
+            result = replace(
+                result,
+                notes=(
+                    *result.notes,
+                    f"no plan fits using exactly {gpus:,} GPUs; plans using at least "
+                    f"{floor:.0%} of them were searched",
+                ),
+            )
+        return replace(result, elapsed_s=elapsed)
     return _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8, options,
                    framework_id)  # fmt: skip
 

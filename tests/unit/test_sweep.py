@@ -123,7 +123,7 @@ def test_searches_run_once_per_distinct_key(catalog: Catalog) -> None:
 
 def _grid_with_searches() -> Any:
     base = {**BASE, "training": {"global_batch": 256}}
-    grid = {"gpus": [256, 24], "site.grid": ["us-average", "france"], "site.pue": [1.1, 1.4]}
+    grid = {"gpus": [256, 1], "site.grid": ["us-average", "france"], "site.pue": [1.1, 1.4]}
     return parse_sweep({"base": base, "grid": grid})
 
 
@@ -140,7 +140,8 @@ def test_a_local_dask_cluster_gives_the_same_table() -> None:
     assert remote.backend == "dask" and remote.chunks == 3
     assert remote.searches == 2
     assert remote.table.equals(local.table)
-    assert remote.table.column("fits").to_pylist().count(True) == 4  # 24 GPUs do not fit
+    # Llama 3 8B's states alone (~18 bytes per parameter) overflow one 80 GB GPU.
+    assert remote.table.column("fits").to_pylist().count(True) == 4
 
 
 def test_local_processes_give_the_same_table() -> None:

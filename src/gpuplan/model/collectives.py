@@ -19,6 +19,7 @@ runs on the scale-up link, and ``local`` inter-domain rings, one per GPU, each c
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -99,10 +100,15 @@ def collective_times(
     return np.where((n <= 1) | (size <= 0), 0.0, np.where(local >= n, flat, hierarchical))
 
 
+@functools.lru_cache(maxsize=65536)
 def collective_time(
     kind: Collective, size_bytes: float, n: int, stride: int, network: Network
 ) -> float:
-    """Seconds for one collective of ``size_bytes`` per rank over ``n`` ranks."""
+    """Seconds for one collective of ``size_bytes`` per rank over ``n`` ranks.
+
+    The scalar form of :func:`collective_times`; cached, since a plan search asks for the
+    same few collectives many times.
+    """
     return float(collective_times(kind, size_bytes, n, stride, network))
 
 
