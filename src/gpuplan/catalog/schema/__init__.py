@@ -1,0 +1,114 @@
+"""Schema of the catalog data files: one frozen, validated type per record kind.
+
+Data files use human units only where the key says so (``hbm_gib``, ``tdp_w``,
+``peak_bf16_dense_tflops``); the properties convert them to SI once. Every record
+carries ``source`` and ``retrieved``; the loader refuses a record without them.
+One module per kind of data; everything is importable from here.
+"""
+
+from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record
+from gpuplan.catalog.schema.hardware import (
+    Accelerator,
+    AcceleratorKind,
+    AttentionKernel,
+    CloudPrice,
+    EfficiencyProfile,
+    Framework,
+    PriceTerm,
+    PurchasePrice,
+    Vendor,
+)
+from gpuplan.catalog.schema.laws import (
+    RateForm,
+    ScalingLaw,
+    ScalingLawForm,
+    Trend,
+    TrendQuantity,
+)
+from gpuplan.catalog.schema.measurements import (
+    InlineShape,
+    Measured,
+    MeasuredPlan,
+    Measurement,
+    ValidationTarget,
+)
+from gpuplan.catalog.schema.models import (
+    Ffn,
+    Mla,
+    Model,
+    ModelKind,
+    Moe,
+    Norm,
+    Position,
+    TextConditioning,
+    Video,
+)
+from gpuplan.catalog.schema.reliability import (
+    Confidence,
+    FailureMetric,
+    FailureRate,
+    ReliabilityParameter,
+    ReliabilityParameterId,
+)
+from gpuplan.catalog.schema.runs import (
+    FlopsBasis,
+    Run,
+    RunDomain,
+)
+from gpuplan.catalog.schema.site import (
+    ElectricityPrice,
+    Grid,
+    Household,
+    Pue,
+    SeedCluster,
+    SystemParameter,
+)
+
+__all__ = [
+    "Accelerator",
+    "AcceleratorKind",
+    "AttentionKernel",
+    "CloudPrice",
+    "Confidence",
+    "EfficiencyProfile",
+    "ElectricityPrice",
+    "FailureMetric",
+    "FailureRate",
+    "Ffn",
+    "FlopsBasis",
+    "Fraction",
+    "Framework",
+    "Grid",
+    "Household",
+    "InlineShape",
+    "Measured",
+    "MeasuredPlan",
+    "Measurement",
+    "Mla",
+    "Model",
+    "ModelKind",
+    "Moe",
+    "Norm",
+    "Position",
+    "Positive",
+    "PositiveInt",
+    "PriceTerm",
+    "Pue",
+    "PurchasePrice",
+    "RateForm",
+    "Record",
+    "ReliabilityParameter",
+    "ReliabilityParameterId",
+    "Run",
+    "RunDomain",
+    "ScalingLaw",
+    "ScalingLawForm",
+    "SeedCluster",
+    "SystemParameter",
+    "TextConditioning",
+    "Trend",
+    "TrendQuantity",
+    "ValidationTarget",
+    "Vendor",
+    "Video",
+]

@@ -1,0 +1,182 @@
+"""Accelerators, their kernel and link efficiencies, and training frameworks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gpuplan import units
+from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record
+
+
+class Vendor(StrEnum):
+    NVIDIA = "NVIDIA"
+    AMD = "AMD"
+    GOOGLE = "Google"
+
+
+class AcceleratorKind(StrEnum):
+    GPU = "gpu"
+    TPU = "tpu"
+
+
+class PriceTerm(StrEnum):
+    ON_DEMAND = "on-demand"
+    ONE_YEAR = "1yr"
+    THREE_YEAR = "3yr"
+    SPOT = "spot"
+    CAPACITY_BLOCK = "capacity-block"
+
+
+class PurchasePrice(BaseModel):
+    """One representative purchase price of the accelerator alone (no server share)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    usd: Positive
+    date: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")
+    basis: str
+    source: str = Field(min_length=3)
+
+
+class CloudPrice(BaseModel):
+    """A rental price per accelerator-hour from one provider on one date."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: str
+    usd_per_hour: Positive
+    term: PriceTerm
+    date: dt.date
+    source: str = Field(min_length=3)
+
+
+class Accelerator(Record):
+    """An AI accelerator (GPU or TPU chip) with its dense peaks, memory, links and prices."""
+
+    id: str
+    name: str
+    vendor: Vendor
+    kind: AcceleratorKind
+    release_date: dt.date
+    peak_bf16_dense_tflops: Positive
+    """Dense tensor peak in BF16 (FP16 on chips without BF16), no sparsity."""
+    peak_fp8_dense_tflops: Positive | None
+    """Dense FP8 peak; None where the chip has no faster FP8 path."""
+    hbm_gib: Positive
+    hbm_tb_per_s: Positive
+    scaleup_unidir_gb_per_s: Positive
+    """Scale-up (NVLink, Infinity Fabric, ICI) bandwidth per chip, one direction."""
+    scaleup_domain: PositiveInt
+    """Chips in one scale-up domain as deployed (HGX 8, NVL72 72, TPU pod size)."""
+    scaleout_unidir_gb_per_s: Positive
+    """Scale-out (InfiniBand, Ethernet, DCN) bandwidth per chip, one direction."""
+    tdp_w: Positive
+    purchase: PurchasePrice
+    cloud: tuple[CloudPrice, ...] = Field(min_length=1)
+    """Rental prices; the first one is the default."""
+
+    @model_validator(mode="after")
+    def _fp8_not_below_bf16(self) -> Accelerator:
+        if self.peak_fp8_dense_tflops is not None and (
+            self.peak_fp8_dense_tflops < self.peak_bf16_dense_tflops
+        ):
+            raise ValueError(
+                f"{self.id}: peak_fp8_dense_tflops {self.peak_fp8_dense_tflops} is below "
+                f"peak_bf16_dense_tflops {self.peak_bf16_dense_tflops}"
+            )
+        return self
+
+    @property
+    def peak_bf16_flops_per_s(self) -> float:
+        return units.tflops_to_flops_per_s(self.peak_bf16_dense_tflops)
+
+    @property
+    def peak_fp8_flops_per_s(self) -> float | None:
+        if self.peak_fp8_dense_tflops is None:
+            return None
+        return units.tflops_to_flops_per_s(self.peak_fp8_dense_tflops)
+
+    @property
+    def hbm_bytes(self) -> float:
+        return self.hbm_gib * units.GiB
+
+    @property
+    def hbm_bytes_per_s(self) -> float:
+        return self.hbm_tb_per_s * units.TB
+
+    @property
+    def scaleup_bytes_per_s(self) -> float:
+        return units.gb_per_s_to_bytes_per_s(self.scaleup_unidir_gb_per_s)
+
+    @property
+    def scaleout_bytes_per_s(self) -> float:
+        return units.gb_per_s_to_bytes_per_s(self.scaleout_unidir_gb_per_s)
+
+    @property
+    def default_cloud(self) -> CloudPrice:
+        return self.cloud[0]
+
+
+class EfficiencyProfile(Record):
+    """How close one accelerator's kernels and links get to their peaks.
+
+    Fractions of the datasheet peak: ``gemm_bf16`` is the Maximum Achievable Matmul FLOPS
+    (a brute-force search over GEMM shapes) over the dense peak; ``attention`` is the
+    fused (flash) attention kernel's forward+backward rate over the peak.
+    """
+
+    id: str
+    """The accelerator id this profile describes."""
+    gemm_bf16: Fraction
+    gemm_fp8: Fraction | None = None
+    attention: Fraction
+    attention_triton: Fraction | None = None
+    """The same for the 2022-23 Triton flash-attention kernel, where known."""
+    sustained: Fraction
+    """Tensor throughput under sustained training load / short-burst throughput: a chip at
+    its power limit lowers its clock (MSMF / MAMF where measured)."""
+    hbm: Fraction
+    """Achieved / peak HBM bandwidth for streaming (elementwise) kernels."""
+    compute_units: PositiveInt | None = None
+    """Streaming multiprocessors (CUs on AMD) that GEMM tiles are spread over; None where
+    tiling does not apply (TPU systolic arrays), which turns off the wave model."""
+    scaleup_bus: Fraction
+    """Collective bus bandwidth achieved / scale-up link bandwidth (NCCL busbw)."""
+    scaleout_bus: Fraction
+    kernel_launch_us: Annotated[float, Field(ge=0, le=100)]
+    """Fixed cost per kernel (launch and tail), microseconds."""
+    scaleup_latency_us: Annotated[float, Field(ge=0, le=1000)]
+    """Latency per step of a collective inside the scale-up domain."""
+    scaleout_latency_us: Annotated[float, Field(ge=0, le=1000)]
+
+
+class AttentionKernel(StrEnum):
+    FLASH = "flash"
+    """Fused attention (FlashAttention-2/3, cuDNN): no s x s matrix in memory."""
+    TRITON = "triton"
+    """The 2022-23 Triton flash-attention kernel (ALiBi-capable; MPT): fused, but slower."""
+    UNFUSED = "unfused"
+    """Batched GEMMs around a fused scale-mask-softmax kernel (Megatron-LM before 2023)."""
+
+
+class Framework(Record):
+    """What a training framework overlaps and fuses: software facts, with their source."""
+
+    id: str
+    name: str
+    attention: AttentionKernel
+    overlap_grad_reduce: bool
+    """Data-parallel gradient reduction overlapped with the backward pass."""
+    overlap_param_gather: bool
+    """ZeRO/FSDP parameter all-gathers prefetched under compute."""
+    tp_comm_overlap: Annotated[float, Field(ge=0, le=1)]
+    """Fraction of tensor-parallel communication hidden under GEMMs."""
+    grad_bytes: Annotated[int, Field(ge=2, le=4)]
+    """Bytes per gradient element kept and reduced (4: fp32 main grads)."""
+    default_sequence_parallel: bool
+    default_recompute: str
+    default_zero: Annotated[int, Field(ge=0, le=3)]

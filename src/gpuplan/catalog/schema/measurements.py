@@ -1,0 +1,85 @@
+"""Published throughput measurements and the accuracy targets of `gpuplan validate`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record
+from gpuplan.catalog.schema.models import Ffn
+
+
+class InlineShape(BaseModel):
+    """A model shape given inline in a measurement, when no catalog model matches it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    layers: PositiveInt
+    hidden: PositiveInt
+    heads: PositiveInt
+    kv_heads: PositiveInt
+    ffn_hidden: PositiveInt
+    ffn: Ffn
+    vocab: PositiveInt | None
+
+
+class MeasuredPlan(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tp: PositiveInt | None
+    pp: PositiveInt | None
+    dp: PositiveInt | None
+    cp: PositiveInt | None = 1
+    ep: PositiveInt | None = 1
+    microbatch: PositiveInt | None
+    interleave: PositiveInt | None
+    recompute: str | None
+    sequence_parallel: bool | None
+    zero: Annotated[int, Field(ge=0, le=3)] | None
+
+
+class Measured(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    iteration_time_s: Positive | None = None
+    tokens_per_s_per_gpu: Positive | None = None
+    tflops_per_gpu: Positive | None = None
+    mfu_pct: Annotated[float, Field(gt=0, le=100)] | None = None
+    hfu_pct: Annotated[float, Field(gt=0, le=100)] | None = None
+
+
+class Measurement(Record):
+    """A published measurement of training throughput on a known configuration."""
+
+    id: str
+    provenance: str
+    confidence: str
+    framework: str
+    model: str | InlineShape | None
+    hardware: str | None
+    gpus: PositiveInt | None
+    global_batch: PositiveInt | None
+    seq_len: PositiveInt | None
+    plan: MeasuredPlan | None
+    precision: str | None
+    measured: Measured
+    tflops_definition: str | None
+    peak_tflops_basis: Positive | None
+    usable_for_validation: bool
+
+
+class ValidationTarget(Record):
+    """An accuracy target for `gpuplan validate`, and where the bar comes from."""
+
+    id: str
+    description: str
+    source_groups: tuple[str, ...] = ()
+    """Rows from these sources; empty means every source except ``exclude_groups``."""
+    exclude_groups: tuple[str, ...] = ()
+    row_ids: tuple[str, ...] = ()
+    """Exactly these rows, when given."""
+    mean_abs_max: Fraction | None = None
+    median_abs_max: Fraction | None = None
+    p90_abs_max: Fraction | None = None
+    max_abs_max: Fraction | None = None

@@ -1,0 +1,141 @@
+"""Transformer models: dense and MoE LLMs, video diffusion transformers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gpuplan.catalog.schema.base import Positive, PositiveInt, Record
+
+
+class ModelKind(StrEnum):
+    LLM = "llm"
+    VIDEO_DIT = "video-dit"
+
+
+class Ffn(StrEnum):
+    GELU = "gelu"
+    RELU = "relu"
+    SWIGLU = "swiglu"
+
+    @property
+    def matrices(self) -> int:
+        """Weight matrices in the MLP: gated units have three, plain ones two."""
+        return 3 if self is Ffn.SWIGLU else 2
+
+
+class Position(StrEnum):
+    ROPE = "rope"
+    LEARNED = "learned"
+    ALIBI = "alibi"
+    NONE = "none"
+
+
+class Norm(StrEnum):
+    RMSNORM = "rmsnorm"
+    LAYERNORM = "layernorm"
+
+
+class TextConditioning(StrEnum):
+    CROSS_ATTENTION = "cross-attention"
+    JOINT = "joint"
+
+
+class Moe(BaseModel):
+    """Mixture-of-experts layers (Mixtral, DeepSeek-V3)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    experts: PositiveInt
+    top_k: PositiveInt
+    shared_experts: Annotated[int, Field(ge=0)] = 0
+    expert_ffn_hidden: PositiveInt
+    dense_layers: Annotated[int, Field(ge=0)] = 0
+    """Leading layers with a dense MLP of size ``ffn_hidden`` instead of experts."""
+
+    @model_validator(mode="after")
+    def _top_k_within_experts(self) -> Moe:
+        if self.top_k > self.experts:
+            raise ValueError(f"moe.top_k = {self.top_k} exceeds moe.experts = {self.experts}")
+        return self
+
+
+class Mla(BaseModel):
+    """DeepSeek multi-head latent attention (DeepSeek-V2/V3)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    q_lora_rank: PositiveInt
+    kv_lora_rank: PositiveInt
+    qk_nope_head_dim: PositiveInt
+    qk_rope_head_dim: PositiveInt
+    v_head_dim: PositiveInt
+
+
+class Video(BaseModel):
+    """How a video diffusion transformer turns a clip into tokens."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    frames: PositiveInt
+    height: PositiveInt
+    width: PositiveInt
+    vae_temporal: PositiveInt
+    vae_spatial: PositiveInt
+    latent_channels: PositiveInt
+    patch_t: PositiveInt = 1
+    patch_h: PositiveInt = 2
+    patch_w: PositiveInt = 2
+    text_tokens: Annotated[int, Field(ge=0)]
+    text_conditioning: TextConditioning
+    text_encoder_params_b: Annotated[float, Field(ge=0)] = 0.0
+    latent_tokens_published: PositiveInt | None = None
+
+
+class Model(Record):
+    """A transformer: dense or MoE LLM, or a video diffusion transformer."""
+
+    id: str
+    name: str
+    kind: ModelKind
+    params_published_b: Positive
+    active_params_published_b: Positive | None = None
+    layers: PositiveInt
+    hidden: PositiveInt
+    heads: PositiveInt
+    kv_heads: PositiveInt
+    head_dim: PositiveInt | None = None
+    ffn_hidden: PositiveInt
+    ffn: Ffn
+    vocab: Annotated[int, Field(ge=0)]
+    seq_len: PositiveInt | None
+    tied_embeddings: bool = False
+    position: Position = Position.ROPE
+    norm: Norm = Norm.LAYERNORM
+    dropout: bool = False
+    """Trained with hidden and attention dropout (GPT-3/Megatron-era models): extra masks."""
+    moe: Moe | None = None
+    mla: Mla | None = None
+    video: Video | None = None
+    training_tokens_published: Positive | None = None
+    training_flops_published: Positive | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Model:
+        if self.heads % self.kv_heads:
+            raise ValueError(
+                f"{self.id}: heads = {self.heads} is not a multiple of kv_heads = {self.kv_heads}"
+            )
+        if self.kind is ModelKind.VIDEO_DIT and self.video is None:
+            raise ValueError(f"{self.id}: kind video-dit needs a video block")
+        if self.kind is ModelKind.LLM and self.video is not None:
+            raise ValueError(f"{self.id}: a video block needs kind video-dit")
+        if self.moe is not None and self.moe.dense_layers > self.layers:
+            raise ValueError(f"{self.id}: moe.dense_layers exceeds layers")
+        return self
+
+    @property
+    def head_size(self) -> int:
+        return self.head_dim if self.head_dim is not None else self.hidden // self.heads

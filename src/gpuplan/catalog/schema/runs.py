@@ -1,0 +1,84 @@
+"""Notable training runs (runs.yaml)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import model_validator
+
+from gpuplan import units
+from gpuplan.catalog.schema.base import Positive, PositiveInt, Record
+
+
+class RunDomain(StrEnum):
+    LANGUAGE = "language"
+    MULTIMODAL = "multimodal"
+    IMAGE_GENERATION = "image-generation"
+    VIDEO_GENERATION = "video-generation"
+    GAMES = "games"
+    VISION = "vision"
+    SCIENCE = "science"
+    SPEECH = "speech"
+
+
+class FlopsBasis(StrEnum):
+    PUBLISHED = "published"
+    """Stated by the developers (paper, report, blog, logbook)."""
+    EPOCH_ESTIMATE = "epoch-estimate"
+    """Epoch AI's estimate; the record's notes say how."""
+    DERIVED_6ND = "derived-6nd"
+    """6 x (active) parameters x tokens; the arithmetic is in the notes."""
+    OTHER = "other"
+    """See the notes; used with ``training_flops: null`` when no figure exists."""
+
+
+class Run(Record):
+    """A published training run (runs.yaml): what it cost in compute, chips, days and dollars.
+
+    Human units only where the key says so (``days``, ``gpu_hours``); ``training_flops`` is
+    the total compute of the final run in FLOP (not FLOP/s).
+    """
+
+    id: str
+    name: str
+    organization: str
+    date: dt.date
+    """Publication or announcement date (as Epoch AI records it unless the notes say)."""
+    domain: RunDomain
+    params: Positive | None
+    """Total parameters."""
+    active_params: Positive | None
+    """Parameters used per token (mixture-of-experts models); None for dense ones."""
+    tokens: Positive | None
+    training_flops: Positive | None
+    flops_basis: FlopsBasis
+    accelerator: str | None
+    """gpuplan accelerator id, when the chip is in the catalog."""
+    accelerator_name: str | None
+    """The chip as published."""
+    accelerator_count: PositiveInt | None
+    days: Positive | None
+    gpu_hours: Positive | None
+    cost_usd: Positive | None
+    cost_basis: str = ""
+    frontier: bool
+    """Epoch AI's 'Frontier model' flag, or compute rank <= 10 when published."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Run:
+        if (
+            self.active_params is not None
+            and self.params is not None
+            and self.active_params > self.params
+        ):
+            raise ValueError(
+                f"{self.id}: active_params {self.active_params} exceeds params {self.params}"
+            )
+        if self.cost_usd is not None and not self.cost_basis.strip():
+            raise ValueError(f"{self.id}: cost_usd needs a cost_basis saying where it is from")
+        return self
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.days is None else self.days * units.DAY_S
