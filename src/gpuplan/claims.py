@@ -34,6 +34,7 @@ from gpuplan.catalog.schema import TrendQuantity
 from gpuplan.cluster import assess_cluster
 from gpuplan.errors import ScenarioError
 from gpuplan.fitting.effective_compute import default_trend
+from gpuplan.scenario import read_yaml_file
 
 WRONG_FACTOR = 10.0
 
@@ -365,15 +366,7 @@ def load_claims(path: Path | None = None) -> list[Claim]:
     if path is None:
         text = resources.files("gpuplan.catalog").joinpath("data", "claims.yaml").read_text()
         return parse_claims(yaml.safe_load(text), "claims.yaml")
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise ScenarioError("claims", f"cannot read {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError("claims", f"{path} is not valid YAML: {exc}") from None
-    return parse_claims(data, str(path))
+    return parse_claims(read_yaml_file(path, "claims"), str(path))
 
 
 def check_all(catalog: Catalog, claims: list[Claim] | None = None) -> list[ClaimResult]:

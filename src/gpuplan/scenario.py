@@ -210,16 +210,21 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
         raise ScenarioError(field + shown, _describe(error)) from None
 
 
-def load_scenario_file(path: Path) -> dict[str, Any]:
-    """Read a YAML scenario file into a plain mapping (validated by parse_scenario)."""
+def read_yaml_file(path: Path, field: str) -> Any:
+    """A user's YAML file (scenario, claims, sweep), or a ScenarioError naming ``field``."""
     try:
         text = path.read_text("utf-8")
     except OSError as exc:
-        raise ScenarioError("scenario", f"cannot read {path}: {exc.strerror}") from None
+        raise ScenarioError(field, f"cannot read {path}: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ScenarioError("scenario", f"{path} is not valid YAML: {exc}") from None
+        raise ScenarioError(field, f"{path} is not valid YAML: {exc}") from None
+
+
+def load_scenario_file(path: Path) -> dict[str, Any]:
+    """Read a YAML scenario file into a plain mapping (validated by parse_scenario)."""
+    data = read_yaml_file(path, "scenario")
     if not isinstance(data, dict):
         raise ScenarioError("scenario", f"{path} must hold a YAML mapping")
     return data

@@ -35,8 +35,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog
 from gpuplan.distributions import (
@@ -49,7 +47,7 @@ from gpuplan.distributions import (
 )
 from gpuplan.errors import ScenarioError
 from gpuplan.plan_cache import SearchKey, search_group
-from gpuplan.scenario import parse_scenario
+from gpuplan.scenario import parse_scenario, read_yaml_file
 from gpuplan.search import SearchResult
 from gpuplan.sweep_tasks import Task, executor, prime, run_task, worker_state
 from gpuplan.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, draw_samples
@@ -188,13 +186,7 @@ def load_sweep_file(
     path: Path, *, samples: int | None = None, seed: int | None = None
 ) -> SweepSpec:
     """Read and validate a sweep YAML file."""
-    try:
-        data = yaml.safe_load(path.read_text("utf-8"))
-    except OSError as exc:
-        raise ScenarioError("sweep", f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError("sweep", f"{path} is not valid YAML: {exc}") from None
-    return parse_sweep(data, samples=samples, seed=seed)
+    return parse_sweep(read_yaml_file(path, "sweep"), samples=samples, seed=seed)
 
 
 @dataclass(frozen=True)
