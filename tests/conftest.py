@@ -15,3 +15,25 @@ REFERENCE = REPO.parent / "shared" / "reference"
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog()
+
+
+# The stable JSON keys of DESIGN.md that users and tests rely on (CLI --json and /api/plan).
+DESIGN_KEYS = [
+    "fits", "infeasible_reason", "plan.tp", "plan.pp", "plan.dp", "plan.cp", "plan.ep",
+    "plan.microbatch", "plan.interleave", "plan.recompute", "plan.zero",
+    "memory.per_gpu_bytes", "memory.capacity_bytes", "memory.breakdown.weights_bytes",
+    "memory.breakdown.grads_bytes", "memory.breakdown.optimizer_bytes",
+    "memory.breakdown.activations_bytes", "step.time_s", "step.compute_s",
+    "step.exposed_comm_s", "step.bubble_s", "step.tokens_per_s", "step.tokens_per_s_per_gpu",
+    "step.model_tflops_per_gpu", "step.mfu", "step.hfu", "run.tokens", "run.model_flops",
+    "run.days", "run.gpu_hours", "run.goodput", "run.interruptions", "power.it_w",
+    "power.facility_w", "energy.mwh", "emissions.tco2e", "cost.gpu_capex_usd",
+    "cost.cluster_capex_usd", "cost.amortized_usd", "cost.energy_usd", "cost.cloud_usd",
+    "scaling.predicted_loss", "scaling.compute_optimal_params",
+    "scaling.compute_optimal_tokens", "assumptions", "sources",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def design_keys() -> list[str]:
+    return DESIGN_KEYS
