@@ -117,11 +117,6 @@ def plan_errors(
     return errors
 
 
-def microbatches(plan: ParallelPlan, global_batch: int) -> int:
-    """Micro-batches per pipeline per step (gradient accumulation steps)."""
-    return global_batch // (plan.microbatch * plan.data_parallel)
-
-
 def stage_layers(layers: int, stages: int) -> list[int]:
     """Layers per pipeline stage. When they do not divide, the last and first stages,
     which also hold the logits and the embedding, get one layer fewer, then their

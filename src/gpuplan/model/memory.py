@@ -22,7 +22,9 @@ For ``h = 4f``, MHA, dropout and unfused attention this is the paper's
 ``sbh (34 + 5 a s / h)`` (eq. 1). Selective recompute drops the ``s^2`` terms; full
 recompute keeps only each layer's input (``2 sbh``). The first pipeline stage holds the
 most micro-batches in flight: ``min(m, p + (p - 1) / v)`` stage-loads (Korthikanti et al.
-sec. 4.2.3 for the interleaved factor). The last stage also holds the FP32 logits.
+sec. 4.2.3 for the interleaved factor). The last stage also holds the FP32 logits. These
+per-stage sums and the ZeRO sharding of the states are done for many plans at once in
+:mod:`gpuplan.model.batch`.
 """
 
 from __future__ import annotations
@@ -32,11 +34,8 @@ from dataclasses import dataclass
 from gpuplan.catalog.schema import AttentionKernel, Ffn, Model
 from gpuplan.model.flops import (
     Recompute,
-    attention_params_per_layer,
-    is_moe_layer,
-    mlp_params_per_layer,
 )
-from gpuplan.parallelism import ParallelPlan, stage_layers
+from gpuplan.parallelism import ParallelPlan
 
 WEIGHT_BYTES = 2
 OPTIMIZER_BYTES = 12  # FP32 master weights + Adam first and second moments
@@ -64,45 +63,6 @@ class MemoryEstimate:
             + self.activations_bytes
             + self.overhead_bytes
         )
-
-
-@dataclass(frozen=True)
-class StageParams:
-    """Parameters held by one GPU of a pipeline stage, before ZeRO sharding."""
-
-    dense: float
-    """Replicated over DP x CP: attention, dense MLPs, norms, embeddings."""
-    experts: float
-    """Routed-expert weights: replicated over (DP x CP) / EP."""
-
-
-def stage_params(model: Model, plan: ParallelPlan) -> list[StageParams]:
-    """Parameters on one GPU of each pipeline stage (virtual stages folded together)."""
-    tp, pp, v = plan.tensor_parallel, plan.pipeline_parallel, plan.interleave
-    attention = attention_params_per_layer(model)
-    mlp = mlp_params_per_layer(model)
-    norms = 2 * model.hidden
-    counts = stage_layers(model.layers, pp * v)
-    out = []
-    for stage in range(pp):
-        dense = experts = 0.0
-        for chunk in range(v):
-            virtual = chunk * pp + stage
-            first = sum(counts[:virtual])
-            for index in range(first, first + counts[virtual]):
-                dense += (attention + norms) / tp
-                if is_moe_layer(model, index):
-                    dense += mlp.moe_shared / tp
-                    experts += mlp.moe_routed / (tp * plan.expert_parallel)
-                else:
-                    dense += mlp.dense / tp
-        embedding = model.vocab * model.hidden / tp
-        if stage == 0:
-            dense += embedding
-        if stage == pp - 1 and (not model.tied_embeddings or pp > 1):
-            dense += embedding
-        out.append(StageParams(dense, experts))
-    return out
 
 
 def activation_bytes_per_layer(
