@@ -42,6 +42,7 @@ def device_of(
         fp8,
         catalog.system("training_kernel_efficiency").for_accelerator(accelerator.id),
         catalog.framework(framework_id).attention,
+        catalog.system("overlap_compute_slowdown").for_accelerator(accelerator.id),
     )
 
 

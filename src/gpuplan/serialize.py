@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 def step_dict(result: PlanResult) -> dict[str, Any]:
     keys = (
         "time_s", "compute_s", "recompute_s", "exposed_comm_s", "bubble_s", "optimizer_s",
-        "tokens_per_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu", "hfu",
+        "overlap_slowdown_s", "tokens_per_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu",
+        "mfu", "hfu",
     )  # fmt: skip
     out: dict[str, Any] = dict.fromkeys(keys)
     step, run = result.step, result.run
@@ -33,6 +34,7 @@ def step_dict(result: PlanResult) -> dict[str, Any]:
             comm_on_link_by_axis_s=dict(step.comm_on_link_s),
             bubble_s=step.bubble_s,
             optimizer_s=step.optimizer_s,
+            overlap_slowdown_s=step.overlap_slowdown_s,
             hfu=step.hfu,
         )
     elif result.step_time_s is not None:

@@ -49,9 +49,12 @@ def test_step_is_physical(plan: ParallelPlan) -> None:
     assert isinstance(result, StepEstimate)
     assert 0 < result.mfu <= result.hfu < 1
     parts = [result.compute_s, result.recompute_s, result.bubble_s, result.optimizer_s,
-             *result.exposed_comm_s.values()]  # fmt: skip
+             result.overlap_slowdown_s, *result.exposed_comm_s.values()]  # fmt: skip
     assert all(p >= 0 for p in parts)
     assert result.time_s == pytest.approx(sum(parts))
+    # Hidden communication slows the compute beside it, never by more than it lasts.
+    hidden = sum(result.comm_on_link_s.values()) - sum(result.exposed_comm_s.values())
+    assert result.overlap_slowdown_s <= hidden + 1e-12
     for axis, exposed in result.exposed_comm_s.items():
         assert exposed <= result.comm_on_link_s[axis] + 1e-12
     # Memory never below the weights a GPU holds.

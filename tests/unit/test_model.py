@@ -6,6 +6,8 @@ its parts.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from gpuplan import units
@@ -174,7 +176,7 @@ def test_llama3_405b_on_meta_plan(catalog: Catalog) -> None:
     assert result.mfu == pytest.approx(0.41, rel=0.15)
     assert result.time_s == pytest.approx(
         result.compute_s + result.recompute_s + sum(result.exposed_comm_s.values())
-        + result.bubble_s + result.optimizer_s
+        + result.bubble_s + result.optimizer_s + result.overlap_slowdown_s
     )  # fmt: skip
 
 
@@ -184,3 +186,72 @@ def test_activations_without_sequence_parallel_match_eq2() -> None:
     plan = ParallelPlan(tensor_parallel=t)
     got = activation_bytes_per_layer(gpt(), plan, s, AttentionKernel.UNFUSED, False)
     assert got == pytest.approx(s * b * h * (10 + 24 / t + 5 * a * s / (h * t)))
+
+
+def _with(catalog: Catalog, *, slowdown: float | None = None, loss_bytes: float | None = None,
+          framework: str = "llm-foundry-2023") -> Catalog:  # fmt: skip
+    """The catalog with the overlap slowdown or a framework's loss traffic replaced."""
+    systems, frameworks = dict(catalog.systems), dict(catalog.frameworks)
+    if slowdown is not None:
+        parameter = systems["overlap_compute_slowdown"]
+        systems[parameter.id] = parameter.model_copy(update={"value": slowdown})
+    if loss_bytes is not None:
+        record = frameworks[framework]
+        frameworks[framework] = record.model_copy(update={"loss_bytes_per_logit": loss_bytes})
+    return replace(catalog, systems=systems, frameworks=frameworks)
+
+
+def test_hidden_communication_slows_compute_by_hand(catalog: Catalog) -> None:
+    # FSDP (ZeRO-3) over 64 GPUs hides its gathers and reduce-scatters under compute. During
+    # a hidden window of H seconds the compute runs 1 + s times slower: H s / (1 + s) extra.
+    plan = ParallelPlan(1, 1, 64, microbatch=2, zero=3)
+    model, h100 = catalog.model("llama2-13b"), catalog.accelerator("h100-sxm")
+
+    def run(cat: Catalog) -> StepEstimate:
+        result = estimate(cat, model, h100, plan, seq_len=4096, global_batch=128,
+                          framework_id="llm-foundry-2023")  # fmt: skip
+        assert isinstance(result, StepEstimate)
+        return result
+
+    s = catalog.system("overlap_compute_slowdown").value
+    with_slowdown, without = run(catalog), run(_with(catalog, slowdown=0.0))
+    on_link, exposed = with_slowdown.comm_on_link_s, with_slowdown.exposed_comm_s
+    hidden = sum(on_link.values()) - sum(exposed.values())
+    assert hidden > 0.1 * with_slowdown.compute_s  # the case is worth testing
+    assert with_slowdown.overlap_slowdown_s == pytest.approx(hidden * s / (1 + s))
+    assert without.overlap_slowdown_s == 0
+    assert with_slowdown.time_s - without.time_s == pytest.approx(hidden * s / (1 + s))
+
+
+def test_framework_without_overlap_has_no_slowdown(catalog: Catalog) -> None:
+    # Megatron-LM 2022 waits for every collective: nothing is hidden, nothing is slowed.
+    plan = ParallelPlan(8, 1, 4, microbatch=1, sequence_parallel=True)
+    result = estimate(
+        catalog, catalog.model("megatron-22b"), catalog.accelerator("a100-80gb"), plan,
+        seq_len=2048, global_batch=64, framework_id="megatron-2022",
+    )  # fmt: skip
+    assert isinstance(result, StepEstimate)
+    assert result.comm_on_link_s == result.exposed_comm_s
+    assert result.overlap_slowdown_s == 0
+
+
+def test_cross_entropy_traffic_by_hand(catalog: Catalog) -> None:
+    # The loss streams loss_bytes_per_logit over tokens x vocab / TP logits per micro-batch
+    # on the last stage, at the HBM rate of efficiency.yaml (its kernel launches cancel out
+    # in the difference).
+    model, h100 = catalog.model("llama3-8b"), catalog.accelerator("h100-sxm")
+    tp, mb, seq, batch = 2, 1, 8192, 32
+    plan = ParallelPlan(tp, 1, 4, microbatch=mb, sequence_parallel=True, zero=1)
+    micro_batches = batch // (mb * 4)
+
+    def compute_s(loss_bytes: float) -> float:
+        cat = _with(catalog, loss_bytes=loss_bytes, framework="nemo-2024")
+        result = estimate(cat, model, h100, plan, seq_len=seq, global_batch=batch,
+                          framework_id="nemo-2024")  # fmt: skip
+        assert isinstance(result, StepEstimate)
+        return result.compute_s
+
+    profile = catalog.efficiency_profile("h100-sxm")
+    hbm = h100.hbm_bytes_per_s * profile.hbm
+    per_mb = 52 * mb * seq * model.vocab / tp / hbm
+    assert compute_s(52) - compute_s(0) == pytest.approx(micro_batches * per_mb, rel=1e-9)

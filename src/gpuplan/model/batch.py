@@ -117,6 +117,7 @@ class BatchResult:
     on_link_s: dict[str, FloatArray]
     bubble_s: FloatArray
     optimizer_s: FloatArray
+    overlap_slowdown_s: FloatArray
     tokens_per_step: float
     model_flops_per_step: float
     hardware_flops_per_step: FloatArray
@@ -138,7 +139,10 @@ class BatchResult:
 
     @property
     def time_s(self) -> FloatArray:
-        total = self.compute_s + self.recompute_s + self.bubble_s + self.optimizer_s
+        total = (
+            self.compute_s + self.recompute_s + self.bubble_s + self.optimizer_s
+            + self.overlap_slowdown_s
+        )  # fmt: skip
         for axis in AXES:
             total = total + self.exposed_s[axis]
         return np.asarray(total)
@@ -230,7 +234,8 @@ def evaluate(
     moe = {f: a[where] for f, a in moe.items()}
     act_dense, act_moe, act_transient = act_dense[where], act_moe[where], act_transient[where]
 
-    # The logits (kept in BF16 under FP8), once per distinct (tp, cp, mb).
+    # The logits (kept in BF16 under FP8) and the cross-entropy loss over them (memory-bound,
+    # frameworks.yaml: loss_bytes_per_logit), once per distinct (tp, cp, mb).
     logits = np.zeros(n)
     if model.vocab:
         bf16_dev = replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False)
@@ -243,6 +248,7 @@ def evaluate(
                 gemm_time(rows, shard, h, bf16_dev)
                 + gemm_time(rows, h, shard, bf16_dev)
                 + gemm_time(h, shard, rows, bf16_dev)
+                + streaming_time(framework.loss_bytes_per_logit * rows * shard, 9, dev)
             )
         logits = values[where_l]
 
@@ -390,6 +396,27 @@ def evaluate(
     )
     optimizer_s = streaming_time(OPTIMIZER_BYTES_PER_PARAM * optimizer_params, 4, dev)
 
+    # Communication hidden under compute is not free: the collectives' kernels take SMs and
+    # HBM bandwidth, so the compute beside them runs 1 + s times slower (systems.yaml:
+    # overlap_compute_slowdown). Compute worth H / (1 + s) gets done during a hidden window
+    # of H seconds, which costs H s / (1 + s) extra.
+    exposed_s = {
+        "tp": m * out["exposed_tp"],
+        "cp": m * out["exposed_cp"],
+        "ep": m * out["link_ep"],
+        "pp": m * pp_per_mb,
+        "dp": dp_exposed,
+    }
+    on_link_s = {
+        "tp": m * out["link_tp"],
+        "cp": m * out["link_cp"],
+        "ep": m * out["link_ep"],
+        "pp": m * pp_per_mb,
+        "dp": dp_link,
+    }
+    hidden_s = sum(on_link_s[axis] - exposed_s[axis] for axis in AXES)
+    overlap_slowdown_s = hidden_s * dev.overlap_slowdown / (1 + dev.overlap_slowdown)
+
     tokens_per_step = global_batch * seq_len
     hardware = np.asarray(
         [
@@ -406,22 +433,11 @@ def evaluate(
         memory_stage=memory_stage,
         compute_s=m * crit_compute,
         recompute_s=m * out["recompute"],
-        exposed_s={
-            "tp": m * out["exposed_tp"],
-            "cp": m * out["exposed_cp"],
-            "ep": m * out["link_ep"],
-            "pp": m * pp_per_mb,
-            "dp": dp_exposed,
-        },
-        on_link_s={
-            "tp": m * out["link_tp"],
-            "cp": m * out["link_cp"],
-            "ep": m * out["link_ep"],
-            "pp": m * pp_per_mb,
-            "dp": dp_link,
-        },
+        exposed_s=exposed_s,
+        on_link_s=on_link_s,
         bubble_s=out["bubble"],
         optimizer_s=optimizer_s,
+        overlap_slowdown_s=np.asarray(overlap_slowdown_s, dtype=float),
         tokens_per_step=tokens_per_step,
         model_flops_per_step=tokens_per_step * training_flops_per_token(model, seq_len),
         hardware_flops_per_step=hardware,

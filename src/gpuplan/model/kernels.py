@@ -41,6 +41,8 @@ class Device:
     """GEMMs run in FP8: their operands are cast (and transposed) by extra kernels."""
     compute_units: int | None = None
     """SMs for the wave-quantisation model; None turns it off."""
+    overlap_slowdown: float = 0.0
+    """Fractional slowdown of compute kernels while a collective runs beside them."""
 
 
 def device(
@@ -49,12 +51,14 @@ def device(
     fp8: bool,
     kernel_efficiency: float,
     attention: AttentionKernel = AttentionKernel.FLASH,
+    overlap_slowdown: float = 0.0,
 ) -> Device:
     """The rates of one accelerator in training.
 
     ``kernel_efficiency`` is the fraction of the best-shape, sustained matmul rate that
     training kernels reach on average (real shapes, epilogues, stream switches); it is one
     number for all accelerators, fitted on one published source (see systems.yaml).
+    ``overlap_slowdown`` is how much slower compute runs beside a collective (systems.yaml).
     """
     attention_fraction = profile.attention
     if attention is AttentionKernel.TRITON:
@@ -77,6 +81,7 @@ def device(
         launch_s=profile.kernel_launch_us * 1e-6,
         fp8=fp8,
         compute_units=profile.compute_units,
+        overlap_slowdown=overlap_slowdown,
     )
 
 

@@ -76,6 +76,8 @@ class StepEstimate:
     """Communication time on the links, per axis, hidden or not."""
     bubble_s: float
     optimizer_s: float
+    overlap_slowdown_s: float
+    """Compute slowed by the collectives hidden under it (they share SMs and HBM)."""
     tokens_per_step: float
     model_flops_per_step: float
     hardware_flops_per_step: float
@@ -90,6 +92,7 @@ class StepEstimate:
             + sum(self.exposed_comm_s.values())
             + self.bubble_s
             + self.optimizer_s
+            + self.overlap_slowdown_s
         )
 
     @property
@@ -341,6 +344,7 @@ def step_from_batch(
         comm_on_link_s={k: float(v[index]) for k, v in result.on_link_s.items()},
         bubble_s=float(result.bubble_s[index]),
         optimizer_s=float(result.optimizer_s[index]),
+        overlap_slowdown_s=float(result.overlap_slowdown_s[index]),
         tokens_per_step=result.tokens_per_step,
         model_flops_per_step=result.model_flops_per_step,
         hardware_flops_per_step=float(result.hardware_flops_per_step[index]),

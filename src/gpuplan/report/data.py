@@ -50,6 +50,8 @@ class StepData(_Loose):
     exposed_comm_s: float | None = None
     bubble_s: float | None = None
     optimizer_s: float | None = None
+    overlap_slowdown_s: float | None = None
+    """Compute slowed by the communication hidden under it."""
     tokens_per_s: float | None = None
     tokens_per_s_per_gpu: float | None = None
     model_tflops_per_gpu: float | None = None

@@ -37,6 +37,7 @@ def step_figure(saved: SavedPlan) -> Figure:
     parts += [
         ("pipeline bubble", step.bubble_s, style.PALETTE["bubble"]),
         ("optimizer", step.optimizer_s, style.PALETTE["optimizer"]),
+        ("compute slowed by hidden comm", step.overlap_slowdown_s, style.PALETTE["contention"]),
     ]
     data = [
         {

@@ -14,6 +14,7 @@ PALETTE = {
     "recompute": "#93c5fd",
     "bubble": "#f59e0b",
     "optimizer": "#a855f7",
+    "contention": "#64748b",
     "tp": "#ef4444",
     "cp": "#fb7185",
     "ep": "#be185d",

@@ -197,7 +197,8 @@ def plan_report(result: PlanResult) -> Group:
                 "Step time",
                 f"{step.time_s:.2f} s = compute {step.compute_s:.2f} + recompute "
                 f"{step.recompute_s:.2f} + comm {comm:.2f} + bubble {step.bubble_s:.2f} + "
-                f"optimizer {step.optimizer_s:.2f}",
+                f"optimizer {step.optimizer_s:.2f} + slowed by hidden comm "
+                f"{step.overlap_slowdown_s:.2f}",
             )
         )
         rows.append(("MFU / HFU", f"{hz.percent(step.mfu)} / {hz.percent(step.hfu)}"))

@@ -177,6 +177,8 @@ class Framework(Record):
     """Fraction of tensor-parallel communication hidden under GEMMs."""
     grad_bytes: Annotated[int, Field(ge=2, le=4)]
     """Bytes per gradient element kept and reduced (4: fp32 main grads)."""
+    loss_bytes_per_logit: Annotated[float, Field(ge=0, le=200)]
+    """HBM bytes the cross-entropy loss moves per logit element, forward and backward."""
     default_sequence_parallel: bool
     default_recompute: str
     default_zero: Annotated[int, Field(ge=0, le=3)]
