@@ -129,22 +129,8 @@ def cached_plan(
     wall-clock time of the run that made it. The searches used are added to ``used``.
     """
 
-    def search_fn(
-        catalog: Catalog,
-        model: Model,
-        accelerator: Accelerator,
-        gpus: int,
-        *,
-        global_batch: int,
-        seq_len: int,
-        fp8: bool = False,
-        options: SearchOptions | None = None,
-        framework_id: str = DEFAULT_FRAMEWORK,
-    ) -> SearchResult:
-        key, result = cache.search(
-            catalog, model, accelerator, gpus, global_batch=global_batch, seq_len=seq_len,
-            fp8=fp8, options=options, framework_id=framework_id,
-        )  # fmt: skip
+    def search_fn(*args: Any, **kwargs: Any) -> SearchResult:
+        key, result = cache.search(*args, **kwargs)  # the signature of search.search
         if used is not None:
             used[key] = result
         return result

@@ -407,13 +407,8 @@ def evaluate(
         "pp": m * pp_per_mb,
         "dp": dp_exposed,
     }
-    on_link_s = {
-        "tp": m * out["link_tp"],
-        "cp": m * out["link_cp"],
-        "ep": m * out["link_ep"],
-        "pp": m * pp_per_mb,
-        "dp": dp_link,
-    }
+    # EP all-to-alls and PP sends are never hidden: on the link is what the step waits for.
+    on_link_s = exposed_s | {"tp": m * out["link_tp"], "cp": m * out["link_cp"], "dp": dp_link}
     hidden_s = sum(on_link_s[axis] - exposed_s[axis] for axis in AXES)
     overlap_slowdown_s = hidden_s * dev.overlap_slowdown / (1 + dev.overlap_slowdown)
 
