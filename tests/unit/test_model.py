@@ -68,7 +68,7 @@ def test_tile_efficiency_by_hand() -> None:
 
 
 def test_gemm_roofline() -> None:
-    dev = Device(1e15, 1e15, 1e15, 1e12, 0.0)
+    dev = Device(1e15, 1e15, ((0.0, 1e15, 1e15),), 1e12, 0.0)
     # Compute-bound: 2 x 4096^3 FLOPs at 1 PFLOP/s.
     assert gemm_time(4096, 4096, 4096, dev) == pytest.approx(2 * 4096**3 / 1e15)
     # Memory-bound: a 1-row GEMM moves the whole weight matrix.

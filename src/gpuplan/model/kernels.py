@@ -6,17 +6,25 @@ plus a launch cost, where ``bytes = 2 (m k + k n + m n)`` (BF16 operands and res
 ``e_gemm`` is the Maximum Achievable Matmul FLOPS fraction of the catalog (large GEMMs run
 at MAMF; thin ones become memory-bound). Elementwise kernels (norms, activations, dropout,
 softmax, RoPE) move their bytes at ``bw e_hbm``. Fused attention runs at ``e_attention`` of
-peak, with the backward counted as 2.5 forwards (Dao 2023, FlashAttention-2, sec. 4.1).
+peak, with the backward counted as 2.5 forwards (Dao 2023, FlashAttention-2, sec. 4.1);
+where the catalog holds a measured curve, the forward and backward rates depend on the
+sequence length (interpolated in log length, flat beyond the measured ends).
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
 
-from gpuplan.catalog.schema import Accelerator, AttentionKernel, EfficiencyProfile
+from gpuplan.catalog.schema import (
+    Accelerator,
+    AttentionKernel,
+    AttentionPoint,
+    EfficiencyProfile,
+)
 
 BF16_BYTES = 2
 # Output tiles cuBLAS picks among (NVIDIA DU-09799-001 sec. 2.3), taken as equally fast.
@@ -33,7 +41,9 @@ class Device:
     """Achievable GEMM rate at the training precision (peak x MAMF fraction x sustained)."""
     bf16_gemm_flops_per_s: float
     """The same in BF16, for GEMMs kept out of FP8 (the logits)."""
-    attention_flops_per_s: float
+    attention_curve: tuple[tuple[float, float, float], ...]
+    """Fused attention rates: (log2 sequence length, forward FLOP/s, backward FLOP/s) by
+    increasing length; one point where the rate is not known per length."""
     hbm_bytes_per_s: float
     """Achievable streaming bandwidth."""
     launch_s: float
@@ -60,10 +70,12 @@ def device(
     number for all accelerators, fitted on one published source (see systems.yaml).
     ``overlap_slowdown`` is how much slower compute runs beside a collective (systems.yaml).
     """
-    attention_fraction = profile.attention
+    fraction, curve = profile.attention, profile.attention_curve
     if attention is AttentionKernel.TRITON:
         assert profile.attention_triton is not None, f"no Triton attention rate for {profile.id}"
-        attention_fraction = profile.attention_triton
+        fraction, curve = profile.attention_triton, profile.attention_triton_curve
+    points = curve or (AttentionPoint(seq_len=1, forward=fraction, backward=fraction),)
+    attention_scale = accelerator.peak_bf16_flops_per_s * profile.sustained * kernel_efficiency
     bf16 = accelerator.peak_bf16_flops_per_s * profile.gemm_bf16
     gemm = bf16
     if fp8:
@@ -73,10 +85,10 @@ def device(
     return Device(
         gemm_flops_per_s=gemm * profile.sustained * kernel_efficiency,
         bf16_gemm_flops_per_s=bf16 * profile.sustained * kernel_efficiency,
-        attention_flops_per_s=accelerator.peak_bf16_flops_per_s
-        * attention_fraction
-        * profile.sustained
-        * kernel_efficiency,
+        attention_curve=tuple(
+            (math.log2(p.seq_len), p.forward * attention_scale, p.backward * attention_scale)
+            for p in points
+        ),
         hbm_bytes_per_s=accelerator.hbm_bytes_per_s * profile.hbm,
         launch_s=profile.kernel_launch_us * 1e-6,
         fp8=fp8,
@@ -133,9 +145,28 @@ def streaming_time(bytes_moved: Any, kernels: int, dev: Device) -> Any:
     return bytes_moved / dev.hbm_bytes_per_s + kernels * dev.launch_s
 
 
-def flash_attention_time(forward_flops: float, dev: Device, backward: bool) -> float:
-    """Forward (and backward when asked) of a fused attention kernel."""
-    factor = 1.0 + (FLASH_BACKWARD_FACTOR if backward else 0.0)
-    return factor * forward_flops / dev.attention_flops_per_s + (
-        (2 if backward else 1) * dev.launch_s
-    )
+@functools.lru_cache(maxsize=4096)
+def attention_rates(dev: Device, seq_len: float) -> tuple[float, float]:
+    """Forward and backward FLOP/s of the fused attention kernel at ``seq_len`` queries per
+    sequence: linear in log2 length between measured points, flat beyond the ends."""
+    curve = dev.attention_curve
+    x = math.log2(max(seq_len, 1.0))
+    if x <= curve[0][0]:
+        return curve[0][1], curve[0][2]
+    for (x0, f0, b0), (x1, f1, b1) in itertools.pairwise(curve):
+        if x <= x1:
+            w = (x - x0) / (x1 - x0)
+            return f0 + w * (f1 - f0), b0 + w * (b1 - b0)
+    return curve[-1][1], curve[-1][2]
+
+
+def flash_attention_time(
+    forward_flops: float, dev: Device, backward: bool, seq_len: float = 1.0
+) -> float:
+    """Forward (and backward when asked) of a fused attention kernel over sequences of
+    ``seq_len`` queries; the backward does 2.5 forwards' FLOPs."""
+    forward_rate, backward_rate = attention_rates(dev, seq_len)
+    seconds = forward_flops / forward_rate + dev.launch_s
+    if backward:
+        seconds += FLASH_BACKWARD_FACTOR * forward_flops / backward_rate + dev.launch_s
+    return seconds

@@ -196,8 +196,8 @@ def layer_cost(
     if attention_kernel is not AttentionKernel.UNFUSED:
         keys = (seq_len + 1) / 2 if causal else seq_len
         attention_flops = 2 * b * heads * s_local * keys * (score_width + value_width)
-        attention_fwd = flash_attention_time(attention_flops, dev, backward=False)
-        attention_total = flash_attention_time(attention_flops, dev, backward=True)
+        attention_fwd = flash_attention_time(attention_flops, dev, False, s_local)
+        attention_total = flash_attention_time(attention_flops, dev, True, s_local)
     else:
         batch = b * heads
         scores = gemm_time(s_local, seq_len, score_width, dev, batch=batch)
@@ -217,8 +217,8 @@ def layer_cost(
         gemms += linear(tokens, q_width / t, h) + linear(tokens, h, q_width / t)
         gemms += linear(text, 2 * q_width / t, h)
         cross_flops = 4 * b * heads * s_local * model.video.text_tokens * model.head_size
-        attention_fwd += flash_attention_time(cross_flops, dev, backward=False)
-        attention_total += flash_attention_time(cross_flops, dev, backward=True)
+        attention_fwd += flash_attention_time(cross_flops, dev, False, s_local)
+        attention_total += flash_attention_time(cross_flops, dev, True, s_local)
 
     # Elementwise kernels: norms, residual adds, dropout, activation, RoPE.
     region = tokens * h * (20 + (2 if model.dropout else 0))

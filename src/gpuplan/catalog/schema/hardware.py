@@ -121,12 +121,37 @@ class Accelerator(Record):
         return self.cloud[0]
 
 
+class AttentionPoint(BaseModel):
+    """A fused attention kernel's rate at one sequence length, as fractions of the dense
+    BF16 peak (causal FLOPs; the backward counted as 2.5 forwards, FlashAttention's
+    convention)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seq_len: PositiveInt
+    """Queries (and keys) per sequence that one kernel call sees."""
+    forward: Fraction
+    backward: Fraction
+
+
+def _check_curve(profile_id: str, name: str, curve: tuple[AttentionPoint, ...] | None) -> None:
+    if curve is None:
+        return
+    lengths = [point.seq_len for point in curve]
+    if len(lengths) < 2 or lengths != sorted(set(lengths)):
+        raise ValueError(
+            f"{profile_id}: {name} needs at least two points with strictly increasing "
+            f"seq_len, got {lengths}"
+        )
+
+
 class EfficiencyProfile(Record):
     """How close one accelerator's kernels and links get to their peaks.
 
     Fractions of the datasheet peak: ``gemm_bf16`` is the Maximum Achievable Matmul FLOPS
     (a brute-force search over GEMM shapes) over the dense peak; ``attention`` is the
-    fused (flash) attention kernel's forward+backward rate over the peak.
+    fused (flash) attention kernel's forward+backward rate over the peak, used where no
+    measured ``attention_curve`` gives it per sequence length.
     """
 
     id: str
@@ -134,8 +159,13 @@ class EfficiencyProfile(Record):
     gemm_bf16: Fraction
     gemm_fp8: Fraction | None = None
     attention: Fraction
+    attention_curve: tuple[AttentionPoint, ...] | None = None
+    """Forward and backward rates by sequence length, where measured; it replaces
+    ``attention`` (interpolated in log sequence length, held flat beyond its ends)."""
     attention_triton: Fraction | None = None
     """The same for the 2022-23 Triton flash-attention kernel, where known."""
+    attention_triton_curve: tuple[AttentionPoint, ...] | None = None
+    """The Triton kernel's rates by sequence length; replaces ``attention_triton``."""
     sustained: Fraction
     """Tensor throughput under sustained training load / short-burst throughput: a chip at
     its power limit lowers its clock (MSMF / MAMF where measured)."""
@@ -152,6 +182,12 @@ class EfficiencyProfile(Record):
     scaleup_latency_us: Annotated[float, Field(ge=0, le=1000)]
     """Latency per step of a collective inside the scale-up domain."""
     scaleout_latency_us: Annotated[float, Field(ge=0, le=1000)]
+
+    @model_validator(mode="after")
+    def _curves_ordered(self) -> EfficiencyProfile:
+        _check_curve(self.id, "attention_curve", self.attention_curve)
+        _check_curve(self.id, "attention_triton_curve", self.attention_triton_curve)
+        return self
 
 
 class AttentionKernel(StrEnum):
