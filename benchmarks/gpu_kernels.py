@@ -17,7 +17,9 @@ It times, for the transformer shapes of the catalog's models under tensor parall
 - one Llama-style decoder layer (RMSNorm, GQA attention, SwiGLU) forward and backward in
   plain PyTorch, as an end-to-end check of the kernel model;
 - the rate after running flat out at the power limit, with power draw and SM clock
-  (efficiency.yaml's ``sustained``, MSMF / MAMF).
+  (efficiency.yaml's ``sustained``, MSMF / MAMF);
+- cross-entropy over large vocabularies (frameworks.yaml's ``loss_bytes_per_logit``) and
+  one AdamW step (the optimizer's bytes per parameter), as HBM bytes.
 
 Times come from CUDA events around batches of calls (launch gaps amortised), the median
 of several batches, with inputs rotated among copies so that small shapes are not served
@@ -292,6 +294,81 @@ def measure_layer(torch: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def measure_loss(torch: Any) -> list[dict[str, Any]]:
+    """Cross-entropy forward + backward over bf16 logits, as HBM bytes per logit.
+
+    Two implementations: PyTorch's ``F.cross_entropy`` on logits cast to FP32 (what
+    autocast does; llm-foundry), and Megatron-LM's unfused vocab-parallel sequence at TP 1
+    (FP32 cast, max, subtract, exp, sum, log; backward softmax, one-hot subtract, scale,
+    cast back). Bytes per logit = time x measured copy bandwidth / (tokens x vocab).
+    """
+    functional = torch.nn.functional
+    copy_bytes_per_s = 1e12 * measure_hbm(torch)["copy_tb_per_s"]
+    tokens = 8192
+    rows = []
+    for vocab in (32000, 50368, 128256, 256000):
+        logits = torch.randn(tokens, vocab, device="cuda", dtype=torch.bfloat16)
+        logits.requires_grad_(True)
+        target = torch.randint(0, vocab, (tokens,), device="cuda")
+
+        def torch_ce(logits: Any = logits, target: Any = target) -> None:
+            logits.grad = None  # a fresh gradient, as for the non-leaf logits in training
+            functional.cross_entropy(logits.float(), target).backward()
+
+        def megatron_ce(logits: Any = logits, target: Any = target) -> None:
+            with torch.no_grad():
+                x = logits.float()
+                x.sub_(x.max(dim=-1, keepdim=True).values)
+                picked = x.gather(1, target[:, None])
+                torch.exp(x, out=x)
+                total = x.sum(dim=-1, keepdim=True)
+                loss = (torch.log(total) - picked).mean()
+                x.div_(total)  # softmax, kept for the backward
+                x.scatter_add_(1, target[:, None], -torch.ones_like(picked))
+                x.mul_(1.0 / tokens)
+                logits.grad = x.to(torch.bfloat16)
+            return loss
+
+        for name, fn in (("torch-f32", torch_ce), ("megatron", megatron_ce)):
+            seconds = _events_time(fn, torch, target_s=0.3)
+            rows.append(
+                {
+                    "impl": name,
+                    "tokens": tokens,
+                    "vocab": vocab,
+                    "ms": round(seconds * 1e3, 3),
+                    "bytes_per_logit": round(seconds * copy_bytes_per_s / (tokens * vocab), 1),
+                }
+            )
+        del logits
+        torch.cuda.empty_cache()
+    return rows
+
+
+def measure_optimizer(torch: Any) -> list[dict[str, Any]]:
+    """One AdamW step (FP32 params, grads and moments) as HBM bytes per parameter."""
+    copy_bytes_per_s = 1e12 * measure_hbm(torch)["copy_tb_per_s"]
+    params = 2**28
+    rows = []
+    for impl in ("fused", "foreach"):
+        weights = [torch.nn.Parameter(torch.randn(params // 16, device="cuda")) for _ in range(16)]
+        for w in weights:
+            w.grad = torch.randn_like(w)
+        optimizer = torch.optim.AdamW(weights, lr=1e-4, **{impl: True})
+        seconds = _events_time(optimizer.step, torch, target_s=0.5)
+        rows.append(
+            {
+                "impl": impl,
+                "params": params,
+                "ms": round(seconds * 1e3, 3),
+                "bytes_per_param": round(seconds * copy_bytes_per_s / params, 1),
+            }
+        )
+        del weights, optimizer
+        torch.cuda.empty_cache()
+    return rows
+
+
 def _power(torch: Any) -> tuple[float | None, float | None]:
     try:
         return torch.cuda.power_draw() / 1e3, float(torch.cuda.clock_rate())
@@ -328,6 +405,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("measured-kernels.yaml"))
     parser.add_argument("--sustain-s", type=float, default=60.0)
+    parser.add_argument("--sections", nargs="*", help="measure only these sections")
     args = parser.parse_args()
     import torch  # only here: gpuplan does not depend on torch
 
@@ -365,8 +443,12 @@ def main() -> None:
         ("gemm_fp8", lambda: measure_gemms(torch, fp8=True)),
         ("mamf_fp8", lambda: measure_mamf(torch, fp8=True)),
         ("sustained", lambda: measure_sustained(torch, args.sustain_s)),
+        ("loss", lambda: measure_loss(torch)),
+        ("optimizer", lambda: measure_optimizer(torch)),
     ]
     for name, measure in sections:
+        if args.sections and name not in args.sections:
+            continue
         start = time.perf_counter()
         try:
             result[name] = measure()
@@ -375,7 +457,8 @@ def main() -> None:
         print(f"{name}: {time.perf_counter() - start:.1f} s", flush=True)
         args.out.write_text(yaml.safe_dump(result, sort_keys=False))
     print(f"wrote {args.out}")
-    summary = {k: result[k] for k in ("hbm", "mamf_bf16", "mamf_fp8", "sustained") if k in result}
+    shown = ("hbm", "mamf_bf16", "mamf_fp8", "sustained", "loss", "optimizer")
+    summary = {k: result[k] for k in shown if k in result}
     print(yaml.safe_dump(summary, sort_keys=False))
 
 

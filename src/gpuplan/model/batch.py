@@ -263,6 +263,10 @@ def evaluate(
     # sec. 4.1) and gathered on the far side, once forward and once backward per chunk.
     send = p2p_times(tokens * model.hidden * BF16_BYTES / t, same_domain, network)
     pp_per_mb = np.where(pp > 1, 2 * v * send, 0.0)
+    # Interleaved schedules that overlap their sends (frameworks.yaml: overlap_p2p_comm)
+    # run them under the other chunks' compute; otherwise each stage waits for them.
+    pp_hidden = (v > 1) & framework.overlap_p2p_comm
+    pp_exposed_per_mb = np.where(pp_hidden, 0.0, pp_per_mb)
     names = (
         "compute", "recompute", "link_tp", "link_cp", "link_ep", "exposed_tp", "exposed_cp",
         "bubble", "dense_params", "expert_params", "layers", "weights", "grads", "optimizer",
@@ -291,7 +295,7 @@ def evaluate(
         exposed_tp = link_tp * (1 - framework.tp_comm_overlap)
         exposed_cp = np.maximum(0.0, link_cp - per_stage("attention_s"))
         stage_time = compute + recompute + exposed_tp + exposed_cp + link_ep
-        stage_time = stage_time + pp_per_mb[idx, None]
+        stage_time = stage_time + pp_exposed_per_mb[idx, None]
         slowest = np.argmax(stage_time, axis=1)
         rows = np.arange(idx.size)
         t_max = stage_time[rows, slowest]
@@ -404,11 +408,16 @@ def evaluate(
         "tp": m * out["exposed_tp"],
         "cp": m * out["exposed_cp"],
         "ep": m * out["link_ep"],
-        "pp": m * pp_per_mb,
+        "pp": m * pp_exposed_per_mb,
         "dp": dp_exposed,
     }
-    # EP all-to-alls and PP sends are never hidden: on the link is what the step waits for.
-    on_link_s = exposed_s | {"tp": m * out["link_tp"], "cp": m * out["link_cp"], "dp": dp_link}
+    # EP all-to-alls are never hidden: on the link is what the step waits for.
+    on_link_s = exposed_s | {
+        "tp": m * out["link_tp"],
+        "cp": m * out["link_cp"],
+        "pp": m * pp_per_mb,
+        "dp": dp_link,
+    }
     hidden_s = sum(on_link_s[axis] - exposed_s[axis] for axis in AXES)
     overlap_slowdown_s = hidden_s * dev.overlap_slowdown / (1 + dev.overlap_slowdown)
 

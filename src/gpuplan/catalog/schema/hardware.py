@@ -209,6 +209,9 @@ class Framework(Record):
     """Data-parallel gradient reduction overlapped with the backward pass."""
     overlap_param_gather: bool
     """ZeRO/FSDP parameter all-gathers prefetched under compute."""
+    overlap_p2p_comm: bool
+    """Pipeline sends and receives of the interleaved schedule run under the other chunks'
+    compute (Megatron's overlap_p2p_comm); without interleaving they stay exposed."""
     tp_comm_overlap: Annotated[float, Field(ge=0, le=1)]
     """Fraction of tensor-parallel communication hidden under GEMMs."""
     grad_bytes: Annotated[int, Field(ge=2, le=4)]
