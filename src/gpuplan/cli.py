@@ -41,7 +41,7 @@ from gpuplan.scenario import Precision, load_scenario_file, parse_scenario, reso
 from gpuplan.search import SearchResult, gpu_range, search
 from gpuplan.serialize import search_dict
 from gpuplan.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, has_distributions
-from gpuplan.validation import check_targets
+from gpuplan.validation import check_targets, kernel_checks
 from gpuplan.validation import validate as run_validation
 
 app = typer.Typer(
@@ -288,8 +288,10 @@ def validate(
 
     Example: gpuplan validate --no-rows
     """
-    results = run_validation(load_catalog())
+    catalog = load_catalog()
+    results = run_validation(catalog)
     targets = check_targets(results)
+    kernels = kernel_checks(catalog)
     if as_json:
         _emit_json(
             {
@@ -320,6 +322,20 @@ def validate(
                         "source": t.target.source,
                     }
                     for t in targets
+                ],
+                "kernels": [
+                    {
+                        "id": k.id,
+                        "description": k.description,
+                        "source": k.source,
+                        "kernels": k.summary.rows,
+                        "bias": k.bias,
+                        "mean_abs": k.summary.mean_abs,
+                        "median_abs": k.summary.median_abs,
+                        "p90_abs": k.summary.p90_abs,
+                        "max_abs": k.summary.max_abs,
+                    }
+                    for k in kernels
                 ],
             }
         )
@@ -354,6 +370,24 @@ def validate(
                 "pass" if t.passed else "MISS: " + "; ".join(t.failures),
             )
         console.print(summary)
+        measured = Table(
+            title="Kernels timed on a lent GPU (error of time; GEMMs: fwd, dgrad, wgrad)"
+        )
+        for column in ("check", "kernels", "bias", "median", "p90", "max"):
+            measured.add_column(column, justify="left" if column == "check" else "right")
+        for k in kernels:
+            s = k.summary
+            measured.add_row(
+                f"{k.accelerator} {k.description}",
+                str(s.rows),
+                f"{k.bias:+.1%}",
+                f"{s.median_abs:.1%}",
+                f"{s.p90_abs:.1%}",
+                f"{s.max_abs:.1%}",
+            )
+        console.print(measured)
+        if kernels:
+            console.print(f"[dim]measured: {kernels[0].source}[/dim]")
     if not all(t.passed for t in targets):
         raise typer.Exit(1)
 

@@ -209,3 +209,7 @@ def test_validate_reports_targets_and_fails_on_a_miss() -> None:
     assert targets["korthikanti-end-to-end"]["passed"] is True
     # The exit status follows the targets: 1 while any is missed.
     assert out.returncode == (0 if all(t["passed"] for t in data["targets"]) else 1)
+    # The kernel model against the GEMMs and layers timed on a lent H100.
+    kernels = {k["id"]: k for k in data["kernels"]}
+    assert kernels["h100-sxm-gemm_bf16"]["kernels"] > 800
+    assert kernels["h100-sxm-gemm_bf16"]["median_abs"] < 0.05
