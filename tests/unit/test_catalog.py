@@ -9,7 +9,13 @@ from pydantic import BaseModel
 
 from gpuplan.catalog import Catalog
 from gpuplan.catalog.loader import _parse
-from gpuplan.catalog.schema import Accelerator, CloudPrice, PurchasePrice, Record
+from gpuplan.catalog.schema import (
+    Accelerator,
+    CloudPrice,
+    EfficiencyProfile,
+    PurchasePrice,
+    Record,
+)
 from gpuplan.errors import CatalogError
 
 ACCELERATOR_IDS = [
@@ -119,3 +125,25 @@ def test_unknown_id_suggests_the_nearest(catalog: Catalog) -> None:
         catalog.accelerator("h100-sxn")
     with pytest.raises(CatalogError, match="llama3-405b"):
         catalog.model("llama-405b")
+
+
+def test_attention_curve_must_rise_in_length(catalog: Catalog) -> None:
+    # A measured curve out of order (or with one point) would interpolate nonsense.
+    data = catalog.efficiency_profile("h100-sxm").model_dump()
+    data["attention_curve"] = list(reversed(data["attention_curve"]))
+    with pytest.raises(CatalogError, match="attention_curve needs at least two points"):
+        _parse("efficiency.yaml", "profiles", EfficiencyProfile, {"profiles": [data]})
+    data["attention_curve"] = data["attention_curve"][:1]
+    with pytest.raises(CatalogError, match="attention_curve"):
+        _parse("efficiency.yaml", "profiles", EfficiencyProfile, {"profiles": [data]})
+
+
+def test_measured_attention_is_below_peak_and_rises_with_length(catalog: Catalog) -> None:
+    # Physical sanity of every measured curve: fractions of peak in (0, 1], and longer
+    # sequences amortise the per-block overheads: the rate never falls by more than the
+    # run-to-run noise (5%) as the sequence grows.
+    for profile in catalog.efficiency.values():
+        for curve in (profile.attention_curve, profile.attention_triton_curve):
+            for a, b in zip(curve or (), (curve or ())[1:], strict=False):
+                assert 0 < a.forward <= 1 and 0 < a.backward <= 1
+                assert b.forward >= 0.95 * a.forward and b.backward >= 0.95 * a.backward
