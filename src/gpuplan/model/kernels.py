@@ -161,7 +161,7 @@ def attention_rates(dev: Device, seq_len: float) -> tuple[float, float]:
 
 
 def flash_attention_time(
-    forward_flops: float, dev: Device, backward: bool, seq_len: float = 1.0
+    forward_flops: float, dev: Device, backward: bool, seq_len: float
 ) -> float:
     """Forward (and backward when asked) of a fused attention kernel over sequences of
     ``seq_len`` queries; the backward does 2.5 forwards' FLOPs."""
