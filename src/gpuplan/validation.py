@@ -51,6 +51,7 @@ FRAMEWORK_PROFILES = {
     "megatron-lm": "megatron-2022",
     "nemo": "nemo-2024",
     "llm-foundry": "llm-foundry-2023",
+    "llm-foundry-fa2": "llm-foundry-fa2",
 }
 
 

@@ -71,6 +71,8 @@ def device(
     ``overlap_slowdown`` is how much slower compute runs beside a collective (systems.yaml).
     """
     fraction, curve = profile.attention, profile.attention_curve
+    if attention is AttentionKernel.FLASH2 and profile.attention_flash2 is not None:
+        fraction, curve = profile.attention_flash2, profile.attention_flash2_curve
     if attention is AttentionKernel.TRITON:
         assert profile.attention_triton is not None, f"no Triton attention rate for {profile.id}"
         fraction, curve = profile.attention_triton, profile.attention_triton_curve

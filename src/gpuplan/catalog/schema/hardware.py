@@ -162,6 +162,11 @@ class EfficiencyProfile(Record):
     attention_curve: tuple[AttentionPoint, ...] | None = None
     """Forward and backward rates by sequence length, where measured; it replaces
     ``attention`` (interpolated in log sequence length, held flat beyond its ends)."""
+    attention_flash2: Fraction | None = None
+    """The same for FlashAttention-2 (CUDA) where it differs from the chip's best fused
+    kernel (Hopper: FA2 has no wgmma path); None where FA2 is that kernel (Ampere)."""
+    attention_flash2_curve: tuple[AttentionPoint, ...] | None = None
+    """FlashAttention-2's rates by sequence length; replaces ``attention_flash2``."""
     attention_triton: Fraction | None = None
     """The same for the 2022-23 Triton flash-attention kernel, where known."""
     attention_triton_curve: tuple[AttentionPoint, ...] | None = None
@@ -186,13 +191,17 @@ class EfficiencyProfile(Record):
     @model_validator(mode="after")
     def _curves_ordered(self) -> EfficiencyProfile:
         _check_curve(self.id, "attention_curve", self.attention_curve)
+        _check_curve(self.id, "attention_flash2_curve", self.attention_flash2_curve)
         _check_curve(self.id, "attention_triton_curve", self.attention_triton_curve)
         return self
 
 
 class AttentionKernel(StrEnum):
     FLASH = "flash"
-    """Fused attention (FlashAttention-2/3, cuDNN): no s x s matrix in memory."""
+    """The chip's best fused attention (cuDNN, FlashAttention-3 on Hopper; FlashAttention-2
+    on Ampere): no s x s matrix in memory."""
+    FLASH2 = "flash2"
+    """FlashAttention-2 (flash-attn 2.x, CUDA): on Hopper well below cuDNN/FA3."""
     TRITON = "triton"
     """The 2022-23 Triton flash-attention kernel (ALiBi-capable; MPT): fused, but slower."""
     UNFUSED = "unfused"
