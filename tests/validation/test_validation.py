@@ -75,23 +75,33 @@ def test_every_usable_row_is_predicted(rows: list[v.ValidationRow]) -> None:
             assert 0 < row.predicted_mfu < 1
 
 
-def test_held_out_sources_stay_within_bounds(rows: list[v.ValidationRow]) -> None:
-    # The issue's bar is median 5% / p90 15%; today the model reaches about 8% / 21% (see
-    # the closing note); these bounds stop it from getting worse unnoticed.
+def test_held_out_sources_meet_the_issue_bars(rows: list[v.ValidationRow]) -> None:
+    # Issue 7's bar on the sources the model was not fitted on: median |error| <= 5% and
+    # 90th percentile <= 15% (a row predicted infeasible counts as a 100% miss). Per source,
+    # bounds a little above today's medians (Narayanan 4.7%, NeMo 2.3%, MosaicML 5.8%) stop
+    # one source from getting worse behind the others.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
-    assert summary.median_abs < 0.09
-    assert summary.p90_abs < 0.25
+    assert summary.median_abs <= 0.05
+    assert summary.p90_abs <= 0.15
     by_source = {g: v.summarize([r for r in held_out if r.source_group == g]) for g in
                  ("narayanan2021", "nemo2407", "mosaicml")}  # fmt: skip
-    assert by_source["narayanan2021"].median_abs < 0.08
-    assert by_source["nemo2407"].median_abs < 0.07
-    assert by_source["mosaicml"].median_abs < 0.12
+    assert by_source["narayanan2021"].median_abs < 0.06
+    assert by_source["nemo2407"].median_abs < 0.04
+    assert by_source["mosaicml"].median_abs < 0.07
 
 
-def test_targets_report_misses(rows: list[v.ValidationRow]) -> None:
+def test_targets_report_misses(
+    rows: list[v.ValidationRow], monkeypatch: pytest.MonkeyPatch
+) -> None:
     results = {t.target.id: t for t in v.check_targets(rows)}
     assert results["korthikanti-end-to-end"].passed
     held = results["held-out-sources"]
     assert held.summary.rows >= 60
-    assert held.passed == (not held.failures)
+    assert held.passed and not held.failures
+    # A bar below what the model reaches is reported as a miss, in words.
+    strict = held.target.model_copy(update={"median_abs_max": 0.01})
+    monkeypatch.setattr(v, "load_targets", lambda: {strict.id: strict})
+    (missed,) = v.check_targets(rows)
+    assert not missed.passed
+    assert missed.failures[0].startswith("median ") and "> 1.00%" in missed.failures[0]
