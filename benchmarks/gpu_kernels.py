@@ -75,7 +75,7 @@ def _events_time(fn: Callable[[], Any], torch: Any, target_s: float = 0.03) -> f
         end.record()
         end.synchronize()
         samples.append(start.elapsed_time(end) / 1e3 / calls)
-    return statistics.median(samples)
+    return float(statistics.median(samples))
 
 
 def _rotating(make: Callable[[], tuple[Any, ...]], nbytes: int) -> Callable[[], tuple[Any, ...]]:
@@ -294,7 +294,7 @@ def measure_layer(torch: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def measure_loss(torch: Any) -> list[dict[str, Any]]:
+def measure_loss(torch: Any, copy_bytes_per_s: float) -> list[dict[str, Any]]:
     """Cross-entropy forward + backward over bf16 logits, as HBM bytes per logit.
 
     Two implementations: PyTorch's ``F.cross_entropy`` on logits cast to FP32 (what
@@ -303,7 +303,6 @@ def measure_loss(torch: Any) -> list[dict[str, Any]]:
     cast back). Bytes per logit = time x measured copy bandwidth / (tokens x vocab).
     """
     functional = torch.nn.functional
-    copy_bytes_per_s = 1e12 * measure_hbm(torch)["copy_tb_per_s"]
     tokens = 8192
     rows = []
     for vocab in (32000, 50368, 128256, 256000):
@@ -315,7 +314,7 @@ def measure_loss(torch: Any) -> list[dict[str, Any]]:
             logits.grad = None  # a fresh gradient, as for the non-leaf logits in training
             functional.cross_entropy(logits.float(), target).backward()
 
-        def megatron_ce(logits: Any = logits, target: Any = target) -> None:
+        def megatron_ce(logits: Any = logits, target: Any = target) -> Any:
             with torch.no_grad():
                 x = logits.float()
                 x.sub_(x.max(dim=-1, keepdim=True).values)
@@ -345,9 +344,8 @@ def measure_loss(torch: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def measure_optimizer(torch: Any) -> list[dict[str, Any]]:
+def measure_optimizer(torch: Any, copy_bytes_per_s: float) -> list[dict[str, Any]]:
     """One AdamW step (FP32 params, grads and moments) as HBM bytes per parameter."""
-    copy_bytes_per_s = 1e12 * measure_hbm(torch)["copy_tb_per_s"]
     params = 2**28
     rows = []
     for impl in ("fused", "foreach"):
@@ -434,6 +432,13 @@ def main() -> None:
         result["power_limit_w"] = pynvml.nvmlDeviceGetPowerManagementLimit(handle) / 1e3
     except Exception as error:
         result["driver"] = repr(error)[:100]
+
+    def copy_bytes_per_s() -> float:
+        """The copy bandwidth this run measured (the hbm section), measuring it if skipped."""
+        if not isinstance(result.get("hbm"), dict) or "copy_tb_per_s" not in result["hbm"]:
+            result["hbm"] = measure_hbm(torch)
+        return 1e12 * float(result["hbm"]["copy_tb_per_s"])
+
     sections: list[tuple[str, Callable[[], Any]]] = [
         ("hbm", lambda: measure_hbm(torch)),
         ("attention", lambda: measure_attention(torch)),
@@ -443,8 +448,8 @@ def main() -> None:
         ("gemm_fp8", lambda: measure_gemms(torch, fp8=True)),
         ("mamf_fp8", lambda: measure_mamf(torch, fp8=True)),
         ("sustained", lambda: measure_sustained(torch, args.sustain_s)),
-        ("loss", lambda: measure_loss(torch)),
-        ("optimizer", lambda: measure_optimizer(torch)),
+        ("loss", lambda: measure_loss(torch, copy_bytes_per_s())),
+        ("optimizer", lambda: measure_optimizer(torch, copy_bytes_per_s())),
     ]
     for name, measure in sections:
         if args.sections and name not in args.sections:

@@ -386,8 +386,8 @@ def validate(
                 f"{s.max_abs:.1%}",
             )
         console.print(measured)
-        if kernels:
-            console.print(f"[dim]measured: {kernels[0].source}[/dim]")
+        for source in dict.fromkeys(k.source for k in kernels):
+            console.print(f"[dim]measured: {source}[/dim]")
     if not all(t.passed for t in targets):
         raise typer.Exit(1)
 
