@@ -156,9 +156,11 @@ def _parse(filename: str, key: str, schema: type[R], data: dict[str, Any]) -> di
             record = schema.model_validate(row)
         except ValidationError as exc:
             first = exc.errors()[0]
+            # A record-level check (no location) names its fields in its own message.
             where = ".".join(str(p) for p in first["loc"])
+            field = f", field {where}" if where else ""
             raise CatalogError(
-                f"catalog file {filename}, {key} '{record_id}', field {where}: {first['msg']}"
+                f"catalog file {filename}, {key} '{record_id}'{field}: {first['msg']}"
             ) from None
         if record_id in out:
             raise CatalogError(f"catalog file {filename}: duplicate {key} id '{record_id}'")
