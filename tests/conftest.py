@@ -12,6 +12,14 @@ REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO.parent / "shared" / "reference"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite tests/golden/expected/ from the current code (only on purpose).",
+    )
+
+
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog()

@@ -1,0 +1,1 @@
+"""Studies over many plans: uncertainty (Monte Carlo over a scenario's ranges) and sweeps."""
