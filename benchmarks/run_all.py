@@ -19,11 +19,11 @@ import reliability_bench
 import search_bench
 import sweep_bench
 
+from gpuplan.accounting.cluster import assess_cluster
 from gpuplan.catalog import load_catalog
-from gpuplan.cluster import assess_cluster
-from gpuplan.run import plan
-from gpuplan.scenario import parse_scenario
-from gpuplan.validation import check_targets, validate
+from gpuplan.checks.validation import check_targets, validate
+from gpuplan.planning.run import plan
+from gpuplan.scenario.parse import parse_scenario
 
 
 def median_seconds(fn: Callable[[], object], repeats: int = 20) -> float:

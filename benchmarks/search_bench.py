@@ -10,7 +10,7 @@ import statistics
 import time
 
 from gpuplan.catalog import load_catalog
-from gpuplan.search import search
+from gpuplan.search.plans import search
 
 CASES = (
     ("llama3-405b", "h100-sxm", 16_384, 2048, 8192),

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from gpuplan.catalog import load_catalog
-from gpuplan.plan_cache import SearchCache
-from gpuplan.sweep import SweepSpec, parse_sweep, run_sweep
-from gpuplan.uncertainty import run_uncertainty
+from gpuplan.search.cache import SearchCache
+from gpuplan.studies.sweep import SweepSpec, parse_sweep, run_sweep
+from gpuplan.studies.uncertainty import run_uncertainty
 
 MODEL = {"model": "llama3-70b", "hardware": "h100-sxm", "gpus": 4096}
 FIXED = {

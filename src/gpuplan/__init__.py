@@ -11,8 +11,10 @@ __version__ = "0.1.0"
 
 from gpuplan.catalog import Catalog, load_catalog
 from gpuplan.errors import CatalogError, GpuplanError, ScenarioError
-from gpuplan.run import PlanResult, plan
-from gpuplan.scenario import Scenario, parse_scenario, resolve
+from gpuplan.planning.run import PlanResult, plan
+from gpuplan.scenario.parse import parse_scenario
+from gpuplan.scenario.resolve import resolve
+from gpuplan.scenario.schema import Scenario
 
 __all__ = [
     "Catalog",

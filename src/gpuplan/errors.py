@@ -10,7 +10,7 @@ Every message names the field, the value, what is allowed and, where there is on
 fix: ``parallelism.tp = 6 does not divide heads = 64; valid: 1, 2, 4, 8``.
 
 An *infeasible* plan (does not fit in memory, GPU count not divisible) is not an error:
-it is a result, with a reason (see :class:`gpuplan.run.PlanResult`). A broken internal
+it is a result, with a reason (see :class:`gpuplan.planning.run.PlanResult`). A broken internal
 invariant is a bug and is an ``assert``.
 """
 

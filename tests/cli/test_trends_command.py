@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gpuplan.commands.trends import scaling_fit, trends
+from gpuplan.cli.trends import scaling_fit, trends
 from gpuplan.errors import ScenarioError
 
 NOTABLE = (

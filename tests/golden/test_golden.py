@@ -17,7 +17,7 @@ import pytest
 
 from gpuplan.catalog import Catalog
 from gpuplan.errors import GpuplanError
-from gpuplan.scenario import load_scenario_file
+from gpuplan.scenario.parse import load_scenario_file
 from gpuplan.studies.answer import answer
 
 HERE = Path(__file__).parent

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from gpuplan.accounting import CostFactors, account_tokens, capex, cluster_power, energy, run_cost
 from gpuplan.catalog import load_catalog
-from gpuplan.run import plan
-from gpuplan.scenario import parse_scenario
+from gpuplan.planning.run import plan
+from gpuplan.scenario.parse import parse_scenario
 
 gpus = st.integers(min_value=1, max_value=1_000_000)
 positive = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False)

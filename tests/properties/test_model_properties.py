@@ -10,10 +10,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from gpuplan.catalog import load_catalog
-from gpuplan.model.flops import Recompute
+from gpuplan.model.performance import estimate
 from gpuplan.model.step import Infeasible, StepEstimate
-from gpuplan.parallelism import ParallelPlan
-from gpuplan.performance import estimate
+from gpuplan.scenario.plan import ParallelPlan, Recompute
 
 CATALOG = load_catalog()
 MODEL = CATALOG.model("llama3-8b")  # 32 layers, 32 heads, 8 KV heads

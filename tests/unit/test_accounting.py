@@ -17,10 +17,10 @@ from gpuplan.accounting import (
     households_equivalent,
     run_cost,
 )
+from gpuplan.accounting.cluster import assess_cluster
 from gpuplan.catalog import Catalog
-from gpuplan.cluster import assess_cluster
-from gpuplan.run import plan
-from gpuplan.scenario import parse_scenario
+from gpuplan.planning.run import plan
+from gpuplan.scenario.parse import parse_scenario
 
 FACTORS = CostFactors(
     server_cost_ratio=1.5,

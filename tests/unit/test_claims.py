@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gpuplan.catalog import Catalog
-from gpuplan.claims import Claim, ClaimKind, Verdict, check, check_all, load_claims, verdict
+from gpuplan.checks.claims import Claim, ClaimKind, Verdict, check, check_all, load_claims, verdict
 from gpuplan.errors import ScenarioError
 
 

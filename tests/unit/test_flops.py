@@ -9,16 +9,15 @@ import pytest
 
 from gpuplan.catalog import Catalog
 from gpuplan.catalog.schema import Model
+from gpuplan.catalog.shapes import parameter_count, video_tokens_per_sample
 from gpuplan.model.flops import (
     AttentionMask,
-    Recompute,
     forward_flops_per_token,
     hardware_flops_per_token,
-    parameter_count,
     six_nd,
     training_flops_per_token,
-    video_tokens_per_sample,
 )
+from gpuplan.scenario.plan import Recompute
 
 
 def tiny(**changes: object) -> Model:

@@ -14,12 +14,12 @@ from gpuplan import units
 from gpuplan.catalog import Catalog
 from gpuplan.catalog.schema import AttentionKernel, Model
 from gpuplan.model.collectives import Collective, Link, Network, collective_time, p2p_time
-from gpuplan.model.flops import Recompute
 from gpuplan.model.kernels import Device, gemm_time, tile_efficiency
 from gpuplan.model.memory import MemoryEstimate, activation_bytes_per_layer
+from gpuplan.model.performance import estimate
+from gpuplan.model.rules import plan_errors, stage_layers
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
-from gpuplan.parallelism import ParallelPlan, plan_errors, stage_layers
-from gpuplan.performance import estimate
+from gpuplan.scenario.plan import ParallelPlan, Recompute
 
 NET = Network(scaleup=Link(100e9, 0.0), scaleout=Link(10e9, 0.0), domain=8)
 

@@ -9,7 +9,8 @@ import pytest
 
 from gpuplan.catalog import Catalog
 from gpuplan.errors import ScenarioError
-from gpuplan.scenario import load_scenario_file, parse_scenario, resolve
+from gpuplan.scenario.parse import load_scenario_file, parse_scenario
+from gpuplan.scenario.resolve import resolve
 
 BASE: dict[str, Any] = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64}
 

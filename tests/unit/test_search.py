@@ -11,11 +11,11 @@ import pytest
 from gpuplan.catalog import Catalog
 from gpuplan.errors import ScenarioError
 from gpuplan.model.batch import PlanBatch, evaluate
-from gpuplan.model.flops import Recompute
+from gpuplan.model.performance import device_of, estimate, network_of
+from gpuplan.model.rules import plan_errors
 from gpuplan.model.step import StepEstimate
-from gpuplan.parallelism import ParallelPlan, plan_errors
-from gpuplan.performance import device_of, estimate, network_of
-from gpuplan.search import SearchOptions, gpu_range, search
+from gpuplan.scenario.plan import ParallelPlan, Recompute
+from gpuplan.search.plans import SearchOptions, gpu_range, search
 
 
 @pytest.fixture(scope="module")

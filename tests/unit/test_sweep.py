@@ -15,9 +15,9 @@ from distributed import Client, LocalCluster
 from typer.testing import CliRunner
 
 from gpuplan.catalog import Catalog, load_catalog
-from gpuplan.cli import app
+from gpuplan.cli.app import app
 from gpuplan.errors import ScenarioError
-from gpuplan.sweep import SweepMode, parse_sweep, run_sweep
+from gpuplan.studies.sweep import SweepMode, parse_sweep, run_sweep
 
 BASE: dict[str, Any] = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 1024}
 GRID: dict[str, Any] = {

@@ -13,16 +13,16 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from gpuplan.catalog import Catalog
-from gpuplan.cli import app
-from gpuplan.distributions import (
+from gpuplan.cli.app import app
+from gpuplan.errors import ScenarioError
+from gpuplan.scenario.distributions import (
     DistributionKind,
     find_distributions,
     has_distributions,
     parse_distribution,
 )
-from gpuplan.errors import ScenarioError
-from gpuplan.plan_cache import SearchCache
-from gpuplan.uncertainty import draw_samples, quantise, run_uncertainty
+from gpuplan.search.cache import SearchCache
+from gpuplan.studies.uncertainty import draw_samples, quantise, run_uncertainty
 
 BASE: dict[str, Any] = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 1024}
 

@@ -16,8 +16,8 @@ import pytest
 
 from gpuplan.catalog import Catalog
 from gpuplan.catalog.schema import AttentionKernel
+from gpuplan.checks.validation import kernel_checks, load_measured_kernels
 from gpuplan.model.kernels import Device, attention_rates, device
-from gpuplan.validation import kernel_checks, load_measured_kernels
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-import gpuplan.validation as v
+import gpuplan.checks.validation as v
 from gpuplan.catalog import Catalog
 
 KORTHIKANTI_8 = [

@@ -16,15 +16,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from gpuplan.catalog.schema import Accelerator, Framework, Model
+from gpuplan.catalog.shapes import attention_params_per_layer, is_moe_layer, mlp_params_per_layer
 from gpuplan.model.collectives import Collective, Network, collective_times, p2p_times
-from gpuplan.model.flops import (
-    Recompute,
-    attention_params_per_layer,
-    hardware_flops_per_token,
-    is_moe_layer,
-    mlp_params_per_layer,
-    training_flops_per_token,
-)
+from gpuplan.model.flops import hardware_flops_per_token, training_flops_per_token
 from gpuplan.model.kernels import BF16_BYTES, Device, gemm_time, streaming_time
 from gpuplan.model.memory import (
     LOGIT_BYTES,
@@ -32,7 +26,8 @@ from gpuplan.model.memory import (
     WEIGHT_BYTES,
     activation_bytes_per_layer,
 )
-from gpuplan.parallelism import ParallelPlan, stage_layers
+from gpuplan.model.rules import stage_layers
+from gpuplan.scenario.plan import ParallelPlan, Recompute
 
 RECOMPUTE_ORDER = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
 # Per parameter and step: Adam reads master, m, v and the FP32 gradient (16 bytes) and writes

@@ -32,10 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gpuplan.catalog.schema import AttentionKernel, Ffn, Model
-from gpuplan.model.flops import (
-    Recompute,
-)
-from gpuplan.parallelism import ParallelPlan
+from gpuplan.scenario.plan import ParallelPlan, Recompute
 
 WEIGHT_BYTES = 2
 OPTIMIZER_BYTES = 12  # FP32 master weights + Adam first and second moments

@@ -33,7 +33,6 @@ from gpuplan.catalog.schema import (
 )
 from gpuplan.model.batch import BatchResult, PlanBatch, evaluate
 from gpuplan.model.collectives import Collective, Network, collective_time, p2p_time
-from gpuplan.model.flops import Recompute
 from gpuplan.model.kernels import (
     BF16_BYTES,
     Device,
@@ -43,7 +42,8 @@ from gpuplan.model.kernels import (
     streaming_time,
 )
 from gpuplan.model.memory import MemoryEstimate
-from gpuplan.parallelism import ParallelPlan, plan_errors
+from gpuplan.model.rules import plan_errors
+from gpuplan.scenario.plan import ParallelPlan, Recompute
 
 
 class InfeasibleKind(StrEnum):

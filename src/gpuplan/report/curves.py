@@ -2,7 +2,7 @@
 
 - :func:`scaling_curve`: time to train and cost at other GPU counts, same tokens. With a
   global batch each count gets the parallel-plan search (the same search as
-  :func:`gpuplan.search.search_range`, through :func:`gpuplan.run.plan` so that failures,
+  :func:`gpuplan.search.search_range`, through :func:`gpuplan.planning.run.plan` so that failures,
   energy and cost are accounted exactly as for the plan itself); without one, the MFU-based
   plan at each count.
 - :func:`loss_frontier`: the compute-optimal loss of a scaling law over a compute range.
@@ -20,14 +20,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gpuplan.accounting.cluster import assess_cluster
 from gpuplan.catalog.loader import Catalog
-from gpuplan.cluster import assess_cluster
 from gpuplan.errors import GpuplanError
 from gpuplan.fitting.scaling_laws import ComputeOptimal, compute_optimal
+from gpuplan.planning.run import PlanResult, plan
 from gpuplan.report.data import SavedPlan
-from gpuplan.run import PlanResult, plan
-from gpuplan.scenario import MAX_GPUS, Scenario, parse_scenario, resolve
-from gpuplan.search import gpu_range
+from gpuplan.scenario.parse import parse_scenario
+from gpuplan.scenario.resolve import resolve
+from gpuplan.scenario.schema import MAX_GPUS, Scenario
+from gpuplan.search.plans import gpu_range
 
 SEED_CLUSTER_DAYS = 90.0
 """Training time the seed article's clusters are assessed for (as ``gpuplan demo``)."""
@@ -89,7 +91,7 @@ def scaling_curve(
 ) -> ScalingCurve:
     """Time and cost to train ``tokens`` at each GPU count (default :func:`default_counts`).
 
-    ``planner`` replaces :func:`gpuplan.run.plan` (the web app passes a cached one).
+    ``planner`` replaces :func:`gpuplan.planning.run.plan` (the web app passes a cached one).
     """
     gpus = int(scenario["gpus"])
     training = scenario.get("training") or {}
@@ -173,7 +175,7 @@ def trend_points(catalog: Catalog) -> list[TrendPoint]:
 @dataclass(frozen=True)
 class ClusterPoint:
     """What one seed cluster can train in ``days`` at the catalog's typical MFU, net of
-    failures (:func:`gpuplan.cluster.assess_cluster`)."""
+    failures (:func:`gpuplan.accounting.cluster.assess_cluster`)."""
 
     label: str
     hardware: str

@@ -2,7 +2,7 @@
 
 The stable JSON keys of DESIGN.md are validated once, here, into frozen objects; the HTML
 report and the web planner draw from these, so a report renders the same from a live
-:class:`gpuplan.run.PlanResult` (through ``to_dict()``) as from a file saved last month.
+:class:`gpuplan.planning.run.PlanResult` (through ``to_dict()``) as from a file saved last month.
 Extra keys are kept (``extra="allow"``): newer versions may add keys, and a report only
 needs the ones named below. Values that are ``null`` in the JSON (not modelled, or the plan
 does not fit) stay ``None``.

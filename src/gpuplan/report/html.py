@@ -25,8 +25,9 @@ import jinja2
 
 from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog, load_catalog
-from gpuplan.claims import check_all
+from gpuplan.checks.claims import check_all
 from gpuplan.fitting.scaling_laws import ComputeOptimal
+from gpuplan.planning.run import plan
 from gpuplan.report import figures
 from gpuplan.report import humanize as hz
 from gpuplan.report.curves import (
@@ -40,8 +41,7 @@ from gpuplan.report.curves import (
     trend_points,
 )
 from gpuplan.report.data import SavedPlan, read_plan
-from gpuplan.run import plan
-from gpuplan.scenario import parse_scenario
+from gpuplan.scenario.parse import parse_scenario
 
 DEFAULT_REPORT_PATH = Path("gpuplan-report.html")
 

@@ -10,15 +10,15 @@ from rich.table import Table
 from rich.text import Text
 
 from gpuplan import units
+from gpuplan.accounting.cluster import ClusterAssessment
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import SeedCluster
-from gpuplan.claims import ClaimResult
-from gpuplan.cluster import ClusterAssessment
+from gpuplan.checks.claims import ClaimResult
 from gpuplan.model.step import StepEstimate
+from gpuplan.planning.run import PlanResult
 from gpuplan.report import humanize as hz
-from gpuplan.run import PlanResult
-from gpuplan.scenario import ResolvedScenario
-from gpuplan.search import SearchResult
+from gpuplan.scenario.resolve import ResolvedScenario
+from gpuplan.search.plans import SearchResult
 
 Row = tuple[str, Callable[[ClusterAssessment], str]]
 

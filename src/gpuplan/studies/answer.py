@@ -10,9 +10,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from gpuplan.catalog.loader import Catalog, load_catalog
-from gpuplan.run import plan
-from gpuplan.scenario import parse_scenario
-from gpuplan.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, has_distributions, run_uncertainty
+from gpuplan.planning.run import plan
+from gpuplan.scenario.parse import parse_scenario
+from gpuplan.studies.uncertainty import (
+    DEFAULT_SAMPLES,
+    DEFAULT_SEED,
+    has_distributions,
+    run_uncertainty,
+)
 
 
 def answer(

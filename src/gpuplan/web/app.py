@@ -35,8 +35,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog, load_catalog
-from gpuplan.claims import check_all
+from gpuplan.checks.claims import check_all
 from gpuplan.errors import GpuplanError, ScenarioError
+from gpuplan.planning.run import PlanResult, plan, search_options
+from gpuplan.planning.serialize import search_dict
 from gpuplan.report import figures
 from gpuplan.report.curves import (
     ClusterPoint,
@@ -50,10 +52,10 @@ from gpuplan.report.curves import (
 )
 from gpuplan.report.data import read_plan
 from gpuplan.report.html import plotly_js
-from gpuplan.run import PlanResult, plan, search_options
-from gpuplan.scenario import MAX_GPUS, Precision, Scenario, parse_scenario, resolve
-from gpuplan.search import search_range
-from gpuplan.serialize import search_dict
+from gpuplan.scenario.parse import parse_scenario
+from gpuplan.scenario.resolve import resolve
+from gpuplan.scenario.schema import MAX_GPUS, Precision, Scenario
+from gpuplan.search.plans import search_range
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

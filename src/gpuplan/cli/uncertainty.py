@@ -1,7 +1,8 @@
 """``gpuplan plan`` for a scenario with ranges or distributions: P10/P50/P90 and drivers.
 
-``cli.plan`` calls :func:`print_uncertainty` when :func:`gpuplan.uncertainty.has_distributions`
-finds a range in the scenario mapping. Bad input raises :class:`ScenarioError`.
+``cli.plan`` calls :func:`print_uncertainty` when
+:func:`gpuplan.studies.uncertainty.has_distributions` finds a range in the scenario mapping.
+Bad input raises :class:`ScenarioError`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from rich.console import Console, Group
 from rich.table import Table
 
 from gpuplan.report import humanize as hz
-from gpuplan.uncertainty import HEADLINE_OUTPUTS, UncertaintyResult, run_uncertainty
+from gpuplan.studies.uncertainty import HEADLINE_OUTPUTS, UncertaintyResult, run_uncertainty
 
 TABLE_OUTPUTS: dict[str, tuple[str, Callable[[float], str]]] = {
     "run.days": ("time to train", hz.days),

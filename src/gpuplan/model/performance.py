@@ -12,7 +12,7 @@ from gpuplan.catalog.schema import Accelerator, Model
 from gpuplan.model.collectives import Link, Network
 from gpuplan.model.kernels import Device, device
 from gpuplan.model.step import Infeasible, StepEstimate, estimate_step
-from gpuplan.parallelism import ParallelPlan
+from gpuplan.scenario.plan import ParallelPlan
 
 DEFAULT_FRAMEWORK = "modern"
 

@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from gpuplan.errors import ScenarioError
-from gpuplan.scenario import Scenario
+from gpuplan.scenario.schema import Scenario
 
 Z90 = NormalDist().inv_cdf(0.9)
 """Standard normal 90th percentile (1.2816): a normal's p10..p90 spans 2 x Z90 sigma."""

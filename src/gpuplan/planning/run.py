@@ -23,24 +23,20 @@ from gpuplan.accounting import (
     account_duration,
     account_tokens,
 )
+from gpuplan.accounting.cluster import account_cluster
 from gpuplan.catalog.loader import Catalog, load_catalog
-from gpuplan.cluster import account_cluster
+from gpuplan.catalog.shapes import ParameterCount, parameter_count
 from gpuplan.errors import ScenarioError
 from gpuplan.fitting.scaling_laws import ComputeOptimal, compute_optimal, loss
-from gpuplan.model.flops import (
-    ParameterCount,
-    Recompute,
-    frozen_encoder_flops_per_sample,
-    parameter_count,
-    training_flops_per_token,
-)
+from gpuplan.model.flops import frozen_encoder_flops_per_sample, training_flops_per_token
+from gpuplan.model.performance import DEFAULT_FRAMEWORK, estimate
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
-from gpuplan.parallelism import ParallelPlan
-from gpuplan.performance import DEFAULT_FRAMEWORK, estimate
+from gpuplan.planning.serialize import run_dict, search_dict, step_dict
 from gpuplan.reliability import ReliabilityEstimate, estimate_reliability_from_catalog
-from gpuplan.scenario import Parallelism, Precision, ResolvedScenario, Scenario, resolve
-from gpuplan.search import SearchOptions, SearchResult, search
-from gpuplan.serialize import run_dict, search_dict, step_dict
+from gpuplan.scenario.plan import ParallelPlan, Recompute
+from gpuplan.scenario.resolve import ResolvedScenario, resolve
+from gpuplan.scenario.schema import Parallelism, Precision, Scenario
+from gpuplan.search.plans import SearchOptions, SearchResult, search
 
 
 @dataclass(frozen=True)
@@ -242,7 +238,7 @@ def plan(
     """Everything gpuplan can say about a scenario.
 
     ``search_fn`` is the plan search (:func:`gpuplan.search.search`); sweeps pass a cached
-    one (:mod:`gpuplan.plan_cache`) so that scenarios sharing a search key share its result.
+    one (:mod:`gpuplan.search.cache`) so that scenarios sharing a search key share its result.
     """
     catalog = catalog or load_catalog()
     r = resolve(scenario, catalog)

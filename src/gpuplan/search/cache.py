@@ -1,6 +1,6 @@
 """Plans in bulk: each distinct plan search runs once, and results become flat rows.
 
-:func:`gpuplan.run.plan` searches parallel plans (~0.5 s) whenever a global batch is given
+:func:`gpuplan.planning.run.plan` searches parallel plans (~0.5 s) whenever a global batch is given
 and the parallelism block is not complete. The search depends only on its arguments: the
 model, the accelerator, the GPU count, the global batch, the sequence length, the precision,
 the fixed parallelism fields and the framework profile. Sites, prices, PUE, grids and the
@@ -25,11 +25,12 @@ from typing import Any
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator, Model
 from gpuplan.errors import GpuplanError
-from gpuplan.performance import DEFAULT_FRAMEWORK
-from gpuplan.run import PlanResult, plan
-from gpuplan.scenario import Parallelism, Scenario, parse_scenario
-from gpuplan.search import SearchOptions, SearchResult
-from gpuplan.search import search as _search_uncached
+from gpuplan.model.performance import DEFAULT_FRAMEWORK
+from gpuplan.planning.run import PlanResult, plan
+from gpuplan.scenario.parse import parse_scenario
+from gpuplan.scenario.schema import Parallelism, Scenario
+from gpuplan.search.plans import SearchOptions, SearchResult
+from gpuplan.search.plans import search as _search_uncached
 
 SearchKey = tuple[Model, str, int, int, int, bool, SearchOptions | None, str]
 """(model, accelerator id, GPUs, global batch, sequence length, fp8, fixed fields, framework)."""
@@ -123,7 +124,7 @@ def cached_plan(
     cache: SearchCache,
     used: dict[SearchKey, SearchResult] | None = None,
 ) -> PlanResult:
-    """:func:`gpuplan.run.plan`, with its plan search (if any) taken from ``cache``.
+    """:func:`gpuplan.planning.run.plan`, with its plan search (if any) taken from ``cache``.
 
     The result equals ``plan(scenario, catalog)`` except that a reused search reports the
     wall-clock time of the run that made it. The searches used are added to ``used``.

@@ -4,7 +4,7 @@ A :class:`Task` carries the base scenario, some points (index and swept values),
 searches made elsewhere that they need, and the catalog (None: the worker loads the
 default one). :func:`prime` plans one point and returns the searches it used;
 :func:`run_task` plans all the task's points into a pyarrow table. A worker keeps its catalog
-and a :class:`gpuplan.plan_cache.SearchCache` across tasks (:func:`worker_state`).
+and a :class:`gpuplan.search.cache.SearchCache` across tasks (:func:`worker_state`).
 
 Executors (:func:`executor`): spawned local processes (``spawn`` works the same on every
 platform and does not fork a parent that may run threads, such as a progress bar), or a
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gpuplan.catalog.loader import Catalog, load_catalog
-from gpuplan.distributions import with_values
-from gpuplan.plan_cache import SearchCache, SearchKey, flat_plan
-from gpuplan.search import SearchResult
+from gpuplan.scenario.distributions import with_values
+from gpuplan.search.cache import SearchCache, SearchKey, flat_plan
+from gpuplan.search.plans import SearchResult
 
 if TYPE_CHECKING:
     from distributed import Client

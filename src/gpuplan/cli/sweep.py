@@ -17,7 +17,7 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from gpuplan.errors import ScenarioError
-from gpuplan.sweep import SweepResult, load_sweep_file, run_sweep
+from gpuplan.studies.sweep import SweepResult, load_sweep_file, run_sweep
 
 console = Console()
 

@@ -29,12 +29,12 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gpuplan.accounting.cluster import assess_cluster
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import TrendQuantity
-from gpuplan.cluster import assess_cluster
 from gpuplan.errors import ScenarioError
 from gpuplan.fitting.effective_compute import default_trend
-from gpuplan.scenario import read_yaml_file
+from gpuplan.scenario.parse import read_yaml_file
 
 WRONG_FACTOR = 10.0
 

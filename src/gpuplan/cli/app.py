@@ -17,16 +17,21 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from gpuplan.accounting.cluster import assess_cluster
 from gpuplan.catalog.loader import load_catalog
-from gpuplan.claims import check_all, load_claims
-from gpuplan.cluster import assess_cluster
-from gpuplan.commands.report import report as report_command
-from gpuplan.commands.serve import serve as serve_command
-from gpuplan.commands.sweep import sweep as sweep_command
-from gpuplan.commands.trends import scaling_fit as scaling_fit_command
-from gpuplan.commands.trends import trends as trends_command
-from gpuplan.commands.uncertainty import print_uncertainty
+from gpuplan.checks.claims import check_all, load_claims
+from gpuplan.checks.validation import check_targets, kernel_checks
+from gpuplan.checks.validation import validate as run_validation
+from gpuplan.cli.report import report as report_command
+from gpuplan.cli.serve import serve as serve_command
+from gpuplan.cli.sweep import sweep as sweep_command
+from gpuplan.cli.trends import scaling_fit as scaling_fit_command
+from gpuplan.cli.trends import trends as trends_command
+from gpuplan.cli.uncertainty import print_uncertainty
 from gpuplan.errors import GpuplanError, ScenarioError
+from gpuplan.planning.run import plan as run_plan
+from gpuplan.planning.run import search_options
+from gpuplan.planning.serialize import search_dict
 from gpuplan.report.terminal import (
     claims_table,
     demo_dict,
@@ -35,14 +40,11 @@ from gpuplan.report.terminal import (
     scaling_report,
     search_report,
 )
-from gpuplan.run import plan as run_plan
-from gpuplan.run import search_options
-from gpuplan.scenario import Precision, load_scenario_file, parse_scenario, resolve
-from gpuplan.search import SearchResult, gpu_range, search
-from gpuplan.serialize import search_dict
-from gpuplan.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, has_distributions
-from gpuplan.validation import check_targets, kernel_checks
-from gpuplan.validation import validate as run_validation
+from gpuplan.scenario.parse import load_scenario_file, parse_scenario
+from gpuplan.scenario.resolve import resolve
+from gpuplan.scenario.schema import Precision
+from gpuplan.search.plans import SearchResult, gpu_range, search
+from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, has_distributions
 
 app = typer.Typer(
     add_completion=False,

@@ -19,7 +19,7 @@ from gpuplan.report.data import load_plan_file
 from gpuplan.report.figures import CHART_IDS
 from gpuplan.report.html import DEFAULT_REPORT_PATH, build_report, report_for_scenario
 from gpuplan.report.html import write_report as write_html
-from gpuplan.scenario import load_scenario_file
+from gpuplan.scenario.parse import load_scenario_file
 
 
 def report(

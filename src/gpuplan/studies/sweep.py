@@ -2,7 +2,7 @@
 
 A sweep file holds a ``base`` scenario mapping and either a ``grid`` (dotted field path ->
 list of values; every combination is a scenario) or ``random`` (path -> range or
-distribution, as in :mod:`gpuplan.distributions`, with ``samples`` and ``seed``)::
+distribution, as in :mod:`gpuplan.scenario.distributions`, with ``samples`` and ``seed``)::
 
     base: {model: llama3-70b, hardware: h100-sxm, gpus: 4096, training: {global_batch: 1024}}
     grid:
@@ -11,7 +11,7 @@ distribution, as in :mod:`gpuplan.distributions`, with ``samples`` and ``seed``)
       prices.gpu_usd: [25000, 30000, 35000]
 
 Each row holds the point's index, its inputs (by path), ``error`` (bad input) and the
-flattened plan result (:func:`gpuplan.plan_cache.flat_outputs`); a plan that does not fit is
+flattened plan result (:func:`gpuplan.search.cache.flat_outputs`); a plan that does not fit is
 a row with ``fits`` false and its ``infeasible_reason``.
 
 Speed: scenarios are grouped by the plan search they need (:func:`search_group`). On worker
@@ -20,7 +20,7 @@ processes or a Dask cluster each distinct search (~0.5 s) runs once, in parallel
 one core (2,500 a second without a global batch, ~2,100 with a reused search; measured by
 ``benchmarks/sweep_bench.py``). Workers keep a search cache across chunks. In a random
 sweep with a global batch, uncertain GPU counts, batches and sequence lengths are quantised
-as in :mod:`gpuplan.uncertainty` (the metadata's notes say so).
+as in :mod:`gpuplan.studies.uncertainty` (the metadata's notes say so).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog
-from gpuplan.distributions import (
+from gpuplan.errors import ScenarioError
+from gpuplan.scenario.distributions import (
     Distribution,
     centered,
     find_distributions,
@@ -45,12 +46,11 @@ from gpuplan.distributions import (
     parse_distribution,
     with_values,
 )
-from gpuplan.errors import ScenarioError
-from gpuplan.plan_cache import SearchKey, search_group
-from gpuplan.scenario import parse_scenario, read_yaml_file
-from gpuplan.search import SearchResult
-from gpuplan.sweep_tasks import Task, executor, prime, run_task, worker_state
-from gpuplan.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, draw_samples
+from gpuplan.scenario.parse import parse_scenario, read_yaml_file
+from gpuplan.search.cache import SearchKey, search_group
+from gpuplan.search.plans import SearchResult
+from gpuplan.studies.sweep_tasks import Task, executor, prime, run_task, worker_state
+from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, draw_samples
 
 if TYPE_CHECKING:
     from distributed import Client

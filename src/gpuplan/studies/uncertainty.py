@@ -1,8 +1,9 @@
 """Uncertain inputs, uncertain outputs: Monte Carlo of a scenario with ranges in it.
 
-A scenario mapping whose numbers may be ranges or distributions (:mod:`gpuplan.distributions`)
-is sampled ``samples`` times with a fixed, reported seed; each sample is planned
-(:func:`gpuplan.run.plan`, plan searches reused through :mod:`gpuplan.plan_cache`), and every
+A scenario mapping whose numbers may be ranges or distributions
+(:mod:`gpuplan.scenario.distributions`) is sampled ``samples`` times with a fixed, reported
+seed; each sample is planned (:func:`gpuplan.planning.run.plan`, plan searches reused
+through :mod:`gpuplan.search.cache`), and every
 numeric output that varies is summarised by its P10, P50, P90 and mean. The inputs that drive
 the spread are ranked by the mean |Spearman rank correlation| between the input and the
 headline outputs (:data:`HEADLINE_OUTPUTS`); each correlation is reported too.
@@ -26,17 +27,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gpuplan.catalog import Catalog, load_catalog
-from gpuplan.distributions import (
+from gpuplan.errors import ScenarioError
+from gpuplan.reliability import DEFAULT_SEED
+from gpuplan.scenario.distributions import (
     Distribution,
     centered,
     find_distributions,
     has_distributions,
     with_values,
 )
-from gpuplan.errors import ScenarioError
-from gpuplan.plan_cache import Scalar, SearchCache, flat_plan, search_group
-from gpuplan.reliability import DEFAULT_SEED
-from gpuplan.scenario import parse_scenario
+from gpuplan.scenario.parse import parse_scenario
+from gpuplan.search.cache import Scalar, SearchCache, flat_plan, search_group
 
 __all__ = [
     "DEFAULT_SAMPLES",

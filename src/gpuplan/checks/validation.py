@@ -41,11 +41,10 @@ from gpuplan.catalog.schema import (
     ValidationTarget,
 )
 from gpuplan.model.collectives import Link, Network
-from gpuplan.model.flops import Recompute
 from gpuplan.model.kernels import device, gemm_time
+from gpuplan.model.performance import estimate
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate, layer_cost
-from gpuplan.parallelism import ParallelPlan
-from gpuplan.performance import estimate
+from gpuplan.scenario.plan import ParallelPlan, Recompute
 
 FRAMEWORK_PROFILES = {
     "megatron-lm": "megatron-2022",

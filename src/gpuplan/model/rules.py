@@ -1,64 +1,13 @@
-"""A parallel plan (how a model is split over GPUs) and the rules that make one valid.
+"""The rules that make a parallel plan valid for a model, a batch and a GPU count.
 
-Degrees: tensor (TP), pipeline (PP), data (DP), context (CP) and expert (EP) parallelism.
-GPUs = TP x PP x DP x CP; experts are spread over EP ranks taken from the DP x CP group
-(as Megatron-core does). Ranks are laid out TP innermost, then CP, DP and PP outermost
-(Megatron's default order), so a TP group sits in one scale-up domain when it fits.
+One table, used by a single plan (:func:`plan_errors`) and by the search (which prunes by
+the same rules and counts plans per rule).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from gpuplan.catalog.schema import Model
-from gpuplan.model.flops import Recompute
-
-
-@dataclass(frozen=True)
-class ParallelPlan:
-    """A fully specified way to run one training step."""
-
-    tensor_parallel: int = 1
-    pipeline_parallel: int = 1
-    data_parallel: int = 1
-    context_parallel: int = 1
-    expert_parallel: int = 1
-    microbatch: int = 1
-    """Sequences per micro-batch on one pipeline."""
-    interleave: int = 1
-    """Virtual pipeline stages per GPU (interleaved 1F1B when > 1)."""
-    recompute: Recompute = Recompute.NONE
-    sequence_parallel: bool = False
-    zero: int = 0
-    """ZeRO stage: 1 shards optimizer states, 2 also gradients, 3 also weights (FSDP)."""
-
-    @property
-    def gpus(self) -> int:
-        return (
-            self.tensor_parallel
-            * self.pipeline_parallel
-            * self.data_parallel
-            * self.context_parallel
-        )
-
-    @property
-    def shard_group(self) -> int:
-        """Ranks that hold the same weights: ZeRO and gradient reduction span DP x CP."""
-        return self.data_parallel * self.context_parallel
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "tp": self.tensor_parallel,
-            "pp": self.pipeline_parallel,
-            "dp": self.data_parallel,
-            "cp": self.context_parallel,
-            "ep": self.expert_parallel,
-            "microbatch": self.microbatch,
-            "interleave": self.interleave,
-            "recompute": self.recompute.value,
-            "sequence_parallel": self.sequence_parallel,
-            "zero": self.zero,
-        }
+from gpuplan.scenario.plan import ParallelPlan
 
 
 def divisors(n: int) -> list[int]:

@@ -1,6 +1,6 @@
 """JSON of a plan result: the stable keys of DESIGN.md, built from the result objects.
 
-Kept apart from :mod:`gpuplan.run` so that the orchestration reads without the
+Kept apart from :mod:`gpuplan.planning.run` so that the orchestration reads without the
 serialisation; ``PlanResult.to_dict`` calls these.
 """
 
@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from gpuplan import units
 from gpuplan.model.step import StepEstimate
-from gpuplan.search import SearchResult
+from gpuplan.search.plans import SearchResult
 
 if TYPE_CHECKING:
-    from gpuplan.run import PlanResult, RunAccounts
+    from gpuplan.planning.run import PlanResult, RunAccounts
 
 
 def step_dict(result: PlanResult) -> dict[str, Any]:

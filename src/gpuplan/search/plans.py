@@ -11,7 +11,7 @@ Plans are enumerated in two stages so that pruning is cheap and counted by reaso
    the micro-batch divides the per-replica batch; PP x interleave stays within the layers.
 
 The surviving plans are evaluated together by :func:`gpuplan.model.batch.evaluate` (the
-same arithmetic as a single :func:`gpuplan.performance.estimate`), plans that do not fit in
+same arithmetic as a single :func:`gpuplan.model.performance.estimate`), plans that do not fit in
 memory are pruned, and the rest are ranked by step time. Every enumerated plan is either
 evaluated-and-feasible or pruned for exactly one reason (the first rule it breaks).
 """
@@ -29,9 +29,9 @@ from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator, Model
 from gpuplan.errors import ScenarioError
 from gpuplan.model.batch import RECOMPUTE_ORDER, PlanBatch, evaluate
+from gpuplan.model.performance import DEFAULT_FRAMEWORK, device_of, network_of
+from gpuplan.model.rules import divisors
 from gpuplan.model.step import StepEstimate, step_from_batch
-from gpuplan.parallelism import divisors
-from gpuplan.performance import DEFAULT_FRAMEWORK, device_of, network_of
 
 MICROBATCHES = (1, 2, 4, 8, 16, 32)
 INTERLEAVES = (1, 2, 3, 4, 6, 8)

@@ -1,1 +1,0 @@
-"""Command functions for the CLI, one module per topic; ``cli.py`` registers them."""

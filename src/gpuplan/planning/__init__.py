@@ -1,0 +1,1 @@
+"""plan(scenario) -> PlanResult, the one orchestration function, and its one JSON schema."""

@@ -1,0 +1,149 @@
+"""The scenario's schema: what a user asks gpuplan, as frozen, validated objects.
+
+A scenario comes from a YAML file, CLI flags or a web form; all three go through
+:func:`gpuplan.scenario.parse.parse_scenario`, which raises :class:`ScenarioError` naming
+the field, the value and what is allowed. :func:`gpuplan.scenario.resolve.resolve` then
+looks the catalog ids up and returns a ``ResolvedScenario`` in SI units.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gpuplan import units
+from gpuplan.catalog.schema import Ffn, Model, ModelKind, Moe, Position
+from gpuplan.catalog.shapes import parameter_count
+from gpuplan.scenario.plan import Recompute
+
+MAX_GPUS = 10_000_000
+MAX_DAYS = 3650.0
+
+
+class Precision(StrEnum):
+    BF16 = "bf16"
+    FP8 = "fp8"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class InlineModel(_Strict):
+    """A model written in the scenario instead of a catalog id (DESIGN.md's inline form)."""
+
+    name: str
+    kind: ModelKind = ModelKind.LLM
+    layers: Annotated[int, Field(gt=0, le=1000)]
+    hidden: Annotated[int, Field(gt=0, le=1_000_000)]
+    heads: Annotated[int, Field(gt=0, le=10_000)]
+    kv_heads: Annotated[int, Field(gt=0, le=10_000)] | None = None
+    ffn_hidden: Annotated[int, Field(gt=0)]
+    ffn: Ffn = Ffn.GELU
+    vocab: Annotated[int, Field(ge=0)]
+    seq_len: Annotated[int, Field(gt=0)]
+    tied_embeddings: bool = False
+    position: Position = Position.ROPE
+    experts: Annotated[int, Field(gt=0)] | None = None
+    top_k: Annotated[int, Field(gt=0)] | None = None
+    expert_ffn_hidden: Annotated[int, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _moe_fields_together(self) -> InlineModel:
+        if (self.experts is None) != (self.top_k is None):
+            raise ValueError("experts and top_k must be given together (or neither)")
+        if self.kind is ModelKind.VIDEO_DIT:
+            raise ValueError("inline video-dit models are not supported yet; use a catalog id")
+        return self
+
+    def to_model(self) -> Model:
+        moe = None
+        if self.experts is not None and self.top_k is not None:
+            moe = Moe(
+                experts=self.experts,
+                top_k=self.top_k,
+                expert_ffn_hidden=self.expert_ffn_hidden or self.ffn_hidden,
+            )
+        draft = dict(
+            id=f"inline:{self.name}",
+            name=self.name,
+            kind=self.kind,
+            params_published_b=1.0,
+            layers=self.layers,
+            hidden=self.hidden,
+            heads=self.heads,
+            kv_heads=self.kv_heads or self.heads,
+            ffn_hidden=self.ffn_hidden,
+            ffn=self.ffn,
+            vocab=self.vocab,
+            seq_len=self.seq_len,
+            tied_embeddings=self.tied_embeddings,
+            position=self.position,
+            moe=moe,
+            source="written inline in the scenario",
+            retrieved="2000-01-01",
+        )
+        model = Model.model_validate(draft)
+        params_b = parameter_count(model).total / units.GIGA
+        return model.model_copy(update={"params_published_b": params_b})
+
+
+class Training(_Strict):
+    global_batch: Annotated[int, Field(gt=0, le=100_000_000)] | None = None
+    """Sequences (clips for video) per optimizer step."""
+    seq_len: Annotated[int, Field(gt=0, le=100_000_000)] | None = None
+    tokens: Annotated[float, Field(gt=0, le=1e17)] | None = None
+    days: Annotated[float, Field(gt=0, le=MAX_DAYS)] | None = None
+    samples: Annotated[float, Field(gt=0, le=1e14)] | None = None
+    """Sequences or video clips seen in training (an alternative to tokens)."""
+    precision: Precision = Precision.BF16
+    mfu: Annotated[float, Field(gt=0, le=1)] | None = None
+    """Model FLOPs utilisation to assume; default: the catalog's typical_mfu."""
+
+    @model_validator(mode="after")
+    def _one_length(self) -> Training:
+        given = [k for k in ("tokens", "days", "samples") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of tokens, days or samples, not {' and '.join(given)}")
+        return self
+
+
+class Parallelism(_Strict):
+    tp: Annotated[int, Field(gt=0)] | None = None
+    pp: Annotated[int, Field(gt=0)] | None = None
+    dp: Annotated[int, Field(gt=0)] | None = None
+    cp: Annotated[int, Field(gt=0)] | None = None
+    ep: Annotated[int, Field(gt=0)] | None = None
+    microbatch: Annotated[int, Field(gt=0)] | None = None
+    interleave: Annotated[int, Field(gt=0)] | None = None
+    recompute: Recompute | None = None
+    sequence_parallel: bool | None = None
+    zero: Annotated[int, Field(ge=0, le=3)] | None = None
+
+
+class Site(_Strict):
+    grid: str = "us-average"
+    """Grid id for carbon intensity (and the default electricity price)."""
+    pue: Annotated[float, Field(ge=1.0, le=3.0)] | None = None
+    power_usd_per_kwh: Annotated[float, Field(gt=0, le=2.0)] | None = None
+    households: str = "us"
+    """Country whose average household is used for 'as much as N homes'."""
+
+
+class Prices(_Strict):
+    gpu_usd: Annotated[float, Field(gt=0, le=10_000_000)] | None = None
+    cloud_usd_per_gpu_hour: Annotated[float, Field(gt=0, le=1000)] | None = None
+
+
+class Scenario(_Strict):
+    """What the user asks. Catalog ids are checked by :func:`resolve`, not here."""
+
+    model: str | InlineModel
+    hardware: str
+    gpus: Annotated[int, Field(gt=0, le=MAX_GPUS)]
+    training: Training = Training()
+    parallelism: Parallelism | None = None
+    site: Site = Site()
+    prices: Prices = Prices()
