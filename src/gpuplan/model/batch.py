@@ -20,6 +20,7 @@ from gpuplan.catalog.shapes import attention_params_per_layer, is_moe_layer, mlp
 from gpuplan.model.collectives import Collective, Network, collective_times, p2p_times
 from gpuplan.model.flops import hardware_flops_per_token, training_flops_per_token
 from gpuplan.model.kernels import BF16_BYTES, Device, gemm_time, streaming_time
+from gpuplan.model.layer import layer_cost
 from gpuplan.model.memory import (
     LOGIT_BYTES,
     OPTIMIZER_BYTES,
@@ -180,8 +181,6 @@ def evaluate(
     overhead_bytes: float,
 ) -> BatchResult:
     """Memory and step-time parts of every plan of ``batch`` (which must be valid layouts)."""
-    from gpuplan.model.step import layer_cost  # the per-layer kernel model
-
     n = len(batch)
     t, pp, dp, cp, ep = batch.tp, batch.pp, batch.dp, batch.cp, batch.ep
     mb, v, zero = batch.microbatch, batch.interleave, batch.zero

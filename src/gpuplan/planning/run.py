@@ -237,8 +237,9 @@ def plan(
 ) -> PlanResult:
     """Everything gpuplan can say about a scenario.
 
-    ``search_fn`` is the plan search (:func:`gpuplan.search.search`); sweeps pass a cached
-    one (:mod:`gpuplan.search.cache`) so that scenarios sharing a search key share its result.
+    ``search_fn`` is the plan search (:func:`gpuplan.search.plans.search`); sweeps pass a
+    cached one (:func:`gpuplan.studies.rows.cached_plan`) so that scenarios sharing a search
+    key share its result.
     """
     catalog = catalog or load_catalog()
     r = resolve(scenario, catalog)

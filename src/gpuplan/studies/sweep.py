@@ -11,7 +11,7 @@ distribution, as in :mod:`gpuplan.scenario.distributions`, with ``samples`` and 
       prices.gpu_usd: [25000, 30000, 35000]
 
 Each row holds the point's index, its inputs (by path), ``error`` (bad input) and the
-flattened plan result (:func:`gpuplan.search.cache.flat_outputs`); a plan that does not fit is
+flattened plan result (:func:`gpuplan.studies.rows.flat_outputs`); a plan that does not fit is
 a row with ``fits`` false and its ``infeasible_reason``.
 
 Speed: scenarios are grouped by the plan search they need (:func:`search_group`). On worker
@@ -47,8 +47,9 @@ from gpuplan.scenario.distributions import (
     with_values,
 )
 from gpuplan.scenario.parse import parse_scenario, read_yaml_file
-from gpuplan.search.cache import SearchKey, search_group
+from gpuplan.search.cache import SearchKey
 from gpuplan.search.plans import SearchResult
+from gpuplan.studies.rows import search_group
 from gpuplan.studies.sweep_tasks import Task, executor, prime, run_task, worker_state
 from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, draw_samples
 

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.scenario.distributions import with_values
-from gpuplan.search.cache import SearchCache, SearchKey, flat_plan
+from gpuplan.search.cache import SearchCache, SearchKey
 from gpuplan.search.plans import SearchResult
+from gpuplan.studies.rows import flat_plan
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -37,7 +37,8 @@ from gpuplan.scenario.distributions import (
     with_values,
 )
 from gpuplan.scenario.parse import parse_scenario
-from gpuplan.search.cache import Scalar, SearchCache, flat_plan, search_group
+from gpuplan.search.cache import SearchCache
+from gpuplan.studies.rows import Scalar, flat_plan, search_group
 
 __all__ = [
     "DEFAULT_SAMPLES",
