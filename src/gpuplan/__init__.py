@@ -11,7 +11,8 @@ __version__ = "0.1.0"
 
 from gpuplan.catalog import Catalog, load_catalog
 from gpuplan.errors import CatalogError, GpuplanError, ScenarioError
-from gpuplan.planning.run import PlanResult, plan
+from gpuplan.planning.result import PlanResult
+from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.resolve import resolve
 from gpuplan.scenario.schema import Scenario

@@ -3,7 +3,8 @@ and no module imports itself back through others (no import cycles).
 
 Layers, lowest first (docs/design.md): the foundation (errors, units), catalog, scenario,
 model, search, reliability, fitting, accounting, planning, studies, checks, report, and the
-adapters (cli, web). ``gpuplan/__init__.py`` is the public facade and may import any layer.
+adapters: web, then cli (whose ``serve`` starts the web app). ``gpuplan/__init__.py`` is
+the public facade and may import any layer.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ LAYERS: dict[str, int] = {
     "studies": 8,
     "checks": 9,
     "report": 10,
-    "cli": 11,
     "web": 11,
-    "__main__": 12,
+    "cli": 12,
+    "__main__": 13,
 }
 
 

@@ -45,11 +45,23 @@ def test_plan_json_has_every_design_key(design_keys: list[str]) -> None:
     assert all(s["source"] for s in data["sources"])
 
 
-def test_plan_without_a_batch_uses_an_assumed_mfu() -> None:
+def test_plan_without_a_batch_uses_the_published_batch_and_the_model() -> None:
+    # Issue 12: without a batch, the plan used to come from a flat assumed MFU.
     out = gpuplan(*BASE, "--tokens", "15.6e12", "--json")
     data = json.loads(out.stdout)
-    assert data["fits"] is None and data["search"] is None
-    assert any("assumed MFU" in a for a in data["assumptions"])
+    assert data["fits"] is True and data["search"]["feasible"] > 0
+    assert data["plan"]["global_batch"] == 2048  # Dubey et al. 2024: 2,048 x 8,192 tokens
+    assert any("published batch" in a for a in data["assumptions"])
+    assert not any("assumed MFU" in a for a in data["assumptions"])
+
+
+def test_a_run_that_cannot_fit_is_never_reported_as_a_run() -> None:
+    # Issue 12: DeepSeek-V3 on one TPU v5e printed 103 years and a cost.
+    out = gpuplan("plan", "--model", "deepseek-v3", "--hardware", "tpu-v5e", "--gpus", "1",
+                  "--json")  # fmt: skip
+    data = json.loads(out.stdout)
+    assert data["fits"] is False and data["run"] is None and data["cost"] is None
+    assert "does not fit in memory" in data["infeasible_reason"]
 
 
 def test_seed_capex_is_exactly_three_billion() -> None:

@@ -94,7 +94,7 @@ def test_fp8_on_a_chip_without_fp8(catalog: Catalog) -> None:
 def test_defaults_come_from_the_catalog(catalog: Catalog) -> None:
     r = resolve(parse_scenario(BASE), catalog)
     assert r.tokens == catalog.model("llama3-8b").training_tokens_published
-    assert r.mfu == catalog.system("typical_mfu").value and r.mfu_is_assumed
+    assert r.mfu is None and not r.mfu_is_what_if  # throughput is modelled unless given
     assert r.pue == catalog.pue["typical"].value
     assert r.gpu_price_usd == catalog.accelerator("h100-sxm").purchase.usd
     assert r.peak_flops_per_s == pytest.approx(989.4e12, rel=1e-3)

@@ -64,8 +64,9 @@ def test_infeasible_and_invalid_points_are_rows() -> None:
     too_big = by_input["llama3-405b", 64]
     assert too_big["fits"] is False and "GiB per GPU" in too_big["infeasible_reason"]
     assert too_big["error"] is None and too_big["memory.per_gpu_bytes"] > 80e9
-    invalid = by_input["llama3-8b", 12]  # 12 GPUs cannot hold tp = 8
-    assert invalid["fits"] is False and "not divisible" in invalid["error"]
+    invalid = by_input["llama3-8b", 12]  # 12 GPUs cannot hold tp = 8: a result, not an error
+    assert invalid["fits"] is False and invalid["error"] is None
+    assert "= 64 exceeds gpus = 12" in invalid["infeasible_reason"]
 
 
 @pytest.mark.parametrize(

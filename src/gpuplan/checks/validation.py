@@ -42,8 +42,8 @@ from gpuplan.catalog.schema import (
 )
 from gpuplan.model.collectives import Link, Network
 from gpuplan.model.kernels import device, gemm_time
-from gpuplan.model.performance import estimate
 from gpuplan.model.layer import layer_cost
+from gpuplan.model.performance import estimate
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 

@@ -29,8 +29,8 @@ from gpuplan.cli.trends import scaling_fit as scaling_fit_command
 from gpuplan.cli.trends import trends as trends_command
 from gpuplan.cli.uncertainty import print_uncertainty
 from gpuplan.errors import GpuplanError, ScenarioError
+from gpuplan.planning.defaults import search_options
 from gpuplan.planning.run import plan as run_plan
-from gpuplan.planning.run import search_options
 from gpuplan.planning.serialize import search_dict
 from gpuplan.report.terminal import (
     claims_table,

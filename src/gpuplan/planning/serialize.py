@@ -1,29 +1,41 @@
-"""JSON of a plan result: the stable keys of DESIGN.md, built from the result objects.
+"""JSON of a plan result: its stable keys (docs/design.md), built from the parts of a result.
 
-Kept apart from :mod:`gpuplan.planning.run` so that the orchestration reads without the
-serialisation; ``PlanResult.to_dict`` calls these.
+``PlanResult.to_dict`` (:mod:`gpuplan.planning.result`) calls these; they take the parts
+(step, run accounts, resolved scenario), not the result, so that imports point one way.
+
+MFU and HFU have one definition, used by every output: model (hardware) FLOPs per second
+per GPU over the accelerator's dense BF16 peak, whatever the training precision.
+``step.mfu_vs_precision_peak`` divides by the peak of the training precision instead (the
+convention of NVIDIA's FP8 tables, which halves the figure for FP8 runs).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gpuplan import units
 from gpuplan.model.step import StepEstimate
+from gpuplan.planning.accounts import RunAccounts
+from gpuplan.scenario.resolve import ResolvedScenario
 from gpuplan.search.plans import SearchResult
 
-if TYPE_CHECKING:
-    from gpuplan.planning.run import PlanResult, RunAccounts
 
-
-def step_dict(result: PlanResult) -> dict[str, Any]:
+def step_dict(
+    r: ResolvedScenario,
+    step: StepEstimate | None,
+    run: RunAccounts | None,
+    step_time_s: float | None,
+) -> dict[str, Any]:
+    """The ``step`` block. With a modelled step (and no MFU what-if) its breakdown; with an
+    assumed MFU only the step time that MFU implies."""
     keys = (
         "time_s", "compute_s", "recompute_s", "exposed_comm_s", "bubble_s", "optimizer_s",
         "overlap_slowdown_s", "tokens_per_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu",
-        "mfu", "hfu",
+        "mfu", "hfu", "mfu_vs_precision_peak",
     )  # fmt: skip
     out: dict[str, Any] = dict.fromkeys(keys)
-    step, run = result.step, result.run
+    if step is not None and r.mfu_is_what_if:
+        step = None  # throughput comes from the given MFU, not from the step model
     if step is not None:
         out.update(
             time_s=step.time_s,
@@ -37,21 +49,24 @@ def step_dict(result: PlanResult) -> dict[str, Any]:
             overlap_slowdown_s=step.overlap_slowdown_s,
             hfu=step.hfu,
         )
-    elif result.step_time_s is not None:
-        out.update(time_s=result.step_time_s, compute_s=result.step_time_s)
+    elif step_time_s is not None:
+        out.update(time_s=step_time_s)
     if run is not None:
         c = run.compute
         out.update(
             tokens_per_s=c.tokens_per_s,
             tokens_per_s_per_gpu=c.tokens_per_s_per_gpu,
             model_tflops_per_gpu=c.model_flops_per_s_per_gpu / units.TERA,
-            mfu=c.mfu,
+            mfu=r.mfu
+            if r.mfu is not None
+            else c.model_flops_per_s_per_gpu / r.mfu_peak_flops_per_s,
+            mfu_vs_precision_peak=c.model_flops_per_s_per_gpu / r.peak_flops_per_s,
         )
     return out
 
 
-def run_dict(result: PlanResult, run: RunAccounts) -> dict[str, Any]:
-    r, c = result.resolved, run.compute
+def run_dict(r: ResolvedScenario, run: RunAccounts) -> dict[str, Any]:
+    c = run.compute
     return {
         "run": {
             "tokens": c.tokens,

@@ -24,7 +24,8 @@ from gpuplan.accounting.cluster import assess_cluster
 from gpuplan.catalog.loader import Catalog
 from gpuplan.errors import GpuplanError
 from gpuplan.fitting.scaling_laws import ComputeOptimal, compute_optimal
-from gpuplan.planning.run import PlanResult, plan
+from gpuplan.planning.result import PlanResult
+from gpuplan.planning.run import plan
 from gpuplan.report.data import SavedPlan
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.resolve import resolve

@@ -15,7 +15,7 @@ from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import SeedCluster
 from gpuplan.checks.claims import ClaimResult
 from gpuplan.model.step import StepEstimate
-from gpuplan.planning.run import PlanResult
+from gpuplan.planning.result import PlanResult
 from gpuplan.report import humanize as hz
 from gpuplan.scenario.resolve import ResolvedScenario
 from gpuplan.search.plans import SearchResult
@@ -190,7 +190,8 @@ def plan_report(result: PlanResult) -> Group:
             )
         )
     step = result.step
-    if step is not None:
+    numbers = result.to_dict()["step"]  # MFU and HFU: the one definition of serialize.py
+    if step is not None and not r.mfu_is_what_if:
         comm = sum(step.exposed_comm_s.values())
         rows.append(
             (
@@ -201,16 +202,24 @@ def plan_report(result: PlanResult) -> Group:
                 f"{step.overlap_slowdown_s:.2f}",
             )
         )
-        rows.append(("MFU / HFU", f"{hz.percent(step.mfu)} / {hz.percent(step.hfu)}"))
+    elif numbers["time_s"] is not None:
+        rows.append(("Step time (from the given MFU)", f"{numbers['time_s']:.2f} s"))
+    if numbers["mfu"] is not None:
+        label = "MFU (given, what-if)" if r.mfu_is_what_if else "MFU / HFU (of dense BF16 peak)"
+        shown = hz.percent(numbers["mfu"])
+        if numbers["hfu"] is not None:
+            shown += f" / {hz.percent(numbers['hfu'])}"
+        rows.append((label, shown))
+        if r.precision.value != "bf16":
+            rows.append(
+                (
+                    f"MFU of the {r.precision.value.upper()} peak",
+                    hz.percent(numbers["mfu_vs_precision_peak"]),
+                )
+            )
     run = result.run
     if run is not None:
         c = run.compute
-        if step is None:
-            step_time = result.step_time_s
-            rows.append(("MFU" + (" (assumed)" if r.mfu_is_assumed else ""), hz.percent(c.mfu)))
-            rows.append(
-                ("Step time", f"{step_time:.2f} s" if step_time else "give training.global_batch")
-            )
         rows += [
             ("Training tokens", hz.number(c.tokens)),
             ("Model FLOPs per token", f"{c.flops_per_token:.3g}"),

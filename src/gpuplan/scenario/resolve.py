@@ -27,11 +27,13 @@ class ResolvedScenario:
     global_batch: int | None
     precision: Precision
     peak_flops_per_s: float
-    """Dense peak of one accelerator at the training precision."""
+    """Dense peak of one accelerator at the training precision (FP8 or BF16)."""
+    mfu_peak_flops_per_s: float
+    """The peak MFU and HFU are measured against: the dense BF16 peak, for every precision."""
     tokens: float | None
     duration_s: float | None
-    mfu: float
-    mfu_is_assumed: bool
+    mfu: float | None
+    """A what-if MFU (against the dense BF16 peak) given by the user, or None: modelled."""
     gpu_price_usd: float
     cloud_usd_per_gpu_hour: float
     cloud_price_basis: str
@@ -41,6 +43,11 @@ class ResolvedScenario:
     electricity: ElectricityPrice | None
     power_usd_per_kwh: float
     household: Household
+
+    @property
+    def mfu_is_what_if(self) -> bool:
+        """Throughput from a given MFU instead of the performance model."""
+        return self.mfu is not None
 
 
 def _catalog_id(catalog_table: Mapping[str, Any], value: str, kind: str, field: str) -> None:
@@ -86,11 +93,6 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
                 f"({model.id} has no published token count to default to)",
             )
 
-    mfu = training.mfu
-    mfu_is_assumed = mfu is None
-    if mfu is None:
-        mfu = catalog.system("typical_mfu").for_accelerator(accelerator.id)
-
     electricity: ElectricityPrice | None = catalog.electricity_prices.get(site.grid)
     if site.power_usd_per_kwh is not None:
         power_price = site.power_usd_per_kwh
@@ -129,10 +131,10 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
         global_batch=training.global_batch,
         precision=training.precision,
         peak_flops_per_s=peak,
+        mfu_peak_flops_per_s=accelerator.peak_bf16_flops_per_s,
         tokens=tokens,
         duration_s=duration_s,
-        mfu=mfu,
-        mfu_is_assumed=mfu_is_assumed,
+        mfu=training.mfu,
         gpu_price_usd=scenario.prices.gpu_usd or accelerator.purchase.usd,
         cloud_usd_per_gpu_hour=cloud_price,
         cloud_price_basis=cloud_basis,

@@ -100,7 +100,8 @@ class Training(_Strict):
     """Sequences or video clips seen in training (an alternative to tokens)."""
     precision: Precision = Precision.BF16
     mfu: Annotated[float, Field(gt=0, le=1)] | None = None
-    """Model FLOPs utilisation to assume; default: the catalog's typical_mfu."""
+    """A what-if MFU (model FLOPs over the dense BF16 peak) that replaces the performance
+    model's throughput; the parallel plan is still chosen (and checked for memory)."""
 
     @model_validator(mode="after")
     def _one_length(self) -> Training:

@@ -16,7 +16,8 @@ from typing import Any
 
 from gpuplan.catalog.loader import Catalog
 from gpuplan.errors import GpuplanError
-from gpuplan.planning.run import PlanResult, plan
+from gpuplan.planning.result import PlanResult
+from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.schema import Parallelism, Scenario
 from gpuplan.search.cache import SearchCache, SearchKey

@@ -37,7 +37,9 @@ from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.checks.claims import check_all
 from gpuplan.errors import GpuplanError, ScenarioError
-from gpuplan.planning.run import PlanResult, plan, search_options
+from gpuplan.planning.defaults import search_options
+from gpuplan.planning.result import PlanResult
+from gpuplan.planning.run import plan
 from gpuplan.planning.serialize import search_dict
 from gpuplan.report import figures
 from gpuplan.report.curves import (

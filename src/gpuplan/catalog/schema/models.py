@@ -74,6 +74,18 @@ class Mla(BaseModel):
     v_head_dim: PositiveInt
 
 
+class PublishedBatch(BaseModel):
+    """The global batch a model was trained with, as its authors published it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sequences: PositiveInt
+    """Sequences (clips for video) per optimizer step, at ``seq_len`` tokens each."""
+    seq_len: PositiveInt
+    source: str
+    """The publication (title, venue or URL, section)."""
+
+
 class Video(BaseModel):
     """How a video diffusion transformer turns a clip into tokens."""
 
@@ -120,6 +132,7 @@ class Model(Record):
     mla: Mla | None = None
     video: Video | None = None
     training_tokens_published: Positive | None = None
+    published_batch: PublishedBatch | None = None
     training_flops_published: Positive | None = None
 
     @model_validator(mode="after")

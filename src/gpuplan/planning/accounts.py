@@ -1,0 +1,177 @@
+"""What a feasible run takes (time with failures, power, energy, money) and what it buys
+(the loss a scaling law predicts), and the catalog records a result used."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gpuplan import units
+from gpuplan.accounting import (
+    CapexAccount,
+    ComputeAccount,
+    EnergyAccount,
+    PowerAccount,
+    RunCost,
+    account_duration,
+    account_tokens,
+)
+from gpuplan.accounting.cluster import account_cluster
+from gpuplan.catalog.loader import Catalog
+from gpuplan.catalog.shapes import parameter_count
+from gpuplan.fitting.scaling_laws import ComputeOptimal, compute_optimal, loss
+from gpuplan.reliability import ReliabilityEstimate, estimate_reliability_from_catalog
+from gpuplan.scenario.resolve import ResolvedScenario
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A catalog record a result used."""
+
+    used_for: str
+    source: str
+    retrieved: str
+
+
+@dataclass(frozen=True)
+class ScalingOutcome:
+    law_id: str
+    params_used: float
+    """Parameters put into the law (active parameters for MoE models)."""
+    predicted_loss: float
+    optimal: ComputeOptimal
+
+
+@dataclass(frozen=True)
+class RunAccounts:
+    """What a feasible run takes: time, power, energy, money; and what it buys."""
+
+    compute: ComputeAccount
+    power: PowerAccount
+    energy: EnergyAccount
+    capex: CapexAccount
+    cost: RunCost
+    households: float
+    scaling: ScalingOutcome
+    reliability: ReliabilityEstimate
+    """Failures and checkpoints: wall time is compute time / goodput."""
+
+
+def account_run(
+    catalog: Catalog,
+    r: ResolvedScenario,
+    flops_per_token: float,
+    peak_flops_per_s: float,
+    utilisation: float,
+    assumptions: list[str],
+) -> RunAccounts:
+    """Accounts of a run whose GPUs deliver ``utilisation`` x ``peak_flops_per_s`` of model
+    FLOPs each; failures and checkpoints stretch the compute time into wall time."""
+    model = r.model
+    mfu = utilisation
+    if r.tokens is not None:
+        compute = account_tokens(r.tokens, flops_per_token, r.gpus, peak_flops_per_s, mfu)
+    else:
+        assert r.duration_s is not None, "resolve() guarantees tokens or a duration"
+        compute = account_duration(r.duration_s, flops_per_token, r.gpus, peak_flops_per_s, mfu)
+    params = parameter_count(model).total
+    reliability = estimate_reliability_from_catalog(params, r.gpus, compute.compute_time_s, catalog)
+    if r.duration_s is not None:
+        # A training time is wall-clock time: failures eat into it, so fewer tokens fit.
+        for _ in range(3):
+            compute = account_duration(
+                r.duration_s * reliability.goodput,
+                flops_per_token,
+                r.gpus,
+                peak_flops_per_s,
+                mfu,
+            )
+            reliability = estimate_reliability_from_catalog(
+                params, r.gpus, compute.compute_time_s, catalog
+            )
+    assumptions.append(
+        f"Failures: one job interruption every {reliability.mtbi_s / units.HOUR_S:.2g} h "
+        f"(catalog failure rate per GPU-hour, Llama 3's 54-day record by default); checkpoints "
+        f"every {reliability.checkpoint_interval_s / 60:.0f} min, restarts "
+        f"{reliability.restart_s / 60:.0f} min; goodput {reliability.goodput:.1%}. Energy and "
+        "cost are for the wall-clock time, failures included."
+    )
+    accounts = account_cluster(
+        catalog,
+        r.accelerator,
+        r.gpus,
+        reliability.wall_time_s,
+        pue=r.pue,
+        kgco2e_per_kwh=r.grid.kgco2e_per_kwh,
+        power_usd_per_kwh=r.power_usd_per_kwh,
+        gpu_price_usd=r.gpu_price_usd,
+        cloud_usd_per_gpu_hour=r.cloud_usd_per_gpu_hour,
+        household_kwh_per_year=r.household.kwh_per_year,
+    )
+    law = catalog.scaling_law()
+    published = model.active_params_published_b or model.params_published_b
+    params_for_law = published * units.GIGA
+    scaling = ScalingOutcome(
+        law_id=law.id,
+        params_used=params_for_law,
+        predicted_loss=loss(law, params_for_law, compute.tokens),
+        optimal=compute_optimal(law, compute.model_flops),
+    )
+    if model.moe is not None:
+        kind_note = "for an MoE model its active parameters are used."
+    elif model.video is not None:
+        kind_note = "for a video model it is only indicative: no public law exists."
+    else:
+        kind_note = "the loss is in nats per token of that data set."
+    assumptions.append(
+        f"Loss from the {law.name} fit, made on dense text models (MassiveText); {kind_note}"
+    )
+    assumptions.append(f"PUE {r.pue} ({r.pue_basis}).")
+    assumptions.append(
+        f"Cloud price ${r.cloud_usd_per_gpu_hour:.2f}/GPU-hour ({r.cloud_price_basis})."
+    )
+    return RunAccounts(
+        compute=compute,
+        power=accounts.power,
+        energy=accounts.energy,
+        capex=accounts.capex,
+        cost=accounts.cost,
+        households=accounts.households,
+        scaling=scaling,
+        reliability=reliability,
+    )
+
+
+def sources(
+    catalog: Catalog, r: ResolvedScenario, system_ids: list[str], framework_id: str
+) -> list[SourceRef]:
+    accelerator, model = r.accelerator, r.model
+    law = catalog.scaling_law()
+    sources = [
+        SourceRef(f"accelerator {accelerator.id}", accelerator.source, str(accelerator.retrieved)),
+        SourceRef(
+            f"{accelerator.id} purchase price",
+            accelerator.purchase.source,
+            accelerator.purchase.date,
+        ),
+        SourceRef(f"model {model.id}", model.source, str(model.retrieved)),
+        SourceRef(f"grid {r.grid.id}", r.grid.source, str(r.grid.retrieved)),
+        SourceRef(f"households {r.household.id}", r.household.source, str(r.household.retrieved)),
+        SourceRef(f"scaling law {law.id}", law.source, str(law.retrieved)),
+    ]
+    profile = catalog.efficiency_profile(accelerator.id)
+    framework = catalog.framework(framework_id)
+    sources.append(SourceRef("kernel efficiencies", profile.source, str(profile.retrieved)))
+    sources.append(SourceRef("framework profile", framework.source, str(framework.retrieved)))
+    if r.scenario.prices.cloud_usd_per_gpu_hour is None:
+        cloud = accelerator.default_cloud
+        sources.append(SourceRef(f"{accelerator.id} cloud price", cloud.source, str(cloud.date)))
+    if r.electricity is not None and r.scenario.site.power_usd_per_kwh is None:
+        e = r.electricity
+        sources.append(SourceRef(f"electricity price {e.id}", e.source, str(e.retrieved)))
+    if r.scenario.site.pue is None:
+        default_pue = catalog.pue["typical"]
+        sources.append(SourceRef("PUE", default_pue.source, str(default_pue.retrieved)))
+    for parameter_id in system_ids:
+        record = catalog.system(parameter_id)
+        sources.append(SourceRef(parameter_id, record.source, str(record.retrieved)))
+    return sources
