@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterator
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Any
 
 import pytest
+import yaml
 from pydantic import BaseModel
 
 from gpuplan.catalog import Catalog
@@ -55,6 +61,121 @@ def test_every_record_has_a_source_and_date(catalog: Catalog) -> None:
     for record in records:
         assert all(len(s.strip()) >= 10 for s in _sourced(record)), record
         assert dt.date(2015, 1, 1) <= record.retrieved <= dt.date(2030, 1, 1)
+
+
+# Provenance must name the publication, never a file on the machine that built the catalog.
+_MACHINE_PATH = re.compile(r"/work/|file://|/home/|/tmp/", re.IGNORECASE)
+# Checked outside URLs: the project's local reference folders and file names.
+_LOCAL_NAME = re.compile(
+    r"\.\./|(?<![\w.-])shared/|(?<![\w.-])reference/|README_measurements|READING\.md"
+    r"|epoch_training_cost_trends|epoch_notable_models_snapshot|\bDESIGN\.md\b"
+    r"|\bseed article\b|\breference csv\b|\b\d{3}_[0-9a-f]{16}\b",
+    re.IGNORECASE,
+)
+# A URL (or a host/path such as github.com/org/repo/...) may end in .csv: that cites the
+# published file. A file name standing alone does not.
+_URL = re.compile(
+    r"(?:https?://|www\.)\S+|\b(?:[a-z0-9-]+\.)+(?:com|org|ai|io|net|ca|gov|edu)/\S*",
+    re.IGNORECASE,
+)
+_BARE_FILE = re.compile(r"[\w'-]+\.(?:csv|tsv|txt)\b", re.IGNORECASE)
+
+
+def local_path_in(text: str) -> str | None:
+    """The part of ``text`` that cites a local file instead of a publication, if any."""
+    outside_urls = _URL.sub(" ", text)
+    for pattern, where in ((_MACHINE_PATH, text), (_LOCAL_NAME, outside_urls)):
+        if found := pattern.search(where):
+            return found.group(0)
+    if found := _BARE_FILE.search(outside_urls):
+        return found.group(0)
+    return None
+
+
+def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    """Every string inside a parsed YAML value or a record dump, with where it sits."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            label = item.get("id", index) if isinstance(item, dict) else index
+            yield from _strings(item, f"{where}[{label}]")
+
+
+def _data_files() -> list[Traversable]:
+    """Every YAML file under the catalog's data folder, subfolders included."""
+    found: list[Traversable] = []
+    todo = [resources.files("gpuplan.catalog").joinpath("data")]
+    while todo:
+        for entry in todo.pop().iterdir():
+            if entry.is_dir():
+                todo.append(entry)
+            elif entry.name.endswith(".yaml"):
+                found.append(entry)
+    return sorted(found, key=str)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "seed article (shared/seed/000_ffb25c535a3163e4.txt), quoting Emad Mostaque",
+        "as tabulated in /work/shared/reference/accelerators.csv",
+        "via ../shared/reference/epoch/",
+        "reference/throughput.csv",
+        "throughput.csv",
+        "Epoch AI 'Hardware prices.csv'",
+        "file:///home/me/paper.pdf",
+        "seed article",
+        "FLOPs: Epoch AI, All ML Systems dataset (export in epoch_training_cost_trends/)",
+    ],
+)
+def test_local_path_detector_flags_file_citations(text: str) -> None:
+    assert local_path_in(text) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hoffmann et al. 2022 (arXiv 2203.15556) Table 3",
+        "github.com/epoch-research/training-cost-trends/blob/263c40a/data/Hardware%20prices.csv",
+        "https://epoch.ai/data/notable_ai_models.csv, retrieved 2025-02-24",
+        "meta-llama/llama-models models/llama3/MODEL_CARD.md",
+        "gpuplan benchmarks/gpu_kernels.py, measured 2026-11-28",
+        "https://pytorch.org/docs/stable/reference/shared/index.html",
+    ],
+)
+def test_local_path_detector_accepts_publications(text: str) -> None:
+    assert local_path_in(text) is None
+
+
+def test_sources_cite_publications_not_local_files(catalog: Catalog) -> None:
+    # Every source, note and nested price source of every loaded record ...
+    bad = [
+        f"{type(record).__name__} {getattr(record, 'id', '?')}{where}: {hit!r}"
+        for record in catalog.records()
+        for where, text in _strings(record.model_dump(mode="json"), "")
+        if (hit := local_path_in(text))
+    ]
+    # ... and every string and comment of every data file, including the files the catalog
+    # does not load into records (claims, measurements, measured kernels).
+    for entry in _data_files():
+        text = entry.read_text("utf-8")
+        parsed = yaml.safe_load(text)
+        bad += [
+            f"{entry.name}{where}: {hit!r}"
+            for where, value in _strings(parsed, "")
+            if (hit := local_path_in(value))
+        ]
+        bad += [
+            f"{entry.name} line {number}: {hit!r}"
+            for number, line in enumerate(text.splitlines(), 1)
+            if line.lstrip().startswith("#") and (hit := local_path_in(line))
+        ]
+    if bad:
+        pytest.fail(f"{len(bad)} sources cite a local file:\n" + "\n".join(bad), pytrace=False)
 
 
 def test_h100_peaks_are_the_dense_figures(catalog: Catalog) -> None:
