@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from gpuplan.cli.app import app as gpuplan_app
 from gpuplan.cli.trends import scaling_fit, trends
 from gpuplan.errors import ScenarioError
 
@@ -43,6 +44,52 @@ def test_trends_table_from_the_catalog() -> None:
     result = runner.invoke(app, ["trends", "--all", "--bootstrap", "20", "--project-to", "2028"])
     assert result.exit_code == 0, result.output
     assert "compute" in result.output and "not fitted: power" in result.output
+
+
+def test_trends_and_check_c5_label_the_compute_rate_each_uses() -> None:
+    # Issue 12: `trends` printed 3.75x/yr and `check` C5 used 4.7x/yr, neither saying why.
+    # Now both name each rate's kind, basis, window and source, and agree on the numbers.
+    fitted = json.loads(runner.invoke(app, ["trends", "--json"]).output)
+    compute = fitted["fits"]["training-compute"]
+    checked = runner.invoke(gpuplan_app, ["check", "--json"])
+    assert checked.exit_code == 0, checked.output
+    c5 = {c["id"]: c for c in json.loads(checked.output)["claims"]}["C5"]
+    used, fit = c5["rates"]["used"], c5["rates"]["catalog_fit"]
+    # The rate C5 uses is the published rate `trends` prints beside its fit, key for key.
+    published = compute["published"]
+    assert used["kind"] == published["kind"] == "published"
+    assert used["basis"] == published["basis"] == compute["basis"] == "frontier"
+    assert used == {k: v for k, v in published.items() if k not in ("id", "range", "used_by")}
+    assert used["trend_id"] == "epoch-compute-frontier-2024" and used["window"] == "2010-2024"
+    assert c5["computed"] == pytest.approx(used["growth_per_year"] ** 2)
+    # The fit C5 quotes is the one `trends` prints, labelled as gpuplan's fit.
+    assert fit["kind"] == compute["kind"] == "fit"
+    assert fit["growth_per_year"] == pytest.approx(compute["growth_per_year"])
+    assert (fit["runs"], fit["window"]) == (compute["runs"], compute["window"])
+    assert fit["label"] == compute["label"]
+    assert fit["growth_per_year"] != pytest.approx(used["growth_per_year"], rel=0.05)
+    # Each output points to the other.
+    assert "C5" in published["used_by"] and "C9" in published["used_by"]
+    assert "`gpuplan trends` fits" in c5["explanation"]
+    assert f"{fit['growth_per_year']:.3g}x/yr" in c5["explanation"]
+    assert f"{used['growth_per_year']:.3g}x a year" in c5["explanation"]
+    table = " ".join(runner.invoke(app, ["trends", "--bootstrap", "20"]).output.split())
+    assert (
+        f"this fit: {fit['growth_per_year']:.3g}x/yr over {fit['runs']} frontier runs of "
+        f"{fit['window']}; published: 4.5x/yr (range 4-5) for frontier runs 2010-2024, "
+        "Sevilla & Roldan 2024"
+    ) in table
+    assert "(trends.yaml: epoch-compute-frontier-2024)" in table
+    assert "the published rate is the one gpuplan check C5, C9 use" in table
+
+
+def test_trends_all_compares_with_the_notable_rate_no_check_uses() -> None:
+    data = json.loads(runner.invoke(app, ["trends", "--all", "--json"]).output)
+    compute = data["fits"]["training-compute"]
+    assert compute["basis"] == "notable" and compute["published"]["basis"] == "notable"
+    assert compute["published"]["trend_id"] == "epoch-compute-notable-2024"
+    assert compute["published"]["used_by"] is None
+    assert compute["compared"].startswith(f"this fit: {compute['growth_per_year']:.3g}x/yr")
 
 
 @pytest.mark.skipif(not NOTABLE.exists(), reason="Epoch AI snapshot not in shared/reference")

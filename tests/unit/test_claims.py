@@ -88,6 +88,47 @@ def test_verdict_moves_with_the_trend_rate(catalog: Catalog) -> None:
     assert check(c5, replace(catalog, trends=trends)).verdict is Verdict.SUPPORTED
 
 
+def test_c5_and_c9_use_and_name_the_published_frontier_rate(catalog: Catalog) -> None:
+    # Issue 12: C5 said "Frontier training compute grows 4.7x a year" with the notable-models
+    # figure while `trends` fitted 3.75x/yr; now C5 and C9 use one published frontier rate
+    # and say so, and C5 quotes the catalog fit beside it.
+    results = {r.claim.id: r for r in check_all(catalog)}
+    c5, c9 = results["C5"], results["C9"]
+    used = c5.computed.rates["used"]
+    assert used == c9.computed.rates["used"]
+    assert (used.trend_id, used.basis.value, used.kind.value) == (
+        "epoch-compute-frontier-2024", "frontier", "published",
+    )  # fmt: skip
+    assert c5.computed.value == pytest.approx(4.5**2)
+    assert c5.verdict is Verdict.OVERSTATED  # 140x against 20x (16-25x)
+    fit = c5.computed.rates["catalog_fit"]
+    assert fit.kind.value == "fit" and fit.basis is used.basis
+    text = c5.computed.explanation
+    assert text.startswith(
+        "Training compute of frontier runs grows 4.5x a year (published, range 4-5, 2010-2024; "
+        "epoch-compute-frontier-2024); over 2 years that is 20x (16-25x)."
+    )
+    assert (
+        f"`gpuplan trends` fits {fit.growth_per_year:.3g}x/yr to the catalog's {fit.runs} "
+        f"frontier runs of {fit.window}; the check uses the published rate"
+    ) in text
+    assert "4.5x from more physical compute (published, frontier runs 2010-2024" in (
+        c9.computed.explanation
+    )
+    data = c5.as_dict()
+    assert set(data["rates"]) == {"used", "catalog_fit"}
+    assert data["rates"]["used"]["label"] == used.label()
+    assert results["C6"].as_dict()["rates"] == {}
+
+
+def test_an_unknown_basis_is_named(catalog: Catalog) -> None:
+    c5 = {c.id: c for c in load_claims()}["C5"]
+    odd = c5.model_copy(update={"args": {**c5.args, "basis": "largest"}})
+    with pytest.raises(ScenarioError, match="allowed: frontier, notable") as info:
+        check(odd, catalog)
+    assert info.value.field == "args.basis"
+
+
 def test_user_claims_file(tmp_path: Path, catalog: Catalog) -> None:
     path = tmp_path / "mine.yaml"
     path.write_text(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -34,6 +34,14 @@ from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import TrendQuantity
 from gpuplan.errors import ScenarioError
 from gpuplan.fitting.effective_compute import default_trend
+from gpuplan.fitting.growth import (
+    COMPUTE_BASIS,
+    Basis,
+    GrowthRate,
+    catalog_growth,
+    published_growth,
+)
+from gpuplan.fitting.trends import Metric
 from gpuplan.scenario.parse import read_yaml_file
 
 WRONG_FACTOR = 10.0
@@ -103,6 +111,9 @@ class Computed:
     value: float | None
     explanation: str
     sources: tuple[str, ...] = ()
+    rates: Mapping[str, GrowthRate] = field(default_factory=dict)
+    """Growth rates behind the value, by role: 'used' (the rate the value rests on) and
+    'catalog_fit' (gpuplan's fit to the same quantity, for comparison)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,7 @@ class ClaimResult:
             "quantity": c.quantity,
             "explanation": self.computed.explanation,
             "sources": [*c.sources, *self.computed.sources],
+            "rates": {role: rate.to_dict() for role, rate in self.computed.rates.items()},
         }
 
 
@@ -185,10 +197,34 @@ def accelerator_price(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
     )
 
 
+def _compute_growth(catalog: Catalog, args: Mapping[str, Any]) -> GrowthRate:
+    """The published training-compute rate for ``args.basis`` (default: gpuplan's basis)."""
+    text = str(args.get("basis", COMPUTE_BASIS.value))
+    if text not in Basis.__members__.values():
+        raise ScenarioError("args.basis", f"'{text}'; allowed: {', '.join(Basis)}")
+    rate = published_growth(catalog, Metric.TRAINING_COMPUTE, Basis(text))
+    assert rate is not None  # every basis has a published training-compute rate
+    return rate
+
+
 def trend_growth(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
-    trend = default_trend(catalog, TrendQuantity(_arg(args, "quantity")))
+    quantity = TrendQuantity(_arg(args, "quantity"))
     years = float(_arg(args, "years"))
-    value = trend.growth_per_year**years
+    if quantity is not TrendQuantity.TRAINING_COMPUTE:
+        trend = default_trend(catalog, quantity)
+        value = trend.growth_per_year**years
+        return Computed(
+            value,
+            f"{trend.name} grows {trend.growth_per_year:.3g}x a year; over {years:g} years "
+            f"that is {value:,.3g}x.",
+            (trend.source,),
+        )
+    rate = _compute_growth(catalog, args)
+    fit = catalog_growth(catalog, Metric.TRAINING_COMPUTE, rate.basis)
+    value = rate.growth_per_year**years
+    ends = ""
+    if rate.low is not None and rate.high is not None:
+        ends = f" ({rate.low**years:,.0f}-{rate.high**years:,.0f}x)"
     gpus_from, gpus_to = args.get("gpus_from"), args.get("gpus_to")
     extra = ""
     if gpus_from and gpus_to:
@@ -199,9 +235,14 @@ def trend_growth(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
         )
     return Computed(
         value,
-        f"Frontier training compute grows {trend.growth_per_year:.1f}x a year ({trend.name}); "
-        f"over {years:g} years that is {value:,.0f}x.{extra}",
-        (trend.source,),
+        f"Training compute of {rate.basis.value} runs grows {rate.growth_per_year:.3g}x a year "
+        f"(published, {rate.spread()}, {rate.window}; {rate.trend_id}); over {years:g} years "
+        f"that is {value:,.0f}x{ends}. `gpuplan trends` fits {fit.growth_per_year:.3g}x/yr to "
+        f"the catalog's {fit.runs} {fit.basis.value} runs of {fit.window}; the check uses the "
+        f"published rate, which rests on Epoch AI's whole database and names its source."
+        f"{extra}",
+        (rate.source,),
+        {"used": rate, "catalog_fit": fit},
     )
 
 
@@ -261,17 +302,19 @@ def loss_improvement(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
 
 def algorithmic_share(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
     algorithms = default_trend(catalog, TrendQuantity.ALGORITHMIC_EFFICIENCY)
-    compute = default_trend(catalog, TrendQuantity.TRAINING_COMPUTE)
+    compute = _compute_growth(catalog, args)
     hardware = default_trend(catalog, TrendQuantity.HARDWARE_PRICE_PERFORMANCE)
     a, c, h = (t.growth_per_year for t in (algorithms, compute, hardware))
     share = math.log(a) / (math.log(a) + math.log(c))
     return Computed(
         share,
-        f"Effective compute grows {a * c:.1f}x a year: {c:.1f}x from more physical compute "
+        f"Effective compute grows {a * c:.1f}x a year: {c:.3g}x from more physical compute "
+        f"(published, {compute.basis.value} runs {compute.window}; {compute.trend_id}) "
         f"and {a:.1f}x from better algorithms, so algorithms supply {share:.0%} of the growth "
         f"(in log terms), far more than hardware price-performance ({h:.2f}x a year). "
         "Whether they supply the next breakthroughs is a forecast.",
         (algorithms.source, compute.source, hardware.source),
+        {"used": compute},
     )
 
 
@@ -367,6 +410,15 @@ def load_claims(path: Path | None = None) -> list[Claim]:
         text = resources.files("gpuplan.catalog").joinpath("data", "claims.yaml").read_text()
         return parse_claims(yaml.safe_load(text), "claims.yaml")
     return parse_claims(read_yaml_file(path, "claims"), str(path))
+
+
+def uses_compute_growth(claim: Claim, basis: Basis) -> bool:
+    """Whether ``claim``'s check rests on the published training-compute rate of ``basis``."""
+    uses = claim.check == "algorithmic_share" or (
+        claim.check == "trend_growth"
+        and claim.args.get("quantity") == TrendQuantity.TRAINING_COMPUTE.value
+    )
+    return uses and claim.args.get("basis", COMPUTE_BASIS.value) == basis.value
 
 
 def check_all(catalog: Catalog, claims: list[Claim] | None = None) -> list[ClaimResult]:

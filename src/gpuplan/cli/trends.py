@@ -14,11 +14,19 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gpuplan.catalog import Catalog, load_catalog
-from gpuplan.catalog.schema import Trend
+from gpuplan.checks.claims import load_claims, uses_compute_growth
 from gpuplan.errors import ScenarioError
+from gpuplan.fitting.growth import (
+    Basis,
+    GrowthRate,
+    compared,
+    fitted_growth,
+    published_growth,
+)
 from gpuplan.fitting.scaling_fit import fit_scaling_law, read_loss_csv
 from gpuplan.fitting.trends import (
     Metric,
@@ -33,16 +41,6 @@ from gpuplan.report import humanize as hz
 console = Console()
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-
-PUBLISHED: dict[tuple[Metric, bool], str] = {
-    (Metric.TRAINING_COMPUTE, True): "epoch-compute-frontier-2024",
-    (Metric.TRAINING_COMPUTE, False): "epoch-compute-notable-2024",
-    (Metric.COST, True): "cottier-2024-amortized-cost",
-    (Metric.COST, False): "cottier-2024-amortized-cost",
-    (Metric.POWER, True): "epoch-2025-training-power",
-    (Metric.POWER, False): "epoch-2025-training-power",
-}
-"""Catalog trend (trends.yaml) to show beside each fit, by (metric, frontier only)."""
 
 
 def _emit_json(data: Any) -> None:
@@ -70,17 +68,17 @@ def load_source(source: str, catalog: Catalog) -> tuple[str, tuple[RunPoint, ...
     return f"Epoch AI export {path.name} (CC-BY, credit Epoch AI)", read_epoch_csv(path)
 
 
-def _published(catalog: Catalog, metric: Metric, frontier: bool) -> Trend | None:
-    trend_id = PUBLISHED.get((metric, frontier))
-    return None if trend_id is None else catalog.trends.get(trend_id)
-
-
-def _published_text(trend: Trend | None) -> str:
-    if trend is None:
+def _published_text(rate: GrowthRate | None) -> str:
+    if rate is None:
         return "—"
-    spread = trend.growth_per_year_range
-    ends = f"\n{spread[0]:.3g}-{spread[1]:.3g}" if spread else ""
-    return f"{trend.growth_per_year:.3g}{ends}"
+    ends = f"\n{rate.low:.3g}-{rate.high:.3g}" if rate.low and rate.high else ""
+    return f"{rate.growth_per_year:.3g}{ends}"
+
+
+def _used_by(basis: Basis) -> str | None:
+    """'gpuplan check C5, C9': the seed claims that use the published compute rate of ``basis``."""
+    ids = [c.id for c in load_claims() if uses_compute_growth(c, basis)]
+    return f"gpuplan check {', '.join(ids)}" if ids else None
 
 
 LABELS = {
@@ -102,6 +100,12 @@ def _amount(metric: Metric, value: float) -> str:
         if value >= scale:
             return f"{value / scale:.3g}{suffix}"
     return f"{value:.0f}"
+
+
+def _labels(rate: GrowthRate) -> dict[str, Any]:
+    """What a fit is, for --json: its kind, basis, window and one-line label."""
+    return {"kind": rate.kind.value, "basis": rate.basis.value, "window": rate.window,
+            "label": rate.label()}  # fmt: skip
 
 
 def _months(value: float) -> str:
@@ -136,6 +140,9 @@ def trends(
     """
     catalog = load_catalog()
     label, points = load_source(source, catalog)
+    basis = Basis.of(frontier)
+    published = {metric: published_growth(catalog, metric, basis) for metric in Metric}
+    used_by = _used_by(basis)
     fits: dict[Metric, TrendFit] = {}
     skipped: dict[Metric, str] = {}
     for metric in Metric:
@@ -163,17 +170,20 @@ def trends(
             "skipped": {m.value: why for m, why in skipped.items()},
         }
         for metric, fit in fits.items():
-            entry = fit.to_dict()
+            rate = fitted_growth(fit, label)
+            entry = {**fit.to_dict(), **_labels(rate)}
             if project_to is not None:
                 entry["projection"] = fit.project(project_to).to_dict()
-            published = _published(catalog, metric, frontier)
-            if published is not None:
+            paper = published[metric]
+            if paper is not None:
                 entry["published"] = {
-                    "id": published.id,
-                    "growth_per_year": published.growth_per_year,
-                    "range": published.growth_per_year_range,
-                    "source": published.source,
+                    "id": paper.trend_id,
+                    "range": [paper.low, paper.high] if paper.low and paper.high else None,
+                    **paper.to_dict(),
                 }
+                entry["compared"] = compared(rate, paper)
+                if metric is Metric.TRAINING_COMPUTE:
+                    entry["published"]["used_by"] = used_by
             out["fits"][metric.value] = entry
         _emit_json(out)
         return
@@ -200,14 +210,19 @@ def trends(
             if metric is Metric.TRAINING_COMPUTE:  # the unit once is enough
                 low, high = low.removesuffix(" FLOP"), high.removesuffix(" FLOP")
             row.append(f"{_amount(metric, p.value)}\n{low}-{high}")
-        row.append(_published_text(_published(catalog, metric, frontier)))
+        row.append(_published_text(published[metric]))
         view.add_row(*row)
     notes = [f"not fitted: {m.value}: {why}" for m, why in skipped.items()]
+    paper = published[Metric.TRAINING_COMPUTE]
+    if paper is not None:
+        fit_rate = fitted_growth(fits[Metric.TRAINING_COMPUTE], label)
+        used = f"; the published rate is the one {used_by} use" if used_by else ""
+        notes.append(escape(f"compute: {compared(fit_rate, paper)}{used}"))
     notes.append(
         f"second lines: 90% intervals ({bootstrap} bootstrap resamples, seed {seed}); "
         "±OOM: SD of runs about the line, orders of magnitude; "
         "published: "
-        + ", ".join(PUBLISHED[(m, frontier)] for m in fits if (m, frontier) in PUBLISHED)
+        + ", ".join(p.trend_id or "" for m, p in published.items() if p and m in fits)
         + " (trends.yaml)"
     )
     view.caption = "\n".join(notes)

@@ -350,7 +350,7 @@ def claims_table(results: Sequence[ClaimResult], styles: dict[str, str]) -> Tabl
     table.add_column("", style="bold")
     table.add_column("claim", ratio=3)
     table.add_column("verdict")
-    table.add_column("what gpuplan computes", ratio=4)
+    table.add_column("what gpuplan computes", ratio=4, overflow="fold")  # ids stay whole
     for result in results:
         verdict = result.verdict.value
         table.add_row(
