@@ -25,7 +25,7 @@ def catalog() -> Catalog:
     return load_catalog()
 
 
-# The stable JSON keys of DESIGN.md that users and tests rely on (CLI --json and /api/plan).
+# The stable JSON keys of docs/design.md that users and tests rely on (CLI --json and /api/plan).
 DESIGN_KEYS = [
     "fits", "infeasible_reason", "plan.tp", "plan.pp", "plan.dp", "plan.cp", "plan.ep",
     "plan.microbatch", "plan.interleave", "plan.recompute", "plan.zero",

@@ -305,3 +305,11 @@ def test_simulation_refuses_a_run_that_never_ends() -> None:
     est = estimate_reliability(PARAMS_405B, 1_000_000, units.DAY_S, rates())
     with pytest.raises(ValueError, match="max_events = 10"):
         simulate_run(est, runs=10, max_events=10)
+
+
+def test_a_run_shorter_than_a_nanosecond_of_an_interval_still_takes_time() -> None:
+    # training: {tokens: 1} gave a wall time of 0 and a ZeroDivisionError (issue 15).
+    from gpuplan.reliability.analytical import expected_wall_time_s
+
+    wall = expected_wall_time_s(1e-7, 1800.0, 10.0, 600.0, 3600.0)
+    assert wall >= 1e-7 + 10.0

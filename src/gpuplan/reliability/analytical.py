@@ -244,8 +244,8 @@ def goodput_first_order(
 def _segments(compute_time_s: float, interval_s: float) -> tuple[int, float]:
     """Full intervals in the run and the compute left over for a last, shorter one."""
     full, last = divmod(compute_time_s, interval_s)
-    if last <= 1e-9 * interval_s:
-        last = 0.0
+    if full and last <= 1e-9 * interval_s:  # rounding left over, not a segment; a run
+        last = 0.0  # shorter than that is still one segment (tokens: 1 gave 0 s of wall)
     return int(full), last
 
 

@@ -1,6 +1,6 @@
 """A saved plan result (``gpuplan plan --json``), read back for reports without recomputing.
 
-The stable JSON keys of DESIGN.md are validated once, here, into frozen objects; the HTML
+The stable JSON keys of docs/design.md are validated once, here, into frozen objects; the HTML
 report and the web planner draw from these, so a report renders the same from a live
 :class:`gpuplan.planning.run.PlanResult` (through ``to_dict()``) as from a file saved last month.
 Extra keys are kept (``extra="allow"``): newer versions may add keys, and a report only

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from gpuplan.errors import ScenarioError
-from gpuplan.scenario.schema import Scenario
+from gpuplan.scenario.schema import InlineModel, Parallelism, Prices, Scenario, Site, Training
 
 _ALLOWED_HINTS = {
     "greater_than": "must be > {gt}",
@@ -20,13 +20,26 @@ _ALLOWED_HINTS = {
 }
 
 
-def _describe(error: Mapping[str, Any]) -> str:
+SECTIONS: dict[str, type[BaseModel]] = {
+    "": Scenario,
+    "model": InlineModel,
+    "training": Training,
+    "parallelism": Parallelism,
+    "site": Site,
+    "prices": Prices,
+}
+"""The mappings of a scenario, by path, for the keys an unknown key could have meant."""
+
+
+def _describe(error: Mapping[str, Any], loc: list[str]) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind in _ALLOWED_HINTS:
         return _ALLOWED_HINTS[kind].format(**ctx)
     if kind == "extra_forbidden":
-        return "unknown key (check the spelling; see DESIGN.md for the scenario keys)"
+        section = SECTIONS.get(".".join(loc[:-1]))
+        allowed = f"; allowed: {', '.join(section.model_fields)}" if section else ""
+        return f"unknown key{allowed} (docs/design.md lists every scenario key)"
     if kind == "missing":
         return "required"
     if kind == "enum":
@@ -45,15 +58,21 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
         # For `model: str | InlineModel`, pydantic reports both union branches; keep the
         # branch that matches what the user wrote.
         relevant = [e for e in errors if not (e["type"] == "string_type" and "str" in e["loc"])]
-        error = (relevant or errors)[0]
-        # pydantic puts union branch names ("str", "function-after[...]") in the location.
-        loc = [
-            str(p) for p in error["loc"] if p not in ("str", "InlineModel") and "[" not in str(p)
-        ]
-        field = ".".join(loc)
-        value = error.get("input")
-        shown = "" if error["type"] in ("missing", "extra_forbidden") else f" = {value!r}"
-        raise ScenarioError(field + shown, _describe(error)) from None
+        problems = [_problem(error) for error in (relevant or errors)]
+        field, message = problems[0]
+        if len(problems) > 1:  # every wrong input at once, not one per try
+            message += "; and " + "; ".join(f"{f}: {m}" for f, m in problems[1:])
+        raise ScenarioError(field, message) from None
+
+
+def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
+    """(field with its value, what is wrong and allowed) of one pydantic error."""
+    # pydantic puts union branch names ("str", "function-after[...]") in the location.
+    loc = [str(p) for p in error["loc"] if p not in ("str", "InlineModel") and "[" not in str(p)]
+    field = ".".join(loc) or "scenario"
+    value = error.get("input")
+    shown = "" if error["type"] in ("missing", "extra_forbidden") else f" = {value!r}"
+    return field + shown, _describe(error, loc)
 
 
 def read_yaml_file(path: Path, field: str) -> Any:

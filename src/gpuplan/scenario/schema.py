@@ -32,7 +32,7 @@ class _Strict(BaseModel):
 
 
 class InlineModel(_Strict):
-    """A model written in the scenario instead of a catalog id (DESIGN.md's inline form)."""
+    """A model written in the scenario instead of a catalog id (docs/design.md's inline form)."""
 
     name: str
     kind: ModelKind = ModelKind.LLM

@@ -5,7 +5,7 @@ Routes::
     GET  /                      the interactive planner (templates/index.html.j2)
     GET  /static/...            its script and style sheet
     GET  /vendor/plotly.min.js  plotly.js from the installed plotly package (no CDN)
-    POST /api/plan              body: a scenario mapping (DESIGN.md) -> the plan's stable keys
+    POST /api/plan              body: a scenario mapping (docs/design.md) -> the plan's stable keys
     POST /api/search            body: a scenario with a global batch, optional "counts"
                                 (GPU counts) and "top" -> {"results": [search, ...]}
     GET  /api/check             the seed article's claims with verdicts
@@ -76,7 +76,7 @@ DEFAULTS: dict[str, Any] = {
 }
 """The planner's starting scenario: Llama 3 405B as Meta trained it (Dubey et al. 2024)."""
 
-ScenarioBody = Annotated[dict[str, Any], Body(description="A scenario mapping (DESIGN.md).")]
+ScenarioBody = Annotated[dict[str, Any], Body(description="A scenario mapping (docs/design.md).")]
 
 
 class SearchExtras(BaseModel):
@@ -206,7 +206,7 @@ def create_app(catalog: Catalog | None = None) -> FastAPI:
 
     @app.post("/api/plan")
     def api_plan(body: ScenarioBody) -> JSONResponse:
-        """Plan a scenario: the stable JSON keys of DESIGN.md."""
+        """Plan a scenario: the stable JSON keys of docs/design.md."""
         return JSONResponse(finite(planner.plan(parse_scenario(body)).to_dict()))
 
     @app.post("/api/search")

@@ -52,7 +52,7 @@ class SystemParameter(Record):
 
 
 class SeedCluster(Record):
-    """A cluster named in the article that started gpuplan (shared/seed)."""
+    """A cluster named in the article that started gpuplan (catalog/data/seed.yaml cites it)."""
 
     id: str
     label: str
