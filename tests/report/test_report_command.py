@@ -69,7 +69,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     not_a_plan = tmp_path / "scenario.json"
     not_a_plan.write_text(json.dumps(SCENARIO))
     for args, words in (
-        (["report"], "give a scenario YAML file or --from-json"),
+        (["report"], "give a scenario (a YAML file or flags) or --from-json"),
         (["report", str(bad_scenario), "--from-json", str(broken)], "not both"),
         (["report", "--from-json", str(broken)], "not valid JSON"),
         (["report", "--from-json", str(tmp_path / "missing.json")], "cannot read"),

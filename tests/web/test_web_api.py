@@ -68,14 +68,15 @@ def test_plan_follows_the_gpu_count(client: TestClient) -> None:
 def test_search_one_count_and_several(client: TestClient) -> None:
     one = client.post("/api/search", json={**SMALL_BATCH, "top": 3})
     assert one.status_code == 200, one.text
-    (result,) = one.json()["results"]
+    (planned,) = one.json()["results"]
+    result = planned["search"]
     assert result["gpus"] == 64 and 0 < len(result["top"]) <= 3
     assert sum(result["pruned"].values()) + result["feasible"] == result["enumerated"]
     times = [row["step_time_s"] for row in result["top"]]
     assert times == sorted(times)
     several = client.post("/api/search", json={**SMALL_BATCH, "counts": [32, 128]}).json()
-    assert [r["gpus"] for r in several["results"]] == [32, 128]
-    assert all(row["gpus_used"] <= 128 for row in several["results"][1]["top"])
+    assert [r["search"]["gpus"] for r in several["results"]] == [32, 128]
+    assert all(row["gpus_used"] <= 128 for row in several["results"][1]["search"]["top"])
 
 
 def test_check_gives_every_claim_a_verdict(client: TestClient) -> None:
@@ -208,7 +209,6 @@ def test_malformed_json_is_422(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        pytest.param(SMALL, "training.global_batch", id="search without a batch"),
         pytest.param({**SMALL_BATCH, "counts": [0, 64]}, "counts", id="zero in counts"),
         pytest.param({**SMALL_BATCH, "counts": list(range(1, 40))}, "counts", id="many counts"),
         pytest.param({**SMALL_BATCH, "top": 0}, "top", id="top 0"),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from gpuplan.catalog.loader import load_catalog
 from gpuplan.checks.claims import check_all, load_claims
 from gpuplan.checks.validation import check_targets, kernel_checks
 from gpuplan.checks.validation import validate as run_validation
+from gpuplan.cli.flags import with_scenario_flags
 from gpuplan.cli.report import report as report_command
 from gpuplan.cli.serve import serve as serve_command
 from gpuplan.cli.sweep import sweep as sweep_command
@@ -29,9 +29,7 @@ from gpuplan.cli.trends import scaling_fit as scaling_fit_command
 from gpuplan.cli.trends import trends as trends_command
 from gpuplan.cli.uncertainty import print_uncertainty
 from gpuplan.errors import GpuplanError, ScenarioError
-from gpuplan.planning.defaults import search_options
-from gpuplan.planning.run import plan as run_plan
-from gpuplan.planning.serialize import search_dict
+from gpuplan.planning.result import PlanResult
 from gpuplan.report.terminal import (
     claims_table,
     demo_dict,
@@ -40,11 +38,9 @@ from gpuplan.report.terminal import (
     scaling_report,
     search_report,
 )
-from gpuplan.scenario.parse import load_scenario_file, parse_scenario
-from gpuplan.scenario.resolve import resolve
-from gpuplan.scenario.schema import Precision
-from gpuplan.search.plans import SearchResult, gpu_range, search
-from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, has_distributions
+from gpuplan.scenario.distributions import has_distributions
+from gpuplan.studies.answer import answer, plan_results, search_plans, single_scenarios
+from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED
 
 app = typer.Typer(
     add_completion=False,
@@ -61,51 +57,10 @@ def _emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def _set(target: dict[str, Any], path: str, value: Any) -> None:
-    """Put a CLI flag into the scenario mapping at a dotted path, if it was given."""
-    if value is None:
-        return
-    *parents, leaf = path.split(".")
-    node = target
-    for key in parents:
-        child = node.setdefault(key, {})
-        if not isinstance(child, dict):
-            raise ScenarioError(key, "must be a mapping to set " + path)
-        node = child
-    node[leaf] = value
-
-
 @app.command()
+@with_scenario_flags
 def plan(
-    scenario_file: Annotated[
-        Path | None, typer.Argument(help="Scenario YAML file; flags override its values.")
-    ] = None,
-    model: Annotated[str | None, typer.Option(help="Model id, e.g. llama3-405b.")] = None,
-    hardware: Annotated[str | None, typer.Option(help="Accelerator id, e.g. h100-sxm.")] = None,
-    gpus: Annotated[int | None, typer.Option(help="Number of accelerators.")] = None,
-    tokens: Annotated[float | None, typer.Option(help="Training tokens, e.g. 15.6e12.")] = None,
-    days: Annotated[float | None, typer.Option(help="Training days (instead of tokens).")] = None,
-    samples: Annotated[
-        float | None, typer.Option(help="Training sequences or video clips (instead of tokens).")
-    ] = None,
-    global_batch: Annotated[int | None, typer.Option(help="Sequences per step.")] = None,
-    seq_len: Annotated[int | None, typer.Option(help="Sequence length in tokens.")] = None,
-    precision: Annotated[Precision | None, typer.Option(help="Training precision.")] = None,
-    mfu: Annotated[
-        float | None, typer.Option(help="Model FLOPs utilisation to assume, in (0, 1].")
-    ] = None,
-    grid: Annotated[str | None, typer.Option(help="Grid id for emissions.")] = None,
-    pue: Annotated[float | None, typer.Option(help="Power usage effectiveness, 1 to 3.")] = None,
-    power_usd_per_kwh: Annotated[
-        float | None, typer.Option(help="Electricity price, USD per kWh.")
-    ] = None,
-    households: Annotated[
-        str | None, typer.Option(help="Country id for the households comparison.")
-    ] = None,
-    gpu_usd: Annotated[float | None, typer.Option(help="Price of one accelerator, USD.")] = None,
-    cloud_usd_per_gpu_hour: Annotated[
-        float | None, typer.Option(help="Cloud price per accelerator-hour, USD.")
-    ] = None,
+    scenario: dict[str, Any],
     mc_samples: Annotated[
         int, typer.Option(min=2, help="Monte Carlo samples when the scenario holds ranges.")
     ] = DEFAULT_SAMPLES,
@@ -116,70 +71,21 @@ def plan(
 
     Example: gpuplan plan --model llama3-405b --hardware h100-sxm --gpus 16384 --tokens 15.6e12
     """
-    data: dict[str, Any] = load_scenario_file(scenario_file) if scenario_file else {}
-    lengths = {"tokens": tokens, "days": days, "samples": samples}
-    if any(v is not None for v in lengths.values()) and isinstance(data.get("training"), dict):
-        # A length given as a flag replaces the file's length (tokens, days or samples).
-        for key in lengths:
-            data["training"].pop(key, None)
-    for path, value in (
-        ("model", model),
-        ("hardware", hardware),
-        ("gpus", gpus),
-        ("training.tokens", tokens),
-        ("training.days", days),
-        ("training.samples", samples),
-        ("training.global_batch", global_batch),
-        ("training.seq_len", seq_len),
-        ("training.precision", precision.value if precision else None),
-        ("training.mfu", mfu),
-        ("site.grid", grid),
-        ("site.pue", pue),
-        ("site.power_usd_per_kwh", power_usd_per_kwh),
-        ("site.households", households),
-        ("prices.gpu_usd", gpu_usd),
-        ("prices.cloud_usd_per_gpu_hour", cloud_usd_per_gpu_hour),
-    ):
-        _set(data, path, value)
-    if has_distributions(data):  # ranges or distributions: P10/P50/P90 over samples
-        print_uncertainty(data, samples=mc_samples, seed=seed, as_json=as_json, console=console)
-        return
-    result = run_plan(parse_scenario(data))
     if as_json:
-        _emit_json(result.to_dict())
-    else:
-        console.print(plan_report(result))
-
-
-def _parse_gpus(text: str) -> list[int]:
-    """'16384' or a range '1024..131072' (powers of two and 1.5x steps between)."""
-    try:
-        if ".." in text:
-            low, high = (int(part.replace(",", "").replace("_", "")) for part in text.split(".."))
-            return gpu_range(low, high)
-        return [int(text.replace(",", "").replace("_", ""))]
-    except ValueError:
-        raise ScenarioError(
-            f"--gpus = {text!r}", "give a count (16384) or a range (1024..131072)"
-        ) from None
+        _emit_json(answer(scenario, samples=mc_samples, seed=seed))
+        return
+    singles = single_scenarios(scenario)
+    if len(singles) == 1 and has_distributions(singles[0]):
+        print_uncertainty(singles[0], samples=mc_samples, seed=seed, as_json=False, console=console)
+        return
+    results = plan_results(scenario)
+    console.print(plan_report(results[0]) if len(results) == 1 else scaling_report(results))
 
 
 @app.command("search")
+@with_scenario_flags
 def search_command(
-    model: Annotated[str, typer.Option(help="Model id, e.g. llama3-405b.")],
-    hardware: Annotated[str, typer.Option(help="Accelerator id, e.g. h100-sxm.")],
-    gpus: Annotated[str, typer.Option(help="A count (16384) or a range (1024..131072).")],
-    global_batch: Annotated[int, typer.Option(help="Sequences per step.")],
-    seq_len: Annotated[int | None, typer.Option(help="Sequence length (default: model's).")] = None,
-    tokens: Annotated[
-        float | None, typer.Option(help="Training tokens, for time and cost to train.")
-    ] = None,
-    precision: Annotated[Precision, typer.Option(help="Training precision.")] = Precision.BF16,
-    tp: Annotated[int | None, typer.Option(help="Fix tensor parallelism.")] = None,
-    pp: Annotated[int | None, typer.Option(help="Fix pipeline parallelism.")] = None,
-    cp: Annotated[int | None, typer.Option(help="Fix context parallelism.")] = None,
-    ep: Annotated[int | None, typer.Option(help="Fix expert parallelism.")] = None,
-    zero: Annotated[int | None, typer.Option(help="Fix the ZeRO stage (0-3).")] = None,
+    scenario: dict[str, Any],
     allow_tp_beyond_domain: Annotated[
         bool, typer.Option(help="Let TP span scale-up domains.")
     ] = False,
@@ -187,49 +93,29 @@ def search_command(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Find the fastest parallel plan that fits; for a range of GPU counts, the scaling curve.
+    """Find the fastest parallel plans that fit; for several GPU counts, the scaling curve.
 
-    Example: gpuplan search --model llama3-405b --hardware h100-sxm --gpus 16384 --global-batch 2048
+    Takes the same scenario file and flags as plan; the run (days with failures, cost) is
+    the plan's. Example: gpuplan search --model llama3-405b --hardware h100-sxm --gpus
+    1024..131072 --global-batch 2048 --tokens 15.6e12
     """
-    counts = _parse_gpus(gpus)
-    data: dict[str, Any] = {"model": model, "hardware": hardware, "gpus": counts[0]}
-    _set(data, "training.global_batch", global_batch)
-    _set(data, "training.seq_len", seq_len)
-    _set(data, "training.tokens", tokens)
-    _set(data, "training.precision", precision.value)
-    for key, value in (("tp", tp), ("pp", pp), ("cp", cp), ("ep", ep), ("zero", zero)):
-        _set(data, f"parallelism.{key}", value)
-    catalog = load_catalog()
-    resolved = resolve(parse_scenario(data), catalog)
-    options = replace(
-        search_options(resolved.scenario.parallelism),
-        top=top,
-        allow_tp_beyond_domain=allow_tp_beyond_domain,
-    )
-    results: list[SearchResult] = []
-    with Progress(console=Console(stderr=True), disable=quiet or len(counts) == 1) as bar:
-        task = bar.add_task("searching", total=len(counts))
-        for count in counts:
+    singles = single_scenarios(scenario)
+    results: list[PlanResult] = []
+    with Progress(console=Console(stderr=True), disable=quiet or len(singles) == 1) as bar:
+        task = bar.add_task("searching", total=len(singles))
+        for one in singles:
             results.append(
-                search(
-                    catalog,
-                    resolved.model,
-                    resolved.accelerator,
-                    count,
-                    global_batch=global_batch,
-                    seq_len=resolved.seq_len,
-                    fp8=precision is Precision.FP8,
-                    options=options,
-                )
+                search_plans(one, top=top, allow_tp_beyond_domain=allow_tp_beyond_domain)
             )
             bar.advance(task)
     if as_json:
-        _emit_json({"results": [search_dict(r) for r in results]})
-        return
-    if len(results) == 1:
-        console.print(search_report(results[0], resolved))
+        _emit_json({"results": [r.to_dict() for r in results]})
+    elif len(results) > 1:
+        console.print(scaling_report(results))
+    elif results[0].search is None:  # every plan field given: nothing to search
+        console.print(plan_report(results[0]))
     else:
-        console.print(scaling_report(results, resolved))
+        console.print(search_report(results[0]))
 
 
 VERDICT_STYLES = {

@@ -9,23 +9,22 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from gpuplan.catalog.loader import load_catalog
+from gpuplan.cli.flags import with_scenario_flags
 from gpuplan.errors import ScenarioError
 from gpuplan.report.data import load_plan_file
 from gpuplan.report.figures import CHART_IDS
 from gpuplan.report.html import DEFAULT_REPORT_PATH, build_report, report_for_scenario
 from gpuplan.report.html import write_report as write_html
-from gpuplan.scenario.parse import load_scenario_file
 
 
+@with_scenario_flags
 def report(
-    scenario_file: Annotated[
-        Path | None, typer.Argument(help="Scenario YAML file (as for `gpuplan plan FILE`).")
-    ] = None,
+    scenario: dict[str, Any],
     from_json: Annotated[
         Path | None,
         typer.Option("--from-json", help="A saved `gpuplan plan --json` result instead."),
@@ -46,19 +45,20 @@ def report(
 ) -> None:
     """Write a self-contained HTML report (charts, claims, assumptions, sources).
 
-    Example: gpuplan plan --model llama3-405b --hardware h100-sxm --gpus 16384
-    --global-batch 2048 --json > plan.json && gpuplan report --from-json plan.json
+    Takes the same scenario file and flags as plan, or a saved plan. Example: gpuplan
+    report --model llama3-405b --hardware h100-sxm --gpus 16384; or gpuplan plan ... --json
+    > plan.json && gpuplan report --from-json plan.json
     """
-    if (scenario_file is None) == (from_json is None):
+    if (not scenario) == (from_json is None):
         raise ScenarioError(
-            "report", "give a scenario YAML file or --from-json FILE (one of them, not both)"
+            "report",
+            "give a scenario (a YAML file or flags) or --from-json FILE (one of them, not both)",
         )
     catalog = load_catalog()
     if from_json is not None:
         data = build_report(load_plan_file(from_json), catalog, with_scaling=scaling)
     else:
-        assert scenario_file is not None
-        data = report_for_scenario(load_scenario_file(scenario_file), catalog, with_scaling=scaling)
+        data = report_for_scenario(scenario, catalog, with_scaling=scaling)
     path = write_html(data, out).resolve()
     if as_json:
         summary = {"path": str(path), "bytes": path.stat().st_size, "charts": list(CHART_IDS)}

@@ -176,6 +176,8 @@ RULES: tuple[Rule, ...] = (
 def rule_errors(context: Context, fields: Fields) -> list[str]:
     """Every rule the given fields break (rules whose fields are not all given are skipped;
     "the degrees exceed the GPUs" reads whichever degrees are given)."""
+    # A partial plan runs one virtual stage per GPU unless told otherwise.
+    fields = {"interleave": 1, **{k: v for k, v in fields.items() if v is not None}}
     errors = []
     for rule in RULES:
         partial = rule.id == "the degrees exceed the GPUs"

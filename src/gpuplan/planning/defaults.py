@@ -24,6 +24,7 @@ class BatchChoice:
     sequences: int
     note: str
     source: str
+    retrieved: str
 
 
 def default_global_batch(
@@ -42,6 +43,7 @@ def default_global_batch(
             + (f" ({sequences:,} of {r.seq_len:,})" if published.seq_len != r.seq_len else "")
             + ".",
             published.source,
+            str(r.model.retrieved),
         )
     coefficient = catalog.system("batch_rule_coefficient_tokens")
     exponent = catalog.system("batch_rule_exponent")
@@ -59,6 +61,7 @@ def default_global_batch(
         f"the power of two nearest B = {coefficient.value} C^{exponent.value} = "
         f"{batch_tokens:.3g} tokens for C = {compute:.3g} FLOP ({basis}; Bi et al. 2024).",
         coefficient.source,
+        str(coefficient.retrieved),
     )
 
 

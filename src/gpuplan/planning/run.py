@@ -70,7 +70,7 @@ def plan(
         choice = default_global_batch(r, catalog, flops_per_token)
         batch = choice.sequences
         assumptions.append(choice.note)
-        extra_sources.append(SourceRef("default global batch", choice.source, ""))
+        extra_sources.append(SourceRef("default global batch", choice.source, choice.retrieved))
 
     parallel, step, searched, infeasible = _choose_plan(r, catalog, batch, search_fn, assumptions)
 

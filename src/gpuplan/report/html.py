@@ -26,6 +26,7 @@ import jinja2
 from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.checks.claims import check_all
+from gpuplan.errors import ScenarioError
 from gpuplan.fitting.scaling_laws import ComputeOptimal
 from gpuplan.planning.run import plan
 from gpuplan.report import figures
@@ -41,7 +42,9 @@ from gpuplan.report.curves import (
     trend_points,
 )
 from gpuplan.report.data import SavedPlan, read_plan
+from gpuplan.scenario.distributions import centered, find_distributions
 from gpuplan.scenario.parse import parse_scenario
+from gpuplan.studies.answer import single_scenarios
 
 DEFAULT_REPORT_PATH = Path("gpuplan-report.html")
 
@@ -116,10 +119,28 @@ def build_report(
 def report_for_scenario(
     scenario: Mapping[str, Any], catalog: Catalog | None = None, *, with_scaling: bool = True
 ) -> ReportData:
-    """Plan a scenario mapping (as in a YAML file) and build its report."""
+    """Plan a scenario mapping (as in a YAML file) and build its report.
+
+    A report covers one GPU count (its scaling chart spans the others). Ranges and
+    distributions are replaced by their medians, and the report says so; their spread is
+    ``gpuplan plan``'s Monte Carlo.
+    """
     catalog = catalog or load_catalog()
-    result = plan(parse_scenario(scenario), catalog)
-    return build_report(result.to_dict(), catalog, with_scaling=with_scaling)
+    singles = single_scenarios(scenario)
+    if len(singles) > 1:
+        raise ScenarioError(
+            f"gpus = {scenario.get('gpus')!r}",
+            "a report covers one GPU count (its scaling chart shows the others); give one",
+        )
+    found = find_distributions(singles[0])
+    data = centered(singles[0], found) if found else singles[0]
+    result = plan(parse_scenario(data), catalog).to_dict()
+    if found:
+        result["assumptions"].append(
+            f"Ranges and distributions ({', '.join(found)}) at their medians; "
+            "gpuplan plan gives their P10/P50/P90."
+        )
+    return build_report(result, catalog, with_scaling=with_scaling)
 
 
 @functools.cache

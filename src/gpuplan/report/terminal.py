@@ -17,8 +17,6 @@ from gpuplan.checks.claims import ClaimResult
 from gpuplan.model.step import StepEstimate
 from gpuplan.planning.result import PlanResult
 from gpuplan.report import humanize as hz
-from gpuplan.scenario.resolve import ResolvedScenario
-from gpuplan.search.plans import SearchResult
 
 Row = tuple[str, Callable[[ClusterAssessment], str]]
 
@@ -267,7 +265,10 @@ def _plan_text(step: StepEstimate) -> str:
     )
 
 
-def search_report(result: SearchResult, resolved: ResolvedScenario) -> Group:
+def search_report(planned: PlanResult) -> Group:
+    """The searched plans of a plan result, and the run the best one makes."""
+    result, resolved = planned.search, planned.resolved
+    assert result is not None, "a plan given in full is shown by plan_report"
     table = Table(
         title=f"Best plans: {resolved.model.name} on {result.gpus:,} × {resolved.accelerator.name}"
     )
@@ -300,46 +301,53 @@ def search_report(result: SearchResult, resolved: ResolvedScenario) -> Group:
         )
     for note in result.notes:
         notes.append(f"• {note}\n")
+    run = planned.to_dict()["run"]
+    if run is not None:
+        notes.append("Run with the best plan: ", style="bold")
+        notes.append(
+            f"{hz.days(run['days'])} with failures (goodput {hz.percent(run['goodput'])}), "
+            f"{hz.number(run['gpu_hours'])} GPU-hours for {hz.number(run['tokens'])} tokens\n"
+        )
     return Group(table, notes)
 
 
-def scaling_report(results: list[SearchResult], resolved: ResolvedScenario) -> Group:
-    tokens = resolved.tokens
+def scaling_report(results: Sequence[PlanResult]) -> Group:
+    """One row per GPU count: the best plan, its step, and the run with failures."""
+    first = results[0].resolved
     table = Table(
-        title=f"Scaling: {resolved.model.name} on {resolved.accelerator.name}, "
-        f"{resolved.global_batch:,} sequences x {resolved.seq_len:,} tokens per step"
+        title=f"Scaling: {first.model.name} on {first.accelerator.name}, "
+        f"{results[0].global_batch or 0:,} sequences x {first.seq_len:,} tokens per step"
     )
-    columns = ["GPUs", "GPUs used", "best plan", "step s", "MFU", "tokens/s", "speed-up/GPU"]
-    if tokens:
-        columns.append("days to train")
+    columns = ["GPUs", "GPUs used", "best plan", "step s", "MFU", "tokens/s", "speed-up/GPU",
+               "days to train", "goodput"]  # fmt: skip
     for column in columns:
         table.add_column(column, justify="left" if column == "best plan" else "right")
     base: tuple[float, int] | None = None
     for result in results:
-        step = result.best
-        if step is None:
-            table.add_row(f"{result.gpus:,}", "—", "no plan fits", *[""] * (len(columns) - 3))
+        data, step = result.to_dict(), result.step
+        if step is None or result.run is None:
+            reason = result.infeasible.reason if result.infeasible else "no plan"
+            table.add_row(f"{result.resolved.gpus:,}", "—", reason, *[""] * (len(columns) - 3))
             continue
-        rate = step.tokens_per_s
-        if base is None:
-            base = (rate, step.plan.gpus)
+        rate = data["step"]["tokens_per_s"]
+        base = base or (rate, step.plan.gpus)
         efficiency = (rate / base[0]) / (step.plan.gpus / base[1])
-        row = [
-            f"{result.gpus:,}",
+        table.add_row(
+            f"{result.resolved.gpus:,}",
             f"{step.plan.gpus:,}",
             _plan_text(step),
-            f"{step.time_s:.2f}",
-            hz.percent(step.mfu),
+            f"{data['step']['time_s']:.2f}",
+            hz.percent(data["step"]["mfu"]),
             hz.number(rate),
             hz.percent(efficiency),
-        ]
-        if tokens:
-            row.append(hz.days(tokens / rate / units.DAY_S))
-        table.add_row(*row)
+            hz.days(data["run"]["days"]),
+            hz.percent(data["run"]["goodput"]),
+        )
     notes = Text(
         "speed-up/GPU: throughput gained per GPU added, relative to the smallest count "
         "(100% = perfect scaling). The global batch is fixed, so large counts run few "
-        "micro-batches per replica and pay in bubbles and communication.\n"
+        "micro-batches per replica and pay in bubbles and communication. Days to train "
+        "include failures, checkpoints and restarts (goodput).\n"
     )
     return Group(table, notes)
 

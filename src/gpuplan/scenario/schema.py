@@ -28,7 +28,7 @@ class Precision(StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class InlineModel(_Strict):
@@ -94,11 +94,15 @@ class Training(_Strict):
     global_batch: Annotated[int, Field(gt=0, le=100_000_000)] | None = None
     """Sequences (clips for video) per optimizer step."""
     seq_len: Annotated[int, Field(gt=0, le=100_000_000)] | None = None
+    """Sequence length in tokens (default: the model's)."""
     tokens: Annotated[float, Field(gt=0, le=1e17)] | None = None
+    """Training tokens, e.g. 15.6e12 (default: the model's published count)."""
     days: Annotated[float, Field(gt=0, le=MAX_DAYS)] | None = None
+    """Wall-clock training days, failures included (instead of tokens)."""
     samples: Annotated[float, Field(gt=0, le=1e14)] | None = None
     """Sequences or video clips seen in training (an alternative to tokens)."""
     precision: Precision = Precision.BF16
+    """Training precision of the GEMMs."""
     mfu: Annotated[float, Field(gt=0, le=1)] | None = None
     """A what-if MFU (model FLOPs over the dense BF16 peak) that replaces the performance
     model's throughput; the parallel plan is still chosen (and checked for memory)."""
@@ -113,37 +117,55 @@ class Training(_Strict):
 
 class Parallelism(_Strict):
     tp: Annotated[int, Field(gt=0)] | None = None
+    """Tensor parallelism (fixed; searched when left out)."""
     pp: Annotated[int, Field(gt=0)] | None = None
+    """Pipeline parallelism (fixed; searched when left out)."""
     dp: Annotated[int, Field(gt=0)] | None = None
+    """Data parallelism (fixed; searched when left out)."""
     cp: Annotated[int, Field(gt=0)] | None = None
+    """Context parallelism (fixed; searched when left out)."""
     ep: Annotated[int, Field(gt=0)] | None = None
+    """Expert parallelism (fixed; searched when left out)."""
     microbatch: Annotated[int, Field(gt=0)] | None = None
+    """Sequences per micro-batch (fixed; searched when left out)."""
     interleave: Annotated[int, Field(gt=0)] | None = None
+    """Virtual pipeline stages per GPU (fixed; searched when left out)."""
     recompute: Recompute | None = None
+    """Activation recomputation (fixed; searched when left out)."""
     sequence_parallel: bool | None = None
+    """Sequence parallelism with TP (fixed; searched when left out)."""
     zero: Annotated[int, Field(ge=0, le=3)] | None = None
+    """ZeRO stage 0-3 (fixed; searched when left out)."""
 
 
 class Site(_Strict):
     grid: str = "us-average"
     """Grid id for carbon intensity (and the default electricity price)."""
     pue: Annotated[float, Field(ge=1.0, le=3.0)] | None = None
+    """Power usage effectiveness, 1 to 3 (default: the catalog's typical value)."""
     power_usd_per_kwh: Annotated[float, Field(gt=0, le=2.0)] | None = None
+    """Electricity price, USD per kWh (default: the grid's price)."""
     households: str = "us"
     """Country whose average household is used for 'as much as N homes'."""
 
 
 class Prices(_Strict):
     gpu_usd: Annotated[float, Field(gt=0, le=10_000_000)] | None = None
+    """Price of one accelerator, USD (default: the catalog's)."""
     cloud_usd_per_gpu_hour: Annotated[float, Field(gt=0, le=1000)] | None = None
+    """Cloud price per accelerator-hour, USD (default: the catalog's)."""
 
 
 class Scenario(_Strict):
     """What the user asks. Catalog ids are checked by :func:`resolve`, not here."""
 
     model: str | InlineModel
+    """Model id (gpuplan catalog models), e.g. llama3-405b; a file may write it inline."""
     hardware: str
+    """Accelerator id (gpuplan catalog accelerators), e.g. h100-sxm."""
     gpus: Annotated[int, Field(gt=0, le=MAX_GPUS)]
+    """Number of accelerators; commands also take a list (8,16,32) or a range
+    (1024..131072: powers of two and 1.5x steps), one plan per count."""
     training: Training = Training()
     parallelism: Parallelism | None = None
     site: Site = Site()

@@ -1,23 +1,97 @@
 """The answer to a scenario mapping, whatever it holds: one function every door calls.
 
-A scenario with ranges or distributions gets the Monte Carlo (P10/P50/P90 and drivers);
-any other gets its plan. Both come back as their JSON mapping.
+- ``gpus`` as a list (``[8, 16, 32]``, ``"8,16,32"``) or a range (``"1024..131072"``):
+  one answer per count, ``{"results": [...]}``;
+- ranges or distributions in other fields: the Monte Carlo (P10/P50/P90 and drivers);
+- otherwise: the plan.
+
+The CLI (plan, search, report), the web app (/api/plan) and the golden tests call this.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from gpuplan.catalog.loader import Catalog, load_catalog
+from gpuplan.errors import ScenarioError
+from gpuplan.planning.result import PlanResult
 from gpuplan.planning.run import plan
+from gpuplan.scenario.distributions import has_distributions
 from gpuplan.scenario.parse import parse_scenario
-from gpuplan.studies.uncertainty import (
-    DEFAULT_SAMPLES,
-    DEFAULT_SEED,
-    has_distributions,
-    run_uncertainty,
-)
+from gpuplan.scenario.schema import Scenario
+from gpuplan.search.plans import SearchOptions, SearchResult, gpu_range, search
+from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, run_uncertainty
+
+MAX_COUNTS = 64
+"""GPU counts one question may ask for (a list or a range)."""
+
+COUNTS_HELP = "give a count (16384), a list (8,16,32) or a range (1024..131072)"
+
+
+def _count(text: str, field: str) -> int:
+    cleaned = text.strip().replace("_", "")
+    if not cleaned.isdigit() or len(cleaned) > 9:
+        raise ScenarioError(f"{field} = {text!r}", COUNTS_HELP)
+    return int(cleaned)
+
+
+def gpu_counts(value: object, field: str = "gpus") -> list[int] | None:
+    """The GPU counts of a list or range value; None for a single count (or a distribution).
+
+    Commas separate counts: ``"16,384"`` is two counts, write ``16384`` or ``16_384``.
+    """
+    if isinstance(value, list | tuple):
+        counts = [
+            v if isinstance(v, int) and not isinstance(v, bool) else _count(str(v), field)
+            for v in value
+        ]
+    elif isinstance(value, str) and ".." in value:
+        low, _, high = value.partition("..")
+        counts = gpu_range(_count(low, field), _count(high, field))
+    elif isinstance(value, str) and "," in value:
+        counts = [_count(part, field) for part in value.split(",")]
+    else:
+        return None
+    if not counts or len(counts) > MAX_COUNTS:
+        raise ScenarioError(
+            f"{field} = {value!r}", f"asks for {len(counts)} counts; 1 to {MAX_COUNTS} allowed"
+        )
+    return counts
+
+
+def single_scenarios(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The scenario mapping once per GPU count it asks for (once when it names one)."""
+    value = data.get("gpus")
+    if isinstance(value, str) and value.strip().replace("_", "").isdigit():
+        return [{**data, "gpus": _count(value, "gpus")}]
+    counts = gpu_counts(value)
+    return [dict(data)] if counts is None else [{**data, "gpus": n} for n in counts]
+
+
+def plan_results(data: Mapping[str, Any], catalog: Catalog | None = None) -> list[PlanResult]:
+    """The plan of a scenario mapping without distributions, once per GPU count."""
+    catalog = catalog or load_catalog()
+    return [plan(parse_scenario(one), catalog) for one in single_scenarios(data)]
+
+
+def search_plans(
+    data: Mapping[str, Any],
+    catalog: Catalog | None = None,
+    *,
+    top: int = 5,
+    allow_tp_beyond_domain: bool = False,
+) -> PlanResult:
+    """The plan of one scenario mapping, its search listing ``top`` plans (and letting TP
+    span scale-up domains when asked): what ``gpuplan search`` and /api/search show."""
+
+    def search_fn(*args: Any, options: SearchOptions, **kwargs: Any) -> SearchResult:
+        wider = replace(options, top=top, allow_tp_beyond_domain=allow_tp_beyond_domain)
+        return search(*args, options=wider, **kwargs)
+
+    return plan(parse_scenario(data), catalog or load_catalog(), search_fn=search_fn)
 
 
 def answer(
@@ -26,9 +100,20 @@ def answer(
     catalog: Catalog | None = None,
     samples: int = DEFAULT_SAMPLES,
     seed: int = DEFAULT_SEED,
+    plan_fn: Callable[[Scenario], PlanResult] | None = None,
 ) -> dict[str, Any]:
-    """The JSON answer to a scenario mapping (a plan, or its spread when it holds ranges)."""
+    """The JSON answer to a scenario mapping (see the module docstring). ``plan_fn`` is
+    :func:`gpuplan.planning.run.plan` over ``catalog`` unless given (the web app caches it)."""
     catalog = catalog or load_catalog()
-    if has_distributions(data):
-        return run_uncertainty(data, samples=samples, seed=seed, catalog=catalog).to_dict()
-    return plan(parse_scenario(data), catalog).to_dict()
+    planner = plan_fn or functools.partial(plan, catalog=catalog)
+    scenarios = single_scenarios(data)
+    if len(scenarios) > 1:
+        return {
+            "results": [
+                answer(one, catalog=catalog, samples=samples, seed=seed, plan_fn=planner)
+                for one in scenarios
+            ]
+        }
+    if has_distributions(scenarios[0]):
+        return run_uncertainty(scenarios[0], samples=samples, seed=seed, catalog=catalog).to_dict()
+    return planner(parse_scenario(scenarios[0])).to_dict()

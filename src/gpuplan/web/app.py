@@ -5,9 +5,9 @@ Routes::
     GET  /                      the interactive planner (templates/index.html.j2)
     GET  /static/...            its script and style sheet
     GET  /vendor/plotly.min.js  plotly.js from the installed plotly package (no CDN)
-    POST /api/plan              body: a scenario mapping (docs/design.md) -> the plan's stable keys
-    POST /api/search            body: a scenario with a global batch, optional "counts"
-                                (GPU counts) and "top" -> {"results": [search, ...]}
+    POST /api/plan              body: a scenario mapping (docs/design.md) -> gpuplan plan --json
+    POST /api/search            body: a scenario, optional "counts" (GPU counts) and "top"
+                                -> {"results": [plan with its search, ...]} (gpuplan search)
     GET  /api/check             the seed article's claims with verdicts
     POST /api/figures           body: a plan (the output of /api/plan) -> {"figures": {...}}
     POST /api/scenario.yaml     body: a scenario -> the validated scenario as a YAML file
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import replace
 from importlib import resources
 from typing import Annotated, Any
 
@@ -37,10 +36,8 @@ from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.checks.claims import check_all
 from gpuplan.errors import GpuplanError, ScenarioError
-from gpuplan.planning.defaults import search_options
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.run import plan
-from gpuplan.planning.serialize import search_dict
 from gpuplan.report import figures
 from gpuplan.report.curves import (
     ClusterPoint,
@@ -57,7 +54,7 @@ from gpuplan.report.html import plotly_js
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.resolve import resolve
 from gpuplan.scenario.schema import MAX_GPUS, Precision, Scenario
-from gpuplan.search.plans import search_range
+from gpuplan.studies.answer import answer, search_plans, single_scenarios
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -207,30 +204,22 @@ def create_app(catalog: Catalog | None = None) -> FastAPI:
     @app.post("/api/plan")
     def api_plan(body: ScenarioBody) -> JSONResponse:
         """Plan a scenario: the stable JSON keys of docs/design.md."""
-        return JSONResponse(finite(planner.plan(parse_scenario(body)).to_dict()))
+        return JSONResponse(finite(answer(body, catalog=planner.catalog, plan_fn=planner.plan)))
 
     @app.post("/api/search")
     def api_search(body: ScenarioBody) -> JSONResponse:
         """Search parallel plans at the scenario's GPU count, or at each of ``counts``."""
-        scenario_keys = {k: v for k, v in body.items() if k not in SearchExtras.model_fields}
+        scenario = {k: v for k, v in body.items() if k not in SearchExtras.model_fields}
         extras = SearchExtras.model_validate(
             {k: v for k, v in body.items() if k in SearchExtras.model_fields}
         )
-        resolved = resolve(parse_scenario(scenario_keys), planner.catalog)
-        if resolved.global_batch is None:
-            raise ScenarioError("training.global_batch", "required for a search")
-        options = search_options(resolved.scenario.parallelism)
-        results = search_range(
-            planner.catalog,
-            resolved.model,
-            resolved.accelerator,
-            extras.counts or [resolved.gpus],
-            global_batch=resolved.global_batch,
-            seq_len=resolved.seq_len,
-            fp8=resolved.precision is Precision.FP8,
-            options=replace(options, top=extras.top),
-        )
-        return JSONResponse(finite({"results": [search_dict(r) for r in results]}))
+        if extras.counts:
+            scenario["gpus"] = extras.counts
+        results = [
+            search_plans(one, planner.catalog, top=extras.top).to_dict()
+            for one in single_scenarios(scenario)
+        ]
+        return JSONResponse(finite({"results": results}))
 
     @app.get("/api/check")
     def api_check() -> JSONResponse:

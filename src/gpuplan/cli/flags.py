@@ -1,0 +1,166 @@
+"""The scenario's CLI flags, generated from the one schema (:mod:`gpuplan.scenario.schema`).
+
+Every command that takes a scenario (plan, search, report) takes a scenario file and the
+same flags: one per field of the scenario (``--model``, ``--gpus``, ``--global-batch``,
+``--tp``, ``--grid``, ``--gpu-usd`` ...), its help the field's docstring. A flag overrides
+the file; a length flag (``--tokens``, ``--days``, ``--samples``) replaces the file's length.
+Values are read as YAML scalars (``15.6e12``, ``true``), ``--gpus`` also as a list
+(``8,16,32``) or a range (``1024..131072``). Errors name the flag, not the scenario key.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from pydantic import BaseModel
+
+from gpuplan.errors import ScenarioError
+from gpuplan.scenario.parse import load_scenario_file
+from gpuplan.scenario.schema import Parallelism, Prices, Scenario, Site, Training
+
+LENGTHS = ("tokens", "days", "samples")
+SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
+    ("", Scenario),
+    ("training", Training),
+    ("parallelism", Parallelism),
+    ("site", Site),
+    ("prices", Prices),
+)
+
+
+@dataclass(frozen=True)
+class Flag:
+    name: str
+    """The option, e.g. ``--global-batch``."""
+    path: str
+    """The scenario key it sets, e.g. ``training.global_batch``."""
+    help: str
+    metavar: str
+
+
+def _metavar(path: str, annotation: Any) -> str:
+    """What a flag takes, read off the field's type: enum values, a number, an id."""
+    if path == "gpus":
+        return "N|N,N,..|LOW..HIGH"
+    text = str(annotation)
+    for branch in getattr(annotation, "__args__", (annotation,)):
+        if isinstance(branch, type) and issubclass(branch, Enum):
+            return "|".join(str(member.value) for member in branch)
+    if "bool" in text:
+        return "true|false"
+    if "int" in text:
+        return "INT"
+    if "float" in text:
+        return "NUMBER"
+    return "ID"
+
+
+def _flags() -> tuple[Flag, ...]:
+    out = []
+    for section, schema in SECTIONS:
+        for key, field in schema.model_fields.items():
+            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                continue  # a section, not a value
+            if section == "" and key in dict(SECTIONS):
+                continue
+            path = f"{section}.{key}" if section else key
+            help_text = " ".join((field.description or key).split())
+            metavar = _metavar(path, field.annotation)
+            out.append(Flag("--" + key.replace("_", "-"), path, help_text, metavar))
+    return tuple(out)
+
+
+FLAGS = _flags()
+
+
+def flag_for(field: str) -> str:
+    """The flag that sets a scenario key ('training.global_batch' -> '--global-batch')."""
+    path = field.split(" = ", 1)[0]
+    return next((f.name for f in FLAGS if f.path == path), field)
+
+
+def _value(flag: Flag, text: str) -> Any:
+    if flag.path == "gpus" and (".." in text or "," in text):
+        return text  # a list or a range, expanded by studies.answer
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _set(target: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = target
+    for key in parents:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ScenarioError(key, f"must be a mapping to set {path}")
+        node = child
+    node[leaf] = value
+
+
+def scenario_mapping(scenario_file: Path | None, given: dict[str, str | None]) -> dict[str, Any]:
+    """The scenario file (if any) with the given flags (by flag name) set over it."""
+    data: dict[str, Any] = load_scenario_file(scenario_file) if scenario_file else {}
+    training = data.get("training")
+    if isinstance(training, dict) and any(given.get("--" + k) is not None for k in LENGTHS):
+        for key in LENGTHS:  # a length given as a flag replaces the file's length
+            training.pop(key, None)
+    for flag in FLAGS:
+        text = given.get(flag.name)
+        if text is not None:
+            _set(data, flag.path, _value(flag, text))
+    return data
+
+
+def with_scenario_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command(scenario: dict, ...)`` a scenario-file argument and every scenario
+    flag; it receives the mapping they make. A bad value names its flag."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "scenario"]
+    file_param = inspect.Parameter(
+        "scenario_file",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            Path | None, typer.Argument(help="Scenario YAML file; flags override its values.")
+        ],
+    )
+    flag_params = [
+        inspect.Parameter(
+            "flag_" + f.path.replace(".", "__"),
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[str | None, typer.Option(f.name, help=f.help, metavar=f.metavar)],
+        )
+        for f in FLAGS
+    ]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        given = {f.name: kwargs.pop("flag_" + f.path.replace(".", "__")) for f in FLAGS}
+        scenario = scenario_mapping(kwargs.pop("scenario_file"), given)
+        used = {f.path for f in FLAGS if given[f.name] is not None}
+        try:
+            command(scenario=scenario, **kwargs)
+        except ScenarioError as exc:
+            path, shown = exc.field.split(" = ", 1)[0], exc.field.partition(" = ")[1:]
+            if path in used:  # name the flag the user typed, not the scenario key
+                raise ScenarioError(flag_for(path) + "".join(shown), exc.message) from None
+            raise
+
+    params = [
+        file_param,
+        *flag_params,
+        *[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own],
+    ]
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    return wrapper
