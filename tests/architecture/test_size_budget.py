@@ -55,7 +55,6 @@ FUNCTION_ALLOWLIST: dict[str, int] = {
     "gpuplan.fitting.trends.read_epoch_csv": 62,
     "gpuplan.model.batch.evaluate": 273,
     "gpuplan.model.layer.layer_cost": 142,
-    "gpuplan.planning.accounts.account_run": 83,
     "gpuplan.report.figures.scaling_figure": 91,
     "gpuplan.report.terminal.plan_report": 100,
     "gpuplan.scenario.resolve.resolve": 90,

@@ -66,28 +66,9 @@ def account_run(
 ) -> RunAccounts:
     """Accounts of a run whose GPUs deliver ``utilisation`` x ``peak_flops_per_s`` of model
     FLOPs each; failures and checkpoints stretch the compute time into wall time."""
-    model = r.model
-    mfu = utilisation
-    if r.tokens is not None:
-        compute = account_tokens(r.tokens, flops_per_token, r.gpus, peak_flops_per_s, mfu)
-    else:
-        assert r.duration_s is not None, "resolve() guarantees tokens or a duration"
-        compute = account_duration(r.duration_s, flops_per_token, r.gpus, peak_flops_per_s, mfu)
-    params = parameter_count(model).total
-    reliability = estimate_reliability_from_catalog(params, r.gpus, compute.compute_time_s, catalog)
-    if r.duration_s is not None:
-        # A training time is wall-clock time: failures eat into it, so fewer tokens fit.
-        for _ in range(3):
-            compute = account_duration(
-                r.duration_s * reliability.goodput,
-                flops_per_token,
-                r.gpus,
-                peak_flops_per_s,
-                mfu,
-            )
-            reliability = estimate_reliability_from_catalog(
-                params, r.gpus, compute.compute_time_s, catalog
-            )
+    compute, reliability = _compute_and_failures(
+        catalog, r, flops_per_token, peak_flops_per_s, utilisation
+    )
     assumptions.append(
         f"Failures: one job interruption every {reliability.mtbi_s / units.HOUR_S:.2g} h "
         f"(catalog failure rate per GPU-hour, Llama 3's 54-day record by default); checkpoints "
@@ -107,24 +88,7 @@ def account_run(
         cloud_usd_per_gpu_hour=r.cloud_usd_per_gpu_hour,
         household_kwh_per_year=r.household.kwh_per_year,
     )
-    law = catalog.scaling_law()
-    published = model.active_params_published_b or model.params_published_b
-    params_for_law = published * units.GIGA
-    scaling = ScalingOutcome(
-        law_id=law.id,
-        params_used=params_for_law,
-        predicted_loss=loss(law, params_for_law, compute.tokens),
-        optimal=compute_optimal(law, compute.model_flops),
-    )
-    if model.moe is not None:
-        kind_note = "for an MoE model its active parameters are used."
-    elif model.video is not None:
-        kind_note = "for a video model it is only indicative: no public law exists."
-    else:
-        kind_note = "the loss is in nats per token of that data set."
-    assumptions.append(
-        f"Loss from the {law.name} fit, made on dense text models (MassiveText); {kind_note}"
-    )
+    scaling = _scaling(catalog, r, compute, assumptions)
     assumptions.append(f"PUE {r.pue} ({r.pue_basis}).")
     assumptions.append(
         f"Cloud price ${r.cloud_usd_per_gpu_hour:.2f}/GPU-hour ({r.cloud_price_basis})."
@@ -138,6 +102,57 @@ def account_run(
         households=accounts.households,
         scaling=scaling,
         reliability=reliability,
+    )
+
+
+def _compute_and_failures(
+    catalog: Catalog,
+    r: ResolvedScenario,
+    flops_per_token: float,
+    peak_flops_per_s: float,
+    utilisation: float,
+) -> tuple[ComputeAccount, ReliabilityEstimate]:
+    """The failure-free compute and what failures make of it. A length in days is wall-clock
+    time: failures eat into it, so fewer tokens fit (three rounds settle the goodput)."""
+    args = (flops_per_token, r.gpus, peak_flops_per_s, utilisation)
+    if r.tokens is not None:
+        compute = account_tokens(r.tokens, *args)
+    else:
+        assert r.duration_s is not None, "resolve() guarantees tokens or a duration"
+        compute = account_duration(r.duration_s, *args)
+    params = parameter_count(r.model).total
+    reliability = estimate_reliability_from_catalog(params, r.gpus, compute.compute_time_s, catalog)
+    if r.duration_s is not None:
+        for _ in range(3):
+            compute = account_duration(r.duration_s * reliability.goodput, *args)
+            reliability = estimate_reliability_from_catalog(
+                params, r.gpus, compute.compute_time_s, catalog
+            )
+    return compute, reliability
+
+
+def _scaling(
+    catalog: Catalog, r: ResolvedScenario, compute: ComputeAccount, assumptions: list[str]
+) -> ScalingOutcome:
+    """The loss the default law predicts for the run, and the compute-optimal split."""
+    model = r.model
+    law = catalog.scaling_law()
+    published = model.active_params_published_b or model.params_published_b
+    params_for_law = published * units.GIGA
+    if model.moe is not None:
+        kind_note = "for an MoE model its active parameters are used."
+    elif model.video is not None:
+        kind_note = "for a video model it is only indicative: no public law exists."
+    else:
+        kind_note = "the loss is in nats per token of that data set."
+    assumptions.append(
+        f"Loss from the {law.name} fit, made on dense text models (MassiveText); {kind_note}"
+    )
+    return ScalingOutcome(
+        law_id=law.id,
+        params_used=params_for_law,
+        predicted_loss=loss(law, params_for_law, compute.tokens),
+        optimal=compute_optimal(law, compute.model_flops),
     )
 
 
