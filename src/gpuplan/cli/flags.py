@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -121,6 +122,16 @@ def scenario_mapping(scenario_file: Path | None, given: dict[str, str | None]) -
     return data
 
 
+def _flag_error(exc: ScenarioError, used: set[str]) -> ScenarioError:
+    """The error with every scenario key the user gave as a flag named by its flag."""
+    path, shown = exc.field.split(" = ", 1)[0], exc.field.partition(" = ")[1:]
+    field = flag_for(path) + "".join(shown) if path in used else exc.field
+    message = exc.message
+    for key in used:  # the other wrong inputs listed after "; and "
+        message = re.sub(rf"(?:(?<=; and )|(?<=; )){re.escape(key)}(?=: | = )", flag_for(key), message)
+    return ScenarioError(field, message)
+
+
 def with_scenario_flags(command: Callable[..., None]) -> Callable[..., None]:
     """Give ``command(scenario: dict, ...)`` a scenario-file argument and every scenario
     flag; it receives the mapping they make. A bad value names its flag."""
@@ -152,10 +163,7 @@ def with_scenario_flags(command: Callable[..., None]) -> Callable[..., None]:
         try:
             command(scenario=scenario, **kwargs)
         except ScenarioError as exc:
-            path, shown = exc.field.split(" = ", 1)[0], exc.field.partition(" = ")[1:]
-            if path in used:  # name the flag the user typed, not the scenario key
-                raise ScenarioError(flag_for(path) + "".join(shown), exc.message) from None
-            raise
+            raise _flag_error(exc, used) from None
 
     params = [
         file_param,

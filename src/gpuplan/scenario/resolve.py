@@ -11,8 +11,8 @@ from gpuplan import units
 from gpuplan.catalog.loader import Catalog, unknown_id_message
 from gpuplan.catalog.schema import Accelerator, ElectricityPrice, Grid, Household, Model
 from gpuplan.catalog.shapes import sequence_length
-from gpuplan.errors import CatalogError, ScenarioError
-from gpuplan.scenario.schema import InlineModel, Precision, Scenario
+from gpuplan.errors import ScenarioError
+from gpuplan.scenario.schema import InlineModel, Precision, Scenario, Site, Training
 
 
 @dataclass(frozen=True)
@@ -50,41 +50,37 @@ class ResolvedScenario:
         return self.mfu is not None
 
 
-def _catalog_id(catalog_table: Mapping[str, Any], value: str, kind: str, field: str) -> None:
-    if value not in catalog_table:
-        raise ScenarioError(field, unknown_id_message(kind, value, list(catalog_table)))
-
-
-def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
-    """Look up catalog ids and fill defaults from the catalog (each default is sourced)."""
-    if isinstance(scenario.model, InlineModel):
-        model = scenario.model.to_model()
-    else:
-        _catalog_id(catalog.models, scenario.model, "model", "model")
-        model = catalog.model(scenario.model)
-    _catalog_id(catalog.accelerators, scenario.hardware, "accelerator", "hardware")
-    accelerator = catalog.accelerator(scenario.hardware)
-    training = scenario.training
+def _lookup_errors(scenario: Scenario, catalog: Catalog) -> list[tuple[str, str]]:
+    """Every catalog id of the scenario that the catalog lacks, and an FP8 request on a chip
+    without FP8: all of them, so that one answer lists every wrong input."""
     site = scenario.site
-    _catalog_id(catalog.grids, site.grid, "grid", "site.grid")
-    _catalog_id(catalog.households, site.households, "household country", "site.households")
+    wanted: list[tuple[Mapping[str, Any], str, str, str]] = [
+        (catalog.accelerators, scenario.hardware, "accelerator", "hardware"),
+        (catalog.grids, site.grid, "grid", "site.grid"),
+        (catalog.households, site.households, "household country", "site.households"),
+    ]
+    if not isinstance(scenario.model, InlineModel):
+        wanted.insert(0, (catalog.models, scenario.model, "model", "model"))
+    errors = [
+        (field, unknown_id_message(kind, value, list(table)))
+        for table, value, kind, field in wanted
+        if value not in table
+    ]
+    chip = catalog.accelerators.get(scenario.hardware)
+    if scenario.training.precision is Precision.FP8 and chip and chip.peak_fp8_flops_per_s is None:
+        errors.append(
+            ("training.precision = 'fp8'", f"{chip.id} has no FP8 tensor path; allowed: bf16")
+        )
+    return errors
 
-    if training.precision is Precision.FP8:
-        peak = accelerator.peak_fp8_flops_per_s
-        if peak is None:
-            raise ScenarioError(
-                "training.precision = 'fp8'",
-                f"{accelerator.id} has no FP8 tensor path; allowed: bf16",
-            )
-    else:
-        peak = accelerator.peak_bf16_flops_per_s
 
-    seq_len = training.seq_len or sequence_length(model)
+def _tokens(training: Training, model: Model, seq_len: int) -> float | None:
+    """Training tokens (from tokens or samples; the model's published count by default);
+    None when the run is given in days."""
     tokens = training.tokens
     if training.samples is not None:
         tokens = training.samples * seq_len
-    duration_s = training.days * units.DAY_S if training.days is not None else None
-    if tokens is None and duration_s is None:
+    if tokens is None and training.days is None:
         tokens = model.training_tokens_published
         if tokens is None:
             raise ScenarioError(
@@ -92,36 +88,52 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
                 f"give training.tokens, training.days or training.samples "
                 f"({model.id} has no published token count to default to)",
             )
+    return tokens
 
-    electricity: ElectricityPrice | None = catalog.electricity_prices.get(site.grid)
+
+def _power_price(site: Site, catalog: Catalog) -> tuple[float, ElectricityPrice | None]:
+    electricity = catalog.electricity_prices.get(site.grid)
     if site.power_usd_per_kwh is not None:
-        power_price = site.power_usd_per_kwh
-    elif electricity is not None:
-        power_price = electricity.usd_per_kwh
+        return site.power_usd_per_kwh, electricity
+    if electricity is not None:
+        return electricity.usd_per_kwh, electricity
+    raise ScenarioError(
+        "site.power_usd_per_kwh",
+        f"required: the catalog has no electricity price for grid '{site.grid}' "
+        f"(it has: {', '.join(sorted(catalog.electricity_prices))})",
+    )
+
+
+def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
+    """Look up catalog ids and fill defaults from the catalog (each default is sourced)."""
+    errors = _lookup_errors(scenario, catalog)
+    if errors:
+        field, message = errors[0]
+        if len(errors) > 1:
+            message += "; and " + "; ".join(f"{f}: {m}" for f, m in errors[1:])
+        raise ScenarioError(field, message)
+    if isinstance(scenario.model, InlineModel):
+        model = scenario.model.to_model()
     else:
-        raise ScenarioError(
-            "site.power_usd_per_kwh",
-            f"required: the catalog has no electricity price for grid '{site.grid}' "
-            f"(it has: {', '.join(sorted(catalog.electricity_prices))})",
-        )
+        model = catalog.model(scenario.model)
+    accelerator = catalog.accelerator(scenario.hardware)
+    training, site = scenario.training, scenario.site
+    fp8 = training.precision is Precision.FP8
+    peak = accelerator.peak_fp8_flops_per_s if fp8 else accelerator.peak_bf16_flops_per_s
+    assert peak is not None, "checked by _lookup_errors"
+    seq_len = training.seq_len or sequence_length(model)
+    power_price, electricity = _power_price(site, catalog)
     if site.pue is not None:
         pue, pue_basis = site.pue, "given in the scenario"
     else:
         default = catalog.pue["typical"]
         pue, pue_basis = default.value, f"catalog default '{default.id}' ({default.source})"
-
     cloud = accelerator.default_cloud
     if scenario.prices.cloud_usd_per_gpu_hour is not None:
         cloud_price, cloud_basis = scenario.prices.cloud_usd_per_gpu_hour, "given in the scenario"
     else:
         cloud_price = cloud.usd_per_hour
         cloud_basis = f"{cloud.provider} {cloud.term.value}, {cloud.date.isoformat()}"
-
-    try:
-        household = catalog.household(site.households)
-    except CatalogError as exc:  # pragma: no cover - checked above
-        raise ScenarioError("site.households", str(exc)) from None
-
     return ResolvedScenario(
         scenario=scenario,
         model=model,
@@ -132,8 +144,8 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
         precision=training.precision,
         peak_flops_per_s=peak,
         mfu_peak_flops_per_s=accelerator.peak_bf16_flops_per_s,
-        tokens=tokens,
-        duration_s=duration_s,
+        tokens=_tokens(training, model, seq_len),
+        duration_s=training.days * units.DAY_S if training.days is not None else None,
         mfu=training.mfu,
         gpu_price_usd=scenario.prices.gpu_usd or accelerator.purchase.usd,
         cloud_usd_per_gpu_hour=cloud_price,
@@ -143,5 +155,5 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
         pue_basis=pue_basis,
         electricity=electricity,
         power_usd_per_kwh=power_price,
-        household=household,
+        household=catalog.household(site.households),
     )
