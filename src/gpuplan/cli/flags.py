@@ -128,7 +128,9 @@ def _flag_error(exc: ScenarioError, used: set[str]) -> ScenarioError:
     field = flag_for(path) + "".join(shown) if path in used else exc.field
     message = exc.message
     for key in used:  # the other wrong inputs listed after "; and "
-        message = re.sub(rf"(?:(?<=; and )|(?<=; )){re.escape(key)}(?=: | = )", flag_for(key), message)
+        message = re.sub(
+            rf"(?:(?<=; and )|(?<=; )){re.escape(key)}(?=: | = )", flag_for(key), message
+        )
     return ScenarioError(field, message)
 
 
