@@ -139,3 +139,20 @@ def test_yaml_file_errors_are_clear(tmp_path: Path) -> None:
     listy.write_text("- 1\n- 2\n")
     with pytest.raises(ScenarioError, match="must hold a YAML mapping"):
         load_scenario_file(listy)
+
+
+def test_every_wrong_input_is_listed_at_once(catalog: Catalog) -> None:
+    # Issue 12: when several inputs are wrong, all are listed at once.
+    bad = {**BASE, "gpus": 0, "training": {"mfu": 2, "tokns": 1}}
+    with pytest.raises(ScenarioError) as parsed:
+        parse_scenario(bad)
+    message = str(parsed.value)
+    assert message.startswith("gpus = 0: must be > 0; and ")
+    assert "training.mfu = 2: must be <= 1" in message
+    assert "training.tokns: unknown key; allowed: global_batch, seq_len, tokens" in message
+    unknown = {**BASE, "model": "gpt5", "site": {"grid": "mars"}}
+    with pytest.raises(ScenarioError) as resolved:
+        resolve(parse_scenario(unknown), catalog)
+    assert str(resolved.value).startswith("model: unknown model 'gpt5'")
+    assert "; and site.grid: unknown grid 'mars'" in str(resolved.value)
+    assert "DESIGN.md" not in message
