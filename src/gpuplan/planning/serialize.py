@@ -20,6 +20,14 @@ from gpuplan.scenario.resolve import ResolvedScenario
 from gpuplan.search.plans import SearchResult
 
 
+def mfu(r: ResolvedScenario, run: RunAccounts) -> float:
+    """MFU, the one definition: model FLOPs per second per GPU over the dense BF16 peak (a
+    what-if MFU is reported as given)."""
+    if r.mfu is not None:
+        return r.mfu
+    return run.compute.model_flops_per_s_per_gpu / r.mfu_peak_flops_per_s
+
+
 def step_dict(
     r: ResolvedScenario,
     step: StepEstimate | None,

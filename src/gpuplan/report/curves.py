@@ -26,6 +26,7 @@ from gpuplan.errors import GpuplanError
 from gpuplan.fitting.scaling_laws import ComputeOptimal, compute_optimal
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.run import plan
+from gpuplan.planning.serialize import mfu
 from gpuplan.report.data import SavedPlan
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.resolve import resolve
@@ -96,7 +97,7 @@ def scaling_curve(
     """
     gpus = int(scenario["gpus"])
     training = scenario.get("training") or {}
-    basis = "search" if training.get("global_batch") else "mfu"
+    basis = "mfu" if training.get("mfu") else "search"
     points = []
     for count in counts if counts is not None else default_counts(gpus):
         try:
@@ -117,7 +118,7 @@ def scaling_curve(
                 days=run.reliability.wall_days,
                 amortized_usd=run.cost.amortized_usd,
                 cloud_usd=run.cost.cloud_usd,
-                mfu=run.compute.mfu,
+                mfu=mfu(result.resolved, run),
             )
         )
     return ScalingCurve(tokens=tokens, basis=basis, points=tuple(points))

@@ -56,7 +56,10 @@ class StepData(_Loose):
     tokens_per_s_per_gpu: float | None = None
     model_tflops_per_gpu: float | None = None
     mfu: float | None = None
+    """Model FLOPs over the dense BF16 peak (every precision)."""
     hfu: float | None = None
+    mfu_vs_precision_peak: float | None = None
+    """Model FLOPs over the peak of the training precision (FP8 for FP8 runs)."""
     exposed_comm_by_axis_s: dict[str, float] = Field(default_factory=dict)
     """Exposed communication per parallel axis (tp, cp, ep, pp, dp); empty without a plan."""
 

@@ -211,7 +211,7 @@ def scaling_figure(saved: SavedPlan, curve: ScalingCurve | None) -> Figure:
         + (
             "best parallel plan searched at each count"
             if curve.basis == "search"
-            else "fixed MFU (no global batch given)"
+            else "a fixed MFU (what-if)"
         )
     )
     return {
