@@ -122,7 +122,10 @@
       cards.push(card("Compute", flops(p.run.model_flops)));
       cards.push(card("GPU-hours", number(p.run.gpu_hours)));
       cards.push(card("Step time", p.step.time_s ? p.step.time_s.toPrecision(3) + " s" : "—"));
-      cards.push(card("MFU", pct(p.step.mfu)));
+      const fp8 = p.step.mfu_vs_precision_peak;
+      const peak = fp8 !== null && fp8 !== undefined && fp8 !== p.step.mfu
+        ? `of the dense BF16 peak; ${pct(fp8)} of the FP8 peak` : "of the dense BF16 peak";
+      cards.push(card("MFU", pct(p.step.mfu), peak));
       cards.push(card("Facility power", si(p.power.facility_w, "W")));
       cards.push(card("Energy", si(p.energy.mwh * 1e6, "Wh")));
       cards.push(card("Emissions", number(p.emissions.tco2e) + " t CO₂e", p.emissions.grid));
