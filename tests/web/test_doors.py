@@ -145,3 +145,47 @@ def test_cli_errors_name_the_flag_file_errors_the_key(tmp_path: Path) -> None:
     path.write_text("model: llama3-8b\nhardware: h100-sxm\ngpus: 8\nparallelism: {tp: 0}\n")
     bad = gpuplan("plan", str(path))
     assert bad.stderr.startswith("gpuplan: error: parallelism.tp = 0: must be > 0")
+
+
+def test_mfu_what_if_is_honoured_with_a_batch() -> None:
+    # Issue 12: --mfu was silently ignored when a global batch was given.
+    base = ["plan", "--model", "llama3-8b", "--hardware", "h100-sxm", "--gpus", "64",
+            "--global-batch", "512", "--tokens", "1e12", "--json"]  # fmt: skip
+    data = json.loads(gpuplan(*base, "--mfu", "0.3").stdout)
+    assert data["step"]["mfu"] == 0.3 and data["fits"] is True
+    assert data["step"]["compute_s"] is None  # the breakdown is the model's, not the what-if's
+    assert any("given MFU of 30%" in a and "what-if" in a for a in data["assumptions"])
+    modelled = json.loads(gpuplan(*base).stdout)
+    # Same tokens at 30% instead of the modelled MFU: days scale by the MFU ratio.
+    ratio = modelled["step"]["mfu"] / 0.3
+    assert data["run"]["compute_days"] == pytest.approx(modelled["run"]["compute_days"] * ratio)
+
+
+def test_every_command_takes_the_plan_flags(tmp_path: Path) -> None:
+    base = ["--model", "llama3-8b", "--hardware", "h100-sxm", "--gpus", "64"]
+    fixed = json.loads(gpuplan("plan", *base, "--tp", "2", "--pp", "1", "--json").stdout)
+    assert fixed["plan"]["tp"] == 2 and fixed["plan"]["pp"] == 1
+    days = json.loads(gpuplan("search", *base, "--days", "10", "--grid", "france", "--json").stdout)
+    (result,) = days["results"]
+    assert result["run"]["days"] == pytest.approx(10, rel=1e-3)
+    assert result["emissions"]["grid"] == "france"
+    out = gpuplan(
+        "report", *base, "--gpu-usd", "20000", "--no-scaling", "-o", str(tmp_path / "r.html")
+    )
+    assert out.returncode == 0, out.stderr
+    assert "$1.3 million" in (tmp_path / "r.html").read_text()  # 64 x $20,000
+
+
+def test_an_impossible_fixed_value_names_the_rule_and_the_numbers() -> None:
+    # Issue 12: tp = 3 on Llama 3 405B answered "search over 0 plans (pruned: )".
+    out = gpuplan("plan", "--model", "llama3-405b", "--hardware", "h100-sxm", "--gpus", "16384",
+                  "--tp", "3", "--pp", "200", "--json")  # fmt: skip
+    reason = json.loads(out.stdout)["infeasible_reason"]
+    assert "parallelism.tp = 3 does not divide heads = 128; valid: 1, 2, 4, 8" in reason
+    assert "exceeds layers = 126" in reason  # every broken rule, at once
+
+
+def test_no_door_points_to_a_design_document_the_project_lacks(catalog: Catalog) -> None:
+    schema = TestClient(create_app(catalog)).get("/openapi.json").text
+    assert "DESIGN.md" not in schema and "docs/design.md" in schema
+    assert (Path(__file__).parents[2] / "docs" / "design.md").exists()
