@@ -57,7 +57,6 @@ FUNCTION_ALLOWLIST: dict[str, int] = {
     "gpuplan.model.layer.layer_cost": 142,
     "gpuplan.report.figures.scaling_figure": 91,
     "gpuplan.report.terminal.plan_report": 100,
-    "gpuplan.search.plans._search": 134,
     "gpuplan.studies.sweep.run_sweep": 83,
     "gpuplan.studies.uncertainty.run_uncertainty": 68,
     "gpuplan.web.app.create_app": 82,

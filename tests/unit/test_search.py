@@ -12,10 +12,23 @@ from gpuplan.catalog import Catalog
 from gpuplan.errors import ScenarioError
 from gpuplan.model.batch import PlanBatch, evaluate
 from gpuplan.model.performance import device_of, estimate, network_of
-from gpuplan.model.rules import plan_errors
-from gpuplan.model.step import StepEstimate
+from gpuplan.model.rules import RULES, plan_errors
+from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
+from gpuplan.planning.run import plan as plan_scenario
+from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.plan import ParallelPlan, Recompute
-from gpuplan.search.plans import SearchOptions, gpu_range, search
+from gpuplan.search.plans import (
+    INTERLEAVES,
+    MICROBATCHES,
+    SEARCH_ONLY_REASONS,
+    SearchOptions,
+    SearchResult,
+    gpu_range,
+    search,
+)
+
+PER_REPLICA = "micro-batch does not divide the batch per replica"
+REASONS = {rule.id for rule in RULES} | set(SEARCH_ONLY_REASONS)
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +39,27 @@ def llama405(catalog: Catalog):  # type: ignore[no-untyped-def]
     )  # fmt: skip
 
 
+def accounts_for_every_plan(result: SearchResult) -> bool:
+    """Every enumerated plan evaluated-and-feasible or pruned for one rule id or search-only
+    reason; every evaluated plan feasible or over memory."""
+    return (
+        set(result.pruned) <= REASONS
+        and all(count > 0 for count in result.pruned.values())
+        and sum(result.pruned.values()) + result.feasible == result.enumerated
+        and result.evaluated == result.feasible + result.pruned.get("does not fit in memory", 0)
+    )
+
+
 def test_pruned_counts_add_up(llama405) -> None:  # type: ignore[no-untyped-def]
-    assert sum(llama405.pruned.values()) + llama405.feasible == llama405.enumerated
-    assert llama405.evaluated == llama405.feasible + llama405.pruned["does not fit in memory"]
+    assert accounts_for_every_plan(llama405)
+    assert llama405.pruned["does not fit in memory"] > 0
+    # Counted by the rule table's ids (and the search-only reasons).
+    assert {
+        "tp beyond the scale-up domain",
+        "the degrees exceed the GPUs",
+        "does not use the GPUs",
+        "sequence parallelism needs tp > 1",
+    } <= set(llama405.pruned)
 
 
 def test_no_returned_plan_exceeds_memory(llama405) -> None:  # type: ignore[no-untyped-def]
@@ -133,3 +164,89 @@ def test_bigger_clusters_are_never_slower_per_step_at_equal_layout_freedom(
     ]
     times = np.asarray([s.time_s for s in steps if s is not None])
     assert len(times) == 3 and np.all(np.diff(times) < 0)
+
+
+@pytest.mark.parametrize(
+    ("options", "gpus", "batch"),
+    [
+        (SearchOptions(pp=4, interleave=5), 512, 512),  # 80 layers: 4 x 5 = 20 virtual stages
+        (SearchOptions(pp=2, interleave=7), 512, 512),
+        (SearchOptions(pp=4, interleave=12), 512, 512),
+        (SearchOptions(microbatch=3), 512, 768),  # 768 = 3 x 256
+        (SearchOptions(microbatch=6), 512, 768),
+        (SearchOptions(microbatch=12), 512, 768),
+        (SearchOptions(pp=35, tp=8), 1120, 512),  # not a power of two nor divides 80 layers
+        (SearchOptions(cp=32, tp=8, pp=4), 1024, 512),  # inside the free set, still honoured
+    ],
+)
+def test_fixed_values_outside_the_free_sets_are_evaluated(
+    catalog: Catalog, options: SearchOptions, gpus: int, batch: int
+) -> None:
+    assert {5, 7, 12}.isdisjoint(INTERLEAVES) and {3, 6, 12}.isdisjoint(MICROBATCHES)
+    result = search(
+        catalog, catalog.model("llama3-70b"), catalog.accelerator("h100-sxm"), gpus,
+        global_batch=batch, seq_len=8192, options=options,
+    )  # fmt: skip
+    assert result.evaluated > 0 and result.best is not None, result.pruned
+    assert accounts_for_every_plan(result)
+    fixed = {k: v for k, v in vars(options).items() if k in ("tp", "pp", "cp", "microbatch",
+             "interleave") and v is not None}  # fmt: skip
+    for step in (*result.top, *result.pareto):
+        assert {k: step.plan.as_dict()[k] for k in fixed} == fixed
+        assert not plan_errors(step.plan, catalog.model("llama3-70b"), gpus, batch, 8192)
+
+
+@pytest.mark.parametrize(
+    ("options", "batch", "rule"),
+    [
+        (SearchOptions(tp=3), 512, "tp does not divide the heads"),
+        (SearchOptions(tp=16), 512, "tp beyond the scale-up domain"),
+        (SearchOptions(cp=3), 512, "cp does not divide the sequence"),
+        (SearchOptions(dp=3, tp=8, cp=1), 512, "dp does not divide the batch"),
+        (SearchOptions(ep=2, tp=8), 512, "ep without experts"),
+        (SearchOptions(pp=1, interleave=5), 512, "interleave needs pp > 1"),
+        (SearchOptions(pp=16, interleave=6), 512, "pp x interleave exceeds the layers"),
+        (SearchOptions(microbatch=3, tp=8, pp=8), 512, PER_REPLICA),
+        (SearchOptions(sequence_parallel=True, tp=1), 512, "sequence parallelism needs tp > 1"),
+    ],
+)  # fmt: skip
+def test_an_invalid_fixed_value_is_pruned_by_its_rule(
+    catalog: Catalog, options: SearchOptions, batch: int, rule: str
+) -> None:
+    result = search(
+        catalog, catalog.model("llama3-70b"), catalog.accelerator("h100-sxm"), 512,
+        global_batch=batch, seq_len=8192, options=options,
+    )  # fmt: skip
+    assert result.enumerated > 0 and result.best is None and result.evaluated == 0
+    assert result.pruned.get(rule, 0) > 0 and accounts_for_every_plan(result)
+    if next(r for r in RULES if r.id == rule).layout:
+        # Every layout breaks the rule, so a lower floor on the GPUs used would not help.
+        assert result.notes == ("no plan survives the rules; see the pruned counts",)
+
+
+def test_a_scenario_fixing_values_outside_the_sets_gets_them(catalog: Catalog) -> None:
+    scenario = parse_scenario({
+        "model": "llama3-70b", "hardware": "h100-sxm", "gpus": 512,
+        "training": {"tokens": 1e12, "global_batch": 768},
+        "parallelism": {"pp": 4, "interleave": 5, "microbatch": 3},
+    })  # fmt: skip
+    result = plan_scenario(scenario, catalog)
+    assert result.parallel_plan is not None and result.infeasible is None
+    assert (result.parallel_plan.pipeline_parallel, result.parallel_plan.interleave,
+            result.parallel_plan.microbatch) == (4, 5, 3)  # fmt: skip
+
+
+def test_a_single_plan_beyond_the_scale_up_domain_is_refused_unless_allowed(
+    catalog: Catalog,
+) -> None:
+    model, h100 = catalog.model("llama3-8b"), catalog.accelerator("h100-sxm")
+    plan = ParallelPlan(tensor_parallel=16, data_parallel=4, sequence_parallel=True)
+    refused = estimate(catalog, model, h100, plan, seq_len=8192, global_batch=64)
+    assert isinstance(refused, Infeasible) and refused.kind is InfeasibleKind.LAYOUT
+    assert "scale-up domain of 8 h100-sxm GPUs" in refused.reason
+    allowed = estimate(catalog, model, h100, plan, seq_len=8192, global_batch=64,
+                       allow_tp_beyond_domain=True)  # fmt: skip
+    assert isinstance(allowed, StepEstimate)
+    searched = search(catalog, model, h100, 64, global_batch=64, seq_len=8192,
+                      options=SearchOptions(tp=16, allow_tp_beyond_domain=True))  # fmt: skip
+    assert searched.best is not None and searched.best.plan.tensor_parallel == 16

@@ -56,8 +56,10 @@ def estimate(
     global_batch: int,
     fp8: bool = False,
     framework_id: str = DEFAULT_FRAMEWORK,
+    allow_tp_beyond_domain: bool = False,
 ) -> StepEstimate | Infeasible:
-    """Step time and memory of one plan on one accelerator type.
+    """Step time and memory of one plan on one accelerator type (TP beyond one scale-up
+    domain only when allowed, as in the search).
 
     MFU and HFU are against the dense BF16 peak, also for FP8 runs (a common convention;
     NVIDIA's tables divide FP8 runs by the FP8 peak, which halves the figure).
@@ -75,4 +77,5 @@ def estimate(
         framework=framework,
         peak_flops_per_s=accelerator.peak_bf16_flops_per_s,
         overhead_bytes=overhead * units.GiB,
+        allow_tp_beyond_domain=allow_tp_beyond_domain,
     )

@@ -1,16 +1,28 @@
-"""The rules that make a parallel plan valid for a model, a batch and a GPU count.
+"""The rules that make a parallel plan valid for a model, a batch, a GPU count and an
+accelerator.
 
-One table, used by a single plan (:func:`plan_errors`) and by the search (which prunes by
-the same rules and counts plans per rule).
+One table, :data:`RULES`, used by a single plan (:func:`plan_errors`, :func:`rule_errors`
+for a partial one) and by the search (:func:`prune`, which applies it to numpy arrays of
+plans and counts the plans pruned per rule). Each rule's ``broken`` is written with
+numpy-compatible operators (``%``, ``==``, ``>``, ``&``, ``|``; never ``and``, ``or``,
+``not`` or ``~`` on a field) so that it gives the same verdict on Python ints and on int
+arrays.
+
+The layout rules (reading only tp, pp, dp, cp, ep) come first, then the schedule rules: the
+search prunes layouts before it builds their schedules, in this order.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+import functools
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from gpuplan.catalog.schema import Model
+import numpy as np
+
+from gpuplan.catalog.schema import Accelerator, Model
 from gpuplan.scenario.plan import ParallelPlan
 
 
@@ -18,9 +30,12 @@ def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-Fields = dict[str, int | None]
+Fields = Mapping[str, Any]
 """Plan fields by their scenario names (tp, pp, dp, cp, ep, microbatch, interleave,
-sequence_parallel as 0/1); None for a field not given."""
+sequence_parallel as 0/1): ints for one plan (None for a field not given), or numpy int
+arrays with one element per plan."""
+
+LAYOUT_FIELDS = frozenset({"tp", "pp", "dp", "cp", "ep"})
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,10 @@ class Context:
     gpus: int
     global_batch: int
     seq_len: int
+    accelerator: Accelerator | None = None
+    """Its scale-up domain bounds TP; None skips the rules that read it."""
+    allow_tp_beyond_domain: bool = False
+    """Let TP span several scale-up domains (multiples of the domain)."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +59,23 @@ class Rule:
     id: str
     """Short reason, also the key of the search's pruned-plan counts."""
     fields: tuple[str, ...]
-    broken: Callable[[Context, Fields], bool]
+    broken: Callable[[Context, Fields], Any]
+    """True (or an array of verdicts) where the rule is broken."""
     message: Callable[[Context, Fields], str]
+    partial: bool = False
+    """Checked on whichever of its fields are given (else skipped unless all are)."""
+    needs_accelerator: bool = False
+    """Reads the accelerator's scale-up domain (skipped when the context has none)."""
+
+    def applies(self, context: Context, fields: Fields) -> bool:
+        if self.needs_accelerator and context.accelerator is None:
+            return False
+        return self.partial or all(fields.get(k) is not None for k in self.fields)
+
+    @property
+    def layout(self) -> bool:
+        """Reads only the layout (tp, pp, dp, cp, ep), not the schedule."""
+        return set(self.fields) <= LAYOUT_FIELDS
 
 
 def _valid(values: list[int], limit: int = 12) -> str:
@@ -50,21 +84,33 @@ def _valid(values: list[int], limit: int = 12) -> str:
 
 
 def _tp_values(c: Context) -> list[int]:
-    kv = c.model.kv_heads
-    return [d for d in divisors(c.model.heads) if kv % d == 0 or d % kv == 0]
+    """The TP degrees that break none of the rules on TP alone (read from the table)."""
+    rules = [r for r in RULES if r.fields == ("tp",) and r.applies(c, {"tp": 1})]
+    return [t for t in divisors(c.model.heads) if not any(r.broken(c, {"tp": t}) for r in rules)]
 
 
-def _int(f: Fields, key: str) -> int:
-    value = f[key]
-    assert value is not None, f"rule read {key}, which it does not list"
-    return value
+def _domain(c: Context) -> int:
+    assert c.accelerator is not None, "a rule that reads the accelerator says so"
+    return c.accelerator.scaleup_domain
+
+
+def _experts(c: Context) -> int:
+    return c.model.moe.experts if c.model.moe is not None else 1
+
+
+_DEGREES = ("tp", "pp", "dp", "cp")
+
+
+def _degrees(f: Fields) -> Any:
+    """The product of the degrees given (ints or arrays)."""
+    return functools.reduce(operator.mul, (f[k] for k in _DEGREES if f.get(k) is not None), 1)
 
 
 RULES: tuple[Rule, ...] = (
     Rule(
         "tp does not divide the heads",
         ("tp",),
-        lambda c, f: c.model.heads % _int(f, "tp") != 0,
+        lambda c, f: c.model.heads % f["tp"] != 0,
         lambda c, f: (
             f"parallelism.tp = {f['tp']} does not divide heads = {c.model.heads}; "
             f"valid: {_valid(_tp_values(c))}"
@@ -73,130 +119,178 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "tp and the kv heads do not divide one another",
         ("tp",),
-        lambda c, f: (
-            c.model.kv_heads % _int(f, "tp") != 0 and _int(f, "tp") % c.model.kv_heads != 0
-        ),
+        lambda c, f: (c.model.kv_heads % f["tp"] != 0) & (f["tp"] % c.model.kv_heads != 0),
         lambda c, f: (
             f"parallelism.tp = {f['tp']} and kv_heads = {c.model.kv_heads}: one must "
             f"divide the other; valid: {_valid(_tp_values(c))}"
         ),
     ),
     Rule(
+        "tp beyond the scale-up domain",
+        ("tp",),
+        lambda c, f: (f["tp"] > _domain(c)) & (not c.allow_tp_beyond_domain),
+        lambda c, f: (
+            f"parallelism.tp = {f['tp']} spans more than one scale-up domain of {_domain(c)} "
+            f"{c.accelerator.id if c.accelerator else ''} GPUs (not allowed unless "
+            f"allow_tp_beyond_domain); valid: {_valid(_tp_values(c))}"
+        ),
+        needs_accelerator=True,
+    ),
+    Rule(
+        "tp groups would straddle scale-up domains",
+        ("tp",),
+        lambda c, f: (_domain(c) % f["tp"] != 0) & (f["tp"] % _domain(c) != 0),
+        lambda c, f: (
+            f"parallelism.tp = {f['tp']} would straddle scale-up domains of {_domain(c)} "
+            f"{c.accelerator.id if c.accelerator else ''} GPUs (it must divide or be a "
+            f"multiple of {_domain(c)}); valid: {_valid(_tp_values(c))}"
+        ),
+        needs_accelerator=True,
+    ),
+    Rule(
         "cp does not divide the sequence",
         ("cp",),
-        lambda c, f: c.seq_len % _int(f, "cp") != 0,
+        lambda c, f: c.seq_len % f["cp"] != 0,
         lambda c, f: f"parallelism.cp = {f['cp']} does not divide seq_len = {c.seq_len}",
     ),
     Rule(
-        "pp x interleave exceeds the layers",
-        ("pp", "interleave"),
-        lambda c, f: _int(f, "pp") * _int(f, "interleave") > c.model.layers,
-        lambda c, f: (
-            f"parallelism.pp x interleave = {f['pp']} x {f['interleave']} = "
-            f"{_int(f, 'pp') * _int(f, 'interleave')} exceeds layers = {c.model.layers}"
-        ),
-    ),
-    Rule(
-        "interleave needs pp > 1",
-        ("pp", "interleave"),
-        lambda c, f: _int(f, "interleave") > 1 and _int(f, "pp") == 1,
-        lambda c, f: f"parallelism.interleave = {f['interleave']} needs pp > 1 (pp = 1)",
-    ),
-    Rule(
         "the degrees exceed the GPUs",
-        ("tp", "pp", "dp", "cp"),
-        lambda c, f: math.prod(v for k in ("tp", "pp", "dp", "cp") if (v := f.get(k))) > c.gpus,
+        _DEGREES,
+        lambda c, f: _degrees(f) > c.gpus,
         lambda c, f: (
-            "tp x pp x dp x cp = "
-            + " x ".join(str(f.get(k)) for k in ("tp", "pp", "dp", "cp") if f.get(k))
-            + f" = {math.prod(v for k in ('tp', 'pp', 'dp', 'cp') if (v := f.get(k)))} exceeds "
-            f"gpus = {c.gpus}"
+            " x ".join(k for k in _DEGREES if f.get(k) is not None)
+            + " = "
+            + " x ".join(str(f[k]) for k in _DEGREES if f.get(k) is not None)
+            + f" = {_degrees(f)} exceeds gpus = {c.gpus}"
         ),
+        partial=True,
     ),
     Rule(
         "dp does not divide the batch",
         ("dp",),
-        lambda c, f: c.global_batch % _int(f, "dp") != 0,
+        lambda c, f: c.global_batch % f["dp"] != 0,
         lambda c, f: (
             f"parallelism.dp = {f['dp']} does not divide training.global_batch = {c.global_batch}"
         ),
     ),
     Rule(
+        "ep without experts",
+        ("ep",),
+        lambda c, f: (f["ep"] != 1) & (c.model.moe is None),
+        lambda c, f: f"parallelism.ep = {f['ep']} but {c.model.id} has no experts; valid: 1",
+    ),
+    Rule(
+        "ep does not divide the experts",
+        ("ep",),
+        lambda c, f: (_experts(c) % f["ep"] != 0) & (c.model.moe is not None),
+        lambda c, f: (
+            f"parallelism.ep = {f['ep']} does not divide experts = {_experts(c)}; valid: "
+            f"{_valid(divisors(_experts(c)))}"
+        ),
+    ),
+    Rule(
+        "ep does not divide dp x cp",
+        ("ep", "dp", "cp"),
+        lambda c, f: (f["dp"] * f["cp"]) % f["ep"] != 0,
+        lambda c, f: f"parallelism.ep = {f['ep']} must divide dp x cp = {f['dp'] * f['cp']}",
+    ),
+    Rule(
+        "pp x interleave exceeds the layers",
+        ("pp", "interleave"),
+        lambda c, f: f["pp"] * f["interleave"] > c.model.layers,
+        lambda c, f: (
+            f"parallelism.pp x interleave = {f['pp']} x {f['interleave']} = "
+            f"{f['pp'] * f['interleave']} exceeds layers = {c.model.layers}"
+        ),
+    ),
+    Rule(
+        "interleave needs pp > 1",
+        ("pp", "interleave"),
+        lambda c, f: (f["interleave"] > 1) & (f["pp"] == 1),
+        lambda c, f: f"parallelism.interleave = {f['interleave']} needs pp > 1 (pp = 1)",
+    ),
+    Rule(
         "micro-batch does not divide the batch per replica",
         ("dp", "microbatch"),
-        lambda c, f: (c.global_batch // _int(f, "dp")) % _int(f, "microbatch") != 0,
+        lambda c, f: (c.global_batch // f["dp"]) % f["microbatch"] != 0,
         lambda c, f: (
             f"training.global_batch = {c.global_batch} is not a multiple of "
-            f"microbatch x dp = {f['microbatch']} x {f['dp']} = "
-            f"{_int(f, 'microbatch') * _int(f, 'dp')}"
+            f"microbatch x dp = {f['microbatch']} x {f['dp']} = {f['microbatch'] * f['dp']}"
         ),
     ),
     Rule(
         "micro-batch does not divide the batch",
         ("microbatch",),
-        lambda c, f: c.global_batch % _int(f, "microbatch") != 0,
+        lambda c, f: c.global_batch % f["microbatch"] != 0,
         lambda c, f: (
             f"parallelism.microbatch = {f['microbatch']} does not divide "
             f"training.global_batch = {c.global_batch}"
         ),
     ),
     Rule(
-        "ep without experts",
-        ("ep",),
-        lambda c, f: c.model.moe is None and _int(f, "ep") != 1,
-        lambda c, f: f"parallelism.ep = {f['ep']} but {c.model.id} has no experts; valid: 1",
-    ),
-    Rule(
-        "ep does not divide the experts",
-        ("ep",),
-        lambda c, f: c.model.moe is not None and c.model.moe.experts % _int(f, "ep") != 0,
-        lambda c, f: (
-            f"parallelism.ep = {f['ep']} does not divide experts = "
-            f"{c.model.moe.experts if c.model.moe else 0}; valid: "
-            f"{_valid(divisors(c.model.moe.experts) if c.model.moe else [1])}"
-        ),
-    ),
-    Rule(
-        "ep does not divide dp x cp",
-        ("ep", "dp", "cp"),
-        lambda c, f: (_int(f, "dp") * _int(f, "cp")) % _int(f, "ep") != 0,
-        lambda c, f: (
-            f"parallelism.ep = {f['ep']} must divide dp x cp = {_int(f, 'dp') * _int(f, 'cp')}"
-        ),
-    ),
-    Rule(
         "sequence parallelism needs tp > 1",
         ("sequence_parallel", "tp"),
-        lambda c, f: bool(f["sequence_parallel"]) and _int(f, "tp") == 1,
+        lambda c, f: (f["sequence_parallel"] != 0) & (f["tp"] == 1),
         lambda c, f: "parallelism.sequence_parallel needs tp > 1",
     ),
 )
+LAYOUT_RULES = tuple(r for r in RULES if r.layout)
+SCHEDULE_RULES = tuple(r for r in RULES if not r.layout)
+assert RULES == LAYOUT_RULES + SCHEDULE_RULES, "layout rules come first"
 
 
 def rule_errors(context: Context, fields: Fields) -> list[str]:
-    """Every rule the given fields break (rules whose fields are not all given are skipped;
-    "the degrees exceed the GPUs" reads whichever degrees are given)."""
-    # A partial plan runs one virtual stage per GPU unless told otherwise.
+    """Every rule the given fields break (a rule whose fields are not all given is skipped,
+    unless it is ``partial``; one that reads the accelerator is skipped without one). A
+    partial plan runs one virtual stage per GPU unless told otherwise."""
     fields = {"interleave": 1, **{k: v for k, v in fields.items() if v is not None}}
-    errors = []
-    for rule in RULES:
-        partial = rule.id == "the degrees exceed the GPUs"
-        if not partial and any(fields.get(k) is None for k in rule.fields):
+    return [
+        rule.message(context, fields)
+        for rule in RULES
+        if rule.applies(context, fields) and rule.broken(context, fields)
+    ]
+
+
+def prune(
+    context: Context,
+    fields: Mapping[str, np.ndarray],
+    rules: Sequence[Rule] = RULES,
+    pruned: dict[str, int] | None = None,
+) -> np.ndarray:
+    """Which plans of ``fields`` (arrays, one element per plan) break none of ``rules``: a
+    boolean mask. Each pruned plan is counted in ``pruned``, by id, under the first rule it
+    breaks."""
+    keep: np.ndarray = np.ones(len(next(iter(fields.values()))), dtype=np.bool_)
+    for rule in rules:
+        if not rule.applies(context, fields):
             continue
-        if rule.broken(context, fields):
-            errors.append(rule.message(context, fields))
-    return errors
+        broken = keep & rule.broken(context, fields)
+        count = int(np.count_nonzero(broken))
+        if count:
+            keep &= ~broken
+            if pruned is not None:
+                pruned[rule.id] = pruned.get(rule.id, 0) + count
+    return keep
 
 
 def plan_errors(
-    plan: ParallelPlan, model: Model, gpus: int, global_batch: int, seq_len: int
+    plan: ParallelPlan,
+    model: Model,
+    gpus: int,
+    global_batch: int,
+    seq_len: int,
+    *,
+    accelerator: Accelerator | None = None,
+    allow_tp_beyond_domain: bool = False,
 ) -> list[str]:
-    """Why a complete plan cannot run this model on these GPUs (empty when it can).
+    """Why a complete plan cannot run this model on these GPUs (empty when it can); the
+    scale-up domain rules are checked when the accelerator is given.
 
     Each message names the field, the value, the rule and the valid values.
     """
-    fields: Fields = {k: v for k, v in plan.as_dict().items() if isinstance(v, int)}
-    errors = rule_errors(Context(model, gpus, global_batch, seq_len), fields)
+    fields = {k: v for k, v in plan.as_dict().items() if isinstance(v, int)}
+    context = Context(model, gpus, global_batch, seq_len, accelerator, allow_tp_beyond_domain)
+    errors = rule_errors(context, fields)
     if plan.gpus != gpus:
         tp, pp, dp, cp = (plan.tensor_parallel, plan.pipeline_parallel, plan.data_parallel,
                           plan.context_parallel)  # fmt: skip

@@ -111,19 +111,16 @@ def estimate_step(
     framework: Framework,
     peak_flops_per_s: float,
     overhead_bytes: float,
+    allow_tp_beyond_domain: bool = False,
 ) -> StepEstimate | Infeasible:
-    """Memory and step time of ``plan``, or why it cannot run.
+    """Memory and step time of ``plan``, or why it cannot run (the rules of
+    :mod:`gpuplan.model.rules`, with the accelerator's scale-up domain).
 
     The same arithmetic as the plan search: a batch of one plan through
     :func:`gpuplan.model.batch.evaluate`.
     """
-    errors = plan_errors(plan, model, plan.gpus, global_batch, seq_len)
-    domain, tp = accelerator.scaleup_domain, plan.tensor_parallel
-    if domain % tp and tp % domain:
-        errors.append(
-            f"parallelism.tp = {tp} would straddle scale-up domains of {domain} "
-            f"{accelerator.id}; valid: divisors or multiples of {domain}"
-        )
+    errors = plan_errors(plan, model, plan.gpus, global_batch, seq_len, accelerator=accelerator,
+                         allow_tp_beyond_domain=allow_tp_beyond_domain)  # fmt: skip
     if errors:
         return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
     result = evaluate(

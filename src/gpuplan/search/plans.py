@@ -1,24 +1,28 @@
 """Search: the fastest parallel plan within memory, for one GPU count or a range.
 
-Plans are enumerated in two stages so that pruning is cheap and counted by reason:
+Each field takes the value the user fixed, even outside the free search's set (the rules
+judge it), or else its free set: TP divides the heads and pairs with the KV heads; CP a
+power of two up to 64 that divides the sequence; PP a power of two, three times one, or a
+divisor of the layers (uneven stages are allowed); DP divides the global batch; EP divides
+the experts; the micro-batch in MICROBATCHES, interleaving in INTERLEAVES; every recompute
+mode, ZeRO stage and sequence-parallel setting. Plans are enumerated in two stages, as
+numpy arrays, and pruned by the rule table of :mod:`gpuplan.model.rules` in its order:
 
-1. layouts (TP, CP, PP, DP, EP): TP divides the heads (and pairs with the KV heads) and
-   stays inside the scale-up domain unless allowed; CP divides the sequence; PP is a
-   power of two or a divisor of the layers (uneven stages are allowed); DP divides the
-   global batch; the layout uses the GPUs (exactly, or at least ``min_used`` of them);
-   EP divides the experts and DP x CP;
-2. schedules (micro-batch, interleaving, recompute, sequence parallelism, ZeRO stage):
-   the micro-batch divides the per-replica batch; PP x interleave stays within the layers.
+1. layouts (TP, CP, PP, DP, EP) by its layout rules, then by a search-only reason: the
+   layout uses fewer than ``min_used`` of the GPUs (:data:`UNDER_USED`);
+2. schedules (micro-batch, interleaving, recompute, sequence parallelism, ZeRO stage) of
+   the surviving layouts, by its schedule rules.
 
 The surviving plans are evaluated together by :func:`gpuplan.model.batch.evaluate` (the
-same arithmetic as a single :func:`gpuplan.model.performance.estimate`), plans that do not fit in
-memory are pruned, and the rest are ranked by step time. Every enumerated plan is either
-evaluated-and-feasible or pruned for exactly one reason (the first rule it breaks).
+same arithmetic as a single :func:`gpuplan.model.performance.estimate`), plans that do not
+fit in memory are pruned (:data:`NO_FIT`), and the rest are ranked by step time. Every
+enumerated plan is either evaluated-and-feasible or pruned for exactly one reason (the
+first it breaks): the ``pruned`` keys are rule ids and :data:`SEARCH_ONLY_REASONS`. A
+layout pruned in stage 1 counts as one plan; a surviving one through its schedules.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -30,13 +34,22 @@ from gpuplan.catalog.schema import Accelerator, Model
 from gpuplan.errors import ScenarioError
 from gpuplan.model.batch import RECOMPUTE_ORDER, PlanBatch, evaluate
 from gpuplan.model.performance import DEFAULT_FRAMEWORK, device_of, network_of
-from gpuplan.model.rules import divisors
+from gpuplan.model.rules import LAYOUT_RULES, SCHEDULE_RULES, Context, divisors, prune
 from gpuplan.model.step import StepEstimate, step_from_batch
 
 MICROBATCHES = (1, 2, 4, 8, 16, 32)
 INTERLEAVES = (1, 2, 3, 4, 6, 8)
 MAX_CONTEXT_PARALLEL = 64
 FALLBACK_MIN_USED = (0.9, 0.75)
+LAYOUT = ("tp", "cp", "pp", "dp", "ep")
+SCHEDULE = ("microbatch", "interleave", "recompute", "sequence_parallel", "zero")
+"""Enumeration order of the fields (the last varies fastest); ties in step time keep it."""
+
+UNDER_USED = "does not use the GPUs"
+"""Search-only reason: the layout uses fewer than ``min_used`` of the GPUs."""
+NO_FIT = "does not fit in memory"
+"""Search-only reason: evaluated, over the accelerator's memory."""
+SEARCH_ONLY_REASONS = (UNDER_USED, NO_FIT)
 
 
 @dataclass(frozen=True)
@@ -80,24 +93,75 @@ class SearchResult:
         return self.enumerated / self.elapsed_s if self.elapsed_s > 0 else float("inf")
 
 
-def _tp_candidates(model: Model, accelerator: Accelerator, options: SearchOptions) -> list[int]:
-    values = [
-        d for d in divisors(model.heads) if model.kv_heads % d == 0 or d % model.kv_heads == 0
-    ]
-    return [d for d in values if options.tp in (None, d)]
-
-
-def _pp_candidates(model: Model, options: SearchOptions) -> list[int]:
+def _free_values(model: Model, global_batch: int, seq_len: int) -> dict[str, list[int]]:
+    """What the free search enumerates for each field."""
+    kv = model.kv_heads
     # Powers of two, three times powers of two (GPU counts like 3,072) and the divisors of
     # the layers; stages need not divide the layers (uneven stages are modelled).
     powers = [m * 2**k for m in (1, 3) for k in range(12) if m * 2**k <= model.layers]
-    values = sorted(set(powers) | set(divisors(model.layers)))
-    return [p for p in values if options.pp in (None, p)]
+    return {
+        "tp": [d for d in divisors(model.heads) if kv % d == 0 or d % kv == 0],
+        "cp": [2**k for k in range(7) if 2**k <= MAX_CONTEXT_PARALLEL and seq_len % 2**k == 0],
+        "pp": sorted(set(powers) | set(divisors(model.layers))),
+        "dp": divisors(global_batch),
+        "ep": divisors(model.moe.experts) if model.moe is not None else [1],
+        "microbatch": list(MICROBATCHES),
+        "interleave": list(INTERLEAVES),
+        "recompute": list(range(len(RECOMPUTE_ORDER))),
+        "sequence_parallel": [0, 1],
+        "zero": [0, 1, 2, 3],
+    }
 
 
-def _cp_candidates(seq_len: int, options: SearchOptions) -> list[int]:
-    values = [2**k for k in range(7) if 2**k <= MAX_CONTEXT_PARALLEL and seq_len % 2**k == 0]
-    return [c for c in values if options.cp in (None, c)]
+def _values(
+    model: Model, global_batch: int, seq_len: int, o: SearchOptions
+) -> dict[str, list[int]]:
+    """Each field's values: the one the user fixed (also outside the free set: the rules
+    judge it, and prune it by name when it breaks one), else the free set."""
+    modes = [mode.value for mode in RECOMPUTE_ORDER]
+    if o.recompute is not None and o.recompute not in modes:
+        raise ScenarioError(f"recompute = {o.recompute!r}", f"allowed: {', '.join(modes)}")
+    fixed = {
+        "tp": o.tp, "cp": o.cp, "pp": o.pp, "dp": o.dp, "ep": o.ep,
+        "microbatch": o.microbatch, "interleave": o.interleave,
+        "recompute": None if o.recompute is None else modes.index(o.recompute),
+        "sequence_parallel": None if o.sequence_parallel is None else int(o.sequence_parallel),
+        "zero": o.zero,
+    }  # fmt: skip
+    free = _free_values(model, global_batch, seq_len)
+    return {k: free[k] if (v := fixed[k]) is None else [v] for k in (*LAYOUT, *SCHEDULE)}
+
+
+def _grid(values: list[list[int]]) -> list[np.ndarray]:
+    """Every combination of the values, as columns; the last varies fastest."""
+    mesh = np.meshgrid(*(np.asarray(v, dtype=np.int64) for v in values), indexing="ij")
+    return [m.ravel() for m in mesh]
+
+
+def _enumerate(
+    context: Context, options: SearchOptions, pruned: dict[str, int]
+) -> tuple[dict[str, np.ndarray], int]:
+    """The plans that break no rule, as columns, and how many plans were enumerated."""
+    assert options.min_used is not None
+    values = _values(context.model, context.global_batch, context.seq_len, options)
+    layouts = dict(zip(LAYOUT, _grid([values[k] for k in LAYOUT]), strict=True))
+    keep = prune(context, layouts, LAYOUT_RULES, pruned)
+    used = layouts["tp"] * layouts["cp"] * layouts["pp"] * layouts["dp"]
+    under = keep & (used < options.min_used * context.gpus)
+    if under.any():
+        pruned[UNDER_USED] = pruned.get(UNDER_USED, 0) + int(np.count_nonzero(under))
+        keep &= ~under
+    count = int(np.count_nonzero(keep))
+    # A layout that survives stage 1 is counted through its schedules, not itself.
+    enumerated = keep.size - count
+    schedules = _grid([values[k] for k in SCHEDULE])
+    size = schedules[0].size
+    plans = {k: np.repeat(v[keep], size) for k, v in layouts.items()}
+    plans.update((k, np.tile(v, count)) for k, v in zip(SCHEDULE, schedules, strict=True))
+    keep = prune(context, plans, SCHEDULE_RULES, pruned)
+    columns = {k: v[keep] for k, v in plans.items()}
+    columns["sequence_parallel"] = columns["sequence_parallel"].astype(bool)
+    return columns, enumerated + count * size
 
 
 def search(
@@ -123,8 +187,8 @@ def search(
                          replace(options, min_used=1.0), framework_id)  # fmt: skip
         elapsed = result.elapsed_s
         for floor in FALLBACK_MIN_USED:
-            if result.feasible:
-                break
+            if result.feasible or UNDER_USED not in result.pruned:
+                break  # a lower floor would enumerate the same plans
             result = _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8,
                              replace(options, min_used=floor), framework_id)  # fmt: skip
             elapsed += result.elapsed_s
@@ -152,101 +216,26 @@ def _search(
     options: SearchOptions,
     framework_id: str,
 ) -> SearchResult:
-    assert options.min_used is not None
     started = time.perf_counter()
     pruned: dict[str, int] = {}
-    enumerated = 0
-
-    def prune(reason: str, count: int) -> None:
-        if count:
-            pruned[reason] = pruned.get(reason, 0) + count
-
-    # Stage 1: layouts.
-    domain = accelerator.scaleup_domain
-    tps = _tp_candidates(model, accelerator, options)
-    cps = _cp_candidates(seq_len, options)
-    pps = _pp_candidates(model, options)
-    dps = [d for d in divisors(global_batch) if options.dp in (None, d)]
-    eps = [1]
-    if model.moe is not None:
-        eps = [e for e in divisors(model.moe.experts) if options.ep in (None, e)]
-    layouts = []
-    for tp, cp, pp, dp, ep in itertools.product(tps, cps, pps, dps, eps):
-        enumerated += 1
-        used = tp * cp * pp * dp
-        if used > gpus or used < options.min_used * gpus:
-            prune("does not use the GPUs (tp x pp x dp x cp)", 1)
-        elif tp > domain and not options.allow_tp_beyond_domain:
-            prune("tp beyond the scale-up domain", 1)
-        elif domain % tp and tp % domain:
-            prune("tp groups would straddle scale-up domains", 1)
-        elif (dp * cp) % ep:
-            prune("ep does not divide dp x cp", 1)
-        else:
-            layouts.append((tp, cp, pp, dp, ep))
-
-    # Stage 2: schedules, as one grid broadcast over the surviving layouts.
-    recomputes = [
-        i for i, mode in enumerate(RECOMPUTE_ORDER) if options.recompute in (None, mode.value)
-    ]
-    zeros = [z for z in range(4) if options.zero in (None, z)]
-    microbatches = [b for b in MICROBATCHES if options.microbatch in (None, b)]
-    interleaves = [v for v in INTERLEAVES if options.interleave in (None, v)]
-    sps = [s for s in (False, True) if options.sequence_parallel in (None, s)]
-    grid = np.asarray(list(itertools.product(microbatches, interleaves, recomputes, sps, zeros)))
-    lay = np.asarray(layouts, dtype=np.int64).reshape(-1, 5)
-    columns: dict[str, np.ndarray] = {}
-    if lay.size and grid.size:
-        tp_a, cp_a, pp_a, dp_a, ep_a = (np.repeat(lay[:, i], len(grid)) for i in range(5))
-        mb_a, v_a, rc_a, sp_a, zero_a = (np.tile(grid[:, i], len(lay)) for i in range(5))
-        rules = (
-            ("sequence parallelism needs tp > 1", (sp_a == 1) & (tp_a == 1)),
-            (
-                "micro-batch does not divide the batch per replica",
-                (global_batch // dp_a) % mb_a != 0,
-            ),
-            (
-                "interleave needs pp > 1 and pp x interleave <= layers",
-                (v_a > 1) & ((pp_a == 1) | (pp_a * v_a > model.layers)),
-            ),
-        )
-        keep: np.ndarray = np.ones(tp_a.size, dtype=np.bool_)
-        for reason, broken in rules:
-            prune(reason, int((keep & broken).sum()))
-            keep = keep & ~broken
-        enumerated += int(tp_a.size)
-        columns = {
-            "tp": tp_a[keep], "pp": pp_a[keep], "dp": dp_a[keep], "cp": cp_a[keep],
-            "ep": ep_a[keep],
-            "microbatch": mb_a[keep], "interleave": v_a[keep], "recompute": rc_a[keep],
-            "sequence_parallel": sp_a[keep].astype(bool), "zero": zero_a[keep],
-        }  # fmt: skip
-    # A layout that survives stage 1 is counted through its schedules, not itself.
-    enumerated -= len(layouts)
-
-    if not columns or not columns["tp"].size:
+    context = Context(model, gpus, global_batch, seq_len, accelerator,
+                      options.allow_tp_beyond_domain)  # fmt: skip
+    columns, enumerated = _enumerate(context, options, pruned)
+    if not columns["tp"].size:
         return SearchResult(
             gpus, enumerated, 0, 0, pruned, None, (), (), time.perf_counter() - started,
-            ("no layout survives the rules above; see the pruned counts",),
+            ("no plan survives the rules; see the pruned counts",),
         )  # fmt: skip
     batch = PlanBatch(**columns)
-    dev = device_of(catalog, accelerator, fp8, framework_id)
-    network = network_of(catalog, accelerator)
-    framework = catalog.framework(framework_id)
     overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
-    result = evaluate(
-        model,
-        accelerator,
-        batch,
-        seq_len=seq_len,
-        global_batch=global_batch,
-        dev=dev,
-        network=network,
-        framework=framework,
-        overhead_bytes=overhead * 2**30,
-    )
+    result = evaluate(model, accelerator, batch, seq_len=seq_len, global_batch=global_batch,
+                      dev=device_of(catalog, accelerator, fp8, framework_id),
+                      network=network_of(catalog, accelerator),
+                      framework=catalog.framework(framework_id),
+                      overhead_bytes=overhead * 2**30)  # fmt: skip
     fits = result.fits
-    prune("does not fit in memory", int((~fits).sum()))
+    if not fits.all():
+        pruned[NO_FIT] = int(np.count_nonzero(~fits))
     times = np.where(fits, result.time_s, np.inf)
     order = np.argsort(times, kind="stable")
     feasible = int(fits.sum())
