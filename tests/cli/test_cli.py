@@ -227,3 +227,11 @@ def test_validate_reports_targets_and_fails_on_a_miss() -> None:
     kernels = {k["id"]: k for k in data["kernels"]}
     assert kernels["h100-sxm-gemm_bf16"]["kernels"] > 800
     assert kernels["h100-sxm-gemm_bf16"]["median_abs"] < 0.05
+
+
+def test_a_plan_that_cannot_fit_says_by_how_much() -> None:
+    out = gpuplan("plan", "--model", "deepseek-v3", "--hardware", "tpu-v5e", "--gpus", "1",
+                  "--json")  # fmt: skip
+    reason = json.loads(out.stdout)["infeasible_reason"]
+    # DeepSeek-V3's 671B parameters: far more than a TPU v5e's 16 GiB, whatever the plan.
+    assert "does not fit in memory" in reason and "a tpu-v5e has 16.0 GiB" in reason

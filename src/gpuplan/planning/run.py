@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gpuplan import units
 from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.catalog.shapes import parameter_count
 from gpuplan.model.flops import frozen_encoder_flops_per_sample, training_flops_per_token
@@ -161,13 +162,15 @@ def _choose_plan(
 
 def _no_plan(r: ResolvedScenario, searched: SearchResult) -> Infeasible:
     reasons = ", ".join(f"{k}: {v:,}" for k, v in searched.pruned.items())
-    kind = (
-        InfeasibleKind.MEMORY
-        if "does not fit in memory" in searched.pruned
-        else (InfeasibleKind.LAYOUT)
-    )
-    return Infeasible(
-        kind,
+    why = (
         f"no parallel plan fits {r.model.id} on {r.gpus:,} x {r.accelerator.id}: of "
-        f"{searched.enumerated:,} plans, {reasons or 'none could be formed'}",
+        f"{searched.enumerated:,} plans, {reasons or 'none could be formed'}"
+    )
+    if searched.min_memory_bytes is None or "does not fit in memory" not in searched.pruned:
+        return Infeasible(InfeasibleKind.LAYOUT, why)
+    need, have = searched.min_memory_bytes / units.GiB, r.accelerator.hbm_bytes / units.GiB
+    return Infeasible(
+        InfeasibleKind.MEMORY,
+        f"{why}. The smallest plan needs {need:,.1f} GiB per GPU; a "
+        f"{r.accelerator.id} has {have:,.1f} GiB ({need / have:,.1f}x over).",
     )

@@ -151,6 +151,7 @@ def search_dict(result: SearchResult) -> dict[str, Any]:
         "pruned": dict(result.pruned),
         "elapsed_s": result.elapsed_s,
         "plans_per_s": result.plans_per_s,
+        "min_memory_per_gpu_bytes": result.min_memory_bytes,
         "top": [row(s) for s in result.top],
         "pareto": [row(s) for s in result.pareto],
         "notes": list(result.notes),

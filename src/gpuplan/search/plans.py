@@ -87,6 +87,8 @@ class SearchResult:
     """Plans no other plan beats on step time, memory headroom and GPUs used at once."""
     elapsed_s: float
     notes: tuple[str, ...] = field(default=())
+    min_memory_bytes: float | None = None
+    """The smallest memory per GPU of any evaluated plan (the numbers of a 'does not fit')."""
 
     @property
     def plans_per_s(self) -> float:
@@ -263,6 +265,7 @@ def _search(
         top=top,
         pareto=pareto,
         elapsed_s=time.perf_counter() - started,
+        min_memory_bytes=float(result.memory_bytes.min()),
     )
 
 
