@@ -139,25 +139,6 @@ def test_missing_scenario_file() -> None:
     assert out.stderr.startswith("gpuplan: error: scenario: cannot read")
 
 
-def test_demo_prints_the_seed_clusters() -> None:
-    out = gpuplan("demo")
-    assert out.returncode == 0, out.stderr
-    for text in ("700 H100", "100,000 H100", "$3.0 billion", "MW", "homes"):
-        assert text in out.stdout
-
-
-def test_demo_json() -> None:
-    out = gpuplan("demo", "--json")
-    data = json.loads(out.stdout)
-    by_id = {c["id"]: c for c in data["clusters"]}
-    big = by_id["xai-100k"]
-    assert big["gpu_capex_usd"] == 3.0e9
-    # 143x the GPUs, but failures cost the big cluster a third of its time (goodput).
-    small = by_id["stability-video-700"]
-    assert 50 * small["trainable_flops"] < big["trainable_flops"] < 143 * small["trainable_flops"]
-    assert big["goodput"] < small["goodput"] <= 1
-
-
 def test_catalog_lists_sources() -> None:
     out = gpuplan("catalog", "accelerators", "--json")
     data = json.loads(out.stdout)

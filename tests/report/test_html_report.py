@@ -16,19 +16,19 @@ from typing import Any
 
 import pytest
 
-from gpuplan import load_catalog, parse_scenario, plan
+from gpuplan import parse_scenario, plan
 from gpuplan.catalog import Catalog
 from gpuplan.errors import ScenarioError
 from gpuplan.report import curves
 from gpuplan.report.data import load_plan_file, read_plan
 from gpuplan.report.figures import CHART_IDS
 from gpuplan.report.html import (
-    SEED_SCENARIO,
     build_report,
     plotly_js,
     render_report,
     write_seed_report,
 )
+from gpuplan.studies.seed import headline_cluster, seed_scenarios
 
 SCENARIO = {
     "model": "llama3-8b",
@@ -204,12 +204,17 @@ def test_bad_plan_json_names_the_key(data: Any, field: str) -> None:
         read_plan(data)
 
 
-def test_seed_report(tmp_path: Path) -> None:
-    path = write_seed_report(tmp_path / "seed.html")
+def test_seed_report(tmp_path: Path, catalog: Catalog) -> None:
+    path = write_seed_report(tmp_path / "seed.html", catalog)
     page = path.read_text("utf-8")
     assert "100,000 × h100-sxm" in page
     figures = figures_in(page)
     assert set(figures) == set(CHART_IDS)
-    assert SEED_SCENARIO["training"]["days"] == 90
     assert trace(figures["chart-scaling"], "this plan")["x"] == [100_000]
-    assert load_catalog().model(str(SEED_SCENARIO["model"])).id in page
+    # The headline cluster's scenario (the seed study's compute-optimal model, 90 days).
+    headline = headline_cluster(catalog)
+    assert headline.gpus == 100_000
+    scenario = seed_scenarios(catalog)[headline.id]
+    assert scenario["training"]["days"] == 90
+    assert f"inline:{scenario['model']['name']}" in page
+    assert "MFU" in page and "modelled" in page

@@ -32,6 +32,7 @@ from gpuplan.catalog.schema import (
     Run,
     ScalingLaw,
     SeedCluster,
+    ShapeFamily,
     SystemParameter,
     Trend,
 )
@@ -60,6 +61,7 @@ class Catalog:
     trends: Mapping[str, Trend]
     failure_rates: Mapping[str, FailureRate]
     reliability_parameters: Mapping[str, ReliabilityParameter]
+    shape_families: Mapping[str, ShapeFamily]
 
     def accelerator(self, accelerator_id: str) -> Accelerator:
         return _lookup(self.accelerators, accelerator_id, "accelerator")
@@ -81,6 +83,9 @@ class Catalog:
 
     def framework(self, framework_id: str) -> Framework:
         return _lookup(self.frameworks, framework_id, "framework")
+
+    def shape_family(self, family_id: str) -> ShapeFamily:
+        return _lookup(self.shape_families, family_id, "shape family")
 
     def system(self, parameter_id: str) -> SystemParameter:
         return _lookup(self.systems, parameter_id, "system parameter")
@@ -112,6 +117,7 @@ class Catalog:
             self.trends,
             self.failure_rates,
             self.reliability_parameters,
+            self.shape_families,
         ):
             out.extend(table.values())
         return out
@@ -199,7 +205,16 @@ def load_catalog() -> Catalog:
         reliability_parameters=_parse(
             "reliability.yaml", "parameters", ReliabilityParameter, reliability
         ),
+        shape_families=_parse(
+            "model_shapes.yaml", "families", ShapeFamily, _read_yaml("model_shapes.yaml")
+        ),
     )
+    _check_references(catalog)
+    return catalog
+
+
+def _check_references(catalog: Catalog) -> None:
+    """Records that name other records name ones that exist; one default scaling law."""
     defaults = [law.id for law in catalog.scaling_laws.values() if law.default]
     if len(defaults) != 1:
         raise CatalogError(
@@ -227,4 +242,3 @@ def load_catalog() -> Catalog:
                 f"runs.yaml, run '{run.id}': "
                 + unknown_id_message("accelerator", run.accelerator, list(catalog.accelerators))
             )
-    return catalog

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -29,9 +29,10 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gpuplan.accounting.cluster import assess_cluster
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import TrendQuantity
+from gpuplan.checks.cluster_checks import city_equivalent, gpu_capex, loss_improvement
+from gpuplan.checks.computed import Computed, arg
 from gpuplan.errors import ScenarioError
 from gpuplan.fitting.effective_compute import default_trend
 from gpuplan.fitting.growth import (
@@ -105,18 +106,6 @@ class Claim(BaseModel):
 
 
 @dataclass(frozen=True)
-class Computed:
-    """What a check found: the value (None when it cannot be known), and why."""
-
-    value: float | None
-    explanation: str
-    sources: tuple[str, ...] = ()
-    rates: Mapping[str, GrowthRate] = field(default_factory=dict)
-    """Growth rates behind the value, by role: 'used' (the rate the value rests on) and
-    'catalog_fit' (gpuplan's fit to the same quantity, for comparison)."""
-
-
-@dataclass(frozen=True)
 class ClaimResult:
     claim: Claim
     computed: Computed
@@ -145,14 +134,8 @@ class ClaimResult:
 # --------------------------------------------------------------------------- computations
 
 
-def _arg(args: Mapping[str, Any], name: str) -> Any:
-    if name not in args:
-        raise ScenarioError(f"args.{name}", "required by this check")
-    return args[name]
-
-
 def run_h100_equivalents(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
-    run = catalog.runs[_arg(args, "run")]
+    run = catalog.runs[arg(args, "run")]
     if run.accelerator is None or run.accelerator_count is None:
         return Computed(None, f"{run.name}: hardware not published", (run.source,))
     chip = catalog.accelerator(run.accelerator)
@@ -169,13 +152,13 @@ def run_h100_equivalents(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
 
 
 def unpublished_hardware(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
-    chip = catalog.accelerator(_arg(args, "accelerator"))
+    chip = catalog.accelerator(arg(args, "accelerator"))
     h100 = catalog.accelerator("h100-sxm")
     ratio = chip.peak_bf16_dense_tflops / h100.peak_bf16_dense_tflops
-    compare = catalog.runs[_arg(args, "compare_run")]
+    compare = catalog.runs[arg(args, "compare_run")]
     return Computed(
         None,
-        f"{_arg(args, 'model')}'s training hardware is not published. For scale: 2,000-4,000 "
+        f"{arg(args, 'model')}'s training hardware is not published. For scale: 2,000-4,000 "
         f"{chip.name} are {2000 * ratio:,.0f}-{4000 * ratio:,.0f} H100-equivalents by dense "
         f"BF16 peak; the largest published video run, {compare.name}, used up to "
         f"{compare.accelerator_count or 0:,} {compare.accelerator_name or 'accelerators'}.",
@@ -184,11 +167,11 @@ def unpublished_hardware(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
 
 
 def sourced_value(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
-    return Computed(float(_arg(args, "value")), str(_arg(args, "what")), (_arg(args, "source"),))
+    return Computed(float(arg(args, "value")), str(arg(args, "what")), (arg(args, "source"),))
 
 
 def accelerator_price(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
-    chip = catalog.accelerator(_arg(args, "accelerator"))
+    chip = catalog.accelerator(arg(args, "accelerator"))
     p = chip.purchase
     return Computed(
         p.usd,
@@ -208,8 +191,8 @@ def _compute_growth(catalog: Catalog, args: Mapping[str, Any]) -> GrowthRate:
 
 
 def trend_growth(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
-    quantity = TrendQuantity(_arg(args, "quantity"))
-    years = float(_arg(args, "years"))
+    quantity = TrendQuantity(arg(args, "quantity"))
+    years = float(arg(args, "years"))
     if quantity is not TrendQuantity.TRAINING_COMPUTE:
         trend = default_trend(catalog, quantity)
         value = trend.growth_per_year**years
@@ -246,60 +229,6 @@ def trend_growth(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
     )
 
 
-def gpu_capex(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
-    chip = catalog.accelerator(_arg(args, "accelerator"))
-    gpus = int(_arg(args, "gpus"))
-    price = float(args.get("gpu_usd") or chip.purchase.usd)
-    a = assess_cluster(catalog, chip.id, gpus, 365.25, gpu_price_usd=price)
-    capex = a.accounts.capex
-    return Computed(
-        capex.gpu_capex_usd,
-        f"{gpus:,} x ${price:,.0f} = ${capex.gpu_capex_usd / 1e9:.2f} billion for the chips. "
-        f"With servers, networking and the building (Epoch AI's method; Cushman & Wakefield "
-        f"2025) the cluster costs ${capex.cluster_capex_usd / 1e9:.1f} billion, and a year of "
-        f"electricity ${a.accounts.cost.energy_usd / 1e6:,.0f} million.",
-        (chip.purchase.source, catalog.system("server_cost_ratio").source),
-    )
-
-
-def city_equivalent(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
-    chip = catalog.accelerator(_arg(args, "accelerator"))
-    country = str(_arg(args, "households"))
-    a = assess_cluster(catalog, chip.id, int(_arg(args, "gpus")), 365.25, countries=(country,))
-    homes = a.households_by_country[country]
-    people = homes * float(_arg(args, "persons_per_household"))
-    household = catalog.household(country)
-    return Computed(
-        people,
-        f"The facility draws {a.accounts.power.facility_w / 1e6:,.0f} MW on average "
-        f"({a.accounts.power.peak_facility_w / 1e6:,.0f} MW provisioned): "
-        f"{a.accounts.energy.yearly_gwh:,.0f} GWh a year, as much as {homes:,.0f} "
-        f"{household.name} homes ({household.kwh_per_year:,.0f} kWh each), i.e. about "
-        f"{people:,.0f} people.",
-        (household.source, str(args.get("persons_source", "")), str(args.get("city_source", ""))),
-    )
-
-
-def loss_improvement(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
-    chip = str(_arg(args, "accelerator"))
-    days = float(_arg(args, "days"))
-    small = assess_cluster(catalog, chip, int(_arg(args, "gpus_from")), days)
-    large = assess_cluster(catalog, chip, int(_arg(args, "gpus_to")), days)
-    law = catalog.scaling_law(small.law_id)
-    reducible_small = small.optimal.loss - law.e
-    reducible_large = large.optimal.loss - law.e
-    factor = reducible_small / reducible_large
-    compute_ratio = large.trainable_flops / small.trainable_flops
-    return Computed(
-        factor,
-        f"{compute_ratio:,.0f}x the compute ({small.trainable_flops:.2g} -> "
-        f"{large.trainable_flops:.2g} FLOP in {days:g} days) lowers the predicted loss from "
-        f"{small.optimal.loss:.3f} to {large.optimal.loss:.3f} nats/token ({law.name}); the "
-        f"part above the irreducible {law.e:.3f} falls {factor:.1f}x.",
-        (law.source,),
-    )
-
-
 def algorithmic_share(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
     algorithms = default_trend(catalog, TrendQuantity.ALGORITHMIC_EFFICIENCY)
     compute = _compute_growth(catalog, args)
@@ -319,9 +248,9 @@ def algorithmic_share(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
 
 
 def future_rental(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
-    chip = catalog.accelerator(_arg(args, "accelerator"))
-    gpus = int(_arg(args, "gpus"))
-    years = float(_arg(args, "years"))
+    chip = catalog.accelerator(arg(args, "accelerator"))
+    gpus = int(arg(args, "gpus"))
+    years = float(arg(args, "years"))
     trend = default_trend(catalog, TrendQuantity.HARDWARE_PRICE_PERFORMANCE)
     today = gpus * chip.default_cloud.usd_per_hour
     value = today / trend.growth_per_year**years

@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from gpuplan.accounting.cluster import assess_cluster
 from gpuplan.catalog.loader import load_catalog
 from gpuplan.checks.claims import check_all, load_claims
 from gpuplan.checks.validation import check_targets, kernel_checks
@@ -30,16 +29,16 @@ from gpuplan.cli.trends import trends as trends_command
 from gpuplan.cli.uncertainty import print_uncertainty
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.planning.result import PlanResult
+from gpuplan.report.demo import demo_dict, demo_report
 from gpuplan.report.terminal import (
     claims_table,
-    demo_dict,
-    demo_report,
     plan_report,
     scaling_report,
     search_report,
 )
 from gpuplan.scenario.distributions import has_distributions
 from gpuplan.studies.answer import answer, plan_results, search_plans, single_scenarios
+from gpuplan.studies.seed import plan_seed_clusters
 from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED
 
 app = typer.Typer(
@@ -128,42 +127,41 @@ VERDICT_STYLES = {
 }
 
 
-DEMO_GRIDS = ("us-average", "france")
-DEMO_COUNTRIES = ("us", "france")
-
-
 @app.command()
 def demo(
     days: Annotated[
         float, typer.Option(min=1, max=3650, help="Training time to assess, in days.")
     ] = 90.0,
+    mfu: Annotated[
+        float | None,
+        typer.Option(help="What-if: a flat MFU in (0, 1] for every cluster, not the modelled one."),
+    ] = None,
     html: Annotated[
         Path | None, typer.Option(help="Also write the seed report as self-contained HTML here.")
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """The seed article's clusters side by side: 700 H100, 2,000-4,000 TPUs, 100,000 H100.
+    """The seed article's clusters side by side: 700 H100, 2,000-4,000 TPUs, 100,000 H100,
+    each training its compute-optimal model on the plan gpuplan's search finds.
 
-    Example: gpuplan demo --days 90
+    Example: gpuplan demo --days 90            (what-if: gpuplan demo --mfu 0.4)
     """
+    if mfu is not None and not 0 < mfu <= 1:
+        raise ScenarioError("--mfu", f"{mfu} is not in (0, 1]")
     catalog = load_catalog()
-    clusters = list(catalog.seed_clusters.values())
-    assessments = [
-        assess_cluster(
-            catalog, c.hardware, c.gpus, days, grids=DEMO_GRIDS, countries=DEMO_COUNTRIES
-        )
-        for c in clusters
-    ]
+    data = demo_dict(
+        list(catalog.seed_clusters.values()), plan_seed_clusters(catalog, days, mfu), days, mfu
+    )
     claims = check_all(catalog)
     if as_json:
-        _emit_json({**demo_dict(clusters, assessments), "claims": [c.as_dict() for c in claims]})
+        _emit_json({**data, "claims": [c.as_dict() for c in claims]})
     else:
-        console.print(demo_report(clusters, assessments, catalog, DEMO_GRIDS, DEMO_COUNTRIES))
+        console.print(demo_report(data, catalog))
         console.print(claims_table(claims, VERDICT_STYLES))
     if html is not None:
         from gpuplan.report.html import write_seed_report  # plotly: load only when asked
 
-        written = write_seed_report(html)
+        written = write_seed_report(html, catalog, days=days, mfu=mfu)
         (sys.stderr if as_json else sys.stdout).write(f"HTML report: {written.resolve()}\n")
 
 

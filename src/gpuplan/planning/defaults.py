@@ -4,7 +4,7 @@ fields of the plan search, and the defaults of a complete plan given field by fi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.shapes import parameter_count
@@ -45,21 +45,29 @@ def default_global_batch(
             published.source,
             str(r.model.retrieved),
         )
-    coefficient = catalog.system("batch_rule_coefficient_tokens")
-    exponent = catalog.system("batch_rule_exponent")
     tokens_trained = r.tokens
     basis = "the run's tokens"
     if tokens_trained is None:
         tokens_trained = CHINCHILLA_TOKENS_PER_PARAM * parameter_count(r.model).active
         basis = "20 tokens per parameter (Hoffmann et al. 2022), the run being given in days"
-    compute = flops_per_token * tokens_trained
-    batch_tokens = coefficient.value * compute**exponent.value
-    sequences = 2 ** max(0, round(math.log2(batch_tokens / r.seq_len)))
+    choice = compute_rule_batch(catalog, flops_per_token * tokens_trained, r.seq_len, basis)
+    return replace(choice, note=f"training.global_batch not given: {choice.note}")
+
+
+def compute_rule_batch(
+    catalog: Catalog, compute_flops: float, seq_len: int, basis: str
+) -> BatchChoice:
+    """The compute rule of Bi et al. 2024, B = 0.292 C^0.327 tokens, as the power of two
+    sequences of ``seq_len`` tokens nearest it (in log); ``basis`` says where C comes from."""
+    coefficient = catalog.system("batch_rule_coefficient_tokens")
+    exponent = catalog.system("batch_rule_exponent")
+    batch_tokens = coefficient.value * compute_flops**exponent.value
+    sequences = 2 ** max(0, round(math.log2(batch_tokens / seq_len)))
     return BatchChoice(
         sequences,
-        f"training.global_batch not given: {sequences:,} sequences of {r.seq_len:,} tokens, "
+        f"{sequences:,} sequences of {seq_len:,} tokens, "
         f"the power of two nearest B = {coefficient.value} C^{exponent.value} = "
-        f"{batch_tokens:.3g} tokens for C = {compute:.3g} FLOP ({basis}; Bi et al. 2024).",
+        f"{batch_tokens:.3g} tokens for C = {compute_flops:.3g} FLOP ({basis}; Bi et al. 2024).",
         coefficient.source,
         str(coefficient.retrieved),
     )

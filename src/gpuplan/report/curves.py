@@ -7,9 +7,10 @@
   plan at each count.
 - :func:`loss_frontier`: the compute-optimal loss of a scaling law over a compute range.
 - :func:`trend_points` and :func:`seed_cluster_points`: published training runs over time,
-  and what each cluster of the seed article could train in 90 days.
+  and what each cluster of the seed article trains in 90 days (its planned compute-optimal
+  model, :mod:`gpuplan.studies.seed`).
 
-Each is a pure function of the catalog and its inputs; nothing here reads or writes files.
+Each is a function of the catalog and its inputs; nothing here reads or writes files.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gpuplan.accounting.cluster import assess_cluster
 from gpuplan.catalog.loader import Catalog
+from gpuplan.catalog.schema import SeedCluster
 from gpuplan.errors import GpuplanError
 from gpuplan.fitting.scaling_laws import ComputeOptimal, compute_optimal
 from gpuplan.planning.result import PlanResult
@@ -32,9 +33,7 @@ from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.resolve import resolve
 from gpuplan.scenario.schema import MAX_GPUS, Scenario
 from gpuplan.search.plans import gpu_range
-
-SEED_CLUSTER_DAYS = 90.0
-"""Training time the seed article's clusters are assessed for (as ``gpuplan demo``)."""
+from gpuplan.studies.seed import SEED_DAYS, plan_seed_clusters
 
 
 @dataclass(frozen=True)
@@ -176,8 +175,9 @@ def trend_points(catalog: Catalog) -> list[TrendPoint]:
 
 @dataclass(frozen=True)
 class ClusterPoint:
-    """What one seed cluster can train in ``days`` at the catalog's typical MFU, net of
-    failures (:func:`gpuplan.accounting.cluster.assess_cluster`)."""
+    """What one seed cluster trains in ``days``: its compute-optimal model, planned by
+    gpuplan's performance model and search (:mod:`gpuplan.studies.seed`, as ``gpuplan demo``),
+    net of failures. ``mfu_is_what_if``: the MFU was given (``--mfu``), not modelled."""
 
     label: str
     hardware: str
@@ -185,28 +185,41 @@ class ClusterPoint:
     year: int
     days: float
     mfu: float
+    mfu_is_what_if: bool
     trainable_flops: float
+    """Model FLOPs the plan delivers (``run.model_flops``)."""
     goodput: float
-    optimal_params: float
-    optimal_loss: float
+    params: float
+    """Parameters of the model trained (compute-optimal for the delivered compute)."""
+    predicted_loss: float
 
 
-def seed_cluster_points(catalog: Catalog, days: float = SEED_CLUSTER_DAYS) -> list[ClusterPoint]:
-    out = []
-    for cluster in catalog.seed_clusters.values():
-        a = assess_cluster(catalog, cluster.hardware, cluster.gpus, days)
-        out.append(
-            ClusterPoint(
-                label=cluster.label,
-                hardware=cluster.hardware,
-                gpus=cluster.gpus,
-                year=cluster.year,
-                days=days,
-                mfu=a.mfu,
-                trainable_flops=a.trainable_flops,
-                goodput=a.goodput,
-                optimal_params=a.optimal.params,
-                optimal_loss=a.optimal.loss,
-            )
-        )
-    return out
+def cluster_point(cluster: SeedCluster, result: PlanResult) -> ClusterPoint | None:
+    """A seed cluster's point from its plan result (``to_dict()``); None when no plan fits."""
+    data = result.to_dict()
+    run = data["run"]
+    if run is None:
+        return None
+    return ClusterPoint(
+        label=cluster.label,
+        hardware=cluster.hardware,
+        gpus=cluster.gpus,
+        year=cluster.year,
+        days=run["days"],
+        mfu=data["step"]["mfu"],
+        mfu_is_what_if=data["scenario"]["training"].get("mfu") is not None,
+        trainable_flops=run["model_flops"],
+        goodput=run["goodput"],
+        params=data["model"]["params"],
+        predicted_loss=data["scaling"]["predicted_loss"],
+    )
+
+
+def seed_cluster_points(
+    catalog: Catalog, days: float = SEED_DAYS, mfu: float | None = None
+) -> list[ClusterPoint]:
+    """The seed clusters' points, from the same plans as ``gpuplan demo``
+    (:func:`gpuplan.studies.seed.plan_seed_clusters`)."""
+    results = plan_seed_clusters(catalog, days, mfu)
+    points = (cluster_point(c, results[c.id]) for c in catalog.seed_clusters.values())
+    return [p for p in points if p is not None]

@@ -325,17 +325,20 @@ def trend_figure(
         )
     if clusters:
         days = clusters[0].days
+        basis = "modelled MFU" if not clusters[0].mfu_is_what_if else "a given MFU (what-if)"
         data.append(
             {
                 "type": "scatter",
                 "mode": "markers+text",
-                "name": f"seed clusters: {days:.0f} days at typical MFU, net of failures",
+                "name": f"seed clusters: {days:.0f} days at {basis}, net of failures",
                 "x": [f"{c.year}-07-01" for c in clusters],
                 "y": [c.trainable_flops for c in clusters],
                 "text": [c.label for c in clusters],
+                "customdata": [[c.mfu, c.params, c.goodput, c.days] for c in clusters],
                 "textposition": "middle right",
                 "marker": {"color": style.PALETTE["bubble"], "size": 13, "symbol": "diamond"},
-                "hovertemplate": f"%{{text}}: %{{y:.2e}} FLOP in {days:.0f} days<extra></extra>",
+                "hovertemplate": f"%{{text}}: %{{y:.2e}} FLOP in {days:.0f} days at "
+                "%{customdata[0]:.0%} MFU, a %{customdata[1]:.3s}-parameter model<extra></extra>",
             }
         )
     if saved.run is not None:

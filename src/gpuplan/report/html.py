@@ -6,9 +6,9 @@ the seed article's clusters, the claims with their verdicts, and every assumptio
 source the plan used. plotly.js is embedded once, in the page head; each chart is a
 ``<div id="chart-...">`` with its figure as JSON in ``<script id="chart-...-data">``.
 
->>> from gpuplan.report.html import SEED_SCENARIO
->>> SEED_SCENARIO["gpus"], SEED_SCENARIO["training"]["days"]
-(100000, 90)
+The seed report (``gpuplan demo --html``) is the report of the seed study's largest cluster
+(100,000 H100): the same plan, from the same :func:`gpuplan.studies.seed.plan_seed_clusters`
+call, as the demo's table, and the same plans for the trend chart's clusters.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from gpuplan.report.curves import (
     ClusterPoint,
     ScalingCurve,
     TrendPoint,
+    cluster_point,
     curve_tokens,
     loss_frontier,
     scaling_curve,
@@ -45,17 +46,9 @@ from gpuplan.report.data import SavedPlan, read_plan
 from gpuplan.scenario.distributions import centered, find_distributions
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.studies.answer import single_scenarios
+from gpuplan.studies.seed import SEED_DAYS, headline_cluster, plan_seed_clusters
 
 DEFAULT_REPORT_PATH = Path("gpuplan-report.html")
-
-SEED_SCENARIO: dict[str, Any] = {
-    "model": "llama3-405b",
-    "hardware": "h100-sxm",
-    "gpus": 100000,
-    "training": {"days": 90, "global_batch": 2048, "seq_len": 8192},
-}
-"""The seed article's headline cluster (xAI's 100,000 H100) training a Llama-3-405B-class
-model for 90 days, with Llama 3's published batch (2,048 sequences of 8,192 tokens)."""
 
 
 @dataclass(frozen=True)
@@ -89,13 +82,15 @@ def build_report(
     *,
     with_scaling: bool = True,
     scaling_counts: Sequence[int] | None = None,
+    clusters: Sequence[ClusterPoint] | None = None,
 ) -> ReportData:
     """Report data for a plan result (``PlanResult.to_dict()`` or a saved JSON of it).
 
     The plan's own numbers come from the JSON as they are. The catalog provides what a plan
     does not hold: the law's frontier, published runs, seed clusters, claims; the scaling
     curve (the only part that runs the model) is computed from the JSON's scenario unless
-    ``with_scaling`` is False.
+    ``with_scaling`` is False. ``clusters``: the trend chart's seed clusters, by default
+    :func:`gpuplan.report.curves.seed_cluster_points` (90 days, modelled MFU).
     """
     catalog = catalog or load_catalog()
     if not isinstance(saved, SavedPlan):
@@ -111,7 +106,7 @@ def build_report(
         frontier=loss_frontier(catalog, law.id),
         law_name=law.name,
         runs=trend_points(catalog),
-        clusters=seed_cluster_points(catalog),
+        clusters=seed_cluster_points(catalog) if clusters is None else clusters,
         claims=[c.as_dict() for c in check_all(catalog)],
     )
 
@@ -198,6 +193,25 @@ def write_report(data: ReportData, path: Path = DEFAULT_REPORT_PATH) -> Path:
     return path
 
 
-def write_seed_report(path: Path = DEFAULT_REPORT_PATH) -> Path:
-    """The report of :data:`SEED_SCENARIO` (100,000 H100, Llama-3-405B-class, 90 days)."""
-    return write_report(report_for_scenario(SEED_SCENARIO), Path(path))
+def seed_report_data(
+    catalog: Catalog | None = None, *, days: float = SEED_DAYS, mfu: float | None = None
+) -> ReportData:
+    """The seed report: the seed study's largest cluster (100,000 H100) with its
+    compute-optimal model, and every seed cluster on the trend chart, from the same plans as
+    ``gpuplan demo --days DAYS [--mfu MFU]``."""
+    catalog = catalog or load_catalog()
+    results = plan_seed_clusters(catalog, days, mfu)
+    headline = results[headline_cluster(catalog).id]
+    points = [cluster_point(c, results[c.id]) for c in catalog.seed_clusters.values()]
+    return build_report(headline.to_dict(), catalog, clusters=[p for p in points if p is not None])
+
+
+def write_seed_report(
+    path: Path = DEFAULT_REPORT_PATH,
+    catalog: Catalog | None = None,
+    *,
+    days: float = SEED_DAYS,
+    mfu: float | None = None,
+) -> Path:
+    """Write :func:`seed_report_data` as HTML; returns the path written."""
+    return write_report(seed_report_data(catalog, days=days, mfu=mfu), Path(path))

@@ -1,157 +1,19 @@
-"""Terminal reports with rich: the seed demo and a plan result."""
+"""Terminal reports with rich: a plan result, a search, a scaling table, the claims (the seed
+demo: :mod:`gpuplan.report.demo`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from gpuplan import units
-from gpuplan.accounting.cluster import ClusterAssessment
-from gpuplan.catalog.loader import Catalog
-from gpuplan.catalog.schema import SeedCluster
 from gpuplan.checks.claims import ClaimResult
 from gpuplan.model.step import StepEstimate
 from gpuplan.planning.result import PlanResult
 from gpuplan.report import humanize as hz
-
-Row = tuple[str, Callable[[ClusterAssessment], str]]
-
-
-def _demo_rows(grids: Sequence[str], countries: Sequence[str], catalog: Catalog) -> list[Row]:
-    rows: list[Row] = [
-        ("Accelerator", lambda a: a.accelerator.name),
-        ("Peak compute (dense BF16)", lambda a: hz.flops_per_s(a.peak_flops_per_s)),
-        ("Equivalent H100s (by peak)", lambda a: hz.number(a.h100_equivalents)),
-        ("Processors alone (GPU capex)", lambda a: hz.usd(a.accounts.capex.gpu_capex_usd)),
-        (
-            "Full cluster capex (servers, network, building)",
-            lambda a: hz.usd(a.accounts.capex.cluster_capex_usd),
-        ),
-        ("Facility power, provisioned", lambda a: hz.watts(a.accounts.power.peak_facility_w)),
-        ("Facility power, average in training", lambda a: hz.watts(a.accounts.power.facility_w)),
-        (
-            "Electricity per year",
-            lambda a: hz.watt_hours(a.accounts.energy.yearly_energy_j / 3600.0),
-        ),
-    ]
-    for country in countries:
-        name = catalog.household(country).name
-        rows.append(
-            (
-                f"…as many homes as ({name})",
-                lambda a, c=country: hz.number(a.households_by_country[c]),  # type: ignore[misc]
-            )
-        )
-    for grid in grids:
-        name = catalog.grid(grid).name
-        rows.append(
-            (
-                f"CO2 per year, {name} grid",
-                lambda a, g=grid: hz.tonnes(a.yearly_tco2e_by_grid[g]),  # type: ignore[misc]
-            )
-        )
-    rows += [
-        ("Cloud rental, per hour", lambda a: hz.usd(a.cloud_usd_per_hour)),
-        ("Goodput (failures, checkpoints, restarts)", lambda a: hz.percent(a.goodput)),
-        ("Training compute in 90 days", lambda a: hz.flops(a.trainable_flops)),
-        ("…compute-optimal model size", lambda a: hz.number(a.optimal.params) + " parameters"),
-        ("…trained on", lambda a: hz.number(a.optimal.tokens) + " tokens"),
-        ("…expected loss (nats/token)", lambda a: f"{a.optimal.loss:.3f}"),
-        (
-            "Cost of those 90 days (amortised hardware + energy)",
-            lambda a: hz.usd(a.accounts.cost.amortized_usd),
-        ),
-        ("Cost of those 90 days (cloud rental)", lambda a: hz.usd(a.accounts.cost.cloud_usd)),
-    ]
-    return rows
-
-
-def demo_report(
-    clusters: Sequence[SeedCluster],
-    assessments: Sequence[ClusterAssessment],
-    catalog: Catalog,
-    grids: Sequence[str],
-    countries: Sequence[str],
-) -> Group:
-    """The seed article's clusters side by side."""
-    days = assessments[0].days
-    table = Table(
-        title=f"The article's clusters: what they take, and what {days:.0f} days of them buy",
-        show_lines=False,
-        header_style="bold",
-    )
-    table.add_column("", style="bold")
-    for cluster in clusters:
-        table.add_column(f"{cluster.label}\n({cluster.year})", justify="right")
-    for label, cell in _demo_rows(grids, countries, catalog):
-        table.add_row(label, *(cell(a) for a in assessments))
-
-    first = assessments[0]
-    law = catalog.scaling_law(first.law_id)
-    gpu_draw = catalog.system("training_power_fraction").value
-    notes = Text()
-    notes.append("How these numbers are made\n", style="bold")
-    lines = [
-        f"Training runs at {hz.percent(first.mfu)} of peak (model FLOPs utilisation; "
-        f"{catalog.system('typical_mfu').source.split(';')[0]}), minus the time failures "
-        "cost (Llama 3's failure rate per GPU-hour, 10-minute restarts, Young/Daly checkpoints).",
-        "Power: chip TDP x server overhead x average draw in training "
-        f"({hz.percent(gpu_draw)} for GPUs) x PUE {first.accounts.power.pue} (Epoch AI's method).",
-        "Capex: chip price x server ratio / (1 - network share) + building at "
-        f"${catalog.system('facility_capex_usd_per_w').value}M per MW "
-        "(Cushman & Wakefield 2025).",
-        "Amortised cost: hardware loses value as price-performance grows 0.14 orders of "
-        "magnitude a year (Epoch AI, Cottier et al. 2024); energy at the US industrial price.",
-        f"Loss: {law.name}; compute-optimal split with C = 6ND.",
-    ]
-    for cluster in clusters:
-        if cluster.notes:
-            lines.append(f"{cluster.label}: {cluster.notes}")
-    for line in lines:
-        notes.append(f"• {line}\n")
-    notes.append("Sources: `gpuplan catalog` lists every record with its source.", style="dim")
-    return Group(table, notes)
-
-
-def demo_dict(
-    clusters: Sequence[SeedCluster], assessments: Sequence[ClusterAssessment]
-) -> dict[str, Any]:
-    out = []
-    for cluster, a in zip(clusters, assessments, strict=True):
-        out.append(
-            {
-                "id": cluster.id,
-                "label": cluster.label,
-                "claim": cluster.claim,
-                "hardware": a.accelerator.id,
-                "gpus": a.gpus,
-                "days": a.days,
-                "mfu": a.mfu,
-                "peak_flops_per_s": a.peak_flops_per_s,
-                "h100_equivalents": a.h100_equivalents,
-                "gpu_capex_usd": a.accounts.capex.gpu_capex_usd,
-                "cluster_capex_usd": a.accounts.capex.cluster_capex_usd,
-                "peak_facility_w": a.accounts.power.peak_facility_w,
-                "facility_w": a.accounts.power.facility_w,
-                "yearly_gwh": a.accounts.energy.yearly_gwh,
-                "households": a.households_by_country,
-                "yearly_tco2e": a.yearly_tco2e_by_grid,
-                "cloud_usd_per_hour": a.cloud_usd_per_hour,
-                "trainable_flops": a.trainable_flops,
-                "goodput": a.goodput,
-                "compute_optimal_params": a.optimal.params,
-                "compute_optimal_tokens": a.optimal.tokens,
-                "expected_loss": a.optimal.loss,
-                "amortized_usd": a.accounts.cost.amortized_usd,
-                "cloud_usd": a.accounts.cost.cloud_usd,
-                "source": cluster.source,
-            }
-        )
-    return {"clusters": out}
 
 
 def plan_report(result: PlanResult) -> Group:

@@ -41,6 +41,8 @@ from gpuplan.catalog.schema.models import (
     Moe,
     Norm,
     Position,
+    ShapeFamily,
+    ShapePoint,
     TextConditioning,
     Video,
 )
@@ -106,6 +108,8 @@ __all__ = [
     "ScalingLaw",
     "ScalingLawForm",
     "SeedCluster",
+    "ShapeFamily",
+    "ShapePoint",
     "SystemParameter",
     "TextConditioning",
     "Trend",

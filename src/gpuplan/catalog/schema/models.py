@@ -152,3 +152,49 @@ class Model(Record):
     @property
     def head_size(self) -> int:
         return self.head_dim if self.head_dim is not None else self.hidden // self.heads
+
+
+class ShapePoint(BaseModel):
+    """One published model of a shape family: its size and its shapes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    params_b: Positive
+    """Published size, billions of parameters."""
+    layers: PositiveInt
+    hidden: PositiveInt
+    ffn_hidden: PositiveInt
+    heads: PositiveInt
+
+
+class ShapeFamily(Record):
+    """A published family of dense models whose shapes give a model of any size a shape
+    (:mod:`gpuplan.studies.model_shape`): width interpolated between its members."""
+
+    id: str
+    name: str
+    ffn: Ffn
+    position: Position
+    head_dim: PositiveInt
+    kv_heads: PositiveInt
+    vocab: PositiveInt
+    seq_len: PositiveInt
+    """The family's pretraining sequence length, in tokens."""
+    width_multiple: PositiveInt
+    """The width is a multiple of this (head_dim x kv_heads: whole groups of query heads)."""
+    ffn_multiple: PositiveInt
+    """The FFN width is rounded up to a multiple of this."""
+    points: tuple[ShapePoint, ...]
+
+    @model_validator(mode="after")
+    def _points_ascend(self) -> ShapeFamily:
+        sizes = [p.params_b for p in self.points]
+        if len(sizes) < 2 or sizes != sorted(set(sizes)):
+            raise ValueError(f"{self.id}: give at least two points, in ascending params_b")
+        for p in self.points:
+            if p.hidden != p.heads * self.head_dim or p.heads % self.kv_heads:
+                raise ValueError(
+                    f"{self.id}: point {p.params_b}B: hidden = heads x head_dim and heads a "
+                    "multiple of kv_heads are assumed"
+                )
+        return self
