@@ -129,7 +129,12 @@ class Planner:
         self.catalog = catalog
         self.plan = functools.lru_cache(maxsize=1024)(self._plan)
         self.runs: list[TrendPoint] = trend_points(catalog)
-        self.clusters: list[ClusterPoint] = seed_cluster_points(catalog)
+
+    @functools.cached_property
+    def clusters(self) -> list[ClusterPoint]:
+        """The seed clusters on the trend chart: planned on first use (seconds), not at
+        start-up, so that the server answers at once."""
+        return seed_cluster_points(self.catalog)
 
     def _plan(self, scenario: Scenario) -> PlanResult:
         return plan(scenario, self.catalog)
