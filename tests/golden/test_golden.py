@@ -19,6 +19,7 @@ from gpuplan.catalog import Catalog
 from gpuplan.errors import GpuplanError
 from gpuplan.scenario.parse import load_scenario_file
 from gpuplan.studies.answer import answer
+from gpuplan.studies.seed import seed_cluster_plans
 
 HERE = Path(__file__).parent
 SCENARIOS = sorted((HERE / "scenarios").glob("*.yaml"))
@@ -68,6 +69,24 @@ def _differences(expected: Any, actual: Any, path: str = "") -> list[str]:
     if both_numbers and math.isclose(expected, actual, rel_tol=REL_TOL, abs_tol=1e-12):
         return []
     return [] if expected == actual else [f"{path}: expected {expected!r}, got {actual!r}"]
+
+
+def test_golden_demo(catalog: Catalog, update_golden: bool) -> None:
+    """The main job (``make demo``): every seed cluster's scenario and its full plan."""
+    plans = seed_cluster_plans(catalog)
+    actual = _stable(json.loads(json.dumps(
+        {k: {"scenario": p.scenario, "plan": p.result.to_dict()} for k, p in plans.items()},
+        default=str,
+    )))  # fmt: skip
+    stored = HERE / "expected" / "demo-seed-clusters.json"
+    if update_golden:
+        stored.write_text(json.dumps(actual, indent=1, sort_keys=True) + "\n")
+        return
+    differences = _differences(json.loads(stored.read_text()), actual)
+    assert not differences, (
+        f"the demo changed ({len(differences)} values); if on purpose, refresh with "
+        "--update-golden and say why in the commit:\n" + "\n".join(differences[:40])
+    )
 
 
 def test_golden_scenarios_exist() -> None:
