@@ -55,7 +55,7 @@ def step_figure(saved: SavedPlan) -> Figure:
     annotations = []
     if not step.exposed_comm_by_axis_s and step.time_s is not None:
         annotations.append(
-            style.note("no parallel plan modelled: the step is compute at the assumed MFU", 1.12)
+            style.note("step time from the given MFU (a what-if); its parts are not modelled", 1.12)
         )
     if step.time_s is None:
         if saved.fits is False:
