@@ -48,7 +48,10 @@ def main() -> None:
         }
     )
     rows = [
-        ("plan(llama3-405b, 16,384 H100, assumed MFU)", lambda: plan(scenario, catalog)),
+        (
+            "plan(llama3-405b, 16,384 H100, published batch, searched)",
+            lambda: plan(scenario, catalog),
+        ),
         (
             "assess_cluster(100,000 H100, 90 days)",
             lambda: assess_cluster(

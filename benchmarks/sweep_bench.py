@@ -2,9 +2,9 @@
 
 Sweep: the common case, a grid over accelerators, GPU counts, grids (sites), PUE, GPU prices
 and electricity prices for Llama 3 70B, with a global batch (one plan search per accelerator
-and GPU count, reused) and without one (throughput from the assumed MFU). Timed on one core
-(``workers=1``, in this process), on 2 local worker processes, and on a local Dask cluster
-of 2 single-threaded worker processes (cluster start-up not timed, reported apart).
+and GPU count, reused) and without one (the default batch, searched the same way). Timed on
+one core (``workers=1``, in this process), on 2 local worker processes, and on a local Dask
+cluster of 2 single-threaded worker processes (cluster start-up not timed, reported apart).
 
 Monte Carlo: ``run_uncertainty`` on 1,000 samples of a scenario with an uncertain GPU count,
 GPU price and PUE, without and with a global batch (GPU counts quantised to 16 values).
@@ -110,7 +110,7 @@ def bench_monte_carlo(samples: int) -> None:
         "site": {"pue": {"dist": "triangular", "low": 1.1, "mode": 1.2, "high": 1.5}},
     }
     for label, data in (
-        ("no global batch", uncertain),
+        ("no global batch (default batch), <= 16 searches", uncertain),
         ("global batch 1024, <= 16 searches", {**uncertain, "training": {"global_batch": 1024}}),
     ):
         started = time.perf_counter()

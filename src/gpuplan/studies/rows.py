@@ -103,17 +103,20 @@ def flat_plan(
 
 
 def search_group(data: Mapping[str, Any]) -> str | None:
-    """Scenario mappings with equal groups need the same plan search; None needs none.
+    """Scenario mappings with equal groups need the same plan search; None needs none (a
+    plan given in full). Every other plan is searched, with or without a global batch.
 
     Read from the raw mapping (cheap): two mappings that spell one search differently only
     cost a second search, never a wrong result (the cache key is the search's arguments).
     """
     training = data.get("training")
-    if not isinstance(training, Mapping) or training.get("global_batch") is None:
-        return None
+    training = training if isinstance(training, Mapping) else {}
     fixed = data.get("parallelism")
     if isinstance(fixed, Mapping) and all(fixed.get(k) is not None for k in PARALLELISM_FIELDS):
         return None  # a complete plan is evaluated as given, not searched
     parts = [data.get("model"), data.get("hardware"), data.get("gpus"), data.get("parallelism")]
     parts += [training.get(k) for k in ("global_batch", "seq_len", "precision")]
+    if training.get("global_batch") is None:
+        # The default batch follows the run's length (planning.defaults): part of the key.
+        parts += [training.get(k) for k in ("tokens", "days", "samples")]
     return json.dumps(parts, sort_keys=True, default=str)
