@@ -13,8 +13,7 @@ from gpuplan.model.collectives import Link, Network
 from gpuplan.model.kernels import Device, device
 from gpuplan.model.step import Infeasible, StepEstimate, estimate_step
 from gpuplan.scenario.plan import ParallelPlan
-
-DEFAULT_FRAMEWORK = "modern"
+from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 
 
 def network_of(catalog: Catalog, accelerator: Accelerator) -> Network:

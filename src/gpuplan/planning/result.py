@@ -81,6 +81,7 @@ class PlanResult:
                 "active_params": self.params.active,
                 "params_published": r.model.params_published_b * units.GIGA,
             },
+            "framework": {"id": r.framework.id, "name": r.framework.name},
             "step": step_dict(r, step, run, self.step_time_s),
             "search": search_dict(self.search) if self.search is not None else None,
             "run": None,

@@ -18,7 +18,7 @@ from gpuplan import units
 from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.catalog.shapes import parameter_count
 from gpuplan.model.flops import frozen_encoder_flops_per_sample, training_flops_per_token
-from gpuplan.model.performance import DEFAULT_FRAMEWORK, estimate
+from gpuplan.model.performance import estimate
 from gpuplan.model.rules import Context, rule_errors
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
 from gpuplan.planning.accounts import RunAccounts, SourceRef, account_run, sources
@@ -90,7 +90,7 @@ def plan(
             utilisation = step.tokens_per_s * flops_per_token / (r.gpus * peak)
         run = account_run(catalog, r, flops_per_token, peak, utilisation, assumptions)
 
-    used = sources(catalog, r, list(SYSTEM_IDS), DEFAULT_FRAMEWORK) + extra_sources
+    used = sources(catalog, r, list(SYSTEM_IDS), r.framework.id) + extra_sources
     return PlanResult(
         resolved=r,
         global_batch=batch,
@@ -130,7 +130,7 @@ def _choose_plan(
     errors = rule_errors(Context(r.model, r.gpus, batch, r.seq_len, r.accelerator), fields)
     if errors:
         return None, None, None, Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
-    framework = catalog.framework(DEFAULT_FRAMEWORK)
+    framework = r.framework
     profile = (
         f"the '{framework.id}' framework profile ({framework.name}); kernel efficiencies in "
         "efficiency.yaml, one constant (training_kernel_efficiency) fitted on Korthikanti "
@@ -141,12 +141,13 @@ def _choose_plan(
         parallel = given_plan(given)
         assumptions.append(f"Parallel plan as given; step time and memory from {profile}.")
         outcome = estimate(catalog, r.model, r.accelerator, parallel, seq_len=r.seq_len,
-                           global_batch=batch, fp8=fp8)  # fmt: skip
+                           global_batch=batch, fp8=fp8, framework_id=framework.id)  # fmt: skip
         if isinstance(outcome, Infeasible):
             return parallel, None, None, outcome
         return parallel, outcome, None, None
     searched = search_fn(catalog, r.model, r.accelerator, r.gpus, global_batch=batch,
-                         seq_len=r.seq_len, fp8=fp8, options=search_options(given))  # fmt: skip
+                         seq_len=r.seq_len, fp8=fp8, options=search_options(given),
+                         framework_id=framework.id)  # fmt: skip
     fixed = [k for k, v in fields.items() if v is not None]
     assumptions.append(
         f"Parallel plan found by search over {searched.enumerated:,} plans "

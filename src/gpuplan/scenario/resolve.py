@@ -9,10 +9,20 @@ from typing import Any
 
 from gpuplan import units
 from gpuplan.catalog.loader import Catalog, unknown_id_message
-from gpuplan.catalog.schema import Accelerator, ElectricityPrice, Grid, Household, Model
+from gpuplan.catalog.schema import (
+    Accelerator,
+    ElectricityPrice,
+    Framework,
+    Grid,
+    Household,
+    Model,
+)
 from gpuplan.catalog.shapes import sequence_length
 from gpuplan.errors import ScenarioError
 from gpuplan.scenario.schema import InlineModel, Precision, Scenario, Site, Training
+
+DEFAULT_FRAMEWORK = "modern"
+"""The software stack a scenario runs on unless it names one (catalog frameworks.yaml)."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,8 @@ class ResolvedScenario:
     scenario: Scenario
     model: Model
     accelerator: Accelerator
+    framework: Framework
+    """The software stack profile (the scenario's, or the current-stack default)."""
     gpus: int
     seq_len: int
     global_batch: int | None
@@ -56,6 +68,7 @@ def _lookup_errors(scenario: Scenario, catalog: Catalog) -> list[tuple[str, str]
     site = scenario.site
     wanted: list[tuple[Mapping[str, Any], str, str, str]] = [
         (catalog.accelerators, scenario.hardware, "accelerator", "hardware"),
+        (catalog.frameworks, scenario.framework or DEFAULT_FRAMEWORK, "framework", "framework"),
         (catalog.grids, site.grid, "grid", "site.grid"),
         (catalog.households, site.households, "household country", "site.households"),
     ]
@@ -138,6 +151,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
         scenario=scenario,
         model=model,
         accelerator=accelerator,
+        framework=catalog.framework(scenario.framework or DEFAULT_FRAMEWORK),
         gpus=scenario.gpus,
         seq_len=seq_len,
         global_batch=training.global_batch,

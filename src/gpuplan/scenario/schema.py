@@ -166,6 +166,9 @@ class Scenario(_Strict):
     gpus: Annotated[int, Field(gt=0, le=MAX_GPUS)]
     """Number of accelerators; commands also take a list (8,16,32) or a range
     (1024..131072: powers of two and 1.5x steps), one plan per count."""
+    framework: str | None = None
+    """Software stack profile id (gpuplan catalog frameworks), e.g. megatron-2022; what it
+    fuses, overlaps and runs is data. Default: a current Megatron-core style stack."""
     training: Training = Training()
     parallelism: Parallelism | None = None
     site: Site = Site()

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator, Model
-from gpuplan.model.performance import DEFAULT_FRAMEWORK
+from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 from gpuplan.search.plans import SearchOptions, SearchResult
 from gpuplan.search.plans import search as _search_uncached
 

@@ -33,9 +33,10 @@ from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator, Model
 from gpuplan.errors import ScenarioError
 from gpuplan.model.batch import RECOMPUTE_ORDER, PlanBatch, evaluate
-from gpuplan.model.performance import DEFAULT_FRAMEWORK, device_of, network_of
+from gpuplan.model.performance import device_of, network_of
 from gpuplan.model.rules import LAYOUT_RULES, SCHEDULE_RULES, Context, divisors, prune
 from gpuplan.model.step import StepEstimate, step_from_batch
+from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 
 MICROBATCHES = (1, 2, 4, 8, 16, 32)
 INTERLEAVES = (1, 2, 3, 4, 6, 8)

@@ -70,7 +70,7 @@ MAX_CHUNK = 2000
 SMALL_SWEEP = 2000
 """Below this many points (and with at most one plan search) a sweep runs in this process by
 default: starting worker processes (~1 s) would cost more than they save."""
-SEARCH_PATHS = ("model", "hardware", "gpus", "parallelism", "training")
+SEARCH_PATHS = ("model", "hardware", "gpus", "parallelism", "training", "framework")
 """Paths under which a swept value can change the plan search (see :func:`search_group`)."""
 
 ProgressFn = Callable[[str, int, int], None]
