@@ -274,3 +274,12 @@ def test_never_a_server_error(
             assert math.isfinite(answer["run"]["days"])
         else:  # an infeasible plan is a result with its reason, never a run
             assert answer["infeasible_reason"] and answer["run"] is None
+
+
+def test_every_software_stack_the_form_offers_plans(client: TestClient, catalog: Catalog) -> None:
+    page = client.get("/").text
+    for framework in catalog.frameworks:
+        assert f'<option value="{framework}"' in page
+        response = client.post("/api/plan", json={**SMALL_BATCH, "framework": framework})
+        assert response.status_code == 200, response.text
+        assert response.json()["framework"]["id"] == framework

@@ -52,7 +52,7 @@ from gpuplan.report.curves import (
 from gpuplan.report.data import read_plan
 from gpuplan.report.html import plotly_js
 from gpuplan.scenario.parse import parse_scenario
-from gpuplan.scenario.resolve import resolve
+from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK, resolve
 from gpuplan.scenario.schema import MAX_GPUS, Precision, Scenario
 from gpuplan.studies.answer import answer, search_plans, single_scenarios
 
@@ -64,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "model": "llama3-405b",
     "hardware": "h100-sxm",
     "gpus": 16384,
+    "framework": DEFAULT_FRAMEWORK,
     "global_batch": 2048,
     "seq_len": 8192,
     "tokens": "15.6e12",
@@ -169,6 +170,7 @@ def _page(catalog: Catalog) -> str:
         defaults=DEFAULTS,
         models=sorted(catalog.models.values(), key=lambda m: m.id),
         accelerators=sorted(catalog.accelerators.values(), key=lambda a: a.id),
+        frameworks=sorted(catalog.frameworks.values(), key=lambda f: f.id),
         grids=sorted(catalog.grids.values(), key=lambda g: g.id),
         households=sorted(catalog.households.values(), key=lambda h: h.id),
         precisions=[p.value for p in Precision],
