@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpuplan import load_catalog, parse_scenario
+from gpuplan import Catalog, load_catalog, parse_scenario
 from gpuplan.report.figures import CHART_IDS
 from gpuplan.report.html import plotly_js
 
