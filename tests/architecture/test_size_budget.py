@@ -38,7 +38,6 @@ MODULE_ALLOWLIST: dict[str, int] = {
     "src/gpuplan/checks/validation.py": 427,
     "src/gpuplan/fitting/scaling_fit.py": 469,
     "src/gpuplan/fitting/trends.py": 404,
-    "src/gpuplan/model/batch.py": 443,
     "src/gpuplan/reliability/analytical.py": 420,
 }
 
@@ -52,8 +51,6 @@ FUNCTION_ALLOWLIST: dict[str, int] = {
     "gpuplan.fitting.scaling_fit.fit_scaling_law": 78,
     "gpuplan.fitting.trends.fit_trend": 75,
     "gpuplan.fitting.trends.read_epoch_csv": 62,
-    "gpuplan.model.batch.evaluate": 273,
-    "gpuplan.model.layer.layer_cost": 142,
     "gpuplan.report.figures.scaling_figure": 91,
     "gpuplan.report.terminal.plan_report": 100,
     "gpuplan.studies.sweep.run_sweep": 83,

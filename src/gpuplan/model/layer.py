@@ -39,6 +39,209 @@ class LayerCost:
     ep_s: float
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """One micro-batch of one layer on one GPU: the sizes its kernels see."""
+
+    t: int
+    """Tensor-parallel ranks."""
+    cp: int
+    b: int
+    """Sequences per micro-batch."""
+    s_local: float
+    """Tokens per sequence on this GPU (the sequence split over CP)."""
+    tokens: float
+    """Tokens per micro-batch on this GPU."""
+    h: int
+    heads: float
+    """Attention heads on this GPU (split over TP)."""
+    q_width: int
+    """Width of all query heads (before the TP split)."""
+    kv_width: int
+    """Width of all key (or value) heads (before the TP split)."""
+
+    @classmethod
+    def of(cls, model: Model, plan: ParallelPlan, seq_len: int) -> _Shape:
+        t, cp, b = plan.tensor_parallel, plan.context_parallel, plan.microbatch
+        return cls(
+            t=t,
+            cp=cp,
+            b=b,
+            s_local=seq_len / cp,
+            tokens=b * (seq_len / cp),
+            h=model.hidden,
+            heads=model.heads / t,
+            q_width=model.heads * model.head_size,
+            kv_width=model.kv_heads * model.head_size,
+        )
+
+
+@dataclass
+class _Linears:
+    """GEMM time of a layer's linear layers, added up in call order.
+
+    Forward Y = X W: (rows x k) @ (k x n). Backward, with their own shapes: dX = dY W^T
+    (rows x n) @ (n x k) and dW = X^T dY (k x rows) @ (rows x n). FP8 casts of the operands
+    are charged to the forward (zero in BF16).
+    """
+
+    dev: Device
+    forward: float = 0.0
+    backward: float = 0.0
+    casts: float = 0.0
+
+    def time(self, rows: float, n: float, k: float, batch: float = 1.0) -> float:
+        """Forward time of one linear layer; its backward and casts are added here."""
+        dev = self.dev
+        self.casts += fp8_cast_time(rows, n, k, dev, batch)
+        self.backward += gemm_time(rows, k, n, dev, batch) + gemm_time(k, n, rows, dev, batch)
+        return gemm_time(rows, n, k, dev, batch)
+
+    def add(self, rows: float, n: float, k: float, batch: float = 1.0) -> None:
+        """One linear layer, forward and backward."""
+        self.forward += self.time(rows, n, k, batch)
+
+
+def _attention_projections(model: Model, x: _Shape, g: _Linears) -> tuple[float, float]:
+    """The Q, K, V and output projections (MLA: low-rank Q and KV, DeepSeek-V2); returns
+    the head widths of the scores and of the values."""
+    h, t, tokens = x.h, x.t, x.tokens
+    if model.mla is None:
+        g.add(tokens, (x.q_width + 2 * x.kv_width) / t, h)
+        g.add(tokens, h, x.q_width / t)
+        return model.head_size, model.head_size
+    a = model.mla
+    qk = a.qk_nope_head_dim + a.qk_rope_head_dim
+    g.add(tokens, a.q_lora_rank, h)
+    g.add(tokens, model.heads * qk / t, a.q_lora_rank)
+    g.add(tokens, a.kv_lora_rank + a.qk_rope_head_dim, h)
+    g.add(tokens, model.heads * (a.qk_nope_head_dim + a.v_head_dim) / t, a.kv_lora_rank)
+    g.add(tokens, h, model.heads * a.v_head_dim / t)
+    return qk, a.v_head_dim
+
+
+def _mlp(model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, g: _Linears) -> float:
+    """The MLP's GEMMs: a dense FFN, or a MoE layer's router, routed experts (the local ones
+    batched, under EP) and shared experts. Returns the bytes its activation function and
+    the MoE permutes stream."""
+    h, t, tokens = x.h, x.t, x.tokens
+    up = 2 if model.ffn is Ffn.SWIGLU else 1
+    per_f = 6 if model.ffn is Ffn.SWIGLU else 4
+    if not moe_layer:
+        g.add(tokens, up * model.ffn_hidden / t, h)
+        g.add(tokens, h, model.ffn_hidden / t)
+        return per_f * tokens * model.ffn_hidden / t
+    assert model.moe is not None
+    moe = model.moe
+    f_e = moe.expert_ffn_hidden
+    local_experts = moe.experts / plan.expert_parallel
+    per_expert = tokens * moe.top_k / local_experts
+    g.add(tokens, moe.experts, h)  # router
+    g.add(per_expert, up * f_e / t, h, batch=local_experts)
+    g.add(per_expert, h, f_e / t, batch=local_experts)
+    if moe.shared_experts:
+        shared_f = f_e * moe.shared_experts
+        g.add(tokens, up * shared_f / t, h)
+        g.add(tokens, h, shared_f / t)
+    activation_bytes = per_f * tokens * f_e * (moe.top_k + moe.shared_experts) / t
+    return activation_bytes + 4 * 2 * tokens * moe.top_k * h  # permute and un-permute
+
+
+def _attention_core(
+    model: Model, seq_len: int, x: _Shape, widths: tuple[float, float], dev: Device,
+    attention_kernel: AttentionKernel,
+) -> tuple[float, float]:  # fmt: skip
+    """Forward, and forward + backward, of the attention core (scores, softmax, values).
+
+    Causal attention skips the masked half in fused kernels; unfused kernels compute the
+    whole s x s matrix and stream it through the softmax (and dropout).
+    """
+    score_width, value_width = widths
+    b, s_local = x.b, x.s_local
+    if attention_kernel is not AttentionKernel.UNFUSED:
+        keys = (seq_len + 1) / 2 if model.kind.value == "llm" else seq_len
+        flops = 2 * b * x.heads * s_local * keys * (score_width + value_width)
+        fwd = flash_attention_time(flops, dev, False, s_local)
+        return fwd, flash_attention_time(flops, dev, True, s_local)
+    batch = b * x.heads
+    scores = gemm_time(s_local, seq_len, score_width, dev, batch=batch)
+    values = gemm_time(s_local, value_width, seq_len, dev, batch=batch)
+    softmax_bytes = batch * s_local * seq_len * (4 + (5 if model.dropout else 0))
+    fwd = scores + values + streaming_time(softmax_bytes, 2, dev)
+    return fwd, 3 * (scores + values) + streaming_time(3 * softmax_bytes, 6, dev)
+
+
+def _cross_attention(
+    model: Model, x: _Shape, g: _Linears, dev: Device
+) -> tuple[float, float] | None:
+    """Video diffusion transformers with cross-attention to the text: Q and output
+    projections per video token, K and V projections of the clip's text tokens, and an
+    attention core over the text (fused kernel, bidirectional). Returns the core's forward
+    and forward + backward; None for other models."""
+    video = model.video
+    if video is None or video.text_conditioning is not TextConditioning.CROSS_ATTENTION:
+        return None
+    h, t, tokens, q_width = x.h, x.t, x.tokens, x.q_width
+    # Q and output projections, added to the forward as one term
+    g.forward += g.time(tokens, q_width / t, h) + g.time(tokens, h, q_width / t)
+    g.add(x.b * video.text_tokens, 2 * q_width / t, h)
+    flops = 4 * x.b * x.heads * x.s_local * video.text_tokens * model.head_size
+    return (
+        flash_attention_time(flops, dev, False, x.s_local),
+        flash_attention_time(flops, dev, True, x.s_local),
+    )
+
+
+def _elementwise_time(
+    model: Model, plan: ParallelPlan, x: _Shape, activation_bytes: float, dev: Device
+) -> float:
+    """Forward of the elementwise kernels: norms, residual adds, dropout, the MLP's
+    activation, RoPE (norms and residuals split over TP under sequence parallelism)."""
+    region = x.tokens * x.h * (20 + (2 if model.dropout else 0))
+    if plan.sequence_parallel:
+        region /= x.t
+    rope = 4 * x.tokens * (x.q_width + x.kv_width) / x.t if model.position is Position.ROPE else 0.0
+    return float(streaming_time(region + rope + activation_bytes, 8, dev))
+
+
+def _tp_time(plan: ParallelPlan, x: _Shape, network: Network) -> float:
+    """Tensor parallel: two all-reduces (or all-gather + reduce-scatter pairs with SP) per
+    layer in the forward, the same in the backward, again in a full recompute."""
+    activation, t = x.tokens * x.h * BF16_BYTES, x.t
+    if plan.sequence_parallel:
+        one = collective_time(Collective.ALL_GATHER, activation, t, 1, network) + collective_time(
+            Collective.REDUCE_SCATTER, activation, t, 1, network
+        )
+    else:
+        one = collective_time(Collective.ALL_REDUCE, activation, t, 1, network)
+    passes = 3 if plan.recompute is Recompute.FULL else 2
+    return 2 * one * passes
+
+
+def _cp_time(x: _Shape, network: Network) -> float:
+    """Context parallel: ring exchange of K and V blocks (forward), K, V and their gradients
+    (backward)."""
+    if x.cp <= 1:
+        return 0.0
+    block = 2 * x.b * x.s_local * x.kv_width / x.t * 2
+    same = x.t * x.cp <= network.domain
+    return 3 * (x.cp - 1) * p2p_time(block, same, network)
+
+
+def _ep_time(
+    model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, network: Network
+) -> float:
+    """Expert parallel: the all-to-alls that dispatch tokens to their experts and combine
+    them back, forward and backward."""
+    if not moe_layer or plan.expert_parallel <= 1:
+        return 0.0
+    assert model.moe is not None
+    routed = x.tokens * model.moe.top_k * x.h * BF16_BYTES
+    return 4 * collective_time(
+        Collective.ALL_TO_ALL, routed, plan.expert_parallel, x.t * x.cp, network
+    )
+
+
 def layer_cost(
     model: Model,
     plan: ParallelPlan,
@@ -48,136 +251,35 @@ def layer_cost(
     attention_kernel: AttentionKernel,
     network: Network,
 ) -> LayerCost:
-    t, cp = plan.tensor_parallel, plan.context_parallel
-    b = plan.microbatch
-    s_local = seq_len / cp
-    tokens = b * s_local
-    h = model.hidden
-    heads = model.heads / t
-    q_width = model.heads * model.head_size
-    kv_width = model.kv_heads * model.head_size
+    """One layer (a MoE layer when ``moe_layer``) for one micro-batch of ``plan`` on one GPU:
+    kernels forward, backward and recomputed, and its TP, CP and EP communication."""
+    x = _Shape.of(model, plan, seq_len)
+    g = _Linears(dev)
+    widths = _attention_projections(model, x, g)
+    activation_bytes = _mlp(model, plan, moe_layer, x, g)
+    attention_fwd, attention_total = _attention_core(
+        model, seq_len, x, widths, dev, attention_kernel
+    )
+    cross = _cross_attention(model, x, g, dev)
+    if cross is not None:
+        attention_fwd += cross[0]
+        attention_total += cross[1]
+    elementwise_fwd = _elementwise_time(model, plan, x, activation_bytes, dev)
 
-    # GEMMs of the linear layers. Forward Y = X W: (rows x k) @ (k x n). Backward, with
-    # their own shapes: dX = dY W^T (rows x n) @ (n x k) and dW = X^T dY (k x rows) @
-    # (rows x n). FP8 casts of the operands are charged to the forward (zero in BF16).
-    gemms = 0.0
-    gemms_backward = 0.0
-    casts = 0.0
-
-    def linear(rows: float, n: float, k: float, batch: float = 1.0) -> float:
-        nonlocal casts, gemms_backward
-        casts += fp8_cast_time(rows, n, k, dev, batch)
-        gemms_backward += gemm_time(rows, k, n, dev, batch) + gemm_time(k, n, rows, dev, batch)
-        return gemm_time(rows, n, k, dev, batch)
-
-    if model.mla is not None:
-        a = model.mla
-        qk = a.qk_nope_head_dim + a.qk_rope_head_dim
-        gemms += linear(tokens, a.q_lora_rank, h)
-        gemms += linear(tokens, model.heads * qk / t, a.q_lora_rank)
-        gemms += linear(tokens, a.kv_lora_rank + a.qk_rope_head_dim, h)
-        gemms += linear(
-            tokens, model.heads * (a.qk_nope_head_dim + a.v_head_dim) / t, a.kv_lora_rank
-        )
-        gemms += linear(tokens, h, model.heads * a.v_head_dim / t)
-        score_width, value_width = qk, a.v_head_dim
-    else:
-        gemms += linear(tokens, (q_width + 2 * kv_width) / t, h)
-        gemms += linear(tokens, h, q_width / t)
-        score_width = value_width = model.head_size
-    up = 2 if model.ffn is Ffn.SWIGLU else 1
-    per_f = 6 if model.ffn is Ffn.SWIGLU else 4
-    if moe_layer:
-        assert model.moe is not None
-        moe = model.moe
-        f_e = moe.expert_ffn_hidden
-        local_experts = moe.experts / plan.expert_parallel
-        per_expert = tokens * moe.top_k / local_experts
-        gemms += linear(tokens, moe.experts, h)  # router
-        gemms += linear(per_expert, up * f_e / t, h, batch=local_experts)
-        gemms += linear(per_expert, h, f_e / t, batch=local_experts)
-        if moe.shared_experts:
-            shared_f = f_e * moe.shared_experts
-            gemms += linear(tokens, up * shared_f / t, h)
-            gemms += linear(tokens, h, shared_f / t)
-        activation_bytes = per_f * tokens * f_e * (moe.top_k + moe.shared_experts) / t
-        activation_bytes += 4 * 2 * tokens * moe.top_k * h  # permute and un-permute
-    else:
-        gemms += linear(tokens, up * model.ffn_hidden / t, h)
-        gemms += linear(tokens, h, model.ffn_hidden / t)
-        activation_bytes = per_f * tokens * model.ffn_hidden / t
-
-    # Attention core, forward. Causal attention skips the masked half in fused kernels;
-    # unfused kernels compute the whole s x s matrix.
-    causal = model.kind.value == "llm"
-    if attention_kernel is not AttentionKernel.UNFUSED:
-        keys = (seq_len + 1) / 2 if causal else seq_len
-        attention_flops = 2 * b * heads * s_local * keys * (score_width + value_width)
-        attention_fwd = flash_attention_time(attention_flops, dev, False, s_local)
-        attention_total = flash_attention_time(attention_flops, dev, True, s_local)
-    else:
-        batch = b * heads
-        scores = gemm_time(s_local, seq_len, score_width, dev, batch=batch)
-        values = gemm_time(s_local, value_width, seq_len, dev, batch=batch)
-        softmax_bytes = batch * s_local * seq_len * (4 + (5 if model.dropout else 0))
-        attention_fwd = scores + values + streaming_time(softmax_bytes, 2, dev)
-        attention_total = 3 * (scores + values) + streaming_time(3 * softmax_bytes, 6, dev)
-
-    # Video diffusion transformers with cross-attention to the text: Q and output
-    # projections per video token, K and V projections of the clip's text tokens, and an
-    # attention core over the text (fused kernel, bidirectional).
-    if (
-        model.video is not None
-        and model.video.text_conditioning is TextConditioning.CROSS_ATTENTION
-    ):
-        text = b * model.video.text_tokens
-        gemms += linear(tokens, q_width / t, h) + linear(tokens, h, q_width / t)
-        gemms += linear(text, 2 * q_width / t, h)
-        cross_flops = 4 * b * heads * s_local * model.video.text_tokens * model.head_size
-        attention_fwd += flash_attention_time(cross_flops, dev, False, s_local)
-        attention_total += flash_attention_time(cross_flops, dev, True, s_local)
-
-    # Elementwise kernels: norms, residual adds, dropout, activation, RoPE.
-    region = tokens * h * (20 + (2 if model.dropout else 0))
-    if plan.sequence_parallel:
-        region /= t
-    rope = 4 * tokens * (q_width + kv_width) / t if model.position is Position.ROPE else 0.0
-    elementwise_fwd = streaming_time(region + rope + activation_bytes, 8, dev)
-
-    forward = gemms + attention_fwd + elementwise_fwd + casts
-    backward = gemms_backward + (attention_total - attention_fwd) + 2 * elementwise_fwd
+    forward = g.forward + attention_fwd + elementwise_fwd + g.casts
+    backward = g.backward + (attention_total - attention_fwd) + 2 * elementwise_fwd
     if plan.recompute is Recompute.FULL:
         recompute = forward
     elif plan.recompute is Recompute.SELECTIVE and attention_kernel is AttentionKernel.UNFUSED:
         recompute = attention_fwd
     else:
         recompute = 0.0  # flash kernels already recompute scores in their backward
-
-    # Tensor parallel: two all-reduces (or all-gather + reduce-scatter pairs with SP) per
-    # layer in the forward, the same in the backward, again in a full recompute.
-    activation = tokens * h * BF16_BYTES
-    if plan.sequence_parallel:
-        one = collective_time(Collective.ALL_GATHER, activation, t, 1, network) + collective_time(
-            Collective.REDUCE_SCATTER, activation, t, 1, network
-        )
-    else:
-        one = collective_time(Collective.ALL_REDUCE, activation, t, 1, network)
-    passes = 3 if plan.recompute is Recompute.FULL else 2
-    tp = 2 * one * passes
-
-    # Context parallel: ring exchange of K and V blocks (forward), K, V and their
-    # gradients (backward).
-    cp_time = 0.0
-    if cp > 1:
-        block = 2 * b * s_local * kv_width / t * 2
-        same = t * cp <= network.domain
-        cp_time = 3 * (cp - 1) * p2p_time(block, same, network)
-
-    ep_time = 0.0
-    if moe_layer and plan.expert_parallel > 1:
-        assert model.moe is not None
-        routed = tokens * model.moe.top_k * h * BF16_BYTES
-        ep_time = 4 * collective_time(
-            Collective.ALL_TO_ALL, routed, plan.expert_parallel, t * cp, network
-        )
-    return LayerCost(forward, backward, recompute, attention_total, tp, cp_time, ep_time)
+    return LayerCost(
+        forward,
+        backward,
+        recompute,
+        attention_total,
+        _tp_time(plan, x, network),
+        _cp_time(x, network),
+        _ep_time(model, plan, moe_layer, x, network),
+    )

@@ -24,7 +24,7 @@ recompute keeps only each layer's input (``2 sbh``). The first pipeline stage ho
 most micro-batches in flight: ``min(m, p + (p - 1) / v)`` stage-loads (Korthikanti et al.
 sec. 4.2.3 for the interleaved factor). The last stage also holds the FP32 logits. These
 per-stage sums and the ZeRO sharding of the states are done for many plans at once in
-:mod:`gpuplan.model.batch`.
+:mod:`gpuplan.model.pipeline`.
 """
 
 from __future__ import annotations

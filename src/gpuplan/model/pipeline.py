@@ -1,0 +1,312 @@
+"""The pipeline stages of many plans at once, with numpy: which layers each stage holds,
+its time per micro-batch, the bubble, its parameters and its memory.
+
+Plans are grouped by pipeline shape (stages, interleave); within a group every quantity is
+an array of plans x stages. A plan's time values are those of its slowest stage, its
+memory values those of its most loaded stage. :mod:`gpuplan.model.batch` computes the
+per-layer costs these sums are made of and assembles the step from them.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from gpuplan.catalog.schema import Framework, Model
+from gpuplan.catalog.shapes import attention_params_per_layer, is_moe_layer, mlp_params_per_layer
+from gpuplan.model.collectives import Network, p2p_times
+from gpuplan.model.kernels import BF16_BYTES, Device, gemm_time, streaming_time
+from gpuplan.model.memory import LOGIT_BYTES, OPTIMIZER_BYTES, WEIGHT_BYTES
+from gpuplan.model.rules import stage_layers
+
+IntArray = np.ndarray
+FloatArray = np.ndarray
+
+SLOWEST = (
+    "compute", "recompute", "link_tp", "link_cp", "link_ep", "exposed_tp", "exposed_cp",
+    "bubble", "dense_params", "expert_params", "layers",
+)  # fmt: skip
+"""Per-micro-batch values of a plan's slowest stage, and the bubble (:func:`evaluate_stages`)."""
+HEAVIEST = ("weights", "grads", "optimizer", "activations")
+"""Memory (bytes) of a plan's most loaded stage, from :func:`evaluate_stages`."""
+
+
+def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of ``keys`` (non-negative integers) and, per plan, the index of its row."""
+    code = np.zeros(keys.shape[0], dtype=np.int64)
+    for column in keys.T:
+        code = code * (int(column.max()) + 1) + column
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    return keys[first], inverse.reshape(-1)
+
+
+@dataclass(frozen=True)
+class StageInputs:
+    """Per plan, equal-length arrays: the layout, and what one dense and one MoE layer cost
+    per micro-batch on one GPU (:class:`gpuplan.model.layer.LayerCost` fields, seconds)
+    and keep in memory (bytes)."""
+
+    tp: IntArray
+    pp: IntArray
+    dp: IntArray
+    cp: IntArray
+    ep: IntArray
+    interleave: IntArray
+    zero: IntArray
+    microbatches: IntArray
+    """Micro-batches per step through each pipeline."""
+    tokens: FloatArray
+    """Tokens of one micro-batch on one GPU (its share of the sequence under CP)."""
+    full_recompute: np.ndarray
+    dense: dict[str, FloatArray]
+    moe: dict[str, FloatArray]
+    act_dense: FloatArray
+    act_moe: FloatArray
+    act_transient: FloatArray
+    """One layer's activations without recompute: what a full recompute rebuilds."""
+    logits: FloatArray
+    """Logits and loss of one micro-batch, on the last stage."""
+    pp_exposed: FloatArray
+    """Sends between stages per micro-batch that the stage waits for."""
+
+    def rows(self, idx: np.ndarray) -> StageInputs:
+        """The plans at ``idx``, each array as a column (plans x 1) to broadcast over stages."""
+        cut: dict[str, Any] = {
+            k: {f: a[idx, None] for f, a in v.items()} if isinstance(v, dict) else v[idx, None]
+            for k, v in self.__dict__.items()
+        }
+        return replace(self, **cut)
+
+
+@dataclass(frozen=True)
+class Stages:
+    """The physical stages of one pipeline shape, each a row of 1 x stages."""
+
+    pp: int
+    interleave: int
+    layers: FloatArray
+    moe_layers: FloatArray
+    dense_layers: FloatArray
+    index: IntArray
+    first: np.ndarray
+    last: np.ndarray
+
+
+@functools.cache
+def _stage_structure(model: Model, pp: int, v: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Layers and MoE layers held by each physical stage (virtual stages folded in)."""
+    counts = stage_layers(model.layers, pp * v)
+    layers, moe = [0] * pp, [0] * pp
+    for stage in range(pp):
+        for chunk in range(v):
+            virtual = chunk * pp + stage
+            first = sum(counts[:virtual])
+            for index in range(first, first + counts[virtual]):
+                layers[stage] += 1
+                moe[stage] += int(is_moe_layer(model, index))
+    return tuple(layers), tuple(moe)
+
+
+def _pipeline_stages(model: Model, pp: int, v: int) -> Stages:
+    """The stages of ``pp`` GPUs with ``v`` virtual stages (chunks of layers) each."""
+    counts, moes = _stage_structure(model, pp, v)
+    layers = np.asarray(counts, dtype=float)[None, :]
+    moe_layers = np.asarray(moes, dtype=float)[None, :]
+    index = np.arange(pp)[None, :]
+    return Stages(
+        pp=pp,
+        interleave=v,
+        layers=layers,
+        moe_layers=moe_layers,
+        dense_layers=layers - moe_layers,
+        index=index,
+        first=index == 0,
+        last=index == pp - 1,
+    )
+
+
+def logit_times(
+    model: Model,
+    tp: IntArray,
+    cp: IntArray,
+    microbatch: IntArray,
+    seq_len: int,
+    dev: Device,
+    framework: Framework,
+) -> FloatArray:
+    """Per plan, the last stage's output layer for one micro-batch: the logit GEMMs forward
+    and backward (kept in BF16 under FP8) and the cross-entropy loss over them
+    (memory-bound, frameworks.yaml: loss_bytes_per_logit), once per distinct (tp, cp, mb)."""
+    if not model.vocab:
+        return np.zeros(len(tp))
+    bf16_dev = replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False)
+    unique, where = distinct_rows(np.stack([tp, cp, microbatch], axis=1))
+    values = np.empty(len(unique))
+    for row, (kt, kc, kb) in enumerate(unique):
+        rows = kb * seq_len / kc
+        shard, h = model.vocab / kt, model.hidden
+        values[row] = (
+            gemm_time(rows, shard, h, bf16_dev)
+            + gemm_time(rows, h, shard, bf16_dev)
+            + gemm_time(h, shard, rows, bf16_dev)
+            + streaming_time(framework.loss_bytes_per_logit * rows * shard, 9, dev)
+        )
+    return np.asarray(values[where])
+
+
+def stage_sends(
+    model: Model,
+    tp: IntArray,
+    cp: IntArray,
+    dp: IntArray,
+    pp: IntArray,
+    interleave: IntArray,
+    tokens: FloatArray,
+    network: Network,
+    framework: Framework,
+) -> tuple[FloatArray, FloatArray]:
+    """Per plan and micro-batch, the point-to-point sends between stages: on the link, and
+    what the stage waits for.
+
+    Activations go between stages scattered over the TP ranks (Narayanan et al. 2021
+    sec. 4.1) and gathered on the far side, once forward and once backward per chunk.
+    Interleaved schedules that overlap their sends (frameworks.yaml: overlap_p2p_comm) run
+    them under the other chunks' compute; otherwise each stage waits for them.
+    """
+    same_domain = tp * cp * dp * 2 <= network.domain
+    send = p2p_times(tokens * model.hidden * BF16_BYTES / tp, same_domain, network)
+    on_link = np.where(pp > 1, 2 * interleave * send, 0.0)
+    hidden = (interleave > 1) & framework.overlap_p2p_comm
+    return on_link, np.where(hidden, 0.0, on_link)
+
+
+def _stage_times(s: Stages, p: StageInputs, tp_comm_overlap: float) -> dict[str, FloatArray]:
+    """Per plan and stage, one micro-batch: the forward and backward kernels (the last stage
+    also runs the logits), the recomputed forward, TP/CP/EP communication on the link and
+    exposed, and the stage's time (``"stage"``) with the sends it waits for.
+
+    TP collectives are hidden in the fraction the framework overlaps (frameworks.yaml:
+    tp_comm_overlap); the CP ring exchange hides behind the attention core; EP all-to-alls
+    are never hidden.
+    """
+
+    def per_stage(field: str) -> FloatArray:
+        return np.asarray(s.dense_layers * p.dense[field] + s.moe_layers * p.moe[field])
+
+    compute = per_stage("forward_s") + per_stage("backward_s") + s.last * p.logits
+    recompute = per_stage("recompute_s")
+    link_tp, link_cp, link_ep = per_stage("tp_s"), per_stage("cp_s"), per_stage("ep_s")
+    exposed_tp = link_tp * (1 - tp_comm_overlap)
+    exposed_cp = np.maximum(0.0, link_cp - per_stage("attention_s"))
+    stage_time = compute + recompute + exposed_tp + exposed_cp + link_ep
+    stage_time = stage_time + p.pp_exposed
+    return {
+        "compute": compute, "recompute": recompute, "link_tp": link_tp, "link_cp": link_cp,
+        "link_ep": link_ep, "exposed_tp": exposed_tp, "exposed_cp": exposed_cp,
+        "stage": stage_time,
+    }  # fmt: skip
+
+
+def _stage_params(model: Model, s: Stages, p: StageInputs) -> tuple[FloatArray, FloatArray]:
+    """Per plan and stage, the dense and the expert parameters on one GPU before ZeRO
+    sharding: layers split over TP (experts also over EP), the embedding on the first stage
+    and the output layer on the last (one matrix when tied and the pipeline has one stage).
+    """
+    attention = attention_params_per_layer(model)
+    mlp = mlp_params_per_layer(model)
+    embedding = model.vocab * model.hidden / p.tp
+    holds_logits = s.last & ((not model.tied_embeddings) or s.pp > 1)
+    dense_params = (
+        s.layers * (attention + 2 * model.hidden)
+        + s.dense_layers * mlp.dense
+        + s.moe_layers * mlp.moe_shared
+    ) / p.tp + embedding * (s.first.astype(float) + holds_logits)
+    expert_params = s.moe_layers * mlp.moe_routed / (p.tp * p.ep)
+    return dense_params, expert_params
+
+
+def _state_bytes(
+    s: Stages, p: StageInputs, dense_params: FloatArray, expert_params: FloatArray,
+    grad_bytes: float,
+) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
+    """Per plan and stage, the weights, gradients and optimizer states (bytes) under ZeRO.
+
+    ZeRO 1 shards the optimizer states over DP x CP (experts over DP x CP / EP), ZeRO 2
+    also the gradients, ZeRO 3 also the weights, of which two layers' worth stay gathered.
+    """
+    shard = p.dp * p.cp
+    expert_shard = np.maximum(1, (p.dp * p.cp) // p.ep)
+    all_params = dense_params + expert_params
+    sharded = dense_params / shard + expert_params / expert_shard
+    weights = np.where(
+        p.zero >= 3,
+        WEIGHT_BYTES * np.minimum(all_params, sharded + 2 * all_params / np.maximum(s.layers, 1)),
+        WEIGHT_BYTES * all_params,
+    )
+    grads = grad_bytes * np.where(p.zero >= 2, sharded, all_params)
+    optimizer = OPTIMIZER_BYTES * np.where(p.zero >= 1, sharded, all_params)
+    return weights, grads, optimizer
+
+
+def _activation_bytes(model: Model, s: Stages, p: StageInputs) -> FloatArray:
+    """Per plan and stage, the activations (bytes) of the micro-batches in flight.
+
+    Of ``p`` stages with ``v`` chunks each and ``m`` micro-batches, stage ``i`` holds
+    ``min(m, p + (p - 1) / v) (p - i) / p`` stage-loads, at least one (Korthikanti et al.
+    sec. 4.2.3 for the interleaved factor); a full recompute adds one layer's activations,
+    rebuilt transiently; the first stage keeps the embedding output, the last the FP32
+    logits.
+    """
+    kp, kv = s.pp, s.interleave
+    if kp > 1:
+        in_flight = np.minimum(p.microbatches, kp + (kp - 1) / kv if kv > 1 else kp)
+        loads = np.maximum(in_flight.astype(float) * (kp - s.index) / kp, 1.0)
+    else:
+        loads = np.ones((p.tp.shape[0], 1))
+    activations = (s.dense_layers * p.act_dense + s.moe_layers * p.act_moe) * loads
+    activations = activations + (p.full_recompute & (s.layers > 0)) * p.act_transient
+    activations = activations + s.first * (2 * p.tokens * model.hidden) * loads
+    return np.asarray(activations + s.last * (LOGIT_BYTES * p.tokens * model.vocab / p.tp))
+
+
+def evaluate_stages(
+    model: Model, framework: Framework, plans: StageInputs
+) -> dict[str, np.ndarray]:
+    """Per plan, the :data:`SLOWEST` values of its slowest stage, the bubble, the
+    :data:`HEAVIEST` memory of its most loaded stage and that stage (``"memory_stage"``).
+
+    With per-micro-batch stage times ``t_i`` and ``v`` virtual stages per GPU the bubble is
+    ``(sum(t_i) - max(t_i)) / v`` (Narayanan et al. 2021 sec. 2.2, generalised to uneven
+    stages).
+    """
+    n = len(plans.tp)
+    out = {name: np.zeros(n) for name in SLOWEST + HEAVIEST}
+    out["memory_stage"] = np.zeros(n, dtype=np.int64)
+    unique, where = distinct_rows(np.stack([plans.pp, plans.interleave], axis=1))
+    for row, (kp, kv) in enumerate(unique):
+        idx = np.flatnonzero(where == row)
+        s, p = _pipeline_stages(model, int(kp), int(kv)), plans.rows(idx)
+        rows = np.arange(idx.size)
+        per_stage = _stage_times(s, p, framework.tp_comm_overlap)
+        stage_time = per_stage.pop("stage")
+        slowest = np.argmax(stage_time, axis=1)
+        out["bubble"][idx] = (stage_time.sum(axis=1) - stage_time[rows, slowest]) / kv
+        dense_params, expert_params = _stage_params(model, s, p)
+        per_stage |= {"dense_params": dense_params, "expert_params": expert_params}
+        per_stage["layers"] = np.broadcast_to(s.layers, stage_time.shape)
+        for name, values in per_stage.items():
+            out[name][idx] = values[rows, slowest]
+
+        weights, grads, optimizer = _state_bytes(
+            s, p, dense_params, expert_params, framework.grad_bytes
+        )
+        memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
+                  "activations": _activation_bytes(model, s, p)}  # fmt: skip
+        heaviest = np.argmax(weights + grads + optimizer + memory["activations"], axis=1)
+        out["memory_stage"][idx] = heaviest
+        for name, values in memory.items():
+            out[name][idx] = np.broadcast_to(values, (idx.size, int(kp)))[rows, heaviest]
+    return out
