@@ -55,7 +55,7 @@ FUNCTION_ALLOWLIST: dict[str, int] = {
     "gpuplan.report.terminal.plan_report": 100,
     "gpuplan.studies.sweep.run_sweep": 83,
     "gpuplan.studies.uncertainty.run_uncertainty": 68,
-    "gpuplan.web.app.create_app": 82,
+    "gpuplan.web.app.create_app": 74,
 }
 
 
