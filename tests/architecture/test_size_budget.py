@@ -45,7 +45,6 @@ MODULE_ALLOWLIST: dict[str, int] = {
 FUNCTION_ALLOWLIST: dict[str, int] = {
     "gpuplan.accounting.cluster.assess_cluster": 68,
     "gpuplan.checks.validation.predict_row": 76,
-    "gpuplan.cli.app.validate": 110,
     "gpuplan.cli.sweep.sweep": 72,
     "gpuplan.cli.trends.trends": 115,
     "gpuplan.fitting.scaling_fit.fit_scaling_law": 78,

@@ -36,6 +36,7 @@ from gpuplan.report.terminal import (
     scaling_report,
     search_report,
 )
+from gpuplan.report.validation import validation_dict, validation_report
 from gpuplan.scenario.distributions import has_distributions
 from gpuplan.studies.answer import answer, plan_results, search_plans, single_scenarios
 from gpuplan.studies.seed import plan_seed_clusters
@@ -179,101 +180,9 @@ def validate(
     targets = check_targets(results)
     kernels = kernel_checks(catalog)
     if as_json:
-        _emit_json(
-            {
-                "rows": [
-                    {
-                        "id": r.id,
-                        "source_group": r.source_group,
-                        "basis": r.basis,
-                        "measured_step_s": r.measured_step_s,
-                        "predicted_step_s": r.predicted_step_s,
-                        "error": r.error,
-                        "predicted_mfu": r.predicted_mfu,
-                        "note": r.note,
-                    }
-                    for r in results
-                ],
-                "targets": [
-                    {
-                        "id": t.target.id,
-                        "description": t.target.description,
-                        "rows": t.summary.rows,
-                        "mean_abs": t.summary.mean_abs,
-                        "median_abs": t.summary.median_abs,
-                        "p90_abs": t.summary.p90_abs,
-                        "max_abs": t.summary.max_abs,
-                        "passed": t.passed,
-                        "failures": list(t.failures),
-                        "source": t.target.source,
-                    }
-                    for t in targets
-                ],
-                "kernels": [
-                    {
-                        "id": k.id,
-                        "description": k.description,
-                        "source": k.source,
-                        "kernels": k.summary.rows,
-                        "bias": k.bias,
-                        "mean_abs": k.summary.mean_abs,
-                        "median_abs": k.summary.median_abs,
-                        "p90_abs": k.summary.p90_abs,
-                        "max_abs": k.summary.max_abs,
-                    }
-                    for k in kernels
-                ],
-            }
-        )
+        _emit_json(validation_dict(results, targets, kernels))
     else:
-        if rows:
-            view = Table(title="Predicted vs published step time", show_lines=False)
-            for column in ("row", "basis", "measured s", "predicted s", "error", "MFU"):
-                view.add_column(column, justify="left" if column in ("row", "basis") else "right")
-            for r in results:
-                error = f"{r.error:+.1%}" if r.error is not None else "infeasible"
-                view.add_row(
-                    r.id,
-                    r.basis,
-                    f"{r.measured_step_s:.3f}",
-                    f"{r.predicted_step_s:.3f}" if r.predicted_step_s else "—",
-                    error,
-                    f"{r.predicted_mfu:.1%}" if r.predicted_mfu else "—",
-                )
-            console.print(view)
-        summary = Table(title="Targets (|error| of step time)")
-        for column in ("target", "rows", "mean", "median", "p90", "max", "verdict"):
-            summary.add_column(column, justify="left" if column == "target" else "right")
-        for t in targets:
-            s = t.summary
-            summary.add_row(
-                t.target.id,
-                str(s.rows),
-                f"{s.mean_abs:.1%}",
-                f"{s.median_abs:.1%}",
-                f"{s.p90_abs:.1%}",
-                f"{s.max_abs:.1%}",
-                "pass" if t.passed else "MISS: " + "; ".join(t.failures),
-            )
-        console.print(summary)
-        measured = Table(
-            title="Kernels timed on a lent GPU (error of time; GEMMs: fwd, dgrad, wgrad)"
-        )
-        for column in ("check", "kernels", "bias", "median", "p90", "max"):
-            measured.add_column(column, justify="left" if column == "check" else "right")
-        for k in kernels:
-            s = k.summary
-            measured.add_row(
-                f"{k.accelerator} {k.description}",
-                str(s.rows),
-                f"{k.bias:+.1%}",
-                f"{s.median_abs:.1%}",
-                f"{s.p90_abs:.1%}",
-                f"{s.max_abs:.1%}",
-            )
-        console.print(measured)
-        for source in dict.fromkeys(k.source for k in kernels):
-            console.print(f"[dim]measured: {source}[/dim]")
+        console.print(validation_report(results, targets, kernels, rows=rows))
     if not all(t.passed for t in targets):
         raise typer.Exit(1)
 
