@@ -51,7 +51,6 @@ FUNCTION_ALLOWLIST: dict[str, int] = {
     "gpuplan.fitting.trends.fit_trend": 75,
     "gpuplan.fitting.trends.read_epoch_csv": 62,
     "gpuplan.report.figures.scaling_figure": 91,
-    "gpuplan.report.terminal.plan_report": 100,
     "gpuplan.studies.sweep.run_sweep": 83,
     "gpuplan.studies.uncertainty.run_uncertainty": 68,
     "gpuplan.web.app.create_app": 74,

@@ -12,18 +12,36 @@ from rich.text import Text
 from gpuplan import units
 from gpuplan.checks.claims import ClaimResult
 from gpuplan.model.step import StepEstimate
+from gpuplan.planning.accounts import RunAccounts
 from gpuplan.planning.result import PlanResult
 from gpuplan.report import humanize as hz
 
 
 def plan_report(result: PlanResult) -> Group:
+    """The plan as a two-column table (what fits, the step, the run), then its assumptions."""
     r = result.resolved
     table = Table(title=f"{r.model.name} on {r.gpus:,} × {r.accelerator.name}", show_header=False)
     table.add_column("", style="bold")
     table.add_column("", justify="right")
-    rows: list[tuple[str, str]] = [
-        ("Model parameters (from shapes)", hz.number(result.params.total))
-    ]
+    rows = _plan_rows(result) + _step_rows(result)
+    if result.run is not None:
+        rows += _run_rows(result, result.run)
+    for label, value in rows:
+        table.add_row(label, value)
+    notes = Text()
+    notes.append("Assumptions\n", style="bold")
+    for line in result.assumptions:
+        notes.append(f"• {line}\n")
+    return Group(table, notes)
+
+
+Rows = list[tuple[str, str]]
+
+
+def _plan_rows(result: PlanResult) -> Rows:
+    """Parameters, the parallel plan, whether it fits, memory per GPU."""
+    r = result.resolved
+    rows: Rows = [("Model parameters (from shapes)", hz.number(result.params.total))]
     p = result.parallel_plan
     if p is not None:
         rows.append(
@@ -35,8 +53,7 @@ def plan_report(result: PlanResult) -> Group:
             )
         )
     if result.infeasible is not None:
-        rows.append(("Fits", "NO"))
-        rows.append(("Why", result.infeasible.reason))
+        rows += [("Fits", "NO"), ("Why", result.infeasible.reason)]
     memory = result.step.memory if result.step else None
     if memory is not None:
         rows.append(
@@ -49,8 +66,14 @@ def plan_report(result: PlanResult) -> Group:
                 f"{memory.activations_bytes / units.GiB:.1f})",
             )
         )
-    step = result.step
-    numbers = result.to_dict()["step"]  # MFU and HFU: the one definition of serialize.py
+    return rows
+
+
+def _step_rows(result: PlanResult) -> Rows:
+    """The step time by part, MFU and HFU (read from the JSON: their one definition)."""
+    r, step = result.resolved, result.step
+    numbers = result.to_dict()["step"]
+    rows: Rows = []
     if step is not None and not r.mfu_is_what_if:
         comm = sum(step.exposed_comm_s.values())
         rows.append(
@@ -64,58 +87,50 @@ def plan_report(result: PlanResult) -> Group:
         )
     elif numbers["time_s"] is not None:
         rows.append(("Step time (from the given MFU)", f"{numbers['time_s']:.2f} s"))
-    if numbers["mfu"] is not None:
-        label = "MFU (given, what-if)" if r.mfu_is_what_if else "MFU / HFU (of dense BF16 peak)"
-        shown = hz.percent(numbers["mfu"])
-        if numbers["hfu"] is not None:
-            shown += f" / {hz.percent(numbers['hfu'])}"
-        rows.append((label, shown))
-        if r.precision.value != "bf16":
-            rows.append(
-                (
-                    f"MFU of the {r.precision.value.upper()} peak",
-                    hz.percent(numbers["mfu_vs_precision_peak"]),
-                )
-            )
-    run = result.run
-    if run is not None:
-        c = run.compute
-        rows += [
-            ("Training tokens", hz.number(c.tokens)),
-            ("Model FLOPs per token", f"{c.flops_per_token:.3g}"),
-            ("Training compute (model FLOPs)", hz.flops(c.model_flops)),
-            ("Throughput", f"{hz.number(c.tokens_per_s)} tokens/s"),
-            ("Time to train, failure-free", hz.days(c.days)),
-            (
-                "Time to train, with failures",
-                f"{hz.days(run.reliability.wall_days)} (goodput "
-                f"{hz.percent(run.reliability.goodput)}, "
-                f"{hz.number(run.reliability.interruptions)} interruptions, one every "
-                f"{run.reliability.mtbi_s / 3600:.2g} h)",
-            ),
-            ("GPU-hours", hz.number(r.gpus * run.reliability.wall_time_s / 3600)),
-            ("Facility power, average", hz.watts(run.power.facility_w)),
-            ("Facility power, provisioned", hz.watts(run.power.peak_facility_w)),
-            ("Energy of the run", hz.watt_hours(run.energy.energy_j / 3600.0)),
-            (f"Emissions ({r.grid.name} grid)", hz.tonnes(run.energy.tco2e)),
-            ("GPU capex", hz.usd(run.capex.gpu_capex_usd)),
-            ("Full cluster capex", hz.usd(run.capex.cluster_capex_usd)),
-            ("Run cost, amortised hardware + energy", hz.usd(run.cost.amortized_usd)),
-            ("Run cost, cloud rental", hz.usd(run.cost.cloud_usd)),
-            ("Predicted loss (nats/token)", f"{run.scaling.predicted_loss:.3f}"),
-            (
-                "Compute-optimal for this compute",
-                f"{hz.number(run.scaling.optimal.params)} params, "
-                f"{hz.number(run.scaling.optimal.tokens)} tokens",
-            ),
-        ]
-    for label, value in rows:
-        table.add_row(label, value)
-    notes = Text()
-    notes.append("Assumptions\n", style="bold")
-    for line in result.assumptions:
-        notes.append(f"• {line}\n")
-    return Group(table, notes)
+    if numbers["mfu"] is None:
+        return rows
+    label = "MFU (given, what-if)" if r.mfu_is_what_if else "MFU / HFU (of dense BF16 peak)"
+    shown = hz.percent(numbers["mfu"])
+    if numbers["hfu"] is not None:
+        shown += f" / {hz.percent(numbers['hfu'])}"
+    rows.append((label, shown))
+    if r.precision.value != "bf16":
+        peak = f"MFU of the {r.precision.value.upper()} peak"
+        rows.append((peak, hz.percent(numbers["mfu_vs_precision_peak"])))
+    return rows
+
+
+def _run_rows(result: PlanResult, run: RunAccounts) -> Rows:
+    """Tokens, compute, time with failures, power, energy, CO2, cost, loss."""
+    r, c, failures = result.resolved, run.compute, run.reliability
+    return [
+        ("Training tokens", hz.number(c.tokens)),
+        ("Model FLOPs per token", f"{c.flops_per_token:.3g}"),
+        ("Training compute (model FLOPs)", hz.flops(c.model_flops)),
+        ("Throughput", f"{hz.number(c.tokens_per_s)} tokens/s"),
+        ("Time to train, failure-free", hz.days(c.days)),
+        (
+            "Time to train, with failures",
+            f"{hz.days(failures.wall_days)} (goodput {hz.percent(failures.goodput)}, "
+            f"{hz.number(failures.interruptions)} interruptions, one every "
+            f"{failures.mtbi_s / 3600:.2g} h)",
+        ),
+        ("GPU-hours", hz.number(r.gpus * failures.wall_time_s / 3600)),
+        ("Facility power, average", hz.watts(run.power.facility_w)),
+        ("Facility power, provisioned", hz.watts(run.power.peak_facility_w)),
+        ("Energy of the run", hz.watt_hours(run.energy.energy_j / 3600.0)),
+        (f"Emissions ({r.grid.name} grid)", hz.tonnes(run.energy.tco2e)),
+        ("GPU capex", hz.usd(run.capex.gpu_capex_usd)),
+        ("Full cluster capex", hz.usd(run.capex.cluster_capex_usd)),
+        ("Run cost, amortised hardware + energy", hz.usd(run.cost.amortized_usd)),
+        ("Run cost, cloud rental", hz.usd(run.cost.cloud_usd)),
+        ("Predicted loss (nats/token)", f"{run.scaling.predicted_loss:.3f}"),
+        (
+            "Compute-optimal for this compute",
+            f"{hz.number(run.scaling.optimal.params)} params, "
+            f"{hz.number(run.scaling.optimal.tokens)} tokens",
+        ),
+    ]
 
 
 def _plan_text(step: StepEstimate) -> str:
