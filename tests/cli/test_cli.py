@@ -215,4 +215,5 @@ def test_a_plan_that_cannot_fit_says_by_how_much() -> None:
                   "--json")  # fmt: skip
     reason = json.loads(out.stdout)["infeasible_reason"]
     # DeepSeek-V3's 671B parameters: far more than a TPU v5e's 16 GiB, whatever the plan.
-    assert "does not fit in memory" in reason and "a tpu-v5e has 16.0 GiB" in reason
+    assert reason.startswith("deepseek-v3 on 1 x tpu-v5e does not fit in memory: the smallest")
+    assert "a tpu-v5e has 16.0 GiB" in reason

@@ -162,16 +162,14 @@ def _choose_plan(
 
 
 def _no_plan(r: ResolvedScenario, searched: SearchResult) -> Infeasible:
+    where = f"{r.model.id} on {r.gpus:,} x {r.accelerator.id}"
     reasons = ", ".join(f"{k}: {v:,}" for k, v in searched.pruned.items())
-    why = (
-        f"no parallel plan fits {r.model.id} on {r.gpus:,} x {r.accelerator.id}: of "
-        f"{searched.enumerated:,} plans, {reasons or 'none could be formed'}"
-    )
+    counts = f"of {searched.enumerated:,} plans, {reasons or 'none could be formed'}"
     if searched.min_memory_bytes is None or "does not fit in memory" not in searched.pruned:
-        return Infeasible(InfeasibleKind.LAYOUT, why)
+        return Infeasible(InfeasibleKind.LAYOUT, f"no parallel plan fits {where}: {counts}")
     need, have = searched.min_memory_bytes / units.GiB, r.accelerator.hbm_bytes / units.GiB
     return Infeasible(
         InfeasibleKind.MEMORY,
-        f"{why}. The smallest plan needs {need:,.1f} GiB per GPU; a "
-        f"{r.accelerator.id} has {have:,.1f} GiB ({need / have:,.1f}x over).",
+        f"{where} does not fit in memory: the smallest plan needs {need:,.1f} GiB per GPU, "
+        f"a {r.accelerator.id} has {have:,.1f} GiB ({need / have:,.1f}x over); {counts}",
     )
