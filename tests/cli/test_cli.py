@@ -100,7 +100,11 @@ def test_plan_prints_a_readable_table() -> None:
         (["--gpus", "0"], "--gpus = 0: must be > 0"),
         (["--mfu", "1.5"], "--mfu = 1.5: must be <= 1"),
         (["--days", "5000"], "--days = 5000: must be <= 3650"),
-        (["--tokens", "-5"], "--tokens = -5: must be > 0"),
+        (["--tokens", "-5"], "--tokens = -5: must be >= 1"),
+        (["--mfu", "nan"], "--mfu = 'nan': must be a finite number"),
+        (["--tokens", "inf"], "--tokens = 'inf': must be a finite number"),
+        (["--gpus", "true"], "--gpus = True: must be a number, not the boolean true"),
+        (["--tp", "true"], "--tp = True: must be a number, not the boolean true"),
         (["--global-batch", "0"], "--global-batch = 0: must be > 0"),
         (["--model", "llama-405b"], "--model: unknown model 'llama-405b'; did you mean"),
         (["--hardware", "h100x"], "--hardware: unknown accelerator 'h100x'; did you mean"),
@@ -217,3 +221,103 @@ def test_a_plan_that_cannot_fit_says_by_how_much() -> None:
     # DeepSeek-V3's 671B parameters: far more than a TPU v5e's 16 GiB, whatever the plan.
     assert reason.startswith("deepseek-v3 on 1 x tpu-v5e does not fit in memory: the smallest")
     assert "a tpu-v5e has 16.0 GiB" in reason
+
+
+# --------------------------------------------------------------------------- issue 15
+
+
+def test_an_inconsistent_inline_model_is_one_line(tmp_path: Path) -> None:
+    scenario = tmp_path / "inline.yaml"
+    scenario.write_text(
+        "model: {name: t, layers: 4, hidden: 512, heads: 4, kv_heads: 3, ffn_hidden: 2048,"
+        " vocab: 32000, seq_len: 2048}\nhardware: h100-sxm\ngpus: 8\n"
+    )
+    out = gpuplan("plan", str(scenario))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr == (
+        "gpuplan: error: model.kv_heads = 3: must divide heads = 4; allowed: 1, 2, 4\n"
+    )
+
+
+SWEEP = "base: {model: llama3-8b, hardware: h100-sxm, gpus: 1024}\ngrid:\n  site.pue: [1.1, 1.2]\n"
+
+
+def test_sweep_writes_csv_when_asked(tmp_path: Path) -> None:
+    (tmp_path / "sweep.yaml").write_text(SWEEP)
+    out = tmp_path / "rows.csv"
+    result = gpuplan("sweep", str(tmp_path / "sweep.yaml"), "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith('"point","site.pue"') and len(lines) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("rows.xlsx", "unsupported extension; allowed: .parquet, .csv"),
+        ("missing/dir/rows.parquet", "does not exist"),
+        ("a-file.txt/rows.parquet", "does not exist (or is not a folder)"),
+    ],
+)
+def test_sweep_refuses_an_output_it_cannot_write_before_any_work(
+    tmp_path: Path, name: str, words: str
+) -> None:
+    (tmp_path / "sweep.yaml").write_text(SWEEP.replace("[1.1, 1.2]", "[1.1, 1.2, 1.3, 1.4]"))
+    (tmp_path / "a-file.txt").write_text("")
+    out = tmp_path / name
+    result = gpuplan("sweep", str(tmp_path / "sweep.yaml"), "--out", str(out), "--quiet")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"gpuplan: error: --out = '{out}': ") and words in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_report_refuses_an_unwritable_path_before_any_work(tmp_path: Path) -> None:
+    (tmp_path / "a-file.txt").write_text("")
+    out = tmp_path / "a-file.txt" / "report.html"
+    result = gpuplan("report", *BASE[1:], "--no-scaling", "-o", str(out))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"gpuplan: error: --out = '{out}': ")
+
+
+def test_a_failed_write_keeps_the_work(tmp_path: Path) -> None:
+    from gpuplan.cli.writes import write_safely
+    from gpuplan.errors import ScenarioError
+
+    target = tmp_path / "report.html"
+    saved: list[Path] = []
+
+    def write(path: Path) -> None:
+        if path == target:
+            raise OSError(28, "No space left on device")
+        path.write_text("the finished work")
+        saved.append(path)
+
+    with pytest.raises(ScenarioError) as caught:
+        write_safely(write, target, "--out")
+    message = str(caught.value)
+    assert message.startswith(f"--out = '{target}': cannot write: No space left on device")
+    assert f"the result was saved to {saved[0]}" in message
+    assert saved[0].read_text() == "the finished work"
+    saved[0].unlink()
+
+
+@pytest.mark.skipif(not Path("/dev/full").is_char_device(), reason="no /dev/full device")
+def test_report_to_dev_full_is_one_line() -> None:
+    result = gpuplan("report", *BASE[1:], "--no-scaling", "--tokens", "15.6e12", "-o", "/dev/full")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot write" in result.stderr and result.stderr.count("\n") == 1
+    saved = result.stderr.rsplit("saved to ", 1)[-1].strip()
+    Path(saved).unlink(missing_ok=True)
+
+
+def test_serve_on_a_busy_port_says_so() -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = gpuplan("serve", "--port", str(port))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr == (
+        f"gpuplan: error: --port = {port}: port {port} is already in use on 127.0.0.1; "
+        "choose another with --port\n"
+    )

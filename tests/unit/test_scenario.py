@@ -31,7 +31,7 @@ def with_(**changes: Any) -> dict[str, Any]:
     [
         ({"gpus": 0}, "gpus = 0", "must be > 0"),
         ({"gpus": 20_000_000}, "gpus = 20000000", "must be <= 10000000"),
-        ({"training__tokens": -1.0}, "training.tokens = -1.0", "must be > 0"),
+        ({"training__tokens": -1.0}, "training.tokens = -1.0", "must be >= 1"),
         ({"training__days": 5000}, "training.days = 5000", "must be <= 3650"),
         ({"training__mfu": 1.5}, "training.mfu = 1.5", "must be <= 1"),
         ({"training__precision": "fp4"}, "training.precision = 'fp4'", "'bf16' or 'fp8'"),

@@ -173,6 +173,12 @@ BAD_PLANS: list[tuple[str, dict[str, Any] | list[Any], str, str]] = [
     ("training not a mapping", {**SMALL, "training": "long"}, "training", "dictionary"),
     ("zero stage 5", {**SMALL_BATCH, "parallelism": {"zero": 5}}, "parallelism.zero", "<= 3"),
     ("unknown grid", {**SMALL, "site": {"grid": "mars"}}, "site.grid", "unknown"),
+    ("gpus a boolean", {**SMALL, "gpus": True}, "gpus", "not the boolean true"),
+    ("tokens a boolean", with_training(tokens=True), "training.tokens", "boolean"),
+    ("tp a boolean", {**SMALL, "parallelism": {"tp": False}}, "parallelism.tp", "boolean"),
+    ("pue a boolean", {**SMALL, "site": {"pue": True}}, "site.pue", "boolean"),
+    ("mfu nan as text", with_training(mfu="nan"), "training.mfu", "finite number"),
+    ("tokens inf as text", with_training(tokens="inf"), "training.tokens", "finite number"),
     ("body not an object", [1, 2, 3], "body", "dictionary"),
     ("missing hardware", {"model": "llama3-8b", "gpus": 8}, "hardware", "required"),
 ]
@@ -283,3 +289,25 @@ def test_every_software_stack_the_form_offers_plans(client: TestClient, catalog:
         response = client.post("/api/plan", json={**SMALL_BATCH, "framework": framework})
         assert response.status_code == 200, response.text
         assert response.json()["framework"]["id"] == framework
+
+
+def test_every_id_the_form_offers_plans(client: TestClient, catalog: Catalog) -> None:
+    """Each grid, household country and accelerator of the web form plans (issue 15: three
+    grids the form offered had no electricity price)."""
+    page = client.get("/").text
+    offered = [
+        *[("site", "grid", g) for g in catalog.grids],
+        *[("site", "households", h) for h in catalog.households],
+        *[("", "hardware", a) for a in catalog.accelerators],
+    ]
+    for section, key, value in offered:
+        if key != "households":  # the form offers households through its defaults only
+            assert f'<option value="{value}"' in page, value
+        body: dict[str, Any] = {**SMALL_BATCH, "training": {"mfu": 0.4, "global_batch": 256}}
+        if section:
+            body[section] = {key: value}
+        else:
+            body[key] = value
+        response = client.post("/api/plan", json=body)
+        assert response.status_code == 200, (value, response.text)
+        assert response.json()["fits"] is not None

@@ -27,6 +27,7 @@ from gpuplan.cli.sweep import sweep as sweep_command
 from gpuplan.cli.trends import scaling_fit as scaling_fit_command
 from gpuplan.cli.trends import trends as trends_command
 from gpuplan.cli.uncertainty import print_uncertainty
+from gpuplan.cli.writes import check_writable, write_safely
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.planning.result import PlanResult
 from gpuplan.report.demo import demo_dict, demo_report
@@ -149,6 +150,8 @@ def demo(
     """
     if mfu is not None and not 0 < mfu <= 1:
         raise ScenarioError("--mfu", f"{mfu} is not in (0, 1]")
+    if html is not None:
+        check_writable(html, "--html", create_folders=True)
     catalog = load_catalog()
     data = demo_dict(
         list(catalog.seed_clusters.values()), plan_seed_clusters(catalog, days, mfu), days, mfu
@@ -160,10 +163,11 @@ def demo(
         console.print(demo_report(data, catalog))
         console.print(claims_table(claims, VERDICT_STYLES))
     if html is not None:
-        from gpuplan.report.html import write_seed_report  # plotly: load only when asked
+        from gpuplan.report.html import seed_report_data, write_report  # plotly: when asked
 
-        written = write_seed_report(html, catalog, days=days, mfu=mfu)
-        (sys.stderr if as_json else sys.stdout).write(f"HTML report: {written.resolve()}\n")
+        report_data = seed_report_data(catalog, days=days, mfu=mfu)
+        write_safely(lambda to: write_report(report_data, to), html, "--html")
+        (sys.stderr if as_json else sys.stdout).write(f"HTML report: {html.resolve()}\n")
 
 
 @app.command()

@@ -15,6 +15,7 @@ import typer
 
 from gpuplan.catalog.loader import load_catalog
 from gpuplan.cli.flags import with_scenario_flags
+from gpuplan.cli.writes import check_writable, write_safely
 from gpuplan.errors import ScenarioError
 from gpuplan.report.data import load_plan_file
 from gpuplan.report.figures import CHART_IDS
@@ -54,12 +55,14 @@ def report(
             "report",
             "give a scenario (a YAML file or flags) or --from-json FILE (one of them, not both)",
         )
+    check_writable(out, "--out", create_folders=True)
     catalog = load_catalog()
     if from_json is not None:
         data = build_report(load_plan_file(from_json), catalog, with_scaling=scaling)
     else:
         data = report_for_scenario(scenario, catalog, with_scaling=scaling)
-    path = write_html(data, out).resolve()
+    write_safely(lambda target: write_html(data, target), out, "--out")
+    path = out.resolve()
     if as_json:
         summary = {"path": str(path), "bytes": path.stat().st_size, "charts": list(CHART_IDS)}
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")

@@ -1,4 +1,4 @@
-"""``gpuplan sweep``: many scenarios into a Parquet file. A thin adapter over gpuplan.sweep.
+"""``gpuplan sweep``: many scenarios into a Parquet (or CSV) file; a thin adapter.
 
 Register with ``app.command("sweep")(sweep)``. Bad input raises :class:`ScenarioError`;
 ``cli.main`` prints it as one line and exits 2.
@@ -9,17 +9,42 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
+from gpuplan.cli.writes import check_writable, write_safely
 from gpuplan.errors import ScenarioError
 from gpuplan.studies.sweep import SweepResult, load_sweep_file, run_sweep
 
 console = Console()
+OUT_SUFFIXES = (".parquet", ".csv")
+OutOption = Annotated[
+    Path, typer.Option(help="File to write: .parquet, or .csv for a plain table.")
+]
+
+
+def _client(scheduler: str) -> Any:
+    """A Dask client of the scheduler at this address, or a ScenarioError saying why not."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ScenarioError(
+            f"--scheduler = {scheduler!r}", "needs dask[distributed]: install gpuplan[sweep]"
+        ) from None
+    try:
+        return Client(scheduler, timeout="20s")  # type: ignore[no-untyped-call]
+    except OSError as exc:
+        raise ScenarioError(f"--scheduler = {scheduler!r}", f"cannot connect: {exc}") from None
+
+
+def _write(result: SweepResult, out: Path) -> None:
+    """Parquet, or CSV by the extension; a failed write keeps the rows in a temporary file."""
+    csv = out.suffix.lower() == ".csv"
+    write_safely(result.write_csv if csv else result.write_parquet, out, "--out")
 
 
 def _summary(result: SweepResult, out: Path) -> dict[str, object]:
@@ -42,7 +67,7 @@ def sweep(
     sweep_file: Annotated[
         Path, typer.Argument(help="Sweep YAML: a base scenario and grid: or random:.")
     ],
-    out: Annotated[Path, typer.Option(help="Parquet file to write.")] = Path("results.parquet"),
+    out: OutOption = Path("results.parquet"),
     workers: Annotated[
         int | None, typer.Option(min=1, help="Local worker processes (default: CPU count).")
     ] = None,
@@ -62,23 +87,13 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Plan every scenario of a grid or random sweep; one row each, written as Parquet.
+    """Plan every scenario of a grid or random sweep; one row each, as Parquet (or CSV).
 
     Example: gpuplan sweep sweep.yaml --out results.parquet --workers 2
     """
+    check_writable(out, "--out", OUT_SUFFIXES)
     spec = load_sweep_file(sweep_file, samples=samples, seed=seed)
-    client = None
-    if scheduler is not None:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise ScenarioError(
-                f"--scheduler = {scheduler!r}", "needs dask[distributed]: install gpuplan[sweep]"
-            ) from None
-        try:
-            client = Client(scheduler, timeout="20s")  # type: ignore[no-untyped-call]
-        except OSError as exc:
-            raise ScenarioError(f"--scheduler = {scheduler!r}", f"cannot connect: {exc}") from None
+    client = None if scheduler is None else _client(scheduler)
     tasks: dict[str, TaskID] = {}
     try:
         with Progress(console=Console(stderr=True), disable=quiet) as bar:
@@ -93,8 +108,8 @@ def sweep(
             )
     finally:
         if client is not None:
-            client.close()  # type: ignore[no-untyped-call]
-    result.write_parquet(out)
+            client.close()
+    _write(result, out)
     summary = _summary(result, out)
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")

@@ -15,6 +15,7 @@ search prunes layouts before it builds their schedules, in this order.
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,14 @@ from gpuplan.scenario.plan import ParallelPlan
 
 
 def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+    """The divisors of n, ascending, found in O(sqrt n) steps (a prime batch of 10^8
+    sequences took seconds counted one by one).
+
+    >>> divisors(12)
+    [1, 2, 3, 4, 6, 12]
+    """
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return small + [n // d for d in reversed(small) if d * d != n]
 
 
 Fields = Mapping[str, Any]

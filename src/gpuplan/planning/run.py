@@ -19,7 +19,7 @@ from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.catalog.shapes import parameter_count
 from gpuplan.model.flops import frozen_encoder_flops_per_sample, training_flops_per_token
 from gpuplan.model.performance import estimate
-from gpuplan.model.rules import Context, rule_errors
+from gpuplan.model.rules import Context, plan_errors, rule_errors
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
 from gpuplan.planning.accounts import RunAccounts, SourceRef, account_run, sources
 from gpuplan.planning.defaults import (
@@ -139,6 +139,10 @@ def _choose_plan(
     fp8 = r.precision is Precision.FP8
     if given is not None and is_complete(given):
         parallel = given_plan(given)
+        # The plan's own GPU count is what estimate() checks it against; here the scenario's.
+        mismatch = plan_errors(parallel, r.model, r.gpus, batch, r.seq_len)
+        if mismatch:
+            return parallel, None, None, Infeasible(InfeasibleKind.LAYOUT, "; ".join(mismatch))
         assumptions.append(f"Parallel plan as given; step time and memory from {profile}.")
         outcome = estimate(catalog, r.model, r.accelerator, parallel, seq_len=r.seq_len,
                            global_batch=batch, fp8=fp8, framework_id=framework.id)  # fmt: skip

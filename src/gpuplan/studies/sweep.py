@@ -232,6 +232,12 @@ class SweepResult:
         meta[b"gpuplan"] = json.dumps(dict(self.metadata), default=str).encode()
         pq.write_table(self.table.replace_schema_metadata(meta), path)
 
+    def write_csv(self, path: Path) -> None:
+        """Write the table as CSV, one header row (the sweep's description is left out)."""
+        import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
+
+        pa_csv.write_csv(self.table, path)
+
 
 def _chunks(order: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(order), size):
