@@ -50,7 +50,6 @@ FUNCTION_ALLOWLIST: dict[str, int] = {
     "gpuplan.cli.trends.trends": 115,
     "gpuplan.fitting.scaling_fit.fit_scaling_law": 78,
     "gpuplan.fitting.trends.fit_trend": 75,
-    "gpuplan.fitting.trends.read_epoch_csv": 62,
     "gpuplan.report.figures.scaling_figure": 91,
     "gpuplan.report.terminal.plan_report": 100,
     "gpuplan.studies.sweep.run_sweep": 83,

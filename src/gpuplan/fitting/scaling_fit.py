@@ -47,6 +47,7 @@ from gpuplan.catalog.schema import ScalingLaw, ScalingLawForm
 from gpuplan.errors import ScenarioError
 from gpuplan.fitting.intervals import Interval, percentile_interval
 from gpuplan.fitting.scaling_laws import compute_optimal
+from gpuplan.scenario.files import read_csv_text
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -116,10 +117,7 @@ def read_loss_csv(path: Path) -> LossObservations:
     (a run name, notes) are ignored. Each bad value raises :class:`ScenarioError` naming the
     file, the line and the column.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ScenarioError(str(path), f"cannot read the file ({exc.strerror})") from None
+    text = read_csv_text(path, str(path))
     reader = csv.reader(text.splitlines())
     header = next(reader, None)
     if header is None:

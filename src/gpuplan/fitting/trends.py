@@ -34,6 +34,7 @@ import numpy as np
 from gpuplan.catalog import Catalog
 from gpuplan.errors import ScenarioError
 from gpuplan.fitting.intervals import Interval, percentile_interval
+from gpuplan.scenario.files import read_csv_text
 
 MIN_RUNS = 3
 """A line through two points has no residual; fewer than three runs is an error."""
@@ -157,10 +158,7 @@ def read_epoch_csv(path: Path) -> tuple[RunPoint, ...]:
     published' <= 10, whichever the file has. A malformed value raises
     :class:`ScenarioError` naming the row, the model and the column.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ScenarioError(str(path), f"cannot read the file ({exc.strerror})") from None
+    text = read_csv_text(path, str(path))
     reader = csv.DictReader(text.splitlines(keepends=True))
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
