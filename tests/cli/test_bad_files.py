@@ -135,3 +135,8 @@ def test_report_from_json_refuses_a_bad_file(tmp_path: Path, case: str) -> None:
     content, expected = JSON_FILES[case]
     path = write(tmp_path, f"{case}.json", content)
     assert_one_line_error(gpuplan("report", "--from-json", str(path)), expected)
+
+
+def test_a_huge_csv_value_is_not_echoed_whole(tmp_path: Path) -> None:
+    path = write(tmp_path, "runs.csv", "N,D,loss\n" + "a" * 100_000 + ",2,3\n")
+    assert_one_line_error(gpuplan("scaling-fit", str(path)), "...' is not a number")

@@ -44,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gpuplan.catalog.schema import ScalingLaw, ScalingLawForm
-from gpuplan.errors import ScenarioError
+from gpuplan.errors import ScenarioError, shorten
 from gpuplan.fitting.intervals import Interval, percentile_interval
 from gpuplan.fitting.scaling_laws import compute_optimal
 from gpuplan.scenario.files import read_csv_text
@@ -104,9 +104,10 @@ def _csv_number(text: str, where: str) -> float:
     try:
         value = float(text.strip())
     except ValueError:
-        raise ScenarioError(where, f"'{text}' is not a number; write e.g. 1.4e12") from None
+        shown = shorten(text)
+        raise ScenarioError(where, f"'{shown}' is not a number; write e.g. 1.4e12") from None
     if not (math.isfinite(value) and value > 0):
-        raise ScenarioError(where, f"{text.strip()} must be a positive finite number")
+        raise ScenarioError(where, f"{shorten(text.strip())} must be a positive finite number")
     return value
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from gpuplan.catalog import Catalog
-from gpuplan.errors import ScenarioError
+from gpuplan.errors import ScenarioError, shorten
 from gpuplan.fitting.intervals import Interval, percentile_interval
 from gpuplan.scenario.files import read_csv_text
 
@@ -142,9 +142,9 @@ def _epoch_number(text: str, where: str) -> float | None:
     try:
         value = float(cleaned)
     except ValueError:
-        raise ScenarioError(where, f"'{text.strip()}' is not a number") from None
+        raise ScenarioError(where, f"'{shorten(text.strip())}' is not a number") from None
     if not math.isfinite(value) or value < 0:
-        raise ScenarioError(where, f"{text.strip()} must be a non-negative number")
+        raise ScenarioError(where, f"{shorten(text.strip())} must be a non-negative number")
     return value if value > 0 else None  # Epoch writes no zeros; treat one as unknown
 
 
