@@ -16,6 +16,25 @@ invariant is a bug and is an ``assert``.
 
 from __future__ import annotations
 
+MAX_SHOWN = 80
+"""How many characters of a value a message repeats; the rest becomes '...'."""
+
+MAX_NAME = 240
+"""How long a field name (a key path, a file name) may be in a message."""
+
+MAX_MESSAGE = 2000
+"""How long one error message may be, whatever it quotes."""
+
+
+def shorten(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` on one line, cut to ``limit`` characters and '...' if longer.
+
+    >>> shorten("x" * 100, 10)
+    'xxxxxxxxxx...'
+    """
+    text = " ".join(text.splitlines()) if "\n" in text or "\r" in text else text
+    return text if len(text) <= limit else text[:limit] + "..."
+
 
 class GpuplanError(Exception):
     """Base class of every error gpuplan raises on purpose."""
@@ -25,8 +44,12 @@ class ScenarioError(GpuplanError):
     """A scenario is invalid. The message starts with the field path."""
 
     def __init__(self, field: str, message: str) -> None:
+        # A field may quote the value (``gpus = '...'``): repeat at most MAX_SHOWN of it.
+        name, equals, value = field.partition(" = ")
+        field = shorten(name, MAX_NAME) + (equals + shorten(value) if equals else "")
         self.field = field
-        self.message = message
+        self.message = shorten(message, MAX_MESSAGE)
+        message = self.message
         super().__init__(f"{field}: {message}" if field else message)
 
 

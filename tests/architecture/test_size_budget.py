@@ -48,7 +48,6 @@ FUNCTION_ALLOWLIST: dict[str, int] = {
     "gpuplan.cli.trends.trends": 115,
     "gpuplan.fitting.scaling_fit.fit_scaling_law": 78,
     "gpuplan.fitting.trends.fit_trend": 75,
-    "gpuplan.fitting.trends.read_epoch_csv": 62,
     "gpuplan.report.figures.scaling_figure": 91,
     "gpuplan.cli.sweep.sweep": 62,
     "gpuplan.studies.sweep.run_sweep": 83,

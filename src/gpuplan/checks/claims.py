@@ -33,7 +33,7 @@ from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import TrendQuantity
 from gpuplan.checks.cluster_checks import city_equivalent, gpu_capex, loss_improvement
 from gpuplan.checks.computed import Computed, arg
-from gpuplan.errors import ScenarioError
+from gpuplan.errors import ScenarioError, shorten
 from gpuplan.fitting.effective_compute import default_trend
 from gpuplan.fitting.growth import (
     COMPUTE_BASIS,
@@ -184,7 +184,7 @@ def _compute_growth(catalog: Catalog, args: Mapping[str, Any]) -> GrowthRate:
     """The published training-compute rate for ``args.basis`` (default: gpuplan's basis)."""
     text = str(args.get("basis", COMPUTE_BASIS.value))
     if text not in Basis.__members__.values():
-        raise ScenarioError("args.basis", f"'{text}'; allowed: {', '.join(Basis)}")
+        raise ScenarioError("args.basis", f"'{shorten(text)}'; allowed: {', '.join(Basis)}")
     rate = published_growth(catalog, Metric.TRAINING_COMPUTE, Basis(text))
     assert rate is not None  # every basis has a published training-compute rate
     return rate

@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel
 
 from gpuplan.errors import ScenarioError
+from gpuplan.scenario.files import Refused, load_yaml
 from gpuplan.scenario.parse import load_scenario_file
 from gpuplan.scenario.schema import Parallelism, Prices, Scenario, Site, Training
 
@@ -92,9 +93,11 @@ def _value(flag: Flag, text: str) -> Any:
     if flag.path == "gpus" and (".." in text or "," in text):
         return text  # a list or a range, expanded by studies.answer
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError:
         return text
+    except Refused as exc:
+        raise ScenarioError(flag.name, f"refused: {exc}") from None
 
 
 def _set(target: dict[str, Any], path: str, value: Any) -> None:

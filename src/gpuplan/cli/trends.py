@@ -19,7 +19,7 @@ from rich.table import Table
 
 from gpuplan.catalog import Catalog, load_catalog
 from gpuplan.checks.claims import load_claims, uses_compute_growth
-from gpuplan.errors import ScenarioError
+from gpuplan.errors import ScenarioError, shorten
 from gpuplan.fitting.growth import (
     Basis,
     GrowthRate,
@@ -60,7 +60,8 @@ def load_source(source: str, catalog: Catalog) -> tuple[str, tuple[RunPoint, ...
         if not text.lower().endswith(".csv"):
             raise ScenarioError(
                 "source",
-                f"'{source}' is neither 'catalog' nor 'epoch:PATH' to an Epoch AI CSV export",
+                f"'{shorten(source)}' is neither 'catalog' nor 'epoch:PATH' "
+                "to an Epoch AI CSV export",
             )
     path = Path(text).expanduser()
     if not path.is_file():

@@ -44,9 +44,10 @@ import numpy as np
 import numpy.typing as npt
 
 from gpuplan.catalog.schema import ScalingLaw, ScalingLawForm
-from gpuplan.errors import ScenarioError
+from gpuplan.errors import ScenarioError, shorten
 from gpuplan.fitting.intervals import Interval, percentile_interval
 from gpuplan.fitting.scaling_laws import compute_optimal
+from gpuplan.scenario.files import read_csv_text
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -103,9 +104,10 @@ def _csv_number(text: str, where: str) -> float:
     try:
         value = float(text.strip())
     except ValueError:
-        raise ScenarioError(where, f"'{text}' is not a number; write e.g. 1.4e12") from None
+        shown = shorten(text)
+        raise ScenarioError(where, f"'{shown}' is not a number; write e.g. 1.4e12") from None
     if not (math.isfinite(value) and value > 0):
-        raise ScenarioError(where, f"{text.strip()} must be a positive finite number")
+        raise ScenarioError(where, f"{shorten(text.strip())} must be a positive finite number")
     return value
 
 
@@ -116,10 +118,7 @@ def read_loss_csv(path: Path) -> LossObservations:
     (a run name, notes) are ignored. Each bad value raises :class:`ScenarioError` naming the
     file, the line and the column.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ScenarioError(str(path), f"cannot read the file ({exc.strerror})") from None
+    text = read_csv_text(path, str(path))
     reader = csv.reader(text.splitlines())
     header = next(reader, None)
     if header is None:

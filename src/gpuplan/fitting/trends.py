@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 
 from gpuplan.catalog import Catalog
-from gpuplan.errors import ScenarioError
+from gpuplan.errors import ScenarioError, shorten
 from gpuplan.fitting.intervals import Interval, percentile_interval
+from gpuplan.scenario.files import read_csv_text
 
 MIN_RUNS = 3
 """A line through two points has no residual; fewer than three runs is an error."""
@@ -141,9 +142,9 @@ def _epoch_number(text: str, where: str) -> float | None:
     try:
         value = float(cleaned)
     except ValueError:
-        raise ScenarioError(where, f"'{text.strip()}' is not a number") from None
+        raise ScenarioError(where, f"'{shorten(text.strip())}' is not a number") from None
     if not math.isfinite(value) or value < 0:
-        raise ScenarioError(where, f"{text.strip()} must be a non-negative number")
+        raise ScenarioError(where, f"{shorten(text.strip())} must be a non-negative number")
     return value if value > 0 else None  # Epoch writes no zeros; treat one as unknown
 
 
@@ -157,10 +158,7 @@ def read_epoch_csv(path: Path) -> tuple[RunPoint, ...]:
     published' <= 10, whichever the file has. A malformed value raises
     :class:`ScenarioError` naming the row, the model and the column.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ScenarioError(str(path), f"cannot read the file ({exc.strerror})") from None
+    text = read_csv_text(path, str(path))
     reader = csv.DictReader(text.splitlines(keepends=True))
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header

@@ -10,13 +10,13 @@ does not fit) stay ``None``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gpuplan.errors import ScenarioError
+from gpuplan.scenario.files import read_json
 
 
 class _Loose(BaseModel):
@@ -168,12 +168,4 @@ def read_plan(data: Any, where: str = "") -> SavedPlan:
 
 def load_plan_file(path: Path) -> SavedPlan:
     """Read a file written by ``gpuplan plan --json > FILE``."""
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise ScenarioError("--from-json", f"cannot read {path}: {exc.strerror}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ScenarioError("--from-json", f"{path} is not valid JSON: {exc}") from None
-    return read_plan(data, where=str(path))
+    return read_plan(read_json(path, "--from-json"), where=str(path))

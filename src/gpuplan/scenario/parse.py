@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from gpuplan.errors import ScenarioError
+from gpuplan.errors import ScenarioError, shorten
+from gpuplan.scenario.files import read_yaml
 from gpuplan.scenario.schema import InlineModel, Parallelism, Prices, Scenario, Site, Training
 
 _ALLOWED_HINTS = {
@@ -69,22 +69,24 @@ def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
     """(field with its value, what is wrong and allowed) of one pydantic error."""
     # pydantic puts union branch names ("str", "function-after[...]") in the location.
     loc = [str(p) for p in error["loc"] if p not in ("str", "InlineModel") and "[" not in str(p)]
+    if error["type"] == "extra_forbidden" and loc and not loc[-1].strip():
+        # An empty key has no name to show: say so, where it is.
+        where = ".".join(loc[:-1]) or "scenario"
+        return where, f"has an empty key {loc[-1]!r}; " + _describe(error, loc).removeprefix(
+            "unknown key; "
+        )
     field = ".".join(loc) or "scenario"
     value = error.get("input")
-    shown = "" if error["type"] in ("missing", "extra_forbidden") else f" = {value!r}"
+    shown = "" if error["type"] in ("missing", "extra_forbidden") else f" = {shorten(repr(value))}"
     return field + shown, _describe(error, loc)
 
 
 def read_yaml_file(path: Path, field: str) -> Any:
-    """A user's YAML file (scenario, claims, sweep), or a ScenarioError naming ``field``."""
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise ScenarioError(field, f"cannot read {path}: {exc.strerror}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(field, f"{path} is not valid YAML: {exc}") from None
+    """A user's YAML file (scenario, claims, sweep), or a ScenarioError naming ``field``.
+
+    Read bounded (size, UTF-8, aliases, depth, integer digits): see :mod:`.files`.
+    """
+    return read_yaml(path, field)
 
 
 def load_scenario_file(path: Path) -> dict[str, Any]:
