@@ -267,8 +267,9 @@ def test_sweep_refuses_an_output_it_cannot_write_before_any_work(
     out = tmp_path / name
     result = gpuplan("sweep", str(tmp_path / "sweep.yaml"), "--out", str(out), "--quiet")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.startswith(f"gpuplan: error: --out = '{out}': ") and words in result.stderr
-    assert result.stderr.count("\n") == 1
+    # The value is cut to 80 characters (issue 15); the reason names the folder in full.
+    assert result.stderr.startswith("gpuplan: error: --out = '") and words in result.stderr
+    assert str(out.parent) in result.stderr and result.stderr.count("\n") == 1
 
 
 def test_report_refuses_an_unwritable_path_before_any_work(tmp_path: Path) -> None:
@@ -276,7 +277,8 @@ def test_report_refuses_an_unwritable_path_before_any_work(tmp_path: Path) -> No
     out = tmp_path / "a-file.txt" / "report.html"
     result = gpuplan("report", *BASE[1:], "--no-scaling", "-o", str(out))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.startswith(f"gpuplan: error: --out = '{out}': ")
+    assert result.stderr.startswith("gpuplan: error: --out = '")
+    assert str(out.parent) in result.stderr
 
 
 def test_a_failed_write_keeps_the_work(tmp_path: Path) -> None:
