@@ -26,6 +26,8 @@ def test_every_catalogued_run_is_listed(rows: list[t.TotalsRow], catalog: Catalo
         assert run.framework is None or run.framework in catalog.frameworks
         assert run.run is None or run.run in catalog.runs
     assert all(r.predicted_gpu_hours is not None for r in rows), [r.plan for r in rows]
+    # A plan may leave GPUs idle (the batch does not split over them); they are still charged.
+    assert all(r.plan_gpus is not None and r.plan_gpus <= r.run.gpus for r in rows)
 
 
 def test_errors_are_against_published_totals(rows: list[t.TotalsRow], catalog: Catalog) -> None:

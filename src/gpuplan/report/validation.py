@@ -165,6 +165,14 @@ def _percent(value: float | None, signed: bool = True) -> str:
     return f"{value:+.1%}" if signed else f"{value:.1%}"
 
 
+def _gpus_text(t: TotalsRow) -> str:
+    """``768/1,000*``: the plan occupies 768 of the 1,000 charged (* count not published)."""
+    text = f"{t.run.gpus:,}" + ("" if t.run.gpus_published else "*")
+    if t.plan_gpus is not None and t.plan_gpus != t.run.gpus:
+        text = f"{t.plan_gpus:,}/{text}"
+    return text
+
+
 def _totals_table(totals: Sequence[TotalsRow]) -> Table:
     view = Table(title="Whole runs: published vs predicted (failures included)")
     columns = ("run", "GPUs", "GPU-h pub.", "GPU-h pred.", "error",
@@ -174,7 +182,7 @@ def _totals_table(totals: Sequence[TotalsRow]) -> Table:
     for t in totals:
         view.add_row(
             t.run.name,
-            f"{t.run.gpus:,}" + ("" if t.run.gpus_published else "*"),
+            _gpus_text(t),
             f"{t.run.gpu_hours / 1e3:,.0f}k",
             f"{t.predicted_gpu_hours / 1e3:,.0f}k" if t.predicted_gpu_hours else "—",
             _percent(t.gpu_hours_error) if t.predicted_gpu_hours else "infeasible",
@@ -191,7 +199,8 @@ def _totals_summary(totals: Sequence[TotalsRow]) -> Text:
         f"median |error| of GPU-hours: {_percent(s.median_abs_stated, signed=False)} over the "
         f"{s.stated} runs that state GPUs, tokens and batch; "
         f"{_percent(s.median_abs_all, signed=False)} over all {s.runs} "
-        "(*: GPU count not published, estimated; plans in --json)"
+        "(*: GPU count not published, estimated; a/b: the plan occupies a of the b GPUs "
+        "charged; plans in --json)"
     )
 
 
