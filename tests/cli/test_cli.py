@@ -212,6 +212,8 @@ def test_validate_reports_targets_and_fails_on_a_miss() -> None:
     kernels = {k["id"]: k for k in data["kernels"]}
     assert kernels["h100-sxm-gemm_bf16"]["kernels"] > 800
     assert kernels["h100-sxm-gemm_bf16"]["median_abs"] < 0.05
+    # Whole runs against their published totals (reported; no target, so no exit status).
+    assert data["totals_summary"]["runs"] == len(data["totals"]) > 0
 
 
 def test_a_plan_that_cannot_fit_says_by_how_much() -> None:

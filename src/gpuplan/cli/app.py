@@ -18,6 +18,7 @@ from rich.table import Table
 
 from gpuplan.catalog.loader import load_catalog
 from gpuplan.checks.claims import check_all, load_claims
+from gpuplan.checks.totals import predict_totals
 from gpuplan.checks.validation import check_targets, kernel_checks
 from gpuplan.checks.validation import validate as run_validation
 from gpuplan.cli.flags import with_scenario_flags
@@ -183,10 +184,11 @@ def validate(
     results = run_validation(catalog)
     targets = check_targets(results)
     kernels = kernel_checks(catalog)
+    totals = predict_totals(catalog)
     if as_json:
-        _emit_json(validation_dict(results, targets, kernels))
+        _emit_json(validation_dict(results, targets, kernels, totals))
     else:
-        console.print(validation_report(results, targets, kernels, rows=rows))
+        console.print(validation_report(results, targets, kernels, totals, rows=rows))
     if not all(t.passed for t in targets):
         raise typer.Exit(1)
 

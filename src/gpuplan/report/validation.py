@@ -1,5 +1,6 @@
-"""The validation tables: predicted against published step times, the targets, and the
-kernels timed on a lent GPU; as JSON and as terminal tables (``gpuplan validate``)."""
+"""The validation tables: predicted against published step times, the targets, the
+kernels timed on a lent GPU and whole runs against their published totals; as JSON and as
+terminal tables (``gpuplan validate``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from gpuplan.checks.totals import TotalsRow, summarize_totals
 from gpuplan.checks.validation import KernelCheck, TargetResult, ValidationRow
 
 
@@ -17,8 +19,9 @@ def validation_dict(
     results: Sequence[ValidationRow],
     targets: Sequence[TargetResult],
     kernels: Sequence[KernelCheck],
+    totals: Sequence[TotalsRow] = (),
 ) -> dict[str, Any]:
-    """``gpuplan validate --json``: every row, every target, every kernel check."""
+    """``gpuplan validate --json``: every row, target, kernel check and whole run."""
     return {
         "rows": [
             {
@@ -62,6 +65,45 @@ def validation_dict(
             }
             for k in kernels
         ],
+        **totals_dict(totals),
+    }
+
+
+def totals_dict(totals: Sequence[TotalsRow]) -> dict[str, Any]:
+    """The whole runs (``totals``) and their medians (``totals_summary``)."""
+    summary = summarize_totals(list(totals))
+    return {
+        "totals": [
+            {
+                "id": t.run.id,
+                "name": t.run.name,
+                "model": t.run.model,
+                "accelerator": t.run.accelerator,
+                "gpus": t.run.gpus,
+                "gpus_published": t.run.gpus_published,
+                "setup_stated": t.run.setup_stated,
+                "framework": t.framework,
+                "plan": t.plan,
+                "plan_gpus": t.plan_gpus,
+                "published_gpu_hours": t.run.gpu_hours,
+                "predicted_gpu_hours": t.predicted_gpu_hours,
+                "gpu_hours_error": t.gpu_hours_error,
+                "published_days": t.run.days,
+                "predicted_days": t.predicted_days,
+                "days_error": t.days_error,
+                "goodput": t.goodput,
+                "totals_basis": t.run.totals_basis,
+                "source": t.run.source,
+            }
+            for t in totals
+        ],
+        "totals_summary": {
+            "runs": summary.runs,
+            "setup_stated": summary.stated,
+            "median_abs_gpu_hours_error_stated": summary.median_abs_stated,
+            "median_abs_gpu_hours_error_all": summary.median_abs_all,
+            "median_abs_days_error": summary.median_abs_days,
+        },
     }
 
 
@@ -117,10 +159,56 @@ def _kernels_table(kernels: Sequence[KernelCheck]) -> Table:
     return measured
 
 
+def _percent(value: float | None, signed: bool = True) -> str:
+    if value is None:
+        return "—"
+    return f"{value:+.1%}" if signed else f"{value:.1%}"
+
+
+def _gpus_text(t: TotalsRow) -> str:
+    """``768/1,000*``: the plan occupies 768 of the 1,000 charged (* count not published)."""
+    text = f"{t.run.gpus:,}" + ("" if t.run.gpus_published else "*")
+    if t.plan_gpus is not None and t.plan_gpus != t.run.gpus:
+        text = f"{t.plan_gpus:,}/{text}"
+    return text
+
+
+def _totals_table(totals: Sequence[TotalsRow]) -> Table:
+    view = Table(title="Whole runs: published vs predicted (failures included)")
+    columns = ("run", "GPUs", "GPU-h pub.", "GPU-h pred.", "error",
+               "days pub.", "days pred.", "error")  # fmt: skip
+    for column in columns:
+        view.add_column(column, justify="left" if column == "run" else "right")
+    for t in totals:
+        view.add_row(
+            t.run.name,
+            _gpus_text(t),
+            f"{t.run.gpu_hours / 1e3:,.0f}k",
+            f"{t.predicted_gpu_hours / 1e3:,.0f}k" if t.predicted_gpu_hours else "—",
+            _percent(t.gpu_hours_error) if t.predicted_gpu_hours else "infeasible",
+            f"{t.run.days:.1f}" if t.run.days else "—",
+            f"{t.predicted_days:.1f}" if t.predicted_days else "—",
+            _percent(t.days_error),
+        )
+    return view
+
+
+def _totals_summary(totals: Sequence[TotalsRow]) -> Text:
+    s = summarize_totals(list(totals))
+    return Text(
+        f"median |error| of GPU-hours: {_percent(s.median_abs_stated, signed=False)} over the "
+        f"{s.stated} runs that state GPUs, tokens and batch; "
+        f"{_percent(s.median_abs_all, signed=False)} over all {s.runs} "
+        "(*: GPU count not published, estimated; a/b: the plan occupies a of the b GPUs "
+        "charged; plans in --json)"
+    )
+
+
 def validation_report(
     results: Sequence[ValidationRow],
     targets: Sequence[TargetResult],
     kernels: Sequence[KernelCheck],
+    totals: Sequence[TotalsRow] = (),
     *,
     rows: bool = True,
 ) -> Group:
@@ -129,4 +217,6 @@ def validation_report(
     parts += [_targets_table(targets), _kernels_table(kernels)]
     parts += [Text(f"measured: {source}", style="dim")
               for source in dict.fromkeys(k.source for k in kernels)]  # fmt: skip
+    if totals:
+        parts += [_totals_table(totals), _totals_summary(totals)]
     return Group(*parts)

@@ -57,6 +57,7 @@ from gpuplan.catalog.schema.runs import (
     FlopsBasis,
     Run,
     RunDomain,
+    RunTotal,
 )
 from gpuplan.catalog.schema.site import (
     ElectricityPrice,
@@ -105,6 +106,7 @@ __all__ = [
     "ReliabilityParameterId",
     "Run",
     "RunDomain",
+    "RunTotal",
     "ScalingLaw",
     "ScalingLawForm",
     "SeedCluster",

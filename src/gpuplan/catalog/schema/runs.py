@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from gpuplan import units
 from gpuplan.catalog.schema.base import Positive, PositiveInt, Record
@@ -82,3 +82,44 @@ class Run(Record):
     @property
     def duration_s(self) -> float | None:
         return None if self.days is None else self.days * units.DAY_S
+
+
+class RunTotal(Record):
+    """A published run predicted end to end by ``gpuplan validate`` (run_totals.yaml).
+
+    The scenario is what the run's reports state: model, accelerator, count, tokens, global
+    batch and sequence length, the framework profile closest to the stack they describe
+    (``framework_reason`` says why; None for the default). ``gpu_hours`` and ``days`` are the
+    published totals (``totals_basis`` says how they are stated or derived).
+    """
+
+    id: str
+    name: str
+    run: str | None = None
+    """The runs.yaml record of the same run, when there is one."""
+    model: str
+    """gpuplan model id."""
+    accelerator: str
+    """gpuplan accelerator id."""
+    gpus: PositiveInt
+    gpus_published: bool
+    """False when the count is not published (``gpus_basis`` says where it comes from)."""
+    gpus_basis: str = Field(min_length=3)
+    tokens: Positive
+    global_batch: PositiveInt
+    """Sequences per optimizer step."""
+    seq_len: PositiveInt
+    batch_published: bool
+    batch_basis: str = Field(min_length=3)
+    framework: str | None
+    framework_reason: str = Field(min_length=3)
+    gpu_hours: Positive
+    """Published accelerator-hours of the run (chip-hours on TPUs)."""
+    days: Positive | None
+    """Published wall-clock days, when stated."""
+    totals_basis: str = Field(min_length=3)
+
+    @property
+    def setup_stated(self) -> bool:
+        """Whether the reports state the GPU count, tokens and batch (the issue's bar)."""
+        return self.gpus_published and self.batch_published

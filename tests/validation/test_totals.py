@@ -1,0 +1,80 @@
+"""Whole runs against their published totals (``gpuplan validate``'s "Whole runs" table)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpuplan import units
+from gpuplan.catalog import Catalog
+from gpuplan.checks import totals as t
+from gpuplan.planning.run import plan
+from gpuplan.report.validation import totals_dict
+from gpuplan.scenario.parse import parse_scenario
+
+
+@pytest.fixture(scope="module")
+def rows(catalog: Catalog) -> list[t.TotalsRow]:
+    return t.predict_totals(catalog)
+
+
+def test_every_catalogued_run_is_listed(rows: list[t.TotalsRow], catalog: Catalog) -> None:
+    runs = t.load_run_totals()
+    assert [r.run.id for r in rows] == list(runs)
+    for run in runs.values():
+        assert run.model in catalog.models
+        assert run.accelerator in catalog.accelerators
+        assert run.framework is None or run.framework in catalog.frameworks
+        assert run.run is None or run.run in catalog.runs
+    assert all(r.predicted_gpu_hours is not None for r in rows), [r.plan for r in rows]
+    # A plan may leave GPUs idle (the batch does not split over them); they are still charged.
+    assert all(r.plan_gpus is not None and r.plan_gpus <= r.run.gpus for r in rows)
+
+
+def test_errors_are_against_published_totals(rows: list[t.TotalsRow], catalog: Catalog) -> None:
+    gpt3 = next(r for r in rows if r.run.id == "gpt3-175b")
+    assert gpt3.run.gpu_hours == 3_552_000  # 10,000 V100 x 14.8 days x 24 h
+    assert gpt3.run.days == 14.8
+    # Hand check: the same scenario through the one planning function.
+    result = plan(parse_scenario(t.scenario_of(gpt3.run)), catalog)
+    assert result.run is not None
+    wall_s = result.run.reliability.wall_time_s
+    assert gpt3.predicted_gpu_hours == pytest.approx(10_000 * wall_s / units.HOUR_S)
+    assert gpt3.predicted_days == pytest.approx(wall_s / units.DAY_S)
+    assert gpt3.gpu_hours_error == pytest.approx(gpt3.predicted_gpu_hours / 3_552_000 - 1)
+    assert gpt3.days_error == pytest.approx(gpt3.predicted_days / 14.8 - 1)
+    # Failures included: the wall time exceeds the failure-free compute time.
+    assert result.run.reliability.goodput < 1
+    assert gpt3.predicted_gpu_hours > result.run.compute.gpu_hours
+
+
+def test_days_error_only_where_days_are_published(rows: list[t.TotalsRow]) -> None:
+    for r in rows:
+        assert (r.days_error is None) == (r.run.days is None)
+
+
+def test_summary_medians(rows: list[t.TotalsRow]) -> None:
+    summary = t.summarize_totals(rows)
+    stated = [abs(r.gpu_hours_error) for r in rows if r.run.setup_stated and r.gpu_hours_error]
+    assert summary.runs == len(rows)
+    assert summary.stated == len(stated) > 0
+    ordered = sorted(stated)
+    middle = len(ordered) // 2
+    expected = ordered[middle] if len(ordered) % 2 else sum(ordered[middle - 1 : middle + 1]) / 2
+    assert summary.median_abs_stated == pytest.approx(expected)
+
+
+def test_json_keys(rows: list[t.TotalsRow]) -> None:
+    data = totals_dict(rows)
+    assert len(data["totals"]) == len(rows)
+    for entry in data["totals"]:
+        for key in ("id", "gpus", "setup_stated", "framework", "plan",
+                    "published_gpu_hours", "predicted_gpu_hours", "gpu_hours_error",
+                    "published_days", "predicted_days", "days_error", "source"):  # fmt: skip
+            assert key in entry
+    assert set(data["totals_summary"]) == {
+        "runs",
+        "setup_stated",
+        "median_abs_gpu_hours_error_stated",
+        "median_abs_gpu_hours_error_all",
+        "median_abs_days_error",
+    }
