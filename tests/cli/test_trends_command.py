@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -129,3 +131,22 @@ def test_scaling_fit_json(tmp_path: Path) -> None:
     assert constants["e"] == pytest.approx(1.8, rel=1e-3)
     table = runner.invoke(app, ["scaling-fit", str(path), "--bootstrap", "2", "--starts", "4"])
     assert table.exit_code == 0 and "irreducible" in table.output
+
+
+def test_a_projection_stays_near_the_fitted_runs() -> None:
+    # Issue 15: --project-to 3000 raised OverflowError; 2100 printed 4e68 FLOP unremarked.
+    out = subprocess.run(
+        [sys.executable, "-m", "gpuplan", "trends", "--project-to", "3000"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("gpuplan: error: --project-to = 3000: the runs span ")
+    far = subprocess.run(
+        [sys.executable, "-m", "gpuplan", "trends", "--project-to", "2040", "--json"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    fits = json.loads(far.stdout)["fits"]
+    compute = fits["training-compute"]["projection"]
+    assert compute["years_beyond_fit"] == pytest.approx(
+        2040 - fits["training-compute"]["last_year"]
+    )

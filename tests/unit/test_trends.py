@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 
 from gpuplan.catalog import Catalog
 from gpuplan.errors import ScenarioError
+from gpuplan.fitting.epoch import read_epoch_csv
 from gpuplan.fitting.trends import (
     Metric,
     RunPoint,
     decimal_year,
     fit_trend,
-    read_epoch_csv,
     runs_from_catalog,
     select,
 )

@@ -20,6 +20,7 @@ from rich.table import Table
 from gpuplan.catalog import Catalog, load_catalog
 from gpuplan.checks.claims import load_claims, uses_compute_growth
 from gpuplan.errors import ScenarioError, shorten
+from gpuplan.fitting.epoch import read_epoch_csv
 from gpuplan.fitting.growth import (
     Basis,
     GrowthRate,
@@ -30,10 +31,10 @@ from gpuplan.fitting.growth import (
 from gpuplan.fitting.scaling_fit import fit_scaling_law, read_loss_csv
 from gpuplan.fitting.trends import (
     Metric,
+    Projection,
     RunPoint,
     TrendFit,
     fit_trend,
-    read_epoch_csv,
     runs_from_catalog,
 )
 from gpuplan.report import humanize as hz
@@ -113,6 +114,23 @@ def _months(value: float) -> str:
     return f"{value:.1f}" if math.isfinite(value) else "∞"
 
 
+def _project(fit: TrendFit, year: int) -> Projection:
+    """The trend in ``year``; an error names the flag (--project-to)."""
+    try:
+        return fit.project(year)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.field.replace("project_to", "--project-to"), exc.message) from None
+
+
+def _projection_cell(metric: Metric, p: Projection) -> str:
+    """The trend in a year, its interval, and how far it extrapolates past the runs."""
+    low, high = (_amount(metric, v) for v in (p.interval.low, p.interval.high))
+    if metric is Metric.TRAINING_COMPUTE:  # the unit once is enough
+        low, high = low.removesuffix(" FLOP"), high.removesuffix(" FLOP")
+    beyond = f"\n({p.years_beyond_fit:.0f} yr past the runs)" if p.years_beyond_fit else ""
+    return f"{_amount(metric, p.value)}\n{low}-{high}{beyond}"
+
+
 def trends(
     source: Annotated[
         str,
@@ -174,7 +192,7 @@ def trends(
             rate = fitted_growth(fit, label)
             entry = {**fit.to_dict(), **_labels(rate)}
             if project_to is not None:
-                entry["projection"] = fit.project(project_to).to_dict()
+                entry["projection"] = _project(fit, project_to).to_dict()
             paper = published[metric]
             if paper is not None:
                 entry["published"] = {
@@ -206,11 +224,7 @@ def trends(
             f"{fit.residual_std_ooms:.2f}",
         ]
         if project_to is not None:
-            p = fit.project(project_to)
-            low, high = (_amount(metric, v) for v in (p.interval.low, p.interval.high))
-            if metric is Metric.TRAINING_COMPUTE:  # the unit once is enough
-                low, high = low.removesuffix(" FLOP"), high.removesuffix(" FLOP")
-            row.append(f"{_amount(metric, p.value)}\n{low}-{high}")
+            row.append(_projection_cell(metric, _project(fit, project_to)))
         row.append(_published_text(published[metric]))
         view.add_row(*row)
     notes = [f"not fitted: {m.value}: {why}" for m, why in skipped.items()]
