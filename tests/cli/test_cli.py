@@ -325,3 +325,13 @@ def test_serve_on_a_busy_port_says_so() -> None:
         f"gpuplan: error: --port = {port}: port {port} is already in use on 127.0.0.1; "
         "choose another with --port\n"
     )
+
+
+def test_a_run_that_cannot_progress_is_infeasible_with_the_arithmetic() -> None:
+    # Issue 15: 10,000,000 GPUs printed a run of 15 trillion years at 0% goodput.
+    out = gpuplan("plan", "--model", "llama3-8b", "--hardware", "h100-sxm", "--gpus",
+                  "10000000", "--json")  # fmt: skip
+    data = json.loads(out.stdout)
+    assert data["fits"] is False and data["run"] is None and data["cost"] is None
+    assert "cannot make progress: one interruption every" in data["infeasible_reason"]
+    assert "shorter than a restart and a checkpoint write" in data["infeasible_reason"]

@@ -42,6 +42,8 @@ class InfeasibleKind(StrEnum):
     """The plan does not divide the model, the batch or the GPUs."""
     MEMORY = "memory"
     """The plan does not fit in the accelerator's memory."""
+    PROGRESS = "progress"
+    """The job is interrupted faster than it can restart and checkpoint: it cannot progress."""
 
 
 @dataclass(frozen=True)

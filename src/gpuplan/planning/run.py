@@ -89,6 +89,8 @@ def plan(
             peak = r.peak_flops_per_s
             utilisation = step.tokens_per_s * flops_per_token / (r.gpus * peak)
         run = account_run(catalog, r, flops_per_token, peak, utilisation, assumptions)
+        infeasible = _no_progress(r, run)
+        run = None if infeasible else run
 
     used = sources(catalog, r, list(SYSTEM_IDS), r.framework.id) + extra_sources
     return PlanResult(
@@ -176,4 +178,21 @@ def _no_plan(r: ResolvedScenario, searched: SearchResult) -> Infeasible:
         InfeasibleKind.MEMORY,
         f"{where} does not fit in memory: the smallest plan needs {need:,.1f} GiB per GPU, "
         f"a {r.accelerator.id} has {have:,.1f} GiB ({need / have:,.1f}x over); {counts}",
+    )
+
+
+def _no_progress(r: ResolvedScenario, run: RunAccounts) -> Infeasible | None:
+    """A job interrupted on average before it has restarted and written one checkpoint never
+    gets work done (Daly 2006: the expected time of a segment grows without bound as the
+    mean time between interruptions falls below the restart and checkpoint time)."""
+    failures = run.reliability
+    overhead_s = failures.restart_s + failures.checkpoint_write_s
+    if failures.mtbi_s > overhead_s:
+        return None
+    return Infeasible(
+        InfeasibleKind.PROGRESS,
+        f"{r.gpus:,} x {r.accelerator.id} cannot make progress: one interruption every "
+        f"{failures.mtbi_s:,.0f} s on average (the catalog's failure rate per GPU-hour times "
+        f"{r.gpus:,} GPUs), shorter than a restart and a checkpoint write ({overhead_s:,.0f} s); "
+        "use fewer GPUs",
     )

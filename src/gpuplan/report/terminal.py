@@ -11,7 +11,7 @@ from rich.text import Text
 
 from gpuplan import units
 from gpuplan.checks.claims import ClaimResult
-from gpuplan.model.step import StepEstimate
+from gpuplan.model.step import InfeasibleKind, StepEstimate
 from gpuplan.planning.accounts import RunAccounts
 from gpuplan.planning.result import PlanResult
 from gpuplan.report import humanize as hz
@@ -53,7 +53,8 @@ def _plan_rows(result: PlanResult) -> Rows:
             )
         )
     if result.infeasible is not None:
-        rows += [("Fits", "NO"), ("Why", result.infeasible.reason)]
+        progress = result.infeasible.kind is InfeasibleKind.PROGRESS
+        rows += [("Can progress" if progress else "Fits", "NO"), ("Why", result.infeasible.reason)]
     memory = result.step.memory if result.step else None
     if memory is not None:
         rows.append(
