@@ -250,3 +250,25 @@ def test_a_single_plan_beyond_the_scale_up_domain_is_refused_unless_allowed(
     searched = search(catalog, model, h100, 64, global_batch=64, seq_len=8192,
                       options=SearchOptions(tp=16, allow_tp_beyond_domain=True))  # fmt: skip
     assert searched.best is not None and searched.best.plan.tensor_parallel == 16
+
+
+@pytest.mark.parametrize(
+    ("model", "hardware", "gpus", "batch"),
+    [("mixtral-8x7b", "h100-sxm", 256, 1024), ("llama3-70b", "a100-80gb", 512, 512)],
+)
+def test_a_searched_plan_leaves_the_allocator_headroom(
+    catalog: Catalog, model: str, hardware: str, gpus: int, batch: int
+) -> None:
+    # Issue 13: searched plans sat at the memory edge (Mixtral on 256 H100: 79.5 of 79.6 GiB).
+    accelerator = catalog.accelerator(hardware)
+    headroom = catalog.system("allocator_headroom_fraction").for_accelerator(hardware)
+    result = search(catalog, catalog.model(model), accelerator, gpus, global_batch=batch,
+                    seq_len=4096)  # fmt: skip
+    assert result.top and result.pareto
+    for step in (*result.top, *result.pareto):
+        assert step.memory.total_bytes <= accelerator.hbm_bytes * (1 - headroom)
+    scenario = {"model": model, "hardware": hardware, "gpus": gpus,
+                "training": {"global_batch": batch, "seq_len": 4096, "tokens": 1e12}}  # fmt: skip
+    answer = plan_scenario(parse_scenario(scenario), catalog).to_dict()
+    assert answer["memory"]["headroom_bytes"] >= accelerator.hbm_bytes * headroom
+    assert any("of HBM free for the allocator" in a for a in answer["assumptions"])

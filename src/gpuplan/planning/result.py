@@ -67,6 +67,7 @@ class PlanResult:
             "memory": {
                 "per_gpu_bytes": memory.total_bytes if memory else None,
                 "capacity_bytes": r.accelerator.hbm_bytes,
+                "headroom_bytes": r.accelerator.hbm_bytes - memory.total_bytes if memory else None,
                 "breakdown": {
                     "weights_bytes": memory.weights_bytes if memory else None,
                     "grads_bytes": memory.grads_bytes if memory else None,

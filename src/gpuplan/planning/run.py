@@ -44,6 +44,7 @@ SYSTEM_IDS = (
     "training_power_fraction",
     "training_kernel_efficiency",
     "framework_memory_overhead_gib",
+    "allocator_headroom_fraction",
 )
 """System parameters every plan uses (cost, power, the performance model)."""
 
@@ -159,7 +160,9 @@ def _choose_plan(
         f"Parallel plan found by search over {searched.enumerated:,} plans "
         f"({searched.feasible:,} fit in memory"
         + (f"; fixed by the scenario: {', '.join(fixed)}" if fixed else "")
-        + f"); step time and memory from {profile}."
+        + f"); step time and memory from {profile}. Searched plans leave "
+        f"{catalog.system('allocator_headroom_fraction').for_accelerator(r.accelerator.id):.0%} "
+        "of HBM free for the allocator and communication buffers (allocator_headroom_fraction)."
     )
     assumptions += list(searched.notes)
     if searched.best is None:

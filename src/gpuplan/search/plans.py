@@ -32,7 +32,7 @@ import numpy as np
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator, Model
 from gpuplan.errors import ScenarioError
-from gpuplan.model.batch import RECOMPUTE_ORDER, PlanBatch, evaluate
+from gpuplan.model.batch import RECOMPUTE_ORDER, BatchResult, PlanBatch, evaluate
 from gpuplan.model.performance import device_of, network_of
 from gpuplan.model.rules import LAYOUT_RULES, SCHEDULE_RULES, Context, divisors, prune
 from gpuplan.model.step import StepEstimate, step_from_batch
@@ -230,13 +230,7 @@ def _search(
             ("no plan survives the rules; see the pruned counts",),
         )  # fmt: skip
     batch = PlanBatch(**columns)
-    overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
-    result = evaluate(model, accelerator, batch, seq_len=seq_len, global_batch=global_batch,
-                      dev=device_of(catalog, accelerator, fp8, framework_id),
-                      network=network_of(catalog, accelerator),
-                      framework=catalog.framework(framework_id),
-                      overhead_bytes=overhead * 2**30)  # fmt: skip
-    fits = result.fits
+    result, fits = _evaluate(catalog, context, batch, fp8, framework_id)
     if not fits.all():
         pruned[NO_FIT] = int(np.count_nonzero(~fits))
     times = np.where(fits, result.time_s, np.inf)
@@ -268,6 +262,24 @@ def _search(
         elapsed_s=time.perf_counter() - started,
         min_memory_bytes=float(result.memory_bytes.min()),
     )
+
+
+def _evaluate(
+    catalog: Catalog, context: Context, batch: PlanBatch, fp8: bool, framework_id: str
+) -> tuple[BatchResult, np.ndarray]:
+    """Every plan of ``batch`` evaluated, and which fit: a searched plan leaves the
+    allocator's headroom of HBM free (catalog ``allocator_headroom_fraction``)."""
+    accelerator = context.accelerator
+    assert accelerator is not None, "the search always has its accelerator"
+    overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
+    result = evaluate(context.model, accelerator, batch, seq_len=context.seq_len,
+                      global_batch=context.global_batch,
+                      dev=device_of(catalog, accelerator, fp8, framework_id),
+                      network=network_of(catalog, accelerator),
+                      framework=catalog.framework(framework_id),
+                      overhead_bytes=overhead * 2**30)  # fmt: skip
+    headroom = catalog.system("allocator_headroom_fraction").for_accelerator(accelerator.id)
+    return result, result.memory_bytes <= accelerator.hbm_bytes * (1.0 - headroom)
 
 
 def _pareto(time_s: np.ndarray, memory_bytes: np.ndarray, gpus_used: np.ndarray) -> list[int]:
