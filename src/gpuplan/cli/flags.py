@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel
 
 from gpuplan.errors import ScenarioError
+from gpuplan.scenario.distributions import with_values
 from gpuplan.scenario.files import Refused, load_yaml
 from gpuplan.scenario.parse import load_scenario_file
 from gpuplan.scenario.schema import Parallelism, Prices, Scenario, Site, Training
@@ -100,17 +101,6 @@ def _value(flag: Flag, text: str) -> Any:
         raise ScenarioError(flag.name, f"refused: {exc}") from None
 
 
-def _set(target: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    node = target
-    for key in parents:
-        child = node.setdefault(key, {})
-        if not isinstance(child, dict):
-            raise ScenarioError(key, f"must be a mapping to set {path}")
-        node = child
-    node[leaf] = value
-
-
 def scenario_mapping(scenario_file: Path | None, given: dict[str, str | None]) -> dict[str, Any]:
     """The scenario file (if any) with the given flags (by flag name) set over it."""
     data: dict[str, Any] = load_scenario_file(scenario_file) if scenario_file else {}
@@ -118,11 +108,8 @@ def scenario_mapping(scenario_file: Path | None, given: dict[str, str | None]) -
     if isinstance(training, dict) and any(given.get("--" + k) is not None for k in LENGTHS):
         for key in LENGTHS:  # a length given as a flag replaces the file's length
             training.pop(key, None)
-    for flag in FLAGS:
-        text = given.get(flag.name)
-        if text is not None:
-            _set(data, flag.path, _value(flag, text))
-    return data
+    values = {f.path: _value(f, text) for f in FLAGS if (text := given.get(f.name)) is not None}
+    return with_values(data, values)
 
 
 def _flag_error(exc: ScenarioError, used: set[str]) -> ScenarioError:

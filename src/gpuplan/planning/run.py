@@ -129,7 +129,6 @@ def _choose_plan(
     """The plan (given or searched), its step, the search, or why there is none."""
     given = r.scenario.parallelism
     fields = {} if given is None else given.model_dump()
-    fields["sequence_parallel"] = fields.get("sequence_parallel")
     errors = rule_errors(Context(r.model, r.gpus, batch, r.seq_len, r.accelerator), fields)
     if errors:
         return None, None, None, Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
