@@ -45,6 +45,11 @@ class PlanResult:
             return None
         return self.global_batch * self.resolved.seq_len / self.run.compute.tokens_per_s
 
+    def step_numbers(self) -> dict[str, Any]:
+        """The ``step`` block of :meth:`to_dict` alone (MFU and HFU by their one definition),
+        without serialising the rest (the search's plan lists)."""
+        return step_dict(self.resolved, self.step, self.run, self.step_time_s)
+
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON keys (docs/design.md); null where not modelled or not feasible."""
         r = self.resolved
@@ -83,7 +88,7 @@ class PlanResult:
                 "params_published": r.model.params_published_b * units.GIGA,
             },
             "framework": {"id": r.framework.id, "name": r.framework.name},
-            "step": step_dict(r, step, run, self.step_time_s),
+            "step": self.step_numbers(),
             "search": search_dict(self.search) if self.search is not None else None,
             "run": None,
             "power": None,

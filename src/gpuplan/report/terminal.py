@@ -14,6 +14,7 @@ from gpuplan.checks.claims import ClaimResult
 from gpuplan.model.step import InfeasibleKind, StepEstimate
 from gpuplan.planning.accounts import RunAccounts
 from gpuplan.planning.result import PlanResult
+from gpuplan.planning.serialize import run_dict
 from gpuplan.report import humanize as hz
 
 
@@ -73,7 +74,7 @@ def _plan_rows(result: PlanResult) -> Rows:
 def _step_rows(result: PlanResult) -> Rows:
     """The step time by part, MFU and HFU (read from the JSON: their one definition)."""
     r, step = result.resolved, result.step
-    numbers = result.to_dict()["step"]
+    numbers = result.step_numbers()
     rows: Rows = []
     if step is not None and not r.mfu_is_what_if:
         comm = sum(step.exposed_comm_s.values())
@@ -179,7 +180,7 @@ def search_report(planned: PlanResult) -> Group:
         )
     for note in result.notes:
         notes.append(f"• {note}\n")
-    run = planned.to_dict()["run"]
+    run = run_dict(planned.resolved, planned.run)["run"] if planned.run else None
     if run is not None:
         notes.append("Run with the best plan: ", style="bold")
         notes.append(
@@ -202,11 +203,12 @@ def scaling_report(results: Sequence[PlanResult]) -> Group:
         table.add_column(column, justify="left" if column == "best plan" else "right")
     base: tuple[float, int] | None = None
     for result in results:
-        data, step = result.to_dict(), result.step
+        step = result.step
         if step is None or result.run is None:
             reason = result.infeasible.reason if result.infeasible else "no plan"
             table.add_row(f"{result.resolved.gpus:,}", "—", reason, *[""] * (len(columns) - 3))
             continue
+        data = {"step": result.step_numbers(), **run_dict(result.resolved, result.run)}
         rate = data["step"]["tokens_per_s"]
         base = base or (rate, step.plan.gpus)
         efficiency = (rate / base[0]) / (step.plan.gpus / base[1])
