@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from gpuplan.catalog.schema import Accelerator, Model
+from gpuplan.catalog.schema import Accelerator, AcceleratorKind, Model
 from gpuplan.scenario.plan import ParallelPlan
 
 
@@ -102,6 +102,14 @@ def _domain(c: Context) -> int:
     return c.accelerator.scaleup_domain
 
 
+def _switched(c: Context) -> bool:
+    """A switched scale-up domain (NVLink, xGMI): a group that does not divide it spans two.
+    A TPU pod is a 3D torus: a TP group of any size is a contiguous sub-block of a slice
+    (PaLM ran 12-way model parallelism on TPU v4, Chowdhery et al. 2022 sec. 4)."""
+    assert c.accelerator is not None, "a rule that reads the accelerator says so"
+    return c.accelerator.kind != AcceleratorKind.TPU
+
+
 def _experts(c: Context) -> int:
     return c.model.moe.experts if c.model.moe is not None else 1
 
@@ -147,7 +155,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "tp groups would straddle scale-up domains",
         ("tp",),
-        lambda c, f: (_domain(c) % f["tp"] != 0) & (f["tp"] % _domain(c) != 0),
+        lambda c, f: (_domain(c) % f["tp"] != 0) & (f["tp"] % _domain(c) != 0) & _switched(c),
         lambda c, f: (
             f"parallelism.tp = {f['tp']} would straddle scale-up domains of {_domain(c)} "
             f"{c.accelerator.id if c.accelerator else ''} GPUs (it must divide or be a "

@@ -84,6 +84,15 @@ def _lookup_errors(scenario: Scenario, catalog: Catalog) -> list[tuple[str, str]
         errors.append(
             ("training.precision = 'fp8'", f"{chip.id} has no FP8 tensor path; allowed: bf16")
         )
+    framework = catalog.frameworks.get(scenario.framework or DEFAULT_FRAMEWORK)
+    if scenario.training.precision is Precision.FP8 and framework and not framework.fp8_recipe:
+        errors.append(
+            (
+                "training.precision = 'fp8'",
+                f"framework '{framework.id}' has no FP8 recipe; allowed: bf16, or a framework "
+                f"with fp8_recipe (gpuplan catalog frameworks)",
+            )
+        )
     return errors
 
 

@@ -37,6 +37,7 @@ from gpuplan.model.performance import device_of, network_of
 from gpuplan.model.rules import LAYOUT_RULES, SCHEDULE_RULES, Context, divisors, prune
 from gpuplan.model.step import StepEstimate, step_from_batch
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
+from gpuplan.search.framework_limits import restrict_to_framework
 
 MICROBATCHES = (1, 2, 4, 8, 16, 32)
 INTERLEAVES = (1, 2, 3, 4, 6, 8)
@@ -224,6 +225,7 @@ def _search(
     context = Context(model, gpus, global_batch, seq_len, accelerator,
                       options.allow_tp_beyond_domain)  # fmt: skip
     columns, enumerated = _enumerate(context, options, pruned)
+    columns = restrict_to_framework(catalog.framework(framework_id), columns, pruned)
     if not columns["tp"].size:
         return SearchResult(
             gpus, enumerated, 0, 0, pruned, None, (), (), time.perf_counter() - started,

@@ -230,3 +230,29 @@ class Framework(Record):
     default_sequence_parallel: bool
     default_recompute: str
     default_zero: Annotated[int, Field(ge=0, le=3)]
+    tensor_parallel: bool = True
+    """The stack splits layers over GPUs (Megatron-style TP, GSPMD model parallelism)."""
+    pipeline_parallel: bool = True
+    """The stack runs a pipeline schedule (FSDP-only stacks and PaLM's JAX stack do not)."""
+    sequence_parallel: bool = True
+    """Sequence parallelism of the norm/dropout regions is implemented."""
+    zero_stages: tuple[Annotated[int, Field(ge=0, le=3)], ...] = (0, 1, 2, 3)
+    """Optimizer/gradient/parameter sharding stages the stack implements (0: none)."""
+    recompute_modes: tuple[str, ...] = ("none", "selective", "full")
+    """Activation recomputation modes the stack offers."""
+    fp8_recipe: str | None = None
+    """FP8 training recipe (Transformer Engine 'delayed' or 'current' scaling, 'mxfp8');
+    None: the stack trains in BF16/FP16 only."""
+
+    @model_validator(mode="after")
+    def _defaults_supported(self) -> Framework:
+        modes = {"none", "selective", "full"}
+        if not self.zero_stages or not self.recompute_modes:
+            raise ValueError(f"{self.id}: zero_stages and recompute_modes must not be empty")
+        if not set(self.recompute_modes) <= modes:
+            raise ValueError(f"{self.id}: recompute_modes must be among {sorted(modes)}")
+        if self.default_zero not in self.zero_stages:
+            raise ValueError(f"{self.id}: default_zero {self.default_zero} not in zero_stages")
+        if self.default_recompute not in self.recompute_modes:
+            raise ValueError(f"{self.id}: default_recompute not in recompute_modes")
+        return self
