@@ -31,6 +31,8 @@ def _checks(framework: Framework) -> list[tuple[str, Callable[[Columns], np.ndar
          lambda c: (c["tp"] > 1) & (not framework.tensor_parallel)),
         (f"{name} has no pipeline parallelism (pp > 1)",
          lambda c: (c["pp"] > 1) & (not framework.pipeline_parallel)),
+        (f"{name} has no context parallelism (cp > 1)",
+         lambda c: (c["cp"] > 1) & (not framework.context_parallel)),
         (f"{name} has no sequence parallelism",
          lambda c: c["sequence_parallel"].astype(bool) & (not framework.sequence_parallel)),
         (f"{name} implements ZeRO stages {list(framework.zero_stages)} only",

@@ -236,6 +236,8 @@ class Framework(Record):
     """The stack runs a pipeline schedule (FSDP-only stacks and PaLM's JAX stack do not)."""
     sequence_parallel: bool = True
     """Sequence parallelism of the norm/dropout regions is implemented."""
+    context_parallel: bool = True
+    """Context parallelism (attention over a sequence split across GPUs) is implemented."""
     zero_stages: tuple[Annotated[int, Field(ge=0, le=3)], ...] = (0, 1, 2, 3)
     """Optimizer/gradient/parameter sharding stages the stack implements (0: none)."""
     recompute_modes: tuple[str, ...] = ("none", "selective", "full")

@@ -1,0 +1,132 @@
+"""Framework profiles: what a stack implements bounds the search, the answer names it."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from gpuplan.catalog import Catalog
+from gpuplan.catalog.schema import Framework
+from gpuplan.errors import ScenarioError
+from gpuplan.model.rules import Context, rule_errors
+from gpuplan.planning.run import plan
+from gpuplan.scenario.parse import parse_scenario
+from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
+from gpuplan.search.plans import SearchOptions, search
+
+# The stacks issue 13 asks for, each a catalog profile.
+ISSUE_STACKS = (
+    "megatron-lm-2021",
+    "megatron-deepspeed-2022",
+    "fsdp-metaseq-2022",
+    "fsdp2-torchtitan-2024",
+    "deepspeed-zero3",
+    "megatron-core-2023",
+    "megatron-core-2024",
+    "megatron-core-2025",
+    "jax-palm-2022",
+    "jax-maxtext-2024",
+)
+
+
+def test_every_stack_of_the_issue_has_a_sourced_profile(catalog: Catalog) -> None:
+    for framework_id in ISSUE_STACKS:
+        framework = catalog.framework(framework_id)
+        assert len(framework.source) > 40, framework_id
+    assert DEFAULT_FRAMEWORK == "modern"
+
+
+def test_a_default_the_stack_lacks_is_refused(catalog: Catalog) -> None:
+    record = catalog.framework("megatron-2022").model_dump()
+    with pytest.raises(ValidationError, match="default_zero"):
+        Framework(**{**record, "zero_stages": (1,)})
+    with pytest.raises(ValidationError, match="recompute_modes"):
+        Framework(**{**record, "recompute_modes": ("fast",)})
+
+
+def _search(catalog: Catalog, framework_id: str, **fixed: int):  # type: ignore[no-untyped-def]
+    return search(
+        catalog, catalog.model("llama2-7b"), catalog.accelerator("a100-80gb"), 64,
+        global_batch=256, seq_len=4096, framework_id=framework_id,
+        options=SearchOptions(**fixed),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("framework_id", "allowed"),
+    [
+        ("llm-foundry-2023", {"tp": {1}, "pp": {1}, "cp": {1}, "zero": {2, 3}}),
+        ("deepspeed-zero3", {"tp": {1}, "pp": {1}, "cp": {1}}),
+        ("megatron-2022", {"zero": {0}, "cp": {1}}),
+        ("megatron-deepspeed-2022", {"zero": {0, 1}, "cp": {1}}),
+    ],
+)
+def test_searched_plans_use_only_what_the_stack_implements(
+    catalog: Catalog, framework_id: str, allowed: dict[str, set[int]]
+) -> None:
+    result = _search(catalog, framework_id)
+    assert result.best is not None
+    framework = catalog.framework(framework_id)
+    for step in result.top:
+        p = step.plan
+        values = {"tp": p.tensor_parallel, "pp": p.pipeline_parallel,
+                  "cp": p.context_parallel, "zero": p.zero}  # fmt: skip
+        for field, permitted in allowed.items():
+            assert values[field] in permitted, (framework_id, field, values[field])
+        assert p.recompute.value in framework.recompute_modes
+        assert not p.sequence_parallel or framework.sequence_parallel
+    assert any(f"framework '{framework_id}'" in reason for reason in result.pruned)
+    # Every enumerated plan is still feasible or pruned for exactly one reason.
+    assert sum(result.pruned.values()) + result.feasible == result.enumerated
+
+
+def test_a_fixed_value_the_stack_lacks_is_named(catalog: Catalog) -> None:
+    result = _search(catalog, "deepspeed-zero3", tp=1, pp=2)
+    assert result.best is None
+    assert result.pruned["framework 'deepspeed-zero3' has no pipeline parallelism (pp > 1)"] > 0
+    assert result.feasible == 0
+
+
+def test_the_default_stack_prunes_nothing_by_framework(catalog: Catalog) -> None:
+    result = _search(catalog, DEFAULT_FRAMEWORK)
+    assert not any("framework" in reason for reason in result.pruned)
+
+
+def test_fp8_on_a_stack_without_an_fp8_recipe_is_one_line(catalog: Catalog) -> None:
+    scenario = {
+        "model": "llama3-8b",
+        "hardware": "h100-sxm",
+        "gpus": 64,
+        "training": {"tokens": 1e12, "precision": "fp8"},
+    }
+    with pytest.raises(ScenarioError, match="framework 'megatron-2022' has no FP8 recipe"):
+        plan(parse_scenario({**scenario, "framework": "megatron-2022"}), catalog)
+    result = plan(parse_scenario({**scenario, "framework": "megatron-core-2025"}), catalog)
+    assert result.resolved.framework.fp8_recipe == "current"
+
+
+def test_tp_groups_on_a_tpu_torus_need_not_divide_the_pod(catalog: Catalog) -> None:
+    # PaLM ran 12-way model parallelism on TPU v4 (Chowdhery et al. 2022 sec. 4); a pod of
+    # 4,096 chips is a 3D torus, so a 12-chip group is a 2x2x3 block. On an 8-GPU NVLink
+    # domain a 12-way group straddles two domains.
+    palm = catalog.model("palm-540b")
+    straddle = "would straddle scale-up domains"
+    tpu = Context(palm, 6144, 2048, 2048, catalog.accelerator("tpu-v4"))
+    gpu = Context(palm, 6144, 2048, 2048, catalog.accelerator("h100-sxm"),
+                  allow_tp_beyond_domain=True)  # fmt: skip
+    assert not any(straddle in e for e in rule_errors(tpu, {"tp": 12}))
+    assert any(straddle in e for e in rule_errors(gpu, {"tp": 12}))
+
+
+def test_palm_on_its_own_stack_lands_near_its_published_mfu(catalog: Catalog) -> None:
+    # Chowdhery et al. 2022 App. B: 46.2% MFU, 57.8% HFU on 6,144 TPU v4 (no fitting on it).
+    result = plan(
+        parse_scenario({"model": "palm-540b", "hardware": "tpu-v4", "gpus": 6144,
+                        "framework": "jax-palm-2022",
+                        "training": {"tokens": 7.8e11, "global_batch": 2048}}),
+        catalog,
+    )  # fmt: skip
+    assert result.step is not None and result.parallel_plan is not None
+    assert result.parallel_plan.pipeline_parallel == 1
+    assert result.parallel_plan.recompute.value == "full"
+    assert 0.40 < result.step.mfu < 0.52
