@@ -78,3 +78,22 @@ def test_json_keys(rows: list[t.TotalsRow]) -> None:
         "median_abs_gpu_hours_error_all",
         "median_abs_days_error",
     }
+
+
+def test_published_plans_are_used(rows: list[t.TotalsRow]) -> None:
+    # EleutherAI/pythia models/12B/pythia-12b.yml: model-parallel-size 4, pipe-parallel-size
+    # 1, micro-batch 8 with 2 accumulation steps on 256 GPUs (dp 64), every layer checkpointed.
+    pythia = next(r for r in rows if r.run.id == "pythia-12b")
+    assert pythia.run.parallelism is not None
+    assert pythia.plan == "tp4 pp1 dp64 mb8 zero1 full"
+    assert pythia.framework == "gpt-neox-2023"
+    # Li et al. 2023 sec. 5.6: TP 4, PP 4, DP 32, micro-batch 1 on 512 A100.
+    starcoder = next(r for r in rows if r.run.id == "starcoderbase-15b")
+    assert starcoder.plan.startswith("tp4 pp4 dp32 mb1")
+
+
+def test_runs_that_state_their_setup_are_the_acceptance_set(rows: list[t.TotalsRow]) -> None:
+    stated = {r.run.id for r in rows if r.run.setup_stated}
+    # Llama 2's GPU counts are not published; every other catalogued run states its setup.
+    assert stated == {r.run.id for r in rows} - {"llama2-7b", "llama2-13b", "llama2-70b"}
+    assert len(stated) >= 12

@@ -29,7 +29,8 @@ def load_run_totals() -> dict[str, RunTotal]:
 
 
 def scenario_of(run: RunTotal) -> dict[str, Any]:
-    """The scenario mapping of a run: only what its reports state (and its framework)."""
+    """The scenario mapping of a run: only what its reports state (its framework, and its
+    plan where published)."""
     scenario: dict[str, Any] = {
         "model": run.model,
         "hardware": run.accelerator,
@@ -42,6 +43,8 @@ def scenario_of(run: RunTotal) -> dict[str, Any]:
     }
     if run.framework is not None:
         scenario["framework"] = run.framework
+    if run.parallelism is not None:
+        scenario["parallelism"] = dict(run.parallelism)
     return scenario
 
 

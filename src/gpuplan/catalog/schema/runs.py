@@ -113,6 +113,10 @@ class RunTotal(Record):
     batch_basis: str = Field(min_length=3)
     framework: str | None
     framework_reason: str = Field(min_length=3)
+    parallelism: dict[str, int | bool | str] | None = None
+    """The published plan (scenario ``parallelism`` keys); None: searched."""
+    parallelism_basis: str | None = None
+    """Where the published plan is stated."""
     gpu_hours: Positive
     """Published accelerator-hours of the run (chip-hours on TPUs)."""
     days: Positive | None
