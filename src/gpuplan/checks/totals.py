@@ -78,7 +78,8 @@ class TotalsRow:
         return self.predicted_days / self.run.days - 1
 
 
-def _plan_text(result: PlanResult) -> str:
+def plan_text(result: PlanResult) -> str:
+    """The plan as `tp2 pp3 dp128 mb1 zero1 none`, or why none fits."""
     if result.parallel_plan is None:
         return result.infeasible.reason if result.infeasible else "no plan"
     p = result.parallel_plan
@@ -93,7 +94,7 @@ def predict_total(run: RunTotal, catalog: Catalog) -> TotalsRow:
     result = plan(parse_scenario(scenario_of(run)), catalog)
     framework = result.resolved.framework.id
     if result.run is None:
-        return TotalsRow(run, None, None, None, _plan_text(result), None, framework)
+        return TotalsRow(run, None, None, None, plan_text(result), None, framework)
     reliability = result.run.reliability
     gpu_hours = result.resolved.gpus * reliability.wall_time_s / units.HOUR_S
     return TotalsRow(
@@ -101,7 +102,7 @@ def predict_total(run: RunTotal, catalog: Catalog) -> TotalsRow:
         gpu_hours,
         reliability.wall_days,
         reliability.goodput,
-        _plan_text(result),
+        plan_text(result),
         result.parallel_plan.gpus if result.parallel_plan else None,
         framework,
     )

@@ -54,6 +54,7 @@ from gpuplan.catalog.schema.reliability import (
     ReliabilityParameterId,
 )
 from gpuplan.catalog.schema.runs import (
+    ChipRun,
     FlopsBasis,
     Run,
     RunDomain,
@@ -73,6 +74,7 @@ __all__ = [
     "AcceleratorKind",
     "AttentionKernel",
     "AttentionPoint",
+    "ChipRun",
     "CloudPrice",
     "Confidence",
     "EfficiencyProfile",

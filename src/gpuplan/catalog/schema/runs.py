@@ -127,3 +127,28 @@ class RunTotal(Record):
     def setup_stated(self) -> bool:
         """Whether the reports state the GPU count, tokens and batch (the issue's bar)."""
         return self.gpus_published and self.batch_published
+
+
+class ChipRun(Record):
+    """A published throughput off the H100 predicted through ``plan`` (chip_runs.yaml).
+
+    ``measurement`` is the measurements.yaml row (model, accelerator, count, batch and the
+    measured figure); the scenario adds what its reports state about the stack
+    (``framework``) and the plan (``parallelism``: the published fields only, the rest
+    searched within the stack). ``gpus``/``global_batch`` fill what the row lacks, and
+    ``tokens_per_s_per_gpu`` a throughput the source gives as MFU only (arithmetic in
+    ``measured_basis``).
+    """
+
+    id: str
+    measurement: str
+    model: str
+    """gpuplan model id of the row's shape."""
+    framework: str
+    framework_reason: str = Field(min_length=3)
+    parallelism: dict[str, int | bool | str] | None = None
+    parallelism_basis: str = Field(min_length=3)
+    gpus: PositiveInt | None = None
+    global_batch: PositiveInt | None = None
+    tokens_per_s_per_gpu: Positive | None = None
+    measured_basis: str | None = None

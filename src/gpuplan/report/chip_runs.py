@@ -1,0 +1,63 @@
+"""The "Published runs off the H100" table of ``gpuplan validate`` and its JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from gpuplan.checks.chip_runs import ChipRunRow, median_abs_error
+
+
+def chip_runs_dict(rows: Sequence[ChipRunRow]) -> dict[str, Any]:
+    """``chip_runs`` (one entry per run) and ``chip_runs_median_abs_error``."""
+    return {
+        "chip_runs": [
+            {
+                "id": r.run.id,
+                "measurement": r.run.measurement,
+                "accelerator": r.accelerator,
+                "gpus": r.gpus,
+                "framework": r.run.framework,
+                "plan": r.plan,
+                "plan_stated": dict(r.run.parallelism or {}),
+                "measured_step_s": r.measured_step_s,
+                "predicted_step_s": r.predicted_step_s,
+                "error": r.error,
+                "predicted_mfu": r.predicted_mfu,
+                "source": r.run.source,
+            }
+            for r in rows
+        ],
+        "chip_runs_median_abs_error": median_abs_error(list(rows)),
+    }
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1%}"
+
+
+def chip_runs_report(rows: Sequence[ChipRunRow]) -> Group:
+    """The table, and the median |error| under it."""
+    view = Table(title="Published runs off the H100: step time")
+    for column in ("run", "GPUs", "stack", "meas. s", "pred. s", "error"):
+        view.add_column(column, justify="left" if column in ("run", "stack") else "right")
+    for r in rows:
+        view.add_row(
+            r.run.id,
+            f"{r.gpus:,}",
+            r.run.framework,
+            f"{r.measured_step_s:.2f}",
+            f"{r.predicted_step_s:.2f}" if r.predicted_step_s is not None else "no plan",
+            _percent(r.error),
+        )
+    median = median_abs_error(list(rows))
+    note = Text(
+        f"median |error| {'—' if median is None else f'{median:.1%}'} over {len(rows)} runs; "
+        "plan fields the reports do not state are searched within the stack (its best "
+        "plan: a lower bound on the step time); plans in --json"
+    )
+    return Group(view, note)
