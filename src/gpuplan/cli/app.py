@@ -17,6 +17,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from gpuplan.catalog.loader import load_catalog
+from gpuplan.checks.breakdown import held_out_groups
 from gpuplan.checks.chip_runs import predict_chip_runs
 from gpuplan.checks.claims import check_all, load_claims
 from gpuplan.checks.totals import predict_totals
@@ -32,6 +33,7 @@ from gpuplan.cli.uncertainty import print_uncertainty
 from gpuplan.cli.writes import check_writable, write_safely
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.planning.result import PlanResult
+from gpuplan.report.breakdown import breakdown_dict, breakdown_table
 from gpuplan.report.chip_runs import chip_runs_dict, chip_runs_report
 from gpuplan.report.demo import demo_dict, demo_report
 from gpuplan.report.terminal import (
@@ -188,12 +190,13 @@ def validate(
     kernels = kernel_checks(catalog)
     totals = predict_totals(catalog)
     chip_runs = predict_chip_runs(catalog)
+    groups = held_out_groups(results)
     if as_json:
         _emit_json({**validation_dict(results, targets, kernels, totals),
-                    **chip_runs_dict(chip_runs)})  # fmt: skip
+                    **breakdown_dict(groups), **chip_runs_dict(chip_runs)})  # fmt: skip
     else:
         console.print(validation_report(results, targets, kernels, totals, rows=rows))
-        console.print(chip_runs_report(chip_runs))
+        console.print(breakdown_table(groups), chip_runs_report(chip_runs))
     if not all(t.passed for t in targets):
         raise typer.Exit(1)
 
