@@ -97,3 +97,22 @@ def test_runs_that_state_their_setup_are_the_acceptance_set(rows: list[t.TotalsR
     # Llama 2's GPU counts are not published; every other catalogued run states its setup.
     assert stated == {r.run.id for r in rows} - {"llama2-7b", "llama2-13b", "llama2-70b"}
     assert len(stated) >= 12
+
+
+def test_a_published_batch_ramp_is_planned_phase_by_phase(
+    rows: list[t.TotalsRow], catalog: Catalog
+) -> None:
+    # Chowdhery et al. 2022 sec. 5: 512 sequences until step 50k, 1024 until 115k, then
+    # 2048; 2048 tokens each: 52.4B + 136.3B + 591.3B = 780B.
+    palm = next(r for r in rows if r.run.id == "palm-540b")
+    schedule = palm.run.batch_schedule
+    assert schedule is not None
+    assert [p.global_batch for p in schedule] == [512, 1024, 2048]
+    assert schedule[0].tokens == 50_000 * 512 * 2048
+    assert schedule[1].tokens == 65_000 * 1024 * 2048
+    assert sum(p.tokens for p in schedule) == pytest.approx(7.8e11, rel=0.01)
+    walls = [
+        plan(parse_scenario(t.scenario_of(palm.run, phase)), catalog).run for phase in schedule
+    ]
+    wall_s = sum(w.reliability.wall_time_s for w in walls if w is not None)
+    assert palm.predicted_gpu_hours == pytest.approx(6144 * wall_s / units.HOUR_S)

@@ -17,6 +17,7 @@ from typing import Any
 from gpuplan import units
 from gpuplan.catalog.loader import Catalog, _parse, _read_yaml
 from gpuplan.catalog.schema import RunTotal
+from gpuplan.catalog.schema.runs import BatchPhase
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
@@ -28,7 +29,7 @@ def load_run_totals() -> dict[str, RunTotal]:
     return _parse("run_totals.yaml", "run_totals", RunTotal, _read_yaml("run_totals.yaml"))
 
 
-def scenario_of(run: RunTotal) -> dict[str, Any]:
+def scenario_of(run: RunTotal, phase: BatchPhase | None = None) -> dict[str, Any]:
     """The scenario mapping of a run: only what its reports state (its framework, and its
     plan where published)."""
     scenario: dict[str, Any] = {
@@ -36,8 +37,8 @@ def scenario_of(run: RunTotal) -> dict[str, Any]:
         "hardware": run.accelerator,
         "gpus": run.gpus,
         "training": {
-            "tokens": run.tokens,
-            "global_batch": run.global_batch,
+            "tokens": phase.tokens if phase else run.tokens,
+            "global_batch": phase.global_batch if phase else run.global_batch,
             "seq_len": run.seq_len,
         },
     }
@@ -90,20 +91,24 @@ def plan_text(result: PlanResult) -> str:
 
 
 def predict_total(run: RunTotal, catalog: Catalog) -> TotalsRow:
-    """Plan one run and read its wall-clock days and GPU-hours, failures included."""
-    result = plan(parse_scenario(scenario_of(run)), catalog)
-    framework = result.resolved.framework.id
-    if result.run is None:
-        return TotalsRow(run, None, None, None, plan_text(result), None, framework)
-    reliability = result.run.reliability
-    gpu_hours = result.resolved.gpus * reliability.wall_time_s / units.HOUR_S
+    """Plan one run and read its wall-clock days and GPU-hours, failures included; a
+    published batch ramp is planned phase by phase and the phases added up."""
+    phases = run.batch_schedule or (None,)
+    results = [plan(parse_scenario(scenario_of(run, phase)), catalog) for phase in phases]
+    main = results[-1]
+    framework = main.resolved.framework.id
+    if any(r.run is None for r in results):
+        failed = next(r for r in results if r.run is None)
+        return TotalsRow(run, None, None, None, plan_text(failed), None, framework)
+    wall_s = sum(r.run.reliability.wall_time_s for r in results if r.run is not None)
+    compute_s = sum(r.run.reliability.compute_time_s for r in results if r.run is not None)
     return TotalsRow(
         run,
-        gpu_hours,
-        reliability.wall_days,
-        reliability.goodput,
-        plan_text(result),
-        result.parallel_plan.gpus if result.parallel_plan else None,
+        main.resolved.gpus * wall_s / units.HOUR_S,
+        wall_s / units.DAY_S,
+        compute_s / wall_s,
+        plan_text(main),
+        main.parallel_plan.gpus if main.parallel_plan else None,
         framework,
     )
 

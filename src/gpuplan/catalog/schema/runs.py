@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gpuplan import units
 from gpuplan.catalog.schema.base import Positive, PositiveInt, Record
@@ -84,6 +84,15 @@ class Run(Record):
         return None if self.days is None else self.days * units.DAY_S
 
 
+class BatchPhase(BaseModel):
+    """One phase of a published batch ramp: its batch (sequences) and the tokens it ran."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    global_batch: PositiveInt
+    tokens: Positive
+
+
 class RunTotal(Record):
     """A published run predicted end to end by ``gpuplan validate`` (run_totals.yaml).
 
@@ -117,11 +126,24 @@ class RunTotal(Record):
     """The published plan (scenario ``parallelism`` keys); None: searched."""
     parallelism_basis: str | None = None
     """Where the published plan is stated."""
+    batch_schedule: tuple[BatchPhase, ...] | None = None
+    """A published batch ramp, phase by phase (tokens add up to ``tokens``); each phase is
+    planned at its own batch. None: ``global_batch`` throughout."""
     gpu_hours: Positive
     """Published accelerator-hours of the run (chip-hours on TPUs)."""
     days: Positive | None
     """Published wall-clock days, when stated."""
     totals_basis: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _schedule_adds_up(self) -> RunTotal:
+        if self.batch_schedule is not None:
+            total = sum(phase.tokens for phase in self.batch_schedule)
+            if abs(total / self.tokens - 1) > 0.01:
+                raise ValueError(
+                    f"{self.id}: batch_schedule tokens {total:.4g} != {self.tokens:.4g}"
+                )
+        return self
 
     @property
     def setup_stated(self) -> bool:
