@@ -7,6 +7,7 @@ One module per kind of data; everything is importable from here.
 """
 
 from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record
+from gpuplan.catalog.schema.cluster import Cluster, FabricTier, Transport
 from gpuplan.catalog.schema.hardware import (
     Accelerator,
     AcceleratorKind,
@@ -74,9 +75,11 @@ __all__ = [
     "AttentionKernel",
     "AttentionPoint",
     "CloudPrice",
+    "Cluster",
     "Confidence",
     "EfficiencyProfile",
     "ElectricityPrice",
+    "FabricTier",
     "FailureMetric",
     "FailureRate",
     "Ffn",
@@ -114,6 +117,7 @@ __all__ = [
     "ShapePoint",
     "SystemParameter",
     "TextConditioning",
+    "Transport",
     "Trend",
     "TrendQuantity",
     "ValidationTarget",
