@@ -28,8 +28,9 @@ slowest hop, the worst tier it crosses. In an all-to-all every rank sends ``S/n`
 other: ``S (n - m_t) / n`` per GPU leaves a unit holding ``m_t`` members, at ``B / o_t``;
 the slowest level (NIC or a tier) sets the time. On a rail-optimised fabric the leaf links
 only the GPUs of one rail, so all-to-all traffic to other rails crosses the spine (NCCL's
-PXN relay over NVLink is not modelled), while rings, which join the same GPU index of
-every server, stay rail-aligned.
+PXN relay over NVLink is not modelled): of a GPU's peers only its own server's and the
+same-rail GPU of each other server under its leaf are reached without the spine. Rings,
+which join the same GPU index of every server, stay rail-aligned.
 """
 
 from __future__ import annotations
@@ -166,8 +167,9 @@ def _all_to_all_bytes(
     for index, tier in enumerate(network.tiers):
         members = _members_per_unit(n, stride, tier)
         crosses = n * stride > tier.gpus
-        if index == 0 and network.rail_optimized:  # the leaf joins one rail only
-            members = np.maximum(members / local, 1.0)
+        if index == 0 and network.rail_optimized:  # the leaf joins one rail only:
+            # the own server (NVLink) and the same-rail GPU of each other server in the leaf
+            members = local + np.maximum(members / local - 1.0, 0.0)
             crosses = crosses | (local > 1)
         leaving = size * (n - members) / ranks * tier.oversubscription
         worst = np.maximum(worst, np.where(crosses, leaving, 0.0))

@@ -8,9 +8,10 @@ accelerator's reference profile (its accelerators.yaml server) is used.
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gpuplan.catalog.loader import Catalog, unknown_id_message
 from gpuplan.catalog.schema import Accelerator, Cluster, FabricTier, Transport
@@ -51,6 +52,14 @@ class InlineCluster(BaseModel):
     rail_optimized: bool | None = None
     transport: Transport | None = None
 
+    @field_validator("fabric")
+    @classmethod
+    def _tiers_grow(cls, fabric: tuple[InlineTier, ...] | None) -> tuple[InlineTier, ...] | None:
+        sizes = [t.gpus for t in fabric or ()]
+        if any(b <= a for a, b in itertools.pairwise(sizes)):
+            raise ValueError(f"tiers must hold more GPUs bottom up, got gpus {sizes}")
+        return fabric
+
 
 def _overridden(base: Cluster, inline: InlineCluster) -> Cluster:
     fields: dict[str, Any] = {
@@ -82,10 +91,8 @@ def _overridden(base: Cluster, inline: InlineCluster) -> Cluster:
         return Cluster.model_validate(draft)
     except ValidationError as exc:
         error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        raise ScenarioError(
-            f"cluster.{where}", str(error["msg"]).removeprefix("Value error, ")
-        ) from None
+        where = ".".join(["cluster", *(str(p) for p in error["loc"])])
+        raise ScenarioError(where, str(error["msg"]).removeprefix("Value error, ")) from None
 
 
 def resolve_cluster(
