@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import fnmatch
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from gpuplan.catalog.schema import (
     Framework,
     Grid,
     Household,
+    MeasuredOn,
     Model,
     Pue,
     Record,
@@ -69,6 +71,8 @@ class Catalog:
     """Cluster profiles (clusters.yaml) plus each accelerator's reference profile."""
     at_scale: Mapping[str, SystemParameter] = field(default_factory=dict)
     """At-scale synchronisation parameters (clusters.yaml ``at_scale``)."""
+    measured_on: Mapping[str, MeasuredOn] = field(default_factory=dict)
+    """The cluster each validation source ran on (clusters.yaml ``measured_on``)."""
 
     def accelerator(self, accelerator_id: str) -> Accelerator:
         return _lookup(self.accelerators, accelerator_id, "accelerator")
@@ -93,6 +97,13 @@ class Catalog:
 
     def cluster(self, cluster_id: str) -> Cluster:
         return _lookup(self.clusters, cluster_id, "cluster")
+
+    def cluster_measured_on(self, row_id: str) -> Cluster | None:
+        """The cluster a validation row ran on, where its source states it."""
+        for where in self.measured_on.values():
+            if fnmatch.fnmatchcase(row_id, where.rows):
+                return self.cluster(where.cluster)
+        return None
 
     def default_cluster(self, accelerator_id: str) -> Cluster:
         """The accelerator's reference profile (its accelerators.yaml server)."""
@@ -134,6 +145,7 @@ class Catalog:
             self.shape_families,
             self.clusters,
             self.at_scale,
+            self.measured_on,
         ):
             out.extend(table.values())
         return out
@@ -231,6 +243,7 @@ def load_catalog() -> Catalog:
         clusters=_parse("clusters.yaml", "clusters", Cluster, clusters_file)
         | reference_clusters(catalog.accelerators),
         at_scale=_parse("clusters.yaml", "at_scale", SystemParameter, clusters_file),
+        measured_on=_parse("clusters.yaml", "measured_on", MeasuredOn, clusters_file),
     )
     _check_references(catalog)
     return catalog
@@ -292,6 +305,12 @@ def _check_references(catalog: Catalog) -> None:
             raise CatalogError(
                 f"clusters.yaml, cluster '{profile.id}': "
                 + unknown_id_message("accelerator", profile.accelerator, list(catalog.accelerators))
+            )
+    for where in catalog.measured_on.values():
+        if where.cluster not in catalog.clusters:
+            raise CatalogError(
+                f"clusters.yaml, measured_on '{where.id}': "
+                + unknown_id_message("cluster", where.cluster, list(catalog.clusters))
             )
     for run in catalog.runs.values():
         if run.accelerator is not None and run.accelerator not in catalog.accelerators:

@@ -7,7 +7,7 @@ One module per kind of data; everything is importable from here.
 """
 
 from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record
-from gpuplan.catalog.schema.cluster import Cluster, FabricTier, Transport
+from gpuplan.catalog.schema.cluster import Cluster, FabricTier, MeasuredOn, Transport
 from gpuplan.catalog.schema.hardware import (
     Accelerator,
     AcceleratorKind,
@@ -90,6 +90,7 @@ __all__ = [
     "Household",
     "InlineShape",
     "Measured",
+    "MeasuredOn",
     "MeasuredPlan",
     "Measurement",
     "Mla",

@@ -83,3 +83,12 @@ class Cluster(Record):
     @property
     def scaleout_bytes_per_s(self) -> float:
         return self.scaleout_gbit_per_s * 1e9 / 8
+
+
+class MeasuredOn(Record):
+    """The cluster a validation source ran on (clusters.yaml ``measured_on``)."""
+
+    id: str
+    rows: str = Field(min_length=1)
+    """A glob over measurements.yaml row ids."""
+    cluster: str
