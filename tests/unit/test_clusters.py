@@ -9,7 +9,14 @@ import pytest
 
 from gpuplan.catalog import Catalog
 from gpuplan.errors import ScenarioError
-from gpuplan.model.collectives import Collective, Link, Network, Tier, collective_times
+from gpuplan.model.collectives import (
+    Collective,
+    Link,
+    Network,
+    Tier,
+    collective_times,
+    p2p_times,
+)
 from gpuplan.model.performance import estimate, network_of
 from gpuplan.model.step import StepEstimate
 from gpuplan.model.stragglers import expected_max_normal, max_normal_bound, straggler_times
@@ -194,3 +201,16 @@ def test_straggler_time_by_hand() -> None:
         0.0148 * 10 * 3.956, rel=1e-3
     )
     assert float(straggler_times(10.0, 1, 0.0148)) == 0
+
+
+def test_pipeline_send_across_an_oversubscribed_leaf_by_hand() -> None:
+    size = 1e9
+    # Stages 32 GPUs apart over 128 GPUs: every stage fills a leaf, so at each leaf boundary
+    # its 32 GPUs send out through 32 / 2 NICs' worth of uplinks: half speed.
+    crossing = p2p_times(size, False, TWO_TIER, 32, 128)
+    assert float(crossing) == pytest.approx(size / (10e9 / 2))
+    # Stages 8 GPUs apart: 8 of a leaf's 32 GPUs send out at once, within its 16 NICs' worth.
+    assert float(p2p_times(size, False, TWO_TIER, 8, 128)) == pytest.approx(size / 10e9)
+    # A pipeline inside one leaf crosses nothing; inside a server it stays on NVLink.
+    assert float(p2p_times(size, False, TWO_TIER, 8, 32)) == pytest.approx(size / 10e9)
+    assert float(p2p_times(size, True, TWO_TIER, 2, 8)) == pytest.approx(size / 100e9)

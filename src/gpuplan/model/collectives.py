@@ -188,10 +188,33 @@ def collective_time(
     return float(collective_times(kind, size_bytes, n, stride, network))
 
 
-def p2p_times(size_bytes: Arrayish, same_domain: Arrayish, network: Network) -> np.ndarray:
+def p2p_slowdown(stride: Arrayish, span: Arrayish, network: Network) -> np.ndarray:
+    """How many times slower than its NIC a send to the rank ``stride`` places on runs, in
+    a chain of ranks (a pipeline) spanning ``span`` GPUs: at a boundary between units of a
+    crossed tier, the ``min(stride, g_t)`` GPUs of a unit that send out at once share its
+    ``g_t / o_t`` NICs' worth of uplinks; the worst boundary sets the pace."""
+    stride = np.asarray(stride, dtype=float)
+    span = np.asarray(span, dtype=float)
+    worst = np.ones(np.broadcast(stride, span).shape)
+    for tier in network.tiers:
+        share = tier.oversubscription * np.minimum(stride, tier.gpus) / tier.gpus
+        worst = np.maximum(worst, np.where(span > tier.gpus, share, 1.0))
+    return worst
+
+
+def p2p_times(
+    size_bytes: Arrayish,
+    same_domain: Arrayish,
+    network: Network,
+    stride: Arrayish = 1.0,
+    span: Arrayish = 0.0,
+) -> np.ndarray:
+    """Seconds for one send of ``size_bytes``; between domains, slowed by the tiers a chain
+    of ranks ``stride`` apart over ``span`` GPUs crosses (:func:`p2p_slowdown`)."""
     size = np.asarray(size_bytes, dtype=float)
     up = network.scaleup.latency_s + size / network.scaleup.bus_bytes_per_s
-    out = network.scaleout.latency_s + size / network.scaleout.bus_bytes_per_s
+    slowdown = p2p_slowdown(stride, span, network)
+    out = network.scaleout.latency_s + size / network.scaleout.bus_bytes_per_s * slowdown
     return np.where(size > 0, np.where(same_domain, up, out), 0.0)
 
 
