@@ -35,7 +35,7 @@ FUNCTION_LIMIT = 60
 
 # Module path (relative to the repository root) -> its line count when it was listed.
 MODULE_ALLOWLIST: dict[str, int] = {
-    "src/gpuplan/checks/validation.py": 427,
+    "src/gpuplan/checks/validation.py": 421,
     "src/gpuplan/fitting/scaling_fit.py": 469,
     "src/gpuplan/reliability/analytical.py": 420,
 }

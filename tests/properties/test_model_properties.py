@@ -48,7 +48,8 @@ def test_step_is_physical(plan: ParallelPlan) -> None:
     assert isinstance(result, StepEstimate)
     assert 0 < result.mfu <= result.hfu < 1
     parts = [result.compute_s, result.recompute_s, result.bubble_s, result.optimizer_s,
-             result.overlap_slowdown_s, *result.exposed_comm_s.values()]  # fmt: skip
+             result.overlap_slowdown_s, result.straggler_s,
+             *result.exposed_comm_s.values()]  # fmt: skip
     assert all(p >= 0 for p in parts)
     assert result.time_s == pytest.approx(sum(parts))
     # Hidden communication slows the compute beside it, never by more than it lasts.

@@ -7,10 +7,12 @@ a malformed record raises :class:`CatalogError` naming the file, the record and 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import fnmatch
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -19,12 +21,14 @@ from pydantic import BaseModel, ValidationError
 
 from gpuplan.catalog.schema import (
     Accelerator,
+    Cluster,
     EfficiencyProfile,
     ElectricityPrice,
     FailureRate,
     Framework,
     Grid,
     Household,
+    MeasuredOn,
     Model,
     Pue,
     Record,
@@ -34,6 +38,7 @@ from gpuplan.catalog.schema import (
     SeedCluster,
     ShapeFamily,
     SystemParameter,
+    Transport,
     Trend,
 )
 from gpuplan.errors import CatalogError
@@ -62,6 +67,12 @@ class Catalog:
     failure_rates: Mapping[str, FailureRate]
     reliability_parameters: Mapping[str, ReliabilityParameter]
     shape_families: Mapping[str, ShapeFamily]
+    clusters: Mapping[str, Cluster] = field(default_factory=dict)
+    """Cluster profiles (clusters.yaml) plus each accelerator's reference profile."""
+    at_scale: Mapping[str, SystemParameter] = field(default_factory=dict)
+    """At-scale synchronisation parameters (clusters.yaml ``at_scale``)."""
+    measured_on: Mapping[str, MeasuredOn] = field(default_factory=dict)
+    """The cluster each validation source ran on (clusters.yaml ``measured_on``)."""
 
     def accelerator(self, accelerator_id: str) -> Accelerator:
         return _lookup(self.accelerators, accelerator_id, "accelerator")
@@ -83,6 +94,20 @@ class Catalog:
 
     def framework(self, framework_id: str) -> Framework:
         return _lookup(self.frameworks, framework_id, "framework")
+
+    def cluster(self, cluster_id: str) -> Cluster:
+        return _lookup(self.clusters, cluster_id, "cluster")
+
+    def cluster_measured_on(self, row_id: str) -> Cluster | None:
+        """The cluster a validation row ran on, where its source states it."""
+        for where in self.measured_on.values():
+            if fnmatch.fnmatchcase(row_id, where.rows):
+                return self.cluster(where.cluster)
+        return None
+
+    def default_cluster(self, accelerator_id: str) -> Cluster:
+        """The accelerator's reference profile (its accelerators.yaml server)."""
+        return self.cluster(reference_cluster_id(accelerator_id))
 
     def shape_family(self, family_id: str) -> ShapeFamily:
         return _lookup(self.shape_families, family_id, "shape family")
@@ -118,6 +143,9 @@ class Catalog:
             self.failure_rates,
             self.reliability_parameters,
             self.shape_families,
+            self.clusters,
+            self.at_scale,
+            self.measured_on,
         ):
             out.extend(table.values())
         return out
@@ -209,8 +237,44 @@ def load_catalog() -> Catalog:
             "model_shapes.yaml", "families", ShapeFamily, _read_yaml("model_shapes.yaml")
         ),
     )
+    clusters_file = _read_yaml("clusters.yaml")
+    catalog = dataclasses.replace(
+        catalog,
+        clusters=_parse("clusters.yaml", "clusters", Cluster, clusters_file)
+        | reference_clusters(catalog.accelerators),
+        at_scale=_parse("clusters.yaml", "at_scale", SystemParameter, clusters_file),
+        measured_on=_parse("clusters.yaml", "measured_on", MeasuredOn, clusters_file),
+    )
     _check_references(catalog)
     return catalog
+
+
+def reference_cluster_id(accelerator_id: str) -> str:
+    return f"{accelerator_id}-reference"
+
+
+def reference_clusters(accelerators: Mapping[str, Accelerator]) -> dict[str, Cluster]:
+    """One profile per accelerator from its own record (the reference server on one
+    non-blocking fabric): the default, which reproduces the accelerator-only network."""
+    out: dict[str, Cluster] = {}
+    for chip in accelerators.values():
+        tpu = chip.kind.value == "tpu"
+        out[reference_cluster_id(chip.id)] = Cluster(
+            id=reference_cluster_id(chip.id),
+            name=f"{chip.name} reference server (accelerators.yaml)",
+            accelerator=chip.id,
+            scaleup_domain=chip.scaleup_domain,
+            scaleup_unidir_gb_per_s=chip.scaleup_unidir_gb_per_s,
+            scaleout_gbit_per_s=chip.scaleout_unidir_gb_per_s * 8,
+            rail_optimized=not tpu,
+            transport=Transport.ICI_TORUS_DCN if tpu else Transport.INFINIBAND,
+            reference=True,
+            source=chip.source,
+            retrieved=chip.retrieved,
+            notes="Derived from the accelerator record: scale-up domain and bandwidth, one "
+            "NIC share per accelerator, one non-blocking fabric.",
+        )
+    return out
 
 
 def _check_references(catalog: Catalog) -> None:
@@ -235,6 +299,18 @@ def _check_references(catalog: Catalog) -> None:
             raise CatalogError(
                 f"seed.yaml, cluster '{cluster.id}': "
                 + unknown_id_message("accelerator", cluster.hardware, list(catalog.accelerators))
+            )
+    for profile in catalog.clusters.values():
+        if profile.accelerator not in catalog.accelerators:
+            raise CatalogError(
+                f"clusters.yaml, cluster '{profile.id}': "
+                + unknown_id_message("accelerator", profile.accelerator, list(catalog.accelerators))
+            )
+    for where in catalog.measured_on.values():
+        if where.cluster not in catalog.clusters:
+            raise CatalogError(
+                f"clusters.yaml, measured_on '{where.id}': "
+                + unknown_id_message("cluster", where.cluster, list(catalog.clusters))
             )
     for run in catalog.runs.values():
         if run.accelerator is not None and run.accelerator not in catalog.accelerators:

@@ -169,16 +169,10 @@ def predict_row(measurement: Measurement, catalog: Catalog) -> ValidationRow | N
     def run(candidate: ParallelPlan) -> StepEstimate | Infeasible:
         assert measurement.hardware is not None and measurement.seq_len is not None
         assert measurement.global_batch is not None
-        return estimate(
-            catalog,
-            model,
-            catalog.accelerator(measurement.hardware),
-            candidate,
-            seq_len=measurement.seq_len,
-            global_batch=measurement.global_batch,
-            fp8=measurement.precision == "fp8",
-            framework_id=framework_id,
-        )
+        return estimate(catalog, model, catalog.accelerator(measurement.hardware), candidate,
+                        seq_len=measurement.seq_len, global_batch=measurement.global_batch,
+                        fp8=measurement.precision == "fp8", framework_id=framework_id,
+                        cluster=catalog.cluster_measured_on(measurement.id))  # fmt: skip
 
     result = run(parallel)
     if plan.recompute is None:

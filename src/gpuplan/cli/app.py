@@ -231,6 +231,7 @@ CATALOG_TABLES = (
     "seed_clusters",
     "efficiency",
     "frameworks",
+    "clusters",
     "runs",
     "trends",
     "failure_rates",

@@ -28,6 +28,7 @@ from gpuplan.model.pipeline import (
     logit_times,
     stage_sends,
 )
+from gpuplan.model.stragglers import plan_straggler_times
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
 RECOMPUTE_ORDER = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
@@ -120,6 +121,7 @@ class BatchResult:
     model_flops_per_step: float
     hardware_flops_per_step: FloatArray
     capacity_bytes: float
+    straggler_s: FloatArray  # waiting for the slowest GPU (model/stragglers.py)
 
     @property
     def memory_bytes(self) -> FloatArray:
@@ -139,7 +141,7 @@ class BatchResult:
     def time_s(self) -> FloatArray:
         total = (
             self.compute_s + self.recompute_s + self.bubble_s + self.optimizer_s
-            + self.overlap_slowdown_s
+            + self.overlap_slowdown_s + self.straggler_s
         )  # fmt: skip
         for axis in AXES:
             total = total + self.exposed_s[axis]
@@ -393,4 +395,5 @@ def evaluate(
         model_flops_per_step=tokens_per_step * training_flops_per_token(model, seq_len),
         hardware_flops_per_step=hardware,
         capacity_bytes=accelerator.hbm_bytes,
+        straggler_s=plan_straggler_times(m * (crit["compute"] + crit["recompute"]), batch, network),
     )

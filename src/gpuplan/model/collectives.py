@@ -15,6 +15,22 @@ most ``n``). A group inside one domain uses the scale-up link. A group across do
 hierarchical (NCCL's tree/ring hierarchy, Megatron's rail-optimised layout): the local step
 runs on the scale-up link, and ``local`` inter-domain rings, one per GPU, each carry
 ``S / local`` bytes on the GPU's own NIC.
+
+Fabric tiers (a cluster profile, ``clusters.yaml``): tier ``t`` groups ``g_t`` GPUs under
+one unit whose uplinks are oversubscribed ``o_t`` : 1. A group of ``n`` ranks ``stride``
+apart spans ``n x stride`` GPUs (ranks are placed in order) and crosses tier ``t`` when
+that span exceeds ``g_t``. When every GPU of a unit sends out at once, each gets ``1/o_t``
+of its NIC through the uplinks. A ring enters and leaves a unit once, so the
+``r_t = (members of the group in one unit) / local`` domains of one inter-domain ring that
+sit in the unit share the unit's ``1/o_t`` per GPU between ``g_t / r_t`` rings: a ring's
+bandwidth across the tier is ``min(1, r_t / o_t)`` of the NIC, and a ring runs at its
+slowest hop, the worst tier it crosses. In an all-to-all every rank sends ``S/n`` to every
+other: ``S (n - m_t) / n`` per GPU leaves a unit holding ``m_t`` members, at ``B / o_t``;
+the slowest level (NIC or a tier) sets the time. On a rail-optimised fabric the leaf links
+only the GPUs of one rail, so all-to-all traffic to other rails crosses the spine (NCCL's
+PXN relay over NVLink is not modelled): of a GPU's peers only its own server's and the
+same-rail GPU of each other server under its leaf are reached without the spine. Rings,
+which join the same GPU index of every server, stay rail-aligned.
 """
 
 from __future__ import annotations
@@ -45,23 +61,42 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Tier:
+    """One fabric tier: GPUs under one unit and the oversubscription of its uplinks."""
+
+    gpus: int
+    oversubscription: float
+
+    def __post_init__(self) -> None:
+        assert self.gpus >= 1 and self.oversubscription >= 1
+
+
+@dataclass(frozen=True)
 class Network:
     scaleup: Link
     scaleout: Link
     domain: int
     """GPUs in one scale-up domain."""
+    tiers: tuple[Tier, ...] = ()
+    """Fabric tiers above the NICs, bottom up; none: one non-blocking fabric."""
+    rail_optimized: bool = True
+    rank_speed_cv: float = 0.0
+    """Coefficient of variation of per-rank compute speed (stragglers, see step.py)."""
 
 
 Arrayish = float | int | np.ndarray
 """Scalars or numpy arrays of equal shape: the plan search evaluates many plans at once."""
 
 
-def _ring(kind: Collective, size_bytes: Arrayish, n: Arrayish, link: Link) -> np.ndarray:
-    """One-level ring (or pairwise) collective over ``n`` ranks of ``size_bytes`` each."""
+def _ring(
+    kind: Collective, size_bytes: Arrayish, n: Arrayish, link: Link, slowdown: Arrayish = 1.0
+) -> np.ndarray:
+    """One-level ring (or pairwise) collective over ``n`` ranks of ``size_bytes`` each, on a
+    link whose bandwidth is divided by ``slowdown`` (oversubscribed tiers)."""
     n = np.asarray(n, dtype=float)
     size = np.asarray(size_bytes, dtype=float)
     ranks = np.maximum(n, 1.0)
-    step = link.latency_s + size / ranks / link.bus_bytes_per_s
+    step = link.latency_s + size / ranks / link.bus_bytes_per_s * slowdown
     steps = 2 * (n - 1) if kind is Collective.ALL_REDUCE else n - 1
     return np.where((n > 1) & (size > 0), steps * step, 0.0)
 
@@ -84,8 +119,9 @@ def collective_times(
     remote = np.maximum(np.floor(n / local), 1.0)
     inner = _ring(kind, size, np.minimum(local, n), network.scaleup)
     if kind is Collective.ALL_TO_ALL:
-        # Pairwise exchange: the (n - local)/n share bound for other domains crosses NICs.
-        crossing = size * (n - local) / np.maximum(n, 1.0)
+        # Pairwise exchange: the (n - local)/n share bound for other domains crosses NICs,
+        # and what leaves each tier's unit crosses its oversubscribed uplinks.
+        crossing = _all_to_all_bytes(size, n, stride, local, network)
         outer = np.where(
             remote > 1,
             (remote - 1) * network.scaleout.latency_s + crossing / network.scaleout.bus_bytes_per_s,
@@ -94,10 +130,50 @@ def collective_times(
     else:
         # Reduce-scatter inside the domain, the inter-domain collective on 1/local of the
         # data over each GPU's NIC, then all-gather inside the domain (for all-reduce).
-        outer = _ring(kind, size / local, remote, network.scaleout)
+        slowdown = ring_slowdown(n, stride, local, network)
+        outer = _ring(kind, size / local, remote, network.scaleout, slowdown)
     hierarchical = inner + outer
     flat = _ring(kind, size, n, network.scaleup)
     return np.where((n <= 1) | (size <= 0), 0.0, np.where(local >= n, flat, hierarchical))
+
+
+def _members_per_unit(n: np.ndarray, stride: np.ndarray, tier: Tier) -> np.ndarray:
+    """Members of a group (``n`` ranks ``stride`` apart) inside one unit of ``tier``."""
+    return np.clip(np.floor(tier.gpus / stride), 1.0, np.maximum(n, 1.0))
+
+
+def ring_slowdown(n: Arrayish, stride: Arrayish, local: Arrayish, network: Network) -> np.ndarray:
+    """How many times slower than its NIC an inter-domain ring runs: the worst tier it
+    crosses, ``max(1, o_t / r_t)`` with ``r_t`` of its domains in one unit (1: none)."""
+    n = np.asarray(n, dtype=float)
+    stride = np.asarray(stride, dtype=float)
+    local = np.asarray(local, dtype=float)
+    worst = np.ones(np.broadcast(n, stride, local).shape)
+    for tier in network.tiers:
+        crosses = n * stride > tier.gpus
+        domains = np.maximum(np.floor(_members_per_unit(n, stride, tier) / local), 1.0)
+        worst = np.maximum(worst, np.where(crosses, tier.oversubscription / domains, 1.0))
+    return worst
+
+
+def _all_to_all_bytes(
+    size: np.ndarray, n: np.ndarray, stride: Arrayish, local: np.ndarray, network: Network
+) -> np.ndarray:
+    """Bytes per GPU of an all-to-all at NIC speed: the most loaded level, the NIC (what
+    leaves the domain) or a tier's uplinks (what leaves its unit, times ``o_t``)."""
+    stride = np.asarray(stride, dtype=float)
+    ranks = np.maximum(n, 1.0)
+    worst = size * (n - local) / ranks
+    for index, tier in enumerate(network.tiers):
+        members = _members_per_unit(n, stride, tier)
+        crosses = n * stride > tier.gpus
+        if index == 0 and network.rail_optimized:  # the leaf joins one rail only:
+            # the own server (NVLink) and the same-rail GPU of each other server in the leaf
+            members = local + np.maximum(members / local - 1.0, 0.0)
+            crosses = crosses | (local > 1)
+        leaving = size * (n - members) / ranks * tier.oversubscription
+        worst = np.maximum(worst, np.where(crosses, leaving, 0.0))
+    return np.asarray(worst)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -112,10 +188,33 @@ def collective_time(
     return float(collective_times(kind, size_bytes, n, stride, network))
 
 
-def p2p_times(size_bytes: Arrayish, same_domain: Arrayish, network: Network) -> np.ndarray:
+def p2p_slowdown(stride: Arrayish, span: Arrayish, network: Network) -> np.ndarray:
+    """How many times slower than its NIC a send to the rank ``stride`` places on runs, in
+    a chain of ranks (a pipeline) spanning ``span`` GPUs: at a boundary between units of a
+    crossed tier, the ``min(stride, g_t)`` GPUs of a unit that send out at once share its
+    ``g_t / o_t`` NICs' worth of uplinks; the worst boundary sets the pace."""
+    stride = np.asarray(stride, dtype=float)
+    span = np.asarray(span, dtype=float)
+    worst = np.ones(np.broadcast(stride, span).shape)
+    for tier in network.tiers:
+        share = tier.oversubscription * np.minimum(stride, tier.gpus) / tier.gpus
+        worst = np.maximum(worst, np.where(span > tier.gpus, share, 1.0))
+    return worst
+
+
+def p2p_times(
+    size_bytes: Arrayish,
+    same_domain: Arrayish,
+    network: Network,
+    stride: Arrayish = 1.0,
+    span: Arrayish = 0.0,
+) -> np.ndarray:
+    """Seconds for one send of ``size_bytes``; between domains, slowed by the tiers a chain
+    of ranks ``stride`` apart over ``span`` GPUs crosses (:func:`p2p_slowdown`)."""
     size = np.asarray(size_bytes, dtype=float)
     up = network.scaleup.latency_s + size / network.scaleup.bus_bytes_per_s
-    out = network.scaleout.latency_s + size / network.scaleout.bus_bytes_per_s
+    slowdown = p2p_slowdown(stride, span, network)
+    out = network.scaleout.latency_s + size / network.scaleout.bus_bytes_per_s * slowdown
     return np.where(size > 0, np.where(same_domain, up, out), 0.0)
 
 

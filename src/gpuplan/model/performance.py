@@ -8,26 +8,36 @@ from __future__ import annotations
 
 from gpuplan import units
 from gpuplan.catalog.loader import Catalog
-from gpuplan.catalog.schema import Accelerator, Model
-from gpuplan.model.collectives import Link, Network
+from gpuplan.catalog.schema import Accelerator, Cluster, Model
+from gpuplan.model.collectives import Link, Network, Tier
 from gpuplan.model.kernels import Device, device
 from gpuplan.model.step import Infeasible, StepEstimate, estimate_step
 from gpuplan.scenario.plan import ParallelPlan
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 
 
-def network_of(catalog: Catalog, accelerator: Accelerator) -> Network:
+def network_of(
+    catalog: Catalog, accelerator: Accelerator, cluster: Cluster | None = None
+) -> Network:
+    """The network of a cluster profile (default: the accelerator's reference server), with
+    the accelerator's achieved bus fractions and latencies (efficiency.yaml) and the per-rank
+    speed spread (clusters.yaml ``at_scale``)."""
+    cluster = cluster or catalog.default_cluster(accelerator.id)
+    assert cluster.accelerator == accelerator.id, "resolve refuses a mismatched cluster"
     profile = catalog.efficiency_profile(accelerator.id)
     return Network(
         scaleup=Link(
-            accelerator.scaleup_bytes_per_s * profile.scaleup_bus,
+            cluster.scaleup_bytes_per_s * profile.scaleup_bus,
             profile.scaleup_latency_us * 1e-6,
         ),
         scaleout=Link(
-            accelerator.scaleout_bytes_per_s * profile.scaleout_bus,
+            cluster.scaleout_bytes_per_s * profile.scaleout_bus,
             profile.scaleout_latency_us * 1e-6,
         ),
-        domain=accelerator.scaleup_domain,
+        domain=cluster.scaleup_domain,
+        tiers=tuple(Tier(t.gpus, t.oversubscription) for t in cluster.fabric),
+        rail_optimized=cluster.rail_optimized,
+        rank_speed_cv=catalog.at_scale["rank_speed_cv"].for_accelerator(accelerator.id),
     )
 
 
@@ -56,6 +66,7 @@ def estimate(
     fp8: bool = False,
     framework_id: str = DEFAULT_FRAMEWORK,
     allow_tp_beyond_domain: bool = False,
+    cluster: Cluster | None = None,
 ) -> StepEstimate | Infeasible:
     """Step time and memory of one plan on one accelerator type (TP beyond one scale-up
     domain only when allowed, as in the search).
@@ -72,7 +83,7 @@ def estimate(
         seq_len=seq_len,
         global_batch=global_batch,
         dev=device_of(catalog, accelerator, fp8, framework_id),
-        network=network_of(catalog, accelerator),
+        network=network_of(catalog, accelerator, cluster),
         framework=framework,
         peak_flops_per_s=accelerator.peak_bf16_flops_per_s,
         overhead_bytes=overhead * units.GiB,

@@ -177,7 +177,8 @@ def stage_sends(
     them under the other chunks' compute; otherwise each stage waits for them.
     """
     same_domain = tp * cp * dp * 2 <= network.domain
-    send = p2p_times(tokens * model.hidden * BF16_BYTES / tp, same_domain, network)
+    send = p2p_times(tokens * model.hidden * BF16_BYTES / tp, same_domain, network,
+                     tp * cp * dp, tp * cp * dp * pp)  # fmt: skip
     on_link = np.where(pp > 1, 2 * interleave * send, 0.0)
     hidden = (interleave > 1) & framework.overlap_p2p_comm
     return on_link, np.where(hidden, 0.0, on_link)

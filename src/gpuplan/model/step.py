@@ -12,7 +12,8 @@ stages)::
 
 The data-parallel gradient reduction (and the ZeRO parameter all-gather) follow, hidden
 under the last backward (first forward) when the framework overlaps them; then the
-optimizer update streams its states through HBM. The step time is the sum of these named
+optimizer update streams its states through HBM, and the step waits for its slowest GPU
+(:mod:`gpuplan.model.stragglers`). The step time is the sum of these named
 parts, each reported on its own.
 """
 
@@ -71,6 +72,8 @@ class StepEstimate:
     optimizer_s: float
     overlap_slowdown_s: float
     """Compute slowed by the collectives hidden under it (they share SMs and HBM)."""
+    straggler_s: float
+    """Waiting for the slowest GPU of the step (:mod:`gpuplan.model.stragglers`)."""
     tokens_per_step: float
     model_flops_per_step: float
     hardware_flops_per_step: float
@@ -86,6 +89,7 @@ class StepEstimate:
             + self.bubble_s
             + self.optimizer_s
             + self.overlap_slowdown_s
+            + self.straggler_s
         )
 
     @property
@@ -177,6 +181,7 @@ def step_from_batch(
         bubble_s=float(result.bubble_s[index]),
         optimizer_s=float(result.optimizer_s[index]),
         overlap_slowdown_s=float(result.overlap_slowdown_s[index]),
+        straggler_s=float(result.straggler_s[index]),
         tokens_per_step=result.tokens_per_step,
         model_flops_per_step=result.model_flops_per_step,
         hardware_flops_per_step=float(result.hardware_flops_per_step[index]),

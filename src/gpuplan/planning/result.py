@@ -88,6 +88,7 @@ class PlanResult:
                 "params_published": r.model.params_published_b * units.GIGA,
             },
             "framework": {"id": r.framework.id, "name": r.framework.name},
+            "cluster": {"id": r.cluster.id, "name": r.cluster.name},
             "step": self.step_numbers(),
             "search": search_dict(self.search) if self.search is not None else None,
             "run": None,

@@ -22,6 +22,7 @@ from gpuplan.model.performance import estimate
 from gpuplan.model.rules import Context, plan_errors, rule_errors
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
 from gpuplan.planning.accounts import RunAccounts, SourceRef, account_run, sources
+from gpuplan.planning.cluster import STRAGGLER_ID, cluster_note, cluster_sources
 from gpuplan.planning.defaults import (
     default_global_batch,
     given_plan,
@@ -93,7 +94,8 @@ def plan(
         infeasible = _no_progress(r, run)
         run = None if infeasible else run
 
-    used = sources(catalog, r, list(SYSTEM_IDS), r.framework.id) + extra_sources
+    used = sources(catalog, r, list(SYSTEM_IDS), r.framework.id)
+    used += cluster_sources(catalog, r.cluster) + extra_sources
     return PlanResult(
         resolved=r,
         global_batch=batch,
@@ -139,6 +141,8 @@ def _choose_plan(
         "et al. 2022"
     )
     fp8 = r.precision is Precision.FP8
+    cv = catalog.at_scale[STRAGGLER_ID].for_accelerator(r.accelerator.id)
+    assumptions.append(cluster_note(r.cluster, cv))
     if given is not None and is_complete(given):
         parallel = given_plan(given)
         # The plan's own GPU count is what estimate() checks it against; here the scenario's.
@@ -147,13 +151,14 @@ def _choose_plan(
             return parallel, None, None, Infeasible(InfeasibleKind.LAYOUT, "; ".join(mismatch))
         assumptions.append(f"Parallel plan as given; step time and memory from {profile}.")
         outcome = estimate(catalog, r.model, r.accelerator, parallel, seq_len=r.seq_len,
-                           global_batch=batch, fp8=fp8, framework_id=framework.id)  # fmt: skip
+                           global_batch=batch, fp8=fp8, framework_id=framework.id,
+                           cluster=r.cluster)  # fmt: skip
         if isinstance(outcome, Infeasible):
             return parallel, None, None, outcome
         return parallel, outcome, None, None
     searched = search_fn(catalog, r.model, r.accelerator, r.gpus, global_batch=batch,
                          seq_len=r.seq_len, fp8=fp8, options=search_options(given),
-                         framework_id=framework.id)  # fmt: skip
+                         framework_id=framework.id, cluster=r.cluster)  # fmt: skip
     fixed = [k for k, v in fields.items() if v is not None]
     assumptions.append(
         f"Parallel plan found by search over {searched.enumerated:,} plans "

@@ -38,7 +38,8 @@ def step_dict(
     assumed MFU only the step time that MFU implies."""
     keys = (
         "time_s", "compute_s", "recompute_s", "exposed_comm_s", "bubble_s", "optimizer_s",
-        "overlap_slowdown_s", "tokens_per_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu",
+        "overlap_slowdown_s", "straggler_s",
+        "tokens_per_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu",
         "mfu", "hfu", "mfu_vs_precision_peak",
     )  # fmt: skip
     out: dict[str, Any] = dict.fromkeys(keys)
@@ -55,6 +56,7 @@ def step_dict(
             bubble_s=step.bubble_s,
             optimizer_s=step.optimizer_s,
             overlap_slowdown_s=step.overlap_slowdown_s,
+            straggler_s=step.straggler_s,
             hfu=step.hfu,
         )
     elif step_time_s is not None:

@@ -52,6 +52,8 @@ class StepData(_Loose):
     optimizer_s: float | None = None
     overlap_slowdown_s: float | None = None
     """Compute slowed by the communication hidden under it."""
+    straggler_s: float | None = None
+    """Waiting for the slowest GPU of the step."""
     tokens_per_s: float | None = None
     tokens_per_s_per_gpu: float | None = None
     model_tflops_per_gpu: float | None = None

@@ -38,6 +38,7 @@ def step_figure(saved: SavedPlan) -> Figure:
         ("pipeline bubble", step.bubble_s, style.PALETTE["bubble"]),
         ("optimizer", step.optimizer_s, style.PALETTE["optimizer"]),
         ("compute slowed by hidden comm", step.overlap_slowdown_s, style.PALETTE["contention"]),
+        ("waiting for the slowest GPU", step.straggler_s, style.PALETTE["straggler"]),
     ]
     data = [
         {

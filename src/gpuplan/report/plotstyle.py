@@ -15,6 +15,7 @@ PALETTE = {
     "bubble": "#f59e0b",
     "optimizer": "#a855f7",
     "contention": "#64748b",
+    "straggler": "#0d9488",
     "tp": "#ef4444",
     "cp": "#fb7185",
     "ep": "#be185d",

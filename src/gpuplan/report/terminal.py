@@ -84,9 +84,10 @@ def _step_rows(result: PlanResult) -> Rows:
                 f"{step.time_s:.2f} s = compute {step.compute_s:.2f} + recompute "
                 f"{step.recompute_s:.2f} + comm {comm:.2f} + bubble {step.bubble_s:.2f} + "
                 f"optimizer {step.optimizer_s:.2f} + slowed by hidden comm "
-                f"{step.overlap_slowdown_s:.2f}",
+                f"{step.overlap_slowdown_s:.2f} + stragglers {step.straggler_s:.2f}",
             )
         )
+        rows.append(("Cluster profile", f"{r.cluster.name} ({r.cluster.id})"))
     elif numbers["time_s"] is not None:
         rows.append(("Step time (from the given MFU)", f"{numbers['time_s']:.2f} s"))
     if numbers["mfu"] is None:

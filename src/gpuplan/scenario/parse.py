@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gpuplan.errors import ScenarioError, shorten
+from gpuplan.scenario.cluster import InlineCluster
 from gpuplan.scenario.files import read_yaml
 from gpuplan.scenario.schema import InlineModel, Parallelism, Prices, Scenario, Site, Training
 
@@ -23,6 +24,7 @@ _ALLOWED_HINTS = {
 SECTIONS: dict[str, type[BaseModel]] = {
     "": Scenario,
     "model": InlineModel,
+    "cluster": InlineCluster,
     "training": Training,
     "parallelism": Parallelism,
     "site": Site,
@@ -68,7 +70,11 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
 def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
     """(field with its value, what is wrong and allowed) of one pydantic error."""
     # pydantic puts union branch names ("str", "function-after[...]") in the location.
-    loc = [str(p) for p in error["loc"] if p not in ("str", "InlineModel") and "[" not in str(p)]
+    loc = [
+        str(p)
+        for p in error["loc"]
+        if p not in ("str", "InlineModel", "InlineCluster") and "[" not in str(p)
+    ]
     if error["type"] == "extra_forbidden" and loc and not loc[-1].strip():
         # An empty key has no name to show: say so, where it is.
         where = ".".join(loc[:-1]) or "scenario"

@@ -11,6 +11,7 @@ from gpuplan import units
 from gpuplan.catalog.loader import Catalog, unknown_id_message
 from gpuplan.catalog.schema import (
     Accelerator,
+    Cluster,
     ElectricityPrice,
     Framework,
     Grid,
@@ -19,6 +20,7 @@ from gpuplan.catalog.schema import (
 )
 from gpuplan.catalog.shapes import sequence_length
 from gpuplan.errors import ScenarioError
+from gpuplan.scenario.cluster import resolve_cluster
 from gpuplan.scenario.schema import InlineModel, Precision, Scenario, Site, Training
 
 DEFAULT_FRAMEWORK = "modern"
@@ -34,6 +36,8 @@ class ResolvedScenario:
     accelerator: Accelerator
     framework: Framework
     """The software stack profile (the scenario's, or the current-stack default)."""
+    cluster: Cluster
+    """The cluster profile (the scenario's, or the accelerator's reference server)."""
     gpus: int
     seq_len: int
     global_batch: int | None
@@ -161,6 +165,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
         model=model,
         accelerator=accelerator,
         framework=catalog.framework(scenario.framework or DEFAULT_FRAMEWORK),
+        cluster=resolve_cluster(scenario.cluster, accelerator, catalog),
         gpus=scenario.gpus,
         seq_len=seq_len,
         global_batch=training.global_batch,

@@ -27,6 +27,7 @@ from gpuplan import units
 from gpuplan.catalog.schema import Ffn, Model, ModelKind, Position
 from gpuplan.catalog.shapes import parameter_count
 from gpuplan.errors import ScenarioError
+from gpuplan.scenario.cluster import InlineCluster
 from gpuplan.scenario.plan import Recompute
 
 MAX_GPUS = 10_000_000
@@ -242,6 +243,10 @@ class Scenario(_Strict):
     framework: str | None = None
     """Software stack profile id (gpuplan catalog frameworks), e.g. megatron-2022; what it
     fuses, overlaps and runs is data. Default: a current Megatron-core style stack."""
+    cluster: str | InlineCluster | None = None
+    """Cluster profile id (gpuplan catalog clusters), e.g. meta-roce-24k, or its fields
+    inline ({id: meta-roce-24k, oversubscription: 2}); the network the run sits on.
+    Default: the accelerator's reference server on a non-blocking fabric."""
     training: Training = Training()
     parallelism: Parallelism | None = None
     site: Site = Site()

@@ -13,13 +13,14 @@ from collections import OrderedDict
 from collections.abc import Mapping
 
 from gpuplan.catalog.loader import Catalog
-from gpuplan.catalog.schema import Accelerator, Model
+from gpuplan.catalog.schema import Accelerator, Cluster, Model
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 from gpuplan.search.plans import SearchOptions, SearchResult
 from gpuplan.search.plans import search as _search_uncached
 
-SearchKey = tuple[Model, str, int, int, int, bool, SearchOptions | None, str]
-"""(model, accelerator id, GPUs, global batch, sequence length, fp8, fixed fields, framework)."""
+SearchKey = tuple[Model, str, int, int, int, bool, SearchOptions | None, str, Cluster | None]
+"""(model, accelerator id, GPUs, global batch, sequence length, fp8, fixed fields, framework,
+cluster profile)."""
 
 DEFAULT_MAX_ENTRIES = 4096
 
@@ -72,16 +73,17 @@ class SearchCache:
         fp8: bool = False,
         options: SearchOptions | None = None,
         framework_id: str = DEFAULT_FRAMEWORK,
+        cluster: Cluster | None = None,
     ) -> tuple[SearchKey, SearchResult]:
         """:func:`gpuplan.search.search`, once per key; returns the key with the result."""
         key: SearchKey = (model, accelerator.id, gpus, global_batch, seq_len, fp8, options,
-                          framework_id)  # fmt: skip
+                          framework_id, cluster)  # fmt: skip
         found = self.get(key)
         if found is None:
             with self._lock:
                 self.misses += 1
             found = _search_uncached(catalog, model, accelerator, gpus, global_batch=global_batch,
                                      seq_len=seq_len, fp8=fp8, options=options,
-                                     framework_id=framework_id)  # fmt: skip
+                                     framework_id=framework_id, cluster=cluster)  # fmt: skip
             self.put(key, found)
         return key, found

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from gpuplan.catalog.loader import Catalog
-from gpuplan.catalog.schema import Accelerator, Model
+from gpuplan.catalog.schema import Accelerator, Cluster, Model
 from gpuplan.errors import ScenarioError
 from gpuplan.model.batch import RECOMPUTE_ORDER, BatchResult, PlanBatch, evaluate
 from gpuplan.model.performance import device_of, network_of
@@ -179,6 +179,7 @@ def search(
     fp8: bool = False,
     options: SearchOptions | None = None,
     framework_id: str = DEFAULT_FRAMEWORK,
+    cluster: Cluster | None = None,
 ) -> SearchResult:
     """The best plans for ``model`` on ``gpus`` accelerators, and what was pruned, why."""
     options = options or SearchOptions()
@@ -188,13 +189,14 @@ def search(
         raise ScenarioError(f"min_used = {options.min_used}", "must be in (0, 1]")
     if options.min_used is None:
         result = _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8,
-                         replace(options, min_used=1.0), framework_id)  # fmt: skip
+                         replace(options, min_used=1.0), framework_id, cluster)  # fmt: skip
         elapsed = result.elapsed_s
         for floor in FALLBACK_MIN_USED:
             if result.feasible or UNDER_USED not in result.pruned:
                 break  # a lower floor would enumerate the same plans
             result = _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8,
-                             replace(options, min_used=floor), framework_id)  # fmt: skip
+                             replace(options, min_used=floor), framework_id,
+                             cluster)  # fmt: skip
             elapsed += result.elapsed_s
             result = replace(
                 result,
@@ -206,7 +208,7 @@ def search(
             )
         return replace(result, elapsed_s=elapsed)
     return _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8, options,
-                   framework_id)  # fmt: skip
+                   framework_id, cluster)  # fmt: skip
 
 
 def _search(
@@ -219,6 +221,7 @@ def _search(
     fp8: bool,
     options: SearchOptions,
     framework_id: str,
+    cluster: Cluster | None = None,
 ) -> SearchResult:
     started = time.perf_counter()
     pruned: dict[str, int] = {}
@@ -232,7 +235,7 @@ def _search(
             ("no plan survives the rules; see the pruned counts",),
         )  # fmt: skip
     batch = PlanBatch(**columns)
-    result, fits = _evaluate(catalog, context, batch, fp8, framework_id)
+    result, fits = _evaluate(catalog, context, batch, fp8, framework_id, cluster)
     if not fits.all():
         pruned[NO_FIT] = int(np.count_nonzero(~fits))
     times = np.where(fits, result.time_s, np.inf)
@@ -267,7 +270,12 @@ def _search(
 
 
 def _evaluate(
-    catalog: Catalog, context: Context, batch: PlanBatch, fp8: bool, framework_id: str
+    catalog: Catalog,
+    context: Context,
+    batch: PlanBatch,
+    fp8: bool,
+    framework_id: str,
+    cluster: Cluster | None = None,
 ) -> tuple[BatchResult, np.ndarray]:
     """Every plan of ``batch`` evaluated, and which fit: a searched plan leaves the
     allocator's headroom of HBM free (catalog ``allocator_headroom_fraction``)."""
@@ -277,7 +285,7 @@ def _evaluate(
     result = evaluate(context.model, accelerator, batch, seq_len=context.seq_len,
                       global_batch=context.global_batch,
                       dev=device_of(catalog, accelerator, fp8, framework_id),
-                      network=network_of(catalog, accelerator),
+                      network=network_of(catalog, accelerator, cluster),
                       framework=catalog.framework(framework_id),
                       overhead_bytes=overhead * 2**30)  # fmt: skip
     headroom = catalog.system("allocator_headroom_fraction").for_accelerator(accelerator.id)

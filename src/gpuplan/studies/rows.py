@@ -115,7 +115,7 @@ def search_group(data: Mapping[str, Any]) -> str | None:
     if isinstance(fixed, Mapping) and all(fixed.get(k) is not None for k in PARALLELISM_FIELDS):
         return None  # a complete plan is evaluated as given, not searched
     parts = [data.get("model"), data.get("hardware"), data.get("gpus"), data.get("parallelism"),
-             data.get("framework")]  # fmt: skip
+             data.get("framework"), data.get("cluster")]  # fmt: skip
     parts += [training.get(k) for k in ("global_batch", "seq_len", "precision")]
     if training.get("global_batch") is None:
         # The default batch follows the run's length (planning.defaults): part of the key.

@@ -171,6 +171,9 @@ def _page(catalog: Catalog) -> str:
         models=sorted(catalog.models.values(), key=lambda m: m.id),
         accelerators=sorted(catalog.accelerators.values(), key=lambda a: a.id),
         frameworks=sorted(catalog.frameworks.values(), key=lambda f: f.id),
+        clusters=sorted(
+            (c for c in catalog.clusters.values() if not c.reference), key=lambda c: c.id
+        ),
         grids=sorted(catalog.grids.values(), key=lambda g: g.id),
         households=sorted(catalog.households.values(), key=lambda h: h.id),
         precisions=[p.value for p in Precision],

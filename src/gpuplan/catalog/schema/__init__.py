@@ -7,6 +7,7 @@ One module per kind of data; everything is importable from here.
 """
 
 from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record
+from gpuplan.catalog.schema.cluster import Cluster, FabricTier, MeasuredOn, Transport
 from gpuplan.catalog.schema.hardware import (
     Accelerator,
     AcceleratorKind,
@@ -76,9 +77,11 @@ __all__ = [
     "AttentionPoint",
     "ChipRun",
     "CloudPrice",
+    "Cluster",
     "Confidence",
     "EfficiencyProfile",
     "ElectricityPrice",
+    "FabricTier",
     "FailureMetric",
     "FailureRate",
     "Ffn",
@@ -89,6 +92,7 @@ __all__ = [
     "Household",
     "InlineShape",
     "Measured",
+    "MeasuredOn",
     "MeasuredPlan",
     "Measurement",
     "Mla",
@@ -116,6 +120,7 @@ __all__ = [
     "ShapePoint",
     "SystemParameter",
     "TextConditioning",
+    "Transport",
     "Trend",
     "TrendQuantity",
     "ValidationTarget",
