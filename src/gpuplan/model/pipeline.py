@@ -16,7 +16,12 @@ from typing import Any
 import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
-from gpuplan.catalog.shapes import attention_params_per_layer, is_moe_layer, mlp_params_per_layer
+from gpuplan.catalog.shapes import (
+    attention_params_per_layer,
+    is_moe_layer,
+    mlp_params_per_layer,
+    video_block_params,
+)
 from gpuplan.model.collectives import Network, p2p_times
 from gpuplan.model.kernels import BF16_BYTES, Device, gemm_time, streaming_time
 from gpuplan.model.memory import LOGIT_BYTES, OPTIMIZER_BYTES, WEIGHT_BYTES
@@ -215,7 +220,8 @@ def _stage_params(model: Model, s: Stages, p: StageInputs) -> tuple[FloatArray, 
     sharding: layers split over TP (experts also over EP), the embedding on the first stage
     and the output layer on the last (one matrix when tied and the pipeline has one stage).
     """
-    attention = attention_params_per_layer(model)
+    # a video model's cross-attention or MMDiT text stream and modulation, per layer on average
+    attention = attention_params_per_layer(model) + video_block_params(model) / model.layers
     mlp = mlp_params_per_layer(model)
     embedding = model.vocab * model.hidden / p.tp
     holds_logits = s.last & ((not model.tied_embeddings) or s.pp > 1)

@@ -36,6 +36,7 @@ from gpuplan.catalog.schema.measurements import (
 from gpuplan.catalog.schema.models import (
     Ffn,
     Mla,
+    Mmdit,
     Model,
     ModelKind,
     Moe,
@@ -90,6 +91,7 @@ __all__ = [
     "MeasuredPlan",
     "Measurement",
     "Mla",
+    "Mmdit",
     "Model",
     "ModelKind",
     "Moe",
