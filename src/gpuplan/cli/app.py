@@ -21,6 +21,7 @@ from gpuplan.checks.claims import check_all, load_claims
 from gpuplan.checks.totals import predict_totals
 from gpuplan.checks.validation import check_targets, kernel_checks
 from gpuplan.checks.validation import validate as run_validation
+from gpuplan.checks.video import predict_video_rows, summarize_video, video_dict
 from gpuplan.cli.flags import with_scenario_flags
 from gpuplan.cli.report import report as report_command
 from gpuplan.cli.serve import serve as serve_command
@@ -39,6 +40,7 @@ from gpuplan.report.terminal import (
     search_report,
 )
 from gpuplan.report.validation import validation_dict, validation_report
+from gpuplan.report.video_validation import video_table, video_target_dict
 from gpuplan.scenario.distributions import has_distributions
 from gpuplan.studies.answer import answer, plan_results, search_plans, single_scenarios
 from gpuplan.studies.seed import plan_seed_clusters
@@ -185,11 +187,15 @@ def validate(
     targets = check_targets(results)
     kernels = kernel_checks(catalog)
     totals = predict_totals(catalog)
+    video = predict_video_rows(catalog)
     if as_json:
-        _emit_json(validation_dict(results, targets, kernels, totals))
+        data = validation_dict(results, targets, kernels, totals)
+        data["targets"].append(video_target_dict(video))
+        _emit_json(data | {"video": video_dict(video)})
     else:
         console.print(validation_report(results, targets, kernels, totals, rows=rows))
-    if not all(t.passed for t in targets):
+        console.print(video_table(video))
+    if not all(t.passed for t in targets) or not summarize_video(video).passed:
         raise typer.Exit(1)
 
 
