@@ -195,3 +195,18 @@ def test_stage_needs_one_length() -> None:
     data = dict(STAGED, stages=[{"name": "x", "steps": 1, "samples": 2}])
     with pytest.raises(ScenarioError, match="stages"):
         parse_scenario(data)
+
+
+def test_demo_shows_the_seed_video_claims_as_video_runs(catalog: Catalog) -> None:
+    from gpuplan.studies.video_seed import video_seed_runs
+
+    runs = {r["cluster"]: r for r in video_seed_runs(catalog, 90.0)}
+    assert set(runs) == {"stability-video-700", "veo3-tpu-2000", "veo3-tpu-4000"}
+    assert all(r["fits"] and r["model"]["clip"] is not None for r in runs.values())
+    assert all("No validated video scaling law" in r["loss_note"] for r in runs.values())
+    veo = runs["veo3-tpu-2000"]["numbers"]["run.gpu_hours"]
+    # 90 days on 2,000 to 4,000 chips: the band spans the GPU count, about 2x end to end.
+    assert 2000 * 24 * 90 * 0.9 < veo["p10"] < veo["p50"] < veo["p90"] <= 4000 * 24 * 90 * 1.01
+    # The same days on 6,144 H100 buy Movie Gen more clips than 700 H100 buy an 11B model.
+    clips = {k: r["numbers"]["run.samples"]["p50"] for k, r in runs.items()}
+    assert clips["veo3-tpu-4000"] > clips["stability-video-700"]

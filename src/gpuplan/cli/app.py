@@ -40,11 +40,13 @@ from gpuplan.report.terminal import (
     search_report,
 )
 from gpuplan.report.validation import validation_dict, validation_report
+from gpuplan.report.video_demo import video_demo_table
 from gpuplan.report.video_validation import video_table, video_target_dict
 from gpuplan.scenario.distributions import has_distributions
 from gpuplan.studies.answer import answer, plan_results, search_plans, single_scenarios
 from gpuplan.studies.seed import plan_seed_clusters
 from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED
+from gpuplan.studies.video_seed import video_seed_runs
 
 app = typer.Typer(
     add_completion=False,
@@ -160,10 +162,12 @@ def demo(
         list(catalog.seed_clusters.values()), plan_seed_clusters(catalog, days, mfu), days, mfu
     )
     claims = check_all(catalog)
+    video = video_seed_runs(catalog, days)
     if as_json:
-        _emit_json({**data, "claims": [c.as_dict() for c in claims]})
+        _emit_json({**data, "video_runs": video, "claims": [c.as_dict() for c in claims]})
     else:
         console.print(demo_report(data, catalog))
+        console.print(video_demo_table(video, days))
         console.print(claims_table(claims, VERDICT_STYLES))
     if html is not None:
         from gpuplan.report.html import seed_report_data, write_report  # plotly: when asked

@@ -37,3 +37,16 @@ class VideoTarget(Record):
 
     id: str
     median_abs_max: Fraction
+
+
+class SeedVideoRun(Record):
+    """A video claim of the seed article as a video run (``gpuplan demo``'s video table):
+    the cluster it names, and the scenario that stands for it (ranges for the unknowns)."""
+
+    id: str
+    label: str
+    cluster: str
+    """The seed cluster (seed.yaml) whose claim this run stands for."""
+    claim: str
+    scenario: dict[str, Any]
+    """A scenario mapping without ``training.days`` (the demo's days are put in)."""
