@@ -210,3 +210,38 @@ def test_demo_shows_the_seed_video_claims_as_video_runs(catalog: Catalog) -> Non
     # The same days on 6,144 H100 buy Movie Gen more clips than 700 H100 buy an 11B model.
     clips = {k: r["numbers"]["run.samples"]["p50"] for k, r in runs.items()}
     assert clips["veo3-tpu-4000"] > clips["stability-video-700"]
+
+
+def test_ulysses_all_to_all_volume_by_hand(catalog: Catalog) -> None:
+    from gpuplan.model.collectives import Collective, collective_time
+    from gpuplan.model.performance import network_of
+    from gpuplan.model.ulysses import ulysses_possible, ulysses_time
+
+    network = network_of(catalog, catalog.accelerator("h100-sxm"))
+    tokens, width = 8192.0, 4096  # per GPU, all heads (MHA: K and V as wide as Q)
+    # Q, K, V: 3 x tokens x width x 2 bytes, output: tokens x width x 2 bytes; forward and
+    # backward each move both once (Jacobs et al. 2023, sec. 3).
+    qkv = collective_time(Collective.ALL_TO_ALL, 3 * tokens * width * 2, 4, 1, network)
+    out = collective_time(Collective.ALL_TO_ALL, tokens * width * 2, 4, 1, network)
+    assert ulysses_time(tokens, width, width, 1, 4, network) == pytest.approx(2 * (qkv + out))
+    assert ulysses_time(tokens, width, width, 1, 1, network) == 0.0
+    assert ulysses_possible(32, 8, 2, 4) and not ulysses_possible(32, 8, 2, 8)
+
+
+def test_context_parallel_takes_the_scheme_that_exposes_less(catalog: Catalog) -> None:
+    from gpuplan.model.layer import _context_parallel, _cp_time, _Shape
+    from gpuplan.model.performance import network_of
+    from gpuplan.model.ulysses import ulysses_time
+    from gpuplan.scenario.plan import ParallelPlan
+
+    model = catalog.model("movie-gen-30b")
+    network = network_of(catalog, catalog.accelerator("h100-sxm"))
+    x = _Shape.of(model, ParallelPlan(tensor_parallel=2, context_parallel=8), 73_728)
+    ring = _cp_time(x, network)
+    a2a = ulysses_time(x.tokens, x.q_width, x.kv_width, 2, 8, network)
+    for attention_s in (0.0, ring / 2, 2 * ring):  # nothing, half, all of the ring hidden
+        link, exposed = _context_parallel(model, x, attention_s, network)
+        assert exposed == pytest.approx(
+            min(max(0.0, ring - attention_s), a2a) if attention_s < ring else 0.0
+        )
+        assert link in (ring, a2a)

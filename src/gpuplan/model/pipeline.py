@@ -205,7 +205,7 @@ def _stage_times(s: Stages, p: StageInputs, tp_comm_overlap: float) -> dict[str,
     recompute = per_stage("recompute_s")
     link_tp, link_cp, link_ep = per_stage("tp_s"), per_stage("cp_s"), per_stage("ep_s")
     exposed_tp = link_tp * (1 - tp_comm_overlap)
-    exposed_cp = np.maximum(0.0, link_cp - per_stage("attention_s"))
+    exposed_cp = per_stage("cp_exposed_s")  # ring beyond the attention, or Ulysses' a2a
     stage_time = compute + recompute + exposed_tp + exposed_cp + link_ep
     stage_time = stage_time + p.pp_exposed
     return {
