@@ -245,3 +245,13 @@ def test_context_parallel_takes_the_scheme_that_exposes_less(catalog: Catalog) -
             min(max(0.0, ring - attention_s), a2a) if attention_s < ring else 0.0
         )
         assert link in (ring, a2a)
+
+
+def test_stage_errors_name_the_field(catalog: Catalog) -> None:
+    steps_without_batch = {**STAGED, "training": {}, "stages": [{"steps": 10}]}
+    with pytest.raises(ScenarioError) as info:
+        plan(parse_scenario(steps_without_batch), catalog)
+    assert str(info.value).startswith("stages[0].steps = 10: needs a global batch")
+    with pytest.raises(ScenarioError) as info:
+        plan(parse_scenario({**STAGED, "training": {"samples": 5, "global_batch": 16}}), catalog)
+    assert str(info.value).startswith("training.samples: a staged run")

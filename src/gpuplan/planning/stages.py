@@ -14,9 +14,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from gpuplan.errors import ScenarioError
 from gpuplan.model.step import Infeasible
 from gpuplan.planning.result import PlanResult
 from gpuplan.scenario.schema import Scenario, Stage
+
+
+def check_stages(scenario: Scenario) -> None:
+    """A staged run takes its length from its stages; a stage in steps needs a batch."""
+    assert scenario.stages is not None
+    training = scenario.training
+    for key in ("tokens", "days", "samples"):
+        if getattr(training, key) is not None:
+            raise ScenarioError(
+                f"training.{key}", "a staged run takes its length from its stages; remove it"
+            )
+    for index, stage in enumerate(scenario.stages):
+        if stage.steps is not None and not (stage.global_batch or training.global_batch):
+            raise ScenarioError(
+                f"stages[{index}].steps = {stage.steps:g}",
+                "needs a global batch (the stage's global_batch or training.global_batch)",
+            )
 
 
 def stage_scenario(scenario: Scenario, stage: Stage) -> Scenario:
@@ -25,7 +43,7 @@ def stage_scenario(scenario: Scenario, stage: Stage) -> Scenario:
     batch = stage.global_batch or training.global_batch
     samples = stage.samples
     if stage.steps is not None:
-        assert batch is not None, "the schema requires a batch with steps"
+        assert batch is not None, "check_stages requires a batch with steps"
         samples = stage.steps * batch
     update = {
         "clip": stage.clip or training.clip,
@@ -51,6 +69,7 @@ def plan_stages(scenario: Scenario, plan_one: Callable[[Scenario], PlanResult]) 
     """Plan every stage with ``plan_one``; the result is the largest stage's, holding all
     of them (``stages``), infeasible when any stage is."""
     assert scenario.stages is not None
+    check_stages(scenario)
     results = tuple(plan_one(stage_scenario(scenario, s)) for s in scenario.stages)
     labels = [stage_label(i, s) for i, s in enumerate(scenario.stages)]
     base_index = max(range(len(results)), key=lambda i: (results[i].resolved.gpus, i))

@@ -123,7 +123,7 @@ def with_clip(model: Model, clip: Clip | None) -> Model:
     if model.video is None:
         raise ScenarioError(
             "training.clip",
-            f"{model.id} is a {model.kind.value} model; a clip needs kind video-dit",
+            f"{model.id} is not a video model (kind {model.kind.value}); clips need video-dit",
         )
     video = model.video
     update = {

@@ -332,19 +332,3 @@ class Scenario(_Strict):
     prices: Prices = Prices()
     stages: Annotated[tuple[Stage, ...], Field(min_length=1, max_length=MAX_STAGES)] | None = None
     """A staged run: each stage planned on its own, the run's totals their sum."""
-
-    @model_validator(mode="after")
-    def _stage_lengths(self) -> Scenario:
-        if self.stages is None:
-            return self
-        given = [k for k in ("tokens", "days", "samples") if getattr(self.training, k)]
-        if given:
-            raise ValueError(
-                f"a staged run takes its length from its stages, not training.{given[0]}"
-            )
-        for index, stage in enumerate(self.stages):
-            if stage.steps is not None and not (stage.global_batch or self.training.global_batch):
-                raise ValueError(
-                    f"stages[{index}].steps needs a global batch (stage or training.global_batch)"
-                )
-        return self
