@@ -110,6 +110,7 @@ def _run_rows(result: PlanResult, run: RunAccounts) -> Rows:
     r, c, failures = result.resolved, run.compute, run.reliability
     return [
         ("Training tokens", hz.number(c.tokens)),
+        *([("Training clips", hz.number(c.tokens / r.seq_len))] if r.model.video else []),
         ("Model FLOPs per token", f"{c.flops_per_token:.3g}"),
         ("Training compute (model FLOPs)", hz.flops(c.model_flops)),
         ("Throughput", f"{hz.number(c.tokens_per_s)} tokens/s"),
