@@ -36,11 +36,11 @@ def load_video_rows() -> tuple[dict[str, VideoThroughputRow], VideoTarget]:
 class VideoRow:
     row: VideoThroughputRow
     metric: str
-    """'tokens/s/GPU' or 'model TFLOP/s/GPU'."""
+    """'tok/s/GPU' or 'TFLOP/s/GPU' (model FLOPs)."""
     measured: float
     predicted: float | None
     plan: str
-    """The plan gpuplan used (``tp2 cp4 dp16 ...``), or why none fits."""
+    """The plan gpuplan used (``tp2 pp1 cp4 dp16 mb1 z1 none``), or why none fits."""
 
     @property
     def error(self) -> float | None:
@@ -52,17 +52,18 @@ def predict_video_row(row: VideoThroughputRow, catalog: Catalog) -> VideoRow:
     result = plan(parse_scenario(row.scenario), catalog).to_dict()
     step = result["step"]
     if row.measured_tokens_per_s_per_gpu is not None:
-        metric, measured = "tokens/s/GPU", row.measured_tokens_per_s_per_gpu
+        metric, measured = "tok/s/GPU", row.measured_tokens_per_s_per_gpu
         predicted = step["tokens_per_s_per_gpu"]
     else:
         assert row.measured_model_tflops_per_gpu is not None, "the schema requires one"
-        metric, measured = "model TFLOP/s/GPU", row.measured_model_tflops_per_gpu
+        metric, measured = "TFLOP/s/GPU", row.measured_model_tflops_per_gpu
         predicted = step["model_tflops_per_gpu"]
     if not result["fits"]:
         return VideoRow(row, metric, measured, None, str(result["infeasible_reason"]))
     p = result["plan"]
-    layout = " ".join(f"{k}{p[k]}" for k in ("tp", "pp", "cp", "dp", "microbatch", "zero"))
-    return VideoRow(row, metric, measured, predicted, f"{layout} recompute {p['recompute']}")
+    short = {"tp": "tp", "pp": "pp", "cp": "cp", "dp": "dp", "microbatch": "mb", "zero": "z"}
+    layout = " ".join(f"{name}{p[key]}" for key, name in short.items())
+    return VideoRow(row, metric, measured, predicted, f"{layout} {p['recompute']}")
 
 
 def predict_video_rows(catalog: Catalog) -> list[VideoRow]:

@@ -15,7 +15,8 @@ from gpuplan.checks.video import VideoRow, summarize_video
 def video_table(rows: list[VideoRow]) -> Group:
     table = Table(title="Video diffusion transformers: published training throughput")
     for column in ("row", "source", "metric", "measured", "predicted", "error", "plan"):
-        table.add_column(column, justify="right" if column in ("measured", "predicted") else "left")
+        right = column in ("measured", "predicted", "error")
+        table.add_column(column, justify="right" if right else "left", overflow="fold")
     for r in rows:
         table.add_row(
             r.row.id,
