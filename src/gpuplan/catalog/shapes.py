@@ -115,10 +115,24 @@ def _embedding_params(model: Model) -> float:
     return embedding
 
 
-def _cross_attention_params(model: Model) -> float:
-    if model.video is None or model.video.text_conditioning is not TextConditioning.CROSS_ATTENTION:
+def video_block_params(model: Model) -> float:
+    """Weights a video model's blocks hold beyond a plain block's attention and MLP, summed
+    over all layers: cross-attention to the text (Q, K, V, output: ``4 h^2`` per layer), or
+    MMDiT's second (text) stream of each double-stream block and the adaLN modulation
+    matrices (Esser et al. 2024; FLUX.1: ``6 h^2`` per stream of a double block, ``3 h^2``
+    per single block). They touch every token (or every clip), so active = total."""
+    video, h = model.video, model.hidden
+    if video is None:
         return 0.0
-    return 4 * model.hidden * model.hidden * model.layers
+    if video.text_conditioning is TextConditioning.CROSS_ATTENTION:
+        return 4.0 * h * h * model.layers
+    if video.mmdit is None:
+        return 0.0
+    mm = video.mmdit
+    plain = attention_params_per_layer(model) + mlp_params_per_layer(model).dense
+    single_blocks = model.layers - mm.double_blocks
+    modulation = 2 * mm.double_modulation * mm.double_blocks + mm.single_modulation * single_blocks
+    return mm.double_blocks * plain + modulation * h * h
 
 
 def parameter_count(model: Model) -> ParameterCount:
@@ -126,7 +140,7 @@ def parameter_count(model: Model) -> ParameterCount:
     attention = attention_params_per_layer(model) * model.layers
     mlp_total, mlp_active, router = mlp_params(model)
     embedding = _embedding_params(model)
-    cross = _cross_attention_params(model)
+    cross = video_block_params(model)
     return ParameterCount(
         total=attention + mlp_total + router + embedding + cross,
         active=attention + mlp_active + router + embedding + cross,

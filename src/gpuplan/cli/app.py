@@ -23,6 +23,7 @@ from gpuplan.checks.claims import check_all, load_claims
 from gpuplan.checks.totals import predict_totals
 from gpuplan.checks.validation import check_targets, kernel_checks
 from gpuplan.checks.validation import validate as run_validation
+from gpuplan.checks.video import predict_video_rows, summarize_video, video_dict
 from gpuplan.cli.flags import with_scenario_flags
 from gpuplan.cli.report import report as report_command
 from gpuplan.cli.serve import serve as serve_command
@@ -43,10 +44,13 @@ from gpuplan.report.terminal import (
     search_report,
 )
 from gpuplan.report.validation import validation_dict, validation_report
+from gpuplan.report.video_demo import video_demo_table
+from gpuplan.report.video_validation import video_table, video_target_dict
 from gpuplan.scenario.distributions import has_distributions
 from gpuplan.studies.answer import answer, plan_results, search_plans, single_scenarios
 from gpuplan.studies.seed import plan_seed_clusters
 from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED
+from gpuplan.studies.video_seed import video_seed_runs
 
 app = typer.Typer(
     add_completion=False,
@@ -162,10 +166,12 @@ def demo(
         list(catalog.seed_clusters.values()), plan_seed_clusters(catalog, days, mfu), days, mfu
     )
     claims = check_all(catalog)
+    video = video_seed_runs(catalog, days)
     if as_json:
-        _emit_json({**data, "claims": [c.as_dict() for c in claims]})
+        _emit_json({**data, "video_runs": video, "claims": [c.as_dict() for c in claims]})
     else:
         console.print(demo_report(data, catalog))
+        console.print(video_demo_table(video, days))
         console.print(claims_table(claims, VERDICT_STYLES))
     if html is not None:
         from gpuplan.report.html import seed_report_data, write_report  # plotly: when asked
@@ -191,13 +197,18 @@ def validate(
     totals = predict_totals(catalog)
     chip_runs = predict_chip_runs(catalog)
     groups = held_out_groups(results)
+    video = predict_video_rows(catalog)
     if as_json:
-        _emit_json({**validation_dict(results, targets, kernels, totals),
-                    **breakdown_dict(groups), **chip_runs_dict(chip_runs)})  # fmt: skip
+        data = validation_dict(results, targets, kernels, totals)
+        data["targets"].append(video_target_dict(video))
+        _emit_json(
+            data | breakdown_dict(groups) | chip_runs_dict(chip_runs) | {"video": video_dict(video)}
+        )
     else:
         console.print(validation_report(results, targets, kernels, totals, rows=rows))
         console.print(breakdown_table(groups), chip_runs_report(chip_runs))
-    if not all(t.passed for t in targets):
+        console.print(video_table(video))
+    if not all(t.passed for t in targets) or not summarize_video(video).passed:
         raise typer.Exit(1)
 
 

@@ -27,12 +27,15 @@ from gpuplan.errors import ScenarioError
 from gpuplan.scenario.distributions import with_values
 from gpuplan.scenario.files import Refused, load_yaml
 from gpuplan.scenario.parse import load_scenario_file
-from gpuplan.scenario.schema import Parallelism, Prices, Scenario, Site, Training
+from gpuplan.scenario.schema import Clip, Parallelism, Prices, Scenario, Site, Training
 
 LENGTHS = ("tokens", "days", "samples")
+NOT_FLAGS = ("stages",)
+"""Keys only a file sets (a list of stages)."""
 SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("", Scenario),
     ("training", Training),
+    ("training.clip", Clip),
     ("parallelism", Parallelism),
     ("site", Site),
     ("prices", Prices),
@@ -72,9 +75,9 @@ def _flags() -> tuple[Flag, ...]:
         for key, field in schema.model_fields.items():
             if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
                 continue  # a section, not a value
-            if section == "" and key in dict(SECTIONS):
-                continue
             path = f"{section}.{key}" if section else key
+            if path in dict(SECTIONS) or path in NOT_FLAGS:
+                continue
             help_text = " ".join((field.description or key).split())
             metavar = _metavar(path, field.annotation)
             out.append(Flag("--" + key.replace("_", "-"), path, help_text, metavar))

@@ -37,7 +37,8 @@ RECOMPUTE_ORDER = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
 # and zeroing the buffer for the next step writes it (4).
 OPTIMIZER_BYTES_PER_PARAM = 38
 AXES = ("tp", "cp", "ep", "pp", "dp")
-LAYER_FIELDS = ("forward_s", "backward_s", "recompute_s", "attention_s", "tp_s", "cp_s", "ep_s")
+LAYER_FIELDS = ("forward_s", "backward_s", "recompute_s", "attention_s", "tp_s", "cp_s", "ep_s",
+                "cp_exposed_s")  # fmt: skip
 """The :class:`gpuplan.model.layer.LayerCost` fields, per plan in :func:`_per_layer`."""
 
 IntArray = np.ndarray

@@ -127,13 +127,16 @@ def hardware_flops_per_token(
 
 
 def frozen_encoder_flops_per_sample(model: Model) -> float:
-    """Forward-only FLOPs of a video model's frozen text encoder(s) for one clip (2 P t).
-
-    The VAE encoder's cost is left out: it is usually run once, offline, over the data.
-    """
-    if model.video is None:
+    """Forward-only FLOPs of a video model's frozen encoders for one clip: the text
+    encoder(s), ``2 P t`` over ``t`` text tokens, and the VAE encoder, its FLOPs per pixel
+    (catalog) times the clip's frames x height x width. Paid when latents and text
+    embeddings are not precomputed (``training.precomputed_latents``)."""
+    video = model.video
+    if video is None:
         return 0.0
-    return 2.0 * model.video.text_encoder_params_b * 1e9 * model.video.text_tokens
+    text = 2.0 * video.text_encoder_params_b * 1e9 * video.text_tokens
+    pixels = float(video.frames) * video.height * video.width
+    return text + video.vae_encoder_flops_per_pixel * pixels
 
 
 def six_nd(params: float, tokens: float) -> float:

@@ -22,6 +22,7 @@ from gpuplan.model.kernels import (
     gemm_time,
     streaming_time,
 )
+from gpuplan.model.ulysses import ulysses_possible, ulysses_time
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
 
@@ -37,6 +38,9 @@ class LayerCost:
     tp_s: float
     cp_s: float
     ep_s: float
+    cp_exposed_s: float = 0.0
+    """CP communication the layer waits for: the ring's excess over the attention it hides
+    behind, or the all-to-alls of :mod:`gpuplan.model.ulysses` when they expose less."""
 
 
 @dataclass(frozen=True)
@@ -274,12 +278,28 @@ def layer_cost(
         recompute = attention_fwd
     else:
         recompute = 0.0  # flash kernels already recompute scores in their backward
+    cp_link, cp_exposed = _context_parallel(model, x, attention_total, network)
     return LayerCost(
         forward,
         backward,
         recompute,
         attention_total,
         _tp_time(plan, x, network),
-        _cp_time(x, network),
+        cp_link,
         _ep_time(model, plan, moe_layer, x, network),
+        cp_exposed,
     )
+
+
+def _context_parallel(
+    model: Model, x: _Shape, attention_s: float, network: Network
+) -> tuple[float, float]:
+    """(on-link, exposed) CP seconds: the ring, hidden behind the attention, or Ulysses'
+    all-to-alls (exposed whole) where they expose less and the heads split."""
+    ring = _cp_time(x, network)
+    ring_exposed = max(0.0, ring - attention_s)
+    if ring_exposed > 0 and ulysses_possible(model.heads, model.kv_heads, x.t, x.cp):
+        a2a = ulysses_time(x.tokens, x.q_width, x.kv_width, x.t, x.cp, network)
+        if a2a < ring_exposed:
+            return a2a, a2a
+    return ring, ring_exposed

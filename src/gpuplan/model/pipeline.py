@@ -16,7 +16,12 @@ from typing import Any
 import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
-from gpuplan.catalog.shapes import attention_params_per_layer, is_moe_layer, mlp_params_per_layer
+from gpuplan.catalog.shapes import (
+    attention_params_per_layer,
+    is_moe_layer,
+    mlp_params_per_layer,
+    video_block_params,
+)
 from gpuplan.model.collectives import Network, p2p_times
 from gpuplan.model.kernels import BF16_BYTES, Device, gemm_time, streaming_time
 from gpuplan.model.memory import LOGIT_BYTES, OPTIMIZER_BYTES, WEIGHT_BYTES
@@ -201,7 +206,7 @@ def _stage_times(s: Stages, p: StageInputs, tp_comm_overlap: float) -> dict[str,
     recompute = per_stage("recompute_s")
     link_tp, link_cp, link_ep = per_stage("tp_s"), per_stage("cp_s"), per_stage("ep_s")
     exposed_tp = link_tp * (1 - tp_comm_overlap)
-    exposed_cp = np.maximum(0.0, link_cp - per_stage("attention_s"))
+    exposed_cp = per_stage("cp_exposed_s")  # ring beyond the attention, or Ulysses' a2a
     stage_time = compute + recompute + exposed_tp + exposed_cp + link_ep
     stage_time = stage_time + p.pp_exposed
     return {
@@ -216,7 +221,8 @@ def _stage_params(model: Model, s: Stages, p: StageInputs) -> tuple[FloatArray, 
     sharding: layers split over TP (experts also over EP), the embedding on the first stage
     and the output layer on the last (one matrix when tied and the pipeline has one stage).
     """
-    attention = attention_params_per_layer(model)
+    # a video model's cross-attention or MMDiT text stream and modulation, per layer on average
+    attention = attention_params_per_layer(model) + video_block_params(model) / model.layers
     mlp = mlp_params_per_layer(model)
     embedding = model.vocab * model.hidden / p.tp
     holds_logits = s.last & ((not model.tied_embeddings) or s.pp > 1)

@@ -32,13 +32,25 @@ class SourceRef:
     retrieved: str
 
 
+NO_VIDEO_LAW = (
+    "No validated video scaling law is used: the text-LLM laws do not apply to video "
+    "diffusion transformers, whose loss is not comparable across VAEs, text encoders and "
+    "noise schedules, and the published video laws (Yin et al. 2024, arXiv 2411.17470) give "
+    "no transferable constants; the predicted loss is not modelled."
+)
+"""What every door says instead of a loss for a video model."""
+
+
 @dataclass(frozen=True)
 class ScalingOutcome:
-    law_id: str
+    law_id: str | None
+    """None where no law is used (video models: :data:`NO_VIDEO_LAW`)."""
     params_used: float
     """Parameters put into the law (active parameters for MoE models)."""
-    predicted_loss: float
-    optimal: ComputeOptimal
+    predicted_loss: float | None
+    optimal: ComputeOptimal | None
+    note: str | None = None
+    """Why there is no loss, where there is none."""
 
 
 @dataclass(frozen=True)
@@ -139,10 +151,11 @@ def _scaling(
     law = catalog.scaling_law()
     published = model.active_params_published_b or model.params_published_b
     params_for_law = published * units.GIGA
+    if model.video is not None:
+        assumptions.append(NO_VIDEO_LAW)
+        return ScalingOutcome(None, params_for_law, None, None, NO_VIDEO_LAW)
     if model.moe is not None:
         kind_note = "for an MoE model its active parameters are used."
-    elif model.video is not None:
-        kind_note = "for a video model it is only indicative: no public law exists."
     else:
         kind_note = "the loss is in nats per token of that data set."
     assumptions.append(

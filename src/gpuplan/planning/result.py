@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpuplan import __version__, units
-from gpuplan.catalog.shapes import ParameterCount
+from gpuplan.catalog.shapes import ParameterCount, video_tokens_per_sample
 from gpuplan.model.step import Infeasible, StepEstimate
 from gpuplan.planning.accounts import RunAccounts, SourceRef
-from gpuplan.planning.serialize import run_dict, search_dict, step_dict
+from gpuplan.planning.serialize import run_dict, search_dict, staged_dict, step_dict
 from gpuplan.scenario.plan import ParallelPlan
 from gpuplan.scenario.resolve import ResolvedScenario
 from gpuplan.search.plans import SearchResult
@@ -30,6 +30,9 @@ class PlanResult:
     run: RunAccounts | None
     assumptions: tuple[str, ...]
     sources: tuple[SourceRef, ...]
+    stages: tuple[PlanResult, ...] = ()
+    """A staged run's stages, each planned on its own (:mod:`gpuplan.planning.stages`)."""
+    stage_labels: tuple[str, ...] = ()
 
     @property
     def fits(self) -> bool:
@@ -81,12 +84,7 @@ class PlanResult:
                     "overhead_bytes": memory.overhead_bytes if memory else None,
                 },
             },
-            "model": {
-                "id": r.model.id,
-                "params": self.params.total,
-                "active_params": self.params.active,
-                "params_published": r.model.params_published_b * units.GIGA,
-            },
+            "model": _model_dict(r, self.params),
             "framework": {"id": r.framework.id, "name": r.framework.name},
             "cluster": {"id": r.cluster.id, "name": r.cluster.name},
             "step": self.step_numbers(),
@@ -105,4 +103,35 @@ class PlanResult:
         }
         if run is not None:
             out.update(run_dict(r, run))
+        if self.stages:
+            stages = [
+                (label, one.to_dict())
+                for label, one in zip(self.stage_labels, self.stages, strict=True)
+            ]
+            out.update(staged_dict(out, stages))
         return out
+
+
+def _model_dict(r: ResolvedScenario, params: ParameterCount) -> dict[str, Any]:
+    return {
+        "id": r.model.id,
+        "params": params.total,
+        "active_params": params.active,
+        "params_published": r.model.params_published_b * units.GIGA,
+        "seq_len": r.seq_len,
+        "clip": _clip(r),
+    }
+
+
+def _clip(r: ResolvedScenario) -> dict[str, Any] | None:
+    """A video model's training clip: pixels and the latent tokens they make."""
+    video = r.model.video
+    if video is None:
+        return None
+    return {
+        "frames": video.frames,
+        "height": video.height,
+        "width": video.width,
+        "latent_tokens": video_tokens_per_sample(r.model),
+        "precomputed_latents": r.precomputed_latents,
+    }

@@ -30,6 +30,7 @@ from gpuplan.planning.defaults import (
     search_options,
 )
 from gpuplan.planning.result import PlanResult
+from gpuplan.planning.stages import plan_stages
 from gpuplan.scenario.plan import ParallelPlan
 from gpuplan.scenario.resolve import ResolvedScenario, resolve
 from gpuplan.scenario.schema import Precision, Scenario
@@ -63,10 +64,12 @@ def plan(
     key share its result.
     """
     catalog = catalog or load_catalog()
+    if scenario.stages is not None:
+        return plan_stages(scenario, lambda one: plan(one, catalog, search_fn=search_fn))
     r = resolve(scenario, catalog)
     assumptions: list[str] = []
     extra_sources: list[SourceRef] = []
-    flops_per_token = _flops_per_token(r, assumptions)
+    flops_per_token, transformer_flops_per_token = _flops_per_token(r, assumptions)
 
     batch = r.global_batch
     if batch is None:
@@ -89,7 +92,8 @@ def plan(
             )
         else:
             peak = r.peak_flops_per_s
-            utilisation = step.tokens_per_s * flops_per_token / (r.gpus * peak)
+            # the transformer's utilisation; a video model's frozen encoders run at it too
+            utilisation = step.tokens_per_s * transformer_flops_per_token / (r.gpus * peak)
         run = account_run(catalog, r, flops_per_token, peak, utilisation, assumptions)
         infeasible = _no_progress(r, run)
         run = None if infeasible else run
@@ -110,15 +114,26 @@ def plan(
     )
 
 
-def _flops_per_token(r: ResolvedScenario, assumptions: list[str]) -> float:
+def _flops_per_token(r: ResolvedScenario, assumptions: list[str]) -> tuple[float, float]:
+    """Model FLOPs per token, and the transformer's alone. A video model trained on raw
+    clips adds its frozen VAE and text encoders' forward per clip, run at the transformer's
+    utilisation (so it adds run time, not step.time_s, which is the transformer's step)."""
     flops_per_token = training_flops_per_token(r.model, r.seq_len)
-    if r.model.video is not None:
-        flops_per_token += frozen_encoder_flops_per_sample(r.model) / r.seq_len
+    if r.model.video is None:
+        return flops_per_token, flops_per_token
+    if r.precomputed_latents:
         assumptions.append(
-            "Video model: frozen text-encoder forward counted per clip; VAE encoding assumed "
-            "done offline."
+            "Video model: VAE latents and text embeddings precomputed (training.precomputed_"
+            "latents; the model's paper default), so no encoder runs during training."
         )
-    return flops_per_token
+        return flops_per_token, flops_per_token
+    encoders = frozen_encoder_flops_per_sample(r.model) / r.seq_len
+    assumptions.append(
+        f"Video model: VAE encoder and frozen text encoders run forward on every clip "
+        f"({encoders / flops_per_token:.1%} of the transformer's FLOPs), at the transformer's "
+        "utilisation; counted in the run's time and FLOPs, not in step.time_s."
+    )
+    return flops_per_token + encoders, flops_per_token
 
 
 def _choose_plan(

@@ -79,6 +79,7 @@ def run_dict(r: ResolvedScenario, run: RunAccounts) -> dict[str, Any]:
     c = run.compute
     return {
         "run": {
+            "samples": c.tokens / r.seq_len,
             "tokens": c.tokens,
             "model_flops": c.model_flops,
             "flops_per_token": c.flops_per_token,
@@ -125,13 +126,20 @@ def run_dict(r: ResolvedScenario, run: RunAccounts) -> dict[str, Any]:
             "cloud_usd": run.cost.cloud_usd,
             "cloud_usd_per_hour": r.gpus * r.cloud_usd_per_gpu_hour,
         },
-        "scaling": {
-            "law": run.scaling.law_id,
-            "predicted_loss": run.scaling.predicted_loss,
-            "compute_optimal_params": run.scaling.optimal.params,
-            "compute_optimal_tokens": run.scaling.optimal.tokens,
-            "compute_optimal_loss": run.scaling.optimal.loss,
-        },
+        "scaling": _scaling_dict(run),
+    }
+
+
+def _scaling_dict(run: RunAccounts) -> dict[str, Any]:
+    """The ``scaling`` block; for a model without a law (video) nulls and the reason."""
+    s, optimal = run.scaling, run.scaling.optimal
+    return {
+        "law": s.law_id,
+        "predicted_loss": s.predicted_loss,
+        "compute_optimal_params": optimal.params if optimal else None,
+        "compute_optimal_tokens": optimal.tokens if optimal else None,
+        "compute_optimal_loss": optimal.loss if optimal else None,
+        "note": s.note,
     }
 
 
@@ -158,3 +166,51 @@ def search_dict(result: SearchResult) -> dict[str, Any]:
         "pareto": [row(s) for s in result.pareto],
         "notes": list(result.notes),
     }
+
+
+SUMMED = {
+    "run": ("samples", "tokens", "model_flops", "days", "compute_days", "gpu_hours",
+            "interruptions", "lost_gpu_hours"),
+    "energy": ("mwh",),
+    "emissions": ("tco2e",),
+    "cost": ("amortized_usd", "amortized_hardware_usd", "amortized_facility_usd",
+             "energy_usd", "cloud_usd"),
+}  # fmt: skip
+"""The keys of a staged run that are the sums of its stages' (one stage after another)."""
+PEAKS = {"power": ("it_w", "facility_w", "peak_it_w", "peak_facility_w")}
+"""The keys that are the largest stage's."""
+
+
+def _stage_summary(label: str, d: dict[str, Any]) -> dict[str, Any]:
+    """One stage of a staged run: what it ran on and what it took."""
+    scenario = d["scenario"]
+    return {
+        "name": label,
+        "gpus": scenario["gpus"],
+        "clip": d["model"].get("clip"),
+        "seq_len": d["model"].get("seq_len"),
+        "fits": d["fits"],
+        "infeasible_reason": d["infeasible_reason"],
+        **{k: d[k] for k in ("plan", "step", "run", "power", "energy", "emissions", "cost")},
+    }
+
+
+def staged_dict(top: dict[str, Any], stages: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The blocks of a staged run: ``stages`` (each stage's numbers) and its totals in place
+    of the largest stage's (sums; power the largest stage's); null when a stage does not
+    fit."""
+    out: dict[str, Any] = {"stages": [_stage_summary(label, d) for label, d in stages]}
+    if not top["fits"] or any(d["run"] is None for _, d in stages):
+        return out | dict.fromkeys(("run", "power", "energy", "emissions", "cost", "scaling"))
+    for block, keys in SUMMED.items():
+        out[block] = dict(top[block])
+        for key in keys:
+            out[block][key] = sum(d[block][key] for _, d in stages)
+    for block, keys in PEAKS.items():
+        out[block] = dict(top[block])
+        for key in keys:
+            out[block][key] = max(d[block][key] for _, d in stages)
+    run = out["run"]
+    run["goodput"] = run["compute_days"] / run["days"]
+    run["flops_per_token"] = run["model_flops"] / run["tokens"]
+    return out

@@ -103,10 +103,12 @@ class CostData(_Loose):
 
 class ScalingData(_Loose):
     law: str | None = None
-    predicted_loss: float
-    compute_optimal_params: float
-    compute_optimal_tokens: float
+    predicted_loss: float | None = None
+    """None where no law is used (video models; ``note`` says why)."""
+    compute_optimal_params: float | None = None
+    compute_optimal_tokens: float | None = None
     compute_optimal_loss: float | None = None
+    note: str | None = None
 
 
 class SourceData(_Loose):

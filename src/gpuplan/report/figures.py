@@ -236,6 +236,12 @@ def scaling_figure(saved: SavedPlan, curve: ScalingCurve | None) -> Figure:
     }
 
 
+def _no_loss(saved: SavedPlan) -> str:
+    if saved.run is not None and saved.scaling is not None and saved.scaling.note:
+        return "no validated video scaling law: no predicted loss"
+    return "the plan does not fit: no predicted loss"
+
+
 def loss_figure(saved: SavedPlan, frontier: Sequence[ComputeOptimal], law_name: str = "") -> Figure:
     """Compute-optimal loss against compute, with the plan's predicted loss marked."""
     data: list[dict[str, Any]] = [
@@ -254,7 +260,7 @@ def loss_figure(saved: SavedPlan, frontier: Sequence[ComputeOptimal], law_name: 
         }
     ]
     annotations = []
-    if saved.run is not None and saved.scaling is not None:
+    if saved.run is not None and saved.scaling is not None and saved.scaling.predicted_loss:
         s = saved.scaling
         data.append(
             {
@@ -284,7 +290,7 @@ def loss_figure(saved: SavedPlan, frontier: Sequence[ComputeOptimal], law_name: 
                 }
             )
     else:
-        annotations.append(style.note("the plan does not fit: no predicted loss", 0.9))
+        annotations.append(style.note(_no_loss(saved), 0.9))
     return {
         "data": data,
         "layout": style.layout(

@@ -16,6 +16,7 @@ from gpuplan.planning.accounts import RunAccounts
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.serialize import run_dict
 from gpuplan.report import humanize as hz
+from gpuplan.report.stages import staged_rows
 
 
 def plan_report(result: PlanResult) -> Group:
@@ -25,7 +26,9 @@ def plan_report(result: PlanResult) -> Group:
     table.add_column("", style="bold")
     table.add_column("", justify="right")
     rows = _plan_rows(result) + _step_rows(result)
-    if result.run is not None:
+    if result.stages:
+        rows += staged_rows(result)
+    elif result.run is not None:
         rows += _run_rows(result, result.run)
     for label, value in rows:
         table.add_row(label, value)
@@ -108,6 +111,7 @@ def _run_rows(result: PlanResult, run: RunAccounts) -> Rows:
     r, c, failures = result.resolved, run.compute, run.reliability
     return [
         ("Training tokens", hz.number(c.tokens)),
+        *([("Training clips", hz.number(c.tokens / r.seq_len))] if r.model.video else []),
         ("Model FLOPs per token", f"{c.flops_per_token:.3g}"),
         ("Training compute (model FLOPs)", hz.flops(c.model_flops)),
         ("Throughput", f"{hz.number(c.tokens_per_s)} tokens/s"),
@@ -127,11 +131,20 @@ def _run_rows(result: PlanResult, run: RunAccounts) -> Rows:
         ("Full cluster capex", hz.usd(run.capex.cluster_capex_usd)),
         ("Run cost, amortised hardware + energy", hz.usd(run.cost.amortized_usd)),
         ("Run cost, cloud rental", hz.usd(run.cost.cloud_usd)),
-        ("Predicted loss (nats/token)", f"{run.scaling.predicted_loss:.3f}"),
+        *_scaling_rows(run),
+    ]
+
+
+def _scaling_rows(run: RunAccounts) -> list[tuple[str, str]]:
+    """The loss rows; for a model without a law (video), the reason instead."""
+    s = run.scaling
+    if s.predicted_loss is None or s.optimal is None:
+        return [("Predicted loss", s.note or "not modelled")]
+    return [
+        ("Predicted loss (nats/token)", f"{s.predicted_loss:.3f}"),
         (
             "Compute-optimal for this compute",
-            f"{hz.number(run.scaling.optimal.params)} params, "
-            f"{hz.number(run.scaling.optimal.tokens)} tokens",
+            f"{hz.number(s.optimal.params)} params, {hz.number(s.optimal.tokens)} tokens",
         ),
     ]
 

@@ -21,7 +21,15 @@ from gpuplan.catalog.schema import (
 from gpuplan.catalog.shapes import sequence_length
 from gpuplan.errors import ScenarioError
 from gpuplan.scenario.cluster import resolve_cluster
-from gpuplan.scenario.schema import InlineModel, Precision, Scenario, Site, Training
+from gpuplan.scenario.schema import (
+    MAX_SEQ_LEN,
+    Clip,
+    InlineModel,
+    Precision,
+    Scenario,
+    Site,
+    Training,
+)
 
 DEFAULT_FRAMEWORK = "modern"
 """The software stack a scenario runs on unless it names one (catalog frameworks.yaml)."""
@@ -59,6 +67,8 @@ class ResolvedScenario:
     electricity: ElectricityPrice | None
     power_usd_per_kwh: float
     household: Household
+    precomputed_latents: bool = True
+    """Video models: VAE latents and text embeddings precomputed (no encoder cost per clip)."""
 
     @property
     def mfu_is_what_if(self) -> bool:
@@ -117,6 +127,48 @@ def _tokens(training: Training, model: Model, seq_len: int) -> float | None:
     return tokens
 
 
+def with_clip(model: Model, clip: Clip | None) -> Model:
+    """The model with its reference clip replaced by the scenario's (frames, height, width;
+    what is left out stays the model's). Latent tokens then follow from the model's VAE
+    compression and patch size (:func:`gpuplan.catalog.shapes.video_tokens_per_sample`)."""
+    if clip is None:
+        return model
+    if model.video is None:
+        raise ScenarioError(
+            "training.clip",
+            f"{model.id} is not a video model (kind {model.kind.value}); clips need video-dit",
+        )
+    video = model.video
+    update = {
+        "frames": clip.frame_count or video.frames,
+        "height": clip.height or video.height,
+        "width": clip.width or video.width,
+        "latent_tokens_published": None,
+    }
+    clipped = model.model_copy(update={"video": video.model_copy(update=update)})
+    tokens = sequence_length(clipped)
+    if tokens > MAX_SEQ_LEN:
+        raise ScenarioError(
+            "training.clip",
+            f"{update['frames']} frames of {update['height']}x{update['width']} make "
+            f"{tokens:,} tokens per clip for {model.id}; at most {MAX_SEQ_LEN:,} allowed",
+        )
+    return clipped
+
+
+def _video(model: Model, training: Training) -> tuple[Model, bool]:
+    """The model with the scenario's clip, and whether latents are precomputed."""
+    if training.clip is not None and training.seq_len is not None:
+        raise ScenarioError(
+            "training.seq_len", "give training.clip or training.seq_len for a video model, not both"
+        )
+    model = with_clip(model, training.clip)
+    precomputed = training.precomputed_latents
+    if precomputed is None:
+        precomputed = model.video.latents_precomputed if model.video is not None else True
+    return model, precomputed
+
+
 def _power_price(site: Site, catalog: Catalog) -> tuple[float, ElectricityPrice | None]:
     electricity = catalog.electricity_prices.get(site.grid)
     if site.power_usd_per_kwh is not None:
@@ -142,6 +194,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
         model = scenario.model.to_model()
     else:
         model = catalog.model(scenario.model)
+    model, precomputed = _video(model, scenario.training)
     accelerator = catalog.accelerator(scenario.hardware)
     training, site = scenario.training, scenario.site
     fp8 = training.precision is Precision.FP8
@@ -184,4 +237,5 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
         electricity=electricity,
         power_usd_per_kwh=power_price,
         household=catalog.household(site.households),
+        precomputed_latents=precomputed,
     )

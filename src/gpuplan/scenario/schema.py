@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from gpuplan import units
-from gpuplan.catalog.schema import Ffn, Model, ModelKind, Position
+from gpuplan.catalog.schema import Ffn, Model, ModelKind, Norm, Position, Video
 from gpuplan.catalog.shapes import parameter_count
 from gpuplan.errors import ScenarioError
 from gpuplan.scenario.cluster import InlineCluster
@@ -94,9 +94,15 @@ class InlineModel(_Strict):
     ffn_hidden: Annotated[int, Number, Field(gt=0, le=MAX_WIDTH)]
     ffn: Ffn = Ffn.GELU
     vocab: Annotated[int, Number, Field(ge=0, le=MAX_WIDTH)]
-    seq_len: Annotated[int, Number, Field(gt=0, le=MAX_SEQ_LEN)]
+    seq_len: Annotated[int, Number, Field(gt=0, le=MAX_SEQ_LEN)] | None = None
+    """Context length (LLMs; required). A video model's sequence is its clip's tokens."""
+    head_dim: Annotated[int, Number, Field(gt=0, le=100_000)] | None = None
+    norm: Norm = Norm.LAYERNORM
     tied_embeddings: bool = False
     position: Position = Position.ROPE
+    video: Video | None = None
+    """kind video-dit: the reference clip, VAE compression, patch, text conditioning
+    (cross-attention or joint, MMDiT blocks) as in the catalog's video block."""
     experts: Annotated[int, Number, Field(gt=0, le=MAX_EXPERTS)] | None = None
     top_k: Annotated[int, Number, Field(gt=0, le=MAX_EXPERTS)] | None = None
     expert_ffn_hidden: Annotated[int, Number, Field(gt=0, le=MAX_WIDTH)] | None = None
@@ -122,8 +128,13 @@ class InlineModel(_Strict):
     def _moe_fields_together(self) -> InlineModel:
         if (self.experts is None) != (self.top_k is None):
             raise ValueError("experts and top_k must be given together (or neither)")
-        if self.kind is ModelKind.VIDEO_DIT:
-            raise ValueError("inline video-dit models are not supported yet; use a catalog id")
+        video = self.kind is ModelKind.VIDEO_DIT
+        if video and self.video is None:
+            raise ValueError("kind video-dit needs a video block (frames, height, width, ...)")
+        if not video and self.video is not None:
+            raise ValueError("a video block needs kind video-dit")
+        if not video and self.seq_len is None:
+            raise ValueError("seq_len is required for kind llm")
         return self
 
     def to_model(self) -> Model:
@@ -147,8 +158,11 @@ class InlineModel(_Strict):
             ffn=self.ffn,
             vocab=self.vocab,
             seq_len=self.seq_len,
+            head_dim=self.head_dim,
+            norm=self.norm,
             tied_embeddings=self.tied_embeddings,
             position=self.position,
+            video=self.video,
             moe=moe,
             source="written inline in the scenario",
             retrieved="2000-01-01",
@@ -162,6 +176,41 @@ class InlineModel(_Strict):
             raise ScenarioError(f"model.{where}" if where else "model", message) from None
         params_b = parameter_count(model).total / units.GIGA
         return model.model_copy(update={"params_published_b": params_b})
+
+
+MAX_FRAMES = 100_000
+MAX_PIXELS = 100_000
+
+
+class Clip(_Strict):
+    """One training clip of a video model: frames (or seconds at fps) and pixels. Latent
+    tokens follow from the model's VAE compression and patch size (catalog)."""
+
+    frames: Annotated[int, Number, Field(gt=0, le=MAX_FRAMES)] | None = None
+    """Frames per clip (default: the model's reference clip; or seconds and fps)."""
+    seconds: Annotated[float, Number, Field(gt=0, le=3600)] | None = None
+    """Clip length in seconds (with fps, instead of frames)."""
+    fps: Annotated[float, Number, Field(gt=0, le=1000)] | None = None
+    """Frames per second of a clip given in seconds."""
+    height: Annotated[int, Number, Field(gt=0, le=MAX_PIXELS)] | None = None
+    """Clip height in pixels (default: the model's reference clip)."""
+    width: Annotated[int, Number, Field(gt=0, le=MAX_PIXELS)] | None = None
+    """Clip width in pixels (default: the model's reference clip)."""
+
+    @model_validator(mode="after")
+    def _frames_or_seconds(self) -> Clip:
+        if self.frames is not None and self.seconds is not None:
+            raise ValueError("give frames or seconds (with fps), not both")
+        if (self.seconds is None) != (self.fps is None):
+            raise ValueError("seconds and fps go together (frames = seconds x fps)")
+        return self
+
+    @property
+    def frame_count(self) -> int | None:
+        """Frames of the clip: given, or seconds x fps rounded (at least one)."""
+        if self.seconds is not None and self.fps is not None:
+            return max(1, round(self.seconds * self.fps))
+        return self.frames
 
 
 class Training(_Strict):
@@ -180,12 +229,47 @@ class Training(_Strict):
     mfu: Annotated[float, Number, Field(gt=0, le=1)] | None = None
     """A what-if MFU (model FLOPs over the dense BF16 peak) that replaces the performance
     model's throughput; the parallel plan is still chosen (and checked for memory)."""
+    clip: Clip | None = None
+    """Video models: the training clip's frames (or seconds and fps), height and width."""
+    precomputed_latents: bool | None = None
+    """Video models: train on precomputed VAE latents and text embeddings (default: as the
+    model's paper did); false adds the VAE encoder's and text encoders' forward per clip."""
 
     @model_validator(mode="after")
     def _one_length(self) -> Training:
         given = [k for k in ("tokens", "days", "samples") if getattr(self, k) is not None]
         if len(given) > 1:
             raise ValueError(f"give one of tokens, days or samples, not {' and '.join(given)}")
+        return self
+
+
+MAX_STAGES = 16
+
+
+class Stage(_Strict):
+    """One stage of a staged run (video models train at low resolution first, then high):
+    its clip, GPUs, batch and length; what it leaves out is the scenario's."""
+
+    name: str | None = None
+    """A label, e.g. '256px T2V'."""
+    clip: Clip | None = None
+    """The stage's clip (default: training.clip, else the model's reference clip)."""
+    gpus: Annotated[int, Number, Field(gt=0, le=MAX_GPUS)] | None = None
+    """Accelerators of this stage (default: the scenario's gpus)."""
+    global_batch: Annotated[int, Number, Field(gt=0, le=100_000_000)] | None = None
+    """Clips per optimizer step in this stage (default: training.global_batch)."""
+    samples: Annotated[float, Number, Field(ge=1, le=1e14)] | None = None
+    """Clips seen in this stage."""
+    steps: Annotated[float, Number, Field(ge=1, le=1e12)] | None = None
+    """Optimizer steps of this stage (clips = steps x global batch)."""
+    days: Annotated[float, Number, Field(ge=MIN_DAYS, le=MAX_DAYS)] | None = None
+    """Wall-clock days of this stage, failures included."""
+
+    @model_validator(mode="after")
+    def _one_length(self) -> Stage:
+        given = [k for k in ("samples", "steps", "days") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give one of samples, steps or days, not {given or 'none'}")
         return self
 
 
@@ -251,3 +335,5 @@ class Scenario(_Strict):
     parallelism: Parallelism | None = None
     site: Site = Site()
     prices: Prices = Prices()
+    stages: Annotated[tuple[Stage, ...], Field(min_length=1, max_length=MAX_STAGES)] | None = None
+    """A staged run: each stage planned on its own, the run's totals their sum."""

@@ -37,6 +37,7 @@ from gpuplan.catalog.schema.measurements import (
 from gpuplan.catalog.schema.models import (
     Ffn,
     Mla,
+    Mmdit,
     Model,
     ModelKind,
     Moe,
@@ -96,6 +97,7 @@ __all__ = [
     "MeasuredPlan",
     "Measurement",
     "Mla",
+    "Mmdit",
     "Model",
     "ModelKind",
     "Moe",

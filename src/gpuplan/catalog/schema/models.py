@@ -86,6 +86,23 @@ class PublishedBatch(BaseModel):
     """The publication (title, venue or URL, section)."""
 
 
+class Mmdit(BaseModel):
+    """MMDiT blocks (Esser et al. 2024, SD3, arXiv 2403.03206; FLUX.1): the first
+    ``double_blocks`` layers are double-stream (separate weights for the video and the text
+    tokens, one joint attention over both), the rest single-stream (one set of weights,
+    attention and MLP in parallel, as in Dehghani et al. 2023, arXiv 2302.05442)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    double_blocks: Annotated[int, Field(ge=0)]
+    """Double-stream blocks (FLUX.1 and Open-Sora 2.0: 19 of 57)."""
+    double_modulation: Annotated[int, Field(ge=0)] = 0
+    """``h x h`` adaLN modulation matrices per stream of a double block (FLUX: 6, shift,
+    scale and gate for attention and MLP)."""
+    single_modulation: Annotated[int, Field(ge=0)] = 0
+    """``h x h`` adaLN modulation matrices of a single block (FLUX: 3)."""
+
+
 class Video(BaseModel):
     """How a video diffusion transformer turns a clip into tokens."""
 
@@ -104,6 +121,15 @@ class Video(BaseModel):
     text_conditioning: TextConditioning
     text_encoder_params_b: Annotated[float, Field(ge=0)] = 0.0
     latent_tokens_published: PositiveInt | None = None
+    mmdit: Mmdit | None = None
+    """MMDiT double- and single-stream blocks (text joins the sequence); None: plain DiT
+    blocks (with cross-attention when ``text_conditioning`` says so)."""
+    vae_encoder_flops_per_pixel: Annotated[float, Field(ge=0)] = 0.0
+    """Forward FLOPs of the VAE encoder per input pixel (per frame pixel), paid per clip
+    when latents are not precomputed."""
+    latents_precomputed: bool = True
+    """Whether the model's paper trained on precomputed VAE latents and text embeddings
+    (the default of ``training.precomputed_latents``)."""
 
 
 class Model(Record):
@@ -145,6 +171,15 @@ class Model(Record):
             raise ValueError(f"{self.id}: kind video-dit needs a video block")
         if self.kind is ModelKind.LLM and self.video is not None:
             raise ValueError(f"{self.id}: a video block needs kind video-dit")
+        mmdit = self.video.mmdit if self.video is not None else None
+        if mmdit is not None and mmdit.double_blocks > self.layers:
+            raise ValueError(f"{self.id}: video.mmdit.double_blocks exceeds layers")
+        if (
+            mmdit is not None
+            and self.video is not None
+            and (self.video.text_conditioning is not TextConditioning.JOINT)
+        ):
+            raise ValueError(f"{self.id}: video.mmdit needs text_conditioning joint")
         if self.moe is not None and self.moe.dense_layers > self.layers:
             raise ValueError(f"{self.id}: moe.dense_layers exceeds layers")
         return self

@@ -132,7 +132,11 @@
       cards.push(card("Cost, amortised", usd(p.cost.amortized_usd)));
       cards.push(card("Cost, cloud", usd(p.cost.cloud_usd)));
       cards.push(card("Cluster capex", usd(p.cost.cluster_capex_usd)));
-      cards.push(card("Predicted loss", p.scaling.predicted_loss.toFixed(3), "nats/token"));
+      if (p.scaling.predicted_loss === null || p.scaling.predicted_loss === undefined) {
+        cards.push(card("Predicted loss", "not modelled", p.scaling.note || ""));
+      } else {
+        cards.push(card("Predicted loss", p.scaling.predicted_loss.toFixed(3), "nats/token"));
+      }
     }
     const box = document.getElementById("cards");
     box.innerHTML = cards.join("");
