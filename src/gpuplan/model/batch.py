@@ -28,6 +28,7 @@ from gpuplan.model.pipeline import (
     logit_times,
     stage_sends,
 )
+from gpuplan.model.routing import RoutingOptions
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
 RECOMPUTE_ORDER = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
@@ -154,9 +155,10 @@ def _layer(
     the activation bytes of a dense layer, of a MoE layer and of a layer without recompute
     (what a full recompute rebuilds, transiently)."""
     attention = framework.attention
+    options = RoutingOptions(framework.ep_dispatch == "node-dedup", framework.ep_fp8_dispatch)
     dense = layer_cost(model, plan, seq_len, False, dev, attention, network)
     moe = (
-        layer_cost(model, plan, seq_len, True, dev, attention, network)
+        layer_cost(model, plan, seq_len, True, dev, attention, network, options)
         if model.moe is not None
         else dense
     )
@@ -314,19 +316,19 @@ def _axis_times(
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:  # fmt: skip
     """Per plan and step, the communication the step waits for and that on the link, per
     axis of :data:`AXES`; ``pp_comm`` (per micro-batch) and ``dp_comm`` (per step) are
-    (on the link, exposed) pairs. EP all-to-alls are never hidden: on the link is what the
-    step waits for."""
+    (on the link, exposed) pairs."""
     m, pp, dp = microbatches, pp_comm, dp_comm
     exposed = {
         "tp": m * crit["exposed_tp"],
         "cp": m * crit["exposed_cp"],
-        "ep": m * crit["link_ep"],
+        "ep": m * crit["exposed_ep"],
         "pp": m * pp[1],
         "dp": dp[1],
     }
     on_link = exposed | {
         "tp": m * crit["link_tp"],
         "cp": m * crit["link_cp"],
+        "ep": m * crit["link_ep"],
         "pp": m * pp[0],
         "dp": dp[0],
     }

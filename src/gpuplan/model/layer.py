@@ -22,6 +22,7 @@ from gpuplan.model.kernels import (
     gemm_time,
     streaming_time,
 )
+from gpuplan.model.routing import FLAT_ROUTING, RoutingOptions, ep_all_to_all_time, routing
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
 
@@ -120,10 +121,12 @@ def _attention_projections(model: Model, x: _Shape, g: _Linears) -> tuple[float,
     return qk, a.v_head_dim
 
 
-def _mlp(model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, g: _Linears) -> float:
+def _mlp(
+    model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, g: _Linears, network: Network
+) -> float:
     """The MLP's GEMMs: a dense FFN, or a MoE layer's router, routed experts (the local ones
-    batched, under EP) and shared experts. Returns the bytes its activation function and
-    the MoE permutes stream."""
+    batched, under EP, at the busiest rank's load, :mod:`gpuplan.model.routing`) and shared
+    experts. Returns the bytes its activation function and the MoE permutes stream."""
     h, t, tokens = x.h, x.t, x.tokens
     up = 2 if model.ffn is Ffn.SWIGLU else 1
     per_f = 6 if model.ffn is Ffn.SWIGLU else 4
@@ -135,7 +138,8 @@ def _mlp(model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, g: _Linea
     moe = model.moe
     f_e = moe.expert_ffn_hidden
     local_experts = moe.experts / plan.expert_parallel
-    per_expert = tokens * moe.top_k / local_experts
+    imbalance = routing(moe, plan.expert_parallel, x.t * x.cp, tokens, network, False).imbalance
+    per_expert = tokens * moe.top_k / local_experts * imbalance
     g.add(tokens, moe.experts, h)  # router
     g.add(per_expert, up * f_e / t, h, batch=local_experts)
     g.add(per_expert, h, f_e / t, batch=local_experts)
@@ -229,16 +233,16 @@ def _cp_time(x: _Shape, network: Network) -> float:
 
 
 def _ep_time(
-    model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, network: Network
-) -> float:
+    model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, network: Network,
+    fp8: bool, options: RoutingOptions,
+) -> float:  # fmt: skip
     """Expert parallel: the all-to-alls that dispatch tokens to their experts and combine
-    them back, forward and backward."""
+    them back, forward and backward (:mod:`gpuplan.model.routing`)."""
     if not moe_layer or plan.expert_parallel <= 1:
         return 0.0
     assert model.moe is not None
-    routed = x.tokens * model.moe.top_k * x.h * BF16_BYTES
-    return 4 * collective_time(
-        Collective.ALL_TO_ALL, routed, plan.expert_parallel, x.t * x.cp, network
+    return ep_all_to_all_time(
+        model.moe, plan.expert_parallel, x.t * x.cp, x.tokens, x.h, network, fp8, options
     )
 
 
@@ -250,13 +254,15 @@ def layer_cost(
     dev: Device,
     attention_kernel: AttentionKernel,
     network: Network,
+    routing_options: RoutingOptions = FLAT_ROUTING,
 ) -> LayerCost:
     """One layer (a MoE layer when ``moe_layer``) for one micro-batch of ``plan`` on one GPU:
-    kernels forward, backward and recomputed, and its TP, CP and EP communication."""
+    kernels forward, backward and recomputed, and its TP, CP and EP communication (routed
+    tokens as ``routing_options`` says)."""
     x = _Shape.of(model, plan, seq_len)
     g = _Linears(dev)
     widths = _attention_projections(model, x, g)
-    activation_bytes = _mlp(model, plan, moe_layer, x, g)
+    activation_bytes = _mlp(model, plan, moe_layer, x, g, network)
     attention_fwd, attention_total = _attention_core(
         model, seq_len, x, widths, dev, attention_kernel
     )
@@ -281,5 +287,5 @@ def layer_cost(
         attention_total,
         _tp_time(plan, x, network),
         _cp_time(x, network),
-        _ep_time(model, plan, moe_layer, x, network),
+        _ep_time(model, plan, moe_layer, x, network, dev.fp8, routing_options),
     )

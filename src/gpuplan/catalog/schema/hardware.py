@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -230,3 +230,15 @@ class Framework(Record):
     default_sequence_parallel: bool
     default_recompute: str
     default_zero: Annotated[int, Field(ge=0, le=3)]
+    ep_dispatch: Literal["all-to-all", "node-dedup"] = "all-to-all"
+    """How routed tokens travel: a flat all-to-all (each of a token's expert copies sent on
+    its own), or DeepEP-style node deduplication (one copy per destination scale-up domain
+    over the NIC, then forwarded to the experts' GPUs inside the domain)."""
+    ep_fp8_dispatch: bool = False
+    """FP8 runs dispatch tokens (and the matching backward gradients) in FP8 with one FP32
+    scale per 128 elements; combine stays BF16."""
+    ep_comm_overlap: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Fraction of a stage's compute under which expert-parallel all-to-alls can run (the
+    other micro-batch's or chunk's compute); what does not fit stays exposed."""
+    pipeline_schedule: Literal["1f1b", "dualpipe"] = "1f1b"
+    """1F1B (interleaved when interleave > 1), or DeepSeek's bidirectional DualPipe."""
