@@ -115,3 +115,23 @@ def test_deepseek_framework_profile_is_sourced() -> None:
     fw = load_catalog().framework("deepseek-hai-llm")
     assert fw.pipeline_schedule == "dualpipe" and fw.ep_dispatch == "node-dedup"
     assert "2412.19437" in fw.source
+
+
+def test_deepseek_selective_recompute_memory_by_hand() -> None:
+    # DeepSeek-V3 MoE layer, FP8, 4,096 tokens, no TP: per token the two norm inputs
+    # (4 x 7168), the MLA latents in BF16 (2 x (1536 + 512 + 64)), the attention output in
+    # BF16 plus its FP8 copy (3 x 128 x 128), the FP32 log-sum-exp (4 x 128), and per each
+    # of 8 routed + 1 shared experts its FP8 input and SwiGLU input (7168 + 2 x 2048).
+    from gpuplan.catalog.schema import AttentionKernel
+    from gpuplan.model.memory import activation_bytes_per_layer
+    from gpuplan.scenario.plan import ParallelPlan, Recompute
+
+    model = load_catalog().model("deepseek-v3")
+    plan = ParallelPlan(recompute=Recompute.SELECTIVE)
+    per_token = 4 * 7168 + 2 * (1536 + 512 + 64) + 3 * 128 * 128 + 4 * 128 + 9 * (7168 + 4096)
+    got = activation_bytes_per_layer(
+        model, plan, 4096, AttentionKernel.FLASH, True, True, "norm-mla-up-swiglu"
+    )
+    assert got == pytest.approx(4096 * per_token)
+    default = activation_bytes_per_layer(model, plan, 4096, AttentionKernel.FLASH, True, True)
+    assert got < default

@@ -154,18 +154,18 @@ def _layer(
     """One dense and one MoE layer of ``plan`` (the dense one twice for a dense model), and
     the activation bytes of a dense layer, of a MoE layer and of a layer without recompute
     (what a full recompute rebuilds, transiently)."""
-    attention = framework.attention
+    attention, scope = framework.attention, framework.selective_recompute
     options = RoutingOptions(framework.ep_dispatch == "node-dedup", framework.ep_fp8_dispatch)
-    dense = layer_cost(model, plan, seq_len, False, dev, attention, network)
+    dense = layer_cost(model, plan, seq_len, False, dev, attention, network, options, scope)
     moe = (
-        layer_cost(model, plan, seq_len, True, dev, attention, network, options)
+        layer_cost(model, plan, seq_len, True, dev, attention, network, options, scope)
         if model.moe is not None
         else dense
     )
     activations = (
-        activation_bytes_per_layer(model, plan, seq_len, attention, False, dev.fp8),
+        activation_bytes_per_layer(model, plan, seq_len, attention, False, dev.fp8, scope),
         activation_bytes_per_layer(model, plan, seq_len, attention, model.moe is not None,
-                                   dev.fp8),
+                                   dev.fp8, scope),
         activation_bytes_per_layer(model, replace(plan, recompute=Recompute.NONE), seq_len,
                                    attention, False, dev.fp8),
     )  # fmt: skip

@@ -208,6 +208,30 @@ def _elementwise_time(
     return float(streaming_time(region + rope + activation_bytes, 8, dev))
 
 
+def _norm_mla_up_swiglu_time(model: Model, moe_layer: bool, x: _Shape, dev: Device) -> float:
+    """DeepSeek-V3's selective recompute (report sec. 3.2.3, 3.3.3): the forward of the two
+    RMSNorms (read and write ``h`` in BF16 each), of the MLA up-projections (their GEMMs and
+    FP8 casts) and of the SwiGLU (read the cached FP8 gate and up inputs, ``2 f``, write
+    ``f`` in BF16), per routed or shared expert in a MoE layer."""
+    g = _Linears(dev)
+    gemms = 0.0
+    if model.mla is not None:
+        a = model.mla
+        q_width = model.heads * (a.qk_nope_head_dim + a.qk_rope_head_dim) / x.t
+        kv_width = model.heads * (a.qk_nope_head_dim + a.v_head_dim) / x.t
+        gemms = g.time(x.tokens, q_width, a.q_lora_rank) + g.time(
+            x.tokens, kv_width, a.kv_lora_rank
+        )
+    if moe_layer:
+        assert model.moe is not None
+        inner = (model.moe.top_k + model.moe.shared_experts) * model.moe.expert_ffn_hidden
+    else:
+        inner = model.ffn_hidden
+    norms_bytes = 2 * 4 * x.tokens * x.h
+    swiglu_bytes = (2 * (1 if dev.fp8 else 2) + 2) * x.tokens * inner / x.t
+    return gemms + g.casts + float(streaming_time(norms_bytes + swiglu_bytes, 3, dev))
+
+
 def _tp_time(plan: ParallelPlan, x: _Shape, network: Network) -> float:
     """Tensor parallel: two all-reduces (or all-gather + reduce-scatter pairs with SP) per
     layer in the forward, the same in the backward, again in a full recompute."""
@@ -255,10 +279,12 @@ def layer_cost(
     attention_kernel: AttentionKernel,
     network: Network,
     routing_options: RoutingOptions = FLAT_ROUTING,
+    recompute_scope: str = "attention-core",
 ) -> LayerCost:
     """One layer (a MoE layer when ``moe_layer``) for one micro-batch of ``plan`` on one GPU:
     kernels forward, backward and recomputed, and its TP, CP and EP communication (routed
-    tokens as ``routing_options`` says)."""
+    tokens as ``routing_options`` says; what selective recompute rebuilds as
+    ``recompute_scope``, frameworks.yaml)."""
     x = _Shape.of(model, plan, seq_len)
     g = _Linears(dev)
     widths = _attention_projections(model, x, g)
@@ -276,6 +302,8 @@ def layer_cost(
     backward = g.backward + (attention_total - attention_fwd) + 2 * elementwise_fwd
     if plan.recompute is Recompute.FULL:
         recompute = forward
+    elif plan.recompute is Recompute.SELECTIVE and recompute_scope == "norm-mla-up-swiglu":
+        recompute = _norm_mla_up_swiglu_time(model, moe_layer, x, dev)
     elif plan.recompute is Recompute.SELECTIVE and attention_kernel is AttentionKernel.UNFUSED:
         recompute = attention_fwd
     else:

@@ -240,5 +240,8 @@ class Framework(Record):
     ep_comm_overlap: Annotated[float, Field(ge=0, le=1)] = 0.0
     """Fraction of a stage's compute under which expert-parallel all-to-alls can run (the
     other micro-batch's or chunk's compute); what does not fit stays exposed."""
+    selective_recompute: Literal["attention-core", "norm-mla-up-swiglu"] = "attention-core"
+    """What selective recompute rebuilds: the attention core (Korthikanti et al. 2022), or
+    the RMSNorms, MLA up-projections and SwiGLU outputs (DeepSeek-V3 sec. 3.2.3, 3.3.3)."""
     pipeline_schedule: Literal["1f1b", "dualpipe"] = "1f1b"
     """1F1B (interleaved when interleave > 1), or DeepSeek's bidirectional DualPipe."""
