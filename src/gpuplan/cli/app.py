@@ -18,6 +18,7 @@ from rich.table import Table
 
 from gpuplan.catalog.loader import load_catalog
 from gpuplan.checks.claims import check_all, load_claims
+from gpuplan.checks.moe_validation import validate_moe
 from gpuplan.checks.totals import predict_totals
 from gpuplan.checks.validation import check_targets, kernel_checks
 from gpuplan.checks.validation import validate as run_validation
@@ -32,6 +33,7 @@ from gpuplan.cli.writes import check_writable, write_safely
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.planning.result import PlanResult
 from gpuplan.report.demo import demo_dict, demo_report
+from gpuplan.report.moe_validation import moe_dict, moe_report
 from gpuplan.report.terminal import (
     claims_table,
     plan_report,
@@ -185,10 +187,12 @@ def validate(
     targets = check_targets(results)
     kernels = kernel_checks(catalog)
     totals = predict_totals(catalog)
+    moe = validate_moe(catalog)
     if as_json:
-        _emit_json(validation_dict(results, targets, kernels, totals))
+        _emit_json(validation_dict(results, targets, kernels, totals) | moe_dict(moe))
     else:
         console.print(validation_report(results, targets, kernels, totals, rows=rows))
+        console.print(moe_report(moe))
     if not all(t.passed for t in targets):
         raise typer.Exit(1)
 

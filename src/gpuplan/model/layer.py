@@ -122,8 +122,9 @@ def _attention_projections(model: Model, x: _Shape, g: _Linears) -> tuple[float,
 
 
 def _mlp(
-    model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, g: _Linears, network: Network
-) -> float:
+    model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, g: _Linears, network: Network,
+    options: RoutingOptions,
+) -> float:  # fmt: skip
     """The MLP's GEMMs: a dense FFN, or a MoE layer's router, routed experts (the local ones
     batched, under EP, at the busiest rank's load, :mod:`gpuplan.model.routing`) and shared
     experts. Returns the bytes its activation function and the MoE permutes stream."""
@@ -138,11 +139,12 @@ def _mlp(
     moe = model.moe
     f_e = moe.expert_ffn_hidden
     local_experts = moe.experts / plan.expert_parallel
-    imbalance = routing(moe, plan.expert_parallel, x.t * x.cp, tokens, network, False).imbalance
-    per_expert = tokens * moe.top_k / local_experts * imbalance
+    routed, expert_tp, stride = options.expert_layout(tokens, t, x.cp)
+    imbalance = routing(moe, plan.expert_parallel, stride, routed, network, False).imbalance
+    per_expert = routed * moe.top_k / local_experts * imbalance
     g.add(tokens, moe.experts, h)  # router
-    g.add(per_expert, up * f_e / t, h, batch=local_experts)
-    g.add(per_expert, h, f_e / t, batch=local_experts)
+    g.add(per_expert, up * f_e / expert_tp, h, batch=local_experts)
+    g.add(per_expert, h, f_e / expert_tp, batch=local_experts)
     if moe.shared_experts:
         shared_f = f_e * moe.shared_experts
         g.add(tokens, up * shared_f / t, h)
@@ -265,8 +267,9 @@ def _ep_time(
     if not moe_layer or plan.expert_parallel <= 1:
         return 0.0
     assert model.moe is not None
+    routed, _, stride = options.expert_layout(x.tokens, x.t, x.cp)
     return ep_all_to_all_time(
-        model.moe, plan.expert_parallel, x.t * x.cp, x.tokens, x.h, network, fp8, options
+        model.moe, plan.expert_parallel, stride, routed, x.h, network, fp8, options
     )
 
 
@@ -288,7 +291,7 @@ def layer_cost(
     x = _Shape.of(model, plan, seq_len)
     g = _Linears(dev)
     widths = _attention_projections(model, x, g)
-    activation_bytes = _mlp(model, plan, moe_layer, x, g, network)
+    activation_bytes = _mlp(model, plan, moe_layer, x, g, network, routing_options)
     attention_fwd, attention_total = _attention_core(
         model, seq_len, x, widths, dev, attention_kernel
     )

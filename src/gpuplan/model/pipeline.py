@@ -216,10 +216,13 @@ def _stage_times(
     }  # fmt: skip
 
 
-def _stage_params(model: Model, s: Stages, p: StageInputs) -> tuple[FloatArray, FloatArray]:
+def _stage_params(
+    model: Model, s: Stages, p: StageInputs, fold: bool = False
+) -> tuple[FloatArray, FloatArray]:
     """Per plan and stage, the dense and the expert parameters on one GPU before ZeRO
-    sharding: layers split over TP (experts also over EP), the embedding on the first stage
-    and the output layer on the last (one matrix when tied and the pipeline has one stage).
+    sharding: layers split over TP (experts over EP, and over TP unless ``fold``), the
+    embedding on the first stage and the output layer on the last (one matrix when tied and
+    the pipeline has one stage).
     """
     attention = attention_params_per_layer(model)
     mlp = mlp_params_per_layer(model)
@@ -230,13 +233,13 @@ def _stage_params(model: Model, s: Stages, p: StageInputs) -> tuple[FloatArray, 
         + s.dense_layers * mlp.dense
         + s.moe_layers * mlp.moe_shared
     ) / p.tp + embedding * (s.first.astype(float) + holds_logits)
-    expert_params = s.moe_layers * mlp.moe_routed / (p.tp * p.ep)
+    expert_params = s.moe_layers * mlp.moe_routed / (p.ep if fold else p.tp * p.ep)
     return dense_params, expert_params
 
 
 def _state_bytes(
     s: Stages, p: StageInputs, dense_params: FloatArray, expert_params: FloatArray,
-    grad_bytes: float,
+    grad_bytes: float, fold: bool = False,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
     """Per plan and stage, the weights, gradients and optimizer states (bytes) under ZeRO.
 
@@ -244,7 +247,7 @@ def _state_bytes(
     also the gradients, ZeRO 3 also the weights, of which two layers' worth stay gathered.
     """
     shard = p.dp * p.cp
-    expert_shard = np.maximum(1, (p.dp * p.cp) // p.ep)
+    expert_shard = np.maximum(1, (p.dp * p.cp * (p.tp if fold else 1)) // p.ep)
     all_params = dense_params + expert_params
     sharded = dense_params / shard + expert_params / expert_shard
     weights = np.where(
@@ -322,7 +325,8 @@ def evaluate_stages(
         stage_time = per_stage.pop("stage")
         slowest = np.argmax(stage_time, axis=1)
         out["bubble"][idx] = _bubble(stage_time, slowest, int(kp), int(kv), dual)
-        params = _stage_params(model, s, p)
+        fold = framework.moe_parallel_folding
+        params = _stage_params(model, s, p, fold)
         dense_params, expert_params = (_dualpipe(x, False) for x in params) if dual else params
         per_stage |= {"dense_params": dense_params, "expert_params": expert_params}
         layers = _dualpipe(s.layers, False) if dual else s.layers
@@ -331,7 +335,7 @@ def evaluate_stages(
             out[name][idx] = values[rows, slowest]
 
         weights, grads, optimizer = _state_bytes(
-            s, p, dense_params, expert_params, framework.grad_bytes
+            s, p, dense_params, expert_params, framework.grad_bytes, fold
         )
         activations = _activation_bytes(model, s, p)
         activations = _dualpipe(activations, False) if dual else activations

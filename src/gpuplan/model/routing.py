@@ -52,6 +52,15 @@ class RoutingOptions:
 
     node_dedup: bool = False
     fp8_dispatch: bool = False
+    fold_tp: bool = False
+    """Experts without TP on an EP group folded over TP x CP x DP (consecutive ranks), each
+    rank routing its 1/TP share of the tokens (frameworks.yaml: moe_parallel_folding)."""
+
+    def expert_layout(self, tokens: float, tp: int, cp: int) -> tuple[float, int, int]:
+        """Tokens each rank routes, the experts' TP degree and the EP group's rank stride."""
+        if self.fold_tp:
+            return tokens / tp, 1, 1
+        return tokens, tp, tp * cp
 
 
 FLAT_ROUTING = RoutingOptions()

@@ -58,6 +58,8 @@ class Context:
     """Its scale-up domain bounds TP; None skips the rules that read it."""
     allow_tp_beyond_domain: bool = False
     """Let TP span several scale-up domains (multiples of the domain)."""
+    experts_fold_tp: bool = False
+    """EP is folded over TP x CP x DP (frameworks.yaml: moe_parallel_folding)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,15 @@ def _domain(c: Context) -> int:
 
 def _experts(c: Context) -> int:
     return c.model.moe.experts if c.model.moe is not None else 1
+
+
+def _folded_tp(c: Context, f: Fields) -> Any:
+    """TP ranks the EP group folds over (1 unless the framework folds experts over TP; an
+    unknown TP is taken as large enough: the rule is judged once it is given)."""
+    if not c.experts_fold_tp:
+        return 1
+    tp = f.get("tp")
+    return f["ep"] if tp is None else tp
 
 
 _DEGREES = ("tp", "pp", "dp", "cp")
@@ -199,8 +210,13 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "ep does not divide dp x cp",
         ("ep", "dp", "cp"),
-        lambda c, f: (f["dp"] * f["cp"]) % f["ep"] != 0,
-        lambda c, f: f"parallelism.ep = {f['ep']} must divide dp x cp = {f['dp'] * f['cp']}",
+        lambda c, f: (f["dp"] * f["cp"] * _folded_tp(c, f)) % f["ep"] != 0,
+        lambda c, f: (
+            f"parallelism.ep = {f['ep']} must divide tp x dp x cp = "
+            f"{_folded_tp(c, f) * f['dp'] * f['cp']} (experts folded over TP)"
+            if c.experts_fold_tp
+            else f"parallelism.ep = {f['ep']} must divide dp x cp = {f['dp'] * f['cp']}"
+        ),
     ),
     Rule(
         "pp x interleave exceeds the layers",
@@ -290,6 +306,7 @@ def plan_errors(
     *,
     accelerator: Accelerator | None = None,
     allow_tp_beyond_domain: bool = False,
+    experts_fold_tp: bool = False,
 ) -> list[str]:
     """Why a complete plan cannot run this model on these GPUs (empty when it can); the
     scale-up domain rules are checked when the accelerator is given.
@@ -297,7 +314,9 @@ def plan_errors(
     Each message names the field, the value, the rule and the valid values.
     """
     fields = {k: v for k, v in plan.as_dict().items() if isinstance(v, int)}
-    context = Context(model, gpus, global_batch, seq_len, accelerator, allow_tp_beyond_domain)
+    context = Context(
+        model, gpus, global_batch, seq_len, accelerator, allow_tp_beyond_domain, experts_fold_tp
+    )
     errors = rule_errors(context, fields)
     if plan.gpus != gpus:
         tp, pp, dp, cp = (plan.tensor_parallel, plan.pipeline_parallel, plan.data_parallel,

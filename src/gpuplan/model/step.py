@@ -122,7 +122,8 @@ def estimate_step(
     :func:`gpuplan.model.batch.evaluate`.
     """
     errors = plan_errors(plan, model, plan.gpus, global_batch, seq_len, accelerator=accelerator,
-                         allow_tp_beyond_domain=allow_tp_beyond_domain)  # fmt: skip
+                         allow_tp_beyond_domain=allow_tp_beyond_domain,
+                         experts_fold_tp=framework.moe_parallel_folding)  # fmt: skip
     if errors:
         return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
     result = evaluate(

@@ -129,7 +129,9 @@ def _choose_plan(
     """The plan (given or searched), its step, the search, or why there is none."""
     given = r.scenario.parallelism
     fields = {} if given is None else given.model_dump()
-    errors = rule_errors(Context(r.model, r.gpus, batch, r.seq_len, r.accelerator), fields)
+    fold = r.framework.moe_parallel_folding
+    context = Context(r.model, r.gpus, batch, r.seq_len, r.accelerator, experts_fold_tp=fold)
+    errors = rule_errors(context, fields)
     if errors:
         return None, None, None, Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
     framework = r.framework
@@ -142,7 +144,7 @@ def _choose_plan(
     if given is not None and is_complete(given):
         parallel = given_plan(given)
         # The plan's own GPU count is what estimate() checks it against; here the scenario's.
-        mismatch = plan_errors(parallel, r.model, r.gpus, batch, r.seq_len)
+        mismatch = plan_errors(parallel, r.model, r.gpus, batch, r.seq_len, experts_fold_tp=fold)
         if mismatch:
             return parallel, None, None, Infeasible(InfeasibleKind.LAYOUT, "; ".join(mismatch))
         assumptions.append(f"Parallel plan as given; step time and memory from {profile}.")

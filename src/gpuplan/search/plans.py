@@ -222,7 +222,8 @@ def _search(
     started = time.perf_counter()
     pruned: dict[str, int] = {}
     context = Context(model, gpus, global_batch, seq_len, accelerator,
-                      options.allow_tp_beyond_domain)  # fmt: skip
+                      options.allow_tp_beyond_domain,
+                      catalog.framework(framework_id).moe_parallel_folding)  # fmt: skip
     columns, enumerated = _enumerate(context, options, pruned)
     if not columns["tp"].size:
         return SearchResult(

@@ -244,4 +244,9 @@ class Framework(Record):
     """What selective recompute rebuilds: the attention core (Korthikanti et al. 2022), or
     the RMSNorms, MLA up-projections and SwiGLU outputs (DeepSeek-V3 sec. 3.2.3, 3.3.3)."""
     pipeline_schedule: Literal["1f1b", "dualpipe"] = "1f1b"
+    moe_parallel_folding: bool = False
+    """Megatron-core MoE Parallel Folding (Liu et al. 2025, arXiv 2504.14960): experts run
+    without tensor parallelism (expert TP 1) on an EP group folded over TP x CP x DP, each
+    rank taking its 1/TP share of the tokens; otherwise experts are split over TP like the
+    dense layers and EP is carved out of DP x CP."""
     """1F1B (interleaved when interleave > 1), or DeepSeek's bidirectional DualPipe."""
