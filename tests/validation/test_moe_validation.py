@@ -53,3 +53,25 @@ def test_folded_experts_let_ep_span_tensor_parallel_ranks() -> None:
     assert rule.broken(Context(model, 256, 2048, 4096), fields)
     assert not rule.broken(Context(model, 256, 2048, 4096, experts_fold_tp=True), fields)
     assert rule.broken(Context(model, 256, 2048, 4096, experts_fold_tp=True), fields | {"ep": 64})
+
+
+def test_deepseek_v3_search_uses_ep_and_matches_the_stated_layout() -> None:
+    # Issue 14: left to the search on DeepSeek's stack, DeepSeek-V3 on 2,048 H800 runs with
+    # expert parallelism and no slower than 10% over the report's layout (PP 16, EP 64,
+    # ZeRO-1), whose schedule fields the search also picks.
+    from gpuplan.planning.run import plan
+    from gpuplan.scenario.parse import parse_scenario
+
+    base = {
+        "model": "deepseek-v3", "hardware": "h800", "gpus": 2048,
+        "framework": "deepseek-hai-llm",
+        "training": {"tokens": 14.8e12, "precision": "fp8", "global_batch": 15360,
+                     "seq_len": 4096},
+    }  # fmt: skip
+    stated = plan(
+        parse_scenario(base | {"parallelism": {"tp": 1, "pp": 16, "dp": 128, "ep": 64, "zero": 1}})
+    )
+    searched = plan(parse_scenario(base))
+    assert stated.step is not None and searched.step is not None
+    assert searched.parallel_plan is not None and searched.parallel_plan.expert_parallel > 1
+    assert searched.step.time_s <= 1.10 * stated.step.time_s
