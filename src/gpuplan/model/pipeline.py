@@ -97,8 +97,10 @@ class Stages:
 
 @functools.cache
 def _stage_structure(model: Model, pp: int, v: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Layers and MoE layers held by each physical stage (virtual stages folded in)."""
-    counts = stage_layers(model.layers, pp * v)
+    """Layers and MoE layers held by each physical stage (virtual stages folded in); the
+    multi-token prediction blocks count as the last layers (MoE when the model is), split
+    with the others as Megatron's pipeline layouts and DeepSeek's last stage hold them."""
+    counts = stage_layers(model.layers + model.mtp_modules, pp * v)
     layers, moe = [0] * pp, [0] * pp
     for stage in range(pp):
         for chunk in range(v):
@@ -186,8 +188,9 @@ def stage_sends(
 
 
 def _stage_times(
-    s: Stages, p: StageInputs, tp_comm_overlap: float, ep_comm_overlap: float = 0.0
-) -> dict[str, FloatArray]:
+    s: Stages, p: StageInputs, tp_comm_overlap: float, ep_comm_overlap: float = 0.0,
+    mtp_modules: int = 0,
+) -> dict[str, FloatArray]:  # fmt: skip
     """Per plan and stage, one micro-batch: the forward and backward kernels (the last stage
     also runs the logits), the recomputed forward, TP/CP/EP communication on the link and
     exposed, and the stage's time (``"stage"``) with the sends it waits for.
@@ -201,7 +204,9 @@ def _stage_times(
     def per_stage(field: str) -> FloatArray:
         return np.asarray(s.dense_layers * p.dense[field] + s.moe_layers * p.moe[field])
 
-    compute = per_stage("forward_s") + per_stage("backward_s") + s.last * p.logits
+    # Multi-token prediction: one more pass through the output head per module.
+    logits = s.last * (1 + mtp_modules) * p.logits
+    compute = per_stage("forward_s") + per_stage("backward_s") + logits
     recompute = per_stage("recompute_s")
     link_tp, link_cp, link_ep = per_stage("tp_s"), per_stage("cp_s"), per_stage("ep_s")
     exposed_tp = link_tp * (1 - tp_comm_overlap)
@@ -228,10 +233,12 @@ def _stage_params(
     mlp = mlp_params_per_layer(model)
     embedding = model.vocab * model.hidden / p.tp
     holds_logits = s.last & ((not model.tied_embeddings) or s.pp > 1)
+    projections = s.last * model.mtp_modules * 2 * model.hidden**2  # MTP's 2h -> h
     dense_params = (
         s.layers * (attention + 2 * model.hidden)
         + s.dense_layers * mlp.dense
         + s.moe_layers * mlp.moe_shared
+        + projections
     ) / p.tp + embedding * (s.first.astype(float) + holds_logits)
     expert_params = s.moe_layers * mlp.moe_routed / (p.ep if fold else p.tp * p.ep)
     return dense_params, expert_params
@@ -319,7 +326,8 @@ def evaluate_stages(
         s, p = _pipeline_stages(model, int(kp), int(kv)), plans.rows(idx)
         dual = framework.pipeline_schedule == "dualpipe" and kp > 1
         rows = np.arange(idx.size)
-        per_stage = _stage_times(s, p, framework.tp_comm_overlap, framework.ep_comm_overlap)
+        per_stage = _stage_times(s, p, framework.tp_comm_overlap, framework.ep_comm_overlap,
+                                 model.mtp_modules)  # fmt: skip
         if dual:
             per_stage = {k: _dualpipe(v, mean=True) for k, v in per_stage.items()}
         stage_time = per_stage.pop("stage")

@@ -144,6 +144,10 @@ class Model(Record):
     moe: Moe | None = None
     mla: Mla | None = None
     video: Video | None = None
+    mtp_modules: Annotated[int, Field(ge=0)] = 0
+    """Multi-token prediction modules trained with the model (DeepSeek-V3 sec. 2.2): each is
+    one more transformer block (MoE when the model is) and one more pass through the output
+    head per token, run on the last pipeline stage; hardware work, not model FLOPs."""
     training_tokens_published: Positive | None = None
     published_batch: PublishedBatch | None = None
     training_flops_published: Positive | None = None
