@@ -60,6 +60,8 @@ class Context:
     """Let TP span several scale-up domains (multiples of the domain)."""
     experts_fold_tp: bool = False
     """EP is folded over TP x CP x DP (frameworks.yaml: moe_parallel_folding)."""
+    dualpipe: bool = False
+    """The framework's pipeline schedule is DualPipe (two chunks per GPU, one per direction)."""
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,15 @@ RULES: tuple[Rule, ...] = (
         lambda c, f: f"parallelism.interleave = {f['interleave']} needs pp > 1 (pp = 1)",
     ),
     Rule(
+        "dualpipe runs no interleave",
+        ("interleave",),
+        lambda c, f: (f["interleave"] > 1) & c.dualpipe,
+        lambda c, f: (
+            f"parallelism.interleave = {f['interleave']} but the framework's DualPipe schedule "
+            "holds one chunk per direction on each GPU; valid: 1"
+        ),
+    ),
+    Rule(
         "micro-batch does not divide the batch per replica",
         ("dp", "microbatch"),
         lambda c, f: (c.global_batch // f["dp"]) % f["microbatch"] != 0,
@@ -307,6 +318,7 @@ def plan_errors(
     accelerator: Accelerator | None = None,
     allow_tp_beyond_domain: bool = False,
     experts_fold_tp: bool = False,
+    dualpipe: bool = False,
 ) -> list[str]:
     """Why a complete plan cannot run this model on these GPUs (empty when it can); the
     scale-up domain rules are checked when the accelerator is given.
@@ -314,9 +326,8 @@ def plan_errors(
     Each message names the field, the value, the rule and the valid values.
     """
     fields = {k: v for k, v in plan.as_dict().items() if isinstance(v, int)}
-    context = Context(
-        model, gpus, global_batch, seq_len, accelerator, allow_tp_beyond_domain, experts_fold_tp
-    )
+    context = Context(model, gpus, global_batch, seq_len, accelerator,
+                      allow_tp_beyond_domain, experts_fold_tp, dualpipe)  # fmt: skip
     errors = rule_errors(context, fields)
     if plan.gpus != gpus:
         tp, pp, dp, cp = (plan.tensor_parallel, plan.pipeline_parallel, plan.data_parallel,

@@ -123,7 +123,8 @@ def estimate_step(
     """
     errors = plan_errors(plan, model, plan.gpus, global_batch, seq_len, accelerator=accelerator,
                          allow_tp_beyond_domain=allow_tp_beyond_domain,
-                         experts_fold_tp=framework.moe_parallel_folding)  # fmt: skip
+                         experts_fold_tp=framework.moe_parallel_folding,
+                         dualpipe=framework.pipeline_schedule == "dualpipe")  # fmt: skip
     if errors:
         return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
     result = evaluate(

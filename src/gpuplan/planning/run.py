@@ -130,7 +130,9 @@ def _choose_plan(
     given = r.scenario.parallelism
     fields = {} if given is None else given.model_dump()
     fold = r.framework.moe_parallel_folding
-    context = Context(r.model, r.gpus, batch, r.seq_len, r.accelerator, experts_fold_tp=fold)
+    dual = r.framework.pipeline_schedule == "dualpipe"
+    context = Context(r.model, r.gpus, batch, r.seq_len, r.accelerator, experts_fold_tp=fold,
+                      dualpipe=dual)  # fmt: skip
     errors = rule_errors(context, fields)
     if errors:
         return None, None, None, Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
@@ -144,7 +146,8 @@ def _choose_plan(
     if given is not None and is_complete(given):
         parallel = given_plan(given)
         # The plan's own GPU count is what estimate() checks it against; here the scenario's.
-        mismatch = plan_errors(parallel, r.model, r.gpus, batch, r.seq_len, experts_fold_tp=fold)
+        mismatch = plan_errors(parallel, r.model, r.gpus, batch, r.seq_len,
+                               experts_fold_tp=fold, dualpipe=dual)  # fmt: skip
         if mismatch:
             return parallel, None, None, Infeasible(InfeasibleKind.LAYOUT, "; ".join(mismatch))
         assumptions.append(f"Parallel plan as given; step time and memory from {profile}.")
