@@ -22,6 +22,8 @@ MIXTRAL = CATALOG.model("mixtral-8x7b")  # 32 layers, 32 heads, 8 KV heads, 8 ex
 DENSE = Context(LLAMA, gpus=1024, global_batch=512, seq_len=8192, accelerator=H100)
 MOE = Context(MIXTRAL, gpus=1024, global_batch=512, seq_len=8192, accelerator=H100)
 ALLOWED = Context(LLAMA, 1024, 512, 8192, H100, allow_tp_beyond_domain=True)
+FOLDED = Context(MIXTRAL, 1024, 512, 8192, H100, experts_fold_tp=True)
+DUAL = Context(MIXTRAL, 1024, 512, 8192, H100, dualpipe=True)
 
 PER_REPLICA = "micro-batch does not divide the batch per replica"
 # (rule id, context, fields, broken?), worked by hand for every rule of the table.
@@ -67,6 +69,12 @@ CASES: list[tuple[str, Context, dict[str, int], bool]] = [
     ("sequence parallelism needs tp > 1", DENSE, {"sequence_parallel": 1, "tp": 1}, True),
     ("sequence parallelism needs tp > 1", DENSE, {"sequence_parallel": 1, "tp": 2}, False),
     ("sequence parallelism needs tp > 1", DENSE, {"sequence_parallel": 0, "tp": 1}, False),
+    # Experts folded over TP: EP 8 divides tp x dp x cp = 2 x 4 x 1, not dp x cp = 4.
+    ("ep does not divide dp x cp", FOLDED, {"ep": 8, "dp": 4, "cp": 1, "tp": 2}, False),
+    ("ep does not divide dp x cp", FOLDED, {"ep": 8, "dp": 2, "cp": 1, "tp": 2}, True),
+    ("dualpipe runs no interleave", DUAL, {"interleave": 2}, True),
+    ("dualpipe runs no interleave", DUAL, {"interleave": 1}, False),
+    ("dualpipe runs no interleave", MOE, {"interleave": 2}, False),
 ]  # fmt: skip
 RULE = {rule.id: rule for rule in RULES}
 

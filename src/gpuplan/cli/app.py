@@ -20,6 +20,7 @@ from gpuplan.catalog.loader import load_catalog
 from gpuplan.checks.breakdown import held_out_groups
 from gpuplan.checks.chip_runs import predict_chip_runs
 from gpuplan.checks.claims import check_all, load_claims
+from gpuplan.checks.moe_validation import validate_moe
 from gpuplan.checks.totals import predict_totals
 from gpuplan.checks.validation import check_targets, kernel_checks
 from gpuplan.checks.validation import validate as run_validation
@@ -37,6 +38,7 @@ from gpuplan.planning.result import PlanResult
 from gpuplan.report.breakdown import breakdown_dict, breakdown_table
 from gpuplan.report.chip_runs import chip_runs_dict, chip_runs_report
 from gpuplan.report.demo import demo_dict, demo_report
+from gpuplan.report.moe_validation import moe_dict, moe_report
 from gpuplan.report.terminal import (
     claims_table,
     plan_report,
@@ -198,16 +200,21 @@ def validate(
     chip_runs = predict_chip_runs(catalog)
     groups = held_out_groups(results)
     video = predict_video_rows(catalog)
+    moe = validate_moe(catalog)
     if as_json:
         data = validation_dict(results, targets, kernels, totals)
         data["targets"].append(video_target_dict(video))
         _emit_json(
-            data | breakdown_dict(groups) | chip_runs_dict(chip_runs) | {"video": video_dict(video)}
+            data
+            | breakdown_dict(groups)
+            | chip_runs_dict(chip_runs)
+            | {"video": video_dict(video)}
+            | moe_dict(moe)
         )
     else:
         console.print(validation_report(results, targets, kernels, totals, rows=rows))
         console.print(breakdown_table(groups), chip_runs_report(chip_runs))
-        console.print(video_table(video))
+        console.print(video_table(video), moe_report(moe))
     if not all(t.passed for t in targets) or not summarize_video(video).passed:
         raise typer.Exit(1)
 

@@ -16,11 +16,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from gpuplan.catalog.schema import Accelerator, Framework, Model
-from gpuplan.model.collectives import Collective, Network, collective_times
+from gpuplan.model.collectives import Network
+from gpuplan.model.data_parallel import (
+    data_parallel_times,
+    optimizer_time,
+)
 from gpuplan.model.flops import hardware_flops_per_token, training_flops_per_token
-from gpuplan.model.kernels import Device, streaming_time
+from gpuplan.model.kernels import Device
 from gpuplan.model.layer import LayerCost, layer_cost
-from gpuplan.model.memory import WEIGHT_BYTES, activation_bytes_per_layer
+from gpuplan.model.memory import activation_bytes_per_layer
 from gpuplan.model.pipeline import (
     StageInputs,
     distinct_rows,
@@ -28,14 +32,11 @@ from gpuplan.model.pipeline import (
     logit_times,
     stage_sends,
 )
+from gpuplan.model.routing import RoutingOptions
 from gpuplan.model.stragglers import plan_straggler_times
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
 RECOMPUTE_ORDER = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
-# Per parameter and step: Adam reads master, m, v and the FP32 gradient (16 bytes) and writes
-# master, m, v and the BF16 copy (14); gradient-norm clipping reads the gradient again (4)
-# and zeroing the buffer for the next step writes it (4).
-OPTIMIZER_BYTES_PER_PARAM = 38
 AXES = ("tp", "cp", "ep", "pp", "dp")
 LAYER_FIELDS = ("forward_s", "backward_s", "recompute_s", "attention_s", "tp_s", "cp_s", "ep_s",
                 "cp_exposed_s")  # fmt: skip
@@ -156,17 +157,22 @@ def _layer(
     """One dense and one MoE layer of ``plan`` (the dense one twice for a dense model), and
     the activation bytes of a dense layer, of a MoE layer and of a layer without recompute
     (what a full recompute rebuilds, transiently)."""
-    attention = framework.attention
-    dense = layer_cost(model, plan, seq_len, False, dev, attention, network)
+    attention, scope = framework.attention, framework.selective_recompute
+    options = RoutingOptions(
+        framework.ep_dispatch == "node-dedup",
+        framework.ep_fp8_dispatch,
+        framework.moe_parallel_folding,
+    )
+    dense = layer_cost(model, plan, seq_len, False, dev, attention, network, options, scope)
     moe = (
-        layer_cost(model, plan, seq_len, True, dev, attention, network)
+        layer_cost(model, plan, seq_len, True, dev, attention, network, options, scope)
         if model.moe is not None
         else dense
     )
     activations = (
-        activation_bytes_per_layer(model, plan, seq_len, attention, False, dev.fp8),
+        activation_bytes_per_layer(model, plan, seq_len, attention, False, dev.fp8, scope),
         activation_bytes_per_layer(model, plan, seq_len, attention, model.moe is not None,
-                                   dev.fp8),
+                                   dev.fp8, scope),
         activation_bytes_per_layer(model, replace(plan, recompute=Recompute.NONE), seq_len,
                                    attention, False, dev.fp8),
     )  # fmt: skip
@@ -237,99 +243,25 @@ def _stage_inputs(
     )
 
 
-def _dp_groups(batch: PlanBatch) -> tuple[IntArray, IntArray]:
-    """Per plan, the ranks that share the dense parameters (DP x CP) and those that share
-    each expert (DP x CP / EP)."""
-    return batch.dp * batch.cp, np.maximum(1, (batch.dp * batch.cp) // batch.ep)
-
-
-def _dp_collectives(
-    batch: PlanBatch, crit: dict[str, np.ndarray], network: Network, grad_bytes: float
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Per plan, the slowest stage's all-gather of its weights and reduce-scatter and
-    all-reduce of its gradients: dense parameters over DP x CP, experts over DP x CP / EP."""
-    dp_group, expert_group = _dp_groups(batch)
-
-    def group(kind: Collective, per_param: float) -> FloatArray:
-        return np.asarray(
-            collective_times(kind, crit["dense_params"] * per_param, dp_group, batch.tp, network)
-            + collective_times(kind, crit["expert_params"] * per_param, expert_group,
-                               batch.tp * batch.ep, network)
-        )  # fmt: skip
-
-    return (
-        group(Collective.ALL_GATHER, WEIGHT_BYTES),
-        group(Collective.REDUCE_SCATTER, grad_bytes),
-        group(Collective.ALL_REDUCE, grad_bytes),
-    )
-
-
-def _data_parallel(
-    batch: PlanBatch, crit: dict[str, np.ndarray], microbatches: IntArray, network: Network,
-    framework: Framework,
-) -> tuple[FloatArray, FloatArray]:  # fmt: skip
-    """Per plan and step, data-parallel communication on the link and exposed.
-
-    Gradients are reduced over DP x CP (experts over DP x CP / EP), then the updated
-    weights gathered back under a sharded optimizer; ZeRO-3 gathers per micro-batch.
-    Hidden under the last backward / first forward when overlapped (frameworks.yaml:
-    overlap_grad_reduce, overlap_param_gather), except one layer's share.
-    """
-    m, zero, compute = microbatches, batch.zero, crit["compute"]
-    layers_here = np.maximum(1.0, crit["layers"])
-    gather, reduce_scatter, all_reduce = _dp_collectives(batch, crit, network, framework.grad_bytes)
-    per_mb_zero3 = 2 * gather + reduce_scatter
-    hidden3 = compute if framework.overlap_param_gather else np.zeros(len(batch))
-    exposed_zero3 = m * np.maximum(per_mb_zero3 - hidden3, per_mb_zero3 / layers_here)
-    reduce = np.where(zero >= 1, reduce_scatter, all_reduce)
-    regather = np.where(zero >= 1, gather, 0.0)
-    backward_window, forward_window = compute * 2 / 3, compute / 3
-    exposed_reduce = (
-        np.maximum(reduce - backward_window, reduce / layers_here)
-        if framework.overlap_grad_reduce
-        else reduce
-    )
-    exposed_gather = (
-        np.maximum(regather - forward_window, regather / layers_here)
-        if framework.overlap_param_gather
-        else regather
-    )
-    sharded_dp = batch.dp * batch.cp > 1
-    link = np.where(zero >= 3, m * per_mb_zero3, np.where(sharded_dp, reduce + regather, 0.0))
-    exposed = np.where(
-        zero >= 3, exposed_zero3, np.where(sharded_dp, exposed_reduce + exposed_gather, 0.0)
-    )
-    return link, exposed
-
-
-def _optimizer_time(batch: PlanBatch, crit: dict[str, np.ndarray], dev: Device) -> FloatArray:
-    """Per plan, the optimizer update of the slowest stage's parameters on one GPU (sharded
-    under ZeRO), streaming :data:`OPTIMIZER_BYTES_PER_PARAM` through HBM."""
-    dp_group, expert_group = _dp_groups(batch)
-    dense, experts = crit["dense_params"], crit["expert_params"]
-    params = np.where(batch.zero >= 1, dense / dp_group + experts / expert_group, dense + experts)
-    return np.asarray(streaming_time(OPTIMIZER_BYTES_PER_PARAM * params, 4, dev))
-
-
 def _axis_times(
     crit: dict[str, np.ndarray], microbatches: IntArray, pp_comm: tuple[FloatArray, FloatArray],
     dp_comm: tuple[FloatArray, FloatArray],
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:  # fmt: skip
     """Per plan and step, the communication the step waits for and that on the link, per
     axis of :data:`AXES`; ``pp_comm`` (per micro-batch) and ``dp_comm`` (per step) are
-    (on the link, exposed) pairs. EP all-to-alls are never hidden: on the link is what the
-    step waits for."""
+    (on the link, exposed) pairs."""
     m, pp, dp = microbatches, pp_comm, dp_comm
     exposed = {
         "tp": m * crit["exposed_tp"],
         "cp": m * crit["exposed_cp"],
-        "ep": m * crit["link_ep"],
+        "ep": m * crit["exposed_ep"],
         "pp": m * pp[1],
         "dp": dp[1],
     }
     on_link = exposed | {
         "tp": m * crit["link_tp"],
         "cp": m * crit["link_cp"],
+        "ep": m * crit["link_ep"],
         "pp": m * pp[0],
         "dp": dp[0],
     }
@@ -369,7 +301,7 @@ def evaluate(
     inputs = _stage_inputs(model, batch, seq_len, dev, framework, network, microbatches=m,
                            tokens=tokens, pp_exposed=pp_comm[1])  # fmt: skip
     crit = evaluate_stages(model, framework, inputs)
-    dp_comm = _data_parallel(batch, crit, m, network, framework)
+    dp_comm = data_parallel_times(batch, crit, m, network, framework)
     exposed_s, on_link_s = _axis_times(crit, m, pp_comm, dp_comm)
     tokens_per_step = global_batch * seq_len
     hardware = np.asarray(
@@ -390,7 +322,7 @@ def evaluate(
         exposed_s=exposed_s,
         on_link_s=on_link_s,
         bubble_s=crit["bubble"],
-        optimizer_s=_optimizer_time(batch, crit, dev),
+        optimizer_s=optimizer_time(batch, crit, dev, framework.moe_parallel_folding),
         overlap_slowdown_s=_overlap_slowdown(exposed_s, on_link_s, dev),
         tokens_per_step=tokens_per_step,
         model_flops_per_step=tokens_per_step * training_flops_per_token(model, seq_len),

@@ -22,6 +22,7 @@ from gpuplan.model.kernels import (
     gemm_time,
     streaming_time,
 )
+from gpuplan.model.routing import FLAT_ROUTING, RoutingOptions, ep_all_to_all_time, routing
 from gpuplan.model.ulysses import ulysses_possible, ulysses_time
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
@@ -124,10 +125,13 @@ def _attention_projections(model: Model, x: _Shape, g: _Linears) -> tuple[float,
     return qk, a.v_head_dim
 
 
-def _mlp(model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, g: _Linears) -> float:
+def _mlp(
+    model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, g: _Linears, network: Network,
+    options: RoutingOptions,
+) -> float:  # fmt: skip
     """The MLP's GEMMs: a dense FFN, or a MoE layer's router, routed experts (the local ones
-    batched, under EP) and shared experts. Returns the bytes its activation function and
-    the MoE permutes stream."""
+    batched, under EP, at the busiest rank's load, :mod:`gpuplan.model.routing`) and shared
+    experts. Returns the bytes its activation function and the MoE permutes stream."""
     h, t, tokens = x.h, x.t, x.tokens
     up = 2 if model.ffn is Ffn.SWIGLU else 1
     per_f = 6 if model.ffn is Ffn.SWIGLU else 4
@@ -139,10 +143,12 @@ def _mlp(model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, g: _Linea
     moe = model.moe
     f_e = moe.expert_ffn_hidden
     local_experts = moe.experts / plan.expert_parallel
-    per_expert = tokens * moe.top_k / local_experts
+    routed, expert_tp, stride = options.expert_layout(tokens, t, x.cp)
+    imbalance = routing(moe, plan.expert_parallel, stride, routed, network, False).imbalance
+    per_expert = routed * moe.top_k / local_experts * imbalance
     g.add(tokens, moe.experts, h)  # router
-    g.add(per_expert, up * f_e / t, h, batch=local_experts)
-    g.add(per_expert, h, f_e / t, batch=local_experts)
+    g.add(per_expert, up * f_e / expert_tp, h, batch=local_experts)
+    g.add(per_expert, h, f_e / expert_tp, batch=local_experts)
     if moe.shared_experts:
         shared_f = f_e * moe.shared_experts
         g.add(tokens, up * shared_f / t, h)
@@ -208,6 +214,30 @@ def _elementwise_time(
     return float(streaming_time(region + rope + activation_bytes, 8, dev))
 
 
+def _norm_mla_up_swiglu_time(model: Model, moe_layer: bool, x: _Shape, dev: Device) -> float:
+    """DeepSeek-V3's selective recompute (report sec. 3.2.3, 3.3.3): the forward of the two
+    RMSNorms (read and write ``h`` in BF16 each), of the MLA up-projections (their GEMMs and
+    FP8 casts) and of the SwiGLU (read the cached FP8 gate and up inputs, ``2 f``, write
+    ``f`` in BF16), per routed or shared expert in a MoE layer."""
+    g = _Linears(dev)
+    gemms = 0.0
+    if model.mla is not None:
+        a = model.mla
+        q_width = model.heads * (a.qk_nope_head_dim + a.qk_rope_head_dim) / x.t
+        kv_width = model.heads * (a.qk_nope_head_dim + a.v_head_dim) / x.t
+        gemms = g.time(x.tokens, q_width, a.q_lora_rank) + g.time(
+            x.tokens, kv_width, a.kv_lora_rank
+        )
+    if moe_layer:
+        assert model.moe is not None
+        inner = (model.moe.top_k + model.moe.shared_experts) * model.moe.expert_ffn_hidden
+    else:
+        inner = model.ffn_hidden
+    norms_bytes = 2 * 4 * x.tokens * x.h
+    swiglu_bytes = (2 * (1 if dev.fp8 else 2) + 2) * x.tokens * inner / x.t
+    return gemms + g.casts + float(streaming_time(norms_bytes + swiglu_bytes, 3, dev))
+
+
 def _tp_time(plan: ParallelPlan, x: _Shape, network: Network) -> float:
     """Tensor parallel: two all-reduces (or all-gather + reduce-scatter pairs with SP) per
     layer in the forward, the same in the backward, again in a full recompute."""
@@ -233,16 +263,17 @@ def _cp_time(x: _Shape, network: Network) -> float:
 
 
 def _ep_time(
-    model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, network: Network
-) -> float:
+    model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, network: Network,
+    fp8: bool, options: RoutingOptions,
+) -> float:  # fmt: skip
     """Expert parallel: the all-to-alls that dispatch tokens to their experts and combine
-    them back, forward and backward."""
+    them back, forward and backward (:mod:`gpuplan.model.routing`)."""
     if not moe_layer or plan.expert_parallel <= 1:
         return 0.0
     assert model.moe is not None
-    routed = x.tokens * model.moe.top_k * x.h * BF16_BYTES
-    return 4 * collective_time(
-        Collective.ALL_TO_ALL, routed, plan.expert_parallel, x.t * x.cp, network
+    routed, _, stride = options.expert_layout(x.tokens, x.t, x.cp)
+    return ep_all_to_all_time(
+        model.moe, plan.expert_parallel, stride, routed, x.h, network, fp8, options
     )
 
 
@@ -254,13 +285,17 @@ def layer_cost(
     dev: Device,
     attention_kernel: AttentionKernel,
     network: Network,
+    routing_options: RoutingOptions = FLAT_ROUTING,
+    recompute_scope: str = "attention-core",
 ) -> LayerCost:
     """One layer (a MoE layer when ``moe_layer``) for one micro-batch of ``plan`` on one GPU:
-    kernels forward, backward and recomputed, and its TP, CP and EP communication."""
+    kernels forward, backward and recomputed, and its TP, CP and EP communication (routed
+    tokens as ``routing_options`` says; what selective recompute rebuilds as
+    ``recompute_scope``, frameworks.yaml)."""
     x = _Shape.of(model, plan, seq_len)
     g = _Linears(dev)
     widths = _attention_projections(model, x, g)
-    activation_bytes = _mlp(model, plan, moe_layer, x, g)
+    activation_bytes = _mlp(model, plan, moe_layer, x, g, network, routing_options)
     attention_fwd, attention_total = _attention_core(
         model, seq_len, x, widths, dev, attention_kernel
     )
@@ -274,6 +309,8 @@ def layer_cost(
     backward = g.backward + (attention_total - attention_fwd) + 2 * elementwise_fwd
     if plan.recompute is Recompute.FULL:
         recompute = forward
+    elif plan.recompute is Recompute.SELECTIVE and recompute_scope == "norm-mla-up-swiglu":
+        recompute = _norm_mla_up_swiglu_time(model, moe_layer, x, dev)
     elif plan.recompute is Recompute.SELECTIVE and attention_kernel is AttentionKernel.UNFUSED:
         recompute = attention_fwd
     else:
@@ -286,7 +323,7 @@ def layer_cost(
         attention_total,
         _tp_time(plan, x, network),
         cp_link,
-        _ep_time(model, plan, moe_layer, x, network),
+        _ep_time(model, plan, moe_layer, x, network, dev.fp8, routing_options),
         cp_exposed,
     )
 

@@ -69,12 +69,17 @@ def activation_bytes_per_layer(
     attention: AttentionKernel,
     moe_layer: bool,
     fp8: bool = False,
+    recompute_scope: str = "attention-core",
 ) -> float:
     """Activation bytes one layer keeps for the backward pass, for one micro-batch.
 
     Under FP8 training the inputs of the linear layers are kept as their FP8 casts (one
     byte instead of two; Transformer Engine saves the FP8 copy for the weight gradient).
+    Selective recompute with ``recompute_scope`` "norm-mla-up-swiglu" (frameworks.yaml,
+    DeepSeek-V3) is :func:`_norm_mla_up_swiglu_bytes`.
     """
+    if plan.recompute is Recompute.SELECTIVE and recompute_scope == "norm-mla-up-swiglu":
+        return _norm_mla_up_swiglu_bytes(model, plan, seq_len, moe_layer, fp8)
     t = plan.tensor_parallel
     s = seq_len / plan.context_parallel
     b = plan.microbatch
@@ -102,3 +107,35 @@ def activation_bytes_per_layer(
         mlp_part = (per_f - 2 + linear_input) * s * b * model.ffn_hidden
     sharded = (attention_part + mlp_part) / t
     return sharded + norm_region / (t if plan.sequence_parallel else 1)
+
+
+def _norm_mla_up_swiglu_bytes(
+    model: Model, plan: ParallelPlan, seq_len: int, moe_layer: bool, fp8: bool
+) -> float:
+    """DeepSeek-V3's selective recompute (report sec. 3.2.3 and 3.3.3): RMSNorm outputs and
+    the MLA up-projections (Q, K, V) are rebuilt in the backward pass, and SwiGLU outputs
+    too, from their inputs cached at the linear-input precision. Kept per token: the two
+    norm inputs (``4 h``), the MLA latents in BF16 (``2 (q_r + kv_r + d_rope)``), the
+    attention output in BF16 and its linear-input copy (``(2 + l) H d_v``), the FP32
+    log-sum-exp, and per routed or shared expert (or the dense MLP) its input and the
+    SwiGLU input (``l (h + 2 f)``). Without MLA, Q, K and V are kept as in the default."""
+    t, b = plan.tensor_parallel, plan.microbatch
+    tokens = b * seq_len / plan.context_parallel
+    h, linear_input = model.hidden, (1 if fp8 else 2)
+    if model.mla is not None:
+        a = model.mla
+        latents = a.q_lora_rank + a.kv_lora_rank + a.qk_rope_head_dim
+        attention = 2 * latents + (2 + linear_input) * model.heads * a.v_head_dim
+    else:
+        q, kv = model.heads * model.head_size, model.kv_heads * model.head_size
+        attention = 2 * (q + 2 * kv) + linear_input * q
+    attention += 4 * model.heads
+    up = 2 if model.ffn is Ffn.SWIGLU else 1
+    if moe_layer:
+        assert model.moe is not None
+        copies = model.moe.top_k + model.moe.shared_experts
+        mlp = copies * linear_input * (h + up * model.moe.expert_ffn_hidden)
+    else:
+        mlp = linear_input * up * model.ffn_hidden
+    norm_inputs = 4 * h / (t if plan.sequence_parallel else 1)
+    return float(tokens * ((attention + mlp) / t + norm_inputs))

@@ -32,7 +32,7 @@ FloatArray = np.ndarray
 
 SLOWEST = (
     "compute", "recompute", "link_tp", "link_cp", "link_ep", "exposed_tp", "exposed_cp",
-    "bubble", "dense_params", "expert_params", "layers",
+    "exposed_ep", "bubble", "dense_params", "expert_params", "layers",
 )  # fmt: skip
 """Per-micro-batch values of a plan's slowest stage, and the bubble (:func:`evaluate_stages`)."""
 HEAVIEST = ("weights", "grads", "optimizer", "activations")
@@ -102,8 +102,10 @@ class Stages:
 
 @functools.cache
 def _stage_structure(model: Model, pp: int, v: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Layers and MoE layers held by each physical stage (virtual stages folded in)."""
-    counts = stage_layers(model.layers, pp * v)
+    """Layers and MoE layers held by each physical stage (virtual stages folded in); the
+    multi-token prediction blocks count as the last layers (MoE when the model is), split
+    with the others as Megatron's pipeline layouts and DeepSeek's last stage hold them."""
+    counts = stage_layers(model.layers + model.mtp_modules, pp * v)
     layers, moe = [0] * pp, [0] * pp
     for stage in range(pp):
         for chunk in range(v):
@@ -185,59 +187,73 @@ def stage_sends(
     send = p2p_times(tokens * model.hidden * BF16_BYTES / tp, same_domain, network,
                      tp * cp * dp, tp * cp * dp * pp)  # fmt: skip
     on_link = np.where(pp > 1, 2 * interleave * send, 0.0)
-    hidden = (interleave > 1) & framework.overlap_p2p_comm
+    hidden = ((interleave > 1) & framework.overlap_p2p_comm) | (
+        framework.pipeline_schedule == "dualpipe"
+    )
     return on_link, np.where(hidden, 0.0, on_link)
 
 
-def _stage_times(s: Stages, p: StageInputs, tp_comm_overlap: float) -> dict[str, FloatArray]:
+def _stage_times(
+    s: Stages, p: StageInputs, tp_comm_overlap: float, ep_comm_overlap: float = 0.0,
+    mtp_modules: int = 0,
+) -> dict[str, FloatArray]:  # fmt: skip
     """Per plan and stage, one micro-batch: the forward and backward kernels (the last stage
     also runs the logits), the recomputed forward, TP/CP/EP communication on the link and
     exposed, and the stage's time (``"stage"``) with the sends it waits for.
 
     TP collectives are hidden in the fraction the framework overlaps (frameworks.yaml:
     tp_comm_overlap); the CP ring exchange hides behind the attention core; EP all-to-alls
-    are never hidden.
+    run under the fraction ``ep_comm_overlap`` of the stage's compute that the framework
+    overlaps them with (the other micro-batch or chunk; frameworks.yaml), the rest exposed.
     """
 
     def per_stage(field: str) -> FloatArray:
         return np.asarray(s.dense_layers * p.dense[field] + s.moe_layers * p.moe[field])
 
-    compute = per_stage("forward_s") + per_stage("backward_s") + s.last * p.logits
+    # Multi-token prediction: one more pass through the output head per module.
+    logits = s.last * (1 + mtp_modules) * p.logits
+    compute = per_stage("forward_s") + per_stage("backward_s") + logits
     recompute = per_stage("recompute_s")
     link_tp, link_cp, link_ep = per_stage("tp_s"), per_stage("cp_s"), per_stage("ep_s")
     exposed_tp = link_tp * (1 - tp_comm_overlap)
     exposed_cp = per_stage("cp_exposed_s")  # ring beyond the attention, or Ulysses' a2a
-    stage_time = compute + recompute + exposed_tp + exposed_cp + link_ep
+    exposed_ep = np.maximum(0.0, link_ep - ep_comm_overlap * compute)
+    stage_time = compute + recompute + exposed_tp + exposed_cp + exposed_ep
     stage_time = stage_time + p.pp_exposed
     return {
         "compute": compute, "recompute": recompute, "link_tp": link_tp, "link_cp": link_cp,
         "link_ep": link_ep, "exposed_tp": exposed_tp, "exposed_cp": exposed_cp,
-        "stage": stage_time,
+        "exposed_ep": exposed_ep, "stage": stage_time,
     }  # fmt: skip
 
 
-def _stage_params(model: Model, s: Stages, p: StageInputs) -> tuple[FloatArray, FloatArray]:
+def _stage_params(
+    model: Model, s: Stages, p: StageInputs, fold: bool = False
+) -> tuple[FloatArray, FloatArray]:
     """Per plan and stage, the dense and the expert parameters on one GPU before ZeRO
-    sharding: layers split over TP (experts also over EP), the embedding on the first stage
-    and the output layer on the last (one matrix when tied and the pipeline has one stage).
+    sharding: layers split over TP (experts over EP, and over TP unless ``fold``), the
+    embedding on the first stage and the output layer on the last (one matrix when tied and
+    the pipeline has one stage).
     """
     # a video model's cross-attention or MMDiT text stream and modulation, per layer on average
     attention = attention_params_per_layer(model) + video_block_params(model) / model.layers
     mlp = mlp_params_per_layer(model)
     embedding = model.vocab * model.hidden / p.tp
     holds_logits = s.last & ((not model.tied_embeddings) or s.pp > 1)
+    projections = s.last * model.mtp_modules * 2 * model.hidden**2  # MTP's 2h -> h
     dense_params = (
         s.layers * (attention + 2 * model.hidden)
         + s.dense_layers * mlp.dense
         + s.moe_layers * mlp.moe_shared
+        + projections
     ) / p.tp + embedding * (s.first.astype(float) + holds_logits)
-    expert_params = s.moe_layers * mlp.moe_routed / (p.tp * p.ep)
+    expert_params = s.moe_layers * mlp.moe_routed / (p.ep if fold else p.tp * p.ep)
     return dense_params, expert_params
 
 
 def _state_bytes(
     s: Stages, p: StageInputs, dense_params: FloatArray, expert_params: FloatArray,
-    grad_bytes: float,
+    grad_bytes: float, fold: bool = False,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
     """Per plan and stage, the weights, gradients and optimizer states (bytes) under ZeRO.
 
@@ -245,7 +261,7 @@ def _state_bytes(
     also the gradients, ZeRO 3 also the weights, of which two layers' worth stay gathered.
     """
     shard = p.dp * p.cp
-    expert_shard = np.maximum(1, (p.dp * p.cp) // p.ep)
+    expert_shard = np.maximum(1, (p.dp * p.cp * (p.tp if fold else 1)) // p.ep)
     all_params = dense_params + expert_params
     sharded = dense_params / shard + expert_params / expert_shard
     weights = np.where(
@@ -279,15 +295,34 @@ def _activation_bytes(model: Model, s: Stages, p: StageInputs) -> FloatArray:
     return np.asarray(activations + s.last * (LOGIT_BYTES * p.tokens * model.vocab / p.tp))
 
 
+def _dualpipe(values: FloatArray, mean: bool) -> FloatArray:
+    """DeepSeek's DualPipe (DeepSeek-V3 report sec. 3.2.1): GPU ``i`` holds stage ``i`` of
+    one copy of the model and stage ``p - 1 - i`` of a second, fed from the other end, so it
+    runs both stages' work on half the micro-batches each (``mean``) and holds both stages'
+    parameters and activations (the sum)."""
+    folded = values + np.flip(values, axis=-1)
+    return np.asarray(folded / 2 if mean else folded)
+
+
+def _bubble(stage_time: FloatArray, slowest: IntArray, kp: int, kv: int, dual: bool) -> FloatArray:
+    """The pipeline bubble: ``(sum(t_i) - max(t_i)) / v`` for (interleaved) 1F1B
+    (Narayanan et al. 2021 sec. 2.2, generalised to uneven stages). DualPipe's bubble is
+    ``(p/2 - 1)(F&B + B - 3W)`` against 1F1B's ``(p - 1)(F + B)`` (DeepSeek-V3 report
+    Table 2); with F&B = F + B, a weight-gradient half W = B/2 and B = 2F this is
+    ``(p/2 - 1) (2/3) t`` for a stage time ``t = F + B``."""
+    rows = np.arange(stage_time.shape[0])
+    idle = stage_time.sum(axis=1) - stage_time[rows, slowest]
+    if dual:
+        return np.asarray(idle * max(0.0, kp / 2 - 1) / (kp - 1) * 2 / 3)
+    return np.asarray(idle / kv)
+
+
 def evaluate_stages(
     model: Model, framework: Framework, plans: StageInputs
 ) -> dict[str, np.ndarray]:
-    """Per plan, the :data:`SLOWEST` values of its slowest stage, the bubble, the
-    :data:`HEAVIEST` memory of its most loaded stage and that stage (``"memory_stage"``).
-
-    With per-micro-batch stage times ``t_i`` and ``v`` virtual stages per GPU the bubble is
-    ``(sum(t_i) - max(t_i)) / v`` (Narayanan et al. 2021 sec. 2.2, generalised to uneven
-    stages).
+    """Per plan, the :data:`SLOWEST` values of its slowest stage, the bubble (:func:`_bubble`),
+    the :data:`HEAVIEST` memory of its most loaded stage and that stage (``"memory_stage"``);
+    DualPipe stages folded by :func:`_dualpipe`.
     """
     n = len(plans.tp)
     out = {name: np.zeros(n) for name in SLOWEST + HEAVIEST}
@@ -296,22 +331,31 @@ def evaluate_stages(
     for row, (kp, kv) in enumerate(unique):
         idx = np.flatnonzero(where == row)
         s, p = _pipeline_stages(model, int(kp), int(kv)), plans.rows(idx)
+        dual = framework.pipeline_schedule == "dualpipe" and kp > 1
         rows = np.arange(idx.size)
-        per_stage = _stage_times(s, p, framework.tp_comm_overlap)
+        per_stage = _stage_times(s, p, framework.tp_comm_overlap, framework.ep_comm_overlap,
+                                 model.mtp_modules)  # fmt: skip
+        if dual:
+            per_stage = {k: _dualpipe(v, mean=True) for k, v in per_stage.items()}
         stage_time = per_stage.pop("stage")
         slowest = np.argmax(stage_time, axis=1)
-        out["bubble"][idx] = (stage_time.sum(axis=1) - stage_time[rows, slowest]) / kv
-        dense_params, expert_params = _stage_params(model, s, p)
+        out["bubble"][idx] = _bubble(stage_time, slowest, int(kp), int(kv), dual)
+        fold = framework.moe_parallel_folding
+        params = _stage_params(model, s, p, fold)
+        dense_params, expert_params = (_dualpipe(x, False) for x in params) if dual else params
         per_stage |= {"dense_params": dense_params, "expert_params": expert_params}
-        per_stage["layers"] = np.broadcast_to(s.layers, stage_time.shape)
+        layers = _dualpipe(s.layers, False) if dual else s.layers
+        per_stage["layers"] = np.broadcast_to(layers, stage_time.shape)
         for name, values in per_stage.items():
             out[name][idx] = values[rows, slowest]
 
         weights, grads, optimizer = _state_bytes(
-            s, p, dense_params, expert_params, framework.grad_bytes
+            s, p, dense_params, expert_params, framework.grad_bytes, fold
         )
+        activations = _activation_bytes(model, s, p)
+        activations = _dualpipe(activations, False) if dual else activations
         memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
-                  "activations": _activation_bytes(model, s, p)}  # fmt: skip
+                  "activations": activations}  # fmt: skip
         heaviest = np.argmax(weights + grads + optimizer + memory["activations"], axis=1)
         out["memory_stage"][idx] = heaviest
         for name, values in memory.items():

@@ -58,6 +58,10 @@ class Context:
     """Its scale-up domain bounds TP; None skips the rules that read it."""
     allow_tp_beyond_domain: bool = False
     """Let TP span several scale-up domains (multiples of the domain)."""
+    experts_fold_tp: bool = False
+    """EP is folded over TP x CP x DP (frameworks.yaml: moe_parallel_folding)."""
+    dualpipe: bool = False
+    """The framework's pipeline schedule is DualPipe (two chunks per GPU, one per direction)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,15 @@ def _switched(c: Context) -> bool:
 
 def _experts(c: Context) -> int:
     return c.model.moe.experts if c.model.moe is not None else 1
+
+
+def _folded_tp(c: Context, f: Fields) -> Any:
+    """TP ranks the EP group folds over (1 unless the framework folds experts over TP; an
+    unknown TP is taken as large enough: the rule is judged once it is given)."""
+    if not c.experts_fold_tp:
+        return 1
+    tp = f.get("tp")
+    return f["ep"] if tp is None else tp
 
 
 _DEGREES = ("tp", "pp", "dp", "cp")
@@ -207,8 +220,13 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "ep does not divide dp x cp",
         ("ep", "dp", "cp"),
-        lambda c, f: (f["dp"] * f["cp"]) % f["ep"] != 0,
-        lambda c, f: f"parallelism.ep = {f['ep']} must divide dp x cp = {f['dp'] * f['cp']}",
+        lambda c, f: (f["dp"] * f["cp"] * _folded_tp(c, f)) % f["ep"] != 0,
+        lambda c, f: (
+            f"parallelism.ep = {f['ep']} must divide tp x dp x cp = "
+            f"{_folded_tp(c, f) * f['dp'] * f['cp']} (experts folded over TP)"
+            if c.experts_fold_tp
+            else f"parallelism.ep = {f['ep']} must divide dp x cp = {f['dp'] * f['cp']}"
+        ),
     ),
     Rule(
         "pp x interleave exceeds the layers",
@@ -224,6 +242,15 @@ RULES: tuple[Rule, ...] = (
         ("pp", "interleave"),
         lambda c, f: (f["interleave"] > 1) & (f["pp"] == 1),
         lambda c, f: f"parallelism.interleave = {f['interleave']} needs pp > 1 (pp = 1)",
+    ),
+    Rule(
+        "dualpipe runs no interleave",
+        ("interleave",),
+        lambda c, f: (f["interleave"] > 1) & c.dualpipe,
+        lambda c, f: (
+            f"parallelism.interleave = {f['interleave']} but the framework's DualPipe schedule "
+            "holds one chunk per direction on each GPU; valid: 1"
+        ),
     ),
     Rule(
         "micro-batch does not divide the batch per replica",
@@ -298,6 +325,8 @@ def plan_errors(
     *,
     accelerator: Accelerator | None = None,
     allow_tp_beyond_domain: bool = False,
+    experts_fold_tp: bool = False,
+    dualpipe: bool = False,
 ) -> list[str]:
     """Why a complete plan cannot run this model on these GPUs (empty when it can); the
     scale-up domain rules are checked when the accelerator is given.
@@ -305,7 +334,8 @@ def plan_errors(
     Each message names the field, the value, the rule and the valid values.
     """
     fields = {k: v for k, v in plan.as_dict().items() if isinstance(v, int)}
-    context = Context(model, gpus, global_batch, seq_len, accelerator, allow_tp_beyond_domain)
+    context = Context(model, gpus, global_batch, seq_len, accelerator,
+                      allow_tp_beyond_domain, experts_fold_tp, dualpipe)  # fmt: skip
     errors = rule_errors(context, fields)
     if plan.gpus != gpus:
         tp, pp, dp, cp = (plan.tensor_parallel, plan.pipeline_parallel, plan.data_parallel,

@@ -126,7 +126,9 @@ def estimate_step(
     :func:`gpuplan.model.batch.evaluate`.
     """
     errors = plan_errors(plan, model, plan.gpus, global_batch, seq_len, accelerator=accelerator,
-                         allow_tp_beyond_domain=allow_tp_beyond_domain)  # fmt: skip
+                         allow_tp_beyond_domain=allow_tp_beyond_domain,
+                         experts_fold_tp=framework.moe_parallel_folding,
+                         dualpipe=framework.pipeline_schedule == "dualpipe")  # fmt: skip
     if errors:
         return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
     result = evaluate(

@@ -83,17 +83,7 @@ def plan(
     run: RunAccounts | None = None
     if infeasible is None:
         assert step is not None
-        if r.mfu is not None:
-            peak, utilisation = r.mfu_peak_flops_per_s, r.mfu
-            assumptions.append(
-                f"Throughput from the given MFU of {r.mfu:.0%} (a what-if against the dense "
-                f"BF16 peak), not from the modelled step ({step.mfu:.0%} MFU); the plan is "
-                "the model's and decides memory."
-            )
-        else:
-            peak = r.peak_flops_per_s
-            # the transformer's utilisation; a video model's frozen encoders run at it too
-            utilisation = step.tokens_per_s * transformer_flops_per_token / (r.gpus * peak)
+        peak, utilisation = _utilisation(r, step, transformer_flops_per_token, assumptions)
         run = account_run(catalog, r, flops_per_token, peak, utilisation, assumptions)
         infeasible = _no_progress(r, run)
         run = None if infeasible else run
@@ -112,6 +102,23 @@ def plan(
         assumptions=tuple(assumptions),
         sources=tuple(used),
     )
+
+
+def _utilisation(
+    r: ResolvedScenario, step: StepEstimate, transformer_flops_per_token: float, notes: list[str]
+) -> tuple[float, float]:
+    """(peak FLOP/s, utilisation of it) the run is accounted at: a given MFU (what-if) or
+    the modelled step's."""
+    if r.mfu is not None:
+        notes.append(
+            f"Throughput from the given MFU of {r.mfu:.0%} (a what-if against the dense "
+            f"BF16 peak), not from the modelled step ({step.mfu:.0%} MFU); the plan is "
+            "the model's and decides memory."
+        )
+        return r.mfu_peak_flops_per_s, r.mfu
+    peak = r.peak_flops_per_s
+    # the transformer's utilisation; a video model's frozen encoders run at it too
+    return peak, step.tokens_per_s * transformer_flops_per_token / (r.gpus * peak)
 
 
 def _flops_per_token(r: ResolvedScenario, assumptions: list[str]) -> tuple[float, float]:
@@ -146,7 +153,11 @@ def _choose_plan(
     """The plan (given or searched), its step, the search, or why there is none."""
     given = r.scenario.parallelism
     fields = {} if given is None else given.model_dump()
-    errors = rule_errors(Context(r.model, r.gpus, batch, r.seq_len, r.accelerator), fields)
+    fold = r.framework.moe_parallel_folding
+    dual = r.framework.pipeline_schedule == "dualpipe"
+    context = Context(r.model, r.gpus, batch, r.seq_len, r.accelerator, experts_fold_tp=fold,
+                      dualpipe=dual)  # fmt: skip
+    errors = rule_errors(context, fields)
     if errors:
         return None, None, None, Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
     framework = r.framework
@@ -161,7 +172,8 @@ def _choose_plan(
     if given is not None and is_complete(given):
         parallel = given_plan(given)
         # The plan's own GPU count is what estimate() checks it against; here the scenario's.
-        mismatch = plan_errors(parallel, r.model, r.gpus, batch, r.seq_len)
+        mismatch = plan_errors(parallel, r.model, r.gpus, batch, r.seq_len,
+                               experts_fold_tp=fold, dualpipe=dual)  # fmt: skip
         if mismatch:
             return parallel, None, None, Infeasible(InfeasibleKind.LAYOUT, "; ".join(mismatch))
         assumptions.append(f"Parallel plan as given; step time and memory from {profile}.")

@@ -225,8 +225,10 @@ def _search(
 ) -> SearchResult:
     started = time.perf_counter()
     pruned: dict[str, int] = {}
+    framework = catalog.framework(framework_id)
     context = Context(model, gpus, global_batch, seq_len, accelerator,
-                      options.allow_tp_beyond_domain)  # fmt: skip
+                      options.allow_tp_beyond_domain, framework.moe_parallel_folding,
+                      framework.pipeline_schedule == "dualpipe")  # fmt: skip
     columns, enumerated = _enumerate(context, options, pruned)
     columns = restrict_to_framework(catalog.framework(framework_id), columns, pruned)
     if not columns["tp"].size:

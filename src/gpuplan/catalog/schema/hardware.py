@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -258,3 +258,24 @@ class Framework(Record):
         if self.default_recompute not in self.recompute_modes:
             raise ValueError(f"{self.id}: default_recompute not in recompute_modes")
         return self
+
+    ep_dispatch: Literal["all-to-all", "node-dedup"] = "all-to-all"
+    """How routed tokens travel: a flat all-to-all (each of a token's expert copies sent on
+    its own), or DeepEP-style node deduplication (one copy per destination scale-up domain
+    over the NIC, then forwarded to the experts' GPUs inside the domain)."""
+    ep_fp8_dispatch: bool = False
+    """FP8 runs dispatch tokens (and the matching backward gradients) in FP8 with one FP32
+    scale per 128 elements; combine stays BF16."""
+    ep_comm_overlap: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Fraction of a stage's compute under which expert-parallel all-to-alls can run (the
+    other micro-batch's or chunk's compute); what does not fit stays exposed."""
+    selective_recompute: Literal["attention-core", "norm-mla-up-swiglu"] = "attention-core"
+    """What selective recompute rebuilds: the attention core (Korthikanti et al. 2022), or
+    the RMSNorms, MLA up-projections and SwiGLU outputs (DeepSeek-V3 sec. 3.2.3, 3.3.3)."""
+    moe_parallel_folding: bool = False
+    """Megatron-core MoE Parallel Folding (Liu et al. 2025, arXiv 2504.14960): experts run
+    without tensor parallelism (expert TP 1) on an EP group folded over TP x CP x DP, each
+    rank taking its 1/TP share of the tokens; otherwise experts are split over TP like the
+    dense layers and EP is carved out of DP x CP."""
+    pipeline_schedule: Literal["1f1b", "dualpipe"] = "1f1b"
+    """1F1B (interleaved when interleave > 1), or DeepSeek's bidirectional DualPipe."""

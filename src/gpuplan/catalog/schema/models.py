@@ -54,11 +54,24 @@ class Moe(BaseModel):
     expert_ffn_hidden: PositiveInt
     dense_layers: Annotated[int, Field(ge=0)] = 0
     """Leading layers with a dense MLP of size ``ffn_hidden`` instead of experts."""
+    expert_groups: PositiveInt | None = None
+    """Node-limited routing (DeepSeek-V3 ``n_group``): the experts are split into this many
+    groups, one per scale-up domain when EP spans that many domains."""
+    topk_groups: PositiveInt | None = None
+    """Groups a token may route to (DeepSeek-V3 ``topk_group``: at most 4 nodes)."""
 
     @model_validator(mode="after")
     def _top_k_within_experts(self) -> Moe:
         if self.top_k > self.experts:
             raise ValueError(f"moe.top_k = {self.top_k} exceeds moe.experts = {self.experts}")
+        if (self.expert_groups is None) != (self.topk_groups is None):
+            raise ValueError("moe.expert_groups and moe.topk_groups are given together")
+        groups, topk = self.expert_groups, self.topk_groups
+        if groups is not None and topk is not None and (self.experts % groups or topk > groups):
+            raise ValueError(
+                f"moe.expert_groups = {groups} must divide moe.experts = "
+                f"{self.experts} and be at least moe.topk_groups = {topk}"
+            )
         return self
 
 
@@ -157,6 +170,10 @@ class Model(Record):
     moe: Moe | None = None
     mla: Mla | None = None
     video: Video | None = None
+    mtp_modules: Annotated[int, Field(ge=0)] = 0
+    """Multi-token prediction modules trained with the model (DeepSeek-V3 sec. 2.2): each is
+    one more transformer block (MoE when the model is) and one more pass through the output
+    head per token, run on the last pipeline stage; hardware work, not model FLOPs."""
     training_tokens_published: Positive | None = None
     published_batch: PublishedBatch | None = None
     training_flops_published: Positive | None = None

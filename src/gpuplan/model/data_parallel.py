@@ -1,0 +1,120 @@
+"""Data-parallel communication and the optimizer step of many plans at once (numpy), for
+:mod:`gpuplan.model.batch`: gradients reduced over DP x CP (experts over their own replicas),
+weights gathered back under a sharded optimizer, and the optimizer update through HBM."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from gpuplan.catalog.schema import Framework
+from gpuplan.model.collectives import Collective, Network, collective_times
+from gpuplan.model.kernels import Device, streaming_time
+from gpuplan.model.memory import WEIGHT_BYTES
+
+IntArray = np.ndarray
+FloatArray = np.ndarray
+
+
+class Layout(Protocol):
+    """The plan columns these functions read (:class:`gpuplan.model.batch.PlanBatch`)."""
+
+    @property
+    def tp(self) -> IntArray: ...
+    @property
+    def dp(self) -> IntArray: ...
+    @property
+    def cp(self) -> IntArray: ...
+    @property
+    def ep(self) -> IntArray: ...
+    @property
+    def zero(self) -> IntArray: ...
+    def __len__(self) -> int: ...
+
+
+# Per parameter and step: Adam reads master, m, v and the FP32 gradient (16 bytes) and writes
+# master, m, v and the BF16 copy (14); gradient-norm clipping reads the gradient again (4)
+# and zeroing the buffer for the next step writes it (4).
+OPTIMIZER_BYTES_PER_PARAM = 38
+
+
+def dp_groups(batch: Layout, fold: bool) -> tuple[IntArray, IntArray]:
+    """Per plan, the ranks that share the dense parameters (DP x CP) and those that share
+    each expert (DP x CP / EP; TP x DP x CP / EP with experts folded over TP)."""
+    replicas = batch.dp * batch.cp * (batch.tp if fold else 1)
+    return batch.dp * batch.cp, np.maximum(1, replicas // batch.ep)
+
+
+def _dp_collectives(
+    batch: Layout, crit: dict[str, np.ndarray], network: Network, grad_bytes: float,
+    fold: bool,
+) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
+    """Per plan, the slowest stage's all-gather of its weights and reduce-scatter and
+    all-reduce of its gradients: dense parameters over DP x CP, experts over DP x CP / EP."""
+    dp_group, expert_group = dp_groups(batch, fold)
+    expert_stride = batch.ep if fold else batch.tp * batch.ep
+
+    def group(kind: Collective, per_param: float) -> FloatArray:
+        return np.asarray(
+            collective_times(kind, crit["dense_params"] * per_param, dp_group, batch.tp, network)
+            + collective_times(kind, crit["expert_params"] * per_param, expert_group,
+                               expert_stride, network)
+        )  # fmt: skip
+
+    return (
+        group(Collective.ALL_GATHER, WEIGHT_BYTES),
+        group(Collective.REDUCE_SCATTER, grad_bytes),
+        group(Collective.ALL_REDUCE, grad_bytes),
+    )
+
+
+def data_parallel_times(
+    batch: Layout, crit: dict[str, np.ndarray], microbatches: IntArray, network: Network,
+    framework: Framework,
+) -> tuple[FloatArray, FloatArray]:  # fmt: skip
+    """Per plan and step, data-parallel communication on the link and exposed.
+
+    Gradients are reduced over DP x CP (experts over DP x CP / EP), then the updated
+    weights gathered back under a sharded optimizer; ZeRO-3 gathers per micro-batch.
+    Hidden under the last backward / first forward when overlapped (frameworks.yaml:
+    overlap_grad_reduce, overlap_param_gather), except one layer's share.
+    """
+    m, zero, compute = microbatches, batch.zero, crit["compute"]
+    layers_here = np.maximum(1.0, crit["layers"])
+    gather, reduce_scatter, all_reduce = _dp_collectives(
+        batch, crit, network, framework.grad_bytes, framework.moe_parallel_folding
+    )
+    per_mb_zero3 = 2 * gather + reduce_scatter
+    hidden3 = compute if framework.overlap_param_gather else np.zeros(len(batch))
+    exposed_zero3 = m * np.maximum(per_mb_zero3 - hidden3, per_mb_zero3 / layers_here)
+    reduce = np.where(zero >= 1, reduce_scatter, all_reduce)
+    regather = np.where(zero >= 1, gather, 0.0)
+    backward_window, forward_window = compute * 2 / 3, compute / 3
+    exposed_reduce = (
+        np.maximum(reduce - backward_window, reduce / layers_here)
+        if framework.overlap_grad_reduce
+        else reduce
+    )
+    exposed_gather = (
+        np.maximum(regather - forward_window, regather / layers_here)
+        if framework.overlap_param_gather
+        else regather
+    )
+    sharded_dp = batch.dp * batch.cp > 1
+    link = np.where(zero >= 3, m * per_mb_zero3, np.where(sharded_dp, reduce + regather, 0.0))
+    exposed = np.where(
+        zero >= 3, exposed_zero3, np.where(sharded_dp, exposed_reduce + exposed_gather, 0.0)
+    )
+    return link, exposed
+
+
+def optimizer_time(
+    batch: Layout, crit: dict[str, np.ndarray], dev: Device, fold: bool
+) -> FloatArray:
+    """Per plan, the optimizer update of the slowest stage's parameters on one GPU (sharded
+    under ZeRO), streaming :data:`OPTIMIZER_BYTES_PER_PARAM` through HBM."""
+    dp_group, expert_group = dp_groups(batch, fold)
+    dense, experts = crit["dense_params"], crit["expert_params"]
+    params = np.where(batch.zero >= 1, dense / dp_group + experts / expert_group, dense + experts)
+    return np.asarray(streaming_time(OPTIMIZER_BYTES_PER_PARAM * params, 4, dev))

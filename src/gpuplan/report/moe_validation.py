@@ -1,0 +1,68 @@
+"""`gpuplan validate`'s MoE table: mixture-of-experts rows predicted against their published
+step times (:mod:`gpuplan.checks.moe_validation`), as JSON and as a terminal table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from gpuplan.checks.moe_validation import moe_summary
+from gpuplan.checks.validation import ValidationRow
+
+MOE_MEDIAN_TARGET = 0.10
+"""Issue 14's bar for the median |error| of the MoE rows (reported, not an exit status)."""
+
+
+def moe_dict(rows: Sequence[ValidationRow]) -> dict[str, Any]:
+    """``gpuplan validate --json``: the MoE rows (``moe``) and their summary."""
+    s = moe_summary(list(rows))
+    return {
+        "moe": [
+            {
+                "id": r.id,
+                "source_group": r.source_group,
+                "basis": r.basis,
+                "measured_step_s": r.measured_step_s,
+                "predicted_step_s": r.predicted_step_s,
+                "error": r.error,
+                "predicted_mfu": r.predicted_mfu,
+                "note": r.note,
+            }
+            for r in rows
+        ],
+        "moe_summary": {
+            "rows": s.rows,
+            "median_abs": s.median_abs,
+            "mean_abs": s.mean_abs,
+            "max_abs": s.max_abs,
+            "median_target": MOE_MEDIAN_TARGET,
+        },
+    }
+
+
+def moe_report(rows: Sequence[ValidationRow]) -> Group:
+    """The MoE table and its summary line."""
+    view = Table(title="Mixture of experts: predicted vs published step time (all held out)")
+    for column in ("row", "basis", "measured s", "predicted s", "error", "MFU"):
+        view.add_column(column, justify="left" if column in ("row", "basis") else "right")
+    for r in rows:
+        view.add_row(
+            r.id,
+            r.basis,
+            f"{r.measured_step_s:.2f}",
+            f"{r.predicted_step_s:.2f}" if r.predicted_step_s else "—",
+            f"{r.error:+.1%}" if r.error is not None else "infeasible",
+            f"{r.predicted_mfu:.1%}" if r.predicted_mfu else "—",
+        )
+    s = moe_summary(list(rows))
+    verdict = "meets" if s.median_abs <= MOE_MEDIAN_TARGET else "misses"
+    line = Text(
+        f"MoE median |error| {s.median_abs:.1%} over {s.rows} rows (mean {s.mean_abs:.1%}, "
+        f"max {s.max_abs:.1%}); {verdict} the {MOE_MEDIAN_TARGET:.0%} bar of issue 14 "
+        "(reported, not an exit status; plans in --json)"
+    )
+    return Group(view, line)
