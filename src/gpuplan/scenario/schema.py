@@ -77,6 +77,13 @@ class Precision(StrEnum):
     FP8 = "fp8"
 
 
+class Objective(StrEnum):
+    TIME_TO_TRAIN = "time_to_train"
+    """Wall-clock time to train: step time, checkpoint writes, restarts and lost work."""
+    STEP_TIME = "step_time"
+    """Step time alone (failures ignored when choosing the plan)."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
@@ -179,6 +186,9 @@ class Training(_Strict):
     mfu: Annotated[float, Number, Field(gt=0, le=1)] | None = None
     """A what-if MFU (model FLOPs over the dense BF16 peak) that replaces the performance
     model's throughput; the parallel plan is still chosen (and checked for memory)."""
+    objective: Objective = Objective.TIME_TO_TRAIN
+    """What the plan search minimises: time_to_train (wall-clock, failures, checkpoints and
+    restarts included) or step_time."""
 
     @model_validator(mode="after")
     def _one_length(self) -> Training:
