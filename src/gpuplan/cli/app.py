@@ -38,10 +38,13 @@ from gpuplan.report.terminal import (
     scaling_report,
     search_report,
 )
+from gpuplan.report.time_to_train import objectives_report
 from gpuplan.report.validation import validation_dict, validation_report
 from gpuplan.scenario.distributions import has_distributions
 from gpuplan.studies.answer import answer, plan_results, search_plans, single_scenarios
 from gpuplan.studies.seed import plan_seed_clusters
+from gpuplan.studies.time_to_train import compare_objectives as objective_comparisons
+from gpuplan.studies.time_to_train import shortest_run
 from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED
 
 app = typer.Typer(
@@ -93,6 +96,10 @@ def search_command(
     ] = False,
     top: Annotated[int, typer.Option(min=1, max=100, help="Plans to list.")] = 5,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    compare_objectives: Annotated[
+        bool,
+        typer.Option(help="Show the plan for time to train next to the plan for step time."),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Find the fastest parallel plans that fit; for several GPU counts, the scaling curve.
@@ -102,6 +109,13 @@ def search_command(
     1024..131072 --global-batch 2048 --tokens 15.6e12
     """
     singles = single_scenarios(scenario)
+    if compare_objectives:
+        comparisons = objective_comparisons(singles)
+        if as_json:
+            _emit_json({"comparisons": [c.to_dict() for c in comparisons]})
+        else:
+            console.print(objectives_report(comparisons))
+        return
     results: list[PlanResult] = []
     with Progress(console=Console(stderr=True), disable=quiet or len(singles) == 1) as bar:
         task = bar.add_task("searching", total=len(singles))
@@ -111,7 +125,9 @@ def search_command(
             )
             bar.advance(task)
     if as_json:
-        _emit_json({"results": [r.to_dict() for r in results]})
+        shortest = shortest_run(results) if len(results) > 1 else None
+        data: dict[str, Any] = {"results": [r.to_dict() for r in results]}
+        _emit_json(data | ({"shortest_run": shortest.to_dict()} if shortest else {}))
     elif len(results) > 1:
         console.print(scaling_report(results))
     elif results[0].search is None:  # every plan field given: nothing to search
