@@ -50,7 +50,7 @@ class ObjectiveComparison:
 def _summary(result: PlanResult) -> dict[str, Any]:
     run, step = result.run, result.step
     return {
-        "plan": None if result.parallel_plan is None else result.parallel_plan.model_dump(),
+        "plan": None if result.parallel_plan is None else result.parallel_plan.as_dict(),
         "step_time_s": None if step is None else step.time_s,
         "days": None if run is None else run.reliability.wall_days,
         "goodput": None if run is None else run.reliability.goodput,
