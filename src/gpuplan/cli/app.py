@@ -31,6 +31,7 @@ from gpuplan.cli.uncertainty import print_uncertainty
 from gpuplan.cli.writes import check_writable, write_safely
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.planning.result import PlanResult
+from gpuplan.report.budget import budget_report
 from gpuplan.report.demo import demo_dict, demo_report
 from gpuplan.report.terminal import (
     claims_table,
@@ -42,6 +43,7 @@ from gpuplan.report.time_to_train import objectives_report
 from gpuplan.report.validation import validation_dict, validation_report
 from gpuplan.scenario.distributions import has_distributions
 from gpuplan.studies.answer import answer, plan_results, search_plans, single_scenarios
+from gpuplan.studies.budget import is_budget_question, plan_budget
 from gpuplan.studies.seed import plan_seed_clusters
 from gpuplan.studies.time_to_train import compare_objectives as objective_comparisons
 from gpuplan.studies.time_to_train import shortest_run
@@ -74,10 +76,15 @@ def plan(
 ) -> None:
     """Plan a training run: time, GPU-hours, power, energy, CO2, cost and predicted loss.
 
-    Example: gpuplan plan --model llama3-405b --hardware h100-sxm --gpus 16384 --tokens 15.6e12
+    Example: gpuplan plan --model llama3-405b --hardware h100-sxm --gpus 16384 --tokens 15.6e12.
+    A budget question leaves the model (and the GPUs) out: gpuplan plan --hardware h100-sxm
+    --budget-usd 1e9 (or --power-mw 150, or --days 90 --gpus 16384).
     """
     if as_json:
         _emit_json(answer(scenario, samples=mc_samples, seed=seed))
+        return
+    if is_budget_question(scenario):
+        console.print(budget_report(plan_budget(scenario)))
         return
     singles = single_scenarios(scenario)
     if len(singles) == 1 and has_distributions(singles[0]):

@@ -239,6 +239,23 @@ class Prices(_Strict):
     """Cloud price per accelerator-hour, USD (default: the catalog's)."""
 
 
+class Budget(_Strict):
+    """A budget question: gpuplan chooses the GPU count, model size and tokens."""
+
+    usd: Annotated[float, Number, Field(gt=0, le=1e13)] | None = None
+    """Money for the run, USD at the cloud rental price (GPU-hours x price per GPU-hour)."""
+    mw: Annotated[float, Number, Field(gt=0, le=100_000)] | None = None
+    """Facility power available, MW (the cluster's provisioned facility power must fit)."""
+    days: Annotated[float, Number, Field(ge=MIN_DAYS, le=MAX_DAYS)] | None = None
+    """Wall-clock days for the run, failures included."""
+
+    @model_validator(mode="after")
+    def _something(self) -> Budget:
+        if self.usd is None and self.mw is None and self.days is None:
+            raise ValueError("give at least one of usd, mw or days")
+        return self
+
+
 class Scenario(_Strict):
     """What the user asks. Catalog ids are checked by :func:`resolve`, not here."""
 
