@@ -108,7 +108,9 @@ def _budget_mapping(data: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def parse_budget(data: Mapping[str, Any]) -> tuple[Budget, dict[str, Any]]:
     """The budget and the rest of the mapping; ScenarioError names a bad or forbidden key."""
-    data = _budget_mapping(data)
+    mapped = _budget_mapping(data)
+    days_key = "budget.days" if mapped is data else "training.days"
+    data = mapped
     raw = data.get("budget")
     if not isinstance(raw, Mapping):
         raise ScenarioError(f"budget = {raw!r}", "allowed: a mapping {usd, mw, days}")
@@ -136,7 +138,7 @@ def parse_budget(data: Mapping[str, Any]) -> tuple[Budget, dict[str, Any]]:
         raise ScenarioError(f"gpus = {gpus!r}", "with a budget: one count >= 1, or leave it out")
     if budget.usd is None and budget.mw is None and gpus is None:
         raise ScenarioError(
-            f"budget.days = {budget.days}",
+            f"{days_key} = {budget.days:g}",
             "days alone need the cluster: give gpus, or budget.usd or budget.mw",
         )
     return budget, rest
