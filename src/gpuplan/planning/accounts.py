@@ -22,9 +22,8 @@ from gpuplan.fitting.scaling_laws import ComputeOptimal, compute_optimal, loss
 from gpuplan.reliability import (
     ReliabilityEstimate,
     estimate_reliability_from_catalog,
-    rates_from_catalog,
 )
-from gpuplan.reliability.plan_checkpoint import estimate_plan_reliability
+from gpuplan.reliability.plan_checkpoint import estimate_plan_reliability, plan_rates
 from gpuplan.scenario.resolve import ResolvedScenario
 
 
@@ -135,7 +134,7 @@ def _compute_and_failures(
     def failures(compute_time_s: float) -> ReliabilityEstimate:
         if state_bytes_per_gpu is None:
             return estimate_reliability_from_catalog(params, r.gpus, compute_time_s, catalog)
-        rates = rates_from_catalog(catalog)
+        rates = plan_rates(catalog)
         return estimate_plan_reliability(params, r.gpus, compute_time_s, state_bytes_per_gpu, rates)
 
     reliability = failures(compute.compute_time_s)

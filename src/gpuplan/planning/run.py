@@ -30,8 +30,7 @@ from gpuplan.planning.defaults import (
     search_options,
 )
 from gpuplan.planning.result import PlanResult
-from gpuplan.reliability import rates_from_catalog
-from gpuplan.reliability.plan_checkpoint import TimeToTrainRank
+from gpuplan.reliability.plan_checkpoint import TimeToTrainRank, plan_rates
 from gpuplan.scenario.plan import ParallelPlan
 from gpuplan.scenario.resolve import ResolvedScenario, resolve
 from gpuplan.scenario.schema import Objective, Precision, Scenario
@@ -182,7 +181,7 @@ def _options(r: ResolvedScenario, catalog: Catalog) -> SearchOptions:
     if r.scenario.training.objective is Objective.STEP_TIME:
         return options
     params = parameter_count(r.model).total
-    return replace(options, rank_by=TimeToTrainRank(params, rates_from_catalog(catalog)))
+    return replace(options, rank_by=TimeToTrainRank(params, plan_rates(catalog)))
 
 
 def _objective_note(r: ResolvedScenario) -> str:

@@ -9,8 +9,9 @@ slowest writer. So the write takes::
 
     delta = max(state_bytes_per_gpu / per-GPU write rate, checkpoint bytes / storage rate)
 
-The per-GPU rate and the storage cap are the catalog's (reliability.yaml): ZeRO sharding,
-tensor and pipeline parallelism shrink the first term, the job's total the second. A
+The per-GPU rate is a server's link to storage shared by its GPUs, the cap the storage's
+aggregate rate (both reliability.yaml): ZeRO sharding, tensor and pipeline parallelism
+shrink the first term; the second, the job's total, binds for most plans. A
 restart relaunches the job and reads the checkpoint back at the same rate. Failures stop
 the whole synchronous job: its mean time between interruptions is ``1 / (rate x GPUs
 used)``. With the checkpoint interval at the exact optimum (Daly 2006), the wall time per
@@ -20,13 +21,15 @@ training step is ``step_time / goodput``; plans are ranked by it (:class:`TimeTo
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gpuplan import units
+from gpuplan.catalog import Catalog, load_catalog
+from gpuplan.catalog.schema import ReliabilityParameterId
 from gpuplan.reliability.analytical import (
     MODEL_ASSUMPTIONS,
     IntervalRule,
@@ -37,6 +40,7 @@ from gpuplan.reliability.analytical import (
     expected_wall_time_s,
     job_mtbi_s,
     optimal_interval_s,
+    rates_from_catalog,
     young_interval_s,
 )
 
@@ -45,8 +49,24 @@ FloatArray = NDArray[np.float64]
 PLAN_ASSUMPTION = (
     "checkpoint write time from the plan's sharding: each GPU writes the weights and "
     "optimizer state it holds (one data-parallel replica writes replicated state; Megatron "
-    "Core distributed checkpointing) at the per-GPU rate, capped by the storage's aggregate rate"
+    "Core distributed checkpointing) at its share of its server's link to storage, capped by "
+    "the storage's aggregate rate"
 )
+
+
+def node_write_bytes_per_s_per_gpu(catalog: Catalog | None = None) -> float:
+    """A server's write rate to storage shared by its GPUs (reliability.yaml:
+    ``checkpoint_write_gb_per_s_per_node`` / ``gpus_per_node``): 50 GB/s / 8 = 6.25 GB/s."""
+    table = {p.id: p.value for p in (catalog or load_catalog()).reliability_parameters.values()}
+    ids = ReliabilityParameterId
+    return table[ids.CHECKPOINT_WRITE_GB_PER_S_PER_NODE] * units.GB / table[ids.GPUS_PER_NODE]
+
+
+def plan_rates(catalog: Catalog | None = None) -> ReliabilityRates:
+    """The catalog's rates with the writers' rate of the plan-aware model: a server's."""
+    catalog = catalog or load_catalog()
+    rates = rates_from_catalog(catalog)
+    return replace(rates, write_bytes_per_s_per_gpu=node_write_bytes_per_s_per_gpu(catalog))
 
 
 def plan_checkpoint_write_s(
@@ -55,8 +75,9 @@ def plan_checkpoint_write_s(
     """Seconds to write a plan's checkpoint: the slowest GPU's shard, or the storage cap.
 
     ``state_bytes_per_gpu`` (a number or an array) is the model state one GPU holds and
-    writes. Llama 3 405B on TP 8 x PP 16 with ZeRO-1 holds about 6.6 GB per GPU: at the
-    catalog's 0.15 GB/s per GPU that is 44 s, above the 2.8 s that 5.7 TB take at 2 TB/s.
+    writes, at ``rates.write_bytes_per_s_per_gpu`` (:func:`plan_rates`: its share of a
+    server's link). Llama 3 405B on TP 8 x PP 16 with ZeRO-1 holds about 6.6 GB per GPU:
+    1.1 s at 6.25 GB/s, below the 2.8 s that its 5.7 TB take at 2 TB/s, which binds.
     """
     per_gpu = np.asarray(state_bytes_per_gpu, dtype=np.float64) / rates.write_bytes_per_s_per_gpu
     total_bytes = checkpoint_bytes(params, rates.checkpoint_bytes_per_param)
