@@ -30,7 +30,7 @@ def _cells(result: PlanResult) -> list[str]:
     rel = result.run.reliability
     return [
         f"{_plan(result)}, {result.step.time_s:.2f} s",
-        f"{rel.wall_days:.1f} ({rel.goodput:.0%}, {rel.checkpoint_write_s:.0f} s)",
+        f"{rel.wall_days:.1f} ({rel.goodput:.0%}, {rel.checkpoint_write_s:.1f} s)",
     ]
 
 
@@ -54,4 +54,10 @@ def objectives_report(comparisons: Sequence[ObjectiveComparison]) -> Group:
         "checkpoint write, the slowest GPU writing the weights and optimizer state it holds "
         "(sharding shrinks it) or the storage's aggregate cap.\n"
     )
+    if all(c.time_to_train.parallel_plan == c.step_time.parallel_plan for c in comparisons):
+        notes.append(
+            "Both objectives choose the same plans here: no plan's shorter checkpoint write "
+            "outweighs a faster step (where the storage's aggregate rate binds, every plan "
+            "writes as fast).\n"
+        )
     return Group(table, notes)
