@@ -242,7 +242,7 @@ def _search(
     ranks = (
         times if options.rank_by is None else np.where(fits, options.rank_by(batch, result), np.inf)
     )
-    order = np.argsort(ranks, kind="stable")
+    order = np.lexsort((times, ranks))  # by rank, ties (no progress: inf) by step time
     feasible = int(fits.sum())
     peak = accelerator.peak_bf16_flops_per_s
 
