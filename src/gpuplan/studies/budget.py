@@ -160,6 +160,13 @@ def _allowed(
     counts = [int(rest["gpus"])] if rest.get("gpus") else _counts(budget, per_gpu_w, price, days)
     notes = [f"{accelerator.id}: {per_gpu_w:,.0f} W of provisioned facility power per GPU "
              f"(PUE {pue}), ${price:.2f} per GPU-hour (cloud rental)"]  # fmt: skip
+    fixed = rest.get("gpus")
+    if fixed and budget.mw is not None and fixed * per_gpu_w > budget.mw * units.MEGA:
+        raise ScenarioError(
+            f"gpus = {fixed}",
+            f"needs {fixed * per_gpu_w / units.MEGA:,.1f} MW of provisioned facility power, "
+            f"over budget.mw = {budget.mw:g}",
+        )
     allowed = []
     for n in counts:
         if budget.mw is not None and n * per_gpu_w > budget.mw * units.MEGA:
