@@ -36,6 +36,7 @@ from gpuplan.cli.writes import check_writable, write_safely
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.planning.result import PlanResult
 from gpuplan.report.breakdown import breakdown_dict, breakdown_table
+from gpuplan.report.budget import budget_report
 from gpuplan.report.chip_runs import chip_runs_dict, chip_runs_report
 from gpuplan.report.demo import demo_dict, demo_report
 from gpuplan.report.moe_validation import moe_dict, moe_report
@@ -45,12 +46,16 @@ from gpuplan.report.terminal import (
     scaling_report,
     search_report,
 )
+from gpuplan.report.time_to_train import objectives_report
 from gpuplan.report.validation import validation_dict, validation_report
 from gpuplan.report.video_demo import video_demo_table
 from gpuplan.report.video_validation import video_table, video_target_dict
 from gpuplan.scenario.distributions import has_distributions
 from gpuplan.studies.answer import answer, plan_results, search_plans, single_scenarios
+from gpuplan.studies.budget import is_budget_question, plan_budget
 from gpuplan.studies.seed import plan_seed_clusters
+from gpuplan.studies.time_to_train import compare_objectives as objective_comparisons
+from gpuplan.studies.time_to_train import shortest_run
 from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED
 from gpuplan.studies.video_seed import video_seed_runs
 
@@ -81,10 +86,15 @@ def plan(
 ) -> None:
     """Plan a training run: time, GPU-hours, power, energy, CO2, cost and predicted loss.
 
-    Example: gpuplan plan --model llama3-405b --hardware h100-sxm --gpus 16384 --tokens 15.6e12
+    Example: gpuplan plan --model llama3-405b --hardware h100-sxm --gpus 16384 --tokens 15.6e12.
+    A budget question leaves the model (and the GPUs) out: gpuplan plan --hardware h100-sxm
+    --budget-usd 1e9 (or --power-mw 150, or --days 90 --gpus 16384).
     """
     if as_json:
         _emit_json(answer(scenario, samples=mc_samples, seed=seed))
+        return
+    if is_budget_question(scenario):
+        console.print(budget_report(plan_budget(scenario)))
         return
     singles = single_scenarios(scenario)
     if len(singles) == 1 and has_distributions(singles[0]):
@@ -103,6 +113,10 @@ def search_command(
     ] = False,
     top: Annotated[int, typer.Option(min=1, max=100, help="Plans to list.")] = 5,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    compare_objectives: Annotated[
+        bool,
+        typer.Option(help="Show the plan for time to train next to the plan for step time."),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Find the fastest parallel plans that fit; for several GPU counts, the scaling curve.
@@ -112,6 +126,13 @@ def search_command(
     1024..131072 --global-batch 2048 --tokens 15.6e12
     """
     singles = single_scenarios(scenario)
+    if compare_objectives:
+        comparisons = objective_comparisons(singles)
+        if as_json:
+            _emit_json({"comparisons": [c.to_dict() for c in comparisons]})
+        else:
+            console.print(objectives_report(comparisons))
+        return
     results: list[PlanResult] = []
     with Progress(console=Console(stderr=True), disable=quiet or len(singles) == 1) as bar:
         task = bar.add_task("searching", total=len(singles))
@@ -121,7 +142,9 @@ def search_command(
             )
             bar.advance(task)
     if as_json:
-        _emit_json({"results": [r.to_dict() for r in results]})
+        shortest = shortest_run(results) if len(results) > 1 else None
+        data: dict[str, Any] = {"results": [r.to_dict() for r in results]}
+        _emit_json(data | ({"shortest_run": shortest.to_dict()} if shortest else {}))
     elif len(results) > 1:
         console.print(scaling_report(results))
     elif results[0].search is None:  # every plan field given: nothing to search

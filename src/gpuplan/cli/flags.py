@@ -27,7 +27,7 @@ from gpuplan.errors import ScenarioError
 from gpuplan.scenario.distributions import with_values
 from gpuplan.scenario.files import Refused, load_yaml
 from gpuplan.scenario.parse import load_scenario_file
-from gpuplan.scenario.schema import Clip, Parallelism, Prices, Scenario, Site, Training
+from gpuplan.scenario.schema import Budget, Clip, Parallelism, Prices, Scenario, Site, Training
 
 LENGTHS = ("tokens", "days", "samples")
 NOT_FLAGS = ("stages",)
@@ -84,7 +84,17 @@ def _flags() -> tuple[Flag, ...]:
     return tuple(out)
 
 
-FLAGS = _flags()
+def _budget_flags() -> tuple[Flag, ...]:
+    """``--budget-usd`` and ``--power-mw`` set ``budget.usd`` and ``budget.mw`` (a budget
+    question: :mod:`gpuplan.studies.budget`); ``--days`` is the training length's flag."""
+    fields = Budget.model_fields
+    return tuple(
+        Flag(name, f"budget.{key}", " ".join((fields[key].description or key).split()), "NUMBER")
+        for name, key in (("--budget-usd", "usd"), ("--power-mw", "mw"))
+    )
+
+
+FLAGS = _flags() + _budget_flags()
 
 
 def flag_for(field: str) -> str:

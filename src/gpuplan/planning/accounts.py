@@ -19,7 +19,11 @@ from gpuplan.accounting.cluster import account_cluster
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.shapes import parameter_count
 from gpuplan.fitting.scaling_laws import ComputeOptimal, compute_optimal, loss
-from gpuplan.reliability import ReliabilityEstimate, estimate_reliability_from_catalog
+from gpuplan.reliability import (
+    ReliabilityEstimate,
+    estimate_reliability_from_catalog,
+)
+from gpuplan.reliability.plan_checkpoint import estimate_plan_reliability, plan_rates
 from gpuplan.scenario.resolve import ResolvedScenario
 
 
@@ -75,11 +79,15 @@ def account_run(
     peak_flops_per_s: float,
     utilisation: float,
     assumptions: list[str],
+    *,
+    state_bytes_per_gpu: float | None = None,
 ) -> RunAccounts:
     """Accounts of a run whose GPUs deliver ``utilisation`` x ``peak_flops_per_s`` of model
-    FLOPs each; failures and checkpoints stretch the compute time into wall time."""
+    FLOPs each; failures and checkpoints stretch the compute time into wall time. With
+    ``state_bytes_per_gpu`` (the model state one GPU of the plan holds) the checkpoint write
+    follows the plan's sharding (:mod:`gpuplan.reliability.plan_checkpoint`)."""
     compute, reliability = _compute_and_failures(
-        catalog, r, flops_per_token, peak_flops_per_s, utilisation
+        catalog, r, flops_per_token, peak_flops_per_s, utilisation, state_bytes_per_gpu
     )
     assumptions.append(
         f"Failures: one job interruption every {reliability.mtbi_s / units.HOUR_S:.2g} h "
@@ -123,6 +131,7 @@ def _compute_and_failures(
     flops_per_token: float,
     peak_flops_per_s: float,
     utilisation: float,
+    state_bytes_per_gpu: float | None = None,
 ) -> tuple[ComputeAccount, ReliabilityEstimate]:
     """The failure-free compute and what failures make of it. A length in days is wall-clock
     time: failures eat into it, so fewer tokens fit (three rounds settle the goodput)."""
@@ -133,13 +142,18 @@ def _compute_and_failures(
         assert r.duration_s is not None, "resolve() guarantees tokens or a duration"
         compute = account_duration(r.duration_s, *args)
     params = parameter_count(r.model).total
-    reliability = estimate_reliability_from_catalog(params, r.gpus, compute.compute_time_s, catalog)
+
+    def failures(compute_time_s: float) -> ReliabilityEstimate:
+        if state_bytes_per_gpu is None:
+            return estimate_reliability_from_catalog(params, r.gpus, compute_time_s, catalog)
+        rates = plan_rates(catalog)
+        return estimate_plan_reliability(params, r.gpus, compute_time_s, state_bytes_per_gpu, rates)
+
+    reliability = failures(compute.compute_time_s)
     if r.duration_s is not None:
         for _ in range(3):
             compute = account_duration(r.duration_s * reliability.goodput, *args)
-            reliability = estimate_reliability_from_catalog(
-                params, r.gpus, compute.compute_time_s, catalog
-            )
+            reliability = failures(compute.compute_time_s)
     return compute, reliability
 
 

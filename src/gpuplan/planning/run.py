@@ -13,6 +13,7 @@ whether the run fits), and the result says so.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from gpuplan import units
 from gpuplan.catalog.loader import Catalog, load_catalog
@@ -31,10 +32,11 @@ from gpuplan.planning.defaults import (
 )
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.stages import plan_stages
+from gpuplan.reliability.plan_checkpoint import TimeToTrainRank, plan_rates
 from gpuplan.scenario.plan import ParallelPlan
 from gpuplan.scenario.resolve import ResolvedScenario, resolve
-from gpuplan.scenario.schema import Precision, Scenario
-from gpuplan.search.plans import SearchResult, search
+from gpuplan.scenario.schema import Objective, Precision, Scenario
+from gpuplan.search.plans import SearchOptions, SearchResult, search
 
 SYSTEM_IDS = (
     "server_cost_ratio",
@@ -84,7 +86,9 @@ def plan(
     if infeasible is None:
         assert step is not None
         peak, utilisation = _utilisation(r, step, transformer_flops_per_token, assumptions)
-        run = account_run(catalog, r, flops_per_token, peak, utilisation, assumptions)
+        state_bytes = step.memory.weights_bytes + step.memory.optimizer_bytes
+        run = account_run(catalog, r, flops_per_token, peak, utilisation, assumptions,
+                          state_bytes_per_gpu=state_bytes)  # fmt: skip
         infeasible = _no_progress(r, run)
         run = None if infeasible else run
 
@@ -184,14 +188,15 @@ def _choose_plan(
             return parallel, None, None, outcome
         return parallel, outcome, None, None
     searched = search_fn(catalog, r.model, r.accelerator, r.gpus, global_batch=batch,
-                         seq_len=r.seq_len, fp8=fp8, options=search_options(given),
+                         seq_len=r.seq_len, fp8=fp8, options=_options(r, catalog),
                          framework_id=framework.id, cluster=r.cluster)  # fmt: skip
     fixed = [k for k, v in fields.items() if v is not None]
     assumptions.append(
         f"Parallel plan found by search over {searched.enumerated:,} plans "
         f"({searched.feasible:,} fit in memory"
         + (f"; fixed by the scenario: {', '.join(fixed)}" if fixed else "")
-        + f"); step time and memory from {profile}. Searched plans leave "
+        + f"); ranked by {_objective_note(r)}; step time and memory from {profile}. "
+        "Searched plans leave "
         f"{catalog.system('allocator_headroom_fraction').for_accelerator(r.accelerator.id):.0%} "
         "of HBM free for the allocator and communication buffers (allocator_headroom_fraction)."
     )
@@ -199,6 +204,25 @@ def _choose_plan(
     if searched.best is None:
         return None, None, searched, _no_plan(r, searched)
     return searched.best.plan, searched.best, searched, None
+
+
+def _options(r: ResolvedScenario, catalog: Catalog) -> SearchOptions:
+    """The search's fixed fields, and its ranking: wall-clock time per step with failures
+    (checkpoint writes, restarts, lost work) unless the scenario asks for step time."""
+    options = search_options(r.scenario.parallelism)
+    if r.scenario.training.objective is Objective.STEP_TIME:
+        return options
+    params = parameter_count(r.model).total
+    return replace(options, rank_by=TimeToTrainRank(params, plan_rates(catalog)))
+
+
+def _objective_note(r: ResolvedScenario) -> str:
+    if r.scenario.training.objective is Objective.STEP_TIME:
+        return "step time (training.objective: step_time; failures do not enter the choice)"
+    return (
+        "time to train: step time / goodput, each plan with its own checkpoint write (its "
+        "sharding), restart and job MTBI, checkpoints at the optimal interval"
+    )
 
 
 def _no_plan(r: ResolvedScenario, searched: SearchResult) -> Infeasible:

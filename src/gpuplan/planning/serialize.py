@@ -91,6 +91,7 @@ def run_dict(r: ResolvedScenario, run: RunAccounts) -> dict[str, Any]:
             "mtbi_s": run.reliability.mtbi_s,
             "checkpoint_interval_s": run.reliability.checkpoint_interval_s,
             "checkpoint_bytes": run.reliability.checkpoint_bytes,
+            "checkpoint_write_s": run.reliability.checkpoint_write_s,
             "restart_s": run.reliability.restart_s,
             "lost_gpu_hours": run.reliability.lost_gpu_hours,
         },

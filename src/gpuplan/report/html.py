@@ -46,6 +46,7 @@ from gpuplan.report.data import SavedPlan, read_plan
 from gpuplan.scenario.distributions import centered, find_distributions
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.studies.answer import single_scenarios
+from gpuplan.studies.budget import is_budget_question, plan_budget
 from gpuplan.studies.seed import SEED_DAYS, headline_cluster, plan_seed_clusters
 
 DEFAULT_REPORT_PATH = Path("gpuplan-report.html")
@@ -121,6 +122,11 @@ def report_for_scenario(
     ``gpuplan plan``'s Monte Carlo.
     """
     catalog = catalog or load_catalog()
+    if is_budget_question(scenario):  # the run the budget buys, as chosen by plan --budget-*
+        bought = plan_budget(scenario, catalog)
+        result = bought.result.to_dict()
+        result["assumptions"] = [*bought.notes, *result["assumptions"]]
+        return build_report(result, catalog, with_scaling=with_scaling)
     singles = single_scenarios(scenario)
     if len(singles) > 1:
         raise ScenarioError(

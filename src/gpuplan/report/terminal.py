@@ -17,6 +17,7 @@ from gpuplan.planning.result import PlanResult
 from gpuplan.planning.serialize import run_dict
 from gpuplan.report import humanize as hz
 from gpuplan.report.stages import staged_rows
+from gpuplan.studies.time_to_train import shortest_run
 
 
 def plan_report(result: PlanResult) -> Group:
@@ -216,7 +217,8 @@ def scaling_report(results: Sequence[PlanResult]) -> Group:
     for column in columns:
         table.add_column(column, justify="left" if column == "best plan" else "right")
     base: tuple[float, int] | None = None
-    for result in results:
+    shortest = shortest_run(results)
+    for index, result in enumerate(results):
         step = result.step
         if step is None or result.run is None:
             reason = result.infeasible.reason if result.infeasible else "no plan"
@@ -234,15 +236,17 @@ def scaling_report(results: Sequence[PlanResult]) -> Group:
             hz.percent(data["step"]["mfu"]),
             hz.number(rate),
             hz.percent(efficiency),
-            hz.days(data["run"]["days"]),
+            hz.days(data["run"]["days"]) + (" *" if shortest and shortest.index == index else ""),
             hz.percent(data["run"]["goodput"]),
         )
     notes = Text(
         "speed-up/GPU: throughput gained per GPU added, relative to the smallest count "
         "(100% = perfect scaling). The global batch is fixed, so large counts run few "
         "micro-batches per replica and pay in bubbles and communication. Days to train "
-        "include failures, checkpoints and restarts (goodput).\n"
+        "include failures, checkpoints and restarts (goodput); * marks the shortest run.\n"
     )
+    if shortest is not None and shortest.note is not None:
+        notes.append(shortest.note + "\n", style="bold yellow")
     return Group(table, notes)
 
 

@@ -78,6 +78,13 @@ class Precision(StrEnum):
     FP8 = "fp8"
 
 
+class Objective(StrEnum):
+    TIME_TO_TRAIN = "time_to_train"
+    """Wall-clock time to train: step time, checkpoint writes, restarts and lost work."""
+    STEP_TIME = "step_time"
+    """Step time alone (failures ignored when choosing the plan)."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
@@ -234,6 +241,9 @@ class Training(_Strict):
     precomputed_latents: bool | None = None
     """Video models: train on precomputed VAE latents and text embeddings (default: as the
     model's paper did); false adds the VAE encoder's and text encoders' forward per clip."""
+    objective: Objective = Objective.TIME_TO_TRAIN
+    """What the plan search minimises: time_to_train (wall-clock, failures, checkpoints and
+    restarts included) or step_time."""
 
     @model_validator(mode="after")
     def _one_length(self) -> Training:
@@ -312,6 +322,23 @@ class Prices(_Strict):
     """Price of one accelerator, USD (default: the catalog's)."""
     cloud_usd_per_gpu_hour: Annotated[float, Number, Field(gt=0, le=1000)] | None = None
     """Cloud price per accelerator-hour, USD (default: the catalog's)."""
+
+
+class Budget(_Strict):
+    """A budget question: gpuplan chooses the GPU count, model size and tokens."""
+
+    usd: Annotated[float, Number, Field(gt=0, le=1e13)] | None = None
+    """Money for the run, USD at the cloud rental price (GPU-hours x price per GPU-hour)."""
+    mw: Annotated[float, Number, Field(gt=0, le=100_000)] | None = None
+    """Facility power available, MW (the cluster's provisioned facility power must fit)."""
+    days: Annotated[float, Number, Field(ge=MIN_DAYS, le=MAX_DAYS)] | None = None
+    """Wall-clock days for the run, failures included."""
+
+    @model_validator(mode="after")
+    def _something(self) -> Budget:
+        if self.usd is None and self.mw is None and self.days is None:
+            raise ValueError("give at least one of usd, mw or days")
+        return self
 
 
 class Scenario(_Strict):

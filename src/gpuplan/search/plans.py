@@ -74,6 +74,9 @@ class SearchOptions:
     least 90%, then 75% (``FALLBACK_MIN_USED``): GPU counts like 100,000 factor badly into
     TP x PP x CP x DP."""
     top: int = 10
+    rank_by: Callable[[PlanBatch, BatchResult], np.ndarray] | None = None
+    """Seconds to rank plans by (lower first) instead of step time: e.g. wall-clock time per
+    step with failures (:class:`gpuplan.reliability.plan_checkpoint.TimeToTrainRank`)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ class SearchResult:
     notes: tuple[str, ...] = field(default=())
     min_memory_bytes: float | None = None
     """The smallest memory per GPU of any evaluated plan (the numbers of a 'does not fit')."""
+    fastest_step: StepEstimate | None = None
+    """With ``rank_by``: the plan of the shortest step time (``best`` is ``rank_by``'s)."""
 
     @property
     def plans_per_s(self) -> float:
@@ -241,7 +246,10 @@ def _search(
     if not fits.all():
         pruned[NO_FIT] = int(np.count_nonzero(~fits))
     times = np.where(fits, result.time_s, np.inf)
-    order = np.argsort(times, kind="stable")
+    ranks = (
+        times if options.rank_by is None else np.where(fits, options.rank_by(batch, result), np.inf)
+    )
+    order = np.lexsort((times, ranks))  # by rank, ties (no progress: inf) by step time
     feasible = int(fits.sum())
     peak = accelerator.peak_bf16_flops_per_s
 
@@ -268,6 +276,7 @@ def _search(
         pareto=pareto,
         elapsed_s=time.perf_counter() - started,
         min_memory_bytes=float(result.memory_bytes.min()),
+        fastest_step=step(int(np.argmin(times))) if options.rank_by and feasible else None,
     )
 
 

@@ -23,6 +23,8 @@ from gpuplan.scenario.distributions import has_distributions
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.schema import Scenario
 from gpuplan.search.plans import SearchOptions, SearchResult, gpu_range, search
+from gpuplan.studies.budget import is_budget_question, plan_budget
+from gpuplan.studies.time_to_train import shortest_run_json
 from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, run_uncertainty
 
 MAX_COUNTS = 64
@@ -105,15 +107,16 @@ def answer(
     """The JSON answer to a scenario mapping (see the module docstring). ``plan_fn`` is
     :func:`gpuplan.planning.run.plan` over ``catalog`` unless given (the web app caches it)."""
     catalog = catalog or load_catalog()
+    if is_budget_question(data):
+        return plan_budget(data, catalog).to_dict()
     planner = plan_fn or functools.partial(plan, catalog=catalog)
     scenarios = single_scenarios(data)
     if len(scenarios) > 1:
-        return {
-            "results": [
-                answer(one, catalog=catalog, samples=samples, seed=seed, plan_fn=planner)
-                for one in scenarios
-            ]
-        }
+        results = [
+            answer(one, catalog=catalog, samples=samples, seed=seed, plan_fn=planner)
+            for one in scenarios
+        ]
+        return {"results": results, "shortest_run": shortest_run_json(results)}
     if has_distributions(scenarios[0]):
         return run_uncertainty(scenarios[0], samples=samples, seed=seed, catalog=catalog).to_dict()
     return planner(parse_scenario(scenarios[0])).to_dict()

@@ -89,6 +89,8 @@ class ReliabilityParameterId(StrEnum):
 
     CHECKPOINT_BYTES_PER_PARAM = "checkpoint_bytes_per_param"
     CHECKPOINT_WRITE_GB_PER_S_PER_GPU = "checkpoint_write_gb_per_s_per_gpu"
+    CHECKPOINT_WRITE_GB_PER_S_PER_NODE = "checkpoint_write_gb_per_s_per_node"
+    GPUS_PER_NODE = "gpus_per_node"
     STORAGE_WRITE_TB_PER_S = "storage_write_tb_per_s"
     RESTART_RELAUNCH_S = "restart_relaunch_s"
 

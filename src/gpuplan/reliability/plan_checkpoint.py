@@ -1,0 +1,171 @@
+"""Checkpoints of a parallel plan, and the wall time it takes to train with failures.
+
+The checkpoint of a plan is written in parallel: every GPU writes the model state it holds
+(its weights and optimizer shard, as the memory model counts them for the most loaded GPU),
+state replicated over data-parallel ranks is written by one replica (Megatron Core's
+distributed checkpointing saves the shards with ``replica_id`` 0; its fully parallel save
+wrapper, which spreads replicas, is an option left out here), and the job waits for the
+slowest writer. So the write takes::
+
+    delta = max(state_bytes_per_gpu / per-GPU write rate, checkpoint bytes / storage rate)
+
+The per-GPU rate is a server's link to storage shared by its GPUs, the cap the storage's
+aggregate rate (both reliability.yaml): ZeRO sharding, tensor and pipeline parallelism
+shrink the first term; the second, the job's total, binds for most plans. A
+restart relaunches the job and reads the checkpoint back at the same rate. Failures stop
+the whole synchronous job: its mean time between interruptions is ``1 / (rate x GPUs
+used)``. With the checkpoint interval at the exact optimum (Daly 2006), the wall time per
+training step is ``step_time / goodput``; plans are ranked by it (:class:`TimeToTrainRank`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gpuplan import units
+from gpuplan.catalog import Catalog, load_catalog
+from gpuplan.catalog.schema import ReliabilityParameterId
+from gpuplan.reliability.analytical import (
+    MODEL_ASSUMPTIONS,
+    IntervalRule,
+    ReliabilityEstimate,
+    ReliabilityRates,
+    checkpoint_bytes,
+    daly_interval_s,
+    expected_wall_time_s,
+    job_mtbi_s,
+    optimal_interval_s,
+    rates_from_catalog,
+    young_interval_s,
+)
+
+FloatArray = NDArray[np.float64]
+
+PLAN_ASSUMPTION = (
+    "checkpoint write time from the plan's sharding: each GPU writes the weights and "
+    "optimizer state it holds (one data-parallel replica writes replicated state; Megatron "
+    "Core distributed checkpointing) at its share of its server's link to storage, capped by "
+    "the storage's aggregate rate"
+)
+
+
+def node_write_bytes_per_s_per_gpu(catalog: Catalog | None = None) -> float:
+    """A server's write rate to storage shared by its GPUs (reliability.yaml:
+    ``checkpoint_write_gb_per_s_per_node`` / ``gpus_per_node``): 50 GB/s / 8 = 6.25 GB/s."""
+    table = {p.id: p.value for p in (catalog or load_catalog()).reliability_parameters.values()}
+    ids = ReliabilityParameterId
+    return table[ids.CHECKPOINT_WRITE_GB_PER_S_PER_NODE] * units.GB / table[ids.GPUS_PER_NODE]
+
+
+def plan_rates(catalog: Catalog | None = None) -> ReliabilityRates:
+    """The catalog's rates with the writers' rate of the plan-aware model: a server's."""
+    catalog = catalog or load_catalog()
+    rates = rates_from_catalog(catalog)
+    return replace(rates, write_bytes_per_s_per_gpu=node_write_bytes_per_s_per_gpu(catalog))
+
+
+def plan_checkpoint_write_s(
+    state_bytes_per_gpu: Any, params: float, rates: ReliabilityRates
+) -> Any:
+    """Seconds to write a plan's checkpoint: the slowest GPU's shard, or the storage cap.
+
+    ``state_bytes_per_gpu`` (a number or an array) is the model state one GPU holds and
+    writes, at ``rates.write_bytes_per_s_per_gpu`` (:func:`plan_rates`: its share of a
+    server's link). Llama 3 405B on TP 8 x PP 16 with ZeRO-1 holds about 6.6 GB per GPU:
+    1.1 s at 6.25 GB/s, below the 2.8 s that its 5.7 TB take at 2 TB/s, which binds.
+    """
+    per_gpu = np.asarray(state_bytes_per_gpu, dtype=np.float64) / rates.write_bytes_per_s_per_gpu
+    total_bytes = checkpoint_bytes(params, rates.checkpoint_bytes_per_param)
+    cap = 0.0
+    if rates.storage_write_bytes_per_s is not None:
+        cap = total_bytes / rates.storage_write_bytes_per_s
+    return np.maximum(per_gpu, cap)
+
+
+def _optimal_intervals_s(write_s: FloatArray, mtbi_s: FloatArray) -> FloatArray:
+    """The exact optimal interval for each (write, MTBI) pair, solved once per distinct pair."""
+    pairs, inverse = np.unique(np.stack([write_s, mtbi_s]), axis=1, return_inverse=True)
+    solved = np.array([optimal_interval_s(d, m) for d, m in pairs.T], dtype=np.float64)
+    return np.asarray(solved[np.ravel(inverse)])
+
+
+def steady_goodput(write_s: Any, restart_s: Any, mtbi_s: Any) -> FloatArray:
+    """Goodput at the optimal interval, ``tau / E[tau + delta]`` (Daly 2006), per plan;
+    0 where the job cannot make progress (the expected segment overflows)."""
+    delta = np.atleast_1d(np.asarray(write_s, dtype=np.float64))
+    m = np.broadcast_to(np.asarray(mtbi_s, dtype=np.float64), delta.shape)
+    r = np.broadcast_to(np.asarray(restart_s, dtype=np.float64), delta.shape)
+    tau = _optimal_intervals_s(delta, np.asarray(m))
+    x = (tau + delta) / m
+    log_segment = np.log(m) + r / m + x + np.log(-np.expm1(-x))
+    return np.asarray(np.exp(np.log(tau) - log_segment))
+
+
+@dataclass(frozen=True)
+class TimeToTrainRank:
+    """Ranks searched plans by wall-clock seconds per training step, failures included:
+    ``step_time / goodput``, with each plan's checkpoint write, restart and job MTBI.
+
+    Called by the search (:class:`gpuplan.search.plans.SearchOptions` ``rank_by``) with the
+    plans and their evaluated arrays; lower is better, infinite for no progress.
+    """
+
+    params: float
+    rates: ReliabilityRates
+
+    def __call__(self, batch: Any, result: Any) -> FloatArray:
+        gpus_used = (batch.tp * batch.cp * batch.pp * batch.dp).astype(np.float64)
+        state = result.weights_bytes + result.optimizer_bytes
+        write = plan_checkpoint_write_s(state, self.params, self.rates)
+        mtbi = 1.0 / (self.rates.failures_per_gpu_s * gpus_used)
+        good = steady_goodput(write, self.rates.relaunch_s + write, mtbi)
+        with np.errstate(divide="ignore"):
+            return np.asarray(np.where(good > 0, result.time_s / good, np.inf))
+
+
+def estimate_plan_reliability(
+    params: float,
+    gpus: int,
+    compute_time_s: float,
+    state_bytes_per_gpu: float,
+    rates: ReliabilityRates,
+) -> ReliabilityEstimate:
+    """Interruptions, checkpoints, goodput and wall time of a run on a given plan: the
+    checkpoint write from the plan's sharding, the interval at the exact optimum."""
+    mtbi = job_mtbi_s(rates.failures_per_gpu_s, gpus)
+    write = float(plan_checkpoint_write_s(state_bytes_per_gpu, params, rates))
+    restart = rates.relaunch_s + write
+    tau = optimal_interval_s(write, mtbi)
+    wall = expected_wall_time_s(compute_time_s, tau, write, restart, mtbi)
+    segments = math.ceil(compute_time_s / tau - 1e-9)
+    checkpointing = segments * write
+    return ReliabilityEstimate(
+        params=params,
+        gpus=gpus,
+        compute_time_s=compute_time_s,
+        mtbi_s=mtbi,
+        checkpoint_bytes=checkpoint_bytes(params, rates.checkpoint_bytes_per_param),
+        checkpoint_write_s=write,
+        restart_s=restart,
+        checkpoint_interval_s=tau,
+        interval_rule=IntervalRule.OPTIMAL,
+        young_interval_s=young_interval_s(write, mtbi),
+        daly_interval_s=daly_interval_s(write, mtbi),
+        goodput=compute_time_s / wall,
+        interruptions=wall / mtbi,
+        wall_time_s=wall,
+        checkpointing_s=checkpointing,
+        failure_loss_s=wall - compute_time_s - checkpointing,
+        lost_gpu_hours=gpus * (wall - compute_time_s) / units.HOUR_S,
+        assumptions=(
+            *MODEL_ASSUMPTIONS[:2],
+            PLAN_ASSUMPTION,
+            *MODEL_ASSUMPTIONS[3:],
+            *rates.assumptions,
+        ),
+    )

@@ -1,0 +1,79 @@
+"""Budgets as questions (issue 16, item 3): what money, power or days buy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gpuplan.catalog import Catalog
+from gpuplan.errors import ScenarioError
+from gpuplan.planning.run import plan
+from gpuplan.scenario.parse import parse_scenario
+from gpuplan.studies.answer import answer
+from gpuplan.studies.budget import BudgetPlan, plan_budget
+
+
+def _loss(answer: BudgetPlan) -> float:
+    assert answer.result.run is not None, answer.result.infeasible
+    return answer.result.run.scaling.predicted_loss
+
+
+def _ask(catalog: Catalog, **budget: float) -> BudgetPlan:
+    return plan_budget({"hardware": "h100-sxm", "budget": budget}, catalog)
+
+
+@pytest.mark.parametrize(
+    ("key", "small", "extra"),
+    [("usd", 2e7, {}), ("mw", 1.0, {}), ("days", 20.0, {"gpus": 512})],
+)
+def test_doubling_a_budget_never_gives_a_worse_loss(
+    catalog: Catalog, key: str, small: float, extra: dict[str, Any]
+) -> None:
+    data = {"hardware": "h100-sxm", **extra}
+    one = plan_budget({**data, "budget": {key: small}}, catalog)
+    two = plan_budget({**data, "budget": {key: 2 * small}}, catalog)
+    assert _loss(two) <= _loss(one)
+
+
+def test_a_dollar_budget_is_spent_within_itself(catalog: Catalog) -> None:
+    # $20M at the catalog's $2.99 per H100-hour over at most 90 days: rental within $20M.
+    bought = _ask(catalog, usd=2e7)
+    run = bought.result.run
+    assert run is not None
+    assert run.cost.cloud_usd <= 2e7 * (1 + 1e-6)
+    assert run.reliability.wall_days <= 90.0 + 1e-6
+
+
+def test_a_power_budget_holds_the_provisioned_power(catalog: Catalog) -> None:
+    bought = _ask(catalog, mw=1.0)
+    assert bought.result.run is not None
+    assert bought.result.run.power.peak_facility_w <= 1.0e6
+
+
+def test_the_answer_is_a_scenario_that_plans_to_the_same_numbers(catalog: Catalog) -> None:
+    bought = _ask(catalog, usd=2e7)
+    again = plan(parse_scenario(bought.scenario), catalog)
+    assert again.run is not None and bought.result.run is not None
+    assert again.run.scaling.predicted_loss == bought.result.run.scaling.predicted_loss
+    data = answer({"hardware": "h100-sxm", "budget": {"usd": 2e7}}, catalog=catalog)
+    assert data["budget"]["gpus"] == bought.result.resolved.gpus
+    assert data["run"]["days"] == pytest.approx(bought.result.run.reliability.wall_days)
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"hardware": "h100-sxm", "budget": {"usd": -1}}, "budget.usd = -1"),
+        ({"hardware": "h100-sxm", "budget": {}}, "budget = {}"),
+        ({"hardware": "h100-sxm", "model": "llama3-8b", "budget": {"usd": 1e9}}, "model"),
+        ({"budget": {"usd": 1e9}}, "hardware"),
+        ({"hardware": "h100-sxm", "budget": {"days": 90}}, "budget.days = 90"),
+        ({"hardware": "h100-sxm", "training": {"days": 9}}, "training.days = 9"),
+        ({"hardware": "h100-sxm", "budget": {"usd": 10.0}}, "budget = {'usd': 10.0}"),
+    ],
+)
+def test_bad_budgets_name_the_field(data: dict[str, Any], field: str, catalog: Catalog) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        plan_budget(data, catalog)
+    assert caught.value.field == field
