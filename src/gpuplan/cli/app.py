@@ -18,6 +18,8 @@ from rich.table import Table
 
 from gpuplan.catalog.loader import load_catalog
 from gpuplan.checks.claims import check_all, load_claims
+from gpuplan.checks.residuals import interval_coverage, residual_rows
+from gpuplan.checks.residuals import write_residuals as write_residuals_file
 from gpuplan.checks.totals import predict_totals
 from gpuplan.checks.validation import check_targets, kernel_checks
 from gpuplan.checks.validation import validate as run_validation
@@ -32,6 +34,7 @@ from gpuplan.cli.writes import check_writable, write_safely
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.planning.result import PlanResult
 from gpuplan.report.demo import demo_dict, demo_report
+from gpuplan.report.intervals import coverage_dict, coverage_report
 from gpuplan.report.terminal import (
     claims_table,
     plan_report,
@@ -175,6 +178,13 @@ def demo(
 def validate(
     as_json: JsonFlag = False,
     rows: Annotated[bool, typer.Option("--rows/--no-rows", help="List every row.")] = True,
+    write_residuals: Annotated[
+        bool,
+        typer.Option(
+            "--write-residuals",
+            help="Rewrite the catalog's validation residuals (the prediction intervals' data).",
+        ),
+    ] = False,
 ) -> None:
     """Predict every published measurement and compare; exit 1 when a target is missed.
 
@@ -185,11 +195,21 @@ def validate(
     targets = check_targets(results)
     kernels = kernel_checks(catalog)
     totals = predict_totals(catalog)
+    coverage = interval_coverage(residual_rows(catalog))
     if as_json:
-        _emit_json(validation_dict(results, targets, kernels, totals))
+        _emit_json(
+            {
+                **validation_dict(results, targets, kernels, totals),
+                "intervals": coverage_dict(coverage),
+            }
+        )
     else:
         console.print(validation_report(results, targets, kernels, totals, rows=rows))
-    if not all(t.passed for t in targets):
+        console.print(coverage_report(coverage))
+    if write_residuals:
+        path, count = write_residuals_file(catalog)
+        console.print(f"wrote {count} residuals to {path}", highlight=False)
+    if not all(t.passed for t in targets) or not coverage.passed:
         raise typer.Exit(1)
 
 

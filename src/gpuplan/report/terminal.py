@@ -16,6 +16,7 @@ from gpuplan.planning.accounts import RunAccounts
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.serialize import run_dict
 from gpuplan.report import humanize as hz
+from gpuplan.report.intervals import interval_rows
 
 
 def plan_report(result: PlanResult) -> Group:
@@ -27,6 +28,7 @@ def plan_report(result: PlanResult) -> Group:
     rows = _plan_rows(result) + _step_rows(result)
     if result.run is not None:
         rows += _run_rows(result, result.run)
+    rows += interval_rows(result.intervals())
     for label, value in rows:
         table.add_row(label, value)
     notes = Text()
