@@ -36,6 +36,8 @@ class Residual(Record):
     predicted_step_s: float = Field(gt=0)
     log_ratio: float
     """``log(measured / predicted)``: positive when the run was slower than predicted."""
+    measured_mfu: float | None = None
+    """Model FLOPs per second per GPU of the published run over the dense BF16 peak."""
     held_out_by: str
     """How the prediction is held out from the row's source (which fit it rests on)."""
 

@@ -65,6 +65,9 @@ def _residual(row: ValidationRow, held_out_by: str) -> Residual | None:
         measured_step_s=round(row.measured_step_s, 6),
         predicted_step_s=round(row.predicted_step_s, 6),
         log_ratio=round(math.log(row.measured_step_s / row.predicted_step_s), 6),
+        measured_mfu=None
+        if row.predicted_mfu is None
+        else round(row.predicted_mfu * row.predicted_step_s / row.measured_step_s, 6),
         held_out_by=held_out_by,
         source=row.source,
         retrieved=measurement.retrieved,

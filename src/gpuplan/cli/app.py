@@ -17,12 +17,15 @@ from rich.progress import Progress
 from rich.table import Table
 
 from gpuplan.catalog.loader import load_catalog
+from gpuplan.checks.audit import audit as run_audit
+from gpuplan.checks.audit import load_audits
 from gpuplan.checks.claims import check_all, load_claims
 from gpuplan.checks.residuals import interval_coverage, residual_rows
 from gpuplan.checks.residuals import write_residuals as write_residuals_file
 from gpuplan.checks.totals import predict_totals
 from gpuplan.checks.validation import check_targets, kernel_checks
 from gpuplan.checks.validation import validate as run_validation
+from gpuplan.cli.audit import audit as audit_command
 from gpuplan.cli.flags import with_scenario_flags
 from gpuplan.cli.report import report as report_command
 from gpuplan.cli.serve import serve as serve_command
@@ -33,6 +36,7 @@ from gpuplan.cli.uncertainty import print_uncertainty
 from gpuplan.cli.writes import check_writable, write_safely
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.planning.result import PlanResult
+from gpuplan.report.audit import audit_report
 from gpuplan.report.demo import demo_dict, demo_report
 from gpuplan.report.intervals import coverage_dict, coverage_report
 from gpuplan.report.terminal import (
@@ -224,11 +228,18 @@ def check_command(
 
     Example: gpuplan check            (the seed article's claims C1..C10)
     """
-    results = check_all(load_catalog(), load_claims(claims_file))
+    catalog = load_catalog()
+    results = check_all(catalog, load_claims(claims_file))
+    audits = [run_audit(d, catalog) for d in load_audits(claims_file)]
     if as_json:
-        _emit_json({"claims": [r.as_dict() for r in results]})
+        _emit_json(
+            {"claims": [r.as_dict() for r in results], "audits": [a.as_dict() for a in audits]}
+        )
         return
-    console.print(claims_table(results, VERDICT_STYLES))
+    if results:
+        console.print(claims_table(results, VERDICT_STYLES))
+    if audits:
+        console.print(audit_report(audits))
 
 
 CATALOG_TABLES = (
@@ -283,6 +294,7 @@ app.command("scaling-fit")(scaling_fit_command)
 app.command("report")(report_command)
 app.command("serve")(serve_command)
 app.command("sweep")(sweep_command)
+app.command("audit")(audit_command)
 
 
 def main() -> None:

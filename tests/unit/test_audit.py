@@ -1,0 +1,121 @@
+"""Audits of disclosed runs (gpuplan.checks.audit): golden values are hand arithmetic on the
+disclosed figures, written out here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gpuplan.catalog import Catalog
+from gpuplan.checks.audit import audit, load_audits, parse_disclosure
+from gpuplan.checks.claims import check_all, load_claims
+from gpuplan.errors import ScenarioError
+
+H100_BF16 = 989.4e12  # dense BF16 FLOP/s (NVIDIA datasheet 1,979 sparse / 2)
+
+
+def run(catalog: Catalog, **disclosed: object):  # type: ignore[no-untyped-def]
+    return audit(parse_disclosure(disclosed, "test"), catalog)
+
+
+def test_deepseek_v3_pretraining_implies_mfu_and_cost(catalog: Catalog) -> None:
+    # arXiv 2412.19437 Table 1 and abstract: 2.664M H800-hours, 14.8T tokens, 37B active.
+    a = run(catalog, hardware="h800", gpus=2048, gpu_hours=2.664e6, params=671e9,
+            active_params=37e9, tokens=14.8e12, usd_per_gpu_hour=2, precision="fp8")  # fmt: skip
+    flops = 6 * 37e9 * 14.8e12  # = 3.2856e24
+    assert a.numbers["flops"] == pytest.approx(3.2856e24)
+    mfu = flops / (2.664e6 * 3600 * H100_BF16)  # = 0.3463 (H800: H100's tensor peaks)
+    assert a.numbers["mfu"] == pytest.approx(0.3463, abs=1e-4)
+    assert a.numbers["mfu_vs_precision_peak"] == pytest.approx(mfu / 2, rel=1e-3)  # FP8 = 2x
+    assert a.numbers["days"] == pytest.approx(2.664e6 / 2048 / 24)  # 54.2 days
+    assert a.numbers["cost_usd_stated_rate"] == pytest.approx(5.328e6)
+    goodput = a.numbers["goodput"]
+    assert goodput is not None and 0.9 < goodput < 1
+    assert a.numbers["goodput_adjusted_mfu"] == pytest.approx(mfu / goodput, rel=1e-3)
+    assert a.verdict == "plausible"
+
+
+def test_deepseek_v3_total_cost_at_two_dollars_and_at_market(catalog: Catalog) -> None:
+    a = run(catalog, hardware="h800", gpus=2048, gpu_hours=2.788e6, usd=5.576e6,
+            usd_per_gpu_hour=2, precision="fp8")  # fmt: skip
+    assert a.numbers["cost_usd_stated_rate"] == pytest.approx(2.788e6 * 2)  # $5.576M
+    market = catalog.accelerator("h800").default_cloud.usd_per_hour
+    assert a.numbers["cost_usd_market"] == pytest.approx(2.788e6 * market)
+    assert any("$5,576,000 vs 2,788,000 GPU-hours x $2.00" in r for r in a.reasons)
+    # dollars alone give the GPU-hours back at the stated rate
+    b = run(catalog, hardware="h800", gpus=2048, usd=5.576e6, usd_per_gpu_hour=2)
+    assert b.numbers["gpu_hours"] == pytest.approx(2.788e6)
+
+
+def test_more_flops_than_the_peak_is_impossible_with_the_arithmetic(catalog: Catalog) -> None:
+    a = run(catalog, hardware="h100-sxm", gpus=1000, days=30, flops=1e26)
+    capacity = 1000 * 30 * 86400 * H100_BF16  # 2.5646e24 FLOP at 100% of peak
+    assert a.verdict == "impossible"
+    assert "720,000 GPU-hours x 3600 s x 9.894e+14 FLOP/s" in a.reasons[0]
+    assert f"{capacity:.3g} FLOP at 100% of peak" in a.reasons[0]
+    assert f"{1e26 / capacity:.2f}x more than the hardware can do" in a.reasons[0]  # 38.99x
+
+
+def test_above_every_validated_mfu_is_implausible(catalog: Catalog) -> None:
+    flops = 0.95 * 1024 * 10 * 86400 * H100_BF16  # 95% MFU: under the peak, above any run
+    a = run(catalog, hardware="h100-sxm", gpus=1024, days=10, flops=flops)
+    assert a.verdict == "implausible"
+    assert "above the highest MFU measured" in a.reasons[0]
+
+
+def test_hundred_thousand_gpus_for_one_run(catalog: Catalog) -> None:
+    a = run(catalog, hardware="h100-sxm", gpus=100_000, days=90)
+    small = run(catalog, hardware="h100-sxm", gpus=1000, days=90)
+    assert a.verdict == "plausible"  # physically: nothing implied exceeds a limit
+    assert a.numbers["gpu_hours"] == 100_000 * 90 * 24
+    assert a.numbers["mtbi_h"] * 100_000 == pytest.approx(small.numbers["mtbi_h"] * 1000)  # type: ignore[operator]
+    assert a.numbers["facility_mw"] == pytest.approx(100 * small.numbers["facility_mw"])  # type: ignore[operator]
+    assert any("32.6x the largest run whose step time was validated (3,072" in n
+               for n in a.range_notes)  # 100,000 / 3,072 = 32.55  # fmt: skip
+    assert any("interruption every 30 min" in r for r in a.reasons)
+
+
+def test_a_job_interrupted_faster_than_it_relaunches_is_impossible(catalog: Catalog) -> None:
+    a = run(catalog, hardware="h100-sxm", gpus=10_000_000, days=90)
+    assert a.verdict == "impossible"
+    assert "cannot make progress" in a.reasons[0]
+
+
+def test_bad_disclosures_name_the_field() -> None:
+    with pytest.raises(ScenarioError, match=r"test\.gpus = -5"):
+        parse_disclosure({"hardware": "h100-sxm", "gpus": -5}, "test")
+    with pytest.raises(ScenarioError, match="hardware"):
+        parse_disclosure({"gpus": 5}, "test")
+    with pytest.raises(ScenarioError, match="bogus"):
+        parse_disclosure({"hardware": "h100-sxm", "bogus": 1}, "test")
+
+
+def test_seed_audits_and_audit_claims_in_a_claims_file(catalog: Catalog, tmp_path: Path) -> None:
+    names = [d.name for d in load_audits()]
+    assert len(names) == 3 and names[0].startswith("C3")
+    path = tmp_path / "claims.yaml"
+    path.write_text(
+        "claims:\n"
+        "  - id: D1\n"
+        "    statement: 'DeepSeek-V3 cost $5.576M'\n"
+        "    quantity: cloud cost of its GPU-hours at market prices\n"
+        "    unit: USD\n"
+        "    kind: value\n"
+        "    claimed: 5.576e6\n"
+        "    check: audit\n"
+        "    args: {hardware: h800, gpus: 2048, gpu_hours: 2.788e6, report: cost_usd_market}\n"
+        "    tolerance: {supported: 0.1, roughly: 0.5}\n"
+        "audits:\n"
+        "  - {name: x, hardware: h100-sxm, gpus: 1000, days: 30, flops: 1e26}\n"
+    )
+    (result,) = check_all(catalog, load_claims(path))
+    market = 2.788e6 * catalog.accelerator("h800").default_cloud.usd_per_hour
+    assert result.computed.value == pytest.approx(market)
+    assert result.verdict.value == "understated"  # $5.576M vs $9.5M at $3.42/GPU-hour
+    assert "Audit verdict: plausible" in result.computed.explanation
+    (one,) = load_audits(path)
+    assert audit(one, catalog).verdict == "impossible"
+    only = tmp_path / "audits.yaml"
+    only.write_text("audits:\n  - {hardware: h100-sxm, gpus: 8, days: 1}\n")
+    assert load_claims(only) == [] and len(load_audits(only)) == 1
