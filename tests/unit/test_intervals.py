@@ -10,7 +10,7 @@ import pytest
 
 from gpuplan.catalog import Catalog
 from gpuplan.catalog.residuals import Residual, generation_of
-from gpuplan.planning.intervals import MIN_ROWS, comparable_rows
+from gpuplan.planning.intervals import MIN_ROWS, comparable_rows, student_t_quantile
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
 
@@ -88,3 +88,19 @@ def test_days_given_bound_tokens_and_mfu_what_if_has_none(catalog: Catalog) -> N
     assert block["tokens"]["p10"] < block["tokens"]["p90"]
     what_if = plan(parse_scenario({**base, "training": {"mfu": 0.4}}), catalog)
     assert what_if.intervals() is None
+
+
+@pytest.mark.parametrize(
+    ("p", "dof", "expected"),
+    [
+        (0.9, 1, math.tan(0.4 * math.pi)),  # Cauchy: tan(pi (p - 1/2))
+        (0.9, 2, 0.8 / math.sqrt(2 * 0.9 * 0.1)),  # (2p - 1) / sqrt(2 p (1 - p))
+        (0.975, 10, 2.228),  # printed t tables (e.g. Abramowitz & Stegun Table 26.10)
+        (0.9, 30, 1.310),
+    ],
+)
+def test_student_t_quantile(p: float, dof: int, expected: float) -> None:
+    from scipy.special import stdtrit
+
+    assert student_t_quantile(p, dof) == pytest.approx(expected, abs=5e-4)
+    assert student_t_quantile(p, dof) == pytest.approx(float(stdtrit(dof, p)), rel=1e-9)
