@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gpuplan.catalog import Catalog
+from gpuplan.catalog import Catalog, load_catalog
 from gpuplan.checks.audit import audit, load_audits, parse_disclosure
 from gpuplan.checks.claims import check_all, load_claims
 from gpuplan.errors import ScenarioError
@@ -85,8 +85,8 @@ def test_a_job_interrupted_faster_than_it_relaunches_is_impossible(catalog: Cata
 def test_bad_disclosures_name_the_field() -> None:
     with pytest.raises(ScenarioError, match=r"test\.gpus = -5"):
         parse_disclosure({"hardware": "h100-sxm", "gpus": -5}, "test")
-    with pytest.raises(ScenarioError, match="hardware"):
-        parse_disclosure({"gpus": 5}, "test")
+    with pytest.raises(ScenarioError, match="hardware: required"):
+        audit(parse_disclosure({"gpus": 5}, "test"), load_catalog())
     with pytest.raises(ScenarioError, match="bogus"):
         parse_disclosure({"hardware": "h100-sxm", "bogus": 1}, "test")
 
@@ -119,3 +119,19 @@ def test_seed_audits_and_audit_claims_in_a_claims_file(catalog: Catalog, tmp_pat
     only = tmp_path / "audits.yaml"
     only.write_text("audits:\n  - {hardware: h100-sxm, gpus: 8, days: 1}\n")
     assert load_claims(only) == [] and len(load_audits(only)) == 1
+
+
+def test_audit_a_catalog_run(catalog: Catalog) -> None:
+    # runs.yaml: DeepSeek-V3 4.56e24 FLOP (Epoch AI) on 2.788M H800-hours (arXiv 2412.19437)
+    a = run(catalog, run="deepseek-v3", precision="fp8")
+    r = catalog.runs["deepseek-v3"]
+    assert r.training_flops is not None and r.gpu_hours is not None
+    assert a.numbers["mfu"] == pytest.approx(r.training_flops / (r.gpu_hours * 3600 * H100_BF16))
+    assert a.disclosure.precision == "fp8" and a.disclosure.hardware == "h800"
+    # Grok 3 as Epoch estimate it: 4.64e26 FLOP on 100,000 H100 in 100 days is 54% MFU over
+    # the wall time, above every validated run once the goodput at that scale is taken out.
+    g = run(catalog, run="grok-3")
+    assert g.numbers["mfu"] == pytest.approx(4.64e26 / (1e5 * 100 * 86400 * H100_BF16), rel=1e-3)
+    assert g.verdict == "implausible"
+    with pytest.raises(ScenarioError, match="run = 'deepseek'"):
+        run(catalog, run="deepseek")

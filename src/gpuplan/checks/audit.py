@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gpuplan import units
 from gpuplan.accounting.cluster import account_cluster
-from gpuplan.catalog.loader import Catalog
+from gpuplan.catalog.loader import Catalog, unknown_id_message
 from gpuplan.catalog.residuals import generation_of, load_residuals
 from gpuplan.catalog.schema import Accelerator
 from gpuplan.checks.computed import Computed, arg
@@ -56,7 +56,9 @@ class Disclosure(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = "disclosed run"
-    hardware: str
+    run: str | None = None
+    """A catalog run id (runs.yaml): its published figures fill the fields not given."""
+    hardware: str | None = None
     gpus: Annotated[int, Field(gt=0, le=10_000_000)] | None = None
     days: Annotated[float, Field(gt=0, le=3650)] | None = None
     gpu_hours: Positive | None = None
@@ -109,6 +111,29 @@ def parse_disclosure(data: Any, where: str) -> Disclosure:
         value = data.get(field, "missing") if field else ""
         name = f"--{field.replace('_', '-')}" if where == "--" else f"{where}.{field}"
         raise ScenarioError(f"{name} = {value!r}", str(error["msg"])) from None
+
+
+def with_run(d: Disclosure, catalog: Catalog) -> Disclosure:
+    """The disclosure with a catalog run's published figures where it gives none."""
+    if d.run is None:
+        if d.hardware is None:
+            raise ScenarioError("hardware", "required: an accelerator id (or run: a catalog run)")
+        return d
+    if d.run not in catalog.runs:
+        raise ScenarioError(
+            f"run = {d.run!r}", unknown_id_message("run", d.run, list(catalog.runs))
+        )
+    r = catalog.runs[d.run]
+    published = {
+        "name": r.name, "hardware": r.accelerator, "gpus": r.accelerator_count, "days": r.days,
+        "gpu_hours": r.gpu_hours, "params": r.params, "active_params": r.active_params,
+        "tokens": r.tokens, "flops": r.training_flops, "source": r.source,
+    }  # fmt: skip
+    merged = {k: v for k, v in published.items() if v is not None}
+    merged.update(d.model_dump(exclude_defaults=True))
+    if merged.get("hardware") is None:
+        raise ScenarioError(f"run = {d.run!r}", "its accelerator is not published; give hardware")
+    return Disclosure.model_validate(merged)
 
 
 def _flops(d: Disclosure, catalog: Catalog, notes: list[str]) -> tuple[float | None, float | None]:
@@ -292,7 +317,8 @@ def _verdict(
 
 def audit(disclosure: Disclosure, catalog: Catalog) -> Audit:
     """What ``disclosure`` implies, its verdict and the arithmetic (module docstring)."""
-    d = disclosure
+    d = with_run(disclosure, catalog)
+    assert d.hardware is not None
     chip = catalog.accelerator(d.hardware)
     notes: list[str] = []
     flops, params = _flops(d, catalog, notes)

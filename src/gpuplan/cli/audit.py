@@ -25,6 +25,9 @@ def audit(
         Path | None,
         typer.Argument(help="YAML: one disclosure, or an 'audits' list (a claims file works)."),
     ] = None,
+    run: Annotated[
+        str | None, typer.Option(help="A catalog run id (gpuplan catalog runs) to start from.")
+    ] = None,
     hardware: Annotated[str | None, typer.Option(help="Accelerator id, e.g. h800.")] = None,
     gpus: Annotated[int | None, typer.Option(help="GPUs the run used.")] = None,
     days: Annotated[float | None, typer.Option(help="Wall-clock days.")] = None,
@@ -50,7 +53,7 @@ def audit(
     flags: dict[str, Any] = {
         k: v
         for k, v in dict(
-            hardware=hardware, gpus=gpus, days=days, gpu_hours=gpu_hours, usd=usd,
+            run=run, hardware=hardware, gpus=gpus, days=days, gpu_hours=gpu_hours, usd=usd,
             usd_per_gpu_hour=usd_per_gpu_hour, model=model, params=params,
             active_params=active_params, tokens=tokens, flops=flops, precision=precision,
             name=name,
