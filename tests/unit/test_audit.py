@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from gpuplan.catalog import Catalog, load_catalog
-from gpuplan.checks.audit import audit, load_audits, parse_disclosure
+from gpuplan.checks.audit import audit, parse_disclosure
+from gpuplan.checks.audit_files import load_audits
 from gpuplan.checks.claims import check_all, load_claims
 from gpuplan.errors import ScenarioError
 

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import TrendQuantity
-from gpuplan.checks.audit import audit_claim
+from gpuplan.checks.audit_files import audit_claim
 from gpuplan.checks.cluster_checks import city_equivalent, gpu_capex, loss_improvement
 from gpuplan.checks.computed import Computed, arg
 from gpuplan.errors import ScenarioError, shorten

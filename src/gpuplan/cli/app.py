@@ -18,7 +18,7 @@ from rich.table import Table
 
 from gpuplan.catalog.loader import load_catalog
 from gpuplan.checks.audit import audit as run_audit
-from gpuplan.checks.audit import load_audits
+from gpuplan.checks.audit_files import load_audits
 from gpuplan.checks.claims import check_all, load_claims
 from gpuplan.checks.residuals import interval_coverage, residual_rows
 from gpuplan.checks.residuals import write_residuals as write_residuals_file

@@ -15,7 +15,8 @@ from rich.console import Console
 
 from gpuplan.catalog.loader import load_catalog
 from gpuplan.checks.audit import audit as run_audit
-from gpuplan.checks.audit import load_audits, parse_disclosure
+from gpuplan.checks.audit import parse_disclosure
+from gpuplan.checks.audit_files import load_audits
 from gpuplan.errors import ScenarioError
 from gpuplan.report.audit import audit_report
 
