@@ -67,6 +67,8 @@ def audit(
         disclosures = [parse_disclosure(flags, "--")]
     else:
         disclosures = load_audits(disclosure_file)
+        if not disclosures:
+            raise ScenarioError(str(disclosure_file), "holds no audits (an 'audits:' list)")
         if flags and len(disclosures) == 1:
             merged = {**disclosures[0].model_dump(exclude_none=True), **flags}
             disclosures = [parse_disclosure(merged, str(disclosure_file))]
