@@ -104,3 +104,17 @@ def test_student_t_quantile(p: float, dof: int, expected: float) -> None:
 
     assert student_t_quantile(p, dof) == pytest.approx(expected, abs=5e-4)
     assert student_t_quantile(p, dof) == pytest.approx(float(stdtrit(dof, p)), rel=1e-9)
+
+
+def test_a_model_kind_never_validated_says_so(catalog: Catalog) -> None:
+    # every validation row is a dense text model (measurements.yaml): MoE plans are flagged
+    moe = plan(parse_scenario({"model": "mixtral-8x7b", "hardware": "h100-sxm", "gpus": 64,
+                               "training": {"tokens": 1e12}}),
+               catalog).intervals()  # fmt: skip
+    assert moe is not None and not moe["validated"]
+    assert "moe model: every validated step time is of a dense model" in moe["warnings"]
+    dense = plan(parse_scenario({"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64}),
+                 catalog).intervals()  # fmt: skip
+    assert dense is not None and not any(
+        "validated step time is of" in w for w in dense["warnings"]
+    )

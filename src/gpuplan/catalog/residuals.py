@@ -17,6 +17,7 @@ from pydantic import Field
 
 from gpuplan.catalog.loader import _parse, _read_yaml
 from gpuplan.catalog.schema.base import PositiveInt, Record
+from gpuplan.catalog.schema.models import Model
 
 RESIDUALS_FILE = "validation_residuals.yaml"
 GENERATIONS_FILE = "generations.yaml"
@@ -32,6 +33,8 @@ class Residual(Record):
     """The framework profile the row was predicted with (frameworks.yaml id)."""
     gpus: PositiveInt
     precision: str
+    model_kind: str = "dense"
+    """``dense``, ``moe`` (mixture of experts) or ``video-dit``: see :func:`model_kind`."""
     measured_step_s: float = Field(gt=0)
     predicted_step_s: float = Field(gt=0)
     log_ratio: float
@@ -48,6 +51,13 @@ class Generation(Record):
     id: str
     name: str
     accelerators: tuple[str, ...] = Field(min_length=1)
+
+
+def model_kind(model: Model) -> str:
+    """The kind of model a residual (or a plan) is: ``video-dit``, ``moe`` or ``dense``."""
+    if model.kind.value != "llm":
+        return model.kind.value
+    return "moe" if model.moe is not None else "dense"
 
 
 @functools.cache

@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from gpuplan.catalog.loader import Catalog
-from gpuplan.catalog.residuals import RESIDUALS_FILE, Residual
+from gpuplan.catalog.residuals import RESIDUALS_FILE, Residual, model_kind
 from gpuplan.checks.validation import (
     FRAMEWORK_PROFILES,
     ValidationRow,
@@ -50,7 +50,13 @@ def _refitted(catalog: Catalog) -> Catalog:
     return replace(catalog, systems=systems)
 
 
-def _residual(row: ValidationRow, held_out_by: str) -> Residual | None:
+def _kind(catalog: Catalog, shape: object) -> str:
+    """A measured model's kind: a catalog model's, and dense for an inline shape (which has
+    no experts)."""
+    return model_kind(catalog.model(shape)) if isinstance(shape, str) else "dense"
+
+
+def _residual(catalog: Catalog, row: ValidationRow, held_out_by: str) -> Residual | None:
     measurement = load_measurements()[row.id]
     if row.predicted_step_s is None or measurement.hardware is None:
         return None  # predicted infeasible: no step time to compare
@@ -62,6 +68,7 @@ def _residual(row: ValidationRow, held_out_by: str) -> Residual | None:
         framework=FRAMEWORK_PROFILES[measurement.framework],
         gpus=measurement.gpus,
         precision=measurement.precision or "bf16",
+        model_kind=_kind(catalog, measurement.model),
         measured_step_s=round(row.measured_step_s, 6),
         predicted_step_s=round(row.predicted_step_s, 6),
         log_ratio=round(math.log(row.measured_step_s / row.predicted_step_s), 6),
@@ -83,9 +90,9 @@ def residual_rows(catalog: Catalog) -> list[Residual]:
         if row.source_group == FIT_SOURCE:
             refit_row = predict_row(load_measurements()[row.id], refit)
             assert refit_row is not None
-            residual = _residual(refit_row, f"kernel efficiency refitted on {REFIT_SOURCE}")
+            residual = _residual(refit, refit_row, f"kernel efficiency refitted on {REFIT_SOURCE}")
         else:
-            residual = _residual(row, f"kernel efficiency fitted on {FIT_SOURCE} only")
+            residual = _residual(catalog, row, f"kernel efficiency fitted on {FIT_SOURCE} only")
         if residual is not None:
             out.append(residual)
     return out

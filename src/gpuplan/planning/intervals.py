@@ -42,7 +42,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gpuplan.catalog.residuals import Residual, generation_of, load_generations, load_residuals
+from gpuplan.catalog.residuals import (
+    Residual,
+    generation_of,
+    load_generations,
+    load_residuals,
+    model_kind,
+)
 from gpuplan.scenario.resolve import ResolvedScenario
 
 MIN_ROWS = 8
@@ -202,6 +208,16 @@ def interval_dict(
         "cost_is": "cost.cloud_usd (GPU-hours x cloud price)",
         "combines": "validation residuals only; give ranges to add input uncertainty",
     }
-    out["validated"] = not basis.warnings
-    out["warnings"] = list(basis.warnings)
+    warnings = [*basis.warnings, *_model_warnings(r)]
+    out["validated"] = not warnings
+    out["warnings"] = warnings
     return out
+
+
+def _model_warnings(r: ResolvedScenario) -> list[str]:
+    """A kind of model (dense, mixture of experts, video) no validation row is."""
+    kind = model_kind(r.model)
+    if any(row.model_kind == kind for row in load_residuals()):
+        return []
+    kinds = sorted({row.model_kind for row in load_residuals()})
+    return [f"{kind} model: every validated step time is of a {' or '.join(kinds)} model"]
