@@ -9,7 +9,7 @@ import pytest
 
 from gpuplan.catalog import Catalog, load_catalog
 from gpuplan.checks.audit import audit, parse_disclosure
-from gpuplan.checks.audit_files import load_audits
+from gpuplan.checks.audit_files import catalog_run_audits, load_audits
 from gpuplan.checks.claims import check_all, load_claims
 from gpuplan.errors import ScenarioError
 
@@ -136,3 +136,13 @@ def test_audit_a_catalog_run(catalog: Catalog) -> None:
     assert g.verdict == "implausible"
     with pytest.raises(ScenarioError, match="run = 'deepseek'"):
         run(catalog, run="deepseek")
+
+
+def test_every_catalog_run_audited(catalog: Catalog) -> None:
+    audits = {d.run: audit(d, catalog) for d in catalog_run_audits(catalog)}
+    assert {"llama-3.1-405b", "deepseek-v3", "gpt3-175b"} <= set(audits)
+    # GraphCast: 2.1e22 FLOP (Epoch) on 32 TPU v4 for 28 days is 32 x 275e12 x 28 x 86400 =
+    # 2.13e22 at 100% of peak: an estimate made from the hardware, not a measured MFU.
+    assert audits["graphcast"].numbers["mfu"] == pytest.approx(2.1e22 / 2.129e22, rel=1e-2)
+    assert audits["graphcast"].verdict == "implausible"
+    assert audits["llama-3.1-405b"].verdict == "plausible"

@@ -56,3 +56,13 @@ def audit_claim(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
         s.rstrip(".") + "." for s in (*result.reasons, *result.derivations)
     )
     return Computed(result.numbers.get(report), text, (result.disclosure.source,))
+
+
+def catalog_run_audits(catalog: Catalog) -> list[Disclosure]:
+    """One disclosure per catalog run (runs.yaml) that names its accelerator and its count
+    with days or GPU-hours: what the published figures imply, run by run."""
+    return [
+        Disclosure(run=r.id)
+        for r in catalog.runs.values()
+        if r.accelerator and r.accelerator_count and (r.days or r.gpu_hours)
+    ]

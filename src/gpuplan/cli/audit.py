@@ -13,12 +13,36 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from gpuplan.catalog.loader import load_catalog
+from gpuplan.catalog.loader import Catalog, load_catalog
+from gpuplan.checks.audit import Disclosure, parse_disclosure
 from gpuplan.checks.audit import audit as run_audit
-from gpuplan.checks.audit import parse_disclosure
-from gpuplan.checks.audit_files import load_audits
+from gpuplan.checks.audit_files import catalog_run_audits, load_audits
 from gpuplan.errors import ScenarioError
-from gpuplan.report.audit import audit_report
+from gpuplan.report.audit import audit_report, audits_table
+
+
+def _disclosures(
+    catalog: Catalog, disclosure_file: Path | None, flags: dict[str, Any], runs: bool
+) -> list[Disclosure]:
+    """What to audit: the catalog's runs, the flags, or a file (flags override a file
+    holding one disclosure)."""
+    if runs:
+        if flags or disclosure_file is not None:
+            raise ScenarioError("--runs", "audits the catalog's runs; give no file or flags")
+        return catalog_run_audits(catalog)
+    if disclosure_file is None:
+        if not flags:
+            raise ScenarioError("audit", "give a disclosure file or flags (--hardware, ...)")
+        return [parse_disclosure(flags, "--")]
+    disclosures = load_audits(disclosure_file)
+    if not disclosures:
+        raise ScenarioError(str(disclosure_file), "holds no audits (an 'audits:' list)")
+    if flags and len(disclosures) == 1:
+        merged = {**disclosures[0].model_dump(exclude_none=True), **flags}
+        return [parse_disclosure(merged, str(disclosure_file))]
+    if flags:
+        raise ScenarioError("flags", "apply to a file holding one disclosure, not a list")
+    return disclosures
 
 
 def audit(
@@ -44,6 +68,9 @@ def audit(
     flops: Annotated[float | None, typer.Option(help="Training FLOPs disclosed.")] = None,
     precision: Annotated[str | None, typer.Option(help="bf16 or fp8.")] = None,
     name: Annotated[str | None, typer.Option(help="A name for the run.")] = None,
+    runs: Annotated[
+        bool, typer.Option("--runs", help="Audit every published run in the catalog.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Audit a disclosed run: implied MFU, goodput, megawatts, energy, cost; a verdict.
@@ -61,22 +88,10 @@ def audit(
         ).items()
         if v is not None
     }  # fmt: skip
-    if disclosure_file is None:
-        if not flags:
-            raise ScenarioError("audit", "give a disclosure file or flags (--hardware, ...)")
-        disclosures = [parse_disclosure(flags, "--")]
-    else:
-        disclosures = load_audits(disclosure_file)
-        if not disclosures:
-            raise ScenarioError(str(disclosure_file), "holds no audits (an 'audits:' list)")
-        if flags and len(disclosures) == 1:
-            merged = {**disclosures[0].model_dump(exclude_none=True), **flags}
-            disclosures = [parse_disclosure(merged, str(disclosure_file))]
-        elif flags:
-            raise ScenarioError("flags", "apply to a file holding one disclosure, not a list")
     catalog = load_catalog()
+    disclosures = _disclosures(catalog, disclosure_file, flags, runs)
     audits = [run_audit(d, catalog) for d in disclosures]
     if as_json:
         sys.stdout.write(json.dumps({"audits": [a.as_dict() for a in audits]}, indent=2) + "\n")
         return
-    Console().print(audit_report(audits))
+    Console().print(audits_table(audits) if runs else audit_report(audits))

@@ -67,3 +67,29 @@ def audit_report(audits: Sequence[Audit]) -> Group:
                     notes.append(f"• {line}\n")
         parts += [table, notes]
     return Group(*parts)
+
+
+def audits_table(audits: Sequence[Audit]) -> Table:
+    """Many audits, one row each (``gpuplan audit --runs``)."""
+    table = Table(title="Audits of published runs (catalog runs.yaml)")
+    for name in ("run", "GPUs", "days", "GPU-hours", "FLOPs", "MFU", "while running", "MW",
+                 "verdict"):  # fmt: skip
+        table.add_column(name, justify="left" if name in ("run", "verdict") else "right")
+    for a in audits:
+
+        def cell(key: str, show: Callable[[float], str], a: Audit = a) -> str:
+            value = a.numbers.get(key)
+            return "—" if value is None else show(value)
+
+        table.add_row(
+            a.disclosure.name,
+            cell("gpus", lambda v: f"{v:,.0f}"),
+            cell("days", lambda v: f"{v:,.0f}"),
+            cell("gpu_hours", hz.number),
+            cell("flops", lambda v: f"{v:.2g}"),
+            cell("mfu", hz.percent),
+            cell("goodput_adjusted_mfu", hz.percent),
+            cell("facility_mw", lambda v: f"{v:,.1f}"),
+            Text(a.verdict, style=VERDICT_STYLES.get(a.verdict, "")),
+        )
+    return table
