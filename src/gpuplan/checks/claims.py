@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import TrendQuantity
+from gpuplan.checks.audit_files import audit_claim
 from gpuplan.checks.cluster_checks import city_equivalent, gpu_capex, loss_improvement
 from gpuplan.checks.computed import Computed, arg
 from gpuplan.errors import ScenarioError, shorten
@@ -275,6 +276,7 @@ CHECKS: dict[str, Callable[[Catalog, Mapping[str, Any]], Computed]] = {
     "loss_improvement": loss_improvement,
     "algorithmic_share": algorithmic_share,
     "future_rental": future_rental,
+    "audit": audit_claim,
 }
 
 
@@ -316,6 +318,8 @@ def check(claim: Claim, catalog: Catalog) -> ClaimResult:
 
 
 def parse_claims(data: Any, where: str) -> list[Claim]:
+    if isinstance(data, dict) and "claims" not in data and "audits" in data:
+        return []  # an audits-only file (gpuplan.checks.audit)
     if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
         raise ScenarioError(where, "must hold a mapping with a 'claims' list")
     claims = []

@@ -17,14 +17,19 @@ from rich.progress import Progress
 from rich.table import Table
 
 from gpuplan.catalog.loader import load_catalog
+from gpuplan.checks.audit import audit as run_audit
+from gpuplan.checks.audit_files import load_audits
 from gpuplan.checks.breakdown import held_out_groups
 from gpuplan.checks.chip_runs import predict_chip_runs
 from gpuplan.checks.claims import check_all, load_claims
 from gpuplan.checks.moe_validation import validate_moe
+from gpuplan.checks.residuals import interval_coverage, residual_rows
+from gpuplan.checks.residuals import write_residuals as write_residuals_file
 from gpuplan.checks.totals import predict_totals
 from gpuplan.checks.validation import check_targets, kernel_checks
 from gpuplan.checks.validation import validate as run_validation
 from gpuplan.checks.video import predict_video_rows, summarize_video, video_dict
+from gpuplan.cli.audit import audit as audit_command
 from gpuplan.cli.flags import with_scenario_flags
 from gpuplan.cli.report import report as report_command
 from gpuplan.cli.serve import serve as serve_command
@@ -35,10 +40,12 @@ from gpuplan.cli.uncertainty import print_uncertainty
 from gpuplan.cli.writes import check_writable, write_safely
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.planning.result import PlanResult
+from gpuplan.report.audit import audit_report
 from gpuplan.report.breakdown import breakdown_dict, breakdown_table
 from gpuplan.report.budget import budget_report
 from gpuplan.report.chip_runs import chip_runs_dict, chip_runs_report
 from gpuplan.report.demo import demo_dict, demo_report
+from gpuplan.report.intervals import coverage_dict, coverage_report
 from gpuplan.report.moe_validation import moe_dict, moe_report
 from gpuplan.report.terminal import (
     claims_table,
@@ -210,6 +217,13 @@ def demo(
 def validate(
     as_json: JsonFlag = False,
     rows: Annotated[bool, typer.Option("--rows/--no-rows", help="List every row.")] = True,
+    write_residuals: Annotated[
+        bool,
+        typer.Option(
+            "--write-residuals",
+            help="Rewrite the catalog's validation residuals (the prediction intervals' data).",
+        ),
+    ] = False,
 ) -> None:
     """Predict every published measurement and compare; exit 1 when a target is missed.
 
@@ -224,6 +238,7 @@ def validate(
     groups = held_out_groups(results)
     video = predict_video_rows(catalog)
     moe = validate_moe(catalog)
+    coverage = interval_coverage(residual_rows(catalog))
     if as_json:
         data = validation_dict(results, targets, kernels, totals)
         data["targets"].append(video_target_dict(video))
@@ -231,14 +246,19 @@ def validate(
             data
             | breakdown_dict(groups)
             | chip_runs_dict(chip_runs)
-            | {"video": video_dict(video)}
+            | {"video": video_dict(video), "intervals": coverage_dict(coverage)}
             | moe_dict(moe)
         )
     else:
         console.print(validation_report(results, targets, kernels, totals, rows=rows))
         console.print(breakdown_table(groups), chip_runs_report(chip_runs))
-        console.print(video_table(video), moe_report(moe))
+        console.print(video_table(video), moe_report(moe), coverage_report(coverage))
+    if write_residuals:
+        path, count = write_residuals_file(catalog)
+        console.print(f"wrote {count} residuals to {path}", highlight=False)
     if not all(t.passed for t in targets) or not summarize_video(video).passed:
+        raise typer.Exit(1)
+    if not coverage.passed:
         raise typer.Exit(1)
 
 
@@ -253,11 +273,18 @@ def check_command(
 
     Example: gpuplan check            (the seed article's claims C1..C10)
     """
-    results = check_all(load_catalog(), load_claims(claims_file))
+    catalog = load_catalog()
+    results = check_all(catalog, load_claims(claims_file))
+    audits = [run_audit(d, catalog) for d in load_audits(claims_file)]
     if as_json:
-        _emit_json({"claims": [r.as_dict() for r in results]})
+        _emit_json(
+            {"claims": [r.as_dict() for r in results], "audits": [a.as_dict() for a in audits]}
+        )
         return
-    console.print(claims_table(results, VERDICT_STYLES))
+    if results:
+        console.print(claims_table(results, VERDICT_STYLES))
+    if audits:
+        console.print(audit_report(audits))
 
 
 CATALOG_TABLES = (
@@ -313,6 +340,7 @@ app.command("scaling-fit")(scaling_fit_command)
 app.command("report")(report_command)
 app.command("serve")(serve_command)
 app.command("sweep")(sweep_command)
+app.command("audit")(audit_command)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from rich.console import Console, Group
 from rich.table import Table
 
 from gpuplan.report import humanize as hz
+from gpuplan.report.intervals import combined_rows
 from gpuplan.studies.uncertainty import HEADLINE_OUTPUTS, UncertaintyResult, run_uncertainty
 
 TABLE_OUTPUTS: dict[str, tuple[str, Callable[[float], str]]] = {
@@ -67,7 +68,14 @@ def uncertainty_report(result: UncertaintyResult) -> Group:
     notes = Table.grid(padding=(0, 1))
     for note in result.notes:
         notes.add_row("•", note)
-    return Group(spread, drivers, notes)
+    combined = Table(title="With the model's error (validation residuals) combined")
+    for name in ("quantity", "P10", "P50", "P90"):
+        combined.add_column(name, justify="left" if name == "quantity" else "right")
+    for label, values in combined_rows(result.intervals):
+        combined.add_row(label, *values)
+    if result.intervals is None:
+        return Group(spread, drivers, notes)
+    return Group(spread, combined, drivers, notes)
 
 
 def print_uncertainty(

@@ -9,6 +9,7 @@ from gpuplan import __version__, units
 from gpuplan.catalog.shapes import ParameterCount, video_tokens_per_sample
 from gpuplan.model.step import Infeasible, StepEstimate
 from gpuplan.planning.accounts import RunAccounts, SourceRef
+from gpuplan.planning.intervals import interval_dict
 from gpuplan.planning.serialize import run_dict, search_dict, staged_dict, step_dict
 from gpuplan.scenario.plan import ParallelPlan
 from gpuplan.scenario.resolve import ResolvedScenario
@@ -109,7 +110,14 @@ class PlanResult:
                 for label, one in zip(self.stage_labels, self.stages, strict=True)
             ]
             out.update(staged_dict(out, stages))
+        out["intervals"] = self.intervals()
         return out
+
+    def intervals(self) -> dict[str, Any] | None:
+        """The ``intervals`` block of :meth:`to_dict`: P10/P50/P90 of the step time, days,
+        GPU-hours and cost from the validation's residuals (:mod:`gpuplan.planning.intervals`)."""
+        blocks = run_dict(self.resolved, self.run) if self.run is not None else {}
+        return interval_dict(self.resolved, self.step_time_s, blocks.get("run"), blocks.get("cost"))
 
 
 def _model_dict(r: ResolvedScenario, params: ParameterCount) -> dict[str, Any]:

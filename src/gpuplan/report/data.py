@@ -135,6 +135,8 @@ class SavedPlan(_Loose):
     emissions: EmissionsData | None = None
     cost: CostData | None = None
     scaling: ScalingData | None = None
+    intervals: dict[str, Any] | None = None
+    """P10/P50/P90 from the validation's residuals (``gpuplan.planning.intervals``)."""
     assumptions: list[str] = Field(default_factory=list)
     sources: list[SourceData] = Field(default_factory=list)
 

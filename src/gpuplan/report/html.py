@@ -43,6 +43,7 @@ from gpuplan.report.curves import (
     trend_points,
 )
 from gpuplan.report.data import SavedPlan, read_plan
+from gpuplan.report.intervals import interval_rows
 from gpuplan.scenario.distributions import centered, find_distributions
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.studies.answer import single_scenarios
@@ -170,6 +171,7 @@ def _environment() -> jinja2.Environment:
         number=hz.number,
         tonnes=hz.tonnes,
         gib=lambda b: f"{b / 2**30:,.1f} GiB",
+        interval_rows=interval_rows,
     )
     return env
 

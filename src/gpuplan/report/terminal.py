@@ -16,6 +16,7 @@ from gpuplan.planning.accounts import RunAccounts
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.serialize import run_dict
 from gpuplan.report import humanize as hz
+from gpuplan.report.intervals import interval_rows
 from gpuplan.report.stages import staged_rows
 from gpuplan.studies.time_to_train import shortest_run
 
@@ -31,6 +32,7 @@ def plan_report(result: PlanResult) -> Group:
         rows += staged_rows(result)
     elif result.run is not None:
         rows += _run_rows(result, result.run)
+    rows += interval_rows(result.intervals())
     for label, value in rows:
         table.add_row(label, value)
     notes = Text()

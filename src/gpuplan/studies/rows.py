@@ -29,13 +29,14 @@ SKIPPED = frozenset(
     {
         "version", "scenario", "assumptions", "sources", "search.elapsed_s",
         "search.plans_per_s", "search.pruned", "search.top", "search.pareto", "search.notes",
+        "intervals.basis",
     }
 )  # fmt: skip
 """Keys of ``to_dict()`` that are not per-scenario numbers: echoes, lists and timings."""
 
 BLOCKS = frozenset(
     {"plan", "memory", "model", "step", "search", "run", "power", "energy", "emissions",
-     "cost", "scaling"}
+     "cost", "scaling", "intervals"}
 )  # fmt: skip
 """Blocks that are null as a whole when not modelled (their keys are then simply absent)."""
 

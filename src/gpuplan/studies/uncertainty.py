@@ -38,6 +38,7 @@ from gpuplan.scenario.distributions import (
 )
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.search.cache import SearchCache
+from gpuplan.studies.combined import combined_intervals
 from gpuplan.studies.rows import Scalar, flat_plan, search_group
 
 __all__ = [
@@ -199,6 +200,8 @@ class UncertaintyResult:
     drivers: tuple[Driver, ...]
     """Most important first."""
     notes: tuple[str, ...]
+    intervals: Mapping[str, Any] | None = None
+    """Input spread and model error combined (:mod:`gpuplan.studies.combined`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -220,6 +223,7 @@ class UncertaintyResult:
                 for d in self.drivers
             ],
             "notes": list(self.notes),
+            "intervals": None if self.intervals is None else dict(self.intervals),
         }
 
 
@@ -265,6 +269,12 @@ def _drivers(
     return sorted(drivers, key=lambda d: (-d.importance, d.input))
 
 
+def _output_keys(rows: list[dict[str, Scalar]]) -> list[str]:
+    """The rows' keys in order, without ``intervals.*`` (each sample's interval is combined
+    with the input spread by :func:`combined_intervals`, not summarised key by key)."""
+    return [k for k in dict.fromkeys(k for row in rows for k in row) if k[:10] != "intervals."]
+
+
 def run_uncertainty(
     data: Mapping[str, Any],
     *,
@@ -291,13 +301,12 @@ def run_uncertainty(
     if len(errors) == samples:
         raise ScenarioError("scenario", f"every sample failed; the first: {errors[0]}")
     feasible = sum(1 for row in rows if row["error"] is None and row.get("fits") is not False)
-    keys = list(dict.fromkeys(key for row in rows for key in row))
+    keys = _output_keys(rows)
     outputs: dict[str, Summary] = {}
     for key in keys:
         values = _numeric([row.get(key) for row in rows])
         if values is not None and max(values) - min(values) > 1e-9 * max(map(abs, values)):
             outputs[key] = Summary.of(values)
-
     notes = [
         f"{samples:,} samples drawn with seed {seed} (numpy default_rng); the same seed and "
         "number of samples give the same numbers.",
@@ -332,4 +341,5 @@ def run_uncertainty(
         outputs=outputs,
         drivers=tuple(_drivers(draws, rows, outputs)),
         notes=tuple(notes),
+        intervals=combined_intervals(rows, seed),
     )

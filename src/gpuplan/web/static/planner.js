@@ -103,6 +103,12 @@
       `<div class="value">${value}</div><div class="detail">${detail || ""}</div></div>`;
   }
 
+  // P10-P90 from the validation's residuals (the plan's intervals block), or "".
+  function band(p, key, show) {
+    const b = p.intervals && p.intervals[key];
+    return b ? `P10–P90 ${show(b.p10)} – ${show(b.p90)}` : "";
+  }
+
   function escapeHtml(text) {
     const div = document.createElement("div");
     div.textContent = text;
@@ -117,11 +123,15 @@
     const cards = [card("Fits in memory", fits, p.infeasible_reason ? "why: see below" : "")];
     document.getElementById("reason").textContent = p.infeasible_reason || "";
     if (p.run) {
-      cards.push(card("Time to train", p.run.days.toFixed(1) + " days", "failures included"));
+      const days = (v) => v.toFixed(1) + " days";
+      cards.push(card("Time to train", days(p.run.days),
+        ["failures included", band(p, "days", days)].filter(Boolean).join("; ")));
       cards.push(card("Tokens", number(p.run.tokens)));
       cards.push(card("Compute", flops(p.run.model_flops)));
-      cards.push(card("GPU-hours", number(p.run.gpu_hours)));
-      cards.push(card("Step time", p.step.time_s ? p.step.time_s.toPrecision(3) + " s" : "—"));
+      cards.push(card("GPU-hours", number(p.run.gpu_hours), band(p, "gpu_hours", number)));
+      const seconds = (v) => v.toPrecision(3) + " s";
+      cards.push(card("Step time", p.step.time_s ? seconds(p.step.time_s) : "—",
+        band(p, "step_time_s", seconds)));
       const fp8 = p.step.mfu_vs_precision_peak;
       const peak = fp8 !== null && fp8 !== undefined && fp8 !== p.step.mfu
         ? `of the dense BF16 peak; ${pct(fp8)} of the FP8 peak` : "of the dense BF16 peak";
@@ -130,7 +140,7 @@
       cards.push(card("Energy", si(p.energy.mwh * 1e6, "Wh")));
       cards.push(card("Emissions", number(p.emissions.tco2e) + " t CO₂e", p.emissions.grid));
       cards.push(card("Cost, amortised", usd(p.cost.amortized_usd)));
-      cards.push(card("Cost, cloud", usd(p.cost.cloud_usd)));
+      cards.push(card("Cost, cloud", usd(p.cost.cloud_usd), band(p, "cost_usd", usd)));
       cards.push(card("Cluster capex", usd(p.cost.cluster_capex_usd)));
       if (p.scaling.predicted_loss === null || p.scaling.predicted_loss === undefined) {
         cards.push(card("Predicted loss", "not modelled", p.scaling.note || ""));

@@ -1,0 +1,68 @@
+"""Audits in files: the ``audits:`` list of a claims file (``gpuplan check``, ``gpuplan
+audit FILE``) and the ``check: audit`` computation a claim may use (:mod:`.claims`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gpuplan.catalog.loader import Catalog
+from gpuplan.checks.audit import Disclosure, audit, parse_disclosure
+from gpuplan.checks.computed import Computed, arg
+from gpuplan.errors import ScenarioError
+from gpuplan.scenario.parse import read_yaml_file
+
+
+def parse_audits(data: Any, where: str) -> list[Disclosure]:
+    """The ``audits:`` list of a claims (or audits) file; one disclosure for a file that is a
+    single disclosure mapping."""
+    if isinstance(data, Mapping) and "audits" in data:
+        rows = data["audits"]
+        if not isinstance(rows, list):
+            raise ScenarioError(f"{where}: audits", "must be a list of disclosures")
+        return [parse_disclosure(row, f"{where}: audits[{i}]") for i, row in enumerate(rows)]
+    if isinstance(data, Mapping) and "claims" in data:
+        return []
+    return [parse_disclosure(data, where)]
+
+
+def load_audits(path: Path | None = None) -> list[Disclosure]:
+    """The seed's audits (claims.yaml), or those of a user's claims or audits file."""
+    if path is None:
+        text = resources.files("gpuplan.catalog").joinpath("data", "claims.yaml").read_text()
+        return parse_audits(yaml.safe_load(text), "claims.yaml")
+    return parse_audits(read_yaml_file(path, "audits"), str(path))
+
+
+AUDIT_QUANTITIES = (
+    "mfu", "goodput_adjusted_mfu", "mfu_vs_precision_peak", "flops", "gpu_hours", "gpus",
+    "days", "facility_mw", "energy_mwh", "cost_usd_market", "cost_usd_stated_rate",
+)  # fmt: skip
+
+
+def audit_claim(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
+    """A claim's check (``check: audit``): the disclosure in ``args`` audited; the value is
+    the implied quantity ``args.report`` (one of :data:`AUDIT_QUANTITIES`)."""
+    report = arg(args, "report")
+    if report not in AUDIT_QUANTITIES:
+        raise ScenarioError(f"args.report = {report!r}", f"allowed: {', '.join(AUDIT_QUANTITIES)}")
+    disclosure = {k: v for k, v in args.items() if k != "report"}
+    result = audit(parse_disclosure(disclosure, "args"), catalog)
+    text = f"Audit verdict: {result.verdict}. " + " ".join(
+        s.rstrip(".") + "." for s in (*result.reasons, *result.derivations)
+    )
+    return Computed(result.numbers.get(report), text, (result.disclosure.source,))
+
+
+def catalog_run_audits(catalog: Catalog) -> list[Disclosure]:
+    """One disclosure per catalog run (runs.yaml) that names its accelerator and its count
+    with days or GPU-hours: what the published figures imply, run by run."""
+    return [
+        Disclosure(run=r.id)
+        for r in catalog.runs.values()
+        if r.accelerator and r.accelerator_count and (r.days or r.gpu_hours)
+    ]
