@@ -51,7 +51,6 @@ FUNCTION_ALLOWLIST: dict[str, int] = {
     "gpuplan.cli.sweep.sweep": 62,
     "gpuplan.studies.sweep.run_sweep": 83,
     "gpuplan.studies.uncertainty.run_uncertainty": 68,
-    "gpuplan.web.app.create_app": 74,
 }
 
 
