@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import threading
 from typing import Annotated
 
 import typer
@@ -62,6 +63,8 @@ def serve(
 
     _check_port(host, port)
     app = create_app(host=host, allow_hosts=allow_host or ())
+    # The first charts need the seed clusters planned (seconds): start now, answer at once.
+    threading.Thread(target=app.state.planner.warm, name="gpuplan-warm", daemon=True).start()
     typer.echo(f"gpuplan planner on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     try:
         uvicorn.run(

@@ -132,6 +132,11 @@ class Planner:
         claims: dict[str, Any] = finite({"claims": [c.as_dict() for c in check_all(self.catalog)]})
         return claims
 
+    def warm(self) -> None:
+        """Fill the slow caches (the trend chart's clusters, the claims) ahead of the first
+        request that needs them; ``gpuplan serve`` runs this on a background thread."""
+        _ = self.clusters, self.claims
+
     def _plan(self, scenario: Scenario) -> PlanResult:
         return cached_plan(scenario, self.catalog, self.searches)
 
