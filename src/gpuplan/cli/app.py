@@ -40,6 +40,7 @@ from gpuplan.report.terminal import (
 )
 from gpuplan.report.validation import validation_dict, validation_report
 from gpuplan.scenario.distributions import has_distributions
+from gpuplan.scenario.schema import MIN_MFU
 from gpuplan.studies.answer import answer, plan_results, search_plans, single_scenarios
 from gpuplan.studies.seed import plan_seed_clusters
 from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED
@@ -149,8 +150,8 @@ def demo(
 
     Example: gpuplan demo --days 90            (what-if: gpuplan demo --mfu 0.4)
     """
-    if mfu is not None and not 0 < mfu <= 1:
-        raise ScenarioError("--mfu", f"{mfu} is not in (0, 1]")
+    if mfu is not None and not MIN_MFU <= mfu <= 1:
+        raise ScenarioError("--mfu", f"{mfu} is not in [{MIN_MFU:g}, 1]")
     if html is not None:
         check_writable(html, "--html", create_folders=True)
     catalog = load_catalog()
