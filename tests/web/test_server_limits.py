@@ -196,7 +196,7 @@ def test_a_request_past_its_deadline_is_504_and_others_are_answered(catalog: Cat
         time.sleep(0.2)
         status, _, _, seconds = request(url + "/api/scenario.yaml", SMALL)
         heavy.join(timeout=60)
-    assert status == 200 and seconds < 1.0  # not stalled behind the search
+    assert status == 200 and seconds < 1.5  # not stalled behind the search (seconds)
     status, _, body, seconds = results["s"]
     assert status == 504
     assert "limit of 1 s per request" in json.loads(body)["detail"][0]["msg"]
