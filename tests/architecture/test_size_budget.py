@@ -48,10 +48,7 @@ FUNCTION_ALLOWLIST: dict[str, int] = {
     "gpuplan.fitting.scaling_fit.fit_scaling_law": 78,
     "gpuplan.fitting.trends.fit_trend": 75,
     "gpuplan.report.figures.scaling_figure": 91,
-    "gpuplan.cli.sweep.sweep": 62,
-    "gpuplan.studies.sweep.run_sweep": 83,
     "gpuplan.studies.uncertainty.run_uncertainty": 68,
-    "gpuplan.web.app.create_app": 74,
 }
 
 

@@ -91,12 +91,12 @@ def test_every_yaml_command_refuses_a_bad_file(
 
 
 DEV_ZERO_COMMANDS = [
-    (["plan", "/dev/zero"], "is larger than 4 MiB"),
-    (["check", "/dev/zero"], "is larger than 4 MiB"),
-    (["sweep", "/dev/zero"], "is larger than 4 MiB"),
-    (["scaling-fit", "/dev/zero"], "is larger than 32 MiB"),
+    (["plan", "/dev/zero"], "is a pipe, device or socket, not a regular YAML file"),
+    (["check", "/dev/zero"], "is a pipe, device or socket, not a regular YAML file"),
+    (["sweep", "/dev/zero"], "is a pipe, device or socket, not a regular YAML file"),
+    (["scaling-fit", "/dev/zero"], "is a pipe, device or socket, not a regular CSV file"),
     (["trends", "--source", "epoch:/dev/zero"], "no file at '/dev/zero'"),  # not a regular file
-    (["report", "--from-json", "/dev/zero"], "is larger than 4 MiB"),
+    (["report", "--from-json", "/dev/zero"], "is a pipe, device or socket, not a regular JSON"),
 ]
 
 
@@ -106,6 +106,16 @@ DEV_ZERO_COMMANDS = [
 )
 def test_dev_zero_is_refused_not_read_forever(args: list[str], expected: str) -> None:
     assert_one_line_error(gpuplan(*args), expected)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+@pytest.mark.parametrize(
+    "command", [["plan"], ["sweep"], ["scaling-fit"], ["report", "--from-json"]]
+)
+def test_a_fifo_with_no_writer_is_refused_not_waited_on(tmp_path: Path, command: list[str]) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    assert_one_line_error(gpuplan(*command, str(fifo)), "is a pipe, device or socket")
 
 
 CSV_FILES: dict[str, tuple[str | bytes, str]] = {

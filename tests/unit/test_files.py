@@ -72,10 +72,20 @@ def test_a_file_over_the_limit_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
 def test_dev_zero_is_refused_not_read_forever() -> None:
-    with pytest.raises(ScenarioError, match="larger than"):
+    with pytest.raises(ScenarioError, match="is a pipe, device or socket, not a regular YAML"):
         read_yaml(Path("/dev/zero"), "scenario")
-    with pytest.raises(ScenarioError, match="larger than"):
+    with pytest.raises(ScenarioError, match="not a regular CSV file"):
         read_csv_text(Path("/dev/zero"), "/dev/zero")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_fifo_without_a_writer_is_refused_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "scenario.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ScenarioError, match="is a pipe, device or socket"):
+        read_yaml(fifo, "scenario")  # opening it would block until a writer came
+    with pytest.raises(ScenarioError, match="is a folder, not a regular YAML file"):
+        read_yaml(tmp_path, "scenario")
 
 
 def test_an_alias_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:

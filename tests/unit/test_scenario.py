@@ -34,6 +34,7 @@ def with_(**changes: Any) -> dict[str, Any]:
         ({"training__tokens": -1.0}, "training.tokens = -1.0", "must be >= 1"),
         ({"training__days": 5000}, "training.days = 5000", "must be <= 3650"),
         ({"training__mfu": 1.5}, "training.mfu = 1.5", "must be <= 1"),
+        ({"training__mfu": 5e-324}, "training.mfu = 5e-324", "must be >= 1e-06"),  # found by fuzz
         ({"training__precision": "fp4"}, "training.precision = 'fp4'", "'bf16' or 'fp8'"),
         ({"training__global_batch": 0}, "training.global_batch = 0", "must be > 0"),
         ({"site__pue": 0.9}, "site.pue = 0.9", "must be >= 1"),

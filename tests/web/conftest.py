@@ -40,7 +40,9 @@ SERVER_LIFETIME_S = 600.0
 
 @pytest.fixture(scope="session")
 def client() -> Iterator[TestClient]:
-    with TestClient(create_app(), raise_server_exceptions=False) as test_client:
+    with TestClient(
+        create_app(), raise_server_exceptions=False, base_url="http://localhost"
+    ) as test_client:
         yield test_client
 
 

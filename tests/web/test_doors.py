@@ -102,7 +102,11 @@ def test_report_web_and_sweep_give_the_same_figures(
     for view in (saved, fresh):
         assert view.step.mfu == plan_json["step"]["mfu"]
         assert view.run is not None and view.run.days == plan_json["run"]["days"]
-    web = TestClient(create_app(catalog)).post("/api/plan", json=scenario).json()
+    web = (
+        TestClient(create_app(catalog), base_url="http://localhost")
+        .post("/api/plan", json=scenario)
+        .json()
+    )
     assert figures(web) == figures(plan_json)
     sweep = run_sweep(parse_sweep({"base": scenario, "grid": {"gpus": [1024]}}), workers=1)
     (row,) = sweep.table.to_pylist()
@@ -132,7 +136,9 @@ def test_the_readme_scenario_works_in_every_door(tmp_path: Path, catalog: Catalo
     assert "at their medians" in (tmp_path / "r.html").read_text()
     import yaml
 
-    web = TestClient(create_app(catalog)).post("/api/plan", json=yaml.safe_load(readme.read_text()))
+    web = TestClient(create_app(catalog), base_url="http://localhost").post(
+        "/api/plan", json=yaml.safe_load(readme.read_text())
+    )
     assert web.status_code == 200, web.text
     assert "cost.gpu_capex_usd" in web.json()["outputs"]  # the spread, as gpuplan plan gives
 
@@ -186,6 +192,6 @@ def test_an_impossible_fixed_value_names_the_rule_and_the_numbers() -> None:
 
 
 def test_no_door_points_to_a_design_document_the_project_lacks(catalog: Catalog) -> None:
-    schema = TestClient(create_app(catalog)).get("/openapi.json").text
+    schema = TestClient(create_app(catalog), base_url="http://localhost").get("/openapi.json").text
     assert "DESIGN.md" not in schema and "docs/design.md" in schema
     assert (Path(__file__).parents[2] / "docs" / "design.md").exists()

@@ -58,6 +58,7 @@ from gpuplan.report.validation import validation_dict, validation_report
 from gpuplan.report.video_demo import video_demo_table
 from gpuplan.report.video_validation import video_table, video_target_dict
 from gpuplan.scenario.distributions import has_distributions
+from gpuplan.scenario.schema import MIN_MFU
 from gpuplan.studies.answer import answer, plan_results, search_plans, single_scenarios
 from gpuplan.studies.budget import is_budget_question, plan_budget
 from gpuplan.studies.seed import plan_seed_clusters
@@ -189,8 +190,8 @@ def demo(
 
     Example: gpuplan demo --days 90            (what-if: gpuplan demo --mfu 0.4)
     """
-    if mfu is not None and not 0 < mfu <= 1:
-        raise ScenarioError("--mfu", f"{mfu} is not in (0, 1]")
+    if mfu is not None and not MIN_MFU <= mfu <= 1:
+        raise ScenarioError("--mfu", f"{mfu} is not in [{MIN_MFU:g}, 1]")
     if html is not None:
         check_writable(html, "--html", create_folders=True)
     catalog = load_catalog()

@@ -1,18 +1,25 @@
 """``gpuplan serve``: the web planner on a local port.
 
 Register with ``app.command("serve")(serve)``. A port that is taken is a ScenarioError.
+SIGTERM and Ctrl-C stop the server: requests in progress get a few seconds
+(:data:`SHUTDOWN_GRACE_S`), running plan work ends at its next search, and the worker
+threads never hold the process open.
 """
 
 from __future__ import annotations
 
 import errno
 import socket
+import threading
 from typing import Annotated
 
 import typer
 
 from gpuplan.errors import ScenarioError
 from gpuplan.web.app import DEFAULT_HOST, DEFAULT_PORT
+
+SHUTDOWN_GRACE_S = 5
+"""Seconds open requests get to finish once the server is told to stop."""
 
 
 def _check_port(host: str, port: int) -> None:
@@ -37,6 +44,13 @@ def serve(
         str, typer.Option(help="Interface to listen on; 0.0.0.0 exposes it to the network.")
     ] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = DEFAULT_PORT,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A Host name to answer besides localhost and --host (repeatable), e.g. the "
+            "machine's name when serving on 0.0.0.0; other names are refused (DNS rebinding)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the interactive planner and its JSON API (/api/plan, /api/search, /api/check).
 
@@ -45,7 +59,20 @@ def serve(
     import uvicorn  # imported here: the other commands do not need a web server
 
     from gpuplan.web.app import create_app
+    from gpuplan.web.work import stop_all
 
     _check_port(host, port)
+    app = create_app(host=host, allow_hosts=allow_host or ())
+    # The first charts need the seed clusters planned (seconds): start now, answer at once.
+    threading.Thread(target=app.state.planner.warm, name="gpuplan-warm", daemon=True).start()
     typer.echo(f"gpuplan planner on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        )
+    finally:
+        stop_all()

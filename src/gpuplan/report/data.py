@@ -162,7 +162,7 @@ def read_plan(data: Any, where: str = "") -> SavedPlan:
     if not isinstance(data, dict):
         raise ScenarioError(where or "plan", f"must be a JSON object, got {type(data).__name__}")
     try:
-        return SavedPlan.model_validate(data)
+        saved = SavedPlan.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"])
@@ -170,6 +170,15 @@ def read_plan(data: Any, where: str = "") -> SavedPlan:
         raise ScenarioError(
             prefix + field, f"{what} (give the output of `gpuplan plan --json`)"
         ) from None
+    gpus = saved.scenario.get("gpus")
+    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
+        why = "required" if gpus is None else "must be a whole number >= 1"
+        raise ScenarioError(
+            f"{prefix}scenario.gpus = {gpus!r}", f"{why} (give the output of `gpuplan plan --json`)"
+        )
+    if not isinstance(saved.scenario.get("hardware"), str):
+        raise ScenarioError(f"{prefix}scenario.hardware", "required: an accelerator id")
+    return saved
 
 
 def load_plan_file(path: Path) -> SavedPlan:

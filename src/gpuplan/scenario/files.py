@@ -1,7 +1,8 @@
 """Reading a user's file, bounded: every YAML, CSV and JSON file a user names goes through here.
 
-A file is read up to a size limit (``/dev/zero`` is refused after ``limit + 1`` bytes, not
-read until killed), must be UTF-8, and is parsed with bounds on what a few bytes can ask
+A file must be a regular file (a FIFO with no writer would block forever, ``/dev/zero``
+never ends: both are refused before they are opened), is read up to a size limit, must be
+UTF-8, and is parsed with bounds on what a few bytes can ask
 for: YAML aliases may not multiply the document (an alias bomb is refused before anything
 expands it), nesting is bounded (no ``RecursionError``), and integers have a bounded number
 of digits. Every failure is a :class:`ScenarioError` of one line naming the file.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,13 @@ MAX_INT_DIGITS = 100
 def read_text(path: Path, field: str, kind: str, limit: int = MAX_FILE_BYTES) -> str:
     """The text of a UTF-8 file of at most ``limit`` bytes; ``kind`` names it ("YAML")."""
     name = "the file" if field == str(path) else str(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise ScenarioError(field, f"cannot read {name}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        kind_of = "a folder" if stat.S_ISDIR(mode) else "a pipe, device or socket"
+        raise ScenarioError(field, f"{name} is {kind_of}, not a regular {kind} file")
     try:
         with path.open("rb") as stream:
             data = stream.read(limit + 1)

@@ -35,6 +35,9 @@ MAX_DAYS = 3650.0
 MIN_DAYS = 0.001
 """About 86 seconds: shorter is no training run, and a vanishing length (5e-324 days)
 underflows the run's compute time to zero. Tokens and samples are at least one."""
+MIN_MFU = 1e-6
+"""The smallest what-if MFU: below it the run's compute time overflows a float (5e-324 gave
+an infinite step time); 1e-6 already means millions of years for a frontier run."""
 MAX_SEQ_LEN = 100_000_000
 MAX_EXPERTS = 4096
 """An inline model's experts. Published MoE models have at most a few hundred routed experts
@@ -233,7 +236,7 @@ class Training(_Strict):
     """Sequences or video clips seen in training (an alternative to tokens)."""
     precision: Precision = Precision.BF16
     """Training precision of the GEMMs."""
-    mfu: Annotated[float, Number, Field(gt=0, le=1)] | None = None
+    mfu: Annotated[float, Number, Field(ge=MIN_MFU, le=1)] | None = None
     """A what-if MFU (model FLOPs over the dense BF16 peak) that replaces the performance
     model's throughput; the parallel plan is still chosen (and checked for memory)."""
     clip: Clip | None = None

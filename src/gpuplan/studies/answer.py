@@ -22,6 +22,7 @@ from gpuplan.planning.run import plan
 from gpuplan.scenario.distributions import has_distributions
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.schema import Scenario
+from gpuplan.search.cache import SearchCache
 from gpuplan.search.plans import SearchOptions, SearchResult, gpu_range, search
 from gpuplan.studies.budget import is_budget_question, plan_budget
 from gpuplan.studies.time_to_train import shortest_run_json
@@ -85,12 +86,16 @@ def search_plans(
     *,
     top: int = 5,
     allow_tp_beyond_domain: bool = False,
+    cache: SearchCache | None = None,
 ) -> PlanResult:
     """The plan of one scenario mapping, its search listing ``top`` plans (and letting TP
-    span scale-up domains when asked): what ``gpuplan search`` and /api/search show."""
+    span scale-up domains when asked): what ``gpuplan search`` and /api/search show. With
+    ``cache``, the search is taken from it (the web server shares one across requests)."""
 
     def search_fn(*args: Any, options: SearchOptions, **kwargs: Any) -> SearchResult:
         wider = replace(options, top=top, allow_tp_beyond_domain=allow_tp_beyond_domain)
+        if cache is not None:
+            return cache.search(*args, options=wider, **kwargs)[1]
         return search(*args, options=wider, **kwargs)
 
     return plan(parse_scenario(data), catalog or load_catalog(), search_fn=search_fn)
@@ -103,9 +108,11 @@ def answer(
     samples: int = DEFAULT_SAMPLES,
     seed: int = DEFAULT_SEED,
     plan_fn: Callable[[Scenario], PlanResult] | None = None,
+    cache: SearchCache | None = None,
 ) -> dict[str, Any]:
     """The JSON answer to a scenario mapping (see the module docstring). ``plan_fn`` is
-    :func:`gpuplan.planning.run.plan` over ``catalog`` unless given (the web app caches it)."""
+    :func:`gpuplan.planning.run.plan` over ``catalog`` unless given (the web app caches it);
+    ``cache`` holds the Monte Carlo's plan searches (a fresh one unless given)."""
     catalog = catalog or load_catalog()
     if is_budget_question(data):
         return plan_budget(data, catalog).to_dict()
@@ -113,10 +120,12 @@ def answer(
     scenarios = single_scenarios(data)
     if len(scenarios) > 1:
         results = [
-            answer(one, catalog=catalog, samples=samples, seed=seed, plan_fn=planner)
+            answer(one, catalog=catalog, samples=samples, seed=seed, plan_fn=planner, cache=cache)
             for one in scenarios
         ]
         return {"results": results, "shortest_run": shortest_run_json(results)}
     if has_distributions(scenarios[0]):
-        return run_uncertainty(scenarios[0], samples=samples, seed=seed, catalog=catalog).to_dict()
+        return run_uncertainty(
+            scenarios[0], samples=samples, seed=seed, catalog=catalog, cache=cache
+        ).to_dict()
     return planner(parse_scenario(scenarios[0])).to_dict()

@@ -29,9 +29,8 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,19 +46,30 @@ from gpuplan.scenario.distributions import (
     with_values,
 )
 from gpuplan.scenario.parse import parse_scenario, read_yaml_file
-from gpuplan.search.cache import SearchKey
-from gpuplan.search.plans import SearchResult
 from gpuplan.studies.rows import search_group
-from gpuplan.studies.sweep_tasks import Task, executor, prime, run_task, worker_state
+from gpuplan.studies.sweep_run import (
+    SEARCH_PATHS,
+    Job,
+    ProgressFn,
+    SweepStopped,
+    groups_of,
+    in_process,
+    on_workers,
+)
+from gpuplan.studies.sweep_spec import SweepMode, SweepSpec
+from gpuplan.studies.sweep_store import PartStore
 from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, draw_samples
 
 if TYPE_CHECKING:
     from distributed import Client
 
 __all__ = [
+    "SEARCH_PATHS",
+    "PartStore",
     "SweepMode",
     "SweepResult",
     "SweepSpec",
+    "SweepStopped",
     "load_sweep_file",
     "parse_sweep",
     "run_sweep",
@@ -70,35 +80,9 @@ MAX_CHUNK = 2000
 SMALL_SWEEP = 2000
 """Below this many points (and with at most one plan search) a sweep runs in this process by
 default: starting worker processes (~1 s) would cost more than they save."""
-SEARCH_PATHS = ("model", "hardware", "gpus", "parallelism", "training", "framework")
-"""Paths under which a swept value can change the plan search (see :func:`search_group`)."""
-
-ProgressFn = Callable[[str, int, int], None]
-"""Called as (phase, done, total); phases: 'searching plans', 'planning'."""
-
-
-class SweepMode(StrEnum):
-    GRID = "grid"
-    RANDOM = "random"
-
-
-@dataclass(frozen=True)
-class SweepSpec:
-    """A validated sweep: the base mapping and, per swept path, one value per point."""
-
-    base: Mapping[str, Any]
-    mode: SweepMode
-    values: Mapping[str, Sequence[Any]]
-    size: int
-    seed: int | None = None
-    notes: tuple[str, ...] = ()
-
-    def point(self, index: int) -> dict[str, Any]:
-        return {path: column[index] for path, column in self.values.items()}
-
-    def scenario(self, index: int) -> dict[str, Any]:
-        """The scenario mapping of point ``index``."""
-        return with_values(self.base, self.point(index))
+DEFAULT_ROW_TIME_LIMIT_S = 120.0
+"""Longest a single point may take (a product limit: a plan search at 131,072 GPUs takes a few
+seconds); past it the point is an error row and the sweep goes on."""
 
 
 def _grid(base: Mapping[str, Any], grid: object) -> dict[str, list[Any]]:
@@ -239,39 +223,15 @@ class SweepResult:
         pa_csv.write_csv(self.table, path)
 
 
-def _chunks(order: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(order), size):
-        yield order[start : start + size]
-
-
-def _task(
-    spec: SweepSpec,
-    indices: Sequence[int],
-    searches: Mapping[SearchKey, SearchResult],
-    catalog: Catalog | None,
-    token: str,
-) -> Task:
-    values = {path: [column[i] for i in indices] for path, column in spec.values.items()}
-    return Task(spec.base, list(indices), values, dict(searches), catalog, token)
-
-
-def _groups(spec: SweepSpec) -> list[str | None]:
-    """The search group of every point (cheap when no swept path can change the search)."""
-    swept = [p for p in spec.values if p.split(".")[0] in SEARCH_PATHS]
-    if not swept:
-        return [search_group(spec.base)] * spec.size
-    return [
-        search_group(with_values(spec.base, {p: spec.values[p][i] for p in swept}))
-        for i in range(spec.size)
-    ]
-
-
-def _assemble(spec: SweepSpec, tables: list[Any]) -> Any:
+def assemble(spec: SweepSpec, tables: list[Any]) -> Any:
+    """The rows of ``tables`` in point order, inputs first (some points may be missing)."""
     import pyarrow as pa
 
+    if not tables:
+        return pa.table({"point": pa.array([], pa.int64())})
     tables = sorted(tables, key=lambda t: t.column("point")[0].as_py())
     table = pa.concat_tables(tables, promote_options="permissive").sort_by("point")
-    first = ["point", *spec.values, "error"]
+    first = [name for name in ("point", *spec.values, "error") if name in table.column_names]
     rest = [name for name in table.column_names if name not in first]
     return table.select(first + rest)
 
@@ -284,64 +244,51 @@ def run_sweep(
     catalog: Catalog | None = None,
     chunk_size: int | None = None,
     progress: ProgressFn | None = None,
+    row_time_limit_s: float | None = DEFAULT_ROW_TIME_LIMIT_S,
+    store: PartStore | None = None,
 ) -> SweepResult:
     """Plan every point of ``spec``: in this process (``workers=1``), on ``workers`` local
     processes (default: the CPU count; this process for a small sweep, see
-    :data:`SMALL_SWEEP`), or on a Dask cluster through ``client``."""
+    :data:`SMALL_SWEEP`), or on a Dask cluster through ``client``. Each point has
+    ``row_time_limit_s`` (an error row past it). With ``store``, finished chunks are saved
+    as they complete and the points it already holds are not planned again."""
     started = time.perf_counter()
     token = "default" if catalog is None else f"catalog-{id(catalog)}-{time.time_ns()}"
-    groups = _groups(spec)
-    order = sorted(range(spec.size), key=lambda i: groups[i] or "")
-    representatives: dict[str, int] = {}
-    for index, group in enumerate(groups):
-        if group is not None:
-            representatives.setdefault(group, index)
+    report = progress or (lambda phase, done, total: None)
+    job = Job(spec, catalog, token, row_time_limit_s, store, report)
+    job.tables = store.finished() if store is not None else []
+    done = {p for t in job.tables for p in t.column("point").to_pylist()}
+    groups = groups_of(spec)
+    order = sorted((i for i in range(spec.size) if i not in done), key=lambda i: groups[i] or "")
     if client is not None:
         backend, workers = "dask", max(1, len(client.scheduler_info().get("workers", {})))
     else:
         if workers is None:
-            small = spec.size < SMALL_SWEEP and len(representatives) <= 1
+            small = len(order) < SMALL_SWEEP and len({groups[i] for i in order}) <= 1
             workers = 1 if small else os.cpu_count() or 1
         backend = "in-process" if workers == 1 else "processes"
     if chunk_size is None:
-        chunk_size = max(1, min(MAX_CHUNK, math.ceil(spec.size / (workers * 8))))
-    report = progress or (lambda phase, done, total: None)
-
-    tables: list[Any] = []
-    searches = 0
-    if backend == "in-process":
-        _, cache = worker_state(_task(spec, [], {}, catalog, token))
-        misses = cache.misses
-        for done, indices in enumerate(_chunks(order, chunk_size)):
-            tables.append(run_task(_task(spec, indices, {}, catalog, token)))
-            report("planning", min((done + 1) * chunk_size, spec.size), spec.size)
-        searches = cache.misses - misses
+        chunk_size = max(1, min(MAX_CHUNK, math.ceil(len(order) / (workers * 8))))
+    if not order:
+        searches = 0
+    elif backend == "in-process":
+        searches = in_process(job, order, chunk_size)
     else:
-        submit, wait_all, close = executor(client, workers)
-        try:
-            primes = {
-                group: submit(prime, _task(spec, [index], {}, catalog, token))
-                for group, index in representatives.items()
-            }
-            primed: dict[str | None, dict[SearchKey, SearchResult]] = {}
-            for done, (g, result) in enumerate(wait_all(primes), start=1):
-                primed[g] = result
-                report("searching plans", done, len(primes))
-            searches = len({key for entries in primed.values() for key in entries})
-            chunks = {}
-            for n, indices in enumerate(_chunks(order, chunk_size)):
-                needed: dict[SearchKey, SearchResult] = {}
-                for group in {groups[i] for i in indices}:
-                    needed.update(primed.get(group, {}))
-                chunks[n] = submit(run_task, _task(spec, indices, needed, catalog, token))
-            planned = 0
-            for _, table in wait_all(chunks):
-                tables.append(table)
-                planned += table.num_rows
-                report("planning", planned, spec.size)
-        finally:
-            close()
-    metadata = {
+        searches = on_workers(job, order, chunk_size, groups, client, workers)
+    return SweepResult(
+        table=assemble(spec, job.tables),
+        backend=backend,
+        workers=workers,
+        chunks=len(job.tables),
+        searches=searches,
+        elapsed_s=time.perf_counter() - started,
+        metadata=metadata(spec) | {"resumed_rows": len(done)},
+    )
+
+
+def metadata(spec: SweepSpec) -> dict[str, Any]:
+    """The sweep's description, kept in the Parquet schema's metadata."""
+    return {
         "gpuplan_version": __version__,
         "mode": spec.mode.value,
         "inputs": list(spec.values),
@@ -350,12 +297,3 @@ def run_sweep(
         "base": spec.base,
         "notes": list(spec.notes),
     }
-    return SweepResult(
-        table=_assemble(spec, tables),
-        backend=backend,
-        workers=workers,
-        chunks=len(tables),
-        searches=searches,
-        elapsed_s=time.perf_counter() - started,
-        metadata=metadata,
-    )

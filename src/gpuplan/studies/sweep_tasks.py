@@ -8,24 +8,34 @@ and a :class:`gpuplan.search.cache.SearchCache` across tasks (:func:`worker_stat
 
 Executors (:func:`executor`): spawned local processes (``spawn`` works the same on every
 platform and does not fork a parent that may run threads, such as a progress bar), or a
-Dask cluster through a ``distributed.Client``.
+Dask cluster through a ``distributed.Client``. Local workers ignore Ctrl-C (the parent
+stops them: ``close(aborted=True)`` terminates them, so none is left behind).
+
+Every point is a row: bad input is an error row (:func:`gpuplan.studies.rows.flat_plan`),
+and so is a point whose planning fails unexpectedly or takes longer than the task's
+``row_time_limit_s`` (enforced with ``SIGALRM`` where the task runs on a process's main
+thread: local workers and the in-process sweep, not Dask's worker threads).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
+import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from gpuplan.catalog.loader import Catalog, load_catalog
+from gpuplan.errors import shorten
 from gpuplan.scenario.distributions import with_values
 from gpuplan.search.cache import SearchCache, SearchKey
 from gpuplan.search.plans import SearchResult
-from gpuplan.studies.rows import flat_plan
+from gpuplan.studies.rows import Scalar, flat_plan
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -41,6 +51,48 @@ class Task:
     searches: Mapping[SearchKey, SearchResult]
     catalog: Catalog | None
     catalog_token: str
+    row_time_limit_s: float | None = None
+    text_paths: frozenset[str] = frozenset()
+    """Swept paths whose cells are JSON text (their values are of several kinds)."""
+
+
+class RowTimeout(Exception):
+    """A point took longer than its time limit."""
+
+
+def _alarm(signum: int, frame: FrameType | None) -> None:
+    raise RowTimeout
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`RowTimeout` in the block after ``seconds``; no limit off the main
+    thread or without SIGALRM (the block then runs to its end)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if seconds is None or not usable:
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def planned_row(
+    data: Mapping[str, Any], catalog: Catalog, cache: SearchCache, limit_s: float | None
+) -> dict[str, Scalar]:
+    """:func:`flat_plan` of one point, an error row if it fails or runs out of time."""
+    try:
+        with time_limit(limit_s):
+            return flat_plan(data, catalog, cache)
+    except RowTimeout:
+        return {"error": f"took longer than the row time limit of {limit_s:g} s", "fits": False}
+    except Exception as exc:  # a bug or an unforeseen value: this row only, the rest go on
+        what = shorten(f"{type(exc).__name__}: {exc}")
+        return {"error": f"could not be planned ({what})", "fits": False}
 
 
 _WORKER_LOCK = threading.Lock()
@@ -68,13 +120,18 @@ def prime(task: Task) -> dict[SearchKey, SearchResult]:
     catalog, cache = worker_state(task)
     used: dict[SearchKey, SearchResult] = {}
     point = {path: column[0] for path, column in task.values.items()}
-    flat_plan(with_values(task.base, point), catalog, cache, used)
+    # A failure here is left to the point's own task, which makes it an error row.
+    with contextlib.suppress(Exception), time_limit(task.row_time_limit_s):
+        flat_plan(with_values(task.base, point), catalog, cache, used)
     return used
 
 
-def _cell(value: Any) -> Any:
-    """An input value as a Parquet cell: blocks (an inline model) as JSON text."""
-    return json.dumps(value, sort_keys=True) if isinstance(value, Mapping | list) else value
+def _cell(value: Any, text: bool = False) -> Any:
+    """An input value as a Parquet cell: blocks (an inline model), and every value of a
+    column of mixed kinds, as JSON text."""
+    if text or isinstance(value, Mapping | list):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
 
 
 def run_task(task: Task) -> Any:
@@ -85,8 +142,10 @@ def run_task(task: Task) -> Any:
     rows = []
     for j, index in enumerate(task.indices):
         point = {path: column[j] for path, column in task.values.items()}
-        row = {"point": index, **{p: _cell(v) for p, v in point.items()}}
-        row.update(flat_plan(with_values(task.base, point), catalog, cache))
+        row = {"point": index, **{p: _cell(v, p in task.text_paths) for p, v in point.items()}}
+        row.update(
+            planned_row(with_values(task.base, point), catalog, cache, task.row_time_limit_s)
+        )
         rows.append(row)
     keys = list(dict.fromkeys(key for row in rows for key in row))
     return pa.table({key: [row.get(key) for row in rows] for key in keys})
@@ -94,11 +153,18 @@ def run_task(task: Task) -> Any:
 
 Submit = Callable[[Callable[[Task], Any], Task], Any]
 WaitAll = Callable[[Mapping[Any, Any]], Iterator[tuple[Any, Any]]]
+Close = Callable[[bool], None]
 
 
-def executor(client: Client | None, workers: int) -> tuple[Submit, WaitAll, Callable[[], None]]:
+def _quiet_worker() -> None:
+    """A local worker leaves Ctrl-C to its parent, which stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def executor(client: Client | None, workers: int) -> tuple[Submit, WaitAll, Close]:
     """submit(fn, task) -> future; wait_all({name: future}) yields (name, result) as each
-    finishes; close()."""
+    finishes; close(aborted): after an error or a signal, queued work is dropped and local
+    workers are terminated."""
     if client is not None:
         from distributed import as_completed as dask_completed
 
@@ -114,19 +180,29 @@ def executor(client: Client | None, workers: int) -> tuple[Submit, WaitAll, Call
             submitted.append(future)
             return future
 
-        def dask_close() -> None:  # after an error, the cluster drops what is still queued
+        def dask_close(aborted: bool) -> None:  # the cluster drops what is still queued
             client.cancel([f for f in submitted if not f.done()])  # type: ignore[no-untyped-call]
 
         return dask_submit, dask_wait, dask_close
 
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_quiet_worker
+    )
 
     def local_wait(futures: Mapping[Any, Future[Any]]) -> Iterator[tuple[Any, Any]]:
         names = {f: name for name, f in futures.items()}
         for future in as_completed(names):
             yield names[future], future.result()
 
-    def close() -> None:  # after an error, queued tasks are dropped rather than run
-        pool.shutdown(cancel_futures=True)
+    def close(aborted: bool) -> None:
+        if not aborted:
+            pool.shutdown()
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:  # this pool's own workers, none other
+            process.terminate()
+        for process in processes:
+            process.join(timeout=5)
 
     return (lambda fn, task: pool.submit(fn, task)), local_wait, close

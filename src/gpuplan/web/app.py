@@ -15,29 +15,33 @@ Routes::
 
 Bad input is HTTP 422, never 500: pydantic's request errors keep FastAPI's form
 (``{"detail": [{"loc": [...], "msg": ...}]}``), and gpuplan's own errors (which name the
-field) are given the same form by :func:`_gpuplan_error`.
+field) are given the same form (:mod:`gpuplan.web.handlers`). Each request's work runs on a
+bounded worker pool within a time budget (:mod:`gpuplan.web.work`), behind a Host check, a
+body-size limit and security headers (:mod:`gpuplan.web.guard`); the limits are product
+choices listed in :mod:`gpuplan.web.limits`.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import time
+from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Annotated, Any
 
 import jinja2
 import yaml
-from fastapi import Body, FastAPI, Request
+from fastapi import Body, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.checks.claims import check_all
-from gpuplan.errors import GpuplanError, ScenarioError
+from gpuplan.errors import ScenarioError
 from gpuplan.planning.result import PlanResult
-from gpuplan.planning.run import plan
 from gpuplan.report import figures
 from gpuplan.report.curves import (
     ClusterPoint,
@@ -51,14 +55,19 @@ from gpuplan.report.curves import (
 )
 from gpuplan.report.data import read_plan
 from gpuplan.report.html import plotly_js
+from gpuplan.scenario.distributions import has_distributions
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK, resolve
 from gpuplan.scenario.schema import MAX_GPUS, Precision, Scenario
-from gpuplan.studies.answer import answer, search_plans, single_scenarios
+from gpuplan.studies.answer import answer, gpu_counts, search_plans, single_scenarios
+from gpuplan.studies.rows import cached_plan
+from gpuplan.web import handlers
+from gpuplan.web.guard import Guard, allowed_hosts
+from gpuplan.web.limits import Limits
+from gpuplan.web.work import CheckedSearchCache, Pool
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-MAX_SEARCH_COUNTS = 32
 
 DEFAULTS: dict[str, Any] = {
     "model": "llama3-405b",
@@ -82,10 +91,8 @@ class SearchExtras(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    counts: list[Annotated[int, Field(gt=0, le=MAX_GPUS)]] | None = Field(
-        default=None, max_length=MAX_SEARCH_COUNTS
-    )
-    top: Annotated[int, Field(ge=1, le=100)] = 5
+    counts: list[Annotated[int, Field(gt=0, le=MAX_GPUS)]] | None = None
+    top: Annotated[int, Field(ge=1)] = 5
 
 
 def finite(value: Any) -> Any:
@@ -99,37 +106,19 @@ def finite(value: Any) -> Any:
     return value
 
 
-def _field_loc(field: str) -> list[str]:
-    """'training.precision = 'fp8'' -> ['body', 'training', 'precision']."""
-    path = field.split(" = ", 1)[0].strip()
-    return ["body", *[p for p in path.split(".") if p]] if path else ["body"]
-
-
-async def _gpuplan_error(request: Request, exc: Exception) -> JSONResponse:
-    field = exc.field if isinstance(exc, ScenarioError) else ""
-    kind = "scenario_error" if isinstance(exc, ScenarioError) else "catalog_error"
-    detail = [{"loc": _field_loc(field), "msg": str(exc), "type": kind}]
-    return JSONResponse({"detail": detail}, status_code=422)
-
-
-async def _value_error(request: Request, exc: Exception) -> JSONResponse:
-    """Bad values that got past validation into the model (e.g. a loss of zero tokens)."""
-    if isinstance(exc, ValidationError):
-        error = exc.errors()[0]
-        loc = ["body", *[str(p) for p in error["loc"]]]
-        detail = [{"loc": loc, "msg": f"{'.'.join(loc[1:])}: {error['msg']}", "type": "value"}]
-    else:
-        detail = [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]
-    return JSONResponse({"detail": detail}, status_code=422)
-
-
 class Planner:
-    """The app's state: the catalog, a cache of plans, and the charts' fixed data."""
+    """The app's state: the catalog, the plan searches every request shares (the cache the
+    sweeps use, see :mod:`gpuplan.search.cache`), a cache of whole plans, the two worker
+    pools and the charts' fixed data."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, limits: Limits) -> None:
         self.catalog = catalog
+        self.limits = limits
+        self.searches = CheckedSearchCache()
         self.plan = functools.lru_cache(maxsize=1024)(self._plan)
         self.runs: list[TrendPoint] = trend_points(catalog)
+        self.light = Pool("plan", limits.plan_workers, limits.max_waiting)
+        self.heavy = Pool("search", limits.heavy_workers, limits.max_waiting)
 
     @functools.cached_property
     def clusters(self) -> list[ClusterPoint]:
@@ -137,8 +126,60 @@ class Planner:
         start-up, so that the server answers at once."""
         return seed_cluster_points(self.catalog)
 
+    @functools.cached_property
+    def claims(self) -> dict[str, Any]:
+        """The seed article's claims with verdicts: computed once."""
+        claims: dict[str, Any] = finite({"claims": [c.as_dict() for c in check_all(self.catalog)]})
+        return claims
+
+    def warm(self) -> None:
+        """Fill the slow caches (the trend chart's clusters, the claims) ahead of the first
+        request that needs them; ``gpuplan serve`` runs this on a background thread."""
+        _ = self.clusters, self.claims
+
     def _plan(self, scenario: Scenario) -> PlanResult:
-        return plan(scenario, self.catalog)
+        return cached_plan(scenario, self.catalog, self.searches)
+
+    async def run(self, fn: Callable[[], Any], *, heavy: bool = False) -> Any:
+        """``fn()`` on a worker thread within the request's time budget."""
+        deadline = time.monotonic() + self.limits.request_deadline_s
+        return await (self.heavy if heavy else self.light).run(fn, deadline)
+
+    def counts(self, field: str, value: object) -> list[int] | None:
+        """The GPU counts ``value`` asks for, refused beyond the server's limit."""
+        counts = gpu_counts(value, field)
+        limit = self.limits.max_search_counts
+        if counts is not None and len(counts) > limit:
+            raise ScenarioError(
+                f"{field} = {value!r}",
+                f"asks for {len(counts)} GPU counts; this server answers at most {limit} per "
+                "request (use the CLI for more)",
+            )
+        return counts
+
+    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
+        found = answer(body, catalog=self.catalog, plan_fn=self.plan, cache=self.searches)
+        answered: dict[str, Any] = finite(found)
+        return answered
+
+    def search(self, body: dict[str, Any]) -> dict[str, Any]:
+        scenario = {k: v for k, v in body.items() if k not in SearchExtras.model_fields}
+        extras = SearchExtras.model_validate(
+            {k: v for k, v in body.items() if k in SearchExtras.model_fields}
+        )
+        if extras.top > self.limits.max_top:
+            raise ScenarioError(
+                f"top = {extras.top}", f"this server lists at most {self.limits.max_top} plans"
+            )
+        if extras.counts is not None:
+            self.counts("counts", extras.counts)
+            scenario["gpus"] = extras.counts
+        results = [
+            search_plans(one, self.catalog, top=extras.top, cache=self.searches).to_dict()
+            for one in single_scenarios(scenario)
+        ]
+        found: dict[str, Any] = finite({"results": results})
+        return found
 
     def figures(self, body: dict[str, Any], with_scaling: bool) -> dict[str, Any]:
         saved = read_plan(body)
@@ -156,7 +197,13 @@ class Planner:
         }
         if with_scaling:
             out["chart-scaling"] = figures.scaling_figure(saved, curve)
-        return out
+        drawn: dict[str, Any] = finite({"figures": out})
+        return drawn
+
+    def scenario_yaml(self, body: dict[str, Any]) -> str:
+        scenario = parse_scenario(body)
+        resolve(scenario, self.catalog)  # unknown ids are errors here too
+        return yaml.safe_dump(scenario.model_dump(mode="json", exclude_none=True), sort_keys=False)
 
 
 def _page(catalog: Catalog) -> str:
@@ -181,9 +228,18 @@ def _page(catalog: Catalog) -> str:
     )
 
 
-def create_app(catalog: Catalog | None = None) -> FastAPI:
-    """The planner app (``uvicorn --factory gpuplan.web.app:create_app``)."""
-    planner = Planner(catalog or load_catalog())
+def create_app(
+    catalog: Catalog | None = None,
+    *,
+    limits: Limits | None = None,
+    host: str | None = None,
+    allow_hosts: Sequence[str] = (),
+) -> FastAPI:
+    """The planner app (``uvicorn --factory gpuplan.web.app:create_app``). It answers
+    requests whose Host is a loopback name, ``host`` (the address it is bound to) or one of
+    ``allow_hosts``; ``limits`` bound each request's work (:mod:`gpuplan.web.limits`)."""
+    limits = limits or Limits()
+    planner = Planner(catalog or load_catalog(), limits)
     app = FastAPI(
         # FastAPI's /docs and /redoc pages load their scripts from a CDN; the planner is
         # meant to work offline, so only /openapi.json is served.
@@ -193,12 +249,17 @@ def create_app(catalog: Catalog | None = None) -> FastAPI:
         version=__version__,
         description="What an AI training run takes (GPUs, days, dollars, MW, CO2), and buys.",
     )
-    app.add_exception_handler(GpuplanError, _gpuplan_error)
-    app.add_exception_handler(ValueError, _value_error)
+    app.state.planner = planner
+    handlers.install(app, limits)
+    app.add_middleware(Guard, limits=limits, hosts=allowed_hosts(host, allow_hosts))
     static = resources.files("gpuplan.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    page = _page(planner.catalog)
+    _page_routes(app, _page(planner.catalog))
+    _api_routes(app, planner)
+    return app
 
+
+def _page_routes(app: FastAPI, page: str) -> None:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> HTMLResponse:
         return HTMLResponse(page)
@@ -211,47 +272,39 @@ def create_app(catalog: Catalog | None = None) -> FastAPI:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
+
+def _api_routes(app: FastAPI, planner: Planner) -> None:
     @app.post("/api/plan")
-    def api_plan(body: ScenarioBody) -> JSONResponse:
+    async def api_plan(body: ScenarioBody) -> JSONResponse:
         """Plan a scenario: the stable JSON keys of docs/design.md."""
-        return JSONResponse(finite(answer(body, catalog=planner.catalog, plan_fn=planner.plan)))
+        several = planner.counts("gpus", body.get("gpus")) is not None
+        heavy = several or has_distributions(body)
+        return JSONResponse(await planner.run(lambda: planner.answer(body), heavy=heavy))
 
     @app.post("/api/search")
-    def api_search(body: ScenarioBody) -> JSONResponse:
+    async def api_search(body: ScenarioBody) -> JSONResponse:
         """Search parallel plans at the scenario's GPU count, or at each of ``counts``."""
-        scenario = {k: v for k, v in body.items() if k not in SearchExtras.model_fields}
-        extras = SearchExtras.model_validate(
-            {k: v for k, v in body.items() if k in SearchExtras.model_fields}
-        )
-        if extras.counts:
-            scenario["gpus"] = extras.counts
-        results = [
-            search_plans(one, planner.catalog, top=extras.top).to_dict()
-            for one in single_scenarios(scenario)
-        ]
-        return JSONResponse(finite({"results": results}))
+        planner.counts("gpus", body.get("gpus"))
+        return JSONResponse(await planner.run(lambda: planner.search(body), heavy=True))
 
     @app.get("/api/check")
-    def api_check() -> JSONResponse:
+    async def api_check() -> JSONResponse:
         """The seed article's claims, each with a verdict and its numbers."""
-        return JSONResponse(finite({"claims": [c.as_dict() for c in check_all(planner.catalog)]}))
+        return JSONResponse(await planner.run(lambda: planner.claims))
 
     @app.post("/api/figures")
-    def api_figures(body: ScenarioBody, scaling: bool = True) -> JSONResponse:
+    async def api_figures(body: ScenarioBody, scaling: bool = True) -> JSONResponse:
         """Plotly figures (by DOM id) of a plan result; ``scaling=false`` leaves out the
         (slow) time-and-cost curve, ``chart-scaling``."""
-        return JSONResponse(finite({"figures": planner.figures(body, scaling)}))
+        work = functools.partial(planner.figures, body, scaling)
+        return JSONResponse(await planner.run(work, heavy=scaling))
 
     @app.post("/api/scenario.yaml")
-    def api_scenario_yaml(body: ScenarioBody) -> Response:
+    async def api_scenario_yaml(body: ScenarioBody) -> Response:
         """The scenario, validated, as a YAML file for ``gpuplan plan FILE``."""
-        scenario = parse_scenario(body)
-        resolve(scenario, planner.catalog)  # unknown ids are errors here too
-        text = yaml.safe_dump(scenario.model_dump(mode="json", exclude_none=True), sort_keys=False)
+        text = await planner.run(lambda: planner.scenario_yaml(body))
         return Response(
             text,
             media_type="application/yaml",
             headers={"Content-Disposition": 'attachment; filename="scenario.yaml"'},
         )
-
-    return app

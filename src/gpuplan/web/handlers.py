@@ -1,0 +1,90 @@
+"""How the web app answers what went wrong: JSON in FastAPI's ``{"detail": [...]}`` form.
+
+- gpuplan's own errors (they name the field) and bad values caught in the model: 422;
+- pydantic's request errors: 422, without the ``input`` FastAPI would echo (a 10 MB field
+  must not come back), each message cut to :attr:`Limits.max_excerpt_chars`;
+- a request past its deadline: 504; the server too busy to queue it: 503 with Retry-After;
+- anything else: a JSON 500 of one line (the traceback goes to the server's log only).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from gpuplan.errors import GpuplanError, ScenarioError, shorten
+from gpuplan.web.limits import Limits
+from gpuplan.web.work import Busy, Overdue
+
+log = logging.getLogger("gpuplan.web")
+
+
+def _field_loc(field: str) -> list[str]:
+    """'training.precision = 'fp8'' -> ['body', 'training', 'precision']."""
+    path = field.split(" = ", 1)[0].strip()
+    return ["body", *[p for p in path.split(".") if p]] if path else ["body"]
+
+
+def _detail(loc: list[Any], msg: str, kind: str, status: int, **headers: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": [{"loc": loc, "msg": msg, "type": kind}]}, status_code=status, headers=headers
+    )
+
+
+def install(app: FastAPI, limits: Limits) -> None:
+    """Register the handlers on ``app``."""
+    cut = limits.max_excerpt_chars
+
+    async def gpuplan_error(request: Request, exc: Exception) -> JSONResponse:
+        field = exc.field if isinstance(exc, ScenarioError) else ""
+        kind = "scenario_error" if isinstance(exc, ScenarioError) else "catalog_error"
+        return _detail(_field_loc(field), shorten(str(exc), cut), kind, 422)
+
+    async def value_error(request: Request, exc: Exception) -> JSONResponse:
+        """Bad values that got past validation into the model (e.g. a loss of zero tokens)."""
+        if isinstance(exc, ValidationError):
+            error = exc.errors()[0]
+            loc = ["body", *[str(p) for p in error["loc"]]]
+            msg = f"{'.'.join(loc[1:])}: {error['msg']}"
+            return _detail(loc, shorten(msg, cut), "value", 422)
+        return _detail(["body"], shorten(str(exc), cut), "value_error", 422)
+
+    async def request_error(request: Request, exc: Exception) -> JSONResponse:
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        detail = [
+            {
+                "loc": [shorten(str(p), 60) for p in error.get("loc", ())][:10],
+                "msg": shorten(str(error.get("msg", "")), cut),
+                "type": str(error.get("type", "value")),
+            }
+            for error in list(errors)[:5]
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    async def overdue(request: Request, exc: Exception) -> JSONResponse:
+        msg = (
+            f"{request.url.path} took longer than this server's limit of "
+            f"{limits.request_deadline_s:g} s per request; ask for less (fewer GPU counts, "
+            "a global batch) or run it with the CLI"
+        )
+        return _detail([], msg, "deadline_exceeded", 504)
+
+    async def busy(request: Request, exc: Exception) -> JSONResponse:
+        return _detail([], f"server busy: {exc}", "busy", 503, **{"Retry-After": "5"})
+
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error on %s", request.url.path, exc_info=exc)
+        msg = "internal error: the server could not answer this request (its log has the details)"
+        return _detail([], msg, "internal_error", 500)
+
+    app.add_exception_handler(GpuplanError, gpuplan_error)
+    app.add_exception_handler(ValueError, value_error)
+    app.add_exception_handler(RequestValidationError, request_error)
+    app.add_exception_handler(Overdue, overdue)
+    app.add_exception_handler(Busy, busy)
+    app.add_exception_handler(Exception, internal)

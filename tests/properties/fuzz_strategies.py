@@ -1,0 +1,108 @@
+"""Hypothesis strategies for the input fuzz tests: scenario mappings, valid and not.
+
+A scenario starts from a small valid one and gets a few fields set to anything: plausible
+values, boundaries, huge and tiny numbers, NaN and infinity, booleans, unicode text, lists,
+mappings, None; sometimes a whole inline model. GPU counts and models are drawn mostly
+from a few values so that plan searches repeat (the fuzz is about input, not search speed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+BASE: dict[str, Any] = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64}
+
+ODD_NUMBERS = st.sampled_from(
+    [0, -1, 1, 2, 3, 7, 2**31, 2**53 + 1, 10**30, 10**99, 1e-300, 5e-324, 1e308, -0.0, 0.5,
+     float("nan"), float("inf"), float("-inf"), True, False]
+)  # fmt: skip
+TEXT = st.text(max_size=12) | st.sampled_from(["", " ", "1e12", "nan", "8,16", "8..1024", "∞"])
+ANY_SCALAR = ODD_NUMBERS | st.integers() | st.floats() | TEXT | st.none() | st.booleans()
+ANY_VALUE = st.recursive(
+    ANY_SCALAR,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=6,
+)
+
+PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
+    "model": st.sampled_from(["llama3-8b", "llama3-70b", "mixtral-8x7b", "no-such-model"]),
+    "hardware": st.sampled_from(["h100-sxm", "b200", "mi300x", "tpu-v5p", "nope"]),
+    "gpus": st.sampled_from([1, 8, 64, 96, 1000, 1024, 16384, "64", "8,16", "8..64"]),
+    "framework": st.sampled_from([None, "megatron", "nope"]),
+    "training.global_batch": st.sampled_from([None, 1, 7, 256, 1024, 99_999_989]),
+    "training.seq_len": st.sampled_from([None, 1, 8, 4096, 8192, 131_072]),
+    "training.tokens": st.sampled_from([None, 1, 1e6, 1e12, "15.6e12", 1e17]),
+    "training.days": st.sampled_from([None, 0.001, 1, 54, 3650]),
+    "training.samples": st.sampled_from([None, 1, 1e6]),
+    "training.precision": st.sampled_from(["bf16", "fp8", "fp4", "int8"]),
+    "training.mfu": st.sampled_from([None, 1e-6, 0.4, 1.0]),
+    "parallelism.tp": st.sampled_from([None, 1, 2, 8, 6]),
+    "parallelism.pp": st.sampled_from([None, 1, 2, 4]),
+    "parallelism.dp": st.sampled_from([None, 1, 8, 16]),
+    "parallelism.cp": st.sampled_from([None, 1, 2]),
+    "parallelism.microbatch": st.sampled_from([None, 1, 2]),
+    "parallelism.recompute": st.sampled_from([None, "none", "full", "selective", "x"]),
+    "parallelism.zero": st.sampled_from([None, 0, 1, 3, 4]),
+    "site.grid": st.sampled_from(["us-average", "france", "norway", "india", "mars"]),
+    "site.pue": st.sampled_from([None, 1.0, 1.1, 3.0, 0.9]),
+    "site.power_usd_per_kwh": st.sampled_from([None, 0.01, 2.0]),
+    "site.households": st.sampled_from(["us", "eu", "xx"]),
+    "prices.gpu_usd": st.sampled_from([None, 1, 30_000, 10_000_000]),
+    "prices.cloud_usd_per_gpu_hour": st.sampled_from([None, 0.01, 2.5, 1000]),
+}
+PATHS = [*PLAUSIBLE, "model.layers", "training.unknown", "", "site", "prices", "training"]
+
+INLINE_MODELS = st.fixed_dictionaries(
+    {
+        "name": TEXT,
+        "layers": st.sampled_from([1, 2, 32, 1000, 0, 1e30]),
+        "hidden": st.sampled_from([64, 4096, 1_000_000, 3]),
+        "heads": st.sampled_from([1, 4, 32, 3]),
+        "ffn_hidden": st.sampled_from([128, 14336, 10**7]),
+        "vocab": st.sampled_from([0, 32000, 128_256]),
+        "seq_len": st.sampled_from([1, 8192, 10**9]),
+    },
+    optional={
+        "kv_heads": st.sampled_from([1, 3, 8, 64]),
+        "experts": st.sampled_from([1, 8, 64, 10**13]),
+        "top_k": st.sampled_from([1, 2, 9]),
+        "expert_ffn_hidden": st.sampled_from([128, 4096]),
+        "kind": TEXT,
+        "ffn": st.sampled_from(["gelu", "swiglu", "x"]),
+    },
+)
+
+
+def _set(data: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Any:
+    """A scenario mapping (or, rarely, something that is not a mapping)."""
+    if draw(st.integers(0, 40)) == 0:
+        return draw(ANY_VALUE)
+    data: dict[str, Any] = {key: value for key, value in BASE.items()}
+    for _ in range(draw(st.integers(0, 4))):
+        path = draw(st.sampled_from(PATHS))
+        wild = draw(st.integers(0, 3)) == 0 or path not in PLAUSIBLE
+        value = draw(ANY_VALUE if wild else PLAUSIBLE[path])
+        if path == "":
+            data[draw(TEXT)] = value
+        else:
+            _set(data, path, value)
+    if draw(st.integers(0, 8)) == 0:
+        data["model"] = draw(INLINE_MODELS)
+    for key in draw(st.lists(st.sampled_from(["model", "hardware", "gpus"]), max_size=1)):
+        data.pop(key, None)
+    return data
