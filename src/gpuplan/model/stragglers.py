@@ -21,10 +21,10 @@ the exact value for every N (1.43 at 8, 3.96 at 16,384), 0 for one GPU and incre
 
 from __future__ import annotations
 
+from statistics import NormalDist
 from typing import Protocol
 
 import numpy as np
-from scipy import special
 
 from gpuplan.model.collectives import Network
 
@@ -47,7 +47,10 @@ BLOM_ALPHA = 0.375
 def expected_max_normal(ranks: float | np.ndarray) -> np.ndarray:
     """Expected maximum of ``N`` independent standard normals (Blom's approximation)."""
     n = np.maximum(np.asarray(ranks, dtype=float), 1.0)
-    return np.asarray(special.ndtri((n - BLOM_ALPHA) / (n - 2 * BLOM_ALPHA + 1)))
+    counts, where = np.unique(n, return_inverse=True)  # few distinct counts in a search
+    inverse_cdf = NormalDist().inv_cdf  # stdlib: scipy's import costs ~0.5 s per command
+    quantiles = [inverse_cdf((c - BLOM_ALPHA) / (c - 2 * BLOM_ALPHA + 1)) for c in counts]
+    return np.asarray(np.asarray(quantiles)[where].reshape(n.shape))
 
 
 def max_normal_bound(ranks: float | np.ndarray) -> np.ndarray:
