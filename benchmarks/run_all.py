@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import reliability_bench
 import search_bench
+import startup_bench
 import sweep_bench
 
 from gpuplan.accounting.cluster import assess_cluster
@@ -38,6 +39,8 @@ def median_seconds(fn: Callable[[], object], repeats: int = 20) -> float:
 
 
 def main() -> None:
+    startup_bench.main([])
+    print()
     catalog = load_catalog()
     scenario = parse_scenario(
         {

@@ -44,7 +44,7 @@ MODULE_ALLOWLIST: dict[str, int] = {
 FUNCTION_ALLOWLIST: dict[str, int] = {
     "gpuplan.accounting.cluster.assess_cluster": 68,
     "gpuplan.checks.validation.predict_row": 76,
-    "gpuplan.cli.trends.trends": 111,
+    "gpuplan.cli.trends_view.show_trends": 96,
     "gpuplan.fitting.scaling_fit.fit_scaling_law": 78,
     "gpuplan.fitting.trends.fit_trend": 75,
     "gpuplan.report.figures.scaling_figure": 91,

@@ -13,36 +13,20 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
-from gpuplan.catalog.loader import load_catalog
-from gpuplan.checks.claims import check_all, load_claims
-from gpuplan.checks.totals import predict_totals
-from gpuplan.checks.validation import check_targets, kernel_checks
-from gpuplan.checks.validation import validate as run_validation
 from gpuplan.cli.flags import with_scenario_flags
 from gpuplan.cli.report import report as report_command
 from gpuplan.cli.serve import serve as serve_command
 from gpuplan.cli.sweep import sweep as sweep_command
 from gpuplan.cli.trends import scaling_fit as scaling_fit_command
 from gpuplan.cli.trends import trends as trends_command
-from gpuplan.cli.uncertainty import print_uncertainty
 from gpuplan.cli.writes import check_writable, write_safely
+from gpuplan.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
 from gpuplan.errors import GpuplanError, ScenarioError
-from gpuplan.planning.result import PlanResult
-from gpuplan.report.demo import demo_dict, demo_report
-from gpuplan.report.terminal import (
-    claims_table,
-    plan_report,
-    scaling_report,
-    search_report,
-)
-from gpuplan.report.validation import validation_dict, validation_report
-from gpuplan.scenario.distributions import has_distributions
-from gpuplan.studies.answer import answer, plan_results, search_plans, single_scenarios
-from gpuplan.studies.seed import plan_seed_clusters
-from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED
+
+# Each command imports the library it needs in its body, so that `gpuplan --help` and a
+# command that needs little (plan with a fixed MFU) do not import the rest (web server,
+# HTML templates, validation); tests/architecture/test_startup.py holds the line.
 
 app = typer.Typer(
     add_completion=False,
@@ -73,11 +57,17 @@ def plan(
 
     Example: gpuplan plan --model llama3-405b --hardware h100-sxm --gpus 16384 --tokens 15.6e12
     """
+    from gpuplan.report.terminal import plan_report, scaling_report
+    from gpuplan.scenario.distributions import has_distributions
+    from gpuplan.studies.answer import answer, plan_results, single_scenarios
+
     if as_json:
         _emit_json(answer(scenario, samples=mc_samples, seed=seed))
         return
     singles = single_scenarios(scenario)
     if len(singles) == 1 and has_distributions(singles[0]):
+        from gpuplan.cli.uncertainty import print_uncertainty
+
         print_uncertainty(singles[0], samples=mc_samples, seed=seed, as_json=False, console=console)
         return
     results = plan_results(scenario)
@@ -101,6 +91,12 @@ def search_command(
     the plan's. Example: gpuplan search --model llama3-405b --hardware h100-sxm --gpus
     1024..131072 --global-batch 2048 --tokens 15.6e12
     """
+    from rich.progress import Progress
+
+    from gpuplan.planning.result import PlanResult
+    from gpuplan.report.terminal import plan_report, scaling_report, search_report
+    from gpuplan.studies.answer import search_plans, single_scenarios
+
     singles = single_scenarios(scenario)
     results: list[PlanResult] = []
     with Progress(console=Console(stderr=True), disable=quiet or len(singles) == 1) as bar:
@@ -151,6 +147,12 @@ def demo(
     """
     if mfu is not None and not 0 < mfu <= 1:
         raise ScenarioError("--mfu", f"{mfu} is not in (0, 1]")
+    from gpuplan.catalog.loader import load_catalog
+    from gpuplan.checks.claims import check_all
+    from gpuplan.report.demo import demo_dict, demo_report
+    from gpuplan.report.terminal import claims_table
+    from gpuplan.studies.seed import plan_seed_clusters
+
     if html is not None:
         check_writable(html, "--html", create_folders=True)
     catalog = load_catalog()
@@ -180,6 +182,12 @@ def validate(
 
     Example: gpuplan validate --no-rows
     """
+    from gpuplan.catalog.loader import load_catalog
+    from gpuplan.checks.totals import predict_totals
+    from gpuplan.checks.validation import check_targets, kernel_checks
+    from gpuplan.checks.validation import validate as run_validation
+    from gpuplan.report.validation import validation_dict, validation_report
+
     catalog = load_catalog()
     results = run_validation(catalog)
     targets = check_targets(results)
@@ -204,6 +212,10 @@ def check_command(
 
     Example: gpuplan check            (the seed article's claims C1..C10)
     """
+    from gpuplan.catalog.loader import load_catalog
+    from gpuplan.checks.claims import check_all, load_claims
+    from gpuplan.report.terminal import claims_table
+
     results = check_all(load_catalog(), load_claims(claims_file))
     if as_json:
         _emit_json({"claims": [r.as_dict() for r in results]})
@@ -244,6 +256,10 @@ def catalog_command(
         raise ScenarioError(
             "table", f"'{table}' is not a catalog table; allowed: {', '.join(CATALOG_TABLES)}"
         )
+    from rich.table import Table
+
+    from gpuplan.catalog.loader import load_catalog
+
     records = getattr(load_catalog(), table)
     if as_json:
         _emit_json({key: record.model_dump(mode="json") for key, record in records.items()})

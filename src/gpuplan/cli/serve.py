@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
+from gpuplan.defaults import DEFAULT_HOST, DEFAULT_PORT
 from gpuplan.errors import ScenarioError
-from gpuplan.web.app import DEFAULT_HOST, DEFAULT_PORT
 
 
 def _check_port(host: str, port: int) -> None:

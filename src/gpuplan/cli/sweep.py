@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +18,9 @@ from rich.table import Table
 
 from gpuplan.cli.writes import check_writable, write_safely
 from gpuplan.errors import ScenarioError
-from gpuplan.studies.sweep import SweepResult, load_sweep_file, run_sweep
+
+if TYPE_CHECKING:
+    from gpuplan.studies.sweep import SweepResult, SweepSpec
 
 console = Console()
 OUT_SUFFIXES = (".parquet", ".csv")
@@ -39,6 +41,20 @@ def _client(scheduler: str) -> Any:
         return Client(scheduler, timeout="20s")  # type: ignore[no-untyped-call]
     except OSError as exc:
         raise ScenarioError(f"--scheduler = {scheduler!r}", f"cannot connect: {exc}") from None
+
+
+def load_sweep_file(path: Path, *, samples: int | None, seed: int | None) -> SweepSpec:
+    """gpuplan.studies.sweep's, imported when a sweep runs (not for ``gpuplan --help``)."""
+    from gpuplan.studies import sweep as studies
+
+    return studies.load_sweep_file(path, samples=samples, seed=seed)
+
+
+def run_sweep(spec: SweepSpec, **options: Any) -> SweepResult:
+    """gpuplan.studies.sweep's, imported when a sweep runs (not for ``gpuplan --help``)."""
+    from gpuplan.studies import sweep as studies
+
+    return studies.run_sweep(spec, **options)
 
 
 def _write(result: SweepResult, out: Path) -> None:

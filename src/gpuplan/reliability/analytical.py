@@ -39,10 +39,8 @@ from gpuplan import units
 from gpuplan.catalog import Catalog, load_catalog
 from gpuplan.catalog.loader import unknown_id_message
 from gpuplan.catalog.schema import ReliabilityParameterId
+from gpuplan.defaults import DEFAULT_SEED as DEFAULT_SEED  # the Monte Carlo seed
 from gpuplan.errors import CatalogError
-
-DEFAULT_SEED = 20240723
-"""Seed of the Monte Carlo unless told otherwise (the Llama 3 report's release date)."""
 
 MODEL_ASSUMPTIONS = (
     "failures are independent across GPUs at a constant rate: job MTBI = 1 / (rate x GPUs)",

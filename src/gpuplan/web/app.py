@@ -35,6 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.checks.claims import check_all
+from gpuplan.defaults import DEFAULT_HOST as DEFAULT_HOST  # re-exported
+from gpuplan.defaults import DEFAULT_PORT as DEFAULT_PORT
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.run import plan
@@ -56,8 +58,6 @@ from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK, resolve
 from gpuplan.scenario.schema import MAX_GPUS, Precision, Scenario
 from gpuplan.studies.answer import answer, search_plans, single_scenarios
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
 MAX_SEARCH_COUNTS = 32
 
 DEFAULTS: dict[str, Any] = {
