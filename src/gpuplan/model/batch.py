@@ -11,7 +11,7 @@ communication and the optimizer that follow are array arithmetic over plans.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,8 +19,9 @@ from gpuplan.catalog.schema import Accelerator, Framework, Model
 from gpuplan.model.collectives import Collective, Network, collective_times
 from gpuplan.model.flops import hardware_flops_per_token, training_flops_per_token
 from gpuplan.model.kernels import Device, streaming_time
-from gpuplan.model.layer import LayerCost, layer_cost
-from gpuplan.model.memory import WEIGHT_BYTES, activation_bytes_per_layer
+from gpuplan.model.memory import WEIGHT_BYTES
+from gpuplan.model.per_layer import RECOMPUTE_ORDER as RECOMPUTE_ORDER  # re-exported
+from gpuplan.model.per_layer import per_layer
 from gpuplan.model.pipeline import (
     StageInputs,
     distinct_rows,
@@ -30,14 +31,11 @@ from gpuplan.model.pipeline import (
 )
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
-RECOMPUTE_ORDER = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
 # Per parameter and step: Adam reads master, m, v and the FP32 gradient (16 bytes) and writes
 # master, m, v and the BF16 copy (14); gradient-norm clipping reads the gradient again (4)
 # and zeroing the buffer for the next step writes it (4).
 OPTIMIZER_BYTES_PER_PARAM = 38
 AXES = ("tp", "cp", "ep", "pp", "dp")
-LAYER_FIELDS = ("forward_s", "backward_s", "recompute_s", "attention_s", "tp_s", "cp_s", "ep_s")
-"""The :class:`gpuplan.model.layer.LayerCost` fields, per plan in :func:`_per_layer`."""
 
 IntArray = np.ndarray
 FloatArray = np.ndarray
@@ -146,73 +144,18 @@ class BatchResult:
         return np.asarray(total)
 
 
-def _layer(
-    model: Model, plan: ParallelPlan, seq_len: int, dev: Device, framework: Framework,
-    network: Network,
-) -> tuple[LayerCost, LayerCost, tuple[float, float, float]]:  # fmt: skip
-    """One dense and one MoE layer of ``plan`` (the dense one twice for a dense model), and
-    the activation bytes of a dense layer, of a MoE layer and of a layer without recompute
-    (what a full recompute rebuilds, transiently)."""
-    attention = framework.attention
-    dense = layer_cost(model, plan, seq_len, False, dev, attention, network)
-    moe = (
-        layer_cost(model, plan, seq_len, True, dev, attention, network)
-        if model.moe is not None
-        else dense
-    )
-    activations = (
-        activation_bytes_per_layer(model, plan, seq_len, attention, False, dev.fp8),
-        activation_bytes_per_layer(model, plan, seq_len, attention, model.moe is not None,
-                                   dev.fp8),
-        activation_bytes_per_layer(model, replace(plan, recompute=Recompute.NONE), seq_len,
-                                   attention, False, dev.fp8),
-    )  # fmt: skip
-    return dense, moe, activations
-
-
-def _per_layer(
-    model: Model, batch: PlanBatch, seq_len: int, dev: Device, framework: Framework,
-    network: Network,
-) -> tuple[dict[str, FloatArray], dict[str, FloatArray], FloatArray]:  # fmt: skip
-    """Per plan, one dense and one MoE layer's costs (:data:`LAYER_FIELDS`) and, as rows of
-    the third array, the activation bytes of :func:`_layer`.
-
-    They depend on (tp, cp, micro-batch, recompute, sequence parallelism, ep) only, so the
-    scalar kernel model runs once per distinct combination and is broadcast to the plans.
-    """
-    keys = np.stack(
-        [batch.tp, batch.cp, batch.microbatch, batch.recompute,
-         batch.sequence_parallel.astype(np.int64), batch.ep],
-        axis=1,
-    )  # fmt: skip
-    unique, where = distinct_rows(keys)
-    dense = {f: np.empty(len(unique)) for f in LAYER_FIELDS}
-    moe = {f: np.empty(len(unique)) for f in LAYER_FIELDS}
-    activations = np.empty((3, len(unique)))
-    for row, (kt, kc, kb, kr, ks, ke) in enumerate(unique):
-        plan = ParallelPlan(
-            tensor_parallel=int(kt),
-            context_parallel=int(kc),
-            microbatch=int(kb),
-            recompute=RECOMPUTE_ORDER[int(kr)],
-            sequence_parallel=bool(ks),
-            expert_parallel=int(ke),
-        )
-        d, e, activations[:, row] = _layer(model, plan, seq_len, dev, framework, network)
-        for f in LAYER_FIELDS:
-            dense[f][row] = getattr(d, f)
-            moe[f][row] = getattr(e, f)
-    dense_per_plan = {f: a[where] for f, a in dense.items()}
-    return dense_per_plan, {f: a[where] for f, a in moe.items()}, activations[:, where]
-
-
 def _stage_inputs(
     model: Model, batch: PlanBatch, seq_len: int, dev: Device, framework: Framework,
     network: Network, *, microbatches: IntArray, tokens: FloatArray, pp_exposed: FloatArray,
 ) -> StageInputs:  # fmt: skip
     """What :func:`gpuplan.model.pipeline.evaluate_stages` sums per stage: the layout of each
     plan and the per-micro-batch costs and activations of its layers and logits."""
-    dense, moe, activations = _per_layer(model, batch, seq_len, dev, framework, network)
+    keys = np.stack(
+        [batch.tp, batch.cp, batch.microbatch, batch.recompute,
+         batch.sequence_parallel.astype(np.int64), batch.ep],
+        axis=1,
+    )  # fmt: skip
+    dense, moe, activations = per_layer(model, keys, seq_len, dev, framework, network)
     return StageInputs(
         tp=batch.tp,
         pp=batch.pp,
@@ -231,7 +174,11 @@ def _stage_inputs(
         act_transient=activations[2],
         logits=logit_times(model, batch.tp, batch.cp, batch.microbatch, seq_len, dev, framework),
         pp_exposed=pp_exposed,
-    )
+        time_group=distinct_rows(
+            np.stack([batch.tp, batch.pp, batch.dp, batch.cp, batch.ep, batch.microbatch,
+                      batch.interleave, batch.recompute, batch.sequence_parallel], axis=1)
+        )[1],  # every field but zero
+    )  # fmt: skip
 
 
 def _dp_groups(batch: PlanBatch) -> tuple[IntArray, IntArray]:

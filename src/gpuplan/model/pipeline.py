@@ -71,6 +71,9 @@ class StageInputs:
     """Logits and loss of one micro-batch, on the last stage."""
     pp_exposed: FloatArray
     """Sends between stages per micro-batch that the stage waits for."""
+    time_group: IntArray
+    """Plans with the same group differ in ZeRO stage only: their stages take the same time
+    and hold the same parameters and activations, so one of them is evaluated for all."""
 
     def rows(self, idx: np.ndarray) -> StageInputs:
         """The plans at ``idx``, each array as a column (plans x 1) to broadcast over stages."""
@@ -83,7 +86,13 @@ class StageInputs:
 
 @dataclass(frozen=True)
 class Stages:
-    """The physical stages of one pipeline shape, each a row of 1 x stages."""
+    """The distinct physical stages of one pipeline shape, each a column of 1 x classes.
+
+    Stages that hold the same layers (and MoE layers) and neither the embedding nor the
+    logits cost the same time and hold the same parameters, so one of each class is
+    evaluated: the first of them (``index``), which, of its class, keeps the most
+    micro-batches' activations in flight. ``count`` is how many stages the class stands for
+    (in the bubble's sum)."""
 
     pp: int
     interleave: int
@@ -93,6 +102,7 @@ class Stages:
     index: IntArray
     first: np.ndarray
     last: np.ndarray
+    count: FloatArray
 
 
 @functools.cache
@@ -110,12 +120,29 @@ def _stage_structure(model: Model, pp: int, v: int) -> tuple[tuple[int, ...], tu
     return tuple(layers), tuple(moe)
 
 
+@functools.cache
+def _stage_classes(model: Model, pp: int, v: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The first stage of each class of identical stages, in stage order, and the class sizes.
+
+    Identical: the same layers and MoE layers, and neither the first (embedding) nor the
+    last (logits) stage."""
+    layers, moe = _stage_structure(model, pp, v)
+    first_of: dict[tuple[int, int, bool, bool], int] = {}
+    sizes: dict[int, int] = {}
+    for stage in range(pp):
+        key = (layers[stage], moe[stage], stage == 0, stage == pp - 1)
+        head = first_of.setdefault(key, stage)
+        sizes[head] = sizes.get(head, 0) + 1
+    return tuple(sizes), tuple(sizes.values())
+
+
 def _pipeline_stages(model: Model, pp: int, v: int) -> Stages:
-    """The stages of ``pp`` GPUs with ``v`` virtual stages (chunks of layers) each."""
+    """The stage classes of ``pp`` GPUs with ``v`` virtual stages (chunks of layers) each."""
     counts, moes = _stage_structure(model, pp, v)
-    layers = np.asarray(counts, dtype=float)[None, :]
-    moe_layers = np.asarray(moes, dtype=float)[None, :]
-    index = np.arange(pp)[None, :]
+    heads, sizes = _stage_classes(model, pp, v)
+    layers = np.asarray([counts[i] for i in heads], dtype=float)[None, :]
+    moe_layers = np.asarray([moes[i] for i in heads], dtype=float)[None, :]
+    index = np.asarray(heads)[None, :]
     return Stages(
         pp=pp,
         interleave=v,
@@ -125,6 +152,7 @@ def _pipeline_stages(model: Model, pp: int, v: int) -> Stages:
         index=index,
         first=index == 0,
         last=index == pp - 1,
+        count=np.asarray(sizes, dtype=float)[None, :],
     )
 
 
@@ -229,25 +257,27 @@ def _stage_params(model: Model, s: Stages, p: StageInputs) -> tuple[FloatArray, 
 
 
 def _state_bytes(
-    s: Stages, p: StageInputs, dense_params: FloatArray, expert_params: FloatArray,
-    grad_bytes: float,
+    s: Stages, p: StageInputs, idx: IntArray, dense_params: FloatArray,
+    expert_params: FloatArray, grad_bytes: float,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
-    """Per plan and stage, the weights, gradients and optimizer states (bytes) under ZeRO.
+    """Per plan ``idx`` of ``p`` and stage, the weights, gradients and optimizer states
+    (bytes) under ZeRO.
 
     ZeRO 1 shards the optimizer states over DP x CP (experts over DP x CP / EP), ZeRO 2
     also the gradients, ZeRO 3 also the weights, of which two layers' worth stay gathered.
     """
-    shard = p.dp * p.cp
-    expert_shard = np.maximum(1, (p.dp * p.cp) // p.ep)
+    zero, data = p.zero[idx, None], (p.dp * p.cp)[idx, None]
+    shard = data
+    expert_shard = np.maximum(1, data // p.ep[idx, None])
     all_params = dense_params + expert_params
     sharded = dense_params / shard + expert_params / expert_shard
     weights = np.where(
-        p.zero >= 3,
+        zero >= 3,
         WEIGHT_BYTES * np.minimum(all_params, sharded + 2 * all_params / np.maximum(s.layers, 1)),
         WEIGHT_BYTES * all_params,
     )
-    grads = grad_bytes * np.where(p.zero >= 2, sharded, all_params)
-    optimizer = OPTIMIZER_BYTES * np.where(p.zero >= 1, sharded, all_params)
+    grads = grad_bytes * np.where(zero >= 2, sharded, all_params)
+    optimizer = OPTIMIZER_BYTES * np.where(zero >= 1, sharded, all_params)
     return weights, grads, optimizer
 
 
@@ -280,33 +310,50 @@ def evaluate_stages(
 
     With per-micro-batch stage times ``t_i`` and ``v`` virtual stages per GPU the bubble is
     ``(sum(t_i) - max(t_i)) / v`` (Narayanan et al. 2021 sec. 2.2, generalised to uneven
-    stages).
+    stages). Only what can differ is evaluated: one stage per class of identical stages
+    (:class:`Stages`), and the times, parameters and activations once per time group
+    (:attr:`StageInputs.time_group`); the ZeRO states for every plan.
     """
     n = len(plans.tp)
     out = {name: np.zeros(n) for name in SLOWEST + HEAVIEST}
     out["memory_stage"] = np.zeros(n, dtype=np.int64)
     unique, where = distinct_rows(np.stack([plans.pp, plans.interleave], axis=1))
-    for row, (kp, kv) in enumerate(unique):
+    for row, (kp, kv) in enumerate(unique.tolist()):
         idx = np.flatnonzero(where == row)
-        s, p = _pipeline_stages(model, int(kp), int(kv)), plans.rows(idx)
-        rows = np.arange(idx.size)
-        per_stage = _stage_times(s, p, framework.tp_comm_overlap)
-        stage_time = per_stage.pop("stage")
-        slowest = np.argmax(stage_time, axis=1)
-        out["bubble"][idx] = (stage_time.sum(axis=1) - stage_time[rows, slowest]) / kv
-        dense_params, expert_params = _stage_params(model, s, p)
-        per_stage |= {"dense_params": dense_params, "expert_params": expert_params}
-        per_stage["layers"] = np.broadcast_to(s.layers, stage_time.shape)
-        for name, values in per_stage.items():
-            out[name][idx] = values[rows, slowest]
-
+        _, first, back = np.unique(plans.time_group[idx], return_index=True, return_inverse=True)
+        back = back.reshape(-1)
+        s, p = _pipeline_stages(model, kp, kv), plans.rows(idx[first])
+        slowest, dense_params, expert_params = _slowest_stage(model, framework, s, p)
+        for name, values in slowest.items():
+            out[name][idx] = values[back]
         weights, grads, optimizer = _state_bytes(
-            s, p, dense_params, expert_params, framework.grad_bytes
+            s, plans, idx, dense_params[back], expert_params[back], framework.grad_bytes
         )
         memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
-                  "activations": _activation_bytes(model, s, p)}  # fmt: skip
+                  "activations": _activation_bytes(model, s, p)[back]}  # fmt: skip
         heaviest = np.argmax(weights + grads + optimizer + memory["activations"], axis=1)
-        out["memory_stage"][idx] = heaviest
+        out["memory_stage"][idx] = s.index[0, heaviest]
+        rows, classes = np.arange(idx.size), s.index.shape[1]
         for name, values in memory.items():
-            out[name][idx] = np.broadcast_to(values, (idx.size, int(kp)))[rows, heaviest]
+            out[name][idx] = np.broadcast_to(values, (idx.size, classes))[rows, heaviest]
     return out
+
+
+def _slowest_stage(
+    model: Model, framework: Framework, s: Stages, p: StageInputs
+) -> tuple[dict[str, FloatArray], FloatArray, FloatArray]:
+    """Per plan of ``p``, the :data:`SLOWEST` values of its slowest stage (the first of
+    them: the first slowest class holds the first slowest stage) and the bubble; and the
+    dense and expert parameters of every stage."""
+    rows = np.arange(p.tp.shape[0])
+    per_stage = _stage_times(s, p, framework.tp_comm_overlap)
+    stage_time = per_stage.pop("stage")
+    slowest = np.argmax(stage_time, axis=1)
+    total = (stage_time * s.count).sum(axis=1)
+    values = {"bubble": (total - stage_time[rows, slowest]) / s.interleave}
+    dense_params, expert_params = _stage_params(model, s, p)
+    per_stage |= {"dense_params": dense_params, "expert_params": expert_params}
+    per_stage["layers"] = np.broadcast_to(s.layers, stage_time.shape)
+    for name, stage_values in per_stage.items():
+        values[name] = stage_values[rows, slowest]
+    return values, dense_params, expert_params
