@@ -24,7 +24,7 @@ from gpuplan.model.per_layer import RECOMPUTE_ORDER as RECOMPUTE_ORDER  # re-exp
 from gpuplan.model.per_layer import per_layer
 from gpuplan.model.pipeline import (
     StageInputs,
-    distinct_rows,
+    distinct_first,
     evaluate_stages,
     logit_times,
     stage_sends,
@@ -163,7 +163,6 @@ def _stage_inputs(
         cp=batch.cp,
         ep=batch.ep,
         interleave=batch.interleave,
-        zero=batch.zero,
         microbatches=microbatches,
         tokens=tokens,
         full_recompute=batch.recompute == RECOMPUTE_ORDER.index(Recompute.FULL),
@@ -174,11 +173,7 @@ def _stage_inputs(
         act_transient=activations[2],
         logits=logit_times(model, batch.tp, batch.cp, batch.microbatch, seq_len, dev, framework),
         pp_exposed=pp_exposed,
-        time_group=distinct_rows(
-            np.stack([batch.tp, batch.pp, batch.dp, batch.cp, batch.ep, batch.microbatch,
-                      batch.interleave, batch.recompute, batch.sequence_parallel], axis=1)
-        )[1],  # every field but zero
-    )  # fmt: skip
+    )
 
 
 def _dp_groups(batch: PlanBatch) -> tuple[IntArray, IntArray]:
@@ -209,19 +204,20 @@ def _dp_collectives(
 
 
 def _data_parallel(
-    batch: PlanBatch, crit: dict[str, np.ndarray], microbatches: IntArray, network: Network,
-    framework: Framework,
+    batch: PlanBatch, crit: dict[str, np.ndarray], microbatches: IntArray,
+    collectives: tuple[FloatArray, FloatArray, FloatArray], framework: Framework,
 ) -> tuple[FloatArray, FloatArray]:  # fmt: skip
     """Per plan and step, data-parallel communication on the link and exposed.
 
     Gradients are reduced over DP x CP (experts over DP x CP / EP), then the updated
     weights gathered back under a sharded optimizer; ZeRO-3 gathers per micro-batch.
     Hidden under the last backward / first forward when overlapped (frameworks.yaml:
-    overlap_grad_reduce, overlap_param_gather), except one layer's share.
+    overlap_grad_reduce, overlap_param_gather), except one layer's share. ``collectives``:
+    per plan, the all-gather, reduce-scatter and all-reduce of :func:`_dp_collectives`.
     """
     m, zero, compute = microbatches, batch.zero, crit["compute"]
     layers_here = np.maximum(1.0, crit["layers"])
-    gather, reduce_scatter, all_reduce = _dp_collectives(batch, crit, network, framework.grad_bytes)
+    gather, reduce_scatter, all_reduce = collectives
     per_mb_zero3 = 2 * gather + reduce_scatter
     hidden3 = compute if framework.overlap_param_gather else np.zeros(len(batch))
     exposed_zero3 = m * np.maximum(per_mb_zero3 - hidden3, per_mb_zero3 / layers_here)
@@ -306,14 +302,23 @@ def evaluate(
     """Memory and step-time parts of every plan of ``batch`` (which must be valid layouts):
     per-layer costs, per-stage sums (:func:`gpuplan.model.pipeline.evaluate_stages`), then
     the data-parallel communication and the optimizer of the slowest stage."""
-    tokens = batch.microbatch * seq_len / batch.cp
-    m = global_batch // (batch.microbatch * batch.dp)
-    pp_comm = stage_sends(model, batch.tp, batch.cp, batch.dp, batch.pp, batch.interleave,
+    first, back = distinct_first(np.stack(
+        [batch.tp, batch.pp, batch.dp, batch.cp, batch.ep, batch.microbatch, batch.interleave,
+         batch.recompute, batch.sequence_parallel], axis=1,
+    ))  # fmt: skip
+    group = batch.take(first)  # one plan per group of plans that differ in ZeRO stage only
+    tokens = group.microbatch * seq_len / group.cp
+    m = global_batch // (group.microbatch * group.dp)
+    pp_comm = stage_sends(model, group.tp, group.cp, group.dp, group.pp, group.interleave,
                           tokens, network, framework)  # fmt: skip
-    inputs = _stage_inputs(model, batch, seq_len, dev, framework, network, microbatches=m,
+    inputs = _stage_inputs(model, group, seq_len, dev, framework, network, microbatches=m,
                            tokens=tokens, pp_exposed=pp_comm[1])  # fmt: skip
-    crit = evaluate_stages(model, framework, inputs)
-    dp_comm = _data_parallel(batch, crit, m, network, framework)
+    slowest, crit = evaluate_stages(model, framework, inputs, batch.zero, back)
+    collectives = _dp_collectives(group, slowest, network, framework.grad_bytes)
+    crit |= {name: values[back] for name, values in slowest.items()}
+    m, pp_comm = m[back], (pp_comm[0][back], pp_comm[1][back])
+    dp_comm = _data_parallel(batch, crit, m, (collectives[0][back], collectives[1][back],
+                                              collectives[2][back]), framework)  # fmt: skip
     exposed_s, on_link_s = _axis_times(crit, m, pp_comm, dp_comm)
     tokens_per_step = global_batch * seq_len
     hardware = np.asarray(

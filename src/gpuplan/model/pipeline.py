@@ -34,13 +34,26 @@ HEAVIEST = ("weights", "grads", "optimizer", "activations")
 """Memory (bytes) of a plan's most loaded stage, from :func:`evaluate_stages`."""
 
 
-def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of ``keys`` (non-negative integers) and, per plan, the index of its row."""
+def distinct_first(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Of the distinct rows of ``keys`` (non-negative integers): the index of each one's
+    first occurrence and, per row, the index of its distinct row."""
     code = np.zeros(keys.shape[0], dtype=np.int64)
+    radix = 1
+    for column in keys.T:
+        radix *= int(column.max()) + 1
+    if radix >= 2**62:  # the mixed-radix code would overflow int64: compare rows instead
+        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        return first, inverse.reshape(-1)
     for column in keys.T:
         code = code * (int(column.max()) + 1) + column
     _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
-    return keys[first], inverse.reshape(-1)
+    return first, inverse.reshape(-1)
+
+
+def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of ``keys`` (non-negative integers) and, per plan, the index of its row."""
+    first, inverse = distinct_first(keys)
+    return keys[first], inverse
 
 
 @dataclass(frozen=True)
@@ -55,7 +68,6 @@ class StageInputs:
     cp: IntArray
     ep: IntArray
     interleave: IntArray
-    zero: IntArray
     microbatches: IntArray
     """Micro-batches per step through each pipeline."""
     tokens: FloatArray
@@ -71,9 +83,6 @@ class StageInputs:
     """Logits and loss of one micro-batch, on the last stage."""
     pp_exposed: FloatArray
     """Sends between stages per micro-batch that the stage waits for."""
-    time_group: IntArray
-    """Plans with the same group differ in ZeRO stage only: their stages take the same time
-    and hold the same parameters and activations, so one of them is evaluated for all."""
 
     def rows(self, idx: np.ndarray) -> StageInputs:
         """The plans at ``idx``, each array as a column (plans x 1) to broadcast over stages."""
@@ -257,18 +266,17 @@ def _stage_params(model: Model, s: Stages, p: StageInputs) -> tuple[FloatArray, 
 
 
 def _state_bytes(
-    s: Stages, p: StageInputs, idx: IntArray, dense_params: FloatArray,
+    s: Stages, p: StageInputs, zero: int, dense_params: FloatArray,
     expert_params: FloatArray, grad_bytes: float,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
-    """Per plan ``idx`` of ``p`` and stage, the weights, gradients and optimizer states
-    (bytes) under ZeRO.
+    """Per plan and stage, the weights, gradients and optimizer states (bytes) under ZeRO
+    stage ``zero``, ``p`` the plans' layouts.
 
     ZeRO 1 shards the optimizer states over DP x CP (experts over DP x CP / EP), ZeRO 2
     also the gradients, ZeRO 3 also the weights, of which two layers' worth stay gathered.
     """
-    zero, data = p.zero[idx, None], (p.dp * p.cp)[idx, None]
-    shard = data
-    expert_shard = np.maximum(1, data // p.ep[idx, None])
+    shard = p.dp * p.cp
+    expert_shard = np.maximum(1, (p.dp * p.cp) // p.ep)
     all_params = dense_params + expert_params
     sharded = dense_params / shard + expert_params / expert_shard
     weights = np.where(
@@ -303,40 +311,54 @@ def _activation_bytes(model: Model, s: Stages, p: StageInputs) -> FloatArray:
 
 
 def evaluate_stages(
-    model: Model, framework: Framework, plans: StageInputs
-) -> dict[str, np.ndarray]:
-    """Per plan, the :data:`SLOWEST` values of its slowest stage, the bubble, the
+    model: Model, framework: Framework, plans: StageInputs, zero: IntArray, back: IntArray
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The :data:`SLOWEST` values of the slowest stage and the bubble, per plan of
+    ``plans``; and per plan ``i`` of the batch (``plans`` row ``back[i]`` under ZeRO stage
+    ``zero[i]``: its stages take the same time whatever the ZeRO stage), the
     :data:`HEAVIEST` memory of its most loaded stage and that stage (``"memory_stage"``).
 
     With per-micro-batch stage times ``t_i`` and ``v`` virtual stages per GPU the bubble is
     ``(sum(t_i) - max(t_i)) / v`` (Narayanan et al. 2021 sec. 2.2, generalised to uneven
-    stages). Only what can differ is evaluated: one stage per class of identical stages
-    (:class:`Stages`), and the times, parameters and activations once per time group
-    (:attr:`StageInputs.time_group`); the ZeRO states for every plan.
+    stages). One stage per class of identical stages is evaluated (:class:`Stages`).
     """
-    n = len(plans.tp)
-    out = {name: np.zeros(n) for name in SLOWEST + HEAVIEST}
-    out["memory_stage"] = np.zeros(n, dtype=np.int64)
-    unique, where = distinct_rows(np.stack([plans.pp, plans.interleave], axis=1))
+    slowest = {name: np.zeros(len(plans.tp)) for name in SLOWEST}
+    heaviest = {name: np.zeros(back.size) for name in HEAVIEST}
+    heaviest["memory_stage"] = np.zeros(back.size, dtype=np.int64)
+    unique, shape_of = distinct_rows(np.stack([plans.pp, plans.interleave], axis=1))
+    shape_of_plan, local = shape_of[back], np.zeros(len(plans.tp), dtype=np.int64)
     for row, (kp, kv) in enumerate(unique.tolist()):
-        idx = np.flatnonzero(where == row)
-        _, first, back = np.unique(plans.time_group[idx], return_index=True, return_inverse=True)
-        back = back.reshape(-1)
-        s, p = _pipeline_stages(model, kp, kv), plans.rows(idx[first])
-        slowest, dense_params, expert_params = _slowest_stage(model, framework, s, p)
-        for name, values in slowest.items():
-            out[name][idx] = values[back]
-        weights, grads, optimizer = _state_bytes(
-            s, plans, idx, dense_params[back], expert_params[back], framework.grad_bytes
-        )
-        memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
-                  "activations": _activation_bytes(model, s, p)[back]}  # fmt: skip
-        heaviest = np.argmax(weights + grads + optimizer + memory["activations"], axis=1)
-        out["memory_stage"][idx] = s.index[0, heaviest]
-        rows, classes = np.arange(idx.size), s.index.shape[1]
-        for name, values in memory.items():
-            out[name][idx] = np.broadcast_to(values, (idx.size, classes))[rows, heaviest]
-    return out
+        ridx = np.flatnonzero(shape_of == row)
+        local[ridx] = np.arange(ridx.size)
+        s, p = _pipeline_stages(model, kp, kv), plans.rows(ridx)
+        values, dense_params, expert_params = _slowest_stage(model, framework, s, p)
+        for name, stage_values in values.items():
+            slowest[name][ridx] = stage_values
+        activations = np.broadcast_to(_activation_bytes(model, s, p), dense_params.shape)
+        idx = np.flatnonzero(shape_of_plan == row)
+        levels, at = zero[idx], local[back[idx]]
+        for level in np.unique(levels).tolist():
+            chosen = levels == level
+            _heaviest_stage(s, p, level, dense_params, expert_params, activations,
+                            framework.grad_bytes, heaviest, idx[chosen], at[chosen])  # fmt: skip
+    return slowest, heaviest
+
+
+def _heaviest_stage(
+    s: Stages, p: StageInputs, zero: int, dense_params: FloatArray, expert_params: FloatArray,
+    activations: FloatArray, grad_bytes: float, out: dict[str, np.ndarray], idx: IntArray,
+    at: IntArray,
+) -> None:  # fmt: skip
+    """Into ``out`` at plans ``idx`` (rows ``at`` of ``p``, under ZeRO stage ``zero``), the
+    :data:`HEAVIEST` memory of the most loaded stage, and that stage."""
+    weights, grads, optimizer = _state_bytes(s, p, zero, dense_params, expert_params, grad_bytes)
+    memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
+              "activations": activations}  # fmt: skip
+    stage = np.argmax(weights + grads + optimizer + activations, axis=1)
+    rows = np.arange(stage.size)
+    out["memory_stage"][idx] = s.index[0, stage][at]
+    for name, values in memory.items():
+        out[name][idx] = np.broadcast_to(values, activations.shape)[rows, stage][at]
 
 
 def _slowest_stage(
