@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress
 from rich.table import Table
 
 from gpuplan.catalog import Catalog, load_catalog
@@ -228,10 +229,16 @@ def show_trends(
 def show_scaling_fit(
     file: Path, bootstrap: int, seed: int, starts: int, level: float, as_json: bool
 ) -> None:
-    """``gpuplan scaling-fit``: fit, then print the table or the JSON."""
-    fit = fit_scaling_law(
-        read_loss_csv(file), bootstrap=bootstrap, seed=seed, starts=starts, level=level
-    )
+    """``gpuplan scaling-fit``: fit, then print the table or the JSON; a progress bar on
+    standard error (when it is a terminal) while the bootstrap refits run."""
+    runs = read_loss_csv(file)
+    errors = Console(stderr=True)
+    with Progress(console=errors, disable=not errors.is_terminal, transient=True) as bar:
+        task = bar.add_task("bootstrap refits", total=bootstrap)
+        fit = fit_scaling_law(
+            runs, bootstrap=bootstrap, seed=seed, starts=starts, level=level,
+            progress=lambda done, _: bar.update(task, completed=done),
+        )  # fmt: skip
     if as_json:
         _emit_json({"file": str(file), **fit.to_dict()})
         return

@@ -37,6 +37,8 @@ HEAVIEST = ("weights", "grads", "optimizer", "activations")
 def distinct_first(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Of the distinct rows of ``keys`` (non-negative integers): the index of each one's
     first occurrence and, per row, the index of its distinct row."""
+    if keys.shape[0] == 1:  # one plan (estimate_step): nothing to sort
+        return np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
     code = np.zeros(keys.shape[0], dtype=np.int64)
     radix = 1
     for column in keys.T:
