@@ -267,27 +267,32 @@ def _stage_params(model: Model, s: Stages, p: StageInputs) -> tuple[FloatArray, 
     return dense_params, expert_params
 
 
+def _shards(
+    p: StageInputs, dense_params: FloatArray, expert_params: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Per plan and stage, all parameters on one GPU and its share of them when sharded over
+    DP x CP (experts over DP x CP / EP)."""
+    shard = p.dp * p.cp
+    expert_shard = np.maximum(1, (p.dp * p.cp) // p.ep)
+    return dense_params + expert_params, dense_params / shard + expert_params / expert_shard
+
+
 def _state_bytes(
-    s: Stages, p: StageInputs, zero: int, dense_params: FloatArray,
-    expert_params: FloatArray, grad_bytes: float,
-) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
+    s: Stages, zero: int, all_params: FloatArray, sharded: FloatArray, grad_bytes: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Per plan and stage, the weights, gradients and optimizer states (bytes) under ZeRO
-    stage ``zero``, ``p`` the plans' layouts.
+    stage ``zero``, from :func:`_shards`.
 
     ZeRO 1 shards the optimizer states over DP x CP (experts over DP x CP / EP), ZeRO 2
     also the gradients, ZeRO 3 also the weights, of which two layers' worth stay gathered.
     """
-    shard = p.dp * p.cp
-    expert_shard = np.maximum(1, (p.dp * p.cp) // p.ep)
-    all_params = dense_params + expert_params
-    sharded = dense_params / shard + expert_params / expert_shard
-    weights = np.where(
-        zero >= 3,
-        WEIGHT_BYTES * np.minimum(all_params, sharded + 2 * all_params / np.maximum(s.layers, 1)),
-        WEIGHT_BYTES * all_params,
-    )
-    grads = grad_bytes * np.where(zero >= 2, sharded, all_params)
-    optimizer = OPTIMIZER_BYTES * np.where(zero >= 1, sharded, all_params)
+    if zero >= 3:
+        gathered = sharded + 2 * all_params / np.maximum(s.layers, 1)
+        weights = WEIGHT_BYTES * np.minimum(all_params, gathered)
+    else:
+        weights = WEIGHT_BYTES * all_params
+    grads = grad_bytes * (sharded if zero >= 2 else all_params)
+    optimizer = OPTIMIZER_BYTES * (sharded if zero >= 1 else all_params)
     return weights, grads, optimizer
 
 
@@ -337,23 +342,24 @@ def evaluate_stages(
         for name, stage_values in values.items():
             slowest[name][ridx] = stage_values
         activations = np.broadcast_to(_activation_bytes(model, s, p), dense_params.shape)
+        params = _shards(p, dense_params, expert_params)
         idx = np.flatnonzero(shape_of_plan == row)
         levels, at = zero[idx], local[back[idx]]
         for level in np.unique(levels).tolist():
             chosen = levels == level
-            _heaviest_stage(s, p, level, dense_params, expert_params, activations,
-                            framework.grad_bytes, heaviest, idx[chosen], at[chosen])  # fmt: skip
+            _heaviest_stage(s, level, params, activations, framework.grad_bytes, heaviest,
+                            idx[chosen], at[chosen])  # fmt: skip
     return slowest, heaviest
 
 
 def _heaviest_stage(
-    s: Stages, p: StageInputs, zero: int, dense_params: FloatArray, expert_params: FloatArray,
-    activations: FloatArray, grad_bytes: float, out: dict[str, np.ndarray], idx: IntArray,
-    at: IntArray,
+    s: Stages, zero: int, params: tuple[FloatArray, FloatArray], activations: FloatArray,
+    grad_bytes: float, out: dict[str, np.ndarray], idx: IntArray, at: IntArray,
 ) -> None:  # fmt: skip
-    """Into ``out`` at plans ``idx`` (rows ``at`` of ``p``, under ZeRO stage ``zero``), the
-    :data:`HEAVIEST` memory of the most loaded stage, and that stage."""
-    weights, grads, optimizer = _state_bytes(s, p, zero, dense_params, expert_params, grad_bytes)
+    """Into ``out`` at plans ``idx`` (rows ``at`` of the shape's plans, under ZeRO stage
+    ``zero``; ``params`` from :func:`_shards`), the :data:`HEAVIEST` memory of the most
+    loaded stage, and that stage."""
+    weights, grads, optimizer = _state_bytes(s, zero, *params, grad_bytes)
     memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
               "activations": activations}  # fmt: skip
     stage = np.argmax(weights + grads + optimizer + activations, axis=1)

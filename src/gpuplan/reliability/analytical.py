@@ -29,6 +29,7 @@ checkpoints (which shrink ``R``).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from enum import StrEnum
@@ -308,6 +309,7 @@ class ReliabilityEstimate:
         return self.wall_time_s / units.DAY_S
 
 
+@functools.lru_cache(maxsize=4096)  # pure; sweeps over prices and sites ask for it again
 def estimate_reliability(
     params: float,
     gpus: int,
