@@ -103,3 +103,26 @@ def test_stage_classes_stand_for_every_stage() -> None:
     stages = pipeline._pipeline_stages(model, 16, 1)
     assert stages.layers.tolist() == [[7.0, 8.0, 7.0]]
     assert float((stages.layers * stages.count).sum()) == 126
+
+
+def test_a_plan_given_in_full_is_kept_and_equal_to_its_first_evaluation() -> None:
+    from gpuplan.model import step
+    from gpuplan.model.performance import estimate
+    from gpuplan.scenario.plan import ParallelPlan, Recompute
+
+    model, h100 = CATALOG.model("llama3-405b"), CATALOG.accelerator("h100-sxm")
+    plan = ParallelPlan(
+        tensor_parallel=8, pipeline_parallel=16, data_parallel=128, interleave=2,
+        recompute=Recompute.FULL, sequence_parallel=True, zero=1,
+    )  # fmt: skip
+
+    def run() -> object:
+        return estimate(CATALOG, model, h100, plan, seq_len=8192, global_batch=2048)
+
+    step._one_plan.cache_clear()
+    per_layer._layer_cache.clear()
+    first = run()
+    hits = step._one_plan.cache_info().hits
+    again = run()
+    assert step._one_plan.cache_info().hits == hits + 1
+    assert again == first and again is not first

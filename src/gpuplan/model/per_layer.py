@@ -87,7 +87,10 @@ def per_layer(
     :func:`_known_layers`) and is broadcast to the plans.
     """
     unique, where = distinct_rows(keys)
-    known = _known_layers((model, seq_len, dev, framework, network))
+    try:
+        known = _known_layers((model, seq_len, dev, framework, network))
+    except TypeError:  # a context that cannot be hashed (a list or dict field): not kept
+        known = {}
     rows: list[LayerValues] = []
     for kt, kc, kb, kr, ks, ke in unique.tolist():
         values = known.get((kt, kc, kb, kr, ks, ke))
