@@ -126,3 +126,13 @@ def test_a_plan_given_in_full_is_kept_and_equal_to_its_first_evaluation() -> Non
     again = run()
     assert step._one_plan.cache_info().hits == hits + 1
     assert again == first and again is not first
+
+
+def test_the_layer_cache_keeps_the_newest_contexts() -> None:
+    per_layer._layer_cache.clear()
+    limit = per_layer.LAYER_CACHE_CONTEXTS
+    for context in range(limit + 36):
+        per_layer._known_layers(("context", context))
+    kept = [key[1] for key in per_layer._layer_cache]
+    per_layer._layer_cache.clear()
+    assert kept == list(range(36, limit + 36))

@@ -44,8 +44,9 @@ def _known_layers(key: tuple[object, ...]) -> dict[tuple[int, ...], LayerValues]
     :data:`LAYER_CACHE_CONTEXTS` contexts, the oldest dropped first."""
     known = _layer_cache.get(key)
     if known is None:
-        while len(_layer_cache) >= LAYER_CACHE_CONTEXTS:
-            _layer_cache.pop(next(iter(_layer_cache)), None)
+        excess = max(0, len(_layer_cache) - LAYER_CACHE_CONTEXTS + 1)
+        for oldest in list(_layer_cache)[:excess]:
+            _layer_cache.pop(oldest, None)  # list(): safe beside the web server's threads
         known = _layer_cache.setdefault(key, {})
     return known
 
