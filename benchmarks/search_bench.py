@@ -7,7 +7,9 @@ below; ``time.process_time`` is steadier than wall time on a shared machine): Ll
 1024..131072 <= 1 s; one plan given in full <= 0.1 ms. The search keeps per-layer costs
 between searches (``gpuplan.model.per_layer``), so the first search of a model and
 accelerator ("cold") pays for them and later ones ("warm") reuse them; both are shown.
-Run by ``make bench``.
+Run by ``make bench``. Before/after in one run: ``git archive <commit> src | tar -x -C
+/tmp/before``, then ``PYTHONPATH=/tmp/before/src .venv/bin/python benchmarks/search_bench.py``
+times that commit with this file.
 """
 
 from __future__ import annotations
