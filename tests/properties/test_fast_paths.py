@@ -136,3 +136,25 @@ def test_the_layer_cache_keeps_the_newest_contexts() -> None:
     kept = [key[1] for key in per_layer._layer_cache]
     per_layer._layer_cache.clear()
     assert kept == list(range(36, limit + 36))
+
+
+def test_a_kept_batch_gives_the_answer_of_a_fresh_evaluation() -> None:
+    """Llama 3 70B on 3,296 and on 3,432 H100 (no plan uses them all): both searches fall
+    back to plans that use fewer GPUs and evaluate the same batch; the second is kept."""
+    from gpuplan.search import evaluated
+    from gpuplan.search.plans import search
+
+    model, h100 = CATALOG.model("llama3-70b"), CATALOG.accelerator("h100-sxm")
+
+    def run(gpus: int) -> object:
+        return search(CATALOG, model, h100, gpus, global_batch=1024, seq_len=8192)
+
+    evaluated._kept.clear()
+    run(3296)
+    kept = list(evaluated._kept)
+    second = run(3432)
+    assert list(evaluated._kept) == kept  # nothing new evaluated
+    evaluated._kept.clear()
+    fresh = run(3432)
+    for field in ("best", "top", "pareto", "feasible", "evaluated", "pruned", "enumerated"):
+        assert getattr(second, field) == getattr(fresh, field), field

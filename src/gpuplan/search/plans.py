@@ -37,6 +37,7 @@ from gpuplan.model.performance import device_of, network_of
 from gpuplan.model.rules import LAYOUT_RULES, SCHEDULE_RULES, Context, divisors, prune
 from gpuplan.model.step import StepEstimate, step_from_batch
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
+from gpuplan.search.evaluated import kept_evaluation
 
 MICROBATCHES = (1, 2, 4, 8, 16, 32)
 INTERLEAVES = (1, 2, 3, 4, 6, 8)
@@ -272,12 +273,17 @@ def _evaluate(
     accelerator = context.accelerator
     assert accelerator is not None, "the search always has its accelerator"
     overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
-    result = evaluate(context.model, accelerator, batch, seq_len=context.seq_len,
-                      global_batch=context.global_batch,
-                      dev=device_of(catalog, accelerator, fp8, framework_id),
-                      network=network_of(catalog, accelerator),
-                      framework=catalog.framework(framework_id),
-                      overhead_bytes=overhead * 2**30)  # fmt: skip
+    dev, network = (
+        device_of(catalog, accelerator, fp8, framework_id),
+        network_of(catalog, accelerator),
+    )
+    framework = catalog.framework(framework_id)
+    inputs = (context.model, accelerator, context.seq_len, context.global_batch, dev, network,
+              framework, overhead * 2**30)  # fmt: skip
+    result = kept_evaluation(inputs, batch, lambda: evaluate(
+        context.model, accelerator, batch, seq_len=context.seq_len,
+        global_batch=context.global_batch, dev=dev, network=network, framework=framework,
+        overhead_bytes=overhead * 2**30))  # fmt: skip
     headroom = catalog.system("allocator_headroom_fraction").for_accelerator(accelerator.id)
     return result, result.memory_bytes <= accelerator.hbm_bytes * (1.0 - headroom)
 
