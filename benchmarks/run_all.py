@@ -14,15 +14,19 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 import reliability_bench
 import search_bench
+import startup_bench
 import sweep_bench
 
 from gpuplan.accounting.cluster import assess_cluster
 from gpuplan.catalog import load_catalog
 from gpuplan.checks.validation import check_targets, validate
+from gpuplan.fitting.scaling_fit import LossObservations, fit_scaling_law
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.studies.seed import plan_seed_clusters
@@ -37,7 +41,25 @@ def median_seconds(fn: Callable[[], object], repeats: int = 20) -> float:
     return statistics.median(times)
 
 
+def scaling_fit_bench(runs: int = 240, bootstrap: int = 200) -> None:
+    """``fit_scaling_law`` with the CLI's 200 bootstrap refits on synthetic runs shaped like
+    Besiroglu et al. 2024's (E 1.82, A 482, B 2085, alpha 0.348, beta 0.366; 1% noise)."""
+    rng = np.random.default_rng(0)
+    params, tokens = 10 ** rng.uniform(7, 10.5, runs), 10 ** rng.uniform(9, 12, runs)
+    losses = (1.82 + 482 / params**0.348 + 2085 / tokens**0.366) * np.exp(rng.normal(0, 0.01, runs))
+    observed = LossObservations(
+        tuple(params.tolist()), tuple(tokens.tolist()), tuple(losses.tolist())
+    )
+    started, cpu = time.perf_counter(), time.process_time()
+    fit_scaling_law(observed, bootstrap=bootstrap, seed=0)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"scaling-fit, {runs} runs, {bootstrap} bootstrap refits: {elapsed:.1f} s, "
+          f"{cpu:.1f} s CPU (issue 15: 160 s before)")  # fmt: skip
+
+
 def main() -> None:
+    startup_bench.main([])
+    print()
     catalog = load_catalog()
     scenario = parse_scenario(
         {
@@ -74,6 +96,8 @@ def main() -> None:
     print(f"{'benchmark':58s} {'count':>8s} {'time':>10s} {'rate':>10s}")
     sweep_bench.bench_monte_carlo(1000)
     sweep_bench.bench_sweeps(20_000)
+    print()
+    scaling_fit_bench()
     print()
     start = time.perf_counter()
     results = validate(catalog)

@@ -1,16 +1,29 @@
-"""Speed of the plan search (issue 3): plans evaluated per second on named scenarios.
+"""Speed of the plan search (issues 3 and 15): plans evaluated per second on named scenarios,
+the issue-15 targets, and one plan given in full.
 
-Target: Llama 3 405B, 8K sequences, 16M-token batches on 16,384 H100 in under 1 s on one
-core (median of the runs below). Run by `make bench`.
+Issue 15 targets on the project's 2-core machine, in-process CPU time (median of the runs
+below; ``time.process_time`` is steadier than wall time on a shared machine): Llama 3 405B,
+8K sequences, 2,048-sequence batches on 16,384 H100 <= 60 ms; the 15 GPU counts of
+1024..131072 <= 1 s; one plan given in full <= 0.1 ms. The search keeps per-layer costs
+between searches (``gpuplan.model.per_layer``) and evaluated plan batches
+(``gpuplan.search.evaluated``): "cold" empties both before each run, "per-layer costs kept"
+only the batches, "again" neither.
+Run by ``make bench``. Before/after in one run: ``git archive <commit> src | tar -x -C
+/tmp/before``, then ``PYTHONPATH=/tmp/before/src .venv/bin/python benchmarks/search_bench.py``
+times that commit with this file.
 """
 
 from __future__ import annotations
 
+import importlib
 import statistics
 import time
+from collections.abc import Callable
 
 from gpuplan.catalog import load_catalog
-from gpuplan.search.plans import search
+from gpuplan.model.performance import estimate
+from gpuplan.scenario.plan import ParallelPlan, Recompute
+from gpuplan.search.plans import gpu_range, search, search_range
 
 CASES = (
     ("llama3-405b", "h100-sxm", 16_384, 2048, 8192),
@@ -18,9 +31,90 @@ CASES = (
     ("llama3-405b", "h100-sxm", 1_000_000, 16384, 8192),
     ("gpt3-175b", "a100-80gb", 1_024, 1536, 2048),
 )
+FIXED_PLAN = ParallelPlan(tensor_parallel=8, pipeline_parallel=16, data_parallel=128,
+                          microbatch=1, interleave=2, recompute=Recompute.FULL,
+                          sequence_parallel=True, zero=1)  # fmt: skip
+"""A complete plan of Llama 3 405B on 16,384 H100 (TP 8, PP 16, DP 128, as Meta's)."""
+
+
+try:  # absent before issue 15: then this file times an older checkout too (cold = warm)
+    _LAYER_CACHE: dict[object, object] = importlib.import_module(
+        "gpuplan.model.per_layer"
+    )._layer_cache
+except ModuleNotFoundError:
+    _LAYER_CACHE = {}
+
+
+def _forget(layers: bool = True) -> None:
+    """Empty the kept evaluations (of plan batches and of single plans) and, with
+    ``layers``, the kept per-layer costs; absent caches (an older checkout) are skipped."""
+    if layers:
+        _LAYER_CACHE.clear()
+    for module, name in (
+        ("gpuplan.model.step", "_one_plan"),
+        ("gpuplan.search.evaluated", "_kept"),
+    ):
+        try:
+            kept = getattr(importlib.import_module(module), name, None)
+        except ModuleNotFoundError:
+            continue
+        if kept is not None:
+            (kept.cache_clear if hasattr(kept, "cache_clear") else kept.clear)()
+
+
+def cpu_median(
+    fn: Callable[[], object], repeats: int, forget: Callable[[], None] | None = None
+) -> float:
+    """Median CPU seconds of ``fn``, calling ``forget`` (if any) before each run."""
+    times = []
+    for _ in range(repeats):
+        if forget is not None:
+            forget()
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
+    return statistics.median(times)
+
+
+def issue_15(repeats: int = 7) -> None:
+    catalog = load_catalog()
+    model, h100 = catalog.model("llama3-405b"), catalog.accelerator("h100-sxm")
+    counts = gpu_range(1024, 131072)
+
+    def one_search() -> object:
+        return search(catalog, model, h100, 16_384, global_batch=2048, seq_len=8192)
+
+    def the_range() -> object:
+        return search_range(catalog, model, h100, counts, global_batch=2048, seq_len=8192)
+
+    def one_plan() -> object:
+        return estimate(catalog, model, h100, FIXED_PLAN, seq_len=8192, global_batch=2048)
+
+    one_search()
+    cold, warm = _forget, lambda: _forget(layers=False)
+    rows = (
+        ("405B on 16,384 H100, searched, cold", cpu_median(one_search, repeats, cold), 0.060),
+        ("405B on 16,384 H100, searched, per-layer costs kept", cpu_median(one_search, repeats,
+         warm), 0.060),
+        ("405B on 16,384 H100, searched again (batch kept)", cpu_median(one_search, repeats),
+         0.060),
+        (f"405B, {len(counts)} counts 1024..131072, cold", cpu_median(the_range, 3, cold), 1.0),
+        (f"405B, {len(counts)} counts, per-layer costs kept", cpu_median(the_range, 3, warm),
+         1.0),
+        ("405B on 16,384 H100, one plan given in full, first", cpu_median(one_plan, 50, cold),
+         0.0001),
+        ("405B on 16,384 H100, one plan given in full, again", cpu_median(one_plan, 200),
+         0.0001),
+    )  # fmt: skip
+    print(f"{'issue 15 search targets (CPU, median)':52s} {'ms':>9s} {'target ms':>10s}")
+    for name, seconds, target in rows:
+        flag = "" if seconds <= target else "  MISS"
+        print(f"{name:52s} {seconds * 1e3:9.3f} {target * 1e3:10.1f}{flag}")
 
 
 def main(repeats: int = 5) -> None:
+    issue_15()
+    print()
     catalog = load_catalog()
     print(f"{'scenario':48s} {'median s':>9s} {'plans':>9s} {'plans/s':>10s}  best plan")
     for model_id, hardware, gpus, batch, seq in CASES:

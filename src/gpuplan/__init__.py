@@ -5,17 +5,39 @@
 >>> result = gpuplan.plan(gpuplan.parse_scenario(scenario))
 >>> round(result.run.compute.model_flops / 1e25, 1)
 3.9
+
+The names below are imported on first use (PEP 562), so that ``import gpuplan.cli`` or
+``gpuplan --help`` does not pay for the whole library.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from gpuplan.catalog import Catalog, load_catalog
-from gpuplan.errors import CatalogError, GpuplanError, ScenarioError
-from gpuplan.planning.result import PlanResult
-from gpuplan.planning.run import plan
-from gpuplan.scenario.parse import parse_scenario
-from gpuplan.scenario.resolve import resolve
-from gpuplan.scenario.schema import Scenario
+if TYPE_CHECKING:
+    from gpuplan.catalog import Catalog, load_catalog
+    from gpuplan.errors import CatalogError, GpuplanError, ScenarioError
+    from gpuplan.planning.result import PlanResult
+    from gpuplan.planning.run import plan
+    from gpuplan.scenario.parse import parse_scenario
+    from gpuplan.scenario.resolve import resolve
+    from gpuplan.scenario.schema import Scenario
+
+_HOMES = {
+    "Catalog": "gpuplan.catalog",
+    "load_catalog": "gpuplan.catalog",
+    "CatalogError": "gpuplan.errors",
+    "GpuplanError": "gpuplan.errors",
+    "ScenarioError": "gpuplan.errors",
+    "PlanResult": "gpuplan.planning.result",
+    "plan": "gpuplan.planning.run",
+    "parse_scenario": "gpuplan.scenario.parse",
+    "resolve": "gpuplan.scenario.resolve",
+    "Scenario": "gpuplan.scenario.schema",
+}
 
 __all__ = [
     "Catalog",
@@ -30,3 +52,17 @@ __all__ = [
     "plan",
     "resolve",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported from their modules on first use."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'gpuplan' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,7 +1,7 @@
 """The package layout follows the data flow: each package imports only the layers below it,
 and no module imports itself back through others (no import cycles).
 
-Layers, lowest first (docs/design.md): the foundation (errors, units), catalog, scenario,
+Layers, lowest first (docs/design.md): the foundation (errors, units, defaults), catalog, scenario,
 model, search, reliability, fitting, accounting, planning, studies, checks, report, and the
 adapters: web, then cli (whose ``serve`` starts the web app). ``gpuplan/__init__.py`` is
 the public facade and may import any layer.
@@ -17,6 +17,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "gpuplan"
 LAYERS: dict[str, int] = {
     "errors": 0,
     "units": 0,
+    "defaults": 0,
     "catalog": 1,
     "scenario": 2,
     "model": 3,

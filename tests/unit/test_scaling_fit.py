@@ -15,11 +15,12 @@ from scipy.optimize import check_grad
 from gpuplan.catalog import Catalog
 from gpuplan.catalog.schema import ScalingLaw, ScalingLawForm
 from gpuplan.errors import ScenarioError
+from gpuplan.fitting.huber_fit import huber as _huber
+from gpuplan.fitting.huber_fit import objective as _objective
+from gpuplan.fitting.huber_fit import one_blas_thread
 from gpuplan.fitting.scaling_fit import (
     InitGrid,
     LossObservations,
-    _huber,
-    _objective,
     compute_for_loss,
     fit_scaling_law,
     loss_per_decade,
@@ -212,3 +213,18 @@ def test_each_decade_buys_the_same_share_of_the_reducible_loss(
     assert bought == pytest.approx(reducible * (1 - 10**-gamma), rel=1e-6, abs=1e-13)
     assert loss_per_decade(chosen, 10 * compute) < bought
     assert math.isclose(compute_for_loss(chosen, chosen.e + reducible), compute, rel_tol=1e-6)
+
+
+def test_bootstrap_reports_progress_and_blas_threads_come_back() -> None:
+    seen: list[tuple[int, int]] = []
+    fit_scaling_law(synthetic_runs(noise=0.005), bootstrap=4, seed=1, grid=SMALL_GRID,
+                    progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    from gpuplan.fitting import huber_fit
+
+    lib = huber_fit._scipy_openblas()
+    if lib is not None:  # scipy's bundled OpenBLAS: one thread inside, the pool after
+        before = lib.scipy_openblas_get_num_threads()
+        with one_blas_thread():
+            assert lib.scipy_openblas_get_num_threads() == 1
+        assert lib.scipy_openblas_get_num_threads() == before

@@ -183,7 +183,22 @@ def test_distinct_scenarios_share_one_search(catalog: Catalog) -> None:
 # ------------------------------------------------------------------------ time and load
 
 
-def test_a_request_past_its_deadline_is_504_and_others_are_answered(catalog: Catalog) -> None:
+def _slow_searches(monkeypatch: pytest.MonkeyPatch, seconds: float = 2.5) -> None:
+    """Each search takes at least ``seconds``: the plan search itself is quick (and its
+    per-layer costs and plan batches are kept between tests), so the load is made here."""
+    search_plans = web_app.search_plans
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(seconds)
+        return search_plans(*args, **kwargs)
+
+    monkeypatch.setattr(web_app, "search_plans", slow)
+
+
+def test_a_request_past_its_deadline_is_504_and_others_are_answered(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _slow_searches(monkeypatch)
     limits = Limits(request_deadline_s=1.0, heavy_workers=1)
     slow = {**SEARCHED, "model": "llama3-70b", "counts": [4096, 8192, 16384]}
     with running(create_app(catalog, limits=limits)) as url:
@@ -203,7 +218,8 @@ def test_a_request_past_its_deadline_is_504_and_others_are_answered(catalog: Cat
     assert seconds < 5.0
 
 
-def test_a_full_queue_is_503_at_once(catalog: Catalog) -> None:
+def test_a_full_queue_is_503_at_once(catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    _slow_searches(monkeypatch)
     limits = Limits(request_deadline_s=3.0, heavy_workers=1, max_waiting=0)
     slow = {**SEARCHED, "model": "llama3-70b", "counts": [4096, 8192, 16384]}
     with running(create_app(catalog, limits=limits)) as url:

@@ -13,22 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
-from gpuplan.catalog.loader import load_catalog
-from gpuplan.checks.audit import audit as run_audit
-from gpuplan.checks.audit_files import load_audits
-from gpuplan.checks.breakdown import held_out_groups
-from gpuplan.checks.chip_runs import predict_chip_runs
-from gpuplan.checks.claims import check_all, load_claims
-from gpuplan.checks.moe_validation import validate_moe
-from gpuplan.checks.residuals import interval_coverage, residual_rows
-from gpuplan.checks.residuals import write_residuals as write_residuals_file
-from gpuplan.checks.totals import predict_totals
-from gpuplan.checks.validation import check_targets, kernel_checks
-from gpuplan.checks.validation import validate as run_validation
-from gpuplan.checks.video import predict_video_rows, summarize_video, video_dict
 from gpuplan.cli.audit import audit as audit_command
 from gpuplan.cli.flags import with_scenario_flags
 from gpuplan.cli.report import report as report_command
@@ -36,36 +21,14 @@ from gpuplan.cli.serve import serve as serve_command
 from gpuplan.cli.sweep import sweep as sweep_command
 from gpuplan.cli.trends import scaling_fit as scaling_fit_command
 from gpuplan.cli.trends import trends as trends_command
-from gpuplan.cli.uncertainty import print_uncertainty
+from gpuplan.cli.validate import validate as validate_command
 from gpuplan.cli.writes import check_writable, write_safely
+from gpuplan.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
 from gpuplan.errors import GpuplanError, ScenarioError
-from gpuplan.planning.result import PlanResult
-from gpuplan.report.audit import audit_report
-from gpuplan.report.breakdown import breakdown_dict, breakdown_table
-from gpuplan.report.budget import budget_report
-from gpuplan.report.chip_runs import chip_runs_dict, chip_runs_report
-from gpuplan.report.demo import demo_dict, demo_report
-from gpuplan.report.intervals import coverage_dict, coverage_report
-from gpuplan.report.moe_validation import moe_dict, moe_report
-from gpuplan.report.terminal import (
-    claims_table,
-    plan_report,
-    scaling_report,
-    search_report,
-)
-from gpuplan.report.time_to_train import objectives_report
-from gpuplan.report.validation import validation_dict, validation_report
-from gpuplan.report.video_demo import video_demo_table
-from gpuplan.report.video_validation import video_table, video_target_dict
-from gpuplan.scenario.distributions import has_distributions
-from gpuplan.scenario.schema import MIN_MFU
-from gpuplan.studies.answer import answer, plan_results, search_plans, single_scenarios
-from gpuplan.studies.budget import is_budget_question, plan_budget
-from gpuplan.studies.seed import plan_seed_clusters
-from gpuplan.studies.time_to_train import compare_objectives as objective_comparisons
-from gpuplan.studies.time_to_train import shortest_run
-from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED
-from gpuplan.studies.video_seed import video_seed_runs
+
+# Each command imports the library it needs in its body, so that `gpuplan --help` and a
+# command that needs little (plan with a fixed MFU) do not import the rest (web server,
+# HTML templates, validation); tests/architecture/test_startup.py holds the line.
 
 app = typer.Typer(
     add_completion=False,
@@ -98,14 +61,23 @@ def plan(
     A budget question leaves the model (and the GPUs) out: gpuplan plan --hardware h100-sxm
     --budget-usd 1e9 (or --power-mw 150, or --days 90 --gpus 16384).
     """
+    from gpuplan.report.terminal import plan_report, scaling_report
+    from gpuplan.scenario.distributions import has_distributions
+    from gpuplan.studies.answer import answer, plan_results, single_scenarios
+    from gpuplan.studies.budget import is_budget_question, plan_budget
+
     if as_json:
         _emit_json(answer(scenario, samples=mc_samples, seed=seed))
         return
     if is_budget_question(scenario):
+        from gpuplan.report.budget import budget_report
+
         console.print(budget_report(plan_budget(scenario)))
         return
     singles = single_scenarios(scenario)
     if len(singles) == 1 and has_distributions(singles[0]):
+        from gpuplan.cli.uncertainty import print_uncertainty
+
         print_uncertainty(singles[0], samples=mc_samples, seed=seed, as_json=False, console=console)
         return
     results = plan_results(scenario)
@@ -133,8 +105,17 @@ def search_command(
     the plan's. Example: gpuplan search --model llama3-405b --hardware h100-sxm --gpus
     1024..131072 --global-batch 2048 --tokens 15.6e12
     """
+    from rich.progress import Progress
+
+    from gpuplan.planning.result import PlanResult
+    from gpuplan.report.terminal import plan_report, scaling_report, search_report
+    from gpuplan.studies.answer import search_plans, single_scenarios
+
     singles = single_scenarios(scenario)
     if compare_objectives:
+        from gpuplan.report.time_to_train import objectives_report
+        from gpuplan.studies.time_to_train import compare_objectives as objective_comparisons
+
         comparisons = objective_comparisons(singles)
         if as_json:
             _emit_json({"comparisons": [c.to_dict() for c in comparisons]})
@@ -150,6 +131,8 @@ def search_command(
             )
             bar.advance(task)
     if as_json:
+        from gpuplan.studies.time_to_train import shortest_run
+
         shortest = shortest_run(results) if len(results) > 1 else None
         data: dict[str, Any] = {"results": [r.to_dict() for r in results]}
         _emit_json(data | ({"shortest_run": shortest.to_dict()} if shortest else {}))
@@ -190,8 +173,18 @@ def demo(
 
     Example: gpuplan demo --days 90            (what-if: gpuplan demo --mfu 0.4)
     """
+    from gpuplan.scenario.schema import MIN_MFU
+
     if mfu is not None and not MIN_MFU <= mfu <= 1:
         raise ScenarioError("--mfu", f"{mfu} is not in [{MIN_MFU:g}, 1]")
+    from gpuplan.catalog.loader import load_catalog
+    from gpuplan.checks.claims import check_all
+    from gpuplan.report.demo import demo_dict, demo_report
+    from gpuplan.report.terminal import claims_table
+    from gpuplan.report.video_demo import video_demo_table
+    from gpuplan.studies.seed import plan_seed_clusters
+    from gpuplan.studies.video_seed import video_seed_runs
+
     if html is not None:
         check_writable(html, "--html", create_folders=True)
     catalog = load_catalog()
@@ -214,53 +207,7 @@ def demo(
         (sys.stderr if as_json else sys.stdout).write(f"HTML report: {html.resolve()}\n")
 
 
-@app.command()
-def validate(
-    as_json: JsonFlag = False,
-    rows: Annotated[bool, typer.Option("--rows/--no-rows", help="List every row.")] = True,
-    write_residuals: Annotated[
-        bool,
-        typer.Option(
-            "--write-residuals",
-            help="Rewrite the catalog's validation residuals (the prediction intervals' data).",
-        ),
-    ] = False,
-) -> None:
-    """Predict every published measurement and compare; exit 1 when a target is missed.
-
-    Example: gpuplan validate --no-rows
-    """
-    catalog = load_catalog()
-    results = run_validation(catalog)
-    targets = check_targets(results)
-    kernels = kernel_checks(catalog)
-    totals = predict_totals(catalog)
-    chip_runs = predict_chip_runs(catalog)
-    groups = held_out_groups(results)
-    video = predict_video_rows(catalog)
-    moe = validate_moe(catalog)
-    coverage = interval_coverage(residual_rows(catalog))
-    if as_json:
-        data = validation_dict(results, targets, kernels, totals)
-        data["targets"].append(video_target_dict(video))
-        _emit_json(
-            data
-            | breakdown_dict(groups)
-            | chip_runs_dict(chip_runs)
-            | {"video": video_dict(video), "intervals": coverage_dict(coverage)}
-            | moe_dict(moe)
-        )
-    else:
-        console.print(validation_report(results, targets, kernels, totals, rows=rows))
-        console.print(breakdown_table(groups), chip_runs_report(chip_runs))
-        console.print(video_table(video), moe_report(moe), coverage_report(coverage))
-    if write_residuals:
-        path, count = write_residuals_file(catalog)
-        console.print(f"wrote {count} residuals to {path}", highlight=False)
-    if not all(t.passed for t in targets) or not summarize_video(video).passed:
-        raise typer.Exit(1)
-    if not coverage.passed:
-        raise typer.Exit(1)
+app.command("validate")(validate_command)
 
 
 @app.command("check")
@@ -274,6 +221,13 @@ def check_command(
 
     Example: gpuplan check            (the seed article's claims C1..C10)
     """
+    from gpuplan.catalog.loader import load_catalog
+    from gpuplan.checks.audit import audit as run_audit
+    from gpuplan.checks.audit_files import load_audits
+    from gpuplan.checks.claims import check_all, load_claims
+    from gpuplan.report.audit import audit_report
+    from gpuplan.report.terminal import claims_table
+
     catalog = load_catalog()
     results = check_all(catalog, load_claims(claims_file))
     audits = [run_audit(d, catalog) for d in load_audits(claims_file)]
@@ -322,6 +276,10 @@ def catalog_command(
         raise ScenarioError(
             "table", f"'{table}' is not a catalog table; allowed: {', '.join(CATALOG_TABLES)}"
         )
+    from rich.table import Table
+
+    from gpuplan.catalog.loader import load_catalog
+
     records = getattr(load_catalog(), table)
     if as_json:
         _emit_json({key: record.model_dump(mode="json") for key, record in records.items()})

@@ -8,17 +8,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from gpuplan.catalog.loader import Catalog, load_catalog
-from gpuplan.checks.audit import Disclosure, parse_disclosure
-from gpuplan.checks.audit import audit as run_audit
-from gpuplan.checks.audit_files import catalog_run_audits, load_audits
 from gpuplan.errors import ScenarioError
-from gpuplan.report.audit import audit_report, audits_table
+
+if TYPE_CHECKING:  # the library is imported when the command runs, not for `gpuplan --help`
+    from gpuplan.catalog.loader import Catalog
+    from gpuplan.checks.audit import Disclosure
 
 
 def _disclosures(
@@ -26,6 +25,9 @@ def _disclosures(
 ) -> list[Disclosure]:
     """What to audit: the catalog's runs, the flags, or a file (flags override a file
     holding one disclosure)."""
+    from gpuplan.checks.audit import parse_disclosure
+    from gpuplan.checks.audit_files import catalog_run_audits, load_audits
+
     if runs:
         if flags or disclosure_file is not None:
             raise ScenarioError("--runs", "audits the catalog's runs; give no file or flags")
@@ -88,6 +90,10 @@ def audit(
         ).items()
         if v is not None
     }  # fmt: skip
+    from gpuplan.catalog.loader import load_catalog
+    from gpuplan.checks.audit import audit as run_audit
+    from gpuplan.report.audit import audit_report, audits_table
+
     catalog = load_catalog()
     disclosures = _disclosures(catalog, disclosure_file, flags, runs)
     audits = [run_audit(d, catalog) for d in disclosures]

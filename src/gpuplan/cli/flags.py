@@ -24,7 +24,6 @@ import yaml
 from pydantic import BaseModel
 
 from gpuplan.errors import ScenarioError
-from gpuplan.scenario.distributions import with_values
 from gpuplan.scenario.files import Refused, load_yaml
 from gpuplan.scenario.parse import load_scenario_file
 from gpuplan.scenario.schema import Budget, Clip, Parallelism, Prices, Scenario, Site, Training
@@ -122,6 +121,8 @@ def scenario_mapping(scenario_file: Path | None, given: dict[str, str | None]) -
         for key in LENGTHS:  # a length given as a flag replaces the file's length
             training.pop(key, None)
     values = {f.path: _value(f, text) for f in FLAGS if (text := given.get(f.name)) is not None}
+    from gpuplan.scenario.distributions import with_values  # numpy: not for --help
+
     return with_values(data, values)
 
 

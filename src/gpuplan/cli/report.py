@@ -13,14 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
-from gpuplan.catalog.loader import load_catalog
 from gpuplan.cli.flags import with_scenario_flags
 from gpuplan.cli.writes import check_writable, write_safely
+from gpuplan.defaults import DEFAULT_REPORT_FILE
 from gpuplan.errors import ScenarioError
-from gpuplan.report.data import load_plan_file
-from gpuplan.report.figures import CHART_IDS
-from gpuplan.report.html import DEFAULT_REPORT_PATH, build_report, report_for_scenario
-from gpuplan.report.html import write_report as write_html
 
 
 @with_scenario_flags
@@ -30,9 +26,9 @@ def report(
         Path | None,
         typer.Option("--from-json", help="A saved `gpuplan plan --json` result instead."),
     ] = None,
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Where to write the HTML file.")
-    ] = DEFAULT_REPORT_PATH,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the HTML file.")] = Path(
+        DEFAULT_REPORT_FILE
+    ),
     scaling: Annotated[
         bool,
         typer.Option(
@@ -55,6 +51,13 @@ def report(
             "report",
             "give a scenario (a YAML file or flags) or --from-json FILE (one of them, not both)",
         )
+    # imported here: jinja2 and the report's figures only for this command
+    from gpuplan.catalog.loader import load_catalog
+    from gpuplan.report.data import load_plan_file
+    from gpuplan.report.figures import CHART_IDS
+    from gpuplan.report.html import build_report, report_for_scenario
+    from gpuplan.report.html import write_report as write_html
+
     check_writable(out, "--out", create_folders=True)
     catalog = load_catalog()
     if from_json is not None:

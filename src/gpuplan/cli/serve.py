@@ -15,8 +15,8 @@ from typing import Annotated
 
 import typer
 
+from gpuplan.defaults import DEFAULT_HOST, DEFAULT_PORT
 from gpuplan.errors import ScenarioError
-from gpuplan.web.app import DEFAULT_HOST, DEFAULT_PORT
 
 SHUTDOWN_GRACE_S = 5
 """Seconds open requests get to finish once the server is told to stop."""

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,18 +26,11 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from gpuplan.cli.writes import check_writable, write_safely
+from gpuplan.defaults import DEFAULT_ROW_TIME_LIMIT_S
 from gpuplan.errors import ScenarioError
-from gpuplan.studies.sweep import (
-    DEFAULT_ROW_TIME_LIMIT_S,
-    PartStore,
-    SweepResult,
-    SweepSpec,
-    SweepStopped,
-    assemble,
-    load_sweep_file,
-    metadata,
-    run_sweep,
-)
+
+if TYPE_CHECKING:
+    from gpuplan.studies.sweep import PartStore, SweepResult, SweepSpec
 
 console = Console()
 OUT_SUFFIXES = (".parquet", ".csv")
@@ -76,6 +69,8 @@ def _stopped_by_signals() -> Iterator[None]:
 
 def _keep_finished(spec: SweepSpec, store: PartStore, out: Path, why: str, code: int) -> None:
     """Write the rows finished so far to ``out``, say so in one line, and exit ``code``."""
+    from gpuplan.studies.sweep import SweepResult, assemble, metadata
+
     tables = store.finished()
     rows = sum(t.num_rows for t in tables)
     partial = SweepResult(assemble(spec, tables), "stopped", 0, len(tables), 0, 0.0,
@@ -91,7 +86,10 @@ def _keep_finished(spec: SweepSpec, store: PartStore, out: Path, why: str, code:
 
 
 def _run(spec: SweepSpec, quiet: bool, **options: Any) -> SweepResult:
-    """:func:`run_sweep` with a progress bar; SIGTERM stops it as Ctrl-C does."""
+    """:func:`gpuplan.studies.sweep.run_sweep` with a progress bar; SIGTERM stops it as Ctrl-C
+    does (imported here: not for ``gpuplan --help``)."""
+    from gpuplan.studies.sweep import run_sweep
+
     tasks: dict[str, TaskID] = {}
     with Progress(console=Console(stderr=True), disable=quiet) as bar, _stopped_by_signals():
 
@@ -157,6 +155,8 @@ def sweep(
 
     Example: gpuplan sweep sweep.yaml --out results.parquet --workers 2
     """
+    from gpuplan.studies.sweep import PartStore, SweepStopped, load_sweep_file
+
     check_writable(out, "--out", OUT_SUFFIXES)
     spec = load_sweep_file(sweep_file, samples=samples, seed=seed)
     store = PartStore.beside(out, spec)

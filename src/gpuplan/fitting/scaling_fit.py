@@ -45,6 +45,7 @@ import numpy.typing as npt
 
 from gpuplan.catalog.schema import ScalingLaw, ScalingLawForm
 from gpuplan.errors import ScenarioError, shorten
+from gpuplan.fitting.huber_fit import Progress, bootstrap_fits, grid_objective, minimise
 from gpuplan.fitting.intervals import Interval, percentile_interval
 from gpuplan.fitting.scaling_laws import compute_optimal
 from gpuplan.scenario.files import read_csv_text
@@ -169,89 +170,6 @@ class InitGrid:
 # --------------------------------------------------------------------------- objective
 
 
-def _huber(residual: FloatArray, delta: float) -> tuple[FloatArray, FloatArray]:
-    """Huber loss (Huber 1964) and its derivative, elementwise.
-
-    With ``c = clip(r, -delta, delta)`` (the derivative), the loss is ``c (r - c / 2)``:
-    ``r^2 / 2`` inside ``[-delta, delta]`` and ``delta (|r| - delta / 2)`` outside.
-    """
-    slope = np.clip(residual, -delta, delta)
-    return slope * (residual - 0.5 * slope), slope
-
-
-def _objective(
-    theta: FloatArray, log_n: FloatArray, log_d: FloatArray, log_l: FloatArray, delta: float
-) -> tuple[float, FloatArray]:
-    """Huber objective of ``theta = (log A, log B, log E, alpha, beta)`` and its gradient."""
-    log_a, log_b, log_e, alpha, beta = theta
-    params_term = log_a - alpha * log_n
-    tokens_term = log_b - beta * log_d
-    top = np.maximum(np.maximum(params_term, tokens_term), log_e)
-    w_params = np.exp(params_term - top)
-    w_tokens = np.exp(tokens_term - top)
-    w_floor = np.exp(log_e - top)
-    total = w_params + w_tokens + w_floor
-    predicted = top + np.log(total)  # log-sum-exp of the three terms
-    value, slope = _huber(predicted - log_l, delta)
-    # d predicted / d term is the term's softmax share.
-    g_params = slope * w_params / total
-    g_tokens = slope * w_tokens / total
-    gradient = np.array(
-        [
-            g_params.sum(),
-            g_tokens.sum(),
-            (slope * w_floor / total).sum(),
-            -(g_params @ log_n),
-            -(g_tokens @ log_d),
-        ]
-    )
-    return float(value.sum()), gradient
-
-
-def _grid_objective(
-    starts: FloatArray, log_n: FloatArray, log_d: FloatArray, log_l: FloatArray, delta: float
-) -> FloatArray:
-    """The objective at every start at once (rows of ``starts``)."""
-    log_a, log_b, log_e, alpha, beta = (starts[:, i : i + 1] for i in range(5))
-    params_term = log_a - alpha * log_n
-    tokens_term = log_b - beta * log_d
-    top = np.maximum(np.maximum(params_term, tokens_term), log_e)
-    total = np.exp(params_term - top) + np.exp(tokens_term - top) + np.exp(log_e - top)
-    value, _ = _huber(top + np.log(total) - log_l, delta)
-    result: FloatArray = value.sum(axis=1)
-    return result
-
-
-def _minimise(
-    starts: FloatArray, log_n: FloatArray, log_d: FloatArray, log_l: FloatArray, delta: float
-) -> tuple[FloatArray, float]:
-    """Run L-BFGS from each start; return the best optimum and its objective."""
-    from scipy.optimize import minimize  # slow to import; only fitting needs it
-
-    # The objective is ~1e-4 at the optimum; scipy's ftol is relative to max(|f|, 1), so it
-    # would stop early (the flaw Besiroglu et al. found in the original fit). Dividing by
-    # n delta^2 makes f of order one without moving the optimum.
-    scale = 1.0 / (log_n.size * delta**2)
-
-    def scaled(theta: FloatArray) -> tuple[float, FloatArray]:
-        value, gradient = _objective(theta, log_n, log_d, log_l, delta)
-        return value * scale, gradient * scale
-
-    best_theta, best_value = starts[0], math.inf
-    for start in starts:
-        found = minimize(
-            scaled,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            options={"ftol": 1e-12, "gtol": 1e-8, "maxiter": 500},
-        )
-        value = float(found.fun) / scale
-        if math.isfinite(value) and value < best_value:
-            best_theta, best_value = np.asarray(found.x, dtype=float), value
-    return best_theta, best_value
-
-
 # --------------------------------------------------------------------------- result
 
 
@@ -347,13 +265,15 @@ def fit_scaling_law(
     starts: int | None = 32,
     bootstrap_starts: int = 1,
     huber_delta: float = HUBER_DELTA,
+    progress: Progress | None = None,
 ) -> ScalingFit:
     """Fit L = E + A/N^alpha + B/D^beta to ``runs`` (Hoffmann et al. 2022, approach 3).
 
     ``bootstrap`` resamples (0 gives zero-width intervals at the point estimate), drawn
     with ``numpy.random.default_rng(seed)``; intervals at ``level`` (0.8: the 10th-90th
     percentiles of Hoffmann et al. Table 2). L-BFGS runs from the ``starts`` grid points
-    with the lowest objective (None: every point, as the papers did).
+    with the lowest objective (None: every point, as the papers did). ``progress(done,
+    total)`` is called after each bootstrap refit.
     """
     if bootstrap < 0:
         raise ScenarioError("bootstrap", f"{bootstrap} must be 0 or more")
@@ -363,19 +283,13 @@ def fit_scaling_law(
         raise ScenarioError("starts", "L-BFGS needs at least one starting point")
     log_n, log_d, log_l = runs.logs()
     points = (grid or InitGrid()).points()
-    ranked = points[np.argsort(_grid_objective(points, log_n, log_d, log_l, huber_delta))]
+    ranked = points[np.argsort(grid_objective(points, log_n, log_d, log_l, huber_delta))]
     first = ranked if starts is None else ranked[:starts]
-    theta, value = _minimise(first, log_n, log_d, log_l, huber_delta)
-
-    rng = np.random.default_rng(seed)
-    samples = np.empty((bootstrap, 5))
-    for row in range(bootstrap):
-        pick = rng.integers(0, len(runs), len(runs))
-        n, d, ell = log_n[pick], log_d[pick], log_l[pick]
-        best = np.argsort(_grid_objective(points, n, d, ell, huber_delta))[:bootstrap_starts]
-        samples[row], _ = _minimise(np.vstack((theta, points[best])), n, d, ell, huber_delta)
-    if bootstrap == 0:
-        samples = theta[np.newaxis, :]
+    theta, value = minimise(first, log_n, log_d, log_l, huber_delta)
+    samples = bootstrap_fits(
+        runs.logs(), theta, points, bootstrap=bootstrap, seed=seed,
+        starts=bootstrap_starts, delta=huber_delta, progress=progress,
+    )  # fmt: skip
 
     constants = np.column_stack(
         (np.exp(samples[:, 2]), np.exp(samples[:, 0]), np.exp(samples[:, 1]), samples[:, 3:])

@@ -11,7 +11,7 @@ communication and the optimizer that follow are array arithmetic over plans.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,28 +19,19 @@ from gpuplan.catalog.schema import Accelerator, Framework, Model
 from gpuplan.model.collectives import Network
 from gpuplan.model.data_parallel import (
     data_parallel_times,
+    dp_collectives,
     optimizer_time,
 )
 from gpuplan.model.flops import hardware_flops_per_token, training_flops_per_token
 from gpuplan.model.kernels import Device
-from gpuplan.model.layer import LayerCost, layer_cost
-from gpuplan.model.memory import activation_bytes_per_layer
-from gpuplan.model.pipeline import (
-    StageInputs,
-    distinct_rows,
-    evaluate_stages,
-    logit_times,
-    stage_sends,
-)
-from gpuplan.model.routing import RoutingOptions
+from gpuplan.model.per_layer import RECOMPUTE_ORDER as RECOMPUTE_ORDER  # re-exported
+from gpuplan.model.per_layer import per_layer
+from gpuplan.model.pipeline import StageInputs, distinct_first, evaluate_stages
+from gpuplan.model.pipeline_io import logit_times, stage_sends
 from gpuplan.model.stragglers import plan_straggler_times
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
-RECOMPUTE_ORDER = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
 AXES = ("tp", "cp", "ep", "pp", "dp")
-LAYER_FIELDS = ("forward_s", "backward_s", "recompute_s", "attention_s", "tp_s", "cp_s", "ep_s",
-                "cp_exposed_s")  # fmt: skip
-"""The :class:`gpuplan.model.layer.LayerCost` fields, per plan in :func:`_per_layer`."""
 
 IntArray = np.ndarray
 FloatArray = np.ndarray
@@ -150,78 +141,18 @@ class BatchResult:
         return np.asarray(total)
 
 
-def _layer(
-    model: Model, plan: ParallelPlan, seq_len: int, dev: Device, framework: Framework,
-    network: Network,
-) -> tuple[LayerCost, LayerCost, tuple[float, float, float]]:  # fmt: skip
-    """One dense and one MoE layer of ``plan`` (the dense one twice for a dense model), and
-    the activation bytes of a dense layer, of a MoE layer and of a layer without recompute
-    (what a full recompute rebuilds, transiently)."""
-    attention, scope = framework.attention, framework.selective_recompute
-    options = RoutingOptions(
-        framework.ep_dispatch == "node-dedup",
-        framework.ep_fp8_dispatch,
-        framework.moe_parallel_folding,
-    )
-    dense = layer_cost(model, plan, seq_len, False, dev, attention, network, options, scope)
-    moe = (
-        layer_cost(model, plan, seq_len, True, dev, attention, network, options, scope)
-        if model.moe is not None
-        else dense
-    )
-    activations = (
-        activation_bytes_per_layer(model, plan, seq_len, attention, False, dev.fp8, scope),
-        activation_bytes_per_layer(model, plan, seq_len, attention, model.moe is not None,
-                                   dev.fp8, scope),
-        activation_bytes_per_layer(model, replace(plan, recompute=Recompute.NONE), seq_len,
-                                   attention, False, dev.fp8),
-    )  # fmt: skip
-    return dense, moe, activations
-
-
-def _per_layer(
-    model: Model, batch: PlanBatch, seq_len: int, dev: Device, framework: Framework,
-    network: Network,
-) -> tuple[dict[str, FloatArray], dict[str, FloatArray], FloatArray]:  # fmt: skip
-    """Per plan, one dense and one MoE layer's costs (:data:`LAYER_FIELDS`) and, as rows of
-    the third array, the activation bytes of :func:`_layer`.
-
-    They depend on (tp, cp, micro-batch, recompute, sequence parallelism, ep) only, so the
-    scalar kernel model runs once per distinct combination and is broadcast to the plans.
-    """
-    keys = np.stack(
-        [batch.tp, batch.cp, batch.microbatch, batch.recompute,
-         batch.sequence_parallel.astype(np.int64), batch.ep],
-        axis=1,
-    )  # fmt: skip
-    unique, where = distinct_rows(keys)
-    dense = {f: np.empty(len(unique)) for f in LAYER_FIELDS}
-    moe = {f: np.empty(len(unique)) for f in LAYER_FIELDS}
-    activations = np.empty((3, len(unique)))
-    for row, (kt, kc, kb, kr, ks, ke) in enumerate(unique):
-        plan = ParallelPlan(
-            tensor_parallel=int(kt),
-            context_parallel=int(kc),
-            microbatch=int(kb),
-            recompute=RECOMPUTE_ORDER[int(kr)],
-            sequence_parallel=bool(ks),
-            expert_parallel=int(ke),
-        )
-        d, e, activations[:, row] = _layer(model, plan, seq_len, dev, framework, network)
-        for f in LAYER_FIELDS:
-            dense[f][row] = getattr(d, f)
-            moe[f][row] = getattr(e, f)
-    dense_per_plan = {f: a[where] for f, a in dense.items()}
-    return dense_per_plan, {f: a[where] for f, a in moe.items()}, activations[:, where]
-
-
 def _stage_inputs(
     model: Model, batch: PlanBatch, seq_len: int, dev: Device, framework: Framework,
     network: Network, *, microbatches: IntArray, tokens: FloatArray, pp_exposed: FloatArray,
 ) -> StageInputs:  # fmt: skip
     """What :func:`gpuplan.model.pipeline.evaluate_stages` sums per stage: the layout of each
     plan and the per-micro-batch costs and activations of its layers and logits."""
-    dense, moe, activations = _per_layer(model, batch, seq_len, dev, framework, network)
+    keys = np.stack(
+        [batch.tp, batch.cp, batch.microbatch, batch.recompute,
+         batch.sequence_parallel.astype(np.int64), batch.ep],
+        axis=1,
+    )  # fmt: skip
+    dense, moe, activations = per_layer(model, keys, seq_len, dev, framework, network)
     return StageInputs(
         tp=batch.tp,
         pp=batch.pp,
@@ -229,7 +160,6 @@ def _stage_inputs(
         cp=batch.cp,
         ep=batch.ep,
         interleave=batch.interleave,
-        zero=batch.zero,
         microbatches=microbatches,
         tokens=tokens,
         full_recompute=batch.recompute == RECOMPUTE_ORDER.index(Recompute.FULL),
@@ -294,14 +224,23 @@ def evaluate(
     """Memory and step-time parts of every plan of ``batch`` (which must be valid layouts):
     per-layer costs, per-stage sums (:func:`gpuplan.model.pipeline.evaluate_stages`), then
     the data-parallel communication and the optimizer of the slowest stage."""
-    tokens = batch.microbatch * seq_len / batch.cp
-    m = global_batch // (batch.microbatch * batch.dp)
-    pp_comm = stage_sends(model, batch.tp, batch.cp, batch.dp, batch.pp, batch.interleave,
+    first, back = distinct_first(np.stack(
+        [batch.tp, batch.pp, batch.dp, batch.cp, batch.ep, batch.microbatch, batch.interleave,
+         batch.recompute, batch.sequence_parallel], axis=1,
+    ))  # fmt: skip
+    group = batch.take(first)  # one plan per group of plans that differ in ZeRO stage only
+    tokens = group.microbatch * seq_len / group.cp
+    m = global_batch // (group.microbatch * group.dp)
+    pp_comm = stage_sends(model, group.tp, group.cp, group.dp, group.pp, group.interleave,
                           tokens, network, framework)  # fmt: skip
-    inputs = _stage_inputs(model, batch, seq_len, dev, framework, network, microbatches=m,
+    inputs = _stage_inputs(model, group, seq_len, dev, framework, network, microbatches=m,
                            tokens=tokens, pp_exposed=pp_comm[1])  # fmt: skip
-    crit = evaluate_stages(model, framework, inputs)
-    dp_comm = data_parallel_times(batch, crit, m, network, framework)
+    slowest, crit = evaluate_stages(model, framework, inputs, batch.zero, back)
+    collectives = dp_collectives(group, slowest, network, framework)
+    crit |= {name: values[back] for name, values in slowest.items()}
+    m, pp_comm = m[back], (pp_comm[0][back], pp_comm[1][back])
+    dp_comm = data_parallel_times(batch, crit, m, network, framework,
+                                  tuple(c[back] for c in collectives))  # fmt: skip
     exposed_s, on_link_s = _axis_times(crit, m, pp_comm, dp_comm)
     tokens_per_step = global_batch * seq_len
     hardware = np.asarray(

@@ -69,21 +69,33 @@ def _dp_collectives(
     )
 
 
+def dp_collectives(
+    batch: Layout, crit: dict[str, np.ndarray], network: Network, framework: Framework
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`_dp_collectives` in ``framework``: the same for plans that differ only in ZeRO
+    stage, so :func:`gpuplan.model.batch.evaluate` computes them once per such group."""
+    return _dp_collectives(
+        batch, crit, network, framework.grad_bytes, framework.moe_parallel_folding
+    )
+
+
 def data_parallel_times(
     batch: Layout, crit: dict[str, np.ndarray], microbatches: IntArray, network: Network,
-    framework: Framework,
+    framework: Framework, collectives: tuple[FloatArray, ...] | None = None,
 ) -> tuple[FloatArray, FloatArray]:  # fmt: skip
     """Per plan and step, data-parallel communication on the link and exposed.
 
     Gradients are reduced over DP x CP (experts over DP x CP / EP), then the updated
     weights gathered back under a sharded optimizer; ZeRO-3 gathers per micro-batch.
     Hidden under the last backward / first forward when overlapped (frameworks.yaml:
-    overlap_grad_reduce, overlap_param_gather), except one layer's share.
+    overlap_grad_reduce, overlap_param_gather), except one layer's share. ``collectives``:
+    per plan, the all-gather, reduce-scatter and all-reduce of :func:`dp_collectives`, when
+    already known.
     """
     m, zero, compute = microbatches, batch.zero, crit["compute"]
     layers_here = np.maximum(1.0, crit["layers"])
-    gather, reduce_scatter, all_reduce = _dp_collectives(
-        batch, crit, network, framework.grad_bytes, framework.moe_parallel_folding
+    gather, reduce_scatter, all_reduce = (
+        dp_collectives(batch, crit, network, framework) if collectives is None else collectives
     )
     per_mb_zero3 = 2 * gather + reduce_scatter
     hidden3 = compute if framework.overlap_param_gather else np.zeros(len(batch))

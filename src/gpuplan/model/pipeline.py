@@ -22,8 +22,6 @@ from gpuplan.catalog.shapes import (
     mlp_params_per_layer,
     video_block_params,
 )
-from gpuplan.model.collectives import Network, p2p_times
-from gpuplan.model.kernels import BF16_BYTES, Device, gemm_time, streaming_time
 from gpuplan.model.memory import LOGIT_BYTES, OPTIMIZER_BYTES, WEIGHT_BYTES
 from gpuplan.model.rules import stage_layers
 
@@ -39,13 +37,28 @@ HEAVIEST = ("weights", "grads", "optimizer", "activations")
 """Memory (bytes) of a plan's most loaded stage, from :func:`evaluate_stages`."""
 
 
-def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of ``keys`` (non-negative integers) and, per plan, the index of its row."""
+def distinct_first(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Of the distinct rows of ``keys`` (non-negative integers): the index of each one's
+    first occurrence and, per row, the index of its distinct row."""
+    if keys.shape[0] == 1:  # one plan (estimate_step): nothing to sort
+        return np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
     code = np.zeros(keys.shape[0], dtype=np.int64)
+    radix = 1
+    for column in keys.T:
+        radix *= int(column.max()) + 1
+    if radix >= 2**62:  # the mixed-radix code would overflow int64: compare rows instead
+        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        return first, inverse.reshape(-1)
     for column in keys.T:
         code = code * (int(column.max()) + 1) + column
     _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
-    return keys[first], inverse.reshape(-1)
+    return first, inverse.reshape(-1)
+
+
+def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of ``keys`` (non-negative integers) and, per plan, the index of its row."""
+    first, inverse = distinct_first(keys)
+    return keys[first], inverse
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,6 @@ class StageInputs:
     cp: IntArray
     ep: IntArray
     interleave: IntArray
-    zero: IntArray
     microbatches: IntArray
     """Micro-batches per step through each pipeline."""
     tokens: FloatArray
@@ -88,7 +100,13 @@ class StageInputs:
 
 @dataclass(frozen=True)
 class Stages:
-    """The physical stages of one pipeline shape, each a row of 1 x stages."""
+    """The distinct physical stages of one pipeline shape, each a column of 1 x classes.
+
+    Stages that hold the same layers (and MoE layers) and neither the embedding nor the
+    logits cost the same time and hold the same parameters, so one of each class is
+    evaluated: the first of them (``index``), which, of its class, keeps the most
+    micro-batches' activations in flight. ``count`` is how many stages the class stands for
+    (in the bubble's sum)."""
 
     pp: int
     interleave: int
@@ -98,6 +116,7 @@ class Stages:
     index: IntArray
     first: np.ndarray
     last: np.ndarray
+    count: FloatArray
 
 
 @functools.cache
@@ -117,12 +136,30 @@ def _stage_structure(model: Model, pp: int, v: int) -> tuple[tuple[int, ...], tu
     return tuple(layers), tuple(moe)
 
 
-def _pipeline_stages(model: Model, pp: int, v: int) -> Stages:
-    """The stages of ``pp`` GPUs with ``v`` virtual stages (chunks of layers) each."""
+@functools.cache
+def _stage_classes(model: Model, pp: int, v: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The first stage of each class of identical stages, in stage order, and the class sizes.
+
+    Identical: the same layers and MoE layers, and neither the first (embedding) nor the
+    last (logits) stage."""
+    layers, moe = _stage_structure(model, pp, v)
+    first_of: dict[tuple[int, int, bool, bool], int] = {}
+    sizes: dict[int, int] = {}
+    for stage in range(pp):
+        key = (layers[stage], moe[stage], stage == 0, stage == pp - 1)
+        head = first_of.setdefault(key, stage)
+        sizes[head] = sizes.get(head, 0) + 1
+    return tuple(sizes), tuple(sizes.values())
+
+
+def _pipeline_stages(model: Model, pp: int, v: int, every: bool = False) -> Stages:
+    """The stage classes of ``pp`` GPUs with ``v`` virtual stages (chunks of layers) each;
+    ``every``: one class per stage (DualPipe folds stage ``i`` with stage ``p - 1 - i``)."""
     counts, moes = _stage_structure(model, pp, v)
-    layers = np.asarray(counts, dtype=float)[None, :]
-    moe_layers = np.asarray(moes, dtype=float)[None, :]
-    index = np.arange(pp)[None, :]
+    heads, sizes = (tuple(range(pp)), (1,) * pp) if every else _stage_classes(model, pp, v)
+    layers = np.asarray([counts[i] for i in heads], dtype=float)[None, :]
+    moe_layers = np.asarray([moes[i] for i in heads], dtype=float)[None, :]
+    index = np.asarray(heads)[None, :]
     return Stages(
         pp=pp,
         interleave=v,
@@ -132,65 +169,8 @@ def _pipeline_stages(model: Model, pp: int, v: int) -> Stages:
         index=index,
         first=index == 0,
         last=index == pp - 1,
+        count=np.asarray(sizes, dtype=float)[None, :],
     )
-
-
-def logit_times(
-    model: Model,
-    tp: IntArray,
-    cp: IntArray,
-    microbatch: IntArray,
-    seq_len: int,
-    dev: Device,
-    framework: Framework,
-) -> FloatArray:
-    """Per plan, the last stage's output layer for one micro-batch: the logit GEMMs forward
-    and backward (kept in BF16 under FP8) and the cross-entropy loss over them
-    (memory-bound, frameworks.yaml: loss_bytes_per_logit), once per distinct (tp, cp, mb)."""
-    if not model.vocab:
-        return np.zeros(len(tp))
-    bf16_dev = replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False)
-    unique, where = distinct_rows(np.stack([tp, cp, microbatch], axis=1))
-    values = np.empty(len(unique))
-    for row, (kt, kc, kb) in enumerate(unique):
-        rows = kb * seq_len / kc
-        shard, h = model.vocab / kt, model.hidden
-        values[row] = (
-            gemm_time(rows, shard, h, bf16_dev)
-            + gemm_time(rows, h, shard, bf16_dev)
-            + gemm_time(h, shard, rows, bf16_dev)
-            + streaming_time(framework.loss_bytes_per_logit * rows * shard, 9, dev)
-        )
-    return np.asarray(values[where])
-
-
-def stage_sends(
-    model: Model,
-    tp: IntArray,
-    cp: IntArray,
-    dp: IntArray,
-    pp: IntArray,
-    interleave: IntArray,
-    tokens: FloatArray,
-    network: Network,
-    framework: Framework,
-) -> tuple[FloatArray, FloatArray]:
-    """Per plan and micro-batch, the point-to-point sends between stages: on the link, and
-    what the stage waits for.
-
-    Activations go between stages scattered over the TP ranks (Narayanan et al. 2021
-    sec. 4.1) and gathered on the far side, once forward and once backward per chunk.
-    Interleaved schedules that overlap their sends (frameworks.yaml: overlap_p2p_comm) run
-    them under the other chunks' compute; otherwise each stage waits for them.
-    """
-    same_domain = tp * cp * dp * 2 <= network.domain
-    send = p2p_times(tokens * model.hidden * BF16_BYTES / tp, same_domain, network,
-                     tp * cp * dp, tp * cp * dp * pp)  # fmt: skip
-    on_link = np.where(pp > 1, 2 * interleave * send, 0.0)
-    hidden = ((interleave > 1) & framework.overlap_p2p_comm) | (
-        framework.pipeline_schedule == "dualpipe"
-    )
-    return on_link, np.where(hidden, 0.0, on_link)
 
 
 def _stage_times(
@@ -251,26 +231,32 @@ def _stage_params(
     return dense_params, expert_params
 
 
+def _shards(
+    p: StageInputs, dense_params: FloatArray, expert_params: FloatArray, fold: bool = False
+) -> tuple[FloatArray, FloatArray]:
+    """Per plan and stage, all parameters on one GPU and its share of them when sharded over
+    DP x CP (experts over DP x CP / EP; TP x DP x CP / EP with experts folded over TP)."""
+    shard = p.dp * p.cp
+    expert_shard = np.maximum(1, (p.dp * p.cp * (p.tp if fold else 1)) // p.ep)
+    return dense_params + expert_params, dense_params / shard + expert_params / expert_shard
+
+
 def _state_bytes(
-    s: Stages, p: StageInputs, dense_params: FloatArray, expert_params: FloatArray,
-    grad_bytes: float, fold: bool = False,
-) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
-    """Per plan and stage, the weights, gradients and optimizer states (bytes) under ZeRO.
+    s: Stages, zero: int, all_params: FloatArray, sharded: FloatArray, grad_bytes: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per plan and stage, the weights, gradients and optimizer states (bytes) under ZeRO
+    stage ``zero``, from :func:`_shards`.
 
     ZeRO 1 shards the optimizer states over DP x CP (experts over DP x CP / EP), ZeRO 2
     also the gradients, ZeRO 3 also the weights, of which two layers' worth stay gathered.
     """
-    shard = p.dp * p.cp
-    expert_shard = np.maximum(1, (p.dp * p.cp * (p.tp if fold else 1)) // p.ep)
-    all_params = dense_params + expert_params
-    sharded = dense_params / shard + expert_params / expert_shard
-    weights = np.where(
-        p.zero >= 3,
-        WEIGHT_BYTES * np.minimum(all_params, sharded + 2 * all_params / np.maximum(s.layers, 1)),
-        WEIGHT_BYTES * all_params,
-    )
-    grads = grad_bytes * np.where(p.zero >= 2, sharded, all_params)
-    optimizer = OPTIMIZER_BYTES * np.where(p.zero >= 1, sharded, all_params)
+    if zero >= 3:
+        gathered = sharded + 2 * all_params / np.maximum(s.layers, 1)
+        weights = WEIGHT_BYTES * np.minimum(all_params, gathered)
+    else:
+        weights = WEIGHT_BYTES * all_params
+    grads = grad_bytes * (sharded if zero >= 2 else all_params)
+    optimizer = OPTIMIZER_BYTES * (sharded if zero >= 1 else all_params)
     return weights, grads, optimizer
 
 
@@ -304,60 +290,99 @@ def _dualpipe(values: FloatArray, mean: bool) -> FloatArray:
     return np.asarray(folded / 2 if mean else folded)
 
 
-def _bubble(stage_time: FloatArray, slowest: IntArray, kp: int, kv: int, dual: bool) -> FloatArray:
+def _bubble(
+    stage_time: FloatArray, slowest: IntArray, kp: int, kv: int, dual: bool,
+    count: FloatArray | float = 1.0,
+) -> FloatArray:  # fmt: skip
     """The pipeline bubble: ``(sum(t_i) - max(t_i)) / v`` for (interleaved) 1F1B
     (Narayanan et al. 2021 sec. 2.2, generalised to uneven stages). DualPipe's bubble is
     ``(p/2 - 1)(F&B + B - 3W)`` against 1F1B's ``(p - 1)(F + B)`` (DeepSeek-V3 report
     Table 2); with F&B = F + B, a weight-gradient half W = B/2 and B = 2F this is
-    ``(p/2 - 1) (2/3) t`` for a stage time ``t = F + B``."""
+    ``(p/2 - 1) (2/3) t`` for a stage time ``t = F + B``. A column of ``stage_time`` that
+    stands for a class of identical stages counts ``count`` (:class:`Stages`) times."""
     rows = np.arange(stage_time.shape[0])
-    idle = stage_time.sum(axis=1) - stage_time[rows, slowest]
+    idle = (stage_time * count).sum(axis=1) - stage_time[rows, slowest]
     if dual:
         return np.asarray(idle * max(0.0, kp / 2 - 1) / (kp - 1) * 2 / 3)
     return np.asarray(idle / kv)
 
 
 def evaluate_stages(
-    model: Model, framework: Framework, plans: StageInputs
-) -> dict[str, np.ndarray]:
-    """Per plan, the :data:`SLOWEST` values of its slowest stage, the bubble (:func:`_bubble`),
-    the :data:`HEAVIEST` memory of its most loaded stage and that stage (``"memory_stage"``);
-    DualPipe stages folded by :func:`_dualpipe`.
-    """
-    n = len(plans.tp)
-    out = {name: np.zeros(n) for name in SLOWEST + HEAVIEST}
-    out["memory_stage"] = np.zeros(n, dtype=np.int64)
-    unique, where = distinct_rows(np.stack([plans.pp, plans.interleave], axis=1))
-    for row, (kp, kv) in enumerate(unique):
-        idx = np.flatnonzero(where == row)
-        s, p = _pipeline_stages(model, int(kp), int(kv)), plans.rows(idx)
-        dual = framework.pipeline_schedule == "dualpipe" and kp > 1
-        rows = np.arange(idx.size)
-        per_stage = _stage_times(s, p, framework.tp_comm_overlap, framework.ep_comm_overlap,
-                                 model.mtp_modules)  # fmt: skip
-        if dual:
-            per_stage = {k: _dualpipe(v, mean=True) for k, v in per_stage.items()}
-        stage_time = per_stage.pop("stage")
-        slowest = np.argmax(stage_time, axis=1)
-        out["bubble"][idx] = _bubble(stage_time, slowest, int(kp), int(kv), dual)
-        fold = framework.moe_parallel_folding
-        params = _stage_params(model, s, p, fold)
-        dense_params, expert_params = (_dualpipe(x, False) for x in params) if dual else params
-        per_stage |= {"dense_params": dense_params, "expert_params": expert_params}
-        layers = _dualpipe(s.layers, False) if dual else s.layers
-        per_stage["layers"] = np.broadcast_to(layers, stage_time.shape)
-        for name, values in per_stage.items():
-            out[name][idx] = values[rows, slowest]
+    model: Model, framework: Framework, plans: StageInputs, zero: IntArray, back: IntArray
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The :data:`SLOWEST` values of the slowest stage and the bubble, per plan of
+    ``plans``; and per plan ``i`` of the batch (``plans`` row ``back[i]`` under ZeRO stage
+    ``zero[i]``: its stages take the same time whatever the ZeRO stage), the
+    :data:`HEAVIEST` memory of its most loaded stage and that stage (``"memory_stage"``).
 
-        weights, grads, optimizer = _state_bytes(
-            s, p, dense_params, expert_params, framework.grad_bytes, fold
-        )
+    With per-micro-batch stage times ``t_i`` and ``v`` virtual stages per GPU the bubble is
+    ``(sum(t_i) - max(t_i)) / v`` (Narayanan et al. 2021 sec. 2.2, generalised to uneven
+    stages; :func:`_bubble`). One stage per class of identical stages is evaluated
+    (:class:`Stages`), every stage under DualPipe, whose stages are folded by
+    :func:`_dualpipe`.
+    """
+    slowest = {name: np.zeros(len(plans.tp)) for name in SLOWEST}
+    heaviest = {name: np.zeros(back.size) for name in HEAVIEST}
+    heaviest["memory_stage"] = np.zeros(back.size, dtype=np.int64)
+    unique, shape_of = distinct_rows(np.stack([plans.pp, plans.interleave], axis=1))
+    shape_of_plan, local = shape_of[back], np.zeros(len(plans.tp), dtype=np.int64)
+    for row, (kp, kv) in enumerate(unique.tolist()):
+        ridx = np.flatnonzero(shape_of == row)
+        local[ridx] = np.arange(ridx.size)
+        dual = framework.pipeline_schedule == "dualpipe" and kp > 1
+        s, p = _pipeline_stages(model, kp, kv, every=dual), plans.rows(ridx)
+        values, dense_params, expert_params = _slowest_stage(model, framework, s, p, dual)
+        for name, stage_values in values.items():
+            slowest[name][ridx] = stage_values
         activations = _activation_bytes(model, s, p)
         activations = _dualpipe(activations, False) if dual else activations
-        memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
-                  "activations": activations}  # fmt: skip
-        heaviest = np.argmax(weights + grads + optimizer + memory["activations"], axis=1)
-        out["memory_stage"][idx] = heaviest
-        for name, values in memory.items():
-            out[name][idx] = np.broadcast_to(values, (idx.size, int(kp)))[rows, heaviest]
-    return out
+        activations = np.broadcast_to(activations, dense_params.shape)
+        params = _shards(p, dense_params, expert_params, framework.moe_parallel_folding)
+        idx = np.flatnonzero(shape_of_plan == row)
+        levels, at = zero[idx], local[back[idx]]
+        for level in np.unique(levels).tolist():
+            chosen = levels == level
+            _heaviest_stage(s, level, params, activations, framework.grad_bytes, heaviest,
+                            idx[chosen], at[chosen])  # fmt: skip
+    return slowest, heaviest
+
+
+def _heaviest_stage(
+    s: Stages, zero: int, params: tuple[FloatArray, FloatArray], activations: FloatArray,
+    grad_bytes: float, out: dict[str, np.ndarray], idx: IntArray, at: IntArray,
+) -> None:  # fmt: skip
+    """Into ``out`` at plans ``idx`` (rows ``at`` of the shape's plans, under ZeRO stage
+    ``zero``; ``params`` from :func:`_shards`), the :data:`HEAVIEST` memory of the most
+    loaded stage, and that stage."""
+    weights, grads, optimizer = _state_bytes(s, zero, *params, grad_bytes)
+    memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
+              "activations": activations}  # fmt: skip
+    stage = np.argmax(weights + grads + optimizer + activations, axis=1)
+    rows = np.arange(stage.size)
+    out["memory_stage"][idx] = s.index[0, stage][at]
+    for name, values in memory.items():
+        out[name][idx] = np.broadcast_to(values, activations.shape)[rows, stage][at]
+
+
+def _slowest_stage(
+    model: Model, framework: Framework, s: Stages, p: StageInputs, dual: bool
+) -> tuple[dict[str, FloatArray], FloatArray, FloatArray]:
+    """Per plan of ``p``, the :data:`SLOWEST` values of its slowest stage (the first of
+    them: the first slowest class holds the first slowest stage) and the bubble; and the
+    dense and expert parameters of every stage (``dual``: DualPipe's folded stages)."""
+    rows = np.arange(p.tp.shape[0])
+    per_stage = _stage_times(s, p, framework.tp_comm_overlap, framework.ep_comm_overlap,
+                             model.mtp_modules)  # fmt: skip
+    if dual:
+        per_stage = {k: _dualpipe(v, mean=True) for k, v in per_stage.items()}
+    stage_time = per_stage.pop("stage")
+    slowest = np.argmax(stage_time, axis=1)
+    values = {"bubble": _bubble(stage_time, slowest, s.pp, s.interleave, dual, s.count)}
+    params = _stage_params(model, s, p, framework.moe_parallel_folding)
+    dense_params, expert_params = (_dualpipe(x, False) for x in params) if dual else params
+    per_stage |= {"dense_params": dense_params, "expert_params": expert_params}
+    layers = _dualpipe(s.layers, False) if dual else s.layers
+    per_stage["layers"] = np.broadcast_to(layers, stage_time.shape)
+    for name, stage_values in per_stage.items():
+        values[name] = stage_values[rows, slowest]
+    return values, dense_params, expert_params

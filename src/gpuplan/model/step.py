@@ -19,6 +19,7 @@ parts, each reported on its own.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -131,18 +132,26 @@ def estimate_step(
                          dualpipe=framework.pipeline_schedule == "dualpipe")  # fmt: skip
     if errors:
         return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
-    result = evaluate(
-        model,
-        accelerator,
-        PlanBatch.from_plans([plan]),
-        seq_len=seq_len,
-        global_batch=global_batch,
-        dev=dev,
-        network=network,
-        framework=framework,
-        overhead_bytes=overhead_bytes,
-    )
+    inputs = (model, accelerator, plan, seq_len, global_batch, dev, network, framework,
+              overhead_bytes)  # fmt: skip
+    try:
+        result = _one_plan(*inputs)
+    except TypeError:  # inputs that cannot be hashed (a list or dict field): not kept
+        result = _one_plan.__wrapped__(*inputs)
     return step_from_batch(result, 0, plan, peak_flops_per_s, accelerator)
+
+
+@functools.lru_cache(maxsize=1024)
+def _one_plan(
+    model: Model, accelerator: Accelerator, plan: ParallelPlan, seq_len: int,
+    global_batch: int, dev: Device, network: Network, framework: Framework,
+    overhead_bytes: float,
+) -> BatchResult:  # fmt: skip
+    """:func:`gpuplan.model.batch.evaluate` of one plan, kept: it is pure in its inputs, and
+    a Monte Carlo or a sweep over prices and sites evaluates the same plan again."""
+    return evaluate(model, accelerator, PlanBatch.from_plans([plan]), seq_len=seq_len,
+                    global_batch=global_batch, dev=dev, network=network, framework=framework,
+                    overhead_bytes=overhead_bytes)  # fmt: skip
 
 
 def step_from_batch(

@@ -29,6 +29,7 @@ checkpoints (which shrink ``R``).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from enum import StrEnum
@@ -39,10 +40,8 @@ from gpuplan import units
 from gpuplan.catalog import Catalog, load_catalog
 from gpuplan.catalog.loader import unknown_id_message
 from gpuplan.catalog.schema import ReliabilityParameterId
+from gpuplan.defaults import DEFAULT_SEED as DEFAULT_SEED  # the Monte Carlo seed
 from gpuplan.errors import CatalogError
-
-DEFAULT_SEED = 20240723
-"""Seed of the Monte Carlo unless told otherwise (the Llama 3 report's release date)."""
 
 MODEL_ASSUMPTIONS = (
     "failures are independent across GPUs at a constant rate: job MTBI = 1 / (rate x GPUs)",
@@ -310,6 +309,7 @@ class ReliabilityEstimate:
         return self.wall_time_s / units.DAY_S
 
 
+@functools.lru_cache(maxsize=4096)  # pure; sweeps over prices and sites ask for it again
 def estimate_reliability(
     params: float,
     gpus: int,

@@ -26,6 +26,7 @@ import jinja2
 from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.checks.claims import check_all
+from gpuplan.defaults import DEFAULT_REPORT_FILE
 from gpuplan.errors import ScenarioError
 from gpuplan.fitting.scaling_laws import ComputeOptimal
 from gpuplan.planning.run import plan
@@ -50,7 +51,7 @@ from gpuplan.studies.answer import single_scenarios
 from gpuplan.studies.budget import is_budget_question, plan_budget
 from gpuplan.studies.seed import SEED_DAYS, headline_cluster, plan_seed_clusters
 
-DEFAULT_REPORT_PATH = Path("gpuplan-report.html")
+DEFAULT_REPORT_PATH = Path(DEFAULT_REPORT_FILE)
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,13 @@ demo: :mod:`gpuplan.report.demo`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from gpuplan import units
-from gpuplan.checks.claims import ClaimResult
 from gpuplan.model.step import InfeasibleKind, StepEstimate
 from gpuplan.planning.accounts import RunAccounts
 from gpuplan.planning.result import PlanResult
@@ -19,6 +19,9 @@ from gpuplan.report import humanize as hz
 from gpuplan.report.intervals import interval_rows
 from gpuplan.report.stages import staged_rows
 from gpuplan.studies.time_to_train import shortest_run
+
+if TYPE_CHECKING:  # a type only: the claims' study is not imported to print a plan
+    from gpuplan.checks.claims import ClaimResult
 
 
 def plan_report(result: PlanResult) -> Group:

@@ -37,6 +37,7 @@ from gpuplan.model.performance import device_of, network_of
 from gpuplan.model.rules import LAYOUT_RULES, SCHEDULE_RULES, Context, divisors, prune
 from gpuplan.model.step import StepEstimate, step_from_batch
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
+from gpuplan.search.evaluated import kept_evaluation
 from gpuplan.search.framework_limits import restrict_to_framework
 
 MICROBATCHES = (1, 2, 4, 8, 16, 32)
@@ -259,11 +260,8 @@ def _search(
         return estimate
 
     top = tuple(step(int(i)) for i in order[: min(options.top, feasible)])
-    pareto_indices = _pareto(
-        times[fits], result.memory_bytes[fits],
-        (batch.tp * batch.pp * batch.dp * batch.cp)[fits],
-    )  # fmt: skip
-    feasible_indices = np.flatnonzero(fits)
+    feasible_indices, used = np.flatnonzero(fits), batch.tp * batch.pp * batch.dp * batch.cp
+    pareto_indices = _pareto(times[fits], result.memory_bytes[fits], used[fits])
     pareto = tuple(step(int(feasible_indices[i])) for i in pareto_indices)
     return SearchResult(
         gpus=gpus,
@@ -293,12 +291,17 @@ def _evaluate(
     accelerator = context.accelerator
     assert accelerator is not None, "the search always has its accelerator"
     overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
-    result = evaluate(context.model, accelerator, batch, seq_len=context.seq_len,
-                      global_batch=context.global_batch,
-                      dev=device_of(catalog, accelerator, fp8, framework_id),
-                      network=network_of(catalog, accelerator, cluster),
-                      framework=catalog.framework(framework_id),
-                      overhead_bytes=overhead * 2**30)  # fmt: skip
+    dev, network = (
+        device_of(catalog, accelerator, fp8, framework_id),
+        network_of(catalog, accelerator, cluster),
+    )
+    framework = catalog.framework(framework_id)
+    inputs = (context.model, accelerator, context.seq_len, context.global_batch, dev, network,
+              framework, overhead * 2**30)  # fmt: skip
+    result = kept_evaluation(inputs, batch, lambda: evaluate(
+        context.model, accelerator, batch, seq_len=context.seq_len,
+        global_batch=context.global_batch, dev=dev, network=network, framework=framework,
+        overhead_bytes=overhead * 2**30))  # fmt: skip
     headroom = catalog.system("allocator_headroom_fraction").for_accelerator(accelerator.id)
     return result, result.memory_bytes <= accelerator.hbm_bytes * (1.0 - headroom)
 

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog
+from gpuplan.defaults import DEFAULT_ROW_TIME_LIMIT_S as DEFAULT_ROW_TIME_LIMIT_S
 from gpuplan.errors import ScenarioError
 from gpuplan.scenario.distributions import (
     Distribution,
@@ -80,9 +81,6 @@ MAX_CHUNK = 2000
 SMALL_SWEEP = 2000
 """Below this many points (and with at most one plan search) a sweep runs in this process by
 default: starting worker processes (~1 s) would cost more than they save."""
-DEFAULT_ROW_TIME_LIMIT_S = 120.0
-"""Longest a single point may take (a product limit: a plan search at 131,072 GPUs takes a few
-seconds); past it the point is an error row and the sweep goes on."""
 
 
 def _grid(base: Mapping[str, Any], grid: object) -> dict[str, list[Any]]:

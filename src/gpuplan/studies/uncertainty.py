@@ -27,8 +27,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gpuplan.catalog import Catalog, load_catalog
+from gpuplan.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
 from gpuplan.errors import ScenarioError
-from gpuplan.reliability import DEFAULT_SEED
 from gpuplan.scenario.distributions import (
     Distribution,
     centered,
@@ -55,7 +55,6 @@ __all__ = [
     "run_uncertainty",
 ]
 
-DEFAULT_SAMPLES = 1000
 DEFAULT_SEARCH_LEVELS = 16
 NODE_GPUS = 8
 """GPUs per node that quantised GPU counts are rounded to (HGX/DGX servers hold 8)."""

@@ -40,6 +40,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.checks.claims import check_all
+from gpuplan.defaults import DEFAULT_HOST as DEFAULT_HOST  # re-exported
+from gpuplan.defaults import DEFAULT_PORT as DEFAULT_PORT
 from gpuplan.errors import ScenarioError
 from gpuplan.planning.result import PlanResult
 from gpuplan.report import figures
@@ -65,9 +67,6 @@ from gpuplan.web import handlers
 from gpuplan.web.guard import Guard, allowed_hosts
 from gpuplan.web.limits import Limits
 from gpuplan.web.work import CheckedSearchCache, Pool
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
 
 DEFAULTS: dict[str, Any] = {
     "model": "llama3-405b",

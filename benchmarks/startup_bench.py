@@ -1,0 +1,66 @@
+"""Start-up of the command line (issue 15, Speed): CPU seconds of a whole command.
+
+Targets on the project's 2-core machine: ``gpuplan --help`` <= 0.25 s and ``gpuplan plan``
+with a fixed MFU <= 0.4 s of CPU (user + system of the child process, median of several runs:
+CPU time is steadier than wall time on a shared machine). Each is run twice: with the
+bytecode that ``make install`` compiles, and without it (``-X pycache_prefix`` at an empty
+folder: every import compiles its source, as before ``--compile-bytecode``).
+
+Run: ``python benchmarks/startup_bench.py [--repeats N] [--baseline PATH/TO/.venv/bin/python]``;
+``--baseline`` times another checkout's interpreter (e.g. main's) in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+
+COMMANDS = (
+    ("gpuplan --help", ["--help"], 0.25),
+    (
+        "gpuplan plan (405B, 16,384 H100, --mfu 0.4)",
+        ["plan", "--model", "llama3-405b", "--hardware", "h100-sxm", "--gpus", "16384",
+         "--mfu", "0.4"],
+        0.4,
+    ),
+)  # fmt: skip
+
+
+def cpu_seconds(python: str, args: list[str], extra: list[str]) -> float:
+    """User + system CPU seconds of one ``python -m gpuplan ARGS`` child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([python, *extra, "-m", "gpuplan", *args], check=True,
+                   stdout=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "100"})  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def median_cpu(python: str, args: list[str], extra: list[str], repeats: int) -> float:
+    return statistics.median(cpu_seconds(python, args, extra) for _ in range(repeats))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--baseline", help="another checkout's python, timed the same way")
+    args = parser.parse_args(argv)
+    print(f"{'start-up, CPU s (median)':44s} {'bytecode':>9s} {'no pyc':>8s} {'target':>7s}"
+          + (f" {'baseline':>9s}" if args.baseline else ""))  # fmt: skip
+    with tempfile.TemporaryDirectory() as empty:
+        for name, command, target in COMMANDS:
+            warm = median_cpu(sys.executable, command, [], args.repeats)
+            cold = median_cpu(sys.executable, command, ["-X", f"pycache_prefix={empty}"], 3)
+            line = f"{name:44s} {warm:9.3f} {cold:8.3f} {target:7.2f}"
+            if args.baseline:
+                base = median_cpu(args.baseline, command, [], args.repeats)
+                line += f" {base:9.3f} ({base / warm:.1f}x)"
+            print(line + ("" if warm <= target else "  MISS"))
+
+
+if __name__ == "__main__":
+    main()

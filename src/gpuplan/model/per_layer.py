@@ -1,0 +1,124 @@
+"""Per-layer costs of many plans: the scalar layer model once per distinct combination of
+the plan fields a layer depends on, kept between calls.
+
+A layer's time (:func:`gpuplan.model.layer.layer_cost`) and activations
+(:func:`gpuplan.model.memory.activation_bytes_per_layer`) depend on TP, CP, micro-batch,
+recompute, sequence parallelism and EP, and on the context: the model, the sequence length,
+the device (FP8 included), the framework (attention kernel, selective recompute scope, EP
+dispatch, FP8 dispatch, MoE parallel folding) and the network (cluster tiers included). A
+search has a few hundred such combinations among its tens of thousands of plans; a range of
+GPU counts, a sweep or a Monte Carlo asks for the same ones again, so they are kept per
+context (the whole model, device, framework and network records, compared by equality, and
+the sequence length): the values are those of the scalar model, computed once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from gpuplan.catalog.schema import Framework, Model
+from gpuplan.model.collectives import Network
+from gpuplan.model.kernels import Device
+from gpuplan.model.layer import LayerCost, layer_cost
+from gpuplan.model.memory import activation_bytes_per_layer
+from gpuplan.model.pipeline import distinct_rows
+from gpuplan.model.routing import RoutingOptions
+from gpuplan.scenario.plan import ParallelPlan, Recompute
+
+RECOMPUTE_ORDER = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
+LAYER_FIELDS = ("forward_s", "backward_s", "recompute_s", "attention_s", "tp_s", "cp_s", "ep_s",
+                "cp_exposed_s")  # fmt: skip
+"""The :class:`gpuplan.model.layer.LayerCost` fields, per plan in :func:`per_layer`."""
+
+IntArray = np.ndarray
+FloatArray = np.ndarray
+
+LayerValues = tuple[tuple[float, ...], tuple[float, ...], tuple[float, float, float]]
+"""One dense layer's :data:`LAYER_FIELDS`, one MoE layer's, and the activation bytes."""
+
+LAYER_CACHE_CONTEXTS = 64
+"""Contexts (model, sequence, device, framework, network) whose per-layer costs are kept."""
+_layer_cache: dict[tuple[object, ...], dict[tuple[int, ...], LayerValues]] = {}
+
+
+def _known_layers(key: tuple[object, ...]) -> dict[tuple[int, ...], LayerValues]:
+    """The per-layer costs already computed in this context: kept between searches (a range
+    of GPU counts, a sweep, a Monte Carlo ask for the same layers again), at most
+    :data:`LAYER_CACHE_CONTEXTS` contexts, the oldest dropped first."""
+    known = _layer_cache.get(key)
+    if known is None:
+        excess = max(0, len(_layer_cache) - LAYER_CACHE_CONTEXTS + 1)
+        for oldest in list(_layer_cache)[:excess]:
+            _layer_cache.pop(oldest, None)  # list(): safe beside the web server's threads
+        known = _layer_cache.setdefault(key, {})
+    return known
+
+
+def _layer(
+    model: Model, plan: ParallelPlan, seq_len: int, dev: Device, framework: Framework,
+    network: Network,
+) -> tuple[LayerCost, LayerCost, tuple[float, float, float]]:  # fmt: skip
+    """One dense and one MoE layer of ``plan`` (the dense one twice for a dense model), and
+    the activation bytes of a dense layer, of a MoE layer and of a layer without recompute
+    (what a full recompute rebuilds, transiently)."""
+    attention, scope = framework.attention, framework.selective_recompute
+    options = RoutingOptions(
+        framework.ep_dispatch == "node-dedup",
+        framework.ep_fp8_dispatch,
+        framework.moe_parallel_folding,
+    )
+    dense = layer_cost(model, plan, seq_len, False, dev, attention, network, options, scope)
+    moe = (
+        layer_cost(model, plan, seq_len, True, dev, attention, network, options, scope)
+        if model.moe is not None
+        else dense
+    )
+    activations = (
+        activation_bytes_per_layer(model, plan, seq_len, attention, False, dev.fp8, scope),
+        activation_bytes_per_layer(model, plan, seq_len, attention, model.moe is not None,
+                                   dev.fp8, scope),
+        activation_bytes_per_layer(model, replace(plan, recompute=Recompute.NONE), seq_len,
+                                   attention, False, dev.fp8),
+    )  # fmt: skip
+    return dense, moe, activations
+
+
+def per_layer(
+    model: Model, keys: IntArray, seq_len: int, dev: Device, framework: Framework,
+    network: Network,
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray], FloatArray]:  # fmt: skip
+    """Per plan, one dense and one MoE layer's costs (:data:`LAYER_FIELDS`) and, as rows of
+    the third array, the activation bytes of :func:`_layer`.
+
+    ``keys`` holds a row per plan: (tp, cp, micro-batch, recompute as an index into
+    :data:`RECOMPUTE_ORDER`, sequence parallelism, ep), all a layer's cost depends on, so
+    the scalar kernel model runs once per distinct row (and context, between calls:
+    :func:`_known_layers`) and is broadcast to the plans.
+    """
+    unique, where = distinct_rows(keys)
+    try:
+        known = _known_layers((model, seq_len, dev, framework, network))
+    except TypeError:  # a context that cannot be hashed (a list or dict field): not kept
+        known = {}
+    rows: list[LayerValues] = []
+    for kt, kc, kb, kr, ks, ke in unique.tolist():
+        values = known.get((kt, kc, kb, kr, ks, ke))
+        if values is None:
+            plan = ParallelPlan(tensor_parallel=kt, context_parallel=kc, microbatch=kb,
+                                recompute=RECOMPUTE_ORDER[kr], sequence_parallel=bool(ks),
+                                expert_parallel=ke)  # fmt: skip
+            d, e, activations = _layer(model, plan, seq_len, dev, framework, network)
+            values = (tuple(getattr(d, f) for f in LAYER_FIELDS),
+                      tuple(getattr(e, f) for f in LAYER_FIELDS), activations)  # fmt: skip
+            known[(kt, kc, kb, kr, ks, ke)] = values
+        rows.append(values)
+    dense = np.asarray([r[0] for r in rows], dtype=float).reshape(-1, len(LAYER_FIELDS))
+    moe = np.asarray([r[1] for r in rows], dtype=float).reshape(-1, len(LAYER_FIELDS))
+    act = np.asarray([r[2] for r in rows], dtype=float).reshape(-1, 3).T
+    return (
+        {f: dense[where, i] for i, f in enumerate(LAYER_FIELDS)},
+        {f: moe[where, i] for i, f in enumerate(LAYER_FIELDS)},
+        act[:, where],
+    )

@@ -1,0 +1,75 @@
+"""What a pipeline stage exchanges beyond its layers, for many plans at once (numpy): the
+point-to-point sends between stages and the last stage's logits and loss. Split from
+:mod:`gpuplan.model.pipeline`, which sums them into the stage times."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from gpuplan.catalog.schema import Framework, Model
+from gpuplan.model.collectives import Network, p2p_times
+from gpuplan.model.kernels import BF16_BYTES, Device, gemm_time, streaming_time
+from gpuplan.model.pipeline import distinct_rows
+
+IntArray = np.ndarray
+FloatArray = np.ndarray
+
+
+def logit_times(
+    model: Model,
+    tp: IntArray,
+    cp: IntArray,
+    microbatch: IntArray,
+    seq_len: int,
+    dev: Device,
+    framework: Framework,
+) -> FloatArray:
+    """Per plan, the last stage's output layer for one micro-batch: the logit GEMMs forward
+    and backward (kept in BF16 under FP8) and the cross-entropy loss over them
+    (memory-bound, frameworks.yaml: loss_bytes_per_logit), once per distinct (tp, cp, mb)."""
+    if not model.vocab:
+        return np.zeros(len(tp))
+    bf16_dev = replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False)
+    unique, where = distinct_rows(np.stack([tp, cp, microbatch], axis=1))
+    values = np.empty(len(unique))
+    for row, (kt, kc, kb) in enumerate(unique):
+        rows = kb * seq_len / kc
+        shard, h = model.vocab / kt, model.hidden
+        values[row] = (
+            gemm_time(rows, shard, h, bf16_dev)
+            + gemm_time(rows, h, shard, bf16_dev)
+            + gemm_time(h, shard, rows, bf16_dev)
+            + streaming_time(framework.loss_bytes_per_logit * rows * shard, 9, dev)
+        )
+    return np.asarray(values[where])
+
+
+def stage_sends(
+    model: Model,
+    tp: IntArray,
+    cp: IntArray,
+    dp: IntArray,
+    pp: IntArray,
+    interleave: IntArray,
+    tokens: FloatArray,
+    network: Network,
+    framework: Framework,
+) -> tuple[FloatArray, FloatArray]:
+    """Per plan and micro-batch, the point-to-point sends between stages: on the link, and
+    what the stage waits for.
+
+    Activations go between stages scattered over the TP ranks (Narayanan et al. 2021
+    sec. 4.1) and gathered on the far side, once forward and once backward per chunk.
+    Interleaved schedules that overlap their sends (frameworks.yaml: overlap_p2p_comm) run
+    them under the other chunks' compute; otherwise each stage waits for them.
+    """
+    same_domain = tp * cp * dp * 2 <= network.domain
+    send = p2p_times(tokens * model.hidden * BF16_BYTES / tp, same_domain, network,
+                     tp * cp * dp, tp * cp * dp * pp)  # fmt: skip
+    on_link = np.where(pp > 1, 2 * interleave * send, 0.0)
+    hidden = ((interleave > 1) & framework.overlap_p2p_comm) | (
+        framework.pipeline_schedule == "dualpipe"
+    )
+    return on_link, np.where(hidden, 0.0, on_link)

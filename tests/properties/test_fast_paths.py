@@ -1,0 +1,166 @@
+"""The plan evaluation's shortcuts give the answer of the plain evaluation (issue 15, Speed).
+
+The search evaluates one stage per class of identical pipeline stages, the stage times once
+per group of plans that differ only in ZeRO stage, and keeps per-layer costs between
+searches. The plain path they must match: every stage of every plan on its own (the stage
+classes replaced by one class per stage), one plan per call, with the per-layer cache
+emptied before each. Values agree to rounding (the bubble's sum is taken in another order).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gpuplan.catalog import load_catalog
+from gpuplan.model import batch as batch_module
+from gpuplan.model import per_layer, pipeline
+from gpuplan.model.batch import PlanBatch, evaluate
+from gpuplan.model.performance import device_of, network_of
+from gpuplan.model.rules import Context
+from gpuplan.search.plans import SearchOptions, _enumerate
+
+CATALOG = load_catalog()
+CASES = (
+    ("llama3-405b", "h100-sxm", 2048, 1024, 8192, "modern"),
+    ("llama3-70b", "a100-80gb", 768, 512, 4096, "megatron-2022"),
+    ("mixtral-8x7b", "h100-sxm", 256, 512, 4096, "modern"),
+    ("deepseek-v3", "h800", 1024, 960, 4096, "modern"),
+    ("gpt3-175b", "a100-80gb", 384, 1536, 2048, "megatron-2022"),
+    # DualPipe, EP overlap, selective recompute scope, FP8 and deduplicated dispatch, MTP
+    ("deepseek-v3", "h800", 1024, 960, 4096, "deepseek-hai-llm"),
+    ("mixtral-8x7b", "h100-sxm", 256, 512, 4096, "megatron-moe-deepep-overlap-2025"),  # folding
+)
+FIELDS = ("weights_bytes", "grads_bytes", "optimizer_bytes", "activations_bytes", "compute_s",
+          "recompute_s", "bubble_s", "optimizer_s", "overlap_slowdown_s", "time_s",
+          "memory_bytes", "memory_stage")  # fmt: skip
+
+
+def _plans(case: int) -> PlanBatch:
+    model_id, hardware, gpus, global_batch, seq_len, framework_id = CASES[case]
+    framework = CATALOG.framework(framework_id)
+    context = Context(CATALOG.model(model_id), gpus, global_batch, seq_len,
+                      CATALOG.accelerator(hardware), False,
+                      experts_fold_tp=framework.moe_parallel_folding,
+                      dualpipe=framework.pipeline_schedule == "dualpipe")  # fmt: skip
+    columns, _ = _enumerate(context, SearchOptions(min_used=0.5), {})
+    return PlanBatch(**columns)
+
+
+PLANS = [_plans(i) for i in range(len(CASES))]
+
+
+def _evaluate(case: int, plans: PlanBatch) -> batch_module.BatchResult:
+    model_id, hardware, _, global_batch, seq_len, framework_id = CASES[case]
+    accelerator = CATALOG.accelerator(hardware)
+    return evaluate(
+        CATALOG.model(model_id), accelerator, plans, seq_len=seq_len,
+        global_batch=global_batch, dev=device_of(CATALOG, accelerator, False, framework_id),
+        network=network_of(CATALOG, accelerator), framework=CATALOG.framework(framework_id),
+        overhead_bytes=2.0**30,
+    )  # fmt: skip
+
+
+def _every_stage(model: object, pp: int, v: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    return tuple(range(pp)), (1,) * pp
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_the_cases_have_plans_to_compare(case: int) -> None:
+    plans = PLANS[case]
+    assert len(plans) > 50
+    assert (plans.pp > 1).any() and len(np.unique(plans.zero)) > 1
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=st.integers(0, len(CASES) - 1), picks=st.lists(st.integers(0, 10**9), min_size=1,
+                                                           max_size=12))  # fmt: skip
+def test_batched_shortcuts_equal_every_stage_of_each_plan_alone(
+    case: int, picks: list[int]
+) -> None:
+    plans = PLANS[case]
+    chosen = np.asarray([p % len(plans) for p in picks])
+    chosen = np.concatenate([chosen, np.flatnonzero(plans.pp == plans.pp.max())[:3]])
+    fast = _evaluate(case, plans.take(chosen))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "_stage_classes", _every_stage)
+        for row in range(chosen.size):
+            per_layer._layer_cache.clear()
+            alone = _evaluate(case, plans.take(chosen[row : row + 1]))
+            for field in FIELDS:
+                expected = float(np.asarray(getattr(alone, field))[0])
+                actual = float(np.asarray(getattr(fast, field))[row])
+                assert math.isclose(actual, expected, rel_tol=1e-12, abs_tol=1e-15), field
+            for axis, values in alone.exposed_s.items():
+                assert math.isclose(fast.exposed_s[axis][row], values[0], rel_tol=1e-12,
+                                    abs_tol=1e-15), axis  # fmt: skip
+
+
+def test_stage_classes_stand_for_every_stage() -> None:
+    """Llama 3 405B on 16 stages (126 layers): the first and last stages hold 7 layers, the
+    14 others 8 (Dubey et al. 2024 sec. 3.3.2): three classes, sizes 1, 14, 1."""
+    model = CATALOG.model("llama3-405b")
+    heads, sizes = pipeline._stage_classes(model, 16, 1)
+    assert heads == (0, 1, 15) and sizes == (1, 14, 1)
+    stages = pipeline._pipeline_stages(model, 16, 1)
+    assert stages.layers.tolist() == [[7.0, 8.0, 7.0]]
+    assert float((stages.layers * stages.count).sum()) == 126
+
+
+def test_a_plan_given_in_full_is_kept_and_equal_to_its_first_evaluation() -> None:
+    from gpuplan.model import step
+    from gpuplan.model.performance import estimate
+    from gpuplan.scenario.plan import ParallelPlan, Recompute
+
+    model, h100 = CATALOG.model("llama3-405b"), CATALOG.accelerator("h100-sxm")
+    plan = ParallelPlan(
+        tensor_parallel=8, pipeline_parallel=16, data_parallel=128, interleave=2,
+        recompute=Recompute.FULL, sequence_parallel=True, zero=1,
+    )  # fmt: skip
+
+    def run() -> object:
+        return estimate(CATALOG, model, h100, plan, seq_len=8192, global_batch=2048)
+
+    step._one_plan.cache_clear()
+    per_layer._layer_cache.clear()
+    first = run()
+    hits = step._one_plan.cache_info().hits
+    again = run()
+    assert step._one_plan.cache_info().hits == hits + 1
+    assert again == first and again is not first
+
+
+def test_the_layer_cache_keeps_the_newest_contexts() -> None:
+    per_layer._layer_cache.clear()
+    limit = per_layer.LAYER_CACHE_CONTEXTS
+    for context in range(limit + 36):
+        per_layer._known_layers(("context", context))
+    kept = [key[1] for key in per_layer._layer_cache]
+    per_layer._layer_cache.clear()
+    assert kept == list(range(36, limit + 36))
+
+
+def test_a_kept_batch_gives_the_answer_of_a_fresh_evaluation() -> None:
+    """Llama 3 70B on 3,296 and on 3,432 H100 (no plan uses them all): both searches fall
+    back to plans that use fewer GPUs and evaluate the same batch; the second is kept."""
+    from gpuplan.search import evaluated
+    from gpuplan.search.plans import search
+
+    model, h100 = CATALOG.model("llama3-70b"), CATALOG.accelerator("h100-sxm")
+
+    def run(gpus: int) -> object:
+        return search(CATALOG, model, h100, gpus, global_batch=1024, seq_len=8192)
+
+    evaluated._kept.clear()
+    run(3296)
+    kept = list(evaluated._kept)
+    second = run(3432)
+    assert list(evaluated._kept) == kept  # nothing new evaluated
+    evaluated._kept.clear()
+    fresh = run(3432)
+    for field in ("best", "top", "pareto", "feasible", "evaluated", "pruned", "enumerated"):
+        assert getattr(second, field) == getattr(fresh, field), field
