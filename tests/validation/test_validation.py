@@ -75,19 +75,22 @@ def test_every_usable_row_is_predicted(rows: list[v.ValidationRow]) -> None:
             assert 0 < row.predicted_mfu < 1
 
 
-def test_held_out_sources_meet_the_issue_bars(rows: list[v.ValidationRow]) -> None:
+def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) -> None:
     # Issue 7's bar on the sources the model was not fitted on: median |error| <= 5% and
-    # 90th percentile <= 15% (a row predicted infeasible counts as a 100% miss). Per source,
-    # bounds a little above today's medians (Narayanan 4.7%, NeMo 2.3%, MosaicML 5.8%) stop
-    # one source from getting worse behind the others.
+    # 90th percentile <= 15% (a row predicted infeasible counts as a 100% miss). The
+    # straggler term (issue 13; Sinha et al. 2022's per-GPU spread, not fitted) moved the
+    # held-out figures from 4.83% / 14.6% to 5.03% / 15.31%: `gpuplan validate` reports the
+    # bar as missed (test_targets_report_misses). This guard stops them getting worse
+    # (0.2 points of slack). Per source, bounds a little above today's medians (Narayanan
+    # 4.0%, NeMo 1.8%, MosaicML 6.2%) stop one source from getting worse behind the others.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
-    assert summary.median_abs <= 0.05
-    assert summary.p90_abs <= 0.15
+    assert summary.median_abs <= 0.0525
+    assert summary.p90_abs <= 0.1550
     by_source = {g: v.summarize([r for r in held_out if r.source_group == g]) for g in
                  ("narayanan2021", "nemo2407", "mosaicml")}  # fmt: skip
-    assert by_source["narayanan2021"].median_abs < 0.06
-    assert by_source["nemo2407"].median_abs < 0.04
+    assert by_source["narayanan2021"].median_abs < 0.05
+    assert by_source["nemo2407"].median_abs < 0.03
     assert by_source["mosaicml"].median_abs < 0.07
 
 
@@ -98,7 +101,9 @@ def test_targets_report_misses(
     assert results["korthikanti-end-to-end"].passed
     held = results["held-out-sources"]
     assert held.summary.rows >= 60
-    assert held.passed and not held.failures
+    # Missed since the straggler term (see above), and said so in words.
+    assert not held.passed
+    assert held.failures == ("median 5.03% > 5.00%", "p90 15.31% > 15.00%")
     # A bar below what the model reaches is reported as a miss, in words.
     strict = held.target.model_copy(update={"median_abs_max": 0.01})
     monkeypatch.setattr(v, "load_targets", lambda: {strict.id: strict})
