@@ -175,3 +175,28 @@ def test_a_complete_plan_beyond_the_gpus_is_infeasible_not_an_error(catalog: Cat
     data = {**SMALL, "training": {"global_batch": 512}, "parallelism": parallelism}
     result = plan(parse_scenario(data), catalog)
     assert result.infeasible is not None and "exceeds gpus = 64" in result.infeasible.reason
+
+
+def test_a_hopeless_run_is_infeasible_with_its_length(catalog: Catalog) -> None:
+    # Llama 3 405B, 15T tokens on 1,024 H100 at a what-if MFU of 1e-6: by hand, 6 x 405e9 x
+    # 15e12 = 3.6e25 FLOP at 1,024 x 989e12 x 1e-6 = 1.0e12 FLOP/s is 3.6e13 s, about
+    # 4e8 days: more than the 3,650 days a scenario may run, so no run is reported.
+    scenario = parse_scenario(
+        {
+            "model": "llama3-405b",
+            "hardware": "h100-sxm",
+            "gpus": 1024,
+            "training": {"tokens": 15e12, "mfu": 1e-6},
+        }
+    )
+    result = plan(scenario, catalog)
+    assert result.run is None and result.infeasible is not None
+    assert result.infeasible.kind.value == "progress"
+    days = float(
+        result.infeasible.reason.split("would take ")[1].split(" days")[0].replace(",", "")
+    )
+    assert 3e8 < days < 6e8
+    assert "3,650 days (10 years)" in result.infeasible.reason
+    # An ordinary run of the same model is unaffected.
+    assert plan(scenario.model_copy(update={"training": scenario.training.model_copy(
+        update={"mfu": 0.4})}), catalog).run is not None  # fmt: skip

@@ -35,7 +35,7 @@ from gpuplan.planning.stages import plan_stages
 from gpuplan.reliability.plan_checkpoint import TimeToTrainRank, plan_rates
 from gpuplan.scenario.plan import ParallelPlan
 from gpuplan.scenario.resolve import ResolvedScenario, resolve
-from gpuplan.scenario.schema import Objective, Precision, Scenario
+from gpuplan.scenario.schema import MAX_DAYS, Objective, Precision, Scenario
 from gpuplan.search.plans import SearchOptions, SearchResult, search
 
 SYSTEM_IDS = (
@@ -245,6 +245,14 @@ def _no_progress(r: ResolvedScenario, run: RunAccounts) -> Infeasible | None:
     mean time between interruptions falls below the restart and checkpoint time)."""
     failures = run.reliability
     overhead_s = failures.restart_s + failures.checkpoint_write_s
+    wall_days = failures.wall_time_s / units.DAY_S
+    if failures.mtbi_s > overhead_s and wall_days > MAX_DAYS:
+        return Infeasible(
+            InfeasibleKind.PROGRESS,
+            f"the run would take {wall_days:,.0f} days on {r.gpus:,} x {r.accelerator.id}, "
+            f"more than the {MAX_DAYS:,.0f} days (10 years) a scenario may run; use more "
+            "GPUs, fewer tokens or a smaller model",
+        )
     if failures.mtbi_s > overhead_s:
         return None
     return Infeasible(
