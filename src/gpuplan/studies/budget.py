@@ -228,11 +228,19 @@ def plan_budget(data: Mapping[str, Any], catalog: Catalog | None = None) -> Budg
     best = min(runs, key=lambda p: (p[0].planned_loss or float("inf"), p[0].days))
     weighed = [p[0] for p in planned] + guesses[len(planned) :]
     notes.append(
-        f"Budget {budget.model_dump(exclude_none=True)}: {len(allowed)} GPU counts allowed, "
+        f"Budget {_words(budget)}: {len(allowed)} GPU counts allowed, "
         f"the {SHORTLIST} best under the flat-MFU first guess planned in full; "
         f"{best[0].gpus:,} GPUs for {best[0].days:.1f} days give the lowest predicted loss."
     )
     return BudgetPlan(budget, best[1], best[2], tuple(weighed), tuple(notes))
+
+
+def _words(budget: Budget) -> str:
+    """``$1.0e+09, 150 MW, 90 days``: the budget as a reader writes it."""
+    parts = [f"${budget.usd:,.0f}" if budget.usd is not None else None,
+             f"{budget.mw:,g} MW" if budget.mw is not None else None,
+             f"{budget.days:,g} days" if budget.days is not None else None]  # fmt: skip
+    return ", ".join(p for p in parts if p)
 
 
 def _plan_count(
