@@ -39,11 +39,12 @@ def objectives_report(comparisons: Sequence[ObjectiveComparison]) -> Group:
     first = comparisons[0].time_to_train.resolved
     table = Table(title=f"Plan for time to train vs plan for step time: {first.model.name} "
                   f"on {first.accelerator.name}")  # fmt: skip
-    table.add_column("GPUs", justify="right", no_wrap=True)
+    # Plans and days wrap on a narrow terminal; the GPU count and the saving never do.
+    table.add_column("GPUs", justify="right", no_wrap=True, min_width=7)
     for side in ("time to train", "step time"):
-        table.add_column(f"for {side}: plan, step", no_wrap=True)
-        table.add_column("days (goodput, ckpt)", justify="right", no_wrap=True)
-    table.add_column("saved", justify="right", no_wrap=True)
+        table.add_column(f"for {side}: plan, step")
+        table.add_column("days (goodput, ckpt)", justify="right")
+    table.add_column("saved", justify="right", no_wrap=True, min_width=5)
     for c in comparisons:
         saved = c.days_saved
         table.add_row(f"{c.gpus:,}", *_cells(c.time_to_train), *_cells(c.step_time),
