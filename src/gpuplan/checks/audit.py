@@ -104,7 +104,7 @@ def parse_disclosure(data: Any, where: str) -> Disclosure:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"])
         value = data.get(field, "missing") if field else ""
-        name = f"--{field.replace('_', '-')}" if where == "--" else f"{where}.{field}"
+        name = f"--{field.replace('_', '-')}" if where == "--" else f"{where}.{field}".lstrip(".")
         raise ScenarioError(f"{name} = {value!r}", str(error["msg"])) from None
 
 
