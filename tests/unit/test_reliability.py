@@ -6,6 +6,8 @@ import math
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.special import lambertw
 
 from gpuplan import units
@@ -313,3 +315,29 @@ def test_a_run_shorter_than_a_nanosecond_of_an_interval_still_takes_time() -> No
 
     wall = expected_wall_time_s(1e-7, 1800.0, 10.0, 600.0, 3600.0)
     assert wall >= 1e-7 + 10.0
+
+
+def test_restart_grows_with_the_job_from_megascale(catalog: Catalog) -> None:
+    """Relaunch = 600 s (assumed fixed part) + 0.003 s per GPU (MegaScale, arXiv 2402.15627
+    sec. 3.6: under 30 s of initialisation on more than 10,000 GPUs). At 16,384 GPUs:
+    600 + 0.003 x 16,384 = 649.152 s, then the checkpoint is read back."""
+    r = rates_from_catalog(catalog)
+    assert r.init_s_per_gpu == 0.003
+    assert math.isclose(r.relaunch_at(16384), 649.152)
+    est = estimate_reliability_from_catalog(405e9, 16384, 54 * 86400.0, catalog)
+    assert math.isclose(est.restart_s - est.checkpoint_write_s, 649.152)
+
+
+@given(st.integers(1, 1_000_000), st.integers(1, 1_000_000))
+def test_restart_never_decreases_with_gpus(a: int, b: int) -> None:
+    r = rates_from_catalog()
+    small, big = sorted((a, b))
+    assert r.relaunch_at(big) >= r.relaunch_at(small) > 0
+    # the estimate's relaunch (its restart less reading the checkpoint back, which gets
+    # faster with more GPUs sharing the read) never falls either
+    params, compute = 70e9, 30 * 86400.0
+    relaunch = [
+        (e := estimate_reliability(params, n, compute, r)).restart_s - e.checkpoint_write_s
+        for n in (small, big)
+    ]
+    assert relaunch[1] >= relaunch[0] - 1e-9

@@ -26,13 +26,16 @@ from gpuplan.studies.time_to_train import compare_objectives, shortest_run
 LLAMA3_RATE_PER_GPU_HOUR = 419 / (16384 * 54 * 24)  # Dubey et al. 2024, sec. 3.3.4
 
 
-def rates(rate_per_gpu_hour: float = LLAMA3_RATE_PER_GPU_HOUR) -> ReliabilityRates:
+def rates(
+    rate_per_gpu_hour: float = LLAMA3_RATE_PER_GPU_HOUR, init_s_per_gpu: float = 0.0
+) -> ReliabilityRates:
     return ReliabilityRates(
         failures_per_gpu_s=rate_per_gpu_hour / units.HOUR_S,
         checkpoint_bytes_per_param=14.0,
         write_bytes_per_s_per_gpu=0.15e9,
         storage_write_bytes_per_s=2e12,
         relaunch_s=600.0,
+        init_s_per_gpu=init_s_per_gpu,
     )
 
 
@@ -149,10 +152,37 @@ def test_on_the_catalog_storage_llama3_405b_keeps_meta_goodput(catalog: Catalog)
 def test_a_gpu_range_says_when_fewer_gpus_finish_sooner(catalog: Catalog) -> None:
     results = [
         plan(parse_scenario({"model": "llama3-405b", "hardware": "h100-sxm", "gpus": g}), catalog)
-        for g in (131072, 262144)
+        for g in (131072, 163840)
     ]
     found = shortest_run(results)
     assert found is not None and found.gpus == 131072
     assert found.note is not None and "Fewer GPUs finish sooner" in found.note
     assert results[1].run is not None and results[0].run is not None
     assert results[1].run.reliability.wall_days > results[0].run.reliability.wall_days
+
+
+def test_the_ranking_uses_the_restart_of_the_plans_job_size() -> None:
+    """One plan on 131,072 GPUs, 1 s steps, 4 GB per GPU (26.7 s writes): with 0.003 s of
+    initialisation per GPU the relaunch is 600 + 393.2 = 993.2 s, and the rank is the step
+    over Daly's goodput at that restart, written out here."""
+    gpus = 131072
+    batch, result = _fake([1.0], [4e9], gpus)
+    ranked = float(TimeToTrainRank(405e9, rates(init_s_per_gpu=0.003))(batch, result)[0])
+    flat = float(TimeToTrainRank(405e9, rates())(batch, result)[0])
+    write = 4e9 / 0.15e9
+    restart = 600.0 + 0.003 * gpus + write  # 1019.88 s
+    mtbi = 1.0 / (LLAMA3_RATE_PER_GPU_HOUR / units.HOUR_S * gpus)
+    good = float(steady_goodput(write, restart, mtbi)[0])
+    assert math.isclose(ranked, 1.0 / good, rel_tol=1e-9)
+    assert ranked > flat  # the bigger job's longer restart costs time
+
+
+def test_a_job_too_big_to_restart_is_refused_with_the_reason(catalog: Catalog) -> None:
+    """262,144 H100: MTBI 696 s (Llama 3 rate), below a relaunch of 600 + 0.003 x 262,144 =
+    1,386 s (MegaScale's initialisation per GPU): no progress, so no run."""
+    result = plan(
+        parse_scenario({"model": "llama3-405b", "hardware": "h100-sxm", "gpus": 262144}), catalog
+    )
+    assert result.run is None
+    reason = result.to_dict()["infeasible_reason"]
+    assert "cannot make progress" in reason and "every 696 s" in reason

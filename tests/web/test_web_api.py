@@ -11,10 +11,14 @@ import yaml
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from gpuplan import Catalog, load_catalog, parse_scenario
+from gpuplan.cli.app import app
 from gpuplan.report.figures import CHART_IDS
 from gpuplan.report.html import plotly_js
+from gpuplan.web.app import create_app
+from gpuplan.web.limits import Limits
 
 SMALL = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64}
 SMALL_BATCH = {**SMALL, "training": {"global_batch": 256, "seq_len": 8192, "tokens": 1e12}}
@@ -276,10 +280,11 @@ def test_never_a_server_error(
     else:
         json.dumps(response.json(), allow_nan=False)  # strict JSON: no inf or NaN
         answer = response.json()
-        if answer["fits"]:
-            assert math.isfinite(answer["run"]["days"])
-        else:  # an infeasible plan is a result with its reason, never a run
-            assert answer["infeasible_reason"] and answer["run"] is None
+        for one in answer.get("results", [answer]):  # a list of GPU counts: one plan each
+            if one["fits"]:
+                assert math.isfinite(one["run"]["days"])
+            else:  # an infeasible plan is a result with its reason, never a run
+                assert one["infeasible_reason"] and one["run"] is None
 
 
 def test_every_software_stack_the_form_offers_plans(client: TestClient, catalog: Catalog) -> None:
@@ -311,3 +316,67 @@ def test_every_id_the_form_offers_plans(client: TestClient, catalog: Catalog) ->
         response = client.post("/api/plan", json=body)
         assert response.status_code == 200, (value, response.text)
         assert response.json()["fits"] is not None
+
+
+DEEPSEEK_V3 = {
+    # arXiv 2412.19437 Table 1 and abstract: 2.664M H800-hours, 14.8T tokens, 37B active.
+    "name": "DeepSeek-V3 pre-training",
+    "hardware": "h800",
+    "gpus": 2048,
+    "gpu_hours": 2.664e6,
+    "active_params": 37e9,
+    "tokens": 14.8e12,
+    "precision": "fp8",
+}
+
+
+def test_audit_answers_as_the_library_and_the_cli_do(client: TestClient) -> None:
+    response = client.post("/api/audit", json=DEEPSEEK_V3)
+    assert response.status_code == 200
+    (audited,) = response.json()["audits"]
+    # hand arithmetic: 6 x 37e9 x 14.8e12 FLOP / (2.664e6 h x 3600 s x 989.4e12 FLOP/s)
+    assert audited["numbers"]["mfu"] == pytest.approx(0.3463, abs=1e-4)
+    assert audited["verdict"] == "plausible"
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in DEEPSEEK_V3.items()]
+    cli = CliRunner().invoke(app, ["audit", *flags, "--json"])
+    assert cli.exit_code == 0, cli.output
+    assert json.loads(cli.output) == response.json()
+
+
+def test_audit_takes_a_list_and_says_impossible_with_the_arithmetic(client: TestClient) -> None:
+    impossible = {"hardware": "h100-sxm", "gpus": 1000, "days": 30, "flops": 1e26}
+    response = client.post("/api/audit", json={"audits": [DEEPSEEK_V3, impossible]})
+    assert response.status_code == 200
+    verdicts = [a["verdict"] for a in response.json()["audits"]]
+    assert verdicts == ["plausible", "impossible"]
+    # 1000 GPUs x 30 days x 86,400 s x 989.4e12 FLOP/s = 2.56e24 FLOP at 100% of peak
+    assert "2.56e+24 FLOP at 100% of peak" in response.json()["audits"][1]["reasons"][0]
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "words"),
+    [
+        ({"hardware": "h100-sxm", "gpus": -1, "days": 3}, ["body", "gpus"], "greater than 0"),
+        ({"hardware": "nope", "gpus": 8, "days": 3}, ["body"], "nope"),
+        ({"audits": [{"gpus": 8, "days": 3, "hardwar": "h100-sxm"}]}, ["body", "audits[0]"], ""),
+        ({"audits": []}, ["body"], "no audits"),
+    ],
+)
+def test_a_bad_disclosure_is_one_json_422(
+    client: TestClient, body: dict[str, Any], loc: list[str], words: str
+) -> None:
+    response = client.post("/api/audit", json=body)
+    assert response.status_code == 422
+    (detail,) = response.json()["detail"]
+    assert detail["loc"][: len(loc)] == loc
+    assert words in detail["msg"] and "\n" not in detail["msg"]
+
+
+def test_audits_past_the_limit_name_it(catalog: Catalog) -> None:
+    small = create_app(catalog, limits=Limits(max_audits=2))
+    with TestClient(small, base_url="http://localhost") as client:
+        response = client.post("/api/audit", json={"audits": [DEEPSEEK_V3] * 3})
+        assert response.status_code == 422
+        assert "at most 2 per request" in response.json()["detail"][0]["msg"]
+        foreign = client.post("/api/audit", json=DEEPSEEK_V3, headers={"Host": "evil.example"})
+        assert foreign.status_code == 400

@@ -104,7 +104,7 @@ def parse_disclosure(data: Any, where: str) -> Disclosure:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"])
         value = data.get(field, "missing") if field else ""
-        name = f"--{field.replace('_', '-')}" if where == "--" else f"{where}.{field}"
+        name = f"--{field.replace('_', '-')}" if where == "--" else f"{where}.{field}".lstrip(".")
         raise ScenarioError(f"{name} = {value!r}", str(error["msg"])) from None
 
 
@@ -273,10 +273,11 @@ def _progress(catalog: Catalog, n: dict[str, float | None]) -> tuple[str, str] |
     rates = rates_from_catalog(catalog)
     mtbi_s = job_mtbi_s(rates.failures_per_gpu_s, int(n["gpus"]))
     n["mtbi_h"] = mtbi_s / units.HOUR_S
-    if mtbi_s <= rates.relaunch_s:
+    relaunch_s = float(rates.relaunch_at(int(n["gpus"])))
+    if mtbi_s <= relaunch_s:
         return "impossible", (
             f"{n['gpus']:,.0f} GPUs are interrupted every {mtbi_s:,.0f} s on average (catalog "
-            f"failure rate), no longer than a relaunch alone ({rates.relaunch_s:,.0f} s): the "
+            f"failure rate), no longer than a relaunch alone ({relaunch_s:,.0f} s): the "
             "job cannot make progress"
         )
     goodput = f", goodput {n['goodput']:.1%}" if n["goodput"] is not None else ""

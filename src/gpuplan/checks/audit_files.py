@@ -3,7 +3,7 @@ audit FILE``) and the ``check: audit`` computation a claim may use (:mod:`.claim
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from gpuplan.catalog.loader import Catalog
-from gpuplan.checks.audit import Disclosure, audit, parse_disclosure
+from gpuplan.checks.audit import Audit, Disclosure, audit, parse_disclosure
 from gpuplan.checks.computed import Computed, arg
 from gpuplan.errors import ScenarioError
 from gpuplan.scenario.parse import read_yaml_file
@@ -20,11 +20,12 @@ from gpuplan.scenario.parse import read_yaml_file
 def parse_audits(data: Any, where: str) -> list[Disclosure]:
     """The ``audits:`` list of a claims (or audits) file; one disclosure for a file that is a
     single disclosure mapping."""
+    prefix = f"{where}: " if where else ""
     if isinstance(data, Mapping) and "audits" in data:
         rows = data["audits"]
         if not isinstance(rows, list):
-            raise ScenarioError(f"{where}: audits", "must be a list of disclosures")
-        return [parse_disclosure(row, f"{where}: audits[{i}]") for i, row in enumerate(rows)]
+            raise ScenarioError(f"{prefix}audits", "must be a list of disclosures")
+        return [parse_disclosure(row, f"{prefix}audits[{i}]") for i, row in enumerate(rows)]
     if isinstance(data, Mapping) and "claims" in data:
         return []
     return [parse_disclosure(data, where)]
@@ -36,6 +37,26 @@ def load_audits(path: Path | None = None) -> list[Disclosure]:
         text = resources.files("gpuplan.catalog").joinpath("data", "claims.yaml").read_text()
         return parse_audits(yaml.safe_load(text), "claims.yaml")
     return parse_audits(read_yaml_file(path, "audits"), str(path))
+
+
+def audits_json(audits: Sequence[Audit]) -> dict[str, Any]:
+    """The audits as JSON (``gpuplan audit --json``, ``/api/audit``): ``{"audits": [...]}``."""
+    return {"audits": [a.as_dict() for a in audits]}
+
+
+def audit_data(
+    data: Any, catalog: Catalog, where: str = "", limit: int | None = None
+) -> list[Audit]:
+    """Audit a mapping: one disclosure or an ``audits:`` list (:func:`parse_audits`); the
+    library call behind ``/api/audit``. ``limit`` caps how many one call audits."""
+    disclosures = parse_audits(data, where)
+    if not disclosures:
+        raise ScenarioError(where or "audits", "holds no audits (an 'audits:' list)")
+    if limit is not None and len(disclosures) > limit:
+        raise ScenarioError(
+            f"{where or 'audits'}", f"holds {len(disclosures)} audits; at most {limit} per request"
+        )
+    return [audit(d, catalog) for d in disclosures]
 
 
 AUDIT_QUANTITIES = (

@@ -92,12 +92,13 @@ def audit(
     }  # fmt: skip
     from gpuplan.catalog.loader import load_catalog
     from gpuplan.checks.audit import audit as run_audit
+    from gpuplan.checks.audit_files import audits_json
     from gpuplan.report.audit import audit_report, audits_table
 
     catalog = load_catalog()
     disclosures = _disclosures(catalog, disclosure_file, flags, runs)
     audits = [run_audit(d, catalog) for d in disclosures]
     if as_json:
-        sys.stdout.write(json.dumps({"audits": [a.as_dict() for a in audits]}, indent=2) + "\n")
+        sys.stdout.write(json.dumps(audits_json(audits), indent=2) + "\n")
         return
     Console().print(audits_table(audits) if runs else audit_report(audits))

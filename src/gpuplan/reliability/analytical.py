@@ -33,8 +33,7 @@ import functools
 import math
 from dataclasses import dataclass
 from enum import StrEnum
-
-import numpy as np
+from typing import Any
 
 from gpuplan import units
 from gpuplan.catalog import Catalog, load_catalog
@@ -42,6 +41,7 @@ from gpuplan.catalog.loader import unknown_id_message
 from gpuplan.catalog.schema import ReliabilityParameterId
 from gpuplan.defaults import DEFAULT_SEED as DEFAULT_SEED  # the Monte Carlo seed
 from gpuplan.errors import CatalogError
+from gpuplan.reliability.checked import _count, _non_negative, _positive
 
 MODEL_ASSUMPTIONS = (
     "failures are independent across GPUs at a constant rate: job MTBI = 1 / (rate x GPUs)",
@@ -68,24 +68,6 @@ class FailureLaw(StrEnum):
     shape < 1 (infant mortality, 0.7-0.8 in HPC logs: Schroeder & Gibson 2006) bunches them."""
 
 
-def _positive(name: str, value: float) -> float:
-    if not (isinstance(value, int | float | np.number) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} = {value!r}; allowed: a finite number > 0")
-    return float(value)
-
-
-def _non_negative(name: str, value: float) -> float:
-    if not (isinstance(value, int | float | np.number) and math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} = {value!r}; allowed: a finite number >= 0")
-    return float(value)
-
-
-def _count(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} = {value!r}; allowed: an integer >= 1")
-    return int(value)
-
-
 @dataclass(frozen=True)
 class ReliabilityRates:
     """The world numbers of the model, in SI units (:func:`rates_from_catalog` fills them)."""
@@ -99,7 +81,10 @@ class ReliabilityRates:
     storage_write_bytes_per_s: float | None
     """Aggregate storage write bandwidth that caps the total; None for no cap."""
     relaunch_s: float
-    """Time from a failure to a relaunched job, before the checkpoint is read."""
+    """Time from a failure to a relaunched job, less ``init_s_per_gpu`` x GPUs, before the
+    checkpoint is read."""
+    init_s_per_gpu: float = 0.0
+    """Job initialisation seconds per GPU: the part of a relaunch that grows with the job."""
     assumptions: tuple[str, ...] = ()
     """Which values are assumptions rather than measurements, for reports."""
 
@@ -110,6 +95,11 @@ class ReliabilityRates:
         if self.storage_write_bytes_per_s is not None:
             _positive("storage_write_bytes_per_s", self.storage_write_bytes_per_s)
         _non_negative("relaunch_s", self.relaunch_s)
+        _non_negative("init_s_per_gpu", self.init_s_per_gpu)
+
+    def relaunch_at(self, gpus: Any) -> Any:
+        """Seconds to relaunch a job on ``gpus`` GPUs (a number or an array)."""
+        return self.relaunch_s + self.init_s_per_gpu * gpus
 
 
 # --------------------------------------------------------------------------- formulas
@@ -331,7 +321,7 @@ def estimate_reliability(
     write = checkpoint_write_s(
         size, gpus, rates.write_bytes_per_s_per_gpu, rates.storage_write_bytes_per_s
     )
-    restart = rates.relaunch_s + write
+    restart = rates.relaunch_at(gpus) + write
     if interval_s is None:
         tau = checkpoint_interval_s(rule, write, mtbi)
     else:
@@ -395,6 +385,7 @@ def rates_from_catalog(
         write_bytes_per_s_per_gpu=table[ids.CHECKPOINT_WRITE_GB_PER_S_PER_GPU].value * units.GB,
         storage_write_bytes_per_s=table[ids.STORAGE_WRITE_TB_PER_S].value * units.TB,
         relaunch_s=table[ids.RESTART_RELAUNCH_S].value,
+        init_s_per_gpu=table[ids.RESTART_INIT_S_PER_GPU].value,
         assumptions=(
             f"failure rate '{rate.id}': {rate.failures_per_gpu_hour:.3g} per GPU-hour "
             f"({rate.source})",

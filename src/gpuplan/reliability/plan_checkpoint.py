@@ -123,7 +123,7 @@ class TimeToTrainRank:
         state = result.weights_bytes + result.optimizer_bytes
         write = plan_checkpoint_write_s(state, self.params, self.rates)
         mtbi = 1.0 / (self.rates.failures_per_gpu_s * gpus_used)
-        good = steady_goodput(write, self.rates.relaunch_s + write, mtbi)
+        good = steady_goodput(write, self.rates.relaunch_at(gpus_used) + write, mtbi)
         with np.errstate(divide="ignore"):
             return np.asarray(np.where(good > 0, result.time_s / good, np.inf))
 
@@ -139,7 +139,7 @@ def estimate_plan_reliability(
     checkpoint write from the plan's sharding, the interval at the exact optimum."""
     mtbi = job_mtbi_s(rates.failures_per_gpu_s, gpus)
     write = float(plan_checkpoint_write_s(state_bytes_per_gpu, params, rates))
-    restart = rates.relaunch_s + write
+    restart = rates.relaunch_at(gpus) + write
     tau = optimal_interval_s(write, mtbi)
     wall = expected_wall_time_s(compute_time_s, tau, write, restart, mtbi)
     segments = math.ceil(compute_time_s / tau - 1e-9)

@@ -18,10 +18,9 @@ from gpuplan.reliability.analytical import (
     DEFAULT_SEED,
     FailureLaw,
     ReliabilityEstimate,
-    _count,
-    _positive,
     _segments,
 )
+from gpuplan.reliability.checked import _count, _positive
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ Routes::
     POST /api/search            body: a scenario, optional "counts" (GPU counts) and "top"
                                 -> {"results": [plan with its search, ...]} (gpuplan search)
     GET  /api/check             the seed article's claims with verdicts
+    POST /api/audit             body: one disclosure or {"audits": [...]} -> {"audits": [...]}
+                                (gpuplan audit --json)
     POST /api/figures           body: a plan (the output of /api/plan) -> {"figures": {...}}
     POST /api/scenario.yaml     body: a scenario -> the validated scenario as a YAML file
     GET  /openapi.json          FastAPI's schema
@@ -39,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog, load_catalog
+from gpuplan.checks.audit_files import audit_data, audits_json
 from gpuplan.checks.claims import check_all
 from gpuplan.defaults import DEFAULT_HOST as DEFAULT_HOST  # re-exported
 from gpuplan.defaults import DEFAULT_PORT as DEFAULT_PORT
@@ -160,6 +163,11 @@ class Planner:
         found = answer(body, catalog=self.catalog, plan_fn=self.plan, cache=self.searches)
         answered: dict[str, Any] = finite(found)
         return answered
+
+    def audit(self, body: dict[str, Any]) -> dict[str, Any]:
+        audits = audit_data(body, self.catalog, limit=self.limits.max_audits)
+        audited: dict[str, Any] = finite(audits_json(audits))
+        return audited
 
     def search(self, body: dict[str, Any]) -> dict[str, Any]:
         scenario = {k: v for k, v in body.items() if k not in SearchExtras.model_fields}
@@ -290,6 +298,12 @@ def _api_routes(app: FastAPI, planner: Planner) -> None:
     async def api_check() -> JSONResponse:
         """The seed article's claims, each with a verdict and its numbers."""
         return JSONResponse(await planner.run(lambda: planner.claims))
+
+    @app.post("/api/audit")
+    async def api_audit(body: ScenarioBody) -> JSONResponse:
+        """Audit a disclosed run (or an ``audits`` list): implied MFU, goodput, MW, energy,
+        cost and a verdict, as ``gpuplan audit --json``."""
+        return JSONResponse(await planner.run(lambda: planner.audit(body)))
 
     @app.post("/api/figures")
     async def api_figures(body: ScenarioBody, scaling: bool = True) -> JSONResponse:

@@ -25,10 +25,12 @@ class Limits:
     """GPU counts one /api/search (``counts``) or /api/plan (``gpus`` list or range) asks for."""
     max_top: int = 100
     """Plans one /api/search lists per count."""
+    max_audits: int = 32
+    """Disclosures one /api/audit request audits."""
     request_deadline_s: float = 30.0
     """Wall-clock budget of one request, queueing included; past it the answer is 504."""
     plan_workers: int = 4
-    """Threads planning /api/plan, /api/check and /api/scenario.yaml requests."""
+    """Threads planning /api/plan, /api/check, /api/audit and /api/scenario.yaml requests."""
     heavy_workers: int = 2
     """Threads for the requests that run many searches (/api/search, /api/figures)."""
     max_waiting: int = 32

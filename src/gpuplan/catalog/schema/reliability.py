@@ -93,6 +93,7 @@ class ReliabilityParameterId(StrEnum):
     GPUS_PER_NODE = "gpus_per_node"
     STORAGE_WRITE_TB_PER_S = "storage_write_tb_per_s"
     RESTART_RELAUNCH_S = "restart_relaunch_s"
+    RESTART_INIT_S_PER_GPU = "restart_init_s_per_gpu"
 
 
 class ReliabilityParameter(Record):
