@@ -45,6 +45,21 @@ def test_a_dollar_budget_is_spent_within_itself(catalog: Catalog) -> None:
     assert run.reliability.wall_days <= 90.0 + 1e-6
 
 
+def test_a_billion_dollars_skips_the_counts_that_cannot_progress(catalog: Catalog) -> None:
+    # Issue 16's example. $1e9 at $2.99 per H100-hour buys 334M GPU-hours: ~155,000 H100
+    # for 90 days, or more GPUs for fewer days. Counts interrupted faster than they restart
+    # (a few hundred thousand H100) cannot make progress and are no candidates (they used to
+    # crash the first guess), so the answer is a run within the money, with a model, tokens,
+    # days and a loss.
+    bought = _ask(catalog, usd=1e9)
+    run = bought.result.run
+    assert run is not None
+    assert run.cost.cloud_usd <= 1e9 * (1 + 1e-6)
+    assert 0 < run.reliability.goodput <= 1 and run.reliability.wall_days <= 90.0 + 1e-6
+    assert run.scaling.predicted_loss > 0 and run.compute.tokens > 1e12
+    assert bought.result.resolved.gpus < 400_000
+
+
 def test_a_power_budget_holds_the_provisioned_power(catalog: Catalog) -> None:
     bought = _ask(catalog, mw=1.0)
     assert bought.result.run is not None

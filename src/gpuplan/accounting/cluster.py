@@ -26,6 +26,7 @@ from gpuplan.accounting import (
 )
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator
+from gpuplan.errors import ScenarioError
 from gpuplan.fitting.scaling_laws import ComputeOptimal, compute_optimal
 from gpuplan.reliability import estimate_reliability_from_catalog
 
@@ -172,6 +173,13 @@ def assess_cluster(
     for _ in range(2):
         size = compute_optimal(catalog.scaling_law(), peak * mfu * duration_s * goodput).params
         goodput = estimate_reliability_from_catalog(size, gpus, duration_s, catalog).goodput
+        if goodput <= 0:
+            raise ScenarioError(
+                "gpus",
+                f"{gpus:,} x {accelerator.id} cannot make progress: interrupted on average "
+                "before a restart and a checkpoint write complete (the catalog's failure "
+                "rate per GPU-hour); use fewer GPUs",
+            )
     trainable = peak * mfu * duration_s * goodput
     law = catalog.scaling_law()
     h100 = catalog.accelerator(H100_ID)

@@ -209,10 +209,7 @@ def plan_budget(data: Mapping[str, Any], catalog: Catalog | None = None) -> Budg
     budget, rest = parse_budget(data)
     allowed, notes = _allowed(catalog, budget, rest)
     guesses = sorted(
-        (
-            BudgetCandidate(n, d, assess_cluster(catalog, str(rest["hardware"]), n, d).optimal.loss)
-            for n, d in allowed
-        ),
+        (c for n, d in allowed if (c := _first_guess(catalog, str(rest["hardware"]), n, d))),
         key=lambda c: (c.first_guess_loss, c.days),
     )
     planned: list[tuple[BudgetCandidate, dict[str, Any], PlanResult]] = []
@@ -233,6 +230,16 @@ def plan_budget(data: Mapping[str, Any], catalog: Catalog | None = None) -> Budg
         f"{best[0].gpus:,} GPUs for {best[0].days:.1f} days give the lowest predicted loss."
     )
     return BudgetPlan(budget, best[1], best[2], tuple(weighed), tuple(notes))
+
+
+def _first_guess(catalog: Catalog, hardware: str, gpus: int, days: float) -> BudgetCandidate | None:
+    """The flat-MFU guess of a GPU count's loss; None for a count too large to make progress
+    (interrupted before it can restart and checkpoint)."""
+    try:
+        loss = assess_cluster(catalog, hardware, gpus, days).optimal.loss
+    except ScenarioError:
+        return None
+    return BudgetCandidate(gpus, days, loss)
 
 
 def _words(budget: Budget) -> str:
