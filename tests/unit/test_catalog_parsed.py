@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gpuplan.catalog import parsed
+from gpuplan.defaults import cache_dir
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def test_the_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     source = tmp_path / "x.yaml"
     source.write_text("a: 1\n")
-    assert parsed.cache_dir() is None
+    assert cache_dir() is None
     assert parsed.read_parsed(source) == {"a": 1}
     assert not (tmp_path / "xdg").exists()
 

@@ -21,18 +21,11 @@ from typing import Any
 
 import yaml
 
+from gpuplan.defaults import cache_dir
+
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when available
 FORMAT = 1
 """Bumped when what is cached changes."""
-
-
-def cache_dir() -> Path | None:
-    """Where parsed files are kept, or None when the cache is turned off."""
-    given = os.environ.get("GPUPLAN_CACHE_DIR")
-    if given is not None:
-        return Path(given) if given else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "gpuplan"
 
 
 def _key(path: Path) -> tuple[object, ...]:
