@@ -6,6 +6,9 @@ command line (``gpuplan --help``) does not import the modules that use them.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 DEFAULT_SEED = 20240723
 """Seed of the Monte Carlo unless told otherwise (the Llama 3 report's release date)."""
 
@@ -24,3 +27,14 @@ DEFAULT_ROW_TIME_LIMIT_S = 120.0
 
 DEFAULT_REPORT_FILE = "gpuplan-report.html"
 """Where ``gpuplan report`` writes its HTML file unless told otherwise."""
+
+
+def cache_dir() -> Path | None:
+    """Where gpuplan keeps what it can recompute (parsed catalog files, the CLI's flag table):
+    ``$GPUPLAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/gpuplan``, else ``~/.cache/gpuplan``; None
+    when ``GPUPLAN_CACHE_DIR`` is set empty (no cache)."""
+    given = os.environ.get("GPUPLAN_CACHE_DIR")
+    if given is not None:
+        return Path(given) if given else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gpuplan"

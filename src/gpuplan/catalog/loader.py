@@ -14,11 +14,12 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from gpuplan.catalog.parsed import parse, read_parsed
 from gpuplan.catalog.schema import (
     Accelerator,
     Cluster,
@@ -44,7 +45,6 @@ from gpuplan.catalog.schema import (
 from gpuplan.errors import CatalogError
 
 R = TypeVar("R", bound=BaseModel)
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when available
 
 
 @dataclass(frozen=True)
@@ -172,8 +172,8 @@ def _lookup(table: Mapping[str, R], key: str, kind: str) -> R:
 
 
 def _read_yaml(filename: str) -> dict[str, Any]:
-    text = resources.files("gpuplan.catalog").joinpath("data", filename).read_text("utf-8")
-    data = yaml.load(text, Loader=_YamlLoader)
+    source = resources.files("gpuplan.catalog").joinpath("data", filename)
+    data = read_parsed(source) if isinstance(source, Path) else parse(source.read_text("utf-8"))
     if not isinstance(data, dict):
         raise CatalogError(f"catalog file {filename}: expected a mapping at the top level")
     return data

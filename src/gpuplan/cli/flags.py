@@ -14,86 +14,18 @@ import functools
 import inspect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
-from pydantic import BaseModel
 
+from gpuplan.cli.flag_table import Flag, flag_table
 from gpuplan.errors import ScenarioError
 from gpuplan.scenario.files import Refused, load_yaml
-from gpuplan.scenario.parse import load_scenario_file
-from gpuplan.scenario.schema import Budget, Clip, Parallelism, Prices, Scenario, Site, Training
 
 LENGTHS = ("tokens", "days", "samples")
-NOT_FLAGS = ("stages",)
-"""Keys only a file sets (a list of stages)."""
-SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
-    ("", Scenario),
-    ("training", Training),
-    ("training.clip", Clip),
-    ("parallelism", Parallelism),
-    ("site", Site),
-    ("prices", Prices),
-)
-
-
-@dataclass(frozen=True)
-class Flag:
-    name: str
-    """The option, e.g. ``--global-batch``."""
-    path: str
-    """The scenario key it sets, e.g. ``training.global_batch``."""
-    help: str
-    metavar: str
-
-
-def _metavar(path: str, annotation: Any) -> str:
-    """What a flag takes, read off the field's type: enum values, a number, an id."""
-    if path == "gpus":
-        return "N|N,N,..|LOW..HIGH"
-    text = str(annotation)
-    for branch in getattr(annotation, "__args__", (annotation,)):
-        if isinstance(branch, type) and issubclass(branch, Enum):
-            return "|".join(str(member.value) for member in branch)
-    if "bool" in text:
-        return "true|false"
-    if "int" in text:
-        return "INT"
-    if "float" in text:
-        return "NUMBER"
-    return "ID"
-
-
-def _flags() -> tuple[Flag, ...]:
-    out = []
-    for section, schema in SECTIONS:
-        for key, field in schema.model_fields.items():
-            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
-                continue  # a section, not a value
-            path = f"{section}.{key}" if section else key
-            if path in dict(SECTIONS) or path in NOT_FLAGS:
-                continue
-            help_text = " ".join((field.description or key).split())
-            metavar = _metavar(path, field.annotation)
-            out.append(Flag("--" + key.replace("_", "-"), path, help_text, metavar))
-    return tuple(out)
-
-
-def _budget_flags() -> tuple[Flag, ...]:
-    """``--budget-usd`` and ``--power-mw`` set ``budget.usd`` and ``budget.mw`` (a budget
-    question: :mod:`gpuplan.studies.budget`); ``--days`` is the training length's flag."""
-    fields = Budget.model_fields
-    return tuple(
-        Flag(name, f"budget.{key}", " ".join((fields[key].description or key).split()), "NUMBER")
-        for name, key in (("--budget-usd", "usd"), ("--power-mw", "mw"))
-    )
-
-
-FLAGS = _flags() + _budget_flags()
+FLAGS = flag_table()
 
 
 def flag_for(field: str) -> str:
@@ -115,6 +47,8 @@ def _value(flag: Flag, text: str) -> Any:
 
 def scenario_mapping(scenario_file: Path | None, given: dict[str, str | None]) -> dict[str, Any]:
     """The scenario file (if any) with the given flags (by flag name) set over it."""
+    from gpuplan.scenario.parse import load_scenario_file  # pydantic: not for --help
+
     data: dict[str, Any] = load_scenario_file(scenario_file) if scenario_file else {}
     training = data.get("training")
     if isinstance(training, dict) and any(given.get("--" + k) is not None for k in LENGTHS):

@@ -89,9 +89,18 @@ def plan_checkpoint_write_s(
 
 def _optimal_intervals_s(write_s: FloatArray, mtbi_s: FloatArray) -> FloatArray:
     """The exact optimal interval for each (write, MTBI) pair, solved once per distinct pair."""
-    pairs, inverse = np.unique(np.stack([write_s, mtbi_s]), axis=1, return_inverse=True)
-    solved = np.array([optimal_interval_s(d, m) for d, m in pairs.T], dtype=np.float64)
-    return np.asarray(solved[np.ravel(inverse)])
+    # np.unique(axis=1) sorts the pairs as raw bytes (~30 ms for a 16K-GPU search); a
+    # lexicographic sort of the two float columns finds the same distinct pairs.
+    write, mtbi = np.ravel(write_s), np.ravel(mtbi_s)
+    order = np.lexsort((mtbi, write))
+    w, m = write[order], mtbi[order]
+    first = np.ones(w.size, dtype=bool)
+    first[1:] = (w[1:] != w[:-1]) | (m[1:] != m[:-1])
+    inverse = np.empty(w.size, dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
+    solved = np.array([optimal_interval_s(d, t) for d, t in zip(w[first], m[first], strict=True)],
+                      dtype=np.float64)  # fmt: skip
+    return np.asarray(solved[inverse].reshape(np.shape(write_s)))
 
 
 def steady_goodput(write_s: Any, restart_s: Any, mtbi_s: Any) -> FloatArray:

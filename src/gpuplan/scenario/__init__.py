@@ -1,10 +1,35 @@
 """The scenario: what a user asks (schema), read from files and flags (parse), looked up in
-the catalog (resolve); the parallel plan and precision types; distributions over inputs."""
+the catalog (resolve); the parallel plan and precision types; distributions over inputs.
 
-from gpuplan.scenario.parse import load_scenario_file, parse_scenario, read_yaml_file
-from gpuplan.scenario.plan import ParallelPlan, Recompute
-from gpuplan.scenario.resolve import ResolvedScenario, resolve
-from gpuplan.scenario.schema import MAX_GPUS, Parallelism, Precision, Scenario
+The names below are imported on first use (PEP 562), so that importing one light module of
+the package (``gpuplan.scenario.files`` for the command line's flags) does not import the
+schema, the catalog and pydantic (issue 15, Speed: start-up).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gpuplan.scenario.parse import load_scenario_file, parse_scenario, read_yaml_file
+    from gpuplan.scenario.plan import ParallelPlan, Recompute
+    from gpuplan.scenario.resolve import ResolvedScenario, resolve
+    from gpuplan.scenario.schema import MAX_GPUS, Parallelism, Precision, Scenario
+
+_HOMES = {
+    "load_scenario_file": "gpuplan.scenario.parse",
+    "parse_scenario": "gpuplan.scenario.parse",
+    "read_yaml_file": "gpuplan.scenario.parse",
+    "ParallelPlan": "gpuplan.scenario.plan",
+    "Recompute": "gpuplan.scenario.plan",
+    "ResolvedScenario": "gpuplan.scenario.resolve",
+    "resolve": "gpuplan.scenario.resolve",
+    "MAX_GPUS": "gpuplan.scenario.schema",
+    "Parallelism": "gpuplan.scenario.schema",
+    "Precision": "gpuplan.scenario.schema",
+    "Scenario": "gpuplan.scenario.schema",
+}
 
 __all__ = [
     "MAX_GPUS",
@@ -19,3 +44,17 @@ __all__ = [
     "read_yaml_file",
     "resolve",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported from their modules on first use."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'gpuplan.scenario' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

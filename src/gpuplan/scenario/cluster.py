@@ -19,7 +19,9 @@ from gpuplan.errors import ScenarioError
 
 
 class InlineTier(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        defer_build=True, frozen=True, extra="forbid", use_attribute_docstrings=True
+    )
 
     name: str = "tier"
     gpus: Annotated[int, Field(gt=0, le=100_000_000)]
@@ -31,7 +33,9 @@ class InlineTier(BaseModel):
 class InlineCluster(BaseModel):
     """A cluster written in the scenario, or overrides of a catalog profile's fields."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        defer_build=True, frozen=True, extra="forbid", use_attribute_docstrings=True
+    )
 
     id: str | None = None
     """The catalog profile to start from (default: the accelerator's reference profile)."""

@@ -20,7 +20,7 @@ Fraction = Annotated[float, Field(gt=0, le=1)]
 class Record(BaseModel):
     """Base of every catalog record: frozen, no unknown keys, a source and a date."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     source: str = Field(min_length=3)
     retrieved: dt.date

@@ -33,7 +33,7 @@ class Transport(StrEnum):
 class FabricTier(BaseModel):
     """One tier of the scale-out fabric (leaf, spine, core, ...)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     name: str = Field(min_length=1)
     gpus: PositiveInt

@@ -34,7 +34,7 @@ class PriceTerm(StrEnum):
 class PurchasePrice(BaseModel):
     """One representative purchase price of the accelerator alone (no server share)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     usd: Positive
     date: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")
@@ -45,7 +45,7 @@ class PurchasePrice(BaseModel):
 class CloudPrice(BaseModel):
     """A rental price per accelerator-hour from one provider on one date."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     provider: str
     usd_per_hour: Positive
@@ -126,7 +126,7 @@ class AttentionPoint(BaseModel):
     BF16 peak (causal FLOPs; the backward counted as 2.5 forwards, FlashAttention's
     convention)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     seq_len: PositiveInt
     """Queries (and keys) per sequence that one kernel call sees."""

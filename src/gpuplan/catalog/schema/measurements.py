@@ -13,7 +13,7 @@ from gpuplan.catalog.schema.models import Ffn
 class InlineShape(BaseModel):
     """A model shape given inline in a measurement, when no catalog model matches it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     layers: PositiveInt
     hidden: PositiveInt
@@ -25,7 +25,7 @@ class InlineShape(BaseModel):
 
 
 class MeasuredPlan(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     tp: PositiveInt | None
     pp: PositiveInt | None
@@ -40,7 +40,7 @@ class MeasuredPlan(BaseModel):
 
 
 class Measured(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     iteration_time_s: Positive | None = None
     tokens_per_s_per_gpu: Positive | None = None

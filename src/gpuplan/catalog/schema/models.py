@@ -46,7 +46,7 @@ class TextConditioning(StrEnum):
 class Moe(BaseModel):
     """Mixture-of-experts layers (Mixtral, DeepSeek-V3)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     experts: PositiveInt
     top_k: PositiveInt
@@ -78,7 +78,7 @@ class Moe(BaseModel):
 class Mla(BaseModel):
     """DeepSeek multi-head latent attention (DeepSeek-V2/V3)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     q_lora_rank: PositiveInt
     kv_lora_rank: PositiveInt
@@ -90,7 +90,7 @@ class Mla(BaseModel):
 class PublishedBatch(BaseModel):
     """The global batch a model was trained with, as its authors published it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     sequences: PositiveInt
     """Sequences (clips for video) per optimizer step, at ``seq_len`` tokens each."""
@@ -105,7 +105,7 @@ class Mmdit(BaseModel):
     tokens, one joint attention over both), the rest single-stream (one set of weights,
     attention and MLP in parallel, as in Dehghani et al. 2023, arXiv 2302.05442)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     double_blocks: Annotated[int, Field(ge=0)]
     """Double-stream blocks (FLUX.1 and Open-Sora 2.0: 19 of 57)."""
@@ -119,7 +119,7 @@ class Mmdit(BaseModel):
 class Video(BaseModel):
     """How a video diffusion transformer turns a clip into tokens."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     frames: PositiveInt
     height: PositiveInt
@@ -209,7 +209,7 @@ class Model(Record):
 class ShapePoint(BaseModel):
     """One published model of a shape family: its size and its shapes."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     params_b: Positive
     """Published size, billions of parameters."""

@@ -87,7 +87,7 @@ class Run(Record):
 class BatchPhase(BaseModel):
     """One phase of a published batch ramp: its batch (sequences) and the tokens it ran."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     global_batch: PositiveInt
     tokens: Positive
