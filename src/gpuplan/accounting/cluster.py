@@ -167,19 +167,7 @@ def assess_cluster(
     )
     yearly_kwh = accounts.energy.yearly_energy_j / units.KWH_J
     peak = gpus * accelerator.peak_bf16_flops_per_s
-    # Failures eat into the time: goodput depends on the checkpoint size, hence on the
-    # model trained, which depends on the compute delivered; two rounds settle it.
-    goodput = 1.0
-    for _ in range(2):
-        size = compute_optimal(catalog.scaling_law(), peak * mfu * duration_s * goodput).params
-        goodput = estimate_reliability_from_catalog(size, gpus, duration_s, catalog).goodput
-        if goodput <= 0:
-            raise ScenarioError(
-                "gpus",
-                f"{gpus:,} x {accelerator.id} cannot make progress: interrupted on average "
-                "before a restart and a checkpoint write complete (the catalog's failure "
-                "rate per GPU-hour); use fewer GPUs",
-            )
+    goodput = _goodput(catalog, accelerator.id, gpus, peak * mfu * duration_s, duration_s)
     trainable = peak * mfu * duration_s * goodput
     law = catalog.scaling_law()
     h100 = catalog.accelerator(H100_ID)
@@ -203,3 +191,23 @@ def assess_cluster(
         optimal=compute_optimal(law, trainable),
         law_id=law.id,
     )
+
+
+def _goodput(
+    catalog: Catalog, accelerator_id: str, gpus: int, flops_at_full_time: float, duration_s: float
+) -> float:
+    """Failures eat into the time: goodput depends on the checkpoint size, hence on the
+    model trained, which depends on the compute delivered; two rounds settle it. A cluster
+    interrupted before it can restart and checkpoint is an error naming ``gpus``."""
+    goodput = 1.0
+    for _ in range(2):
+        size = compute_optimal(catalog.scaling_law(), flops_at_full_time * goodput).params
+        goodput = estimate_reliability_from_catalog(size, gpus, duration_s, catalog).goodput
+        if goodput <= 0:
+            raise ScenarioError(
+                "gpus",
+                f"{gpus:,} x {accelerator_id} cannot make progress: interrupted on average "
+                "before a restart and a checkpoint write complete (the catalog's failure "
+                "rate per GPU-hour); use fewer GPUs",
+            )
+    return goodput
