@@ -12,11 +12,8 @@ import contextlib
 import json
 import math
 import os
-import signal
-import threading
 import warnings
 from collections.abc import Iterator
-from types import FrameType
 from typing import Any
 
 import pytest
@@ -31,6 +28,7 @@ from gpuplan.scenario.parse import parse_scenario
 from gpuplan.search.cache import SearchCache
 from gpuplan.studies.answer import single_scenarios
 from gpuplan.studies.rows import cached_plan
+from gpuplan.studies.sweep_tasks import RowTimeout, time_limit
 from gpuplan.web.app import create_app
 from gpuplan.web.limits import Limits
 
@@ -58,19 +56,12 @@ class Hang(Exception):
 
 @contextlib.contextmanager
 def hang_guard(seconds: float) -> Iterator[None]:
-    def alarm(signum: int, frame: FrameType | None) -> None:
-        raise Hang(f"no answer within {seconds:g} s")
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    """The sweeps' per-row time limit, reported as a hang."""
     try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        with time_limit(seconds):
+            yield
+    except RowTimeout as exc:
+        raise Hang(f"no answer within {seconds:g} s") from exc
 
 
 def assert_one_line(message: str) -> None:

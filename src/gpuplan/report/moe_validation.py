@@ -12,6 +12,7 @@ from rich.text import Text
 
 from gpuplan.checks.moe_validation import moe_summary
 from gpuplan.checks.validation import ValidationRow
+from gpuplan.report.validation import row_dict
 
 MOE_MEDIAN_TARGET = 0.10
 """Issue 14's bar for the median |error| of the MoE rows (reported, not an exit status)."""
@@ -21,19 +22,7 @@ def moe_dict(rows: Sequence[ValidationRow]) -> dict[str, Any]:
     """``gpuplan validate --json``: the MoE rows (``moe``) and their summary."""
     s = moe_summary(list(rows))
     return {
-        "moe": [
-            {
-                "id": r.id,
-                "source_group": r.source_group,
-                "basis": r.basis,
-                "measured_step_s": r.measured_step_s,
-                "predicted_step_s": r.predicted_step_s,
-                "error": r.error,
-                "predicted_mfu": r.predicted_mfu,
-                "note": r.note,
-            }
-            for r in rows
-        ],
+        "moe": [row_dict(r) for r in rows],
         "moe_summary": {
             "rows": s.rows,
             "median_abs": s.median_abs,

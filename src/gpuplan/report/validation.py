@@ -15,6 +15,20 @@ from gpuplan.checks.totals import TotalsRow, summarize_totals
 from gpuplan.checks.validation import KernelCheck, TargetResult, ValidationRow
 
 
+def row_dict(r: ValidationRow) -> dict[str, Any]:
+    """One validation row in ``gpuplan validate --json`` (dense and MoE rows alike)."""
+    return {
+        "id": r.id,
+        "source_group": r.source_group,
+        "basis": r.basis,
+        "measured_step_s": r.measured_step_s,
+        "predicted_step_s": r.predicted_step_s,
+        "error": r.error,
+        "predicted_mfu": r.predicted_mfu,
+        "note": r.note,
+    }
+
+
 def validation_dict(
     results: Sequence[ValidationRow],
     targets: Sequence[TargetResult],
@@ -23,19 +37,7 @@ def validation_dict(
 ) -> dict[str, Any]:
     """``gpuplan validate --json``: every row, target, kernel check and whole run."""
     return {
-        "rows": [
-            {
-                "id": r.id,
-                "source_group": r.source_group,
-                "basis": r.basis,
-                "measured_step_s": r.measured_step_s,
-                "predicted_step_s": r.predicted_step_s,
-                "error": r.error,
-                "predicted_mfu": r.predicted_mfu,
-                "note": r.note,
-            }
-            for r in results
-        ],
+        "rows": [row_dict(r) for r in results],
         "targets": [
             {
                 "id": t.target.id,
