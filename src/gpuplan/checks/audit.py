@@ -37,8 +37,8 @@ from gpuplan.catalog.schema import Accelerator
 from gpuplan.errors import ScenarioError
 from gpuplan.fitting.scaling_laws import compute_optimal
 from gpuplan.model.flops import six_nd, training_flops_per_token
-from gpuplan.reliability import estimate_reliability_from_catalog
-from gpuplan.reliability.analytical import job_mtbi_s, rates_from_catalog
+from gpuplan.reliability import estimate_reliability_from_catalog, rates_from_catalog
+from gpuplan.reliability.analytical import job_mtbi_s
 
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 

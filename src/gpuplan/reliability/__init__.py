@@ -16,7 +16,6 @@ from gpuplan.reliability.analytical import (
     checkpoint_write_s,
     daly_interval_s,
     estimate_reliability,
-    estimate_reliability_from_catalog,
     expected_segment_s,
     expected_wall_time_s,
     goodput,
@@ -24,9 +23,9 @@ from gpuplan.reliability.analytical import (
     job_mtbi_s,
     node_mtbi_s,
     optimal_interval_s,
-    rates_from_catalog,
     young_interval_s,
 )
+from gpuplan.reliability.from_catalog import estimate_reliability_from_catalog, rates_from_catalog
 from gpuplan.reliability.simulation import (
     Distribution,
     SimulationResult,

@@ -36,11 +36,7 @@ from enum import StrEnum
 from typing import Any
 
 from gpuplan import units
-from gpuplan.catalog import Catalog, load_catalog
-from gpuplan.catalog.loader import unknown_id_message
-from gpuplan.catalog.schema import ReliabilityParameterId
 from gpuplan.defaults import DEFAULT_SEED as DEFAULT_SEED  # the Monte Carlo seed
-from gpuplan.errors import CatalogError
 from gpuplan.reliability.checked import _count, _non_negative, _positive
 
 MODEL_ASSUMPTIONS = (
@@ -326,86 +322,50 @@ def estimate_reliability(
         tau = checkpoint_interval_s(rule, write, mtbi)
     else:
         tau = _positive("interval_s", interval_s)
-    wall = expected_wall_time_s(compute_time_s, tau, write, restart, mtbi)
     full, last = _segments(compute_time_s, tau)
-    checkpointing = (full + (last > 0)) * write
+    return assemble_estimate(
+        params, gpus, compute_time_s, mtbi_s=mtbi, checkpoint_size_bytes=size,
+        write_s=write, restart_s=restart, interval_s=tau,
+        rule=None if interval_s is not None else IntervalRule(rule),
+        checkpoints=full + (last > 0), assumptions=MODEL_ASSUMPTIONS + rates.assumptions,
+    )  # fmt: skip
+
+
+def assemble_estimate(
+    params: float,
+    gpus: int,
+    compute_time_s: float,
+    *,
+    mtbi_s: float,
+    checkpoint_size_bytes: float,
+    write_s: float,
+    restart_s: float,
+    interval_s: float,
+    rule: IntervalRule | None,
+    checkpoints: int,
+    assumptions: tuple[str, ...],
+) -> ReliabilityEstimate:
+    """The estimate of a run whose interruptions, checkpoint write, restart, interval and
+    number of checkpoints are known: its expected wall time and what follows from it."""
+    wall = expected_wall_time_s(compute_time_s, interval_s, write_s, restart_s, mtbi_s)
+    checkpointing = checkpoints * write_s
     return ReliabilityEstimate(
         params=params,
         gpus=gpus,
         compute_time_s=compute_time_s,
-        mtbi_s=mtbi,
-        checkpoint_bytes=size,
-        checkpoint_write_s=write,
-        restart_s=restart,
-        checkpoint_interval_s=tau,
-        interval_rule=None if interval_s is not None else IntervalRule(rule),
-        young_interval_s=young_interval_s(write, mtbi),
-        daly_interval_s=daly_interval_s(write, mtbi),
+        mtbi_s=mtbi_s,
+        checkpoint_bytes=checkpoint_size_bytes,
+        checkpoint_write_s=write_s,
+        restart_s=restart_s,
+        checkpoint_interval_s=interval_s,
+        interval_rule=rule,
+        young_interval_s=young_interval_s(write_s, mtbi_s),
+        daly_interval_s=daly_interval_s(write_s, mtbi_s),
         goodput=compute_time_s / wall,
-        interruptions=wall / mtbi,
+        interruptions=wall / mtbi_s,
         wall_time_s=wall,
         checkpointing_s=checkpointing,
         failure_loss_s=wall - compute_time_s - checkpointing,
         lost_gpu_hours=gpus * (wall - compute_time_s) / units.HOUR_S,
-        assumptions=MODEL_ASSUMPTIONS + rates.assumptions,
+        assumptions=assumptions,
     )
-
-
-def rates_from_catalog(
-    catalog: Catalog | None = None, failure_rate_id: str | None = None
-) -> ReliabilityRates:
-    """The catalog's defaults (reliability.yaml); the default failure rate unless one is named."""
-    catalog = catalog if catalog is not None else load_catalog()
-    if failure_rate_id is None:
-        defaults = [r for r in catalog.failure_rates.values() if r.default]
-        if len(defaults) != 1:
-            found = [r.id for r in defaults]
-            raise CatalogError(
-                f"reliability.yaml: exactly one failure rate needs default: true (found {found})"
-            )
-        rate = defaults[0]
-    elif failure_rate_id in catalog.failure_rates:
-        rate = catalog.failure_rates[failure_rate_id]
-    else:
-        known = list(catalog.failure_rates)
-        raise CatalogError(unknown_id_message("failure rate", failure_rate_id, known))
-    table = {p.id: p for p in catalog.reliability_parameters.values()}
-    missing = sorted(set(ReliabilityParameterId) - set(table))
-    if missing:
-        raise CatalogError(f"reliability.yaml: missing parameters {', '.join(missing)}")
-    ids = ReliabilityParameterId
-    assumed = tuple(
-        f"{p.id.value} = {p.value:g} ({p.unit}) is an assumption: {p.source}"
-        for p in table.values()
-        if p.assumption
-    )
-    return ReliabilityRates(
-        failures_per_gpu_s=rate.failures_per_gpu_s,
-        checkpoint_bytes_per_param=table[ids.CHECKPOINT_BYTES_PER_PARAM].value,
-        write_bytes_per_s_per_gpu=table[ids.CHECKPOINT_WRITE_GB_PER_S_PER_GPU].value * units.GB,
-        storage_write_bytes_per_s=table[ids.STORAGE_WRITE_TB_PER_S].value * units.TB,
-        relaunch_s=table[ids.RESTART_RELAUNCH_S].value,
-        init_s_per_gpu=table[ids.RESTART_INIT_S_PER_GPU].value,
-        assumptions=(
-            f"failure rate '{rate.id}': {rate.failures_per_gpu_hour:.3g} per GPU-hour "
-            f"({rate.source})",
-            *assumed,
-        ),
-    )
-
-
-def estimate_reliability_from_catalog(
-    params: float,
-    gpus: int,
-    compute_time_s: float,
-    catalog: Catalog | None = None,
-    failure_rate_id: str | None = None,
-) -> ReliabilityEstimate:
-    """:func:`estimate_reliability` with the catalog's rates.
-
-    >>> est = estimate_reliability_from_catalog(405e9, 16384, 54 * 86400.0)
-    >>> round(est.mtbi_s / 3600, 2), round(est.interruptions_per_day, 1)
-    (3.09, 7.8)
-    """
-    rates = rates_from_catalog(catalog, failure_rate_id)
-    return estimate_reliability(params, gpus, compute_time_s, rates)

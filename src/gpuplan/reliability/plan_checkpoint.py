@@ -35,14 +35,12 @@ from gpuplan.reliability.analytical import (
     IntervalRule,
     ReliabilityEstimate,
     ReliabilityRates,
+    assemble_estimate,
     checkpoint_bytes,
-    daly_interval_s,
-    expected_wall_time_s,
     job_mtbi_s,
     optimal_interval_s,
-    rates_from_catalog,
-    young_interval_s,
 )
+from gpuplan.reliability.from_catalog import rates_from_catalog
 
 FloatArray = NDArray[np.float64]
 
@@ -150,31 +148,11 @@ def estimate_plan_reliability(
     write = float(plan_checkpoint_write_s(state_bytes_per_gpu, params, rates))
     restart = rates.relaunch_at(gpus) + write
     tau = optimal_interval_s(write, mtbi)
-    wall = expected_wall_time_s(compute_time_s, tau, write, restart, mtbi)
-    segments = math.ceil(compute_time_s / tau - 1e-9)
-    checkpointing = segments * write
-    return ReliabilityEstimate(
-        params=params,
-        gpus=gpus,
-        compute_time_s=compute_time_s,
-        mtbi_s=mtbi,
-        checkpoint_bytes=checkpoint_bytes(params, rates.checkpoint_bytes_per_param),
-        checkpoint_write_s=write,
-        restart_s=restart,
-        checkpoint_interval_s=tau,
-        interval_rule=IntervalRule.OPTIMAL,
-        young_interval_s=young_interval_s(write, mtbi),
-        daly_interval_s=daly_interval_s(write, mtbi),
-        goodput=compute_time_s / wall,
-        interruptions=wall / mtbi,
-        wall_time_s=wall,
-        checkpointing_s=checkpointing,
-        failure_loss_s=wall - compute_time_s - checkpointing,
-        lost_gpu_hours=gpus * (wall - compute_time_s) / units.HOUR_S,
-        assumptions=(
-            *MODEL_ASSUMPTIONS[:2],
-            PLAN_ASSUMPTION,
-            *MODEL_ASSUMPTIONS[3:],
-            *rates.assumptions,
-        ),
-    )
+    return assemble_estimate(
+        params, gpus, compute_time_s, mtbi_s=mtbi,
+        checkpoint_size_bytes=checkpoint_bytes(params, rates.checkpoint_bytes_per_param),
+        write_s=write, restart_s=restart, interval_s=tau, rule=IntervalRule.OPTIMAL,
+        checkpoints=math.ceil(compute_time_s / tau - 1e-9),
+        assumptions=(*MODEL_ASSUMPTIONS[:2], PLAN_ASSUMPTION, *MODEL_ASSUMPTIONS[3:],
+                     *rates.assumptions),
+    )  # fmt: skip
