@@ -60,6 +60,13 @@ def test_a_billion_dollars_skips_the_counts_that_cannot_progress(catalog: Catalo
     assert bought.result.resolved.gpus < 400_000
 
 
+def test_a_fixed_count_that_cannot_progress_is_one_line(catalog: Catalog) -> None:
+    # 10 million H100 at Llama 3's failure rate: an interruption every ~20 s, far below a
+    # 30,600 s restart (600 s + 0.003 s x 1e7 GPUs): no count is left to weigh.
+    with pytest.raises(ScenarioError, match=r"^gpus: 10,000,000 x h100-sxm cannot make progress"):
+        plan_budget({"hardware": "h100-sxm", "gpus": 10_000_000, "budget": {"days": 30}}, catalog)
+
+
 def test_a_power_budget_holds_the_provisioned_power(catalog: Catalog) -> None:
     bought = _ask(catalog, mw=1.0)
     assert bought.result.run is not None

@@ -212,6 +212,12 @@ def plan_budget(data: Mapping[str, Any], catalog: Catalog | None = None) -> Budg
         (c for n, d in allowed if (c := _first_guess(catalog, str(rest["hardware"]), n, d))),
         key=lambda c: (c.first_guess_loss, c.days),
     )
+    if not guesses:
+        largest = max(n for n, _ in allowed)
+        raise ScenarioError(
+            "gpus", f"{largest:,} x {rest['hardware']} cannot make progress: interrupted "
+            "before a restart and a checkpoint write complete; use fewer GPUs",
+        )  # fmt: skip
     planned: list[tuple[BudgetCandidate, dict[str, Any], PlanResult]] = []
     for guess in guesses[: 2 * SHORTLIST]:
         scenario, result = _plan_count(catalog, rest, guess.gpus, guess.days)
