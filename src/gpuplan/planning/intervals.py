@@ -36,6 +36,7 @@ instead. Input uncertainty (prices, failure rates) is the Monte Carlo's
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Mapping, Sequence
@@ -100,6 +101,7 @@ def _t_central_probability(t: float, dof: int) -> float:
     return math.sin(theta) * total
 
 
+@functools.lru_cache(maxsize=256)  # pure; every plan asks for one of a few (p, dof)
 def student_t_quantile(p: float, dof: int) -> float:
     """The ``p`` quantile (p > 0.5) of Student's t, by bisection on the closed-form CDF
     (scipy's import would cost every plan half a second)."""
@@ -185,8 +187,8 @@ def interval_dict(
     or the step time is a what-if MFU's (not the model's)."""
     if step_time_s is None or r.mfu_is_what_if:
         return None
-    basis = comparable_rows(r.accelerator.id, r.framework.id, r.gpus)
-    factors = {k: math.exp(q) for k, q in basis.log_quantiles().items()}
+    basis, log_quantiles = _stored_basis(r.accelerator.id, r.framework.id, r.gpus)
+    factors = {k: math.exp(q) for k, q in log_quantiles.items()}
     out: dict[str, Any] = {"step_time_s": _block(step_time_s, factors)}
     if run is not None and cost is not None:
         if r.duration_s is None:
@@ -204,7 +206,7 @@ def interval_dict(
         "selection": basis.selection,
         "rows": [row.id for row in basis.rows],
         "source_means": dict(basis.source_means),
-        "log_ratio": basis.log_quantiles(),
+        "log_ratio": dict(log_quantiles),
         "cost_is": "cost.cloud_usd (GPU-hours x cloud price)",
         "combines": "validation residuals only; give ranges to add input uncertainty",
     }
@@ -214,10 +216,24 @@ def interval_dict(
     return out
 
 
+@functools.lru_cache(maxsize=1024)  # the stored residuals are loaded once per process
+def _stored_basis(
+    accelerator_id: str, framework_id: str, gpus: int
+) -> tuple[Basis, Mapping[str, float]]:
+    """:func:`comparable_rows` of the stored residuals and its log quantiles, kept: sweeps
+    and searches ask for the same few (hardware, framework, GPU count) again and again."""
+    basis = comparable_rows(accelerator_id, framework_id, gpus)
+    return basis, basis.log_quantiles()
+
+
 def _model_warnings(r: ResolvedScenario) -> list[str]:
     """A kind of model (dense, mixture of experts, video) no validation row is."""
-    kind = model_kind(r.model)
+    return list(_kind_warnings(model_kind(r.model)))
+
+
+@functools.lru_cache(maxsize=16)
+def _kind_warnings(kind: str) -> tuple[str, ...]:
     if any(row.model_kind == kind for row in load_residuals()):
-        return []
+        return ()
     kinds = sorted({row.model_kind for row in load_residuals()})
-    return [f"{kind} model: every validated step time is of a {' or '.join(kinds)} model"]
+    return (f"{kind} model: every validated step time is of a {' or '.join(kinds)} model",)

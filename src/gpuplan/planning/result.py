@@ -102,15 +102,15 @@ class PlanResult:
                 for s in self.sources
             ],
         }
-        if run is not None:
-            out.update(run_dict(r, run))
+        blocks = run_dict(r, run) if run is not None else {}
+        out.update(blocks)
         if self.stages:
             stages = [
                 (label, one.to_dict())
                 for label, one in zip(self.stage_labels, self.stages, strict=True)
             ]
             out.update(staged_dict(out, stages))
-        out["intervals"] = self.intervals()
+        out["intervals"] = interval_dict(r, self.step_time_s, blocks.get("run"), blocks.get("cost"))
         return out
 
     def intervals(self) -> dict[str, Any] | None:
