@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from gpuplan.catalog import Catalog
 from gpuplan.catalog.schema.video import VideoThroughputRow
+from gpuplan.catalog.shapes import parameter_count
 from gpuplan.checks.video import (
     load_video_rows,
     predict_video_row,
@@ -80,3 +81,19 @@ def test_a_step_time_row_needs_its_batch_and_gpus() -> None:
         {**base, "scenario": {"gpus": 8, "training": {"global_batch": 16}}}
     )
     assert ok.measured_step_s == 7.0
+
+
+def test_dfm_megatron_rows_run_wan_with_megatrons_block_traffic(catalog: Catalog) -> None:
+    """DFM's Megatron rows write Wan 2.1 14B inline with the elementwise bytes of DFM's
+    Megatron block (62, counted in the row's comment) instead of the diffusers block's 178;
+    everything else is the catalog model (the same parameters)."""
+    rows, _ = load_video_rows()
+    wan = catalog.model("wan-2.1-14b")
+    assert wan.video is not None and wan.video.block_elementwise_bytes == 178
+    for row_id in ("dfm-wan14b-h100-128-tp2-cp4", "dfm-wan14b-gb200-32-cp4"):
+        inline = rows[row_id].scenario["model"]
+        assert inline["video"]["block_elementwise_bytes"] == (
+            3 * 4 + 2 * 4 + (8 + 4) + 3 * 4 + 2 * 6 + 6
+        )  # norms, modulates, QK- and Q-norms, biases, gated residuals, residual
+        answer = plan(parse_scenario(rows[row_id].scenario), catalog).to_dict()
+        assert answer["model"]["params"] == pytest.approx(parameter_count(wan).total)
