@@ -97,3 +97,17 @@ def test_dfm_megatron_rows_run_wan_with_megatrons_block_traffic(catalog: Catalog
         )  # norms, modulates, QK- and Q-norms, biases, gated residuals, residual
         answer = plan(parse_scenario(rows[row_id].scenario), catalog).to_dict()
         assert answer["model"]["params"] == pytest.approx(parameter_count(wan).total)
+
+
+def test_video_table_prints_clip_rates_with_their_digits(catalog: Catalog) -> None:
+    """A stated step time becomes ~0.4 clips/s/GPU: the table shows 0.401, not 0."""
+    from rich.console import Console
+
+    from gpuplan.report.video_validation import video_table
+
+    rows, _ = load_video_rows()
+    row = predict_video_row(rows["opensora2-256px-129f-b3-h200"], catalog)
+    console = Console(width=200, record=True)
+    console.print(video_table([row]))
+    text = console.export_text()
+    assert f"{3 / 7.48:.3g}" in text and "0.401" in text
