@@ -20,6 +20,7 @@ from gpuplan import parse_scenario, plan
 from gpuplan.catalog import Catalog
 from gpuplan.errors import ScenarioError
 from gpuplan.report import curves
+from gpuplan.report import humanize as hz
 from gpuplan.report.data import load_plan_file, read_plan
 from gpuplan.report.figures import CHART_IDS
 from gpuplan.report.html import (
@@ -218,3 +219,39 @@ def test_seed_report(tmp_path: Path, catalog: Catalog) -> None:
     assert scenario["training"]["days"] == 90
     assert f"inline:{scenario['model']['name']}" in page
     assert "MFU" in page and "modelled" in page
+
+
+STAGED = {
+    "model": "open-sora-2-11b",
+    "hardware": "h100-sxm",
+    "gpus": 16,
+    "training": {"global_batch": 16},
+    "stages": [
+        {"name": "256px", "clip": {"frames": 33, "height": 256, "width": 256}, "steps": 200},
+        {"name": "512px", "clip": {"frames": 33, "height": 512, "width": 512}, "samples": 800,
+         "gpus": 32, "global_batch": 32},
+    ],
+}  # fmt: skip
+
+
+def test_staged_run_has_a_stage_table_with_its_totals(catalog: Catalog) -> None:
+    """A staged run's report lists each stage (GPUs, clip, clips, GPU-hours) and a totals
+    row whose GPU-hours are the stages' sum; a single-stage plan has no such table."""
+    result = plan(parse_scenario(STAGED), catalog).to_dict()
+    page = render_report(build_report(result, catalog, with_scaling=False), inline_plotly=False)
+    section = page[page.index('<section id="stages">') :]
+    section = section[: section.index("</section>")]
+    rows = re.findall(r"<tr>.*?</tr>|<tr class=\"total\">.*?</tr>", section, re.S)
+    assert len(rows) == 1 + 2 + 1  # header, two stages, totals
+    low, high = rows[1], rows[2]
+    assert "256px" in low and ">16<" in low and "33 × 256×256 px" in low
+    assert "512px" in high and ">32<" in high and "33 × 512×512 px" in high
+    # 33 frames -> 9 latent frames; 512 / 16 = 32 patches a side
+    assert "9,216 tokens" in high
+    gpu_hours = [stage["run"]["gpu_hours"] for stage in result["stages"]]
+    assert result["run"]["gpu_hours"] == pytest.approx(sum(gpu_hours))
+    assert hz.number(sum(gpu_hours)) in rows[3]
+    assert all(hz.number(h) in row for h, row in zip(gpu_hours, (low, high), strict=True))
+    plain = render_report(build_report(plan(parse_scenario(SCENARIO)).to_dict(), catalog,
+                                       with_scaling=False), inline_plotly=False)  # fmt: skip
+    assert 'id="stages"' not in plain

@@ -130,3 +130,28 @@ def test_palm_on_its_own_stack_lands_near_its_published_mfu(catalog: Catalog) ->
     assert result.parallel_plan.pipeline_parallel == 1
     assert result.parallel_plan.recompute.value == "full"
     assert 0.40 < result.step.mfu < 0.52
+
+
+def test_dfm_wan_recipe_leaves_the_data_parallel_collectives_exposed(catalog: Catalog) -> None:
+    """NeMo DFM's Wan recipe sets overlap_grad_reduce and overlap_param_gather off
+    (frameworks.yaml megatron-bridge-dfm-2025): the same plan waits longer on its
+    data-parallel reduce-scatter and all-gather than on Megatron-core 2025's overlapped ones,
+    and the whole on-link time is exposed."""
+    exposed = {}
+    for framework in ("megatron-core-2025", "megatron-bridge-dfm-2025"):
+        scenario = {
+            "model": "wan-2.1-14b",
+            "hardware": "h100-sxm",
+            "gpus": 128,
+            "framework": framework,
+            "training": {"samples": 1.0e5, "global_batch": 128, "seq_len": 37440},
+            "parallelism": {
+                "tp": 2, "pp": 1, "cp": 4, "dp": 16, "microbatch": 1, "zero": 1,
+                "recompute": "none", "sequence_parallel": True,
+            },
+        }  # fmt: skip
+        step = plan(parse_scenario(scenario), catalog).to_dict()["step"]
+        exposed[framework] = step["exposed_comm_by_axis_s"]["dp"]
+        on_link = step["comm_on_link_by_axis_s"]["dp"]
+    assert exposed["megatron-bridge-dfm-2025"] > 5 * exposed["megatron-core-2025"]
+    assert exposed["megatron-bridge-dfm-2025"] == pytest.approx(on_link, rel=0.05)

@@ -255,3 +255,36 @@ def test_stage_errors_name_the_field(catalog: Catalog) -> None:
     with pytest.raises(ScenarioError) as info:
         plan(parse_scenario({**STAGED, "training": {"samples": 5, "global_batch": 16}}), catalog)
     assert str(info.value).startswith("training.samples: a staged run")
+
+
+def test_adaln_block_elementwise_traffic_by_hand(catalog: Catalog) -> None:
+    """Wan 2.1's block moves 178 bytes per token and hidden unit in its elementwise kernels
+    (FP32 adaLN modulate and gates, QK-norms, casts; models.yaml notes) where a fused
+    pre-norm LLM block moves 20: the layer's forward grows by (178 - 20) x tokens x h
+    bytes at the HBM rate (over TP under sequence parallelism), its backward by twice that,
+    and nothing else moves."""
+    from dataclasses import replace
+
+    from gpuplan.catalog.schema import AttentionKernel
+    from gpuplan.model.kernels import device
+    from gpuplan.model.layer import layer_cost
+    from gpuplan.model.performance import network_of
+    from gpuplan.scenario.plan import ParallelPlan
+
+    wan = catalog.model("wan-2.1-14b")
+    assert wan.video is not None and wan.video.block_elementwise_bytes == 178
+    generic = wan.model_copy(
+        update={"video": wan.video.model_copy(update={"block_elementwise_bytes": None})}
+    )
+    h100 = catalog.accelerator("h100-sxm")
+    dev = device(h100, catalog.efficiency_profile("h100-sxm"), False, 0.9)
+    network = network_of(catalog, h100)
+    seq = 37_440
+    for tp, sp in ((1, False), (2, True)):
+        p = replace(ParallelPlan(), tensor_parallel=tp, sequence_parallel=sp)
+        a = layer_cost(wan, p, seq, False, dev, AttentionKernel.FLASH, network)
+        b = layer_cost(generic, p, seq, False, dev, AttentionKernel.FLASH, network)
+        extra = (178 - 20) * seq * 5120 / (tp if sp else 1) / dev.hbm_bytes_per_s
+        assert a.forward_s - b.forward_s == pytest.approx(extra, rel=1e-9)
+        assert a.backward_s - b.backward_s == pytest.approx(2 * extra, rel=1e-9)
+        assert a.attention_s == b.attention_s and a.tp_s == b.tp_s

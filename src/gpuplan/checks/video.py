@@ -36,7 +36,7 @@ def load_video_rows() -> tuple[dict[str, VideoThroughputRow], VideoTarget]:
 class VideoRow:
     row: VideoThroughputRow
     metric: str
-    """'tok/s/GPU' or 'TFLOP/s/GPU' (model FLOPs)."""
+    """'tok/s/GPU', 'TFLOP/s/GPU' (model FLOPs) or 'clips/s/GPU' (from a stated step time)."""
     measured: float
     predicted: float | None
     plan: str
@@ -54,6 +54,13 @@ def predict_video_row(row: VideoThroughputRow, catalog: Catalog) -> VideoRow:
     if row.measured_tokens_per_s_per_gpu is not None:
         metric, measured = "tok/s/GPU", row.measured_tokens_per_s_per_gpu
         predicted = step["tokens_per_s_per_gpu"]
+    elif row.measured_step_s is not None:
+        # tokens_per_s_per_gpu counts the encoders' forward (step.time_s does not), as the
+        # source's step time does; a clip is the model's sequence (text joined where joint)
+        metric = "clips/s/GPU"
+        clips_per_gpu = row.scenario["training"]["global_batch"] / row.scenario["gpus"]
+        measured = clips_per_gpu / row.measured_step_s
+        predicted = step["tokens_per_s_per_gpu"] / result["model"]["seq_len"]
     else:
         assert row.measured_model_tflops_per_gpu is not None, "the schema requires one"
         metric, measured = "TFLOP/s/GPU", row.measured_model_tflops_per_gpu

@@ -202,12 +202,21 @@ def _cross_attention(
     )
 
 
+LLM_BLOCK_ELEMENTWISE_BYTES = 20
+"""Forward HBM bytes per token and hidden unit of a pre-norm block's fused norms (read and
+write BF16: 4 each) and residual adds (read two, write one: 6 each)."""
+
+
 def _elementwise_time(
     model: Model, plan: ParallelPlan, x: _Shape, activation_bytes: float, dev: Device
 ) -> float:
     """Forward of the elementwise kernels: norms, residual adds, dropout, the MLP's
-    activation, RoPE (norms and residuals split over TP under sequence parallelism)."""
-    region = x.tokens * x.h * (20 + (2 if model.dropout else 0))
+    activation, RoPE (norms and residuals split over TP under sequence parallelism); a video
+    block's adaLN modulation, gates, QK-norms and casts as its catalog entry counts them."""
+    per_hidden: float = LLM_BLOCK_ELEMENTWISE_BYTES
+    if model.video is not None and model.video.block_elementwise_bytes is not None:
+        per_hidden = model.video.block_elementwise_bytes
+    region = x.tokens * x.h * (per_hidden + (2 if model.dropout else 0))
     if plan.sequence_parallel:
         region /= x.t
     rope = 4 * x.tokens * (x.q_width + x.kv_width) / x.t if model.position is Position.ROPE else 0.0

@@ -139,6 +139,8 @@ class SavedPlan(_Loose):
     """P10/P50/P90 from the validation's residuals (``gpuplan.planning.intervals``)."""
     assumptions: list[str] = Field(default_factory=list)
     sources: list[SourceData] = Field(default_factory=list)
+    stages: list[dict[str, Any]] | None = None
+    """A staged run's stages (``planning.serialize.staged_dict``); its totals are ``run``."""
 
     @property
     def gpus(self) -> int:

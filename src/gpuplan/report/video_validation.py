@@ -12,6 +12,12 @@ from rich.text import Text
 from gpuplan.checks.video import VideoRow, summarize_video
 
 
+def _figure(value: float) -> str:
+    """Whole numbers from 100 up (tokens/s, TFLOP/s), three significant figures below
+    (clips/s/GPU)."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def video_table(rows: list[VideoRow]) -> Group:
     table = Table(title="Video diffusion transformers: published training throughput")
     for column in ("row", "source", "metric", "measured", "predicted", "error", "plan"):
@@ -22,8 +28,8 @@ def video_table(rows: list[VideoRow]) -> Group:
             r.row.id,
             r.row.group,
             r.metric,
-            f"{r.measured:,.0f}",
-            "—" if r.predicted is None else f"{r.predicted:,.0f}",
+            _figure(r.measured),
+            "—" if r.predicted is None else _figure(r.predicted),
             "—" if r.error is None else f"{r.error:+.1%}",
             r.plan,
         )

@@ -143,6 +143,11 @@ class Video(BaseModel):
     latents_precomputed: bool = True
     """Whether the model's paper trained on precomputed VAE latents and text embeddings
     (the default of ``training.precomputed_latents``)."""
+    block_elementwise_bytes: Annotated[float, Field(gt=0, le=1000)] | None = None
+    """HBM bytes per token and hidden unit that one block's elementwise kernels move in the
+    forward (norms, adaLN modulate and gate, QK-norms, residual adds, casts), counted op by
+    op from the model's training code, RoPE and the MLP activation excluded (counted on
+    their own); None: the 20 of a fused pre-norm LLM block (two norms, two residual adds)."""
 
 
 class Model(Record):

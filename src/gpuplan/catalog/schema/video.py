@@ -21,14 +21,29 @@ class VideoThroughputRow(Record):
     """A scenario mapping with only what the source states (fields left out are searched)."""
     measured_tokens_per_s_per_gpu: Positive | None = None
     measured_model_tflops_per_gpu: Positive | None = None
+    measured_step_s: Positive | None = None
+    """Seconds per optimizer step as the source states them (encoders and all), for the
+    scenario's global batch on its GPUs; compared as clips per second per GPU."""
 
     @model_validator(mode="after")
     def _one_measure(self) -> VideoThroughputRow:
-        given = (self.measured_tokens_per_s_per_gpu, self.measured_model_tflops_per_gpu)
+        given = (
+            self.measured_tokens_per_s_per_gpu,
+            self.measured_model_tflops_per_gpu,
+            self.measured_step_s,
+        )
         if sum(v is not None for v in given) != 1:
             raise ValueError(
-                f"{self.id}: give measured_tokens_per_s_per_gpu or measured_model_tflops_per_gpu"
+                f"{self.id}: give one of measured_tokens_per_s_per_gpu, "
+                "measured_model_tflops_per_gpu or measured_step_s"
             )
+        if self.measured_step_s is not None:
+            training = self.scenario.get("training") or {}
+            if not isinstance(self.scenario.get("gpus"), int) or not training.get("global_batch"):
+                raise ValueError(
+                    f"{self.id}: measured_step_s needs the scenario's gpus (a number) and "
+                    "training.global_batch, the clips of one step"
+                )
         return self
 
 
