@@ -147,3 +147,52 @@ def test_mtp_block_is_split_with_the_layers() -> None:
     layers, moe = _stage_structure(model, 16, 1)
     assert layers == (3,) + (4,) * 14 + (3,)
     assert sum(layers) == 62 and moe[-1] == 3 and moe[0] == 0  # first 3 layers dense
+
+
+def test_token_drop_pads_every_rank_to_the_capacity() -> None:
+    # Megatron's token drop with padding (capacity factor 1.0): each expert receives exactly
+    # its mean share, so the dropless Gaussian-maximum factor (1 + sqrt(2 ln 8 / (4096 x 2)))
+    # is replaced by 1.0, and the all-to-all carries exactly k (7/8) copies per token.
+    moe = Moe(experts=8, top_k=2, expert_ffn_hidden=1024)
+    tokens, h = 4096.0, 4096
+    dropless = routing(moe, 8, 1, tokens, NET, node_dedup=False)
+    padded = routing(moe, 8, 1, tokens, NET, node_dedup=False, capacity_factor=1.0)
+    assert dropless.imbalance == pytest.approx(1 + math.sqrt(2 * math.log(8) / (tokens * 2)))
+    assert padded.imbalance == 1.0
+    assert routing(moe, 8, 1, tokens, NET, False, capacity_factor=1.25).imbalance == 1.25
+    copies = tokens * 2 * 7 / 8 * h
+    drop = RoutingOptions(capacity_factor=1.0)
+    assert ep_all_to_all_time(moe, 8, 1, tokens, h, NET, False, drop) == pytest.approx(
+        4 * 2 * copies / 100e9
+    )
+
+
+def test_token_drop_needs_the_all_to_all_dispatcher() -> None:
+    from pydantic import ValidationError
+
+    fw = load_catalog().framework("megatron-moe-tokendrop-2025")
+    assert fw.moe_capacity_factor == 1.0 and fw.ep_dispatch == "all-to-all"
+    with pytest.raises(ValidationError, match="moe_capacity_factor"):
+        fw.model_validate(fw.model_dump() | {"ep_dispatch": "node-dedup"})
+
+
+def test_token_drop_sizes_the_expert_gemms_at_the_mean_load() -> None:
+    # The expert GEMMs of the busiest rank carry the dropless imbalance; padded to capacity
+    # 1.0 they carry the mean, so the MoE layer's kernels take less time, and a capacity
+    # of 2.0 (half the padded rows empty) more.
+    from gpuplan.catalog.schema import AttentionKernel
+    from gpuplan.model.kernels import Device
+    from gpuplan.model.layer import layer_cost
+    from gpuplan.scenario.plan import ParallelPlan
+
+    model = load_catalog().model("qwen3-30b-a3b")
+    dev = Device(4e14, 4e14, ((12.0, 3e14, 3e14),), 2e12, 0.0)
+    plan = ParallelPlan(expert_parallel=8)
+
+    def forward(options: RoutingOptions) -> float:
+        cost = layer_cost(model, plan, 4096, True, dev, AttentionKernel.FLASH, NET, options)
+        return cost.forward_s
+
+    dropless = forward(RoutingOptions())
+    assert forward(RoutingOptions(capacity_factor=1.0)) < dropless
+    assert forward(RoutingOptions(capacity_factor=2.0)) > dropless

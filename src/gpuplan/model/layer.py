@@ -144,7 +144,8 @@ def _mlp(
     f_e = moe.expert_ffn_hidden
     local_experts = moe.experts / plan.expert_parallel
     routed, expert_tp, stride = options.expert_layout(tokens, t, x.cp)
-    imbalance = routing(moe, plan.expert_parallel, stride, routed, network, False).imbalance
+    imbalance = routing(moe, plan.expert_parallel, stride, routed, network, False,
+                        options.capacity_factor).imbalance  # fmt: skip
     per_expert = routed * moe.top_k / local_experts * imbalance
     g.add(tokens, moe.experts, h)  # router
     g.add(per_expert, up * f_e / expert_tp, h, batch=local_experts)
