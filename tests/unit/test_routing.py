@@ -196,3 +196,26 @@ def test_token_drop_sizes_the_expert_gemms_at_the_mean_load() -> None:
     dropless = forward(RoutingOptions())
     assert forward(RoutingOptions(capacity_factor=1.0)) < dropless
     assert forward(RoutingOptions(capacity_factor=2.0)) > dropless
+
+
+def test_expert_host_work_floors_short_expert_gemms() -> None:
+    # 16 local experts of 128 rows on a 400 TFLOP/s device: the forward GEMMs (2 x 16 x 2 x
+    # 128 x 1024 x 768 x ... FLOP) take well under 16 x 1 ms / 3, so with 1 ms of host work
+    # per expert the forward grows to at least 16/3 ms and the backward to 32/3 ms; with
+    # no host work (the default) nothing changes.
+    from gpuplan.model.kernels import Device
+    from gpuplan.model.layer import HOST_FORWARD_SHARE, _expert_gemms, _Linears
+
+    dev = Device(4e14, 4e14, ((12.0, 3e14, 3e14),), 2e12, 0.0)
+    free, busy = _Linears(dev), _Linears(dev)
+    _expert_gemms(free, 128.0, (1536.0, 1024.0, 768.0), 16.0, 0.0)
+    _expert_gemms(busy, 128.0, (1536.0, 1024.0, 768.0), 16.0, 1e-3)
+    assert free.forward < 16 * 1e-3 * HOST_FORWARD_SHARE
+    assert busy.forward == pytest.approx(16 * 1e-3 / 3)
+    assert busy.backward == pytest.approx(16 * 1e-3 * 2 / 3)
+    # Long GEMMs hide the host work: 16 experts of 65,536 rows.
+    long_free, long_busy = _Linears(dev), _Linears(dev)
+    _expert_gemms(long_free, 65536.0, (1536.0, 1024.0, 768.0), 16.0, 0.0)
+    _expert_gemms(long_busy, 65536.0, (1536.0, 1024.0, 768.0), 16.0, 1e-3)
+    assert long_busy.forward == long_free.forward
+    assert long_busy.backward == long_free.backward

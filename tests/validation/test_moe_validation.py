@@ -125,3 +125,19 @@ def test_megatron_bridge_deepseek_row_runs_the_2509_recipe() -> None:
     for row_id in ("megatronbridge2509-qwen3-30b-a3b-h100-16",
                    "megatronbridge2509-qwen3-235b-a22b-h100-256"):  # fmt: skip
         assert catalog.framework(rows[row_id].framework).moe_capacity_factor == 1.0
+
+
+def test_expert_host_fit_reproduces_the_model_zoo_tp4_ep8_row() -> None:
+    # frameworks.yaml: expert_gemm_host_s of the Megatron MoE profiles is the value at which
+    # the Model Zoo's Qwen3-235B TP 4 x EP 8 row (29.0 s published) is predicted; that
+    # source is in-sample, and stacks with one grouped kernel (DeepSeek's) carry none.
+    from gpuplan.planning.run import plan
+    from gpuplan.scenario.parse import parse_scenario
+
+    row = load_moe_measurements()["moezoo2025-qwen3-235b-deepep-tp4-ep8"]
+    result = plan(parse_scenario(scenario_of(row)))
+    assert result.step is not None
+    assert result.step.time_s == pytest.approx(29.0, rel=0.01)
+    catalog = load_catalog()
+    assert catalog.framework(row.framework).expert_gemm_host_s > 0
+    assert catalog.framework("deepseek-hai-llm").expert_gemm_host_s == 0.0

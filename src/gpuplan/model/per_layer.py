@@ -69,6 +69,7 @@ def _layer(
         framework.ep_fp8_dispatch,
         framework.moe_parallel_folding,
         framework.moe_capacity_factor,
+        framework.expert_gemm_host_s,
     )
     dense = layer_cost(model, plan, seq_len, False, dev, attention, network, options, scope)
     moe = (

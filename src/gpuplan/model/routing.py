@@ -59,6 +59,9 @@ class RoutingOptions:
     rank routing its 1/TP share of the tokens (frameworks.yaml: moe_parallel_folding)."""
     capacity_factor: float | None = None
     """Token drop padded to capacity (frameworks.yaml: moe_capacity_factor); None: dropless."""
+    expert_host_s: float = 0.0
+    """Host seconds per local expert, layer and micro-batch (frameworks.yaml:
+    expert_gemm_host_s)."""
 
     def expert_layout(self, tokens: float, tp: int, cp: int) -> tuple[float, int, int]:
         """Tokens each rank routes, the experts' TP degree and the EP group's rank stride."""

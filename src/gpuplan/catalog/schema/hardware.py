@@ -286,5 +286,10 @@ class Framework(Record):
     all-to-alls and the expert GEMMs carry exactly that load; None: dropless routing, whose
     busiest rank sets the pace (:mod:`gpuplan.model.routing`). Only with ep_dispatch
     all-to-all."""
+    expert_gemm_host_s: Annotated[float, Field(ge=0)] = 0.0
+    """Host (CPU) seconds per local expert, MoE layer and micro-batch, forward and backward,
+    of a stack that splits, casts and multiplies the experts one by one from the host
+    (Transformer Engine's GroupedLinear under Megatron-core): the expert GEMMs take at least
+    this times the local experts. 0: one grouped kernel, or not known."""
     pipeline_schedule: Literal["1f1b", "dualpipe"] = "1f1b"
     """1F1B (interleaved when interleave > 1), or DeepSeek's bidirectional DualPipe."""
