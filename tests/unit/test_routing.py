@@ -219,3 +219,32 @@ def test_expert_host_work_floors_short_expert_gemms() -> None:
     _expert_gemms(long_busy, 65536.0, (1536.0, 1024.0, 768.0), 16.0, 1e-3)
     assert long_busy.forward == long_free.forward
     assert long_busy.backward == long_free.backward
+
+
+def test_ep_overlap_hides_its_share_of_the_all_to_all_up_to_the_compute() -> None:
+    # One stage of one MoE layer: 3 s of kernels, all-to-alls of 2 s (and of 5 s). A
+    # schedule hiding 40% exposes 1.2 s (3 s); DualPipe's 1.0 hides all of the 2 s, and of
+    # the 5 s all but what exceeds the 3 s of compute beside it (2 s); 0 exposes all.
+    from gpuplan.model.pipeline import StageInputs, _pipeline_stages, _stage_times
+
+    model = load_catalog().model("mixtral-8x7b")
+    s = _pipeline_stages(model, 1, 1)
+    one = np.ones(1)
+
+    def exposed(link_s: float, share: float) -> float:
+        fields = ("forward_s", "backward_s", "recompute_s", "tp_s", "cp_s", "ep_s",
+                  "cp_exposed_s", "attention_s")  # fmt: skip
+        layer = {f: np.zeros(1) for f in fields}
+        moe = layer | {"forward_s": one * 1.0 / s.moe_layers[0, 0],
+                       "backward_s": one * 2.0 / s.moe_layers[0, 0],
+                       "ep_s": one * link_s / s.moe_layers[0, 0]}  # fmt: skip
+        ints = np.ones(1, dtype=np.int64)
+        p = StageInputs(ints, ints, ints, ints, ints, ints, ints, one, np.zeros(1, bool),
+                        layer, moe, one, one, one, np.zeros(1), np.zeros(1))  # fmt: skip
+        return float(_stage_times(s, p.rows(np.arange(1)), 0.0, share)["exposed_ep"][0, 0])
+
+    assert exposed(2.0, 0.4) == pytest.approx(1.2)
+    assert exposed(5.0, 0.4) == pytest.approx(3.0)
+    assert exposed(2.0, 1.0) == pytest.approx(0.0)
+    assert exposed(5.0, 1.0) == pytest.approx(2.0)
+    assert exposed(2.0, 0.0) == pytest.approx(2.0)

@@ -269,8 +269,8 @@ class Framework(Record):
     """FP8 runs dispatch tokens (and the matching backward gradients) in FP8 with one FP32
     scale per 128 elements; combine stays BF16."""
     ep_comm_overlap: Annotated[float, Field(ge=0, le=1)] = 0.0
-    """Fraction of a stage's compute under which expert-parallel all-to-alls can run (the
-    other micro-batch's or chunk's compute); what does not fit stays exposed."""
+    """Share of the expert-parallel all-to-alls the schedule hides under the other
+    micro-batch's or chunk's compute (at most that compute); the rest stays exposed."""
     selective_recompute: Literal["attention-core", "norm-mla-up-swiglu"] = "attention-core"
     """What selective recompute rebuilds: the attention core (Korthikanti et al. 2022), or
     the RMSNorms, MLA up-projections and SwiGLU outputs (DeepSeek-V3 sec. 3.2.3, 3.3.3)."""
