@@ -87,7 +87,8 @@ class Routing:
     scaleup_copies: float
     """Copies of a token on the scale-up link (per token of this rank)."""
     imbalance: float
-    """Load of the busiest rank over the mean (>= 1)."""
+    """Load of the busiest rank over the mean (>= 1 dropless; the capacity factor under
+    token drop)."""
 
 
 def _distinct(n: float, picks: int) -> float:
