@@ -147,3 +147,104 @@ def test_mtp_block_is_split_with_the_layers() -> None:
     layers, moe = _stage_structure(model, 16, 1)
     assert layers == (3,) + (4,) * 14 + (3,)
     assert sum(layers) == 62 and moe[-1] == 3 and moe[0] == 0  # first 3 layers dense
+
+
+def test_token_drop_pads_every_rank_to_the_capacity() -> None:
+    # Megatron's token drop with padding (capacity factor 1.0): each expert receives exactly
+    # its mean share, so the dropless Gaussian-maximum factor (1 + sqrt(2 ln 8 / (4096 x 2)))
+    # is replaced by 1.0, and the all-to-all carries exactly k (7/8) copies per token.
+    moe = Moe(experts=8, top_k=2, expert_ffn_hidden=1024)
+    tokens, h = 4096.0, 4096
+    dropless = routing(moe, 8, 1, tokens, NET, node_dedup=False)
+    padded = routing(moe, 8, 1, tokens, NET, node_dedup=False, capacity_factor=1.0)
+    assert dropless.imbalance == pytest.approx(1 + math.sqrt(2 * math.log(8) / (tokens * 2)))
+    assert padded.imbalance == 1.0
+    assert routing(moe, 8, 1, tokens, NET, False, capacity_factor=1.25).imbalance == 1.25
+    copies = tokens * 2 * 7 / 8 * h
+    drop = RoutingOptions(capacity_factor=1.0)
+    assert ep_all_to_all_time(moe, 8, 1, tokens, h, NET, False, drop) == pytest.approx(
+        4 * 2 * copies / 100e9
+    )
+
+
+def test_token_drop_needs_the_all_to_all_dispatcher() -> None:
+    from pydantic import ValidationError
+
+    fw = load_catalog().framework("megatron-moe-tokendrop-2025")
+    assert fw.moe_capacity_factor == 1.0 and fw.ep_dispatch == "all-to-all"
+    with pytest.raises(ValidationError, match="moe_capacity_factor"):
+        fw.model_validate(fw.model_dump() | {"ep_dispatch": "node-dedup"})
+
+
+def test_token_drop_sizes_the_expert_gemms_at_the_mean_load() -> None:
+    # The expert GEMMs of the busiest rank carry the dropless imbalance; padded to capacity
+    # 1.0 they carry the mean, so the MoE layer's kernels take less time, and a capacity
+    # of 2.0 (half the padded rows empty) more.
+    from gpuplan.catalog.schema import AttentionKernel
+    from gpuplan.model.kernels import Device
+    from gpuplan.model.layer import layer_cost
+    from gpuplan.scenario.plan import ParallelPlan
+
+    model = load_catalog().model("qwen3-30b-a3b")
+    dev = Device(4e14, 4e14, ((12.0, 3e14, 3e14),), 2e12, 0.0)
+    plan = ParallelPlan(expert_parallel=8)
+
+    def forward(options: RoutingOptions) -> float:
+        cost = layer_cost(model, plan, 4096, True, dev, AttentionKernel.FLASH, NET, options)
+        return cost.forward_s
+
+    dropless = forward(RoutingOptions())
+    assert forward(RoutingOptions(capacity_factor=1.0)) < dropless
+    assert forward(RoutingOptions(capacity_factor=2.0)) > dropless
+
+
+def test_expert_host_work_floors_short_expert_gemms() -> None:
+    # 16 local experts of 128 rows on a 400 TFLOP/s device: the forward GEMMs (2 x 16 x 2 x
+    # 128 x 1024 x 768 x ... FLOP) take well under 16 x 1 ms / 3, so with 1 ms of host work
+    # per expert the forward grows to at least 16/3 ms and the backward to 32/3 ms; with
+    # no host work (the default) nothing changes.
+    from gpuplan.model.kernels import Device
+    from gpuplan.model.layer import HOST_FORWARD_SHARE, _expert_gemms, _Linears
+
+    dev = Device(4e14, 4e14, ((12.0, 3e14, 3e14),), 2e12, 0.0)
+    free, busy = _Linears(dev), _Linears(dev)
+    _expert_gemms(free, 128.0, (1536.0, 1024.0, 768.0), 16.0, 0.0)
+    _expert_gemms(busy, 128.0, (1536.0, 1024.0, 768.0), 16.0, 1e-3)
+    assert free.forward < 16 * 1e-3 * HOST_FORWARD_SHARE
+    assert busy.forward == pytest.approx(16 * 1e-3 / 3)
+    assert busy.backward == pytest.approx(16 * 1e-3 * 2 / 3)
+    # Long GEMMs hide the host work: 16 experts of 65,536 rows.
+    long_free, long_busy = _Linears(dev), _Linears(dev)
+    _expert_gemms(long_free, 65536.0, (1536.0, 1024.0, 768.0), 16.0, 0.0)
+    _expert_gemms(long_busy, 65536.0, (1536.0, 1024.0, 768.0), 16.0, 1e-3)
+    assert long_busy.forward == long_free.forward
+    assert long_busy.backward == long_free.backward
+
+
+def test_ep_overlap_hides_its_share_of_the_all_to_all_up_to_the_compute() -> None:
+    # One stage of one MoE layer: 3 s of kernels, all-to-alls of 2 s (and of 5 s). A
+    # schedule hiding 40% exposes 1.2 s (3 s); DualPipe's 1.0 hides all of the 2 s, and of
+    # the 5 s all but what exceeds the 3 s of compute beside it (2 s); 0 exposes all.
+    from gpuplan.model.pipeline import StageInputs, _pipeline_stages, _stage_times
+
+    model = load_catalog().model("mixtral-8x7b")
+    s = _pipeline_stages(model, 1, 1)
+    one = np.ones(1)
+
+    def exposed(link_s: float, share: float) -> float:
+        fields = ("forward_s", "backward_s", "recompute_s", "tp_s", "cp_s", "ep_s",
+                  "cp_exposed_s", "attention_s")  # fmt: skip
+        layer = {f: np.zeros(1) for f in fields}
+        moe = layer | {"forward_s": one * 1.0 / s.moe_layers[0, 0],
+                       "backward_s": one * 2.0 / s.moe_layers[0, 0],
+                       "ep_s": one * link_s / s.moe_layers[0, 0]}  # fmt: skip
+        ints = np.ones(1, dtype=np.int64)
+        p = StageInputs(ints, ints, ints, ints, ints, ints, ints, one, np.zeros(1, bool),
+                        layer, moe, one, one, one, np.zeros(1), np.zeros(1))  # fmt: skip
+        return float(_stage_times(s, p.rows(np.arange(1)), 0.0, share)["exposed_ep"][0, 0])
+
+    assert exposed(2.0, 0.4) == pytest.approx(1.2)
+    assert exposed(5.0, 0.4) == pytest.approx(3.0)
+    assert exposed(2.0, 1.0) == pytest.approx(0.0)
+    assert exposed(5.0, 1.0) == pytest.approx(2.0)
+    assert exposed(2.0, 0.0) == pytest.approx(2.0)

@@ -144,17 +144,41 @@ def _mlp(
     f_e = moe.expert_ffn_hidden
     local_experts = moe.experts / plan.expert_parallel
     routed, expert_tp, stride = options.expert_layout(tokens, t, x.cp)
-    imbalance = routing(moe, plan.expert_parallel, stride, routed, network, False).imbalance
+    imbalance = routing(moe, plan.expert_parallel, stride, routed, network, False,
+                        options.capacity_factor).imbalance  # fmt: skip
     per_expert = routed * moe.top_k / local_experts * imbalance
     g.add(tokens, moe.experts, h)  # router
-    g.add(per_expert, up * f_e / expert_tp, h, batch=local_experts)
-    g.add(per_expert, h, f_e / expert_tp, batch=local_experts)
+    _expert_gemms(g, per_expert, (up * f_e / expert_tp, h, f_e / expert_tp), local_experts,
+                  options.expert_host_s)  # fmt: skip
     if moe.shared_experts:
         shared_f = f_e * moe.shared_experts
         g.add(tokens, up * shared_f / t, h)
         g.add(tokens, h, shared_f / t)
     activation_bytes = per_f * tokens * f_e * (moe.top_k + moe.shared_experts) / t
     return activation_bytes + 4 * 2 * tokens * moe.top_k * h  # permute and un-permute
+
+
+HOST_FORWARD_SHARE = 1 / 3
+"""Share of an expert's host work in the forward: two of its six GEMMs (fc1 and fc2; their
+data and weight gradients in the backward) and the casts and splits that go with them."""
+
+
+def _expert_gemms(
+    g: _Linears, rows: float, widths: tuple[float, float, float], experts: float,
+    host_s: float,
+) -> None:  # fmt: skip
+    """The local experts' up- (``rows x h -> n_up``) and down-projections (``f -> h``),
+    batched, each at ``rows`` rows. A framework that handles the experts one by one on the
+    host (``host_s`` seconds per expert, layer and micro-batch, frameworks.yaml:
+    expert_gemm_host_s) keeps the GPU waiting when the GEMMs are shorter than that work:
+    the forward takes at least :data:`HOST_FORWARD_SHARE` of it, the backward the rest."""
+    n_up, h, f = widths
+    forward, backward, casts = g.forward, g.backward, g.casts
+    g.add(rows, n_up, h, batch=experts)
+    g.add(rows, h, f, batch=experts)
+    gpu_forward = g.forward - forward + g.casts - casts
+    g.forward += max(0.0, experts * host_s * HOST_FORWARD_SHARE - gpu_forward)
+    g.backward += max(0.0, experts * host_s * (1 - HOST_FORWARD_SHARE) - (g.backward - backward))
 
 
 def _attention_core(

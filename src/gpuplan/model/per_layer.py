@@ -5,11 +5,12 @@ A layer's time (:func:`gpuplan.model.layer.layer_cost`) and activations
 (:func:`gpuplan.model.memory.activation_bytes_per_layer`) depend on TP, CP, micro-batch,
 recompute, sequence parallelism and EP, and on the context: the model, the sequence length,
 the device (FP8 included), the framework (attention kernel, selective recompute scope, EP
-dispatch, FP8 dispatch, MoE parallel folding) and the network (cluster tiers included). A
-search has a few hundred such combinations among its tens of thousands of plans; a range of
-GPU counts, a sweep or a Monte Carlo asks for the same ones again, so they are kept per
-context (the whole model, device, framework and network records, compared by equality, and
-the sequence length): the values are those of the scalar model, computed once.
+dispatch, FP8 dispatch, MoE parallel folding, token drop, expert host work) and the network
+(cluster tiers included). A search has a few hundred such combinations among its tens of
+thousands of plans; a range of GPU counts, a sweep or a Monte Carlo asks for the same ones
+again, so they are kept per context (the whole model, device, framework and network
+records, compared by equality, and the sequence length): the values are those of the scalar
+model, computed once.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def _layer(
         framework.ep_dispatch == "node-dedup",
         framework.ep_fp8_dispatch,
         framework.moe_parallel_folding,
+        framework.moe_capacity_factor,
+        framework.expert_gemm_host_s,
     )
     dense = layer_cost(model, plan, seq_len, False, dev, attention, network, options, scope)
     moe = (

@@ -182,9 +182,9 @@ def _stage_times(
     exposed, and the stage's time (``"stage"``) with the sends it waits for.
 
     TP collectives are hidden in the fraction the framework overlaps (frameworks.yaml:
-    tp_comm_overlap); the CP ring exchange hides behind the attention core; EP all-to-alls
-    run under the fraction ``ep_comm_overlap`` of the stage's compute that the framework
-    overlaps them with (the other micro-batch or chunk; frameworks.yaml), the rest exposed.
+    tp_comm_overlap); the CP ring exchange hides behind the attention core; the framework
+    hides the share ``ep_comm_overlap`` of the EP all-to-alls under the other micro-batch's
+    or chunk's compute (frameworks.yaml), at most that compute; the rest is exposed.
     """
 
     def per_stage(field: str) -> FloatArray:
@@ -197,7 +197,7 @@ def _stage_times(
     link_tp, link_cp, link_ep = per_stage("tp_s"), per_stage("cp_s"), per_stage("ep_s")
     exposed_tp = link_tp * (1 - tp_comm_overlap)
     exposed_cp = per_stage("cp_exposed_s")  # ring beyond the attention, or Ulysses' a2a
-    exposed_ep = np.maximum(0.0, link_ep - ep_comm_overlap * compute)
+    exposed_ep = link_ep - np.minimum(ep_comm_overlap * link_ep, compute)
     stage_time = compute + recompute + exposed_tp + exposed_cp + exposed_ep
     stage_time = stage_time + p.pp_exposed
     return {

@@ -23,7 +23,9 @@ The busiest rank sets the pace: with ``mu`` token copies per rank per micro-batc
 loaded of ``ep`` ranks receives about ``mu + sqrt(2 mu ln ep)`` (the Gaussian maximum of
 ``ep`` balanced multinomial counts), so both the all-to-all bytes and the expert GEMM rows
 are scaled by ``1 + sqrt(2 ln(ep) / mu)``. A router whose loads are less even than
-chance (no balancing) is not modelled.
+chance (no balancing) is not modelled. Under token drop with padding (Megatron-core's
+capacity factor ``c`` with moe_pad_expert_input_to_capacity) every rank sends each expert
+exactly ``c`` times its mean share, so the load is ``c`` times the mean on every rank.
 
 Per layer and micro-batch there are four all-to-alls: dispatch and combine forward, and
 their transposes backward. FP8 runs that dispatch in FP8 (DeepSeek-V3 sec. 3.3.3) send the
@@ -55,6 +57,11 @@ class RoutingOptions:
     fold_tp: bool = False
     """Experts without TP on an EP group folded over TP x CP x DP (consecutive ranks), each
     rank routing its 1/TP share of the tokens (frameworks.yaml: moe_parallel_folding)."""
+    capacity_factor: float | None = None
+    """Token drop padded to capacity (frameworks.yaml: moe_capacity_factor); None: dropless."""
+    expert_host_s: float = 0.0
+    """Host seconds per local expert, layer and micro-batch (frameworks.yaml:
+    expert_gemm_host_s)."""
 
     def expert_layout(self, tokens: float, tp: int, cp: int) -> tuple[float, int, int]:
         """Tokens each rank routes, the experts' TP degree and the EP group's rank stride."""
@@ -80,7 +87,8 @@ class Routing:
     scaleup_copies: float
     """Copies of a token on the scale-up link (per token of this rank)."""
     imbalance: float
-    """Load of the busiest rank over the mean (>= 1)."""
+    """Load of the busiest rank over the mean (>= 1 dropless; the capacity factor under
+    token drop)."""
 
 
 def _distinct(n: float, picks: int) -> float:
@@ -89,9 +97,11 @@ def _distinct(n: float, picks: int) -> float:
 
 
 def routing(
-    moe: Moe, ep: int, stride: int, tokens: float, network: Network, node_dedup: bool
-) -> Routing:
-    """The routing of ``tokens`` tokens per rank over an EP group of ``ep`` ranks."""
+    moe: Moe, ep: int, stride: int, tokens: float, network: Network, node_dedup: bool,
+    capacity_factor: float | None = None,
+) -> Routing:  # fmt: skip
+    """The routing of ``tokens`` tokens per rank over an EP group of ``ep`` ranks (dropless,
+    or padded to ``capacity_factor`` times the mean load)."""
     local = int(local_ranks(ep, stride, network.domain))
     domains = max(1, ep // local)
     k = moe.top_k
@@ -112,6 +122,8 @@ def routing(
         inside = k * (local - 1) / ep
     mean = tokens * k
     imbalance = 1.0 + math.sqrt(2.0 * math.log(ep) / mean) if ep > 1 and mean > 0 else 1.0
+    if capacity_factor is not None:
+        imbalance = capacity_factor
     return Routing(ep, local, domains, out, inside, imbalance)
 
 
@@ -143,7 +155,7 @@ def ep_all_to_all_time(
     per rank (dispatch and combine forward, their transposes backward)."""
     if ep <= 1:
         return 0.0
-    r = routing(moe, ep, stride, tokens, network, options.node_dedup)
+    r = routing(moe, ep, stride, tokens, network, options.node_dedup, options.capacity_factor)
     dispatch_bytes = FP8_BYTES if (fp8 and options.fp8_dispatch) else BF16_BYTES
     dispatch = _one_all_to_all(r, tokens, h, dispatch_bytes, network, stride)
     combine = _one_all_to_all(r, tokens, h, BF16_BYTES, network, stride)

@@ -257,6 +257,8 @@ class Framework(Record):
             raise ValueError(f"{self.id}: default_zero {self.default_zero} not in zero_stages")
         if self.default_recompute not in self.recompute_modes:
             raise ValueError(f"{self.id}: default_recompute not in recompute_modes")
+        if self.moe_capacity_factor is not None and self.ep_dispatch != "all-to-all":
+            raise ValueError(f"{self.id}: moe_capacity_factor needs ep_dispatch all-to-all")
         return self
 
     ep_dispatch: Literal["all-to-all", "node-dedup"] = "all-to-all"
@@ -267,8 +269,8 @@ class Framework(Record):
     """FP8 runs dispatch tokens (and the matching backward gradients) in FP8 with one FP32
     scale per 128 elements; combine stays BF16."""
     ep_comm_overlap: Annotated[float, Field(ge=0, le=1)] = 0.0
-    """Fraction of a stage's compute under which expert-parallel all-to-alls can run (the
-    other micro-batch's or chunk's compute); what does not fit stays exposed."""
+    """Share of the expert-parallel all-to-alls the schedule hides under the other
+    micro-batch's or chunk's compute (at most that compute); the rest stays exposed."""
     selective_recompute: Literal["attention-core", "norm-mla-up-swiglu"] = "attention-core"
     """What selective recompute rebuilds: the attention core (Korthikanti et al. 2022), or
     the RMSNorms, MLA up-projections and SwiGLU outputs (DeepSeek-V3 sec. 3.2.3, 3.3.3)."""
@@ -277,5 +279,17 @@ class Framework(Record):
     without tensor parallelism (expert TP 1) on an EP group folded over TP x CP x DP, each
     rank taking its 1/TP share of the tokens; otherwise experts are split over TP like the
     dense layers and EP is carved out of DP x CP."""
+    moe_capacity_factor: Annotated[float, Field(gt=0)] | None = None
+    """Token drop (Megatron-core moe_expert_capacity_factor with
+    moe_pad_expert_input_to_capacity): every expert takes this multiple of its mean share
+    of each rank's routed tokens, the excess dropped and the rest padded up to it, so the
+    all-to-alls and the expert GEMMs carry exactly that load; None: dropless routing, whose
+    busiest rank sets the pace (:mod:`gpuplan.model.routing`). Only with ep_dispatch
+    all-to-all."""
+    expert_gemm_host_s: Annotated[float, Field(ge=0)] = 0.0
+    """Host (CPU) seconds per local expert, MoE layer and micro-batch, forward and backward,
+    of a stack that splits, casts and multiplies the experts one by one from the host
+    (Transformer Engine's GroupedLinear under Megatron-core): the expert GEMMs take at least
+    this times the local experts. 0: one grouped kernel, or not known."""
     pipeline_schedule: Literal["1f1b", "dualpipe"] = "1f1b"
     """1F1B (interleaved when interleave > 1), or DeepSeek's bidirectional DualPipe."""
