@@ -10,7 +10,8 @@ a fresh folder, warmed by one untimed run, for the main figures; the ``no cache`
 turns it off (``GPUPLAN_CACHE_DIR=``), as a first run after an edit or on a read-only home.
 
 Run: ``python benchmarks/startup_bench.py [--repeats N] [--baseline PATH/TO/.venv/bin/python]``;
-``--baseline`` times another checkout's interpreter (e.g. main's) in the same run.
+``--baseline`` times another checkout's interpreter (e.g. main's) in the same run, with its
+own user cache warmed the same way (a cache is keyed on the checkout's paths).
 """
 
 from __future__ import annotations
@@ -63,16 +64,28 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print(f"{'start-up, CPU s (median)':44s} {'bytecode':>9s} {'no pyc':>8s} {'no cache':>9s}"
           f" {'target':>7s}" + (f" {'baseline':>9s}" if args.baseline else ""))  # fmt: skip
-    with tempfile.TemporaryDirectory() as empty, tempfile.TemporaryDirectory() as cache:
+    with (
+        tempfile.TemporaryDirectory() as empty,
+        tempfile.TemporaryDirectory() as cache,
+        tempfile.TemporaryDirectory() as base_cache,  # the baseline's own, warmed the same way
+    ):
         CACHE["GPUPLAN_CACHE_DIR"] = cache
         for name, command, target in COMMANDS:
             cpu_seconds(sys.executable, command, [])  # warms the cache, untimed
-            warm = median_cpu(sys.executable, command, [], args.repeats)
+            if args.baseline:
+                cpu_seconds(args.baseline, command, [], cache=base_cache)  # untimed
+            mine: list[float] = []
+            theirs: list[float] = []
+            for _ in range(args.repeats):  # interleaved: a change in the machine's load hits both
+                mine.append(cpu_seconds(sys.executable, command, []))
+                if args.baseline:
+                    theirs.append(cpu_seconds(args.baseline, command, [], cache=base_cache))
+            warm = statistics.median(mine)
             cold = median_cpu(sys.executable, command, ["-X", f"pycache_prefix={empty}"], 3)
             uncached = median_cpu(sys.executable, command, [], 3, cache="")
             line = f"{name:44s} {warm:9.3f} {cold:8.3f} {uncached:9.3f} {target:7.2f}"
             if args.baseline:
-                base = median_cpu(args.baseline, command, [], args.repeats)
+                base = statistics.median(theirs)
                 line += f" {base:9.3f} ({base / warm:.1f}x)"
             print(line + ("" if warm <= target else "  MISS"))
 

@@ -10,8 +10,10 @@ assertion on the import graph, checked in a fresh interpreter; the timings are i
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = ("fastapi", "starlette", "uvicorn", "jinja2", "plotly", "pyarrow", "dask",
          "distributed", "scipy", "numpy")  # fmt: skip
@@ -51,3 +53,42 @@ def test_the_facade_names_are_the_library_objects() -> None:
     assert gpuplan.plan is plan
     assert gpuplan.Scenario is Scenario
     assert set(gpuplan.__all__) <= set(dir(gpuplan))
+
+
+PLAN_MFU = ["plan", "--model", "llama3-405b", "--hardware", "h100-sxm", "--gpus", "16384",
+            "--mfu", "0.4"]  # fmt: skip
+"""The start-up benchmark's plan (benchmarks/startup_bench.py): a fixed-MFU plan."""
+
+NOT_FOR_A_PLAN = ("yaml", "scipy", "plotly", "jinja2", "fastapi", "starlette", "uvicorn",
+                  "pyarrow", "dask", "distributed", "rich.progress", "gpuplan.web",
+                  "gpuplan.checks", "gpuplan.fitting.trends", "gpuplan.studies.uncertainty",
+                  "gpuplan.studies.sweep", "gpuplan.report.html")  # fmt: skip
+"""What ``gpuplan plan`` with a fixed MFU must not import once the user cache is warm: the
+catalog comes validated from the cache and the flags' values are plain, so not even YAML."""
+
+
+def test_a_warm_fixed_mfu_plan_imports_only_what_it_uses(tmp_path: Path) -> None:
+    code = (
+        "import contextlib, io, json, sys; sys.argv = ['gpuplan', *json.loads(sys.argv[1])]\n"
+        "from gpuplan.cli.app import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out, "
+        "contextlib.suppress(SystemExit):\n"
+        "    main()\n"
+        "print(json.dumps({'out': out.getvalue(), 'modules': sorted(sys.modules)}))"
+    )
+    env = {**os.environ, "GPUPLAN_CACHE_DIR": str(tmp_path), "COLUMNS": "100"}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code, json.dumps(PLAN_MFU)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for _ in range(2)  # the first fills the user cache
+    ]
+    cold, warm = (json.loads(run.stdout) for run in runs)
+    assert warm["out"] == cold["out"] and "Step time (from the given MFU)" in warm["out"]
+    loaded = [m for m in warm["modules"] if m.startswith(NOT_FOR_A_PLAN)]
+    assert not loaded, f"a warm fixed-MFU plan imports {loaded}"
+    assert "yaml" in cold["modules"]  # the first run did parse the catalog

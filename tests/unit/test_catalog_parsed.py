@@ -59,3 +59,34 @@ def test_an_unwritable_cache_folder_still_parses(
     source = tmp_path / "x.yaml"
     source.write_text("a: [1, 2]\n")
     assert parsed.read_parsed(source) == {"a": [1, 2]}
+
+
+def test_a_built_result_is_kept_until_a_source_changes(tmp_path: Path, cache: Path) -> None:
+    source = tmp_path / "data.yaml"
+    source.write_text("a: 1\n")
+    builds: list[int] = []
+
+    def build() -> dict[str, int]:
+        builds.append(1)
+        return {"built": len(builds)}
+
+    assert parsed.read_built("thing", [source], build) == {"built": 1}
+    assert parsed.read_built("thing", [source], build) == {"built": 1}  # from the cache
+    assert len(builds) == 1
+    os.utime(source, ns=(1, 1))  # an edit
+    assert parsed.read_built("thing", [source], build) == {"built": 2}
+    (stored,) = cache.glob("thing-*.pickle")
+    stored.write_bytes(b"\x80garbage")
+    assert parsed.read_built("thing", [source], build) == {"built": 3}
+
+
+def test_the_cached_catalog_is_the_validated_catalog(cache: Path) -> None:
+    from gpuplan.catalog import loader
+
+    fresh = loader._build_catalog()
+    load = loader.load_catalog.__wrapped__  # past the in-process cache, which stays as it is
+    first = load()  # builds and stores
+    second = load()  # reads the store
+    assert list(cache.glob("catalog-*.pickle"))
+    assert first == fresh and second == fresh and second is not first
+    assert second.accelerators["h100-sxm"] == fresh.accelerators["h100-sxm"]

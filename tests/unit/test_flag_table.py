@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gpuplan.cli import flag_table
 
@@ -58,3 +60,22 @@ def test_with_a_cached_table_the_command_line_imports_no_schema(tmp_path: Path) 
     out = subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
     loaded = set(json.loads(out.stdout))
     assert not loaded & {"pydantic", "gpuplan.scenario.schema", "gpuplan.catalog.loader"}
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"[0-9]{1,20}(\.[0-9]{0,20})?", fullmatch=True),
+        st.from_regex(r"[A-Za-z][A-Za-z0-9_.:-]{0,12}", fullmatch=True),
+        st.sampled_from(["yes", "No", "ON", "off", "y", "N", "null", "Null", "~", "nan", ".inf",
+                         "0755", "1_000", "1e13", "0x1F", "1:20", "2024-05-01", "h100-sxm"]),
+    )
+)  # fmt: skip
+def test_a_plain_flag_value_reads_as_yaml_reads_it(text: str) -> None:
+    """Flag values read without the YAML library (start-up) are the values YAML gives."""
+    from gpuplan.cli.flags import _plain
+    from gpuplan.scenario.files import load_yaml
+
+    plain, value = _plain(text)
+    if plain:
+        expected = load_yaml(text)
+        assert value == expected and type(value) is type(expected), (text, value, expected)

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from gpuplan.catalog.parsed import parse, read_parsed
+from gpuplan.catalog.parsed import parse, read_built, read_parsed
 from gpuplan.catalog.schema import (
     Accelerator,
     Cluster,
@@ -202,9 +202,27 @@ def _parse(filename: str, key: str, schema: type[R], data: dict[str, Any]) -> di
     return out
 
 
+DATA_FILES = ("accelerators.yaml", "models.yaml", "sites.yaml", "systems.yaml",
+              "scaling_laws.yaml", "seed.yaml", "efficiency.yaml", "frameworks.yaml", "runs.yaml",
+              "trends.yaml", "reliability.yaml", "model_shapes.yaml", "clusters.yaml")  # fmt: skip
+"""The data files the catalog is loaded from."""
+
+
 @functools.cache
 def load_catalog() -> Catalog:
-    """Parse and validate every data file (cached: the catalog is immutable)."""
+    """Parse and validate every data file (cached: the catalog is immutable). The validated
+    catalog is kept in the user's cache until a data file or the schema's code changes
+    (:func:`gpuplan.catalog.parsed.read_built`)."""
+    data = resources.files("gpuplan.catalog").joinpath("data")
+    if not isinstance(data, Path):  # not installed as files: nothing to stamp
+        return _build_catalog()
+    package = Path(__file__).resolve().parent
+    code = [*sorted((package / "schema").glob("*.py")), package / "loader.py",
+            package.parent / "units.py"]  # fmt: skip
+    return read_built("catalog", [*(data / f for f in DATA_FILES), *code], _build_catalog)
+
+
+def _build_catalog() -> Catalog:
     sites = _read_yaml("sites.yaml")
     reliability = _read_yaml("reliability.yaml")
     catalog = Catalog(

@@ -22,8 +22,6 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.residuals import RESIDUALS_FILE, Residual, model_kind
 from gpuplan.checks.validation import (
@@ -117,6 +115,8 @@ def write_residuals(catalog: Catalog, path: Path | None = None) -> tuple[Path, i
     target = path or residuals_path()
     dumped = [r.model_dump(mode="json", exclude={"notes"}) for r in rows]
     body = {"residuals": [{"id": d.pop("id"), **d} for d in dumped]}
+    import yaml  # imported here: reading the residuals is on every plan's path, not writing
+
     text = HEADER + yaml.safe_dump(body, sort_keys=False, width=100, allow_unicode=True)
     target.write_text(text, "utf-8")
     return target, len(rows)

@@ -29,10 +29,9 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from gpuplan import units
 from gpuplan.catalog.loader import Catalog, _parse, _read_yaml
+from gpuplan.catalog.parsed import parse
 from gpuplan.catalog.schema import (
     AttentionKernel,
     InlineShape,
@@ -364,7 +363,7 @@ def load_measured_kernels(accelerator_id: str) -> dict[str, Any]:
     path = resources.files("gpuplan.catalog").joinpath(
         "data", "measured", MEASURED_KERNELS[accelerator_id]
     )
-    data: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
+    data: dict[str, Any] = parse(path.read_text("utf-8"))
     return data
 
 

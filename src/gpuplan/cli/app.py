@@ -6,6 +6,7 @@ to standard error and exits with status 2; never a traceback.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -302,8 +303,18 @@ app.command("sweep")(sweep_command)
 app.command("audit")(audit_command)
 
 
+GC_THRESHOLDS = (10_000, 10, 10)
+"""The cyclic garbage collector's thresholds for a command (Python's are 700, 10, 10): a
+command allocates a few hundred thousand objects that live until it exits (modules, classes,
+the catalog), which collecting every 700 allocations scans over and over (~35 ms of a 0.55 s
+``plan``; ~15 ms with 10,000). The older generations still follow every 10 collections of
+the younger, so a long-running ``serve`` or ``sweep`` still collects its cycles."""
+
+
 def main() -> None:
     """Console entry point: errors from gpuplan become one line and exit status 2."""
+    gc.freeze()  # what the command line has built so far lives until the command exits
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         app()
     except GpuplanError as exc:

@@ -9,8 +9,6 @@ threads never hold the process open.
 from __future__ import annotations
 
 import errno
-import socket
-import threading
 from typing import Annotated
 
 import typer
@@ -25,6 +23,8 @@ SHUTDOWN_GRACE_S = 5
 def _check_port(host: str, port: int) -> None:
     """Bind the address once before the banner: a port that is taken (or a host that is not
     this machine's) is one line and exit 2, not a banner and then uvicorn's failure."""
+    import socket  # imported here, as the server: not for every command
+
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         with socket.create_server((host, port), family=family):
@@ -56,6 +56,8 @@ def serve(
 
     Example: gpuplan serve --port 8000, then open http://127.0.0.1:8000/
     """
+    import threading
+
     import uvicorn  # imported here: the other commands do not need a web server
 
     from gpuplan.web.app import create_app

@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, TaskID
-from rich.table import Table
 
 from gpuplan.cli.writes import check_writable, write_safely
 from gpuplan.defaults import DEFAULT_ROW_TIME_LIMIT_S
@@ -88,6 +86,8 @@ def _keep_finished(spec: SweepSpec, store: PartStore, out: Path, why: str, code:
 def _run(spec: SweepSpec, quiet: bool, **options: Any) -> SweepResult:
     """:func:`gpuplan.studies.sweep.run_sweep` with a progress bar; SIGTERM stops it as Ctrl-C
     does (imported here: not for ``gpuplan --help``)."""
+    from rich.progress import Progress, TaskID
+
     from gpuplan.studies.sweep import run_sweep
 
     tasks: dict[str, TaskID] = {}
@@ -181,6 +181,8 @@ def _show(spec: SweepSpec, summary: dict[str, object], as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
         return
+    from rich.table import Table
+
     view = Table(title=f"sweep: {spec.size:,} scenarios ({spec.mode.value})", show_header=False)
     view.add_column("", style="bold")
     view.add_column("")

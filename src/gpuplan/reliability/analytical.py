@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -152,6 +153,7 @@ def daly_interval_s(checkpoint_s: float, mtbi_s: float) -> float:
     return math.sqrt(2.0 * delta * m) * (1.0 + math.sqrt(x) / 3.0 + x / 9.0) - delta
 
 
+@functools.lru_cache(maxsize=4096)  # pure: plans of one size and sharding share the answer
 def optimal_interval_s(checkpoint_s: float, mtbi_s: float) -> float:
     """The ``tau`` that maximises :func:`goodput`: ``M (1 + W0(-e^(-1 - delta/M)))``.
 
@@ -176,12 +178,12 @@ def optimal_interval_s(checkpoint_s: float, mtbi_s: float) -> float:
 
 def checkpoint_interval_s(rule: IntervalRule, checkpoint_s: float, mtbi_s: float) -> float:
     """The interval that ``rule`` gives."""
-    formula = {
+    formulas: dict[IntervalRule, Callable[[float, float], float]] = {
         IntervalRule.YOUNG: young_interval_s,
         IntervalRule.DALY: daly_interval_s,
         IntervalRule.OPTIMAL: optimal_interval_s,
-    }[IntervalRule(rule)]
-    return formula(checkpoint_s, mtbi_s)
+    }
+    return formulas[IntervalRule(rule)](checkpoint_s, mtbi_s)
 
 
 def _log_expected_segment_s(length_s: float, restart_s: float, mtbi_s: float) -> float:

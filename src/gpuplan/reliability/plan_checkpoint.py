@@ -60,11 +60,21 @@ def node_write_bytes_per_s_per_gpu(catalog: Catalog | None = None) -> float:
     return table[ids.CHECKPOINT_WRITE_GB_PER_S_PER_NODE] * units.GB / table[ids.GPUS_PER_NODE]
 
 
+_KEPT_RATES: list[tuple[Catalog, ReliabilityRates]] = []
+"""The rates of the last few catalogs asked for (a catalog is immutable): every plan asks
+twice (its search's ranking, its run's failures), a Monte Carlo or a sweep once per sample."""
+
+
 def plan_rates(catalog: Catalog | None = None) -> ReliabilityRates:
     """The catalog's rates with the writers' rate of the plan-aware model: a server's."""
     catalog = catalog or load_catalog()
+    for kept, rates in _KEPT_RATES:
+        if kept is catalog:
+            return rates
     rates = rates_from_catalog(catalog)
-    return replace(rates, write_bytes_per_s_per_gpu=node_write_bytes_per_s_per_gpu(catalog))
+    rates = replace(rates, write_bytes_per_s_per_gpu=node_write_bytes_per_s_per_gpu(catalog))
+    _KEPT_RATES[:] = [(catalog, rates), *_KEPT_RATES[:3]]
+    return rates
 
 
 def plan_checkpoint_write_s(

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from gpuplan.checks.residuals import COVERAGE_TARGET, Coverage
 from gpuplan.report import humanize as hz
+
+if TYPE_CHECKING:  # the checks (validation rows, YAML) are imported by validate, not by plan
+    from gpuplan.checks.residuals import Coverage
 
 LABELS: dict[str, tuple[str, Callable[[float], str]]] = {
     "step_time_s": ("Step time", lambda v: f"{v:.2f} s"),
@@ -59,6 +61,8 @@ def combined_rows(block: Mapping[str, Any] | None) -> list[tuple[str, list[str]]
 def coverage_dict(coverage: Coverage) -> dict[str, Any]:
     """``gpuplan validate --json``'s ``intervals``: how often the P10-P90 step-time
     interval, built without each row's source, covers the published step time."""
+    from gpuplan.checks.residuals import COVERAGE_TARGET
+
     return {
         "target": COVERAGE_TARGET,
         "covered_fraction": coverage.fraction,
@@ -80,6 +84,8 @@ def coverage_dict(coverage: Coverage) -> dict[str, Any]:
 
 def coverage_report(coverage: Coverage) -> Group:
     """The coverage of the prediction intervals, per source and in all, with their width."""
+    from gpuplan.checks.residuals import COVERAGE_TARGET
+
     table = Table(title="Prediction intervals: P10-P90 of step time, each row's source held out")
     for name in ("source", "rows", "covered", "share"):
         table.add_column(name, justify="left" if name == "source" else "right")

@@ -19,9 +19,7 @@ from gpuplan.errors import ScenarioError
 
 
 class InlineTier(BaseModel):
-    model_config = ConfigDict(
-        defer_build=True, frozen=True, extra="forbid", use_attribute_docstrings=True
-    )
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     name: str = "tier"
     gpus: Annotated[int, Field(gt=0, le=100_000_000)]
@@ -33,9 +31,7 @@ class InlineTier(BaseModel):
 class InlineCluster(BaseModel):
     """A cluster written in the scenario, or overrides of a catalog profile's fields."""
 
-    model_config = ConfigDict(
-        defer_build=True, frozen=True, extra="forbid", use_attribute_docstrings=True
-    )
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     id: str | None = None
     """The catalog profile to start from (default: the accelerator's reference profile)."""

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ValidationError
 
 from gpuplan.errors import ScenarioError, shorten
 from gpuplan.scenario.cluster import InlineCluster
-from gpuplan.scenario.files import read_yaml
 from gpuplan.scenario.schema import InlineModel, Parallelism, Prices, Scenario, Site, Training
 
 _ALLOWED_HINTS = {
@@ -92,6 +91,8 @@ def read_yaml_file(path: Path, field: str) -> Any:
 
     Read bounded (size, UTF-8, aliases, depth, integer digits): see :mod:`.files`.
     """
+    from gpuplan.scenario.files import read_yaml  # YAML: only when a file is read
+
     return read_yaml(path, field)
 
 

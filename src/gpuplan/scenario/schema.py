@@ -89,9 +89,7 @@ class Objective(StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(
-        defer_build=True, frozen=True, extra="forbid", use_attribute_docstrings=True
-    )
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 
 class InlineModel(_Strict):

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from gpuplan.catalog.loader import Catalog, load_catalog
+from gpuplan.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
 from gpuplan.errors import ScenarioError
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.run import plan
@@ -26,7 +27,6 @@ from gpuplan.search.cache import SearchCache
 from gpuplan.search.plans import SearchOptions, SearchResult, gpu_range, search
 from gpuplan.studies.budget import is_budget_question, plan_budget
 from gpuplan.studies.time_to_train import shortest_run_json
-from gpuplan.studies.uncertainty import DEFAULT_SAMPLES, DEFAULT_SEED, run_uncertainty
 
 MAX_COUNTS = 64
 """GPU counts one question may ask for (a list or a range)."""
@@ -125,6 +125,8 @@ def answer(
         ]
         return {"results": results, "shortest_run": shortest_run_json(results)}
     if has_distributions(scenarios[0]):
+        from gpuplan.studies.uncertainty import run_uncertainty  # not for a plain plan
+
         return run_uncertainty(
             scenarios[0], samples=samples, seed=seed, catalog=catalog, cache=cache
         ).to_dict()

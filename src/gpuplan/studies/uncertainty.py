@@ -165,7 +165,7 @@ class Summary:
     count: int
 
     @classmethod
-    def of(cls, values: Sequence[float]) -> Summary:
+    def of(cls, values: Sequence[float] | NDArray[np.float64]) -> Summary:
         p10, p50, p90 = np.percentile(values, [10, 50, 90])
         return cls(float(p10), float(p50), float(p90), float(np.mean(values)), len(values))
 
@@ -226,12 +226,18 @@ class UncertaintyResult:
         }
 
 
-def _numeric(values: list[Scalar]) -> list[float] | None:
+def _numeric(values: list[Scalar]) -> NDArray[np.float64] | None:
     """The defined values if every one is a number (bools are not), else None."""
-    present = [v for v in values if v is not None]
-    if not present or any(isinstance(v, bool) or not isinstance(v, int | float) for v in present):
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if not kinds:
         return None
-    return [float(v) for v in present]
+    present = values if None not in values else [v for v in values if v is not None]
+    if not kinds <= {int, float} and any(  # bools, text or a subclass: one by one
+        isinstance(v, bool) or not isinstance(v, int | float) for v in present
+    ):
+        return None
+    return np.asarray(present, dtype=np.float64)  # as float() converts each
 
 
 def ranks(values: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -304,7 +310,7 @@ def run_uncertainty(
     outputs: dict[str, Summary] = {}
     for key in keys:
         values = _numeric([row.get(key) for row in rows])
-        if values is not None and max(values) - min(values) > 1e-9 * max(map(abs, values)):
+        if values is not None and values.max() - values.min() > 1e-9 * np.abs(values).max():
             outputs[key] = Summary.of(values)
     notes = [
         f"{samples:,} samples drawn with seed {seed} (numpy default_rng); the same seed and "
