@@ -279,3 +279,13 @@ class Framework(Record):
     dense layers and EP is carved out of DP x CP."""
     pipeline_schedule: Literal["1f1b", "dualpipe"] = "1f1b"
     """1F1B (interleaved when interleave > 1), or DeepSeek's bidirectional DualPipe."""
+    dp_collectives: Literal["hierarchical", "flat"] = "hierarchical"
+    """How the data-parallel all-gathers and reduce-scatters cross servers: hierarchical
+    (a step inside the server, then one inter-server ring per GPU on its share, every NIC
+    busy), or one flat ring over all data-parallel ranks, which moves each rank's whole
+    share through the slowest hop of the ring, one GPU's NIC (DeepSpeed ZeRO-3 before its
+    hierarchical partitioning, MiCS / ZeRO++)."""
+    zero3_regather_on_recompute: bool = False
+    """ZeRO-3 releases each layer's gathered parameters after every forward, the
+    recomputed forward of full activation checkpointing included, so a micro-batch gathers
+    them three times (forward, recompute, backward) instead of two."""
