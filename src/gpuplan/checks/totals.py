@@ -44,6 +44,8 @@ def scenario_of(run: RunTotal, phase: BatchPhase | None = None) -> dict[str, Any
     }
     if run.framework is not None:
         scenario["framework"] = run.framework
+    if run.cluster is not None:
+        scenario["cluster"] = run.cluster
     if run.parallelism is not None:
         scenario["parallelism"] = dict(run.parallelism)
     return scenario
