@@ -208,6 +208,28 @@ class AttentionKernel(StrEnum):
     """Batched GEMMs around a fused scale-mask-softmax kernel (Megatron-LM before 2023)."""
 
 
+class StackBenchmark(BaseModel):
+    """One published throughput of a training stack, run as published, that its
+    ``stack_efficiency`` is fitted on (gpuplan.checks.stack_fit)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str
+    accelerator: str
+    gpus: PositiveInt
+    cluster: str | None = None
+    global_batch: PositiveInt
+    seq_len: PositiveInt
+    tp: PositiveInt
+    pp: PositiveInt
+    microbatch: PositiveInt
+    recompute: Literal["none", "selective", "full"]
+    zero: Annotated[int, Field(ge=0, le=3)]
+    hardware_tflops_per_gpu: Positive
+    """Published TFLOP/s per GPU, recomputation counted (Narayanan et al. 2021 eq. 3)."""
+    source: str = Field(min_length=3)
+
+
 class Framework(Record):
     """What a training framework overlaps and fuses: software facts, with their source."""
 
@@ -289,3 +311,11 @@ class Framework(Record):
     """ZeRO-3 releases each layer's gathered parameters after every forward, the
     recomputed forward of full activation checkpointing included, so a micro-batch gathers
     them three times (forward, recompute, backward) instead of two."""
+    stack_efficiency: Annotated[float, Field(gt=0, le=1)] = 1.0
+    """Fraction of the modelled kernel rates the stack's training loop reaches, for what the
+    model does not see in it (its engine's synchronisations and unfused glue): 1 for the
+    stacks the fitted ``training_kernel_efficiency`` stands for; below 1 only where FITTED on
+    one published throughput of the stack itself, named in ``stack_efficiency_basis``, and
+    that source is then not reported as held out."""
+    stack_efficiency_fit: StackBenchmark | None = None
+    """The published throughput ``stack_efficiency`` is fitted on; None: 1, not fitted."""
