@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -135,6 +136,10 @@ class RunTotal(Record):
     planned at its own batch. None: ``global_batch`` throughout."""
     gpu_hours: Positive
     """Published accelerator-hours of the run (chip-hours on TPUs)."""
+    published_basis: Literal["wall", "throughput"] = "wall"
+    """What the published totals count: the wall-clock time of the run (downtime included),
+    or the training throughput alone (iteration time x iterations, or tokens / throughput),
+    which is compared with the failure-free compute time."""
     days: Positive | None
     """Published wall-clock days, when stated."""
     totals_basis: str = Field(min_length=3)
