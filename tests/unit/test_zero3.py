@@ -71,3 +71,12 @@ def test_full_recompute_gathers_the_parameters_a_third_time() -> None:
     full = _zero3("llama2-7b", 64, 1, Recompute.FULL)
     none = _zero3("llama2-7b", 64, 1, Recompute.NONE)
     assert full.comm_on_link_s["dp"] == pytest.approx(none.comm_on_link_s["dp"] * 4 / 3, rel=0.02)
+
+
+def test_deepspeed_keeps_at_most_its_live_parameters_gathered() -> None:
+    # Narayanan et al. 2021 Table 2 ran the 530B model under ZeRO-3 on 640 A100 80GB at
+    # micro-batch 4: with DeepSpeed's 1e9 live parameters (2 GB) it fits; two gathered
+    # 5G-parameter layers (20 GB) would not.
+    step = _zero3("megatron-530b", 640, 4, Recompute.FULL)
+    sharded = 530e9 / 640
+    assert step.memory.weights_bytes == pytest.approx(2 * (sharded + 1e9), rel=0.02)

@@ -311,6 +311,9 @@ class Framework(Record):
     """ZeRO-3 releases each layer's gathered parameters after every forward, the
     recomputed forward of full activation checkpointing included, so a micro-batch gathers
     them three times (forward, recompute, backward) instead of two."""
+    zero3_live_params: Annotated[float, Field(gt=0)] | None = None
+    """Most parameters ZeRO-3 keeps gathered on a GPU at once (DeepSpeed's
+    stage3_max_live_parameters); None: two layers' worth (the one in use and the next)."""
     stack_efficiency: Annotated[float, Field(gt=0, le=1)] = 1.0
     """Fraction of the modelled kernel rates the stack's training loop reaches, for what the
     model does not see in it (its engine's synchronisations and unfused glue): 1 for the
