@@ -89,3 +89,39 @@ def test_more_oversubscription_never_speeds_a_collective(
     high = float(collective_times(kind, 1e8, n, stride, network(ratio * extra)))
     flat = float(collective_times(kind, 1e8, n, stride, replace(network(1.0), tiers=())))
     assert high >= low * (1 - 1e-12) and low >= flat * (1 - 1e-12)
+
+
+A100 = CATALOG.accelerator("a100-80gb")
+A100_CLUSTERS = [c for c in CATALOG.clusters.values() if c.accelerator == "a100-80gb"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.sampled_from(["deepspeed-zero3", "megatron-deepspeed-2022", "gpt-neox-2022"]),
+    st.sampled_from([8, 64, 512]),
+    st.sampled_from(A100_CLUSTERS),
+    st.sampled_from([Recompute.NONE, Recompute.FULL]),
+)
+def test_half_the_scaleout_bandwidth_never_trains_faster_on_old_stacks(  # type: ignore[no-untyped-def]
+    framework: str, dp: int, cluster, recompute: Recompute
+) -> None:
+    zero = 3 if framework == "deepspeed-zero3" else 1
+    plan = ParallelPlan(data_parallel=dp, microbatch=1, recompute=recompute, zero=zero)
+    halved = cluster.model_copy(update={"scaleout_gbit_per_s": cluster.scaleout_gbit_per_s / 2})
+    steps = [
+        estimate(
+            CATALOG,
+            MODEL,
+            A100,
+            plan,
+            seq_len=2048,
+            global_batch=dp * 4,
+            framework_id=framework,
+            cluster=c,
+        )
+        for c in (cluster, halved)
+    ]
+    assume(all(isinstance(s, StepEstimate) for s in steps))
+    full, half = steps
+    assert isinstance(full, StepEstimate) and isinstance(half, StepEstimate)
+    assert half.time_s >= full.time_s * (1 - 1e-12)

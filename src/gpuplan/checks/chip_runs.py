@@ -44,6 +44,8 @@ def scenario_of(run: ChipRun, measurement: Measurement) -> dict[str, Any]:
             "seq_len": measurement.seq_len,
         },
     }
+    if run.cluster is not None:
+        scenario["cluster"] = run.cluster
     if run.parallelism:
         scenario["parallelism"] = dict(run.parallelism)
     return scenario

@@ -9,9 +9,18 @@ from typing import Protocol
 import numpy as np
 
 from gpuplan.catalog.schema import Framework
-from gpuplan.model.collectives import Collective, Network, collective_times
+from gpuplan.model.collectives import (
+    Collective,
+    Network,
+    _ring,
+    collective_times,
+    local_ranks,
+    ring_slowdown,
+)
 from gpuplan.model.kernels import Device, streaming_time
 from gpuplan.model.memory import WEIGHT_BYTES
+from gpuplan.model.per_layer import RECOMPUTE_ORDER
+from gpuplan.scenario.plan import Recompute
 
 IntArray = np.ndarray
 FloatArray = np.ndarray
@@ -30,8 +39,12 @@ class Layout(Protocol):
     def ep(self) -> IntArray: ...
     @property
     def zero(self) -> IntArray: ...
+    @property
+    def recompute(self) -> IntArray: ...
     def __len__(self) -> int: ...
 
+
+_FULL = RECOMPUTE_ORDER.index(Recompute.FULL)
 
 # Per parameter and step: Adam reads master, m, v and the FP32 gradient (16 bytes) and writes
 # master, m, v and the BF16 copy (14); gradient-norm clipping reads the gradient again (4)
@@ -46,20 +59,37 @@ def dp_groups(batch: Layout, fold: bool) -> tuple[IntArray, IntArray]:
     return batch.dp * batch.cp, np.maximum(1, replicas // batch.ep)
 
 
+def flat_collective_times(
+    kind: Collective, size_bytes: np.ndarray, n: np.ndarray, stride: np.ndarray,
+    network: Network,
+) -> np.ndarray:  # fmt: skip
+    """One ring over all ``n`` ranks, without the hierarchy of :func:`collective_times`:
+    every step moves ``size / n`` bytes through the ring's slowest hop, one GPU's NIC once
+    the ring leaves its scale-up domain (Thakur, Rabenseifner & Gropp 2005's ring; the
+    flat all-gather of ZeRO-3 that MiCS, Zhang et al. 2022, and ZeRO++, Wang et al. 2023,
+    replace by hierarchical ones)."""
+    local = local_ranks(n, stride, network.domain)
+    inside = _ring(kind, size_bytes, n, network.scaleup)
+    across = _ring(kind, size_bytes, n, network.scaleout, ring_slowdown(n, stride, local, network))
+    return np.where(local >= n, inside, across)
+
+
 def _dp_collectives(
     batch: Layout, crit: dict[str, np.ndarray], network: Network, grad_bytes: float,
-    fold: bool,
+    fold: bool, flat: bool = False,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
     """Per plan, the slowest stage's all-gather of its weights and reduce-scatter and
-    all-reduce of its gradients: dense parameters over DP x CP, experts over DP x CP / EP."""
+    all-reduce of its gradients: dense parameters over DP x CP, experts over DP x CP / EP;
+    ``flat``: each as one ring over all ranks (:func:`flat_collective_times`)."""
     dp_group, expert_group = dp_groups(batch, fold)
     expert_stride = batch.ep if fold else batch.tp * batch.ep
+    times = flat_collective_times if flat else collective_times
 
     def group(kind: Collective, per_param: float) -> FloatArray:
         return np.asarray(
-            collective_times(kind, crit["dense_params"] * per_param, dp_group, batch.tp, network)
-            + collective_times(kind, crit["expert_params"] * per_param, expert_group,
-                               expert_stride, network)
+            times(kind, crit["dense_params"] * per_param, dp_group, batch.tp, network)
+            + times(kind, crit["expert_params"] * per_param, expert_group, expert_stride,
+                    network)
         )  # fmt: skip
 
     return (
@@ -75,8 +105,9 @@ def dp_collectives(
     """:func:`_dp_collectives` in ``framework``: the same for plans that differ only in ZeRO
     stage, so :func:`gpuplan.model.batch.evaluate` computes them once per such group."""
     return _dp_collectives(
-        batch, crit, network, framework.grad_bytes, framework.moe_parallel_folding
-    )
+        batch, crit, network, framework.grad_bytes, framework.moe_parallel_folding,
+        flat=framework.dp_collectives == "flat",
+    )  # fmt: skip
 
 
 def data_parallel_times(
@@ -97,7 +128,8 @@ def data_parallel_times(
     gather, reduce_scatter, all_reduce = (
         dp_collectives(batch, crit, network, framework) if collectives is None else collectives
     )
-    per_mb_zero3 = 2 * gather + reduce_scatter
+    gathers = 2 + (framework.zero3_regather_on_recompute & (batch.recompute == _FULL))
+    per_mb_zero3 = gathers * gather + reduce_scatter
     hidden3 = compute if framework.overlap_param_gather else np.zeros(len(batch))
     exposed_zero3 = m * np.maximum(per_mb_zero3 - hidden3, per_mb_zero3 / layers_here)
     reduce = np.where(zero >= 1, reduce_scatter, all_reduce)

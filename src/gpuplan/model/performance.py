@@ -44,13 +44,16 @@ def network_of(
 def device_of(
     catalog: Catalog, accelerator: Accelerator, fp8: bool, framework_id: str = DEFAULT_FRAMEWORK
 ) -> Device:
-    """The accelerator's kernel rates for a framework (its attention kernel) and precision."""
+    """The accelerator's kernel rates for a framework (its attention kernel and its
+    ``stack_efficiency``) and precision."""
+    framework = catalog.framework(framework_id)
     return device(
         accelerator,
         catalog.efficiency_profile(accelerator.id),
         fp8,
-        catalog.system("training_kernel_efficiency").for_accelerator(accelerator.id),
-        catalog.framework(framework_id).attention,
+        catalog.system("training_kernel_efficiency").for_accelerator(accelerator.id)
+        * framework.stack_efficiency,
+        framework.attention,
         catalog.system("overlap_compute_slowdown").for_accelerator(accelerator.id),
     )
 

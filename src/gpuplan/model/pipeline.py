@@ -242,16 +242,19 @@ def _shards(
 
 
 def _state_bytes(
-    s: Stages, zero: int, all_params: FloatArray, sharded: FloatArray, grad_bytes: float
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+    s: Stages, zero: int, all_params: FloatArray, sharded: FloatArray, grad_bytes: float,
+    live_params: float | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
     """Per plan and stage, the weights, gradients and optimizer states (bytes) under ZeRO
     stage ``zero``, from :func:`_shards`.
 
     ZeRO 1 shards the optimizer states over DP x CP (experts over DP x CP / EP), ZeRO 2
-    also the gradients, ZeRO 3 also the weights, of which two layers' worth stay gathered.
+    also the gradients, ZeRO 3 also the weights, of which two layers' worth stay gathered
+    (at most ``live_params`` parameters where the framework caps them).
     """
     if zero >= 3:
-        gathered = sharded + 2 * all_params / np.maximum(s.layers, 1)
+        live = 2 * all_params / np.maximum(s.layers, 1)
+        gathered = sharded + (live if live_params is None else np.minimum(live, live_params))
         weights = WEIGHT_BYTES * np.minimum(all_params, gathered)
     else:
         weights = WEIGHT_BYTES * all_params
@@ -342,19 +345,21 @@ def evaluate_stages(
         levels, at = zero[idx], local[back[idx]]
         for level in np.unique(levels).tolist():
             chosen = levels == level
-            _heaviest_stage(s, level, params, activations, framework.grad_bytes, heaviest,
+            _heaviest_stage(s, level, params, activations, framework, heaviest,
                             idx[chosen], at[chosen])  # fmt: skip
     return slowest, heaviest
 
 
 def _heaviest_stage(
     s: Stages, zero: int, params: tuple[FloatArray, FloatArray], activations: FloatArray,
-    grad_bytes: float, out: dict[str, np.ndarray], idx: IntArray, at: IntArray,
+    framework: Framework, out: dict[str, np.ndarray], idx: IntArray, at: IntArray,
 ) -> None:  # fmt: skip
     """Into ``out`` at plans ``idx`` (rows ``at`` of the shape's plans, under ZeRO stage
     ``zero``; ``params`` from :func:`_shards`), the :data:`HEAVIEST` memory of the most
     loaded stage, and that stage."""
-    weights, grads, optimizer = _state_bytes(s, zero, *params, grad_bytes)
+    weights, grads, optimizer = _state_bytes(
+        s, zero, *params, framework.grad_bytes, framework.zero3_live_params
+    )
     memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
               "activations": activations}  # fmt: skip
     stage = np.argmax(weights + grads + optimizer + activations, axis=1)

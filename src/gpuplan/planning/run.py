@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from gpuplan import units
 from gpuplan.catalog.loader import Catalog, load_catalog
+from gpuplan.catalog.schema import Framework
 from gpuplan.catalog.shapes import parameter_count
 from gpuplan.model.flops import frozen_encoder_flops_per_sample, training_flops_per_token
 from gpuplan.model.performance import estimate
@@ -169,7 +170,7 @@ def _choose_plan(
         f"the '{framework.id}' framework profile ({framework.name}); kernel efficiencies in "
         "efficiency.yaml, one constant (training_kernel_efficiency) fitted on Korthikanti "
         "et al. 2022"
-    )
+    ) + _stack_note(framework)
     fp8 = r.precision is Precision.FP8
     cv = catalog.at_scale[STRAGGLER_ID].for_accelerator(r.accelerator.id)
     assumptions.append(cluster_note(r.cluster, cv))
@@ -262,3 +263,16 @@ def _no_progress(r: ResolvedScenario, run: RunAccounts) -> Infeasible | None:
         f"{r.gpus:,} GPUs), shorter than a restart and a checkpoint write ({overhead_s:,.0f} s); "
         "use fewer GPUs",
     )
+
+
+def _stack_note(framework: Framework) -> str:
+    """How the stack's own efficiency enters, where it was fitted on a run of the stack."""
+    fit = framework.stack_efficiency_fit
+    if fit is None and framework.stack_efficiency == 1:
+        return ""
+    basis = (
+        f"fitted on {fit.model}'s published {fit.hardware_tflops_per_gpu:g} TFLOP/s per GPU"
+        if fit is not None
+        else "carried from the fitted profile of the same engine, frameworks.yaml"
+    )
+    return f", times this stack's stack_efficiency {framework.stack_efficiency:g} ({basis})"

@@ -16,6 +16,7 @@ from typing import Any
 from gpuplan import units
 from gpuplan.model.step import StepEstimate
 from gpuplan.planning.accounts import RunAccounts
+from gpuplan.reliability.analytical import ReliabilityEstimate
 from gpuplan.scenario.resolve import ResolvedScenario
 from gpuplan.search.plans import SearchResult
 
@@ -75,6 +76,16 @@ def step_dict(
     return out
 
 
+def overheads_dict(failures: ReliabilityEstimate) -> dict[str, float]:
+    """The whole-run overheads by name, in seconds of wall time."""
+    return {
+        "failures_and_restarts": failures.failure_loss_s,
+        "checkpoint_writes": failures.checkpointing_s,
+        "loss_spike_rollbacks": failures.redone_s,
+        "planned_restarts": failures.planned_restart_s,
+    }
+
+
 def run_dict(r: ResolvedScenario, run: RunAccounts) -> dict[str, Any]:
     c = run.compute
     return {
@@ -94,6 +105,8 @@ def run_dict(r: ResolvedScenario, run: RunAccounts) -> dict[str, Any]:
             "checkpoint_write_s": run.reliability.checkpoint_write_s,
             "restart_s": run.reliability.restart_s,
             "lost_gpu_hours": run.reliability.lost_gpu_hours,
+            "overheads_s": overheads_dict(run.reliability),
+            "planned_restarts": run.reliability.planned_restarts,
         },
         "power": {
             "it_w": run.power.it_w,

@@ -45,7 +45,9 @@ MODEL_ASSUMPTIONS = (
     "every failure stops the whole synchronous job and rolls it back to the last checkpoint",
     "every GPU writes its checkpoint shard at once and training waits for the write",
     "a restart relaunches the job, then reads the checkpoint back at the write bandwidth",
-    "planned maintenance, stragglers, silent data corruption and the first launch are left out",
+    "planned maintenance costs one restart each, at a checkpoint; loss-spike rollbacks redo a "
+    "fixed fraction of the compute (PaLM's rate); silent data corruption and the first launch "
+    "are left out",
 )
 
 
@@ -82,6 +84,11 @@ class ReliabilityRates:
     checkpoint is read."""
     init_s_per_gpu: float = 0.0
     """Job initialisation seconds per GPU: the part of a relaunch that grows with the job."""
+    planned_interruptions_per_s: float = 0.0
+    """Planned interruptions (maintenance) per second of the run's wall time, each a restart
+    taken at a checkpoint (no work lost)."""
+    redone_fraction: float = 0.0
+    """Fraction of the compute done again after loss-spike rollbacks."""
     assumptions: tuple[str, ...] = ()
     """Which values are assumptions rather than measurements, for reports."""
 
@@ -93,6 +100,8 @@ class ReliabilityRates:
             _positive("storage_write_bytes_per_s", self.storage_write_bytes_per_s)
         _non_negative("relaunch_s", self.relaunch_s)
         _non_negative("init_s_per_gpu", self.init_s_per_gpu)
+        _non_negative("planned_interruptions_per_s", self.planned_interruptions_per_s)
+        _non_negative("redone_fraction", self.redone_fraction)
 
     def relaunch_at(self, gpus: Any) -> Any:
         """Seconds to relaunch a job on ``gpus`` GPUs (a number or an array)."""
@@ -257,7 +266,8 @@ def expected_wall_time_s(
 
 @dataclass(frozen=True)
 class ReliabilityEstimate:
-    """What failures do to a run; wall time = compute + checkpointing + failure loss."""
+    """What failures do to a run; wall time = compute + checkpointing + failure loss +
+    redone compute (loss-spike rollbacks) + planned restarts."""
 
     params: float
     gpus: int
@@ -287,6 +297,12 @@ class ReliabilityEstimate:
     lost_gpu_hours: float
     """GPU-hours not spent training: gpus x (wall - compute)."""
     assumptions: tuple[str, ...]
+    redone_s: float = 0.0
+    """Compute done again after loss-spike rollbacks (failures on it included in
+    failure_loss_s)."""
+    planned_restarts: float = 0.0
+    planned_restart_s: float = 0.0
+    """Planned interruptions (maintenance) and the restarts they cost."""
 
     @property
     def interruptions_per_day(self) -> float:
@@ -330,6 +346,7 @@ def estimate_reliability(
         write_s=write, restart_s=restart, interval_s=tau,
         rule=None if interval_s is not None else IntervalRule(rule),
         checkpoints=full + (last > 0), assumptions=MODEL_ASSUMPTIONS + rates.assumptions,
+        planned_per_s=rates.planned_interruptions_per_s, redone_fraction=rates.redone_fraction,
     )  # fmt: skip
 
 
@@ -346,11 +363,19 @@ def assemble_estimate(
     rule: IntervalRule | None,
     checkpoints: int,
     assumptions: tuple[str, ...],
+    planned_per_s: float = 0.0,
+    redone_fraction: float = 0.0,
 ) -> ReliabilityEstimate:
     """The estimate of a run whose interruptions, checkpoint write, restart, interval and
-    number of checkpoints are known: its expected wall time and what follows from it."""
-    wall = expected_wall_time_s(compute_time_s, interval_s, write_s, restart_s, mtbi_s)
-    checkpointing = checkpoints * write_s
+    number of checkpoints are known: its expected wall time and what follows from it. The
+    compute redone after loss-spike rollbacks (``redone_fraction``) runs under failures like
+    the rest; planned interruptions (``planned_per_s`` of the wall time) add a restart each."""
+    redone = compute_time_s * redone_fraction
+    worked = compute_time_s + redone
+    wall_failing = expected_wall_time_s(worked, interval_s, write_s, restart_s, mtbi_s)
+    planned = planned_per_s * wall_failing
+    wall = wall_failing + planned * restart_s
+    checkpointing = checkpoints * (1 + redone_fraction) * write_s
     return ReliabilityEstimate(
         params=params,
         gpus=gpus,
@@ -364,10 +389,13 @@ def assemble_estimate(
         young_interval_s=young_interval_s(write_s, mtbi_s),
         daly_interval_s=daly_interval_s(write_s, mtbi_s),
         goodput=compute_time_s / wall,
-        interruptions=wall / mtbi_s,
+        interruptions=wall_failing / mtbi_s,
         wall_time_s=wall,
         checkpointing_s=checkpointing,
-        failure_loss_s=wall - compute_time_s - checkpointing,
+        failure_loss_s=wall_failing - worked - checkpointing,
+        redone_s=redone,
+        planned_restarts=planned,
+        planned_restart_s=planned * restart_s,
         lost_gpu_hours=gpus * (wall - compute_time_s) / units.HOUR_S,
         assumptions=assumptions,
     )

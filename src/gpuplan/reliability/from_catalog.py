@@ -50,6 +50,8 @@ def rates_from_catalog(
         storage_write_bytes_per_s=table[ids.STORAGE_WRITE_TB_PER_S].value * units.TB,
         relaunch_s=table[ids.RESTART_RELAUNCH_S].value,
         init_s_per_gpu=table[ids.RESTART_INIT_S_PER_GPU].value,
+        planned_interruptions_per_s=table[ids.PLANNED_INTERRUPTIONS_PER_DAY].value / units.DAY_S,
+        redone_fraction=table[ids.LOSS_SPIKE_REDONE_FRACTION].value,
         assumptions=(
             f"failure rate '{rate.id}': {rate.failures_per_gpu_hour:.3g} per GPU-hour "
             f"({rate.source})",

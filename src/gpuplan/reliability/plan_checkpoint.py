@@ -165,4 +165,5 @@ def estimate_plan_reliability(
         checkpoints=math.ceil(compute_time_s / tau - 1e-9),
         assumptions=(*MODEL_ASSUMPTIONS[:2], PLAN_ASSUMPTION, *MODEL_ASSUMPTIONS[3:],
                      *rates.assumptions),
+        planned_per_s=rates.planned_interruptions_per_s, redone_fraction=rates.redone_fraction,
     )  # fmt: skip

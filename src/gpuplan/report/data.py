@@ -73,6 +73,9 @@ class RunData(_Loose):
     gpu_hours: float
     goodput: float | None = None
     interruptions: float | None = None
+    overheads_s: dict[str, float] = Field(default_factory=dict)
+    """Whole-run overheads by name (failures and restarts, checkpoint writes, loss-spike
+    rollbacks, planned restarts), seconds of wall time; empty in older saved plans."""
 
 
 class PowerData(_Loose):

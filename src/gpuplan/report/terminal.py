@@ -128,6 +128,13 @@ def _run_rows(result: PlanResult, run: RunAccounts) -> Rows:
             f"{hz.number(failures.interruptions)} interruptions, one every "
             f"{failures.mtbi_s / 3600:.2g} h)",
         ),
+        (
+            "Whole-run overheads",
+            f"failures and restarts {failures.failure_loss_s / 3600:.3g} h, checkpoint writes "
+            f"{failures.checkpointing_s / 3600:.3g} h, loss-spike rollbacks "
+            f"{failures.redone_s / 3600:.3g} h, {hz.number(failures.planned_restarts)} planned "
+            f"restarts {failures.planned_restart_s / 3600:.3g} h",
+        ),
         ("GPU-hours", hz.number(r.gpus * failures.wall_time_s / 3600)),
         ("Facility power, average", hz.watts(run.power.facility_w)),
         ("Facility power, provisioned", hz.watts(run.power.peak_facility_w)),

@@ -18,6 +18,7 @@ from gpuplan.catalog.schema.hardware import (
     Framework,
     PriceTerm,
     PurchasePrice,
+    StackBenchmark,
     Vendor,
 )
 from gpuplan.catalog.schema.laws import (
@@ -120,6 +121,7 @@ __all__ = [
     "SeedCluster",
     "ShapeFamily",
     "ShapePoint",
+    "StackBenchmark",
     "SystemParameter",
     "TextConditioning",
     "Transport",

@@ -208,6 +208,28 @@ class AttentionKernel(StrEnum):
     """Batched GEMMs around a fused scale-mask-softmax kernel (Megatron-LM before 2023)."""
 
 
+class StackBenchmark(BaseModel):
+    """One published throughput of a training stack, run as published, that its
+    ``stack_efficiency`` is fitted on (gpuplan.checks.stack_fit)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str
+    accelerator: str
+    gpus: PositiveInt
+    cluster: str | None = None
+    global_batch: PositiveInt
+    seq_len: PositiveInt
+    tp: PositiveInt
+    pp: PositiveInt
+    microbatch: PositiveInt
+    recompute: Literal["none", "selective", "full"]
+    zero: Annotated[int, Field(ge=0, le=3)]
+    hardware_tflops_per_gpu: Positive
+    """Published TFLOP/s per GPU, recomputation counted (Narayanan et al. 2021 eq. 3)."""
+    source: str = Field(min_length=3)
+
+
 class Framework(Record):
     """What a training framework overlaps and fuses: software facts, with their source."""
 
@@ -293,3 +315,24 @@ class Framework(Record):
     this times the local experts. 0: one grouped kernel, or not known."""
     pipeline_schedule: Literal["1f1b", "dualpipe"] = "1f1b"
     """1F1B (interleaved when interleave > 1), or DeepSeek's bidirectional DualPipe."""
+    dp_collectives: Literal["hierarchical", "flat"] = "hierarchical"
+    """How the data-parallel all-gathers and reduce-scatters cross servers: hierarchical
+    (a step inside the server, then one inter-server ring per GPU on its share, every NIC
+    busy), or one flat ring over all data-parallel ranks, which moves each rank's whole
+    share through the slowest hop of the ring, one GPU's NIC (DeepSpeed ZeRO-3 before its
+    hierarchical partitioning, MiCS / ZeRO++)."""
+    zero3_regather_on_recompute: bool = False
+    """ZeRO-3 releases each layer's gathered parameters after every forward, the
+    recomputed forward of full activation checkpointing included, so a micro-batch gathers
+    them three times (forward, recompute, backward) instead of two."""
+    zero3_live_params: Annotated[float, Field(gt=0)] | None = None
+    """Most parameters ZeRO-3 keeps gathered on a GPU at once (DeepSpeed's
+    stage3_max_live_parameters); None: two layers' worth (the one in use and the next)."""
+    stack_efficiency: Annotated[float, Field(gt=0, le=1)] = 1.0
+    """Fraction of the modelled kernel rates the stack's training loop reaches, for what the
+    model does not see in it (its engine's synchronisations and unfused glue): 1 for the
+    stacks the fitted ``training_kernel_efficiency`` stands for; below 1 only where FITTED on
+    one published throughput of the stack itself, named in ``stack_efficiency_basis``, and
+    that source is then not reported as held out."""
+    stack_efficiency_fit: StackBenchmark | None = None
+    """The published throughput ``stack_efficiency`` is fitted on; None: 1, not fitted."""

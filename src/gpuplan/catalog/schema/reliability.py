@@ -94,6 +94,8 @@ class ReliabilityParameterId(StrEnum):
     STORAGE_WRITE_TB_PER_S = "storage_write_tb_per_s"
     RESTART_RELAUNCH_S = "restart_relaunch_s"
     RESTART_INIT_S_PER_GPU = "restart_init_s_per_gpu"
+    PLANNED_INTERRUPTIONS_PER_DAY = "planned_interruptions_per_day"
+    LOSS_SPIKE_REDONE_FRACTION = "loss_spike_redone_fraction"
 
 
 class ReliabilityParameter(Record):

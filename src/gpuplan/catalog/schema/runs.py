@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -126,11 +127,19 @@ class RunTotal(Record):
     """The published plan (scenario ``parallelism`` keys); None: searched."""
     parallelism_basis: str | None = None
     """Where the published plan is stated."""
+    cluster: str | None = None
+    """The catalog cluster profile (clusters.yaml) the run's reports place it on; None: the
+    accelerator's reference server."""
+    cluster_reason: str | None = None
     batch_schedule: tuple[BatchPhase, ...] | None = None
     """A published batch ramp, phase by phase (tokens add up to ``tokens``); each phase is
     planned at its own batch. None: ``global_batch`` throughout."""
     gpu_hours: Positive
     """Published accelerator-hours of the run (chip-hours on TPUs)."""
+    published_basis: Literal["wall", "throughput"] = "wall"
+    """What the published totals count: the wall-clock time of the run (downtime included),
+    or the training throughput alone (iteration time x iterations, or tokens / throughput),
+    which is compared with the failure-free compute time."""
     days: Positive | None
     """Published wall-clock days, when stated."""
     totals_basis: str = Field(min_length=3)
@@ -170,6 +179,9 @@ class ChipRun(Record):
     framework_reason: str = Field(min_length=3)
     parallelism: dict[str, int | bool | str] | None = None
     parallelism_basis: str = Field(min_length=3)
+    cluster: str | None = None
+    """The catalog cluster profile its reports place it on; None: the reference server."""
+    cluster_reason: str | None = None
     gpus: PositiveInt | None = None
     global_batch: PositiveInt | None = None
     tokens_per_s_per_gpu: Positive | None = None

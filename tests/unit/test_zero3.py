@@ -1,0 +1,82 @@
+"""DeepSpeed ZeRO-3 as it ran in 2021 (Narayanan et al. 2021 sec. 5.2's baseline): flat
+parameter all-gathers over every data-parallel rank, a third gather under full recompute."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gpuplan.catalog import load_catalog
+from gpuplan.model.collectives import Collective, Link, Network, collective_times
+from gpuplan.model.data_parallel import flat_collective_times
+from gpuplan.model.performance import estimate
+from gpuplan.model.step import StepEstimate
+from gpuplan.scenario.plan import ParallelPlan, Recompute
+
+CATALOG = load_catalog()
+A100 = CATALOG.accelerator("a100-80gb")
+# 8 GPUs per server at 200 GB/s each on NVLink, 20 GB/s each on the NIC, 5 us per step.
+NET = Network(scaleup=Link(200e9, 5e-6), scaleout=Link(20e9, 5e-6), domain=8)
+
+
+def _zero3(model: str, gpus: int, microbatch: int, recompute: Recompute) -> StepEstimate:
+    plan = ParallelPlan(
+        tensor_parallel=1, pipeline_parallel=1, data_parallel=gpus, microbatch=microbatch,
+        recompute=recompute, zero=3,
+    )  # fmt: skip
+    step = estimate(
+        CATALOG, CATALOG.model(model), A100, plan, seq_len=2048, global_batch=gpus * microbatch,
+        framework_id="deepspeed-zero3",
+    )  # fmt: skip
+    assert isinstance(step, StepEstimate), step
+    return step
+
+
+def test_flat_all_gather_by_hand() -> None:
+    # 64 ranks over 8 servers, 1 GB per rank: 63 steps of (5 us + 1e9 / 64 / 20e9 s).
+    seconds = flat_collective_times(
+        Collective.ALL_GATHER, np.array(1e9), np.array(64), np.array(1), NET
+    )
+    assert float(seconds) == pytest.approx(63 * (5e-6 + 1e9 / 64 / 20e9))
+    # Inside one server the ring runs on NVLink: 7 steps of (5 us + 1e9 / 8 / 200e9).
+    inside = flat_collective_times(
+        Collective.ALL_GATHER, np.array(1e9), np.array(8), np.array(1), NET
+    )
+    assert float(inside) == pytest.approx(7 * (5e-6 + 1e9 / 8 / 200e9))
+
+
+@pytest.mark.parametrize("n", [16, 64, 384, 1536])
+def test_a_flat_ring_is_never_faster_than_the_hierarchy(n: int) -> None:
+    for kind in (Collective.ALL_GATHER, Collective.REDUCE_SCATTER):
+        flat = flat_collective_times(kind, np.array(3.5e11), np.array(n), np.array(1), NET)
+        hierarchical = collective_times(kind, np.array(3.5e11), np.array(n), np.array(1), NET)
+        assert float(flat) >= float(hierarchical)
+
+
+def test_zero3_step_grows_with_model_size_at_fixed_gpus() -> None:
+    small = _zero3("megatron-175b-korthikanti", 1536, 1, Recompute.FULL)
+    large = _zero3("megatron-530b", 1536, 1, Recompute.FULL)
+    assert large.time_s > small.time_s
+
+
+def test_zero3_step_does_not_fall_in_proportion_to_gpus_at_a_fixed_batch() -> None:
+    # Narayanan et al. 2021 Table 2: 175B, batch 1536, 768 -> 1536 GPUs, 88 -> 44 TFLOP/s per
+    # GPU: the step time does not fall. The per-GPU gathers do not shrink with more GPUs.
+    at_768 = _zero3("megatron-175b-korthikanti", 768, 2, Recompute.FULL)
+    at_1536 = _zero3("megatron-175b-korthikanti", 1536, 1, Recompute.FULL)
+    assert at_1536.time_s > 0.75 * at_768.time_s
+
+
+def test_full_recompute_gathers_the_parameters_a_third_time() -> None:
+    full = _zero3("llama2-7b", 64, 1, Recompute.FULL)
+    none = _zero3("llama2-7b", 64, 1, Recompute.NONE)
+    assert full.comm_on_link_s["dp"] == pytest.approx(none.comm_on_link_s["dp"] * 4 / 3, rel=0.02)
+
+
+def test_deepspeed_keeps_at_most_its_live_parameters_gathered() -> None:
+    # Narayanan et al. 2021 Table 2 ran the 530B model under ZeRO-3 on 640 A100 80GB at
+    # micro-batch 4: with DeepSpeed's 1e9 live parameters (2 GB) it fits; two gathered
+    # 5G-parameter layers (20 GB) would not.
+    step = _zero3("megatron-530b", 640, 4, Recompute.FULL)
+    sharded = 530e9 / 640
+    assert step.memory.weights_bytes == pytest.approx(2 * (sharded + 1e9), rel=0.02)
