@@ -308,8 +308,9 @@ def _bubble(
 
 
 def evaluate_stages(
-    model: Model, framework: Framework, plans: StageInputs, zero: IntArray, back: IntArray
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    model: Model, framework: Framework, plans: StageInputs, zero: IntArray, back: IntArray,
+    times: bool = True, memory: bool = True,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:  # fmt: skip
     """The :data:`SLOWEST` values of the slowest stage and the bubble, per plan of
     ``plans``; and per plan ``i`` of the batch (``plans`` row ``back[i]`` under ZeRO stage
     ``zero[i]``: its stages take the same time whatever the ZeRO stage), the
@@ -319,8 +320,7 @@ def evaluate_stages(
     ``(sum(t_i) - max(t_i)) / v`` (Narayanan et al. 2021 sec. 2.2, generalised to uneven
     stages; :func:`_bubble`). One stage per class of identical stages is evaluated
     (:class:`Stages`), every stage under DualPipe, whose stages are folded by
-    :func:`_dualpipe`.
-    """
+    :func:`_dualpipe`. Without ``times`` (or ``memory``) those values stay zero."""
     slowest = {name: np.zeros(len(plans.tp)) for name in SLOWEST}
     heaviest = {name: np.zeros(back.size) for name in HEAVIEST}
     heaviest["memory_stage"] = np.zeros(back.size, dtype=np.int64)
@@ -331,9 +331,14 @@ def evaluate_stages(
         local[ridx] = np.arange(ridx.size)
         dual = framework.pipeline_schedule == "dualpipe" and kp > 1
         s, p = _pipeline_stages(model, kp, kv, every=dual), plans.rows(ridx)
-        values, dense_params, expert_params = _slowest_stage(model, framework, s, p, dual)
-        for name, stage_values in values.items():
-            slowest[name][ridx] = stage_values
+        if times:
+            values, dense_params, expert_params = _slowest_stage(model, framework, s, p, dual)
+            for name, stage_values in values.items():
+                slowest[name][ridx] = stage_values
+        if not memory:
+            continue
+        if not times:  # the memory alone: ``plans`` need no layer costs
+            dense_params, expert_params = _params(model, framework, s, p, dual)
         activations = _activation_bytes(model, s, p)
         activations = _dualpipe(activations, False) if dual else activations
         activations = np.broadcast_to(activations, dense_params.shape)
@@ -378,11 +383,18 @@ def _slowest_stage(
     stage_time = per_stage.pop("stage")
     slowest = np.argmax(stage_time, axis=1)
     values = {"bubble": _bubble(stage_time, slowest, s.pp, s.interleave, dual, s.count)}
-    params = _stage_params(model, s, p, framework.moe_parallel_folding)
-    dense_params, expert_params = (_dualpipe(x, False) for x in params) if dual else params
+    dense_params, expert_params = _params(model, framework, s, p, dual)
     per_stage |= {"dense_params": dense_params, "expert_params": expert_params}
     layers = _dualpipe(s.layers, False) if dual else s.layers
     per_stage["layers"] = np.broadcast_to(layers, stage_time.shape)
     for name, stage_values in per_stage.items():
         values[name] = stage_values[rows, slowest]
     return values, dense_params, expert_params
+
+
+def _params(
+    model: Model, framework: Framework, s: Stages, p: StageInputs, dual: bool
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`_stage_params` of every stage, DualPipe's folded when ``dual``."""
+    params = _stage_params(model, s, p, framework.moe_parallel_folding)
+    return (_dualpipe(params[0], False), _dualpipe(params[1], False)) if dual else params

@@ -32,12 +32,11 @@ import numpy as np
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator, Cluster, Model
 from gpuplan.errors import ScenarioError
-from gpuplan.model.batch import RECOMPUTE_ORDER, BatchResult, PlanBatch, evaluate
-from gpuplan.model.performance import device_of, network_of
+from gpuplan.model.batch import RECOMPUTE_ORDER, BatchResult, PlanBatch
 from gpuplan.model.rules import LAYOUT_RULES, SCHEDULE_RULES, Context, divisors, prune
 from gpuplan.model.step import StepEstimate, step_from_batch
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
-from gpuplan.search.evaluated import kept_evaluation
+from gpuplan.search.evaluated import evaluate_plans
 from gpuplan.search.framework_limits import restrict_to_framework
 
 MICROBATCHES = (1, 2, 4, 8, 16, 32)
@@ -243,26 +242,15 @@ def _search(
             ("no plan survives the rules; see the pruned counts",),
         )  # fmt: skip
     batch = PlanBatch(**columns)
-    result, fits = _evaluate(catalog, context, batch, fp8, framework_id, cluster)
-    if not fits.all():
-        pruned[NO_FIT] = int(np.count_nonzero(~fits))
-    times = np.where(fits, result.time_s, np.inf)
-    ranks = (
-        times if options.rank_by is None else np.where(fits, options.rank_by(batch, result), np.inf)
-    )
-    order = np.lexsort((times, ranks))  # by rank, ties (no progress: inf) by step time
-    feasible = int(fits.sum())
-    peak = accelerator.peak_bf16_flops_per_s
-
-    def step(index: int) -> StepEstimate:
-        estimate = step_from_batch(result, index, batch.plan(index), peak, accelerator)
-        assert isinstance(estimate, StepEstimate), "only feasible plans are converted"
-        return estimate
-
-    top = tuple(step(int(i)) for i in order[: min(options.top, feasible)])
-    feasible_indices, used = np.flatnonzero(fits), batch.tp * batch.pp * batch.dp * batch.cp
-    pareto_indices = _pareto(times[fits], result.memory_bytes[fits], used[fits])
-    pareto = tuple(step(int(feasible_indices[i])) for i in pareto_indices)
+    evaluated = evaluate_plans(catalog, context, batch, fp8, framework_id, cluster)
+    feasible = len(evaluated.fitting)
+    if feasible < len(batch):
+        pruned[NO_FIT] = len(batch) - feasible
+    top: tuple[StepEstimate, ...] = ()
+    pareto: tuple[StepEstimate, ...] = ()
+    fastest = None
+    if evaluated.result is not None:
+        top, pareto, fastest = _rank(evaluated.fitting, evaluated.result, options, accelerator)
     return SearchResult(
         gpus=gpus,
         enumerated=enumerated,
@@ -273,37 +261,30 @@ def _search(
         top=top,
         pareto=pareto,
         elapsed_s=time.perf_counter() - started,
-        min_memory_bytes=float(result.memory_bytes.min()),
-        fastest_step=step(int(np.argmin(times))) if options.rank_by and feasible else None,
+        min_memory_bytes=float(evaluated.memory_bytes.min()),
+        fastest_step=fastest,
     )
 
 
-def _evaluate(
-    catalog: Catalog,
-    context: Context,
-    batch: PlanBatch,
-    fp8: bool,
-    framework_id: str,
-    cluster: Cluster | None = None,
-) -> tuple[BatchResult, np.ndarray]:
-    """Every plan of ``batch`` evaluated, and which fit: a searched plan leaves the
-    allocator's headroom of HBM free (catalog ``allocator_headroom_fraction``)."""
-    accelerator = context.accelerator
-    assert accelerator is not None, "the search always has its accelerator"
-    overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
-    dev, network = (
-        device_of(catalog, accelerator, fp8, framework_id),
-        network_of(catalog, accelerator, cluster),
-    )
-    framework = catalog.framework(framework_id)
-    inputs = (context.model, accelerator, context.seq_len, context.global_batch, dev, network,
-              framework, overhead * 2**30)  # fmt: skip
-    result = kept_evaluation(inputs, batch, lambda: evaluate(
-        context.model, accelerator, batch, seq_len=context.seq_len,
-        global_batch=context.global_batch, dev=dev, network=network, framework=framework,
-        overhead_bytes=overhead * 2**30))  # fmt: skip
-    headroom = catalog.system("allocator_headroom_fraction").for_accelerator(accelerator.id)
-    return result, result.memory_bytes <= accelerator.hbm_bytes * (1.0 - headroom)
+def _rank(
+    fitting: PlanBatch, result: BatchResult, options: SearchOptions, accelerator: Accelerator
+) -> tuple[tuple[StepEstimate, ...], tuple[StepEstimate, ...], StepEstimate | None]:
+    """Of the plans that fit (``result`` their evaluation), the ``options.top`` best, the
+    Pareto front and, when ranked by ``options.rank_by``, the plan of the shortest step."""
+    times = result.time_s
+    ranks = times if options.rank_by is None else options.rank_by(fitting, result)
+    order = np.lexsort((times, ranks))  # by rank, ties (no progress: inf) by step time
+    peak = accelerator.peak_bf16_flops_per_s
+
+    def step(index: int) -> StepEstimate:
+        estimate = step_from_batch(result, index, fitting.plan(index), peak, accelerator)
+        assert isinstance(estimate, StepEstimate), "only feasible plans are converted"
+        return estimate
+
+    top = tuple(step(int(i)) for i in order[: options.top])
+    used = fitting.tp * fitting.pp * fitting.dp * fitting.cp
+    pareto = tuple(step(i) for i in _pareto(times, result.memory_bytes, used))
+    return top, pareto, step(int(np.argmin(times))) if options.rank_by else None
 
 
 def _pareto(time_s: np.ndarray, memory_bytes: np.ndarray, gpus_used: np.ndarray) -> list[int]:
