@@ -14,16 +14,14 @@ the sequence length): the values are those of the scalar model, computed once.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
 from gpuplan.model.collectives import Network
+from gpuplan.model.distinct import distinct_rows
 from gpuplan.model.kernels import Device
 from gpuplan.model.layer import layer_cost
 from gpuplan.model.memory import activation_bytes_per_layer
-from gpuplan.model.pipeline import distinct_rows
 from gpuplan.model.routing import RoutingOptions
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
@@ -78,17 +76,21 @@ def _plan(key: tuple[int, ...]) -> ParallelPlan:
                         expert_parallel=ke)  # fmt: skip
 
 
-def _costs(
-    model: Model, plan: ParallelPlan, seq_len: int, dev: Device, framework: Framework,
-    network: Network,
-) -> LayerCosts:  # fmt: skip
-    """One dense and one MoE layer of ``plan`` (the dense one twice for a dense model)."""
-    attention, scope = framework.attention, framework.selective_recompute
-    options = RoutingOptions(
+def _options(framework: Framework) -> RoutingOptions:
+    """What ``framework`` does with routed tokens."""
+    return RoutingOptions(
         framework.ep_dispatch == "node-dedup",
         framework.ep_fp8_dispatch,
         framework.moe_parallel_folding,
     )
+
+
+def _costs(
+    model: Model, plan: ParallelPlan, seq_len: int, dev: Device, framework: Framework,
+    network: Network, options: RoutingOptions,
+) -> LayerCosts:  # fmt: skip
+    """One dense and one MoE layer of ``plan`` (the dense one twice for a dense model)."""
+    attention, scope = framework.attention, framework.selective_recompute
     dense = layer_cost(model, plan, seq_len, False, dev, attention, network, options, scope)
     moe = (
         layer_cost(model, plan, seq_len, True, dev, attention, network, options, scope)
@@ -101,18 +103,24 @@ def _costs(
 
 
 def _activations(
-    model: Model, plan: ParallelPlan, seq_len: int, dev: Device, framework: Framework
-) -> Activations:
+    model: Model, key: tuple[int, ...], seq_len: int, dev: Device, framework: Framework,
+    plain: dict[tuple[int, ...], float],
+) -> Activations:  # fmt: skip
     """The activation bytes of a dense layer, of a MoE layer and of a layer without
-    recompute (what a full recompute rebuilds, transiently)."""
-    attention, scope = framework.attention, framework.selective_recompute
-    return (
-        activation_bytes_per_layer(model, plan, seq_len, attention, False, dev.fp8, scope),
-        activation_bytes_per_layer(model, plan, seq_len, attention, model.moe is not None,
-                                   dev.fp8, scope),
-        activation_bytes_per_layer(model, replace(plan, recompute=Recompute.NONE), seq_len,
-                                   attention, False, dev.fp8),
-    )  # fmt: skip
+    recompute (what a full recompute rebuilds, transiently; kept in ``plain`` by the key
+    with recompute "none", which the recompute modes share)."""
+    attention, scope, plan = framework.attention, framework.selective_recompute, _plan(key)
+    dense = activation_bytes_per_layer(model, plan, seq_len, attention, False, dev.fp8, scope)
+    moe = (
+        activation_bytes_per_layer(model, plan, seq_len, attention, True, dev.fp8, scope)
+        if model.moe is not None
+        else dense
+    )
+    none = (*key[:3], 0, *key[4:])
+    if (without := plain.get(none)) is None:
+        without = plain[none] = activation_bytes_per_layer(model, _plan(none), seq_len,
+                                                           attention, False, dev.fp8)  # fmt: skip
+    return dense, moe, without
 
 
 def layer_activations(
@@ -124,11 +132,12 @@ def layer_activations(
     their (much dearer) time."""
     unique, where = distinct_rows(keys)
     known = _context(model, seq_len, dev, framework, network)[1]
+    plain: dict[tuple[int, ...], float] = {}
     rows: list[Activations] = []
     for key in map(tuple, unique.tolist()):
         values = known.get(key)
         if values is None:
-            values = known[key] = _activations(model, _plan(key), seq_len, dev, framework)
+            values = known[key] = _activations(model, key, seq_len, dev, framework, plain)
         rows.append(values)
     return np.asarray(rows, dtype=float).reshape(-1, 3).T[:, where]
 
@@ -147,17 +156,17 @@ def per_layer(
     """
     unique, where = distinct_rows(keys)
     known, known_activations = _context(model, seq_len, dev, framework, network)
+    options, plain = _options(framework), dict[tuple[int, ...], float]()
     rows: list[LayerCosts] = []
     activations: list[Activations] = []
     for key in map(tuple, unique.tolist()):
         values, acts = known.get(key), known_activations.get(key)
-        if values is None or acts is None:
-            plan = _plan(key)
-            if values is None:
-                values = known[key] = _costs(model, plan, seq_len, dev, framework, network)
-            if acts is None:
-                acts = known_activations[key] = _activations(model, plan, seq_len, dev,
-                                                             framework)  # fmt: skip
+        if values is None:
+            values = known[key] = _costs(model, _plan(key), seq_len, dev, framework, network,
+                                         options)  # fmt: skip
+        if acts is None:
+            acts = known_activations[key] = _activations(model, key, seq_len, dev, framework,
+                                                         plain)  # fmt: skip
         rows.append(values)
         activations.append(acts)
     dense = np.asarray([r[0] for r in rows], dtype=float).reshape(-1, len(LAYER_FIELDS))

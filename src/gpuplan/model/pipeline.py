@@ -22,6 +22,9 @@ from gpuplan.catalog.shapes import (
     mlp_params_per_layer,
     video_block_params,
 )
+from gpuplan.model.distinct import distinct_first as distinct_first  # re-exported
+from gpuplan.model.distinct import distinct_rows as distinct_rows  # re-exported
+from gpuplan.model.distinct import groups_of
 from gpuplan.model.memory import LOGIT_BYTES, OPTIMIZER_BYTES, WEIGHT_BYTES
 from gpuplan.model.rules import stage_layers
 
@@ -35,30 +38,6 @@ SLOWEST = (
 """Per-micro-batch values of a plan's slowest stage, and the bubble (:func:`evaluate_stages`)."""
 HEAVIEST = ("weights", "grads", "optimizer", "activations")
 """Memory (bytes) of a plan's most loaded stage, from :func:`evaluate_stages`."""
-
-
-def distinct_first(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Of the distinct rows of ``keys`` (non-negative integers): the index of each one's
-    first occurrence and, per row, the index of its distinct row."""
-    if keys.shape[0] == 1:  # one plan (estimate_step): nothing to sort
-        return np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    code = np.zeros(keys.shape[0], dtype=np.int64)
-    radix = 1
-    for column in keys.T:
-        radix *= int(column.max()) + 1
-    if radix >= 2**62:  # the mixed-radix code would overflow int64: compare rows instead
-        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        return first, inverse.reshape(-1)
-    for column in keys.T:
-        code = code * (int(column.max()) + 1) + column
-    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
-    return first, inverse.reshape(-1)
-
-
-def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of ``keys`` (non-negative integers) and, per plan, the index of its row."""
-    first, inverse = distinct_first(keys)
-    return keys[first], inverse
 
 
 @dataclass(frozen=True)
@@ -325,9 +304,9 @@ def evaluate_stages(
     heaviest = {name: np.zeros(back.size) for name in HEAVIEST}
     heaviest["memory_stage"] = np.zeros(back.size, dtype=np.int64)
     unique, shape_of = distinct_rows(np.stack([plans.pp, plans.interleave], axis=1))
-    shape_of_plan, local = shape_of[back], np.zeros(len(plans.tp), dtype=np.int64)
+    local, groups, members = np.zeros(len(plans.tp), dtype=np.int64), *groups_of(shape_of, back)
     for row, (kp, kv) in enumerate(unique.tolist()):
-        ridx = np.flatnonzero(shape_of == row)
+        ridx = groups[row]
         local[ridx] = np.arange(ridx.size)
         dual = framework.pipeline_schedule == "dualpipe" and kp > 1
         s, p = _pipeline_stages(model, kp, kv, every=dual), plans.rows(ridx)
@@ -343,7 +322,7 @@ def evaluate_stages(
         activations = _dualpipe(activations, False) if dual else activations
         activations = np.broadcast_to(activations, dense_params.shape)
         params = _shards(p, dense_params, expert_params, framework.moe_parallel_folding)
-        idx = np.flatnonzero(shape_of_plan == row)
+        idx = members[row]
         levels, at = zero[idx], local[back[idx]]
         for level in np.unique(levels).tolist():
             chosen = levels == level

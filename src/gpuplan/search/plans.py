@@ -272,8 +272,10 @@ def _rank(
     """Of the plans that fit (``result`` their evaluation), the ``options.top`` best, the
     Pareto front and, when ranked by ``options.rank_by``, the plan of the shortest step."""
     times = result.time_s
-    ranks = times if options.rank_by is None else options.rank_by(fitting, result)
-    order = np.lexsort((times, ranks))  # by rank, ties (no progress: inf) by step time
+    if options.rank_by is None:
+        order = np.argsort(times, kind="stable")
+    else:  # by rank, ties (no progress: inf) by step time
+        order = np.lexsort((times, options.rank_by(fitting, result)))
     peak = accelerator.peak_bf16_flops_per_s
 
     def step(index: int) -> StepEstimate:
