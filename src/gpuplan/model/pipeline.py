@@ -323,29 +323,32 @@ def evaluate_stages(
         activations = np.broadcast_to(activations, dense_params.shape)
         params = _shards(p, dense_params, expert_params, framework.moe_parallel_folding)
         idx = members[row]
-        levels, at = zero[idx], local[back[idx]]
-        for level in np.unique(levels).tolist():
-            chosen = levels == level
-            _heaviest_stage(s, level, params, activations, framework.grad_bytes, heaviest,
-                            idx[chosen], at[chosen])  # fmt: skip
+        _heaviest_stage(s, zero[idx], params, activations, framework.grad_bytes, heaviest,
+                        idx, local[back[idx]])  # fmt: skip
     return slowest, heaviest
 
 
 def _heaviest_stage(
-    s: Stages, zero: int, params: tuple[FloatArray, FloatArray], activations: FloatArray,
+    s: Stages, zero: IntArray, params: tuple[FloatArray, FloatArray], activations: FloatArray,
     grad_bytes: float, out: dict[str, np.ndarray], idx: IntArray, at: IntArray,
 ) -> None:  # fmt: skip
-    """Into ``out`` at plans ``idx`` (rows ``at`` of the shape's plans, under ZeRO stage
+    """Into ``out`` at plans ``idx`` (rows ``at`` of the shape's plans, under ZeRO stages
     ``zero``; ``params`` from :func:`_shards`), the :data:`HEAVIEST` memory of the most
-    loaded stage, and that stage."""
-    weights, grads, optimizer = _state_bytes(s, zero, *params, grad_bytes)
-    memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
-              "activations": activations}  # fmt: skip
-    stage = np.argmax(weights + grads + optimizer + activations, axis=1)
-    rows = np.arange(stage.size)
-    out["memory_stage"][idx] = s.index[0, stage][at]
+    loaded stage, and that stage: every ZeRO stage's states at once, as levels x rows x
+    stages."""
+    levels = np.unique(zero)
+    states = [_state_bytes(s, int(level), *params, grad_bytes) for level in levels]
+    memory = {
+        name: np.stack([np.broadcast_to(state[i], activations.shape) for state in states])
+        for i, name in enumerate(("weights", "grads", "optimizer"))
+    }
+    memory["activations"] = np.broadcast_to(activations, memory["weights"].shape)
+    total = memory["weights"] + memory["grads"] + memory["optimizer"] + memory["activations"]
+    level = np.searchsorted(levels, zero)
+    stage = np.argmax(total, axis=2)[level, at]
+    out["memory_stage"][idx] = s.index[0, stage]
     for name, values in memory.items():
-        out[name][idx] = np.broadcast_to(values, activations.shape)[rows, stage][at]
+        out[name][idx] = values[level, at, stage]
 
 
 def _slowest_stage(
