@@ -28,6 +28,7 @@ from gpuplan.model.per_layer import RECOMPUTE_ORDER as RECOMPUTE_ORDER  # re-exp
 from gpuplan.model.per_layer import layer_activations, per_layer
 from gpuplan.model.pipeline import StageInputs, distinct_first, evaluate_stages
 from gpuplan.model.pipeline_io import logit_times, stage_sends
+from gpuplan.model.stage_memory import heaviest_stages
 from gpuplan.model.stragglers import plan_straggler_times
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
@@ -238,7 +239,7 @@ def evaluate_memory(
     m = global_batch // (group.microbatch * group.dp)
     inputs = _stage_inputs(model, group, seq_len, dev, framework, network, microbatches=m,
                            tokens=tokens, pp_exposed=np.zeros(len(group)), costs=False)  # fmt: skip
-    return evaluate_stages(model, framework, inputs, batch.zero, back, times=False)[1]
+    return heaviest_stages(model, framework, inputs, batch.zero, back)
 
 
 def evaluate(

@@ -248,12 +248,9 @@ def _activation_bytes(model: Model, s: Stages, p: StageInputs) -> FloatArray:
     rebuilt transiently; the first stage keeps the embedding output, the last the FP32
     logits.
     """
-    kp, kv = s.pp, s.interleave
-    if kp > 1:
-        in_flight = np.minimum(p.microbatches, kp + (kp - 1) / kv if kv > 1 else kp)
-        loads = np.maximum(in_flight.astype(float) * (kp - s.index) / kp, 1.0)
-    else:
-        loads = np.ones((p.tp.shape[0], 1))
+    kp, kv = s.pp, s.interleave  # numbers, or a column per plan (stage_memory)
+    in_flight = np.minimum(p.microbatches, np.where(kv > 1, kp + (kp - 1) / kv, kp))
+    loads = np.maximum(in_flight.astype(float) * (kp - s.index) / kp, 1.0)  # 1 when kp = 1
     activations = (s.dense_layers * p.act_dense + s.moe_layers * p.act_moe) * loads
     activations = activations + (p.full_recompute & (s.layers > 0)) * p.act_transient
     activations = activations + s.first * (2 * p.tokens * model.hidden) * loads
@@ -334,21 +331,18 @@ def _heaviest_stage(
 ) -> None:  # fmt: skip
     """Into ``out`` at plans ``idx`` (rows ``at`` of the shape's plans, under ZeRO stages
     ``zero``; ``params`` from :func:`_shards`), the :data:`HEAVIEST` memory of the most
-    loaded stage, and that stage: every ZeRO stage's states at once, as levels x rows x
-    stages."""
-    levels = np.unique(zero)
-    states = [_state_bytes(s, int(level), *params, grad_bytes) for level in levels]
-    memory = {
-        name: np.stack([np.broadcast_to(state[i], activations.shape) for state in states])
-        for i, name in enumerate(("weights", "grads", "optimizer"))
-    }
-    memory["activations"] = np.broadcast_to(activations, memory["weights"].shape)
-    total = memory["weights"] + memory["grads"] + memory["optimizer"] + memory["activations"]
-    level = np.searchsorted(levels, zero)
-    stage = np.argmax(total, axis=2)[level, at]
-    out["memory_stage"][idx] = s.index[0, stage]
-    for name, values in memory.items():
-        out[name][idx] = values[level, at, stage]
+    loaded stage, and that stage."""
+    index = np.broadcast_to(s.index, activations.shape)
+    for level in np.unique(zero).tolist():
+        chosen = zero == level
+        weights, grads, optimizer = _state_bytes(s, level, *params, grad_bytes)
+        memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
+                  "activations": activations}  # fmt: skip
+        rows = at[chosen]
+        stage = np.argmax(weights + grads + optimizer + activations, axis=1)[rows]
+        out["memory_stage"][idx[chosen]] = index[rows, stage]
+        for name, values in memory.items():
+            out[name][idx[chosen]] = np.broadcast_to(values, activations.shape)[rows, stage]
 
 
 def _slowest_stage(
