@@ -24,11 +24,11 @@ from gpuplan.model.data_parallel import (
 )
 from gpuplan.model.flops import hardware_flops_per_token, training_flops_per_token
 from gpuplan.model.kernels import Device
+from gpuplan.model.padded_stages import heaviest_stages, slowest_stages
 from gpuplan.model.per_layer import RECOMPUTE_ORDER as RECOMPUTE_ORDER  # re-exported
 from gpuplan.model.per_layer import layer_activations, per_layer
 from gpuplan.model.pipeline import StageInputs, distinct_first, evaluate_stages
 from gpuplan.model.pipeline_io import logit_times, stage_sends
-from gpuplan.model.stage_memory import heaviest_stages
 from gpuplan.model.stragglers import plan_straggler_times
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
@@ -266,9 +266,10 @@ def evaluate(
                           tokens, network, framework)  # fmt: skip
     inputs = _stage_inputs(model, group, seq_len, dev, framework, network, microbatches=m,
                            tokens=tokens, pp_exposed=pp_comm[1])  # fmt: skip
-    slowest, crit = evaluate_stages(model, framework, inputs, batch.zero, back,
-                                    memory=memory is None)  # fmt: skip
-    crit = crit if memory is None else dict(memory)
+    slowest, crit = (  # the search knows the memory: the stage times of all plans at once
+        evaluate_stages(model, framework, inputs, batch.zero, back) if memory is None
+        else (slowest_stages(model, framework, inputs), dict(memory))
+    )  # fmt: skip
     collectives = dp_collectives(group, slowest, network, framework)
     crit |= {name: values[back] for name, values in slowest.items()}
     m, pp_comm = m[back], (pp_comm[0][back], pp_comm[1][back])
@@ -276,12 +277,8 @@ def evaluate(
                                   tuple(c[back] for c in collectives))  # fmt: skip
     exposed_s, on_link_s = _axis_times(crit, m, pp_comm, dp_comm)
     tokens_per_step = global_batch * seq_len
-    hardware = np.asarray(
-        [
-            tokens_per_step * hardware_flops_per_token(model, seq_len, mode)
-            for mode in RECOMPUTE_ORDER
-        ]
-    )[batch.recompute]
+    hardware = np.asarray([tokens_per_step * hardware_flops_per_token(model, seq_len, mode)
+                           for mode in RECOMPUTE_ORDER])[batch.recompute]  # fmt: skip
     return BatchResult(
         weights_bytes=crit["weights"],
         grads_bytes=crit["grads"],

@@ -280,7 +280,7 @@ def _bubble(
     idle = (stage_time * count).sum(axis=1) - stage_time[rows, slowest]
     if dual:
         return np.asarray(idle * max(0.0, kp / 2 - 1) / (kp - 1) * 2 / 3)
-    return np.asarray(idle / kv)
+    return np.asarray(idle / np.reshape(kv, -1))  # kv: a number, or a column per plan
 
 
 def evaluate_stages(

@@ -1,12 +1,13 @@
-"""The memory of many plans' most loaded pipeline stages in one pass over all plans.
+"""Many plans' pipeline stages in one pass over all plans, whatever their pipeline shape.
 
 :func:`gpuplan.model.pipeline.evaluate_stages` works one pipeline shape (stages,
 interleave) at a time; a search has a few dozen shapes among tens of thousands of plans, and
-most of the time of a shape goes to numpy's per-call overhead. For memory alone (what the
-search prunes by first) the stage classes of every shape are laid side by side instead,
-padded to the widest shape with empty stages (no layers, neither first nor last, counted
-zero times: no parameters and no activations, so never the most loaded), and every plan is
-evaluated at once with the same functions. DualPipe's folded stages keep the per-shape path.
+most of the time of a shape goes to numpy's per-call overhead. Here the stage classes of
+every shape are laid side by side instead, padded to the widest shape with empty stages (no
+layers, neither first nor last, counted zero times: no parameters, no activations and no
+kernels, so never the most loaded stage, never the slowest, and nothing in the bubble's
+sum), and every plan is evaluated at once with pipeline's own functions: the same values.
+DualPipe's folded stages keep the per-shape path.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from gpuplan.model.pipeline import (
     _params,
     _pipeline_stages,
     _shards,
+    _slowest_stage,
     evaluate_stages,
 )
 
@@ -65,10 +67,10 @@ def heaviest_stages(
     """The memory values of :func:`gpuplan.model.pipeline.evaluate_stages` (the
     :data:`~gpuplan.model.pipeline.HEAVIEST` bytes of each plan's most loaded stage, and
     that stage), the same values, without the stage times (``plans`` need no layer costs)."""
-    unique, shape_of = distinct_rows(np.stack([plans.pp, plans.interleave], axis=1))
-    if framework.pipeline_schedule == "dualpipe" and bool((unique[:, 0] > 1).any()):
+    padded = _padded(model, framework, plans)
+    if padded is None:
         return evaluate_stages(model, framework, plans, zero, back, times=False)[1]
-    s, p = padded_stages(model, unique.tolist(), shape_of), plans.rows(np.arange(len(plans.tp)))
+    s, p = padded
     dense_params, expert_params = _params(model, framework, s, p, False)
     activations = np.broadcast_to(_activation_bytes(model, s, p), dense_params.shape)
     params = _shards(p, dense_params, expert_params, framework.moe_parallel_folding)
@@ -77,3 +79,25 @@ def heaviest_stages(
     _heaviest_stage(s, zero, params, activations, framework.grad_bytes, heaviest,
                     np.arange(back.size), back)  # fmt: skip
     return heaviest
+
+
+def slowest_stages(model: Model, framework: Framework, plans: StageInputs) -> dict[str, np.ndarray]:
+    """The slowest-stage values of :func:`gpuplan.model.pipeline.evaluate_stages` (its
+    :data:`~gpuplan.model.pipeline.SLOWEST` values and the bubble), the same values, without
+    the memory."""
+    padded = _padded(model, framework, plans)
+    if padded is None:
+        every = np.arange(len(plans.tp))
+        return evaluate_stages(model, framework, plans, every, every, memory=False)[0]
+    return _slowest_stage(model, framework, *padded, False)[0]
+
+
+def _padded(
+    model: Model, framework: Framework, plans: StageInputs
+) -> tuple[Stages, StageInputs] | None:
+    """Every plan's stages (:func:`padded_stages`) and the plans as columns; None under
+    DualPipe with more than one stage (its stages are folded per shape)."""
+    unique, shape_of = distinct_rows(np.stack([plans.pp, plans.interleave], axis=1))
+    if framework.pipeline_schedule == "dualpipe" and bool((unique[:, 0] > 1).any()):
+        return None
+    return padded_stages(model, unique.tolist(), shape_of), plans.rows(np.arange(len(plans.tp)))
