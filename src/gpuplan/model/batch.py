@@ -220,10 +220,10 @@ def _overlap_slowdown(
 
 def _zero_groups(batch: PlanBatch) -> tuple[PlanBatch, IntArray]:
     """One plan per group of plans that differ in ZeRO stage only, and each plan's group."""
-    first, back = distinct_first(np.stack(
-        [batch.tp, batch.pp, batch.dp, batch.cp, batch.ep, batch.microbatch, batch.interleave,
-         batch.recompute, batch.sequence_parallel], axis=1,
-    ))  # fmt: skip
+    first, back = distinct_first(  # the columns in the search's order: no sort (distinct.py)
+        [batch.tp, batch.cp, batch.pp, batch.dp, batch.ep, batch.microbatch, batch.interleave,
+         batch.recompute, batch.sequence_parallel]
+    )  # fmt: skip
     return batch.take(first), back
 
 

@@ -9,20 +9,29 @@ import numpy as np
 IntArray = np.ndarray
 
 
-def distinct_first(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Of the distinct rows of ``keys`` (non-negative integers): the index of each one's
-    first occurrence and, per row, the index of its distinct row."""
-    if keys.shape[0] == 1:  # one plan (estimate_step): nothing to sort
+def distinct_first(keys: np.ndarray | list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Of the distinct rows of ``keys`` (non-negative integers; a 2-D array, or its columns):
+    the index of each one's first occurrence and, per row, the index of its distinct row
+    (distinct rows in lexicographic order, as ``np.unique`` gives them).
+
+    Rows are coded as mixed-radix numbers; when the codes are already in order (plans as
+    the search enumerates them, with the columns in its order), the distinct rows are the
+    runs of equal codes and need no sort."""
+    columns = list(keys.T) if isinstance(keys, np.ndarray) else keys
+    if columns[0].shape[0] == 1:  # one plan (estimate_step): nothing to sort
         return np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    code = np.zeros(keys.shape[0], dtype=np.int64)
-    radix = 1
-    for column in keys.T:
-        radix *= int(column.max()) + 1
-    if radix >= 2**62:  # the mixed-radix code would overflow int64: compare rows instead
-        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    radices = [int(column.max()) + 1 for column in columns]
+    if float(np.prod(np.asarray(radices, dtype=float))) >= 2.0**62:  # the code would overflow
+        _, first, inverse = np.unique(np.stack(columns, axis=1), axis=0, return_index=True,
+                                      return_inverse=True)  # fmt: skip
         return first, inverse.reshape(-1)
-    for column in keys.T:
-        code = code * (int(column.max()) + 1) + column
+    code = np.zeros(columns[0].shape[0], dtype=np.int64)
+    for column, radix in zip(columns, radices, strict=True):
+        code = code * radix + column
+    starts = np.empty(code.size, dtype=bool)
+    starts[0], starts[1:] = True, code[1:] != code[:-1]
+    if bool((code[1:] >= code[:-1]).all()):  # in order: a distinct row starts each run
+        return np.flatnonzero(starts), np.cumsum(starts) - 1
     _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
     return first, inverse.reshape(-1)
 

@@ -12,7 +12,8 @@ DualPipe's folded stages keep the per-shape path.
 
 from __future__ import annotations
 
-from typing import cast
+from dataclasses import replace
+from typing import Any, cast
 
 import numpy as np
 
@@ -100,4 +101,8 @@ def _padded(
     unique, shape_of = distinct_rows(np.stack([plans.pp, plans.interleave], axis=1))
     if framework.pipeline_schedule == "dualpipe" and bool((unique[:, 0] > 1).any()):
         return None
-    return padded_stages(model, unique.tolist(), shape_of), plans.rows(np.arange(len(plans.tp)))
+    columns: dict[str, Any] = {  # as StageInputs.rows of every plan, without the copies
+        k: {f: a[:, None] for f, a in v.items()} if isinstance(v, dict) else v[:, None]
+        for k, v in plans.__dict__.items()
+    }
+    return padded_stages(model, unique.tolist(), shape_of), replace(plans, **columns)

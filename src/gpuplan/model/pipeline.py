@@ -333,16 +333,18 @@ def _heaviest_stage(
     ``zero``; ``params`` from :func:`_shards`), the :data:`HEAVIEST` memory of the most
     loaded stage, and that stage."""
     index = np.broadcast_to(s.index, activations.shape)
-    for level in np.unique(zero).tolist():
-        chosen = zero == level
+    for level in range(int(zero.max()) + 1):
+        chosen = np.flatnonzero(zero == level)
+        if not chosen.size:
+            continue
         weights, grads, optimizer = _state_bytes(s, level, *params, grad_bytes)
         memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
                   "activations": activations}  # fmt: skip
-        rows = at[chosen]
+        plans, rows = idx[chosen], at[chosen]
         stage = np.argmax(weights + grads + optimizer + activations, axis=1)[rows]
-        out["memory_stage"][idx[chosen]] = index[rows, stage]
+        out["memory_stage"][plans] = index[rows, stage]
         for name, values in memory.items():
-            out[name][idx[chosen]] = np.broadcast_to(values, activations.shape)[rows, stage]
+            out[name][plans] = np.broadcast_to(values, activations.shape)[rows, stage]
 
 
 def _slowest_stage(
