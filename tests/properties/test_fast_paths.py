@@ -262,3 +262,39 @@ def test_the_search_ranks_as_the_plain_evaluation_of_every_plan() -> None:
         assert [e.plan.as_dict() for e in found.top] == top
         assert found.feasible == feasible
         assert found.min_memory_bytes == smallest
+
+
+def _pareto_by_sorting(time_s: np.ndarray, memory_bytes: np.ndarray, used: np.ndarray) -> list[int]:
+    """The Pareto front as the search took it before issue 15: per GPU count, the plans in
+    (time, memory) order whose memory is below every plan before them; then the plans no
+    other beats on all three, at most 50, fastest first."""
+    front: list[int] = []
+    for count in np.unique(used):
+        members = np.flatnonzero(used == count)
+        order = members[np.lexsort((memory_bytes[members], time_s[members]))]
+        best = np.minimum.accumulate(memory_bytes[order])
+        keep = np.ones(order.size, dtype=bool)
+        keep[1:] = memory_bytes[order][1:] < best[:-1]
+        front.extend(int(i) for i in order[keep])
+    chosen = np.asarray(front)
+    t, m, g = time_s[chosen], memory_bytes[chosen], used[chosen]
+    dominated = (
+        (t[None, :] <= t[:, None]) & (m[None, :] <= m[:, None]) & (g[None, :] >= g[:, None])
+        & ((t[None, :] < t[:, None]) | (m[None, :] < m[:, None]) | (g[None, :] > g[:, None]))
+    ).any(axis=1)  # fmt: skip
+    survivors = chosen[~dominated]
+    return [int(i) for i in survivors[np.argsort(time_s[survivors], kind="stable")][:50]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12),
+                               st.sampled_from([64, 96, 128])), min_size=1, max_size=300))  # fmt: skip
+def test_the_pareto_staircase_equals_sorting(rows: list[tuple[int, int, int]]) -> None:
+    """Step times, memory and GPU counts from small ranges (many ties and duplicates): the
+    search's staircase walk gives the front that sorting gave, in the same order."""
+    from gpuplan.search.plans import _pareto
+
+    time_s = np.asarray([r[0] for r in rows], dtype=float)
+    memory_bytes = np.asarray([r[1] for r in rows], dtype=float)
+    used = np.asarray([r[2] for r in rows])
+    assert _pareto(time_s, memory_bytes, used) == _pareto_by_sorting(time_s, memory_bytes, used)

@@ -297,12 +297,15 @@ def _pareto(time_s: np.ndarray, memory_bytes: np.ndarray, gpus_used: np.ndarray)
         return []
     front: list[int] = []
     for used in np.unique(gpus_used):
+        # The staircase, fastest first: the fastest plan (least memory among equal times,
+        # the first among equal plans), then the fastest of those with less memory, ...
         members = np.flatnonzero(gpus_used == used)
-        order = members[np.lexsort((memory_bytes[members], time_s[members]))]
-        best_memory = np.minimum.accumulate(memory_bytes[order])
-        keep = np.ones(order.size, dtype=bool)
-        keep[1:] = memory_bytes[order][1:] < best_memory[:-1]
-        front.extend(int(i) for i in order[keep])
+        while members.size:
+            times = time_s[members]
+            fastest = members[times == times.min()]
+            best = int(fastest[np.argmin(memory_bytes[fastest])])
+            front.append(best)
+            members = members[memory_bytes[members] < memory_bytes[best]]
     # Across GPU counts: drop a plan that another beats on all three.
     chosen = np.asarray(front)
     t, m, g = time_s[chosen], memory_bytes[chosen], gpus_used[chosen]
