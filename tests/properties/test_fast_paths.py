@@ -286,9 +286,11 @@ def _pareto_by_sorting(time_s: np.ndarray, memory_bytes: np.ndarray, used: np.nd
     return [int(i) for i in survivors[np.argsort(time_s[survivors], kind="stable")][:50]]
 
 
+ROWS = st.tuples(st.integers(0, 12), st.integers(0, 12), st.sampled_from([64, 96, 128]))
+
+
 @settings(max_examples=200, deadline=None)
-@given(rows=st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12),
-                               st.sampled_from([64, 96, 128])), min_size=1, max_size=300))  # fmt: skip
+@given(rows=st.lists(ROWS, min_size=1, max_size=300))
 def test_the_pareto_staircase_equals_sorting(rows: list[tuple[int, int, int]]) -> None:
     """Step times, memory and GPU counts from small ranges (many ties and duplicates): the
     search's staircase walk gives the front that sorting gave, in the same order."""
