@@ -300,3 +300,15 @@ def test_the_pareto_staircase_equals_sorting(rows: list[tuple[int, int, int]]) -
     memory_bytes = np.asarray([r[1] for r in rows], dtype=float)
     used = np.asarray([r[2] for r in rows])
     assert _pareto(time_s, memory_bytes, used) == _pareto_by_sorting(time_s, memory_bytes, used)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.integers(0, 20), min_size=1, max_size=200), count=st.integers(0, 30))
+def test_the_smallest_equal_a_stable_sort(values: list[int], count: int) -> None:
+    """The search's top plans: the ``count`` smallest step times, ties in enumeration order,
+    as a stable sort of every time gives them."""
+    from gpuplan.search.plans import _smallest
+
+    times = np.asarray(values, dtype=float)
+    expected = np.argsort(times, kind="stable")[:count]
+    assert _smallest(times, count).tolist() == expected.tolist()

@@ -273,7 +273,7 @@ def _rank(
     Pareto front and, when ranked by ``options.rank_by``, the plan of the shortest step."""
     times = result.time_s
     if options.rank_by is None:
-        order = np.argsort(times, kind="stable")
+        order = _smallest(times, options.top)
     else:  # by rank, ties (no progress: inf) by step time
         order = np.lexsort((times, options.rank_by(fitting, result)))
     peak = accelerator.peak_bf16_flops_per_s
@@ -289,6 +289,18 @@ def _rank(
     return top, pareto, step(int(np.argmin(times))) if options.rank_by else None
 
 
+def _smallest(values: np.ndarray, count: int) -> np.ndarray:
+    """``np.argsort(values, kind="stable")[:count]`` (ties in index order), without sorting
+    every value: those up to the ``count``-th smallest, sorted."""
+    if count >= values.size or count <= 0:
+        return np.argsort(values, kind="stable")[: max(count, 0)]
+    threshold = np.partition(values, count - 1)[count - 1]
+    if np.isnan(threshold):
+        return np.argsort(values, kind="stable")[:count]
+    candidates = np.flatnonzero(values <= threshold)
+    return candidates[np.argsort(values[candidates], kind="stable")][:count]
+
+
 def _pareto(time_s: np.ndarray, memory_bytes: np.ndarray, gpus_used: np.ndarray) -> list[int]:
     """Indices of the plans no other plan beats on all of: lower step time, lower memory
     (more headroom), more GPUs put to work. At most 50, fastest first.
@@ -296,7 +308,8 @@ def _pareto(time_s: np.ndarray, memory_bytes: np.ndarray, gpus_used: np.ndarray)
     if time_s.size == 0:
         return []
     front: list[int] = []
-    for used in np.unique(gpus_used):
+    one_count = bool((gpus_used == gpus_used[0]).all())
+    for used in gpus_used[:1] if one_count else np.unique(gpus_used):
         # The staircase, fastest first: the fastest plan (least memory among equal times,
         # the first among equal plans), then the fastest of those with less memory, ...
         members = np.flatnonzero(gpus_used == used)
