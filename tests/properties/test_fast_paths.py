@@ -312,3 +312,22 @@ def test_the_smallest_equal_a_stable_sort(values: list[int], count: int) -> None
     times = np.asarray(values, dtype=float)
     expected = np.argsort(times, kind="stable")[:count]
     assert _smallest(times, count).tolist() == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 3), st.integers(0, 40)),
+                     min_size=1, max_size=120), sort=st.booleans())  # fmt: skip
+def test_distinct_rows_and_groups_equal_numpy_unique(
+    rows: list[tuple[int, int, int]], sort: bool
+) -> None:
+    """Plan keys in any order or in the search's (sorted) order: the distinct rows by a
+    table of codes, and the first occurrences by runs of sorted codes, are np.unique's."""
+    from gpuplan.model.distinct import distinct_first, distinct_rows
+
+    keys = np.asarray(sorted(rows) if sort else rows, dtype=np.int64)
+    unique, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    found, where = distinct_rows(keys)
+    assert found.tolist() == unique.tolist() and where.tolist() == inverse.reshape(-1).tolist()
+    found_first, found_inverse = distinct_first(list(keys.T))
+    assert found_first.tolist() == first.tolist()
+    assert found_inverse.tolist() == inverse.reshape(-1).tolist()

@@ -37,9 +37,25 @@ def distinct_first(keys: np.ndarray | list[np.ndarray]) -> tuple[np.ndarray, np.
 
 
 def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of ``keys`` (non-negative integers) and, per plan, the index of its row."""
-    first, inverse = distinct_first(keys)
-    return keys[first], inverse
+    """Distinct rows of ``keys`` (non-negative integers) and, per plan, the index of its row
+    (distinct rows in lexicographic order, as ``np.unique`` gives them).
+
+    When the mixed-radix codes of the rows take fewer values than a few per row, each code
+    is looked up in a table of them all instead of sorted."""
+    columns = list(keys.T)
+    radices = [int(column.max()) + 1 for column in columns] if keys.shape[0] else []
+    size = float(np.prod(np.asarray(radices, dtype=float)))
+    if keys.shape[0] < 2 or size > max(4 * keys.shape[0], 2**16):
+        first, inverse = distinct_first(keys)
+        return keys[first], inverse
+    code = np.zeros(keys.shape[0], dtype=np.int64)
+    for column, radix in zip(columns, radices, strict=True):
+        code = code * radix + column
+    present = np.zeros(int(size), dtype=bool)
+    present[code] = True
+    where = np.empty(int(size), dtype=np.int64)
+    where[code] = np.arange(code.size)  # a row of each code (any: they are equal)
+    return keys[where[present]], (np.cumsum(present) - 1)[code]
 
 
 def groups_of(shape_of: IntArray, back: IntArray) -> tuple[list[IntArray], list[IntArray]]:

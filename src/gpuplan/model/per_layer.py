@@ -169,11 +169,16 @@ def per_layer(
                                                          plain)  # fmt: skip
         rows.append(values)
         activations.append(acts)
-    dense = np.asarray([r[0] for r in rows], dtype=float).reshape(-1, len(LAYER_FIELDS))
-    moe = np.asarray([r[1] for r in rows], dtype=float).reshape(-1, len(LAYER_FIELDS))
+    fields = len(LAYER_FIELDS)
+    dense = np.asarray([r[0] for r in rows], dtype=float).reshape(-1, fields).T[:, where]
+    moe = (
+        dense
+        if model.moe is None  # a dense model's MoE layer is its dense layer
+        else np.asarray([r[1] for r in rows], dtype=float).reshape(-1, fields).T[:, where]
+    )
     act = np.asarray(activations, dtype=float).reshape(-1, 3).T
     return (
-        {f: dense[where, i] for i, f in enumerate(LAYER_FIELDS)},
-        {f: moe[where, i] for i, f in enumerate(LAYER_FIELDS)},
+        dict(zip(LAYER_FIELDS, dense, strict=True)),
+        dict(zip(LAYER_FIELDS, moe, strict=True)),
         act[:, where],
     )
