@@ -14,6 +14,8 @@ the sequence length): the values are those of the scalar model, computed once.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
@@ -29,6 +31,9 @@ RECOMPUTE_ORDER = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
 LAYER_FIELDS = ("forward_s", "backward_s", "recompute_s", "attention_s", "tp_s", "cp_s", "ep_s",
                 "cp_exposed_s")  # fmt: skip
 """The :class:`gpuplan.model.layer.LayerCost` fields, per plan in :func:`per_layer`."""
+
+_fields = operator.attrgetter(*LAYER_FIELDS)
+"""A LayerCost's :data:`LAYER_FIELDS`, as a tuple."""
 
 IntArray = np.ndarray
 FloatArray = np.ndarray
@@ -97,9 +102,8 @@ def _costs(
         if model.moe is not None
         else dense
     )
-    return tuple(getattr(dense, f) for f in LAYER_FIELDS), tuple(
-        getattr(moe, f) for f in LAYER_FIELDS
-    )
+    dense_values = _fields(dense)
+    return dense_values, dense_values if moe is dense else _fields(moe)
 
 
 def _activations(
