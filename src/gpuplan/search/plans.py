@@ -163,12 +163,17 @@ def _enumerate(
     count = int(np.count_nonzero(keep))
     # A layout that survives stage 1 is counted through its schedules, not itself.
     enumerated = keep.size - count
-    schedules = _grid([values[k] for k in SCHEDULE])
-    size = schedules[0].size
-    plans = {k: np.repeat(v[keep], size) for k, v in layouts.items()}
-    plans.update((k, np.tile(v, count)) for k, v in zip(SCHEDULE, schedules, strict=True))
-    keep = prune(context, plans, SCHEDULE_RULES, pruned)
-    columns = {k: v[keep] for k, v in plans.items()}
+    schedules = dict(zip(SCHEDULE, _grid([values[k] for k in SCHEDULE]), strict=True))
+    size = schedules["zero"].size
+    # Every surviving layout with every schedule, as a layouts x schedules grid (a row per
+    # layout): the rules broadcast over it, and the plans that pass are taken in its order.
+    kept = {k: v[keep] for k, v in layouts.items()}
+    grid = {k: v[:, None] for k, v in kept.items()} | {k: v[None, :] for k, v in schedules.items()}
+    plan = np.flatnonzero(prune(context, grid, SCHEDULE_RULES, pruned))
+    layout, schedule = plan // size, plan % size
+    columns = {k: v[layout] for k, v in kept.items()} | {
+        k: v[schedule] for k, v in schedules.items()
+    }
     columns["sequence_parallel"] = columns["sequence_parallel"].astype(bool)
     return columns, enumerated + count * size
 
