@@ -14,6 +14,7 @@ the sequence length): the values are those of the scalar model, computed once.
 
 from __future__ import annotations
 
+import functools
 import operator
 
 import numpy as np
@@ -73,8 +74,10 @@ def _context(
         return {}, {}
 
 
+@functools.lru_cache(maxsize=8192)
 def _plan(key: tuple[int, ...]) -> ParallelPlan:
-    """The plan of one per-layer key (the fields a layer does not depend on left at 1)."""
+    """The plan of one per-layer key (the fields a layer does not depend on left at 1);
+    kept, as the activations and then the costs of the same key ask for it."""
     kt, kc, kb, kr, ks, ke = key
     return ParallelPlan(tensor_parallel=kt, context_parallel=kc, microbatch=kb,
                         recompute=RECOMPUTE_ORDER[kr], sequence_parallel=bool(ks),
