@@ -63,6 +63,8 @@ def groups_of(shape_of: IntArray, back: IntArray) -> tuple[list[IntArray], list[
     the plans whose row (``back``) is: ``np.flatnonzero(shape_of == k)`` and
     ``np.flatnonzero(shape_of[back] == k)`` for every ``k``, in one sort each."""
     count = int(shape_of.max()) + 1
+    if count == 1:  # one shape (a plan given in full): every row and plan
+        return [np.arange(shape_of.size)], [np.arange(back.size)]
 
     def split(keys: IntArray) -> list[IntArray]:
         order = np.argsort(keys, kind="stable")
