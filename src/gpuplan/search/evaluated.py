@@ -113,7 +113,7 @@ def evaluate_plans(
                                  dev=dev, network=network, framework=framework)  # fmt: skip
         total = (memory["weights"] + memory["grads"] + memory["optimizer"]
                  + memory["activations"] + overhead * 2**30)  # fmt: skip
-        fits = total <= accelerator.hbm_bytes * (1.0 - headroom)
+        fits = np.flatnonzero(total <= accelerator.hbm_bytes * (1.0 - headroom))
         fitting, result = batch.take(fits), None
         if len(fitting):
             result = evaluate(model, accelerator, fitting, seq_len=seq_len,
