@@ -332,7 +332,8 @@ def _heaviest_stage(
     """Into ``out`` at plans ``idx`` (rows ``at`` of the shape's plans, under ZeRO stages
     ``zero``; ``params`` from :func:`_shards`), the :data:`HEAVIEST` memory of the most
     loaded stage, and that stage."""
-    index = np.broadcast_to(s.index, activations.shape)
+    shape = activations.shape
+    index = np.broadcast_to(s.index, shape).reshape(-1)
     for level in range(int(zero.max()) + 1):
         chosen = np.flatnonzero(zero == level)
         if not chosen.size:
@@ -342,9 +343,10 @@ def _heaviest_stage(
                   "activations": activations}  # fmt: skip
         plans, rows = idx[chosen], at[chosen]
         stage = np.argmax(weights + grads + optimizer + activations, axis=1)[rows]
-        out["memory_stage"][plans] = index[rows, stage]
+        flat = rows * shape[1] + stage  # (row, stage) in the rows x stages arrays
+        out["memory_stage"][plans] = index[flat]
         for name, values in memory.items():
-            out[name][plans] = np.broadcast_to(values, activations.shape)[rows, stage]
+            out[name][plans] = np.broadcast_to(values, shape).reshape(-1)[flat]
 
 
 def _slowest_stage(
