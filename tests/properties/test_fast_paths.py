@@ -331,3 +331,33 @@ def test_distinct_rows_and_groups_equal_numpy_unique(
     found_first, found_inverse = distinct_first(list(keys.T))
     assert found_first.tolist() == first.tolist()
     assert found_inverse.tolist() == inverse.reshape(-1).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    framework_id=st.sampled_from(sorted(CATALOG.frameworks)),
+    rows=st.lists(st.tuples(st.integers(1, 4), st.integers(0, 5), st.integers(0, 2),
+                            st.booleans()), min_size=1, max_size=40),
+)  # fmt: skip
+def test_framework_limits_skip_only_checks_that_cannot_break(
+    framework_id: str, rows: list[tuple[int, int, int, bool]]
+) -> None:
+    """A stack that offers every value the plans take skips that check: the same plans and
+    counts as every check run (ZeRO stages up to 5, beyond what any stack offers)."""
+    from gpuplan.search import framework_limits
+
+    columns = {
+        "tp": np.asarray([r[0] for r in rows]), "pp": np.asarray([r[0] for r in rows]),
+        "cp": np.asarray([r[0] for r in rows]), "zero": np.asarray([r[1] for r in rows]),
+        "recompute": np.asarray([r[2] for r in rows]),
+        "sequence_parallel": np.asarray([r[3] for r in rows]),
+    }  # fmt: skip
+    framework = CATALOG.framework(framework_id)
+    fast_pruned: dict[str, int] = {}
+    fast = framework_limits.restrict_to_framework(framework, dict(columns), fast_pruned)
+    every_pruned: dict[str, int] = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(framework_limits, "_offered", lambda f, c: (False,) * 6)
+        every = framework_limits.restrict_to_framework(framework, dict(columns), every_pruned)
+    assert fast_pruned == every_pruned
+    assert {k: v.tolist() for k, v in fast.items()} == {k: v.tolist() for k, v in every.items()}
