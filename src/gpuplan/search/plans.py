@@ -13,9 +13,11 @@ numpy arrays, and pruned by the rule table of :mod:`gpuplan.model.rules` in its 
 2. schedules (micro-batch, interleaving, recompute, sequence parallelism, ZeRO stage) of
    the surviving layouts, by its schedule rules.
 
-The surviving plans are evaluated together by :func:`gpuplan.model.batch.evaluate` (the
-same arithmetic as a single :func:`gpuplan.model.performance.estimate`), plans that do not
-fit in memory are pruned (:data:`NO_FIT`), and the rest are ranked by step time. Every
+The surviving plans are priced by memory first (:func:`gpuplan.model.batch.evaluate_memory`),
+plans that do not fit are pruned (:data:`NO_FIT`), and the rest are evaluated together by
+:func:`gpuplan.model.batch.evaluate` (the same arithmetic as a single
+:func:`gpuplan.model.performance.estimate`; :mod:`gpuplan.search.evaluated`) and ranked by
+step time. Every
 enumerated plan is either evaluated-and-feasible or pruned for exactly one reason (the
 first it breaks): the ``pruned`` keys are rule ids and :data:`SEARCH_ONLY_REASONS`. A
 layout pruned in stage 1 counts as one plan; a surviving one through its schedules.
