@@ -46,13 +46,15 @@ except ModuleNotFoundError:
 
 
 def _forget(layers: bool = True) -> None:
-    """Empty the kept evaluations (of plan batches and of single plans) and, with
-    ``layers``, the kept per-layer costs; absent caches (an older checkout) are skipped."""
+    """Empty the kept evaluations (of plan batches and of single plans, and the plans of
+    per-layer keys) and, with ``layers``, the kept per-layer costs; absent caches (an older
+    checkout) are skipped."""
     if layers:
         _LAYER_CACHE.clear()
     for module, name in (
         ("gpuplan.model.step", "_one_plan"),
         ("gpuplan.search.evaluated", "_kept"),
+        ("gpuplan.model.per_layer", "_plan"),  # the plans of per-layer keys (issue 15)
     ):
         try:
             kept = getattr(importlib.import_module(module), name, None)

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from gpuplan.catalog import load_catalog
 from gpuplan.model import batch as batch_module
 from gpuplan.model import per_layer, pipeline
-from gpuplan.model.batch import PlanBatch, evaluate
+from gpuplan.model.batch import PlanBatch, evaluate, evaluate_memory
 from gpuplan.model.performance import device_of, network_of
 from gpuplan.model.rules import Context
-from gpuplan.search.plans import SearchOptions, _enumerate
+from gpuplan.search.plans import SearchOptions, _enumerate, search
 
 CATALOG = load_catalog()
 CASES = (
@@ -164,3 +164,200 @@ def test_a_kept_batch_gives_the_answer_of_a_fresh_evaluation() -> None:
     fresh = run(3432)
     for field in ("best", "top", "pareto", "feasible", "evaluated", "pruned", "enumerated"):
         assert getattr(second, field) == getattr(fresh, field), field
+
+
+# The search's memory-first evaluation: every plan's memory in one pass over all plans
+# (batch.evaluate_memory, stage classes of every pipeline shape padded side by side in
+# model/padded_stages.py), then the step times of the plans that fit, in one pass too.
+
+MEMORY = ("weights", "grads", "optimizer", "activations", "memory_stage")
+
+
+def _inputs(case: int) -> dict[str, object]:
+    _, hardware, _, global_batch, seq_len, framework_id = CASES[case]
+    accelerator = CATALOG.accelerator(hardware)
+    return {
+        "seq_len": seq_len,
+        "global_batch": global_batch,
+        "dev": device_of(CATALOG, accelerator, False, framework_id),
+        "network": network_of(CATALOG, accelerator),
+        "framework": CATALOG.framework(framework_id),
+    }
+
+
+def _plain(case: int, plans: PlanBatch) -> batch_module.BatchResult:
+    model_id, hardware = CASES[case][:2]
+    return batch_module.evaluate(CATALOG.model(model_id), CATALOG.accelerator(hardware), plans,
+                                 overhead_bytes=2.0**30, **_inputs(case))  # fmt: skip
+
+
+def _close(actual: np.ndarray, expected: np.ndarray, name: str) -> None:
+    for a, e in zip(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float),
+                    strict=True):  # fmt: skip
+        assert math.isclose(a, e, rel_tol=1e-12, abs_tol=1e-15), (name, a, e)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=st.integers(0, len(CASES) - 1), picks=st.lists(st.integers(0, 10**9), min_size=1,
+                                                           max_size=40))  # fmt: skip
+def test_memory_first_equals_the_plain_evaluation(case: int, picks: list[int]) -> None:
+    """Random plans of every case (DualPipe, MoE, folding, FP8 dispatch among them): the
+    memory pass gives the plain evaluation's memory exactly, and the step times evaluated
+    with it (the search's path) the plain evaluation's to rounding."""
+    plans = PLANS[case]
+    chosen = np.asarray([p % len(plans) for p in picks])
+    subset = plans.take(chosen)
+    plain = _plain(case, subset)
+    memory = evaluate_memory(CATALOG.model(CASES[case][0]), subset,
+                             **_inputs(case))  # fmt: skip
+    expected = {"weights": plain.weights_bytes, "grads": plain.grads_bytes,
+                "optimizer": plain.optimizer_bytes, "activations": plain.activations_bytes,
+                "memory_stage": plain.memory_stage}  # fmt: skip
+    for name in MEMORY:
+        assert np.array_equal(memory[name], expected[name]), name
+    model_id, hardware = CASES[case][:2]
+    fast = batch_module.evaluate(CATALOG.model(model_id), CATALOG.accelerator(hardware), subset,
+                                 overhead_bytes=2.0**30, memory=memory,
+                                 **_inputs(case))  # fmt: skip
+    for field in FIELDS:
+        _close(getattr(fast, field), getattr(plain, field), field)
+    for axis, values in plain.exposed_s.items():
+        _close(fast.exposed_s[axis], values, axis)
+        _close(fast.on_link_s[axis], plain.on_link_s[axis], axis)
+
+
+def _reference_top(case: int) -> tuple[list[dict[str, object]], int, float]:
+    """The search's ranking from the plain evaluation of every enumerated plan: plans that
+    fit (leaving the allocator's headroom) by step time, ties in enumeration order."""
+    model_id, hardware, gpus, global_batch, seq_len, framework_id = CASES[case]
+    from gpuplan.search.framework_limits import restrict_to_framework
+
+    accelerator, framework = CATALOG.accelerator(hardware), CATALOG.framework(framework_id)
+    context = Context(CATALOG.model(model_id), gpus, global_batch, seq_len, accelerator, False,
+                      framework.moe_parallel_folding,
+                      framework.pipeline_schedule == "dualpipe")  # fmt: skip
+    columns, _ = _enumerate(context, SearchOptions(min_used=1.0), {})
+    plans = PlanBatch(**restrict_to_framework(framework, columns, {}))
+    overhead = CATALOG.system("framework_memory_overhead_gib").for_accelerator(hardware)
+    headroom = CATALOG.system("allocator_headroom_fraction").for_accelerator(hardware)
+    result = batch_module.evaluate(CATALOG.model(model_id), accelerator, plans,
+                                   overhead_bytes=overhead * 2**30,
+                                   **_inputs(case))  # fmt: skip
+    fits = result.memory_bytes <= accelerator.hbm_bytes * (1 - headroom)
+    times = np.where(fits, result.time_s, np.inf)
+    order = np.lexsort((times, times))[: min(10, int(fits.sum()))]
+    return ([plans.plan(int(i)).as_dict() for i in order], int(fits.sum()),
+            float(result.memory_bytes.min()))  # fmt: skip
+
+
+def test_the_search_ranks_as_the_plain_evaluation_of_every_plan() -> None:
+    """Llama 3 405B on 2,048 H100 and DeepSeek-V3 under DualPipe (the per-shape path): the
+    same ten best plans, the same count of plans that fit, the same smallest memory."""
+    for case in (0, 5):
+        model_id, hardware, gpus, global_batch, seq_len, framework_id = CASES[case]
+        found = search(CATALOG, CATALOG.model(model_id), CATALOG.accelerator(hardware), gpus,
+                       global_batch=global_batch, seq_len=seq_len, framework_id=framework_id,
+                       options=None)  # fmt: skip
+        top, feasible, smallest = _reference_top(case)
+        assert [e.plan.as_dict() for e in found.top] == top
+        assert found.feasible == feasible
+        assert found.min_memory_bytes == smallest
+
+
+def _pareto_by_sorting(time_s: np.ndarray, memory_bytes: np.ndarray, used: np.ndarray) -> list[int]:
+    """The Pareto front as the search took it before issue 15: per GPU count, the plans in
+    (time, memory) order whose memory is below every plan before them; then the plans no
+    other beats on all three, at most 50, fastest first."""
+    front: list[int] = []
+    for count in np.unique(used):
+        members = np.flatnonzero(used == count)
+        order = members[np.lexsort((memory_bytes[members], time_s[members]))]
+        best = np.minimum.accumulate(memory_bytes[order])
+        keep = np.ones(order.size, dtype=bool)
+        keep[1:] = memory_bytes[order][1:] < best[:-1]
+        front.extend(int(i) for i in order[keep])
+    chosen = np.asarray(front)
+    t, m, g = time_s[chosen], memory_bytes[chosen], used[chosen]
+    dominated = (
+        (t[None, :] <= t[:, None]) & (m[None, :] <= m[:, None]) & (g[None, :] >= g[:, None])
+        & ((t[None, :] < t[:, None]) | (m[None, :] < m[:, None]) | (g[None, :] > g[:, None]))
+    ).any(axis=1)  # fmt: skip
+    survivors = chosen[~dominated]
+    return [int(i) for i in survivors[np.argsort(time_s[survivors], kind="stable")][:50]]
+
+
+ROWS = st.tuples(st.integers(0, 12), st.integers(0, 12), st.sampled_from([64, 96, 128]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(ROWS, min_size=1, max_size=300))
+def test_the_pareto_staircase_equals_sorting(rows: list[tuple[int, int, int]]) -> None:
+    """Step times, memory and GPU counts from small ranges (many ties and duplicates): the
+    search's staircase walk gives the front that sorting gave, in the same order."""
+    from gpuplan.search.plans import _pareto
+
+    time_s = np.asarray([r[0] for r in rows], dtype=float)
+    memory_bytes = np.asarray([r[1] for r in rows], dtype=float)
+    used = np.asarray([r[2] for r in rows])
+    assert _pareto(time_s, memory_bytes, used) == _pareto_by_sorting(time_s, memory_bytes, used)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.integers(0, 20), min_size=1, max_size=200), count=st.integers(0, 30))
+def test_the_smallest_equal_a_stable_sort(values: list[int], count: int) -> None:
+    """The search's top plans: the ``count`` smallest step times, ties in enumeration order,
+    as a stable sort of every time gives them."""
+    from gpuplan.search.plans import _smallest
+
+    times = np.asarray(values, dtype=float)
+    expected = np.argsort(times, kind="stable")[:count]
+    assert _smallest(times, count).tolist() == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 3), st.integers(0, 40)),
+                     min_size=1, max_size=120), sort=st.booleans())  # fmt: skip
+def test_distinct_rows_and_groups_equal_numpy_unique(
+    rows: list[tuple[int, int, int]], sort: bool
+) -> None:
+    """Plan keys in any order or in the search's (sorted) order: the distinct rows by a
+    table of codes, and the first occurrences by runs of sorted codes, are np.unique's."""
+    from gpuplan.model.distinct import distinct_first, distinct_rows
+
+    keys = np.asarray(sorted(rows) if sort else rows, dtype=np.int64)
+    unique, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    found, where = distinct_rows(keys)
+    assert found.tolist() == unique.tolist() and where.tolist() == inverse.reshape(-1).tolist()
+    found_first, found_inverse = distinct_first(list(keys.T))
+    assert found_first.tolist() == first.tolist()
+    assert found_inverse.tolist() == inverse.reshape(-1).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    framework_id=st.sampled_from(sorted(CATALOG.frameworks)),
+    rows=st.lists(st.tuples(st.integers(1, 4), st.integers(0, 5), st.integers(0, 2),
+                            st.booleans()), min_size=1, max_size=40),
+)  # fmt: skip
+def test_framework_limits_skip_only_checks_that_cannot_break(
+    framework_id: str, rows: list[tuple[int, int, int, bool]]
+) -> None:
+    """A stack that offers every value the plans take skips that check: the same plans and
+    counts as every check run (ZeRO stages up to 5, beyond what any stack offers)."""
+    from gpuplan.search import framework_limits
+
+    columns = {
+        "tp": np.asarray([r[0] for r in rows]), "pp": np.asarray([r[0] for r in rows]),
+        "cp": np.asarray([r[0] for r in rows]), "zero": np.asarray([r[1] for r in rows]),
+        "recompute": np.asarray([r[2] for r in rows]),
+        "sequence_parallel": np.asarray([r[3] for r in rows]),
+    }  # fmt: skip
+    framework = CATALOG.framework(framework_id)
+    fast_pruned: dict[str, int] = {}
+    fast = framework_limits.restrict_to_framework(framework, dict(columns), fast_pruned)
+    every_pruned: dict[str, int] = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(framework_limits, "_offered", lambda f, c: (False,) * 6)
+        every = framework_limits.restrict_to_framework(framework, dict(columns), every_pruned)
+    assert fast_pruned == every_pruned
+    assert {k: v.tolist() for k, v in fast.items()} == {k: v.tolist() for k, v in every.items()}

@@ -24,8 +24,9 @@ from gpuplan.model.data_parallel import (
 )
 from gpuplan.model.flops import hardware_flops_per_token, training_flops_per_token
 from gpuplan.model.kernels import Device
+from gpuplan.model.padded_stages import heaviest_stages, slowest_stages
 from gpuplan.model.per_layer import RECOMPUTE_ORDER as RECOMPUTE_ORDER  # re-exported
-from gpuplan.model.per_layer import per_layer
+from gpuplan.model.per_layer import layer_activations, per_layer
 from gpuplan.model.pipeline import StageInputs, distinct_first, evaluate_stages
 from gpuplan.model.pipeline_io import logit_times, stage_sends
 from gpuplan.model.stragglers import plan_straggler_times
@@ -144,15 +145,23 @@ class BatchResult:
 def _stage_inputs(
     model: Model, batch: PlanBatch, seq_len: int, dev: Device, framework: Framework,
     network: Network, *, microbatches: IntArray, tokens: FloatArray, pp_exposed: FloatArray,
+    costs: bool = True,
 ) -> StageInputs:  # fmt: skip
     """What :func:`gpuplan.model.pipeline.evaluate_stages` sums per stage: the layout of each
-    plan and the per-micro-batch costs and activations of its layers and logits."""
+    plan and the per-micro-batch costs and activations of its layers and logits (without
+    ``costs``: the activations alone, the layer costs and logits left out)."""
     keys = np.stack(
         [batch.tp, batch.cp, batch.microbatch, batch.recompute,
          batch.sequence_parallel.astype(np.int64), batch.ep],
         axis=1,
     )  # fmt: skip
-    dense, moe, activations = per_layer(model, keys, seq_len, dev, framework, network)
+    if costs:
+        dense, moe, activations = per_layer(model, keys, seq_len, dev, framework, network)
+        logits = logit_times(model, batch.tp, batch.cp, batch.microbatch, seq_len, dev, framework)
+    else:
+        dense, moe = {}, {}
+        activations = layer_activations(model, keys, seq_len, dev, framework, network)
+        logits = np.zeros(len(batch))
     return StageInputs(
         tp=batch.tp,
         pp=batch.pp,
@@ -168,7 +177,7 @@ def _stage_inputs(
         act_dense=activations[0],
         act_moe=activations[1],
         act_transient=activations[2],
-        logits=logit_times(model, batch.tp, batch.cp, batch.microbatch, seq_len, dev, framework),
+        logits=logits,
         pp_exposed=pp_exposed,
     )
 
@@ -209,6 +218,30 @@ def _overlap_slowdown(
     return np.asarray(hidden_s * dev.overlap_slowdown / (1 + dev.overlap_slowdown), dtype=float)
 
 
+def _zero_groups(batch: PlanBatch) -> tuple[PlanBatch, IntArray]:
+    """One plan per group of plans that differ in ZeRO stage only, and each plan's group."""
+    first, back = distinct_first(  # the columns in the search's order: no sort (distinct.py)
+        [batch.tp, batch.cp, batch.pp, batch.dp, batch.ep, batch.microbatch, batch.interleave,
+         batch.recompute, batch.sequence_parallel]
+    )  # fmt: skip
+    return batch.take(first), back
+
+
+def evaluate_memory(
+    model: Model, batch: PlanBatch, *, seq_len: int, global_batch: int, dev: Device,
+    network: Network, framework: Framework,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Per plan of ``batch``, the :data:`gpuplan.model.pipeline.HEAVIEST` memory of its most
+    loaded stage and that stage (``"memory_stage"``): the values of :func:`evaluate`,
+    without the step time (the search prunes by memory before it times the plans)."""
+    group, back = _zero_groups(batch)
+    tokens = group.microbatch * seq_len / group.cp
+    m = global_batch // (group.microbatch * group.dp)
+    inputs = _stage_inputs(model, group, seq_len, dev, framework, network, microbatches=m,
+                           tokens=tokens, pp_exposed=np.zeros(len(group)), costs=False)  # fmt: skip
+    return heaviest_stages(model, framework, inputs, batch.zero, back)
+
+
 def evaluate(
     model: Model,
     accelerator: Accelerator,
@@ -220,22 +253,23 @@ def evaluate(
     network: Network,
     framework: Framework,
     overhead_bytes: float,
+    memory: dict[str, np.ndarray] | None = None,
 ) -> BatchResult:
     """Memory and step-time parts of every plan of ``batch`` (which must be valid layouts):
     per-layer costs, per-stage sums (:func:`gpuplan.model.pipeline.evaluate_stages`), then
-    the data-parallel communication and the optimizer of the slowest stage."""
-    first, back = distinct_first(np.stack(
-        [batch.tp, batch.pp, batch.dp, batch.cp, batch.ep, batch.microbatch, batch.interleave,
-         batch.recompute, batch.sequence_parallel], axis=1,
-    ))  # fmt: skip
-    group = batch.take(first)  # one plan per group of plans that differ in ZeRO stage only
+    the data-parallel communication and the optimizer of the slowest stage. ``memory``: the
+    plans' :func:`evaluate_memory`, when already known."""
+    group, back = _zero_groups(batch)
     tokens = group.microbatch * seq_len / group.cp
     m = global_batch // (group.microbatch * group.dp)
     pp_comm = stage_sends(model, group.tp, group.cp, group.dp, group.pp, group.interleave,
                           tokens, network, framework)  # fmt: skip
     inputs = _stage_inputs(model, group, seq_len, dev, framework, network, microbatches=m,
                            tokens=tokens, pp_exposed=pp_comm[1])  # fmt: skip
-    slowest, crit = evaluate_stages(model, framework, inputs, batch.zero, back)
+    slowest, crit = (  # the search knows the memory: the stage times of all plans at once
+        evaluate_stages(model, framework, inputs, batch.zero, back) if memory is None
+        else (slowest_stages(model, framework, inputs), dict(memory))
+    )  # fmt: skip
     collectives = dp_collectives(group, slowest, network, framework)
     crit |= {name: values[back] for name, values in slowest.items()}
     m, pp_comm = m[back], (pp_comm[0][back], pp_comm[1][back])
@@ -243,12 +277,8 @@ def evaluate(
                                   tuple(c[back] for c in collectives))  # fmt: skip
     exposed_s, on_link_s = _axis_times(crit, m, pp_comm, dp_comm)
     tokens_per_step = global_batch * seq_len
-    hardware = np.asarray(
-        [
-            tokens_per_step * hardware_flops_per_token(model, seq_len, mode)
-            for mode in RECOMPUTE_ORDER
-        ]
-    )[batch.recompute]
+    hardware = np.asarray([tokens_per_step * hardware_flops_per_token(model, seq_len, mode)
+                           for mode in RECOMPUTE_ORDER])[batch.recompute]  # fmt: skip
     return BatchResult(
         weights_bytes=crit["weights"],
         grads_bytes=crit["grads"],

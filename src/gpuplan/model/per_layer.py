@@ -15,16 +15,17 @@ model, computed once.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import functools
+import operator
 
 import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
 from gpuplan.model.collectives import Network
+from gpuplan.model.distinct import distinct_rows
 from gpuplan.model.kernels import Device
-from gpuplan.model.layer import LayerCost, layer_cost
+from gpuplan.model.layer import layer_cost
 from gpuplan.model.memory import activation_bytes_per_layer
-from gpuplan.model.pipeline import distinct_rows
 from gpuplan.model.routing import RoutingOptions
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
@@ -33,59 +34,122 @@ LAYER_FIELDS = ("forward_s", "backward_s", "recompute_s", "attention_s", "tp_s",
                 "cp_exposed_s")  # fmt: skip
 """The :class:`gpuplan.model.layer.LayerCost` fields, per plan in :func:`per_layer`."""
 
+_fields = operator.attrgetter(*LAYER_FIELDS)
+"""A LayerCost's :data:`LAYER_FIELDS`, as a tuple."""
+
 IntArray = np.ndarray
 FloatArray = np.ndarray
 
-LayerValues = tuple[tuple[float, ...], tuple[float, ...], tuple[float, float, float]]
-"""One dense layer's :data:`LAYER_FIELDS`, one MoE layer's, and the activation bytes."""
+LayerCosts = tuple[tuple[float, ...], tuple[float, ...]]
+"""One dense layer's :data:`LAYER_FIELDS` and one MoE layer's."""
+Activations = tuple[float, float, float]
+"""The activation bytes of a dense layer, of a MoE layer, and of a layer without recompute."""
+Known = tuple[dict[tuple[int, ...], LayerCosts], dict[tuple[int, ...], Activations]]
 
 LAYER_CACHE_CONTEXTS = 64
 """Contexts (model, sequence, device, framework, network) whose per-layer costs are kept."""
-_layer_cache: dict[tuple[object, ...], dict[tuple[int, ...], LayerValues]] = {}
+_layer_cache: dict[tuple[object, ...], Known] = {}
 
 
-def _known_layers(key: tuple[object, ...]) -> dict[tuple[int, ...], LayerValues]:
-    """The per-layer costs already computed in this context: kept between searches (a range
-    of GPU counts, a sweep, a Monte Carlo ask for the same layers again), at most
-    :data:`LAYER_CACHE_CONTEXTS` contexts, the oldest dropped first."""
+def _known_layers(key: tuple[object, ...]) -> Known:
+    """The per-layer costs and activations already computed in this context: kept between
+    searches (a range of GPU counts, a sweep, a Monte Carlo ask for the same layers again),
+    at most :data:`LAYER_CACHE_CONTEXTS` contexts, the oldest dropped first."""
     known = _layer_cache.get(key)
     if known is None:
         excess = max(0, len(_layer_cache) - LAYER_CACHE_CONTEXTS + 1)
         for oldest in list(_layer_cache)[:excess]:
             _layer_cache.pop(oldest, None)  # list(): safe beside the web server's threads
-        known = _layer_cache.setdefault(key, {})
+        known = _layer_cache.setdefault(key, ({}, {}))
     return known
 
 
-def _layer(
-    model: Model, plan: ParallelPlan, seq_len: int, dev: Device, framework: Framework,
-    network: Network,
-) -> tuple[LayerCost, LayerCost, tuple[float, float, float]]:  # fmt: skip
-    """One dense and one MoE layer of ``plan`` (the dense one twice for a dense model), and
-    the activation bytes of a dense layer, of a MoE layer and of a layer without recompute
-    (what a full recompute rebuilds, transiently)."""
-    attention, scope = framework.attention, framework.selective_recompute
-    options = RoutingOptions(
+def _context(
+    model: Model, seq_len: int, dev: Device, framework: Framework, network: Network
+) -> Known:
+    """:func:`_known_layers` of this context, or empty ones for a context that cannot be
+    hashed (a list or dict field): not kept."""
+    try:
+        return _known_layers((model, seq_len, dev, framework, network))
+    except TypeError:
+        return {}, {}
+
+
+@functools.lru_cache(maxsize=8192)
+def _plan(key: tuple[int, ...]) -> ParallelPlan:
+    """The plan of one per-layer key (the fields a layer does not depend on left at 1);
+    kept, as the activations and then the costs of the same key ask for it."""
+    kt, kc, kb, kr, ks, ke = key
+    return ParallelPlan(tensor_parallel=kt, context_parallel=kc, microbatch=kb,
+                        recompute=RECOMPUTE_ORDER[kr], sequence_parallel=bool(ks),
+                        expert_parallel=ke)  # fmt: skip
+
+
+def _options(framework: Framework) -> RoutingOptions:
+    """What ``framework`` does with routed tokens."""
+    return RoutingOptions(
         framework.ep_dispatch == "node-dedup",
         framework.ep_fp8_dispatch,
         framework.moe_parallel_folding,
         framework.moe_capacity_factor,
         framework.expert_gemm_host_s,
     )
+
+
+def _costs(
+    model: Model, plan: ParallelPlan, seq_len: int, dev: Device, framework: Framework,
+    network: Network, options: RoutingOptions,
+) -> LayerCosts:  # fmt: skip
+    """One dense and one MoE layer of ``plan`` (the dense one twice for a dense model)."""
+    attention, scope = framework.attention, framework.selective_recompute
     dense = layer_cost(model, plan, seq_len, False, dev, attention, network, options, scope)
     moe = (
         layer_cost(model, plan, seq_len, True, dev, attention, network, options, scope)
         if model.moe is not None
         else dense
     )
-    activations = (
-        activation_bytes_per_layer(model, plan, seq_len, attention, False, dev.fp8, scope),
-        activation_bytes_per_layer(model, plan, seq_len, attention, model.moe is not None,
-                                   dev.fp8, scope),
-        activation_bytes_per_layer(model, replace(plan, recompute=Recompute.NONE), seq_len,
-                                   attention, False, dev.fp8),
-    )  # fmt: skip
-    return dense, moe, activations
+    dense_values = _fields(dense)
+    return dense_values, dense_values if moe is dense else _fields(moe)
+
+
+def _activations(
+    model: Model, key: tuple[int, ...], seq_len: int, dev: Device, framework: Framework,
+    plain: dict[tuple[int, ...], float],
+) -> Activations:  # fmt: skip
+    """The activation bytes of a dense layer, of a MoE layer and of a layer without
+    recompute (what a full recompute rebuilds, transiently; kept in ``plain`` by the key
+    with recompute "none", which the recompute modes share)."""
+    attention, scope, plan = framework.attention, framework.selective_recompute, _plan(key)
+    dense = activation_bytes_per_layer(model, plan, seq_len, attention, False, dev.fp8, scope)
+    moe = (
+        activation_bytes_per_layer(model, plan, seq_len, attention, True, dev.fp8, scope)
+        if model.moe is not None
+        else dense
+    )
+    none = (*key[:3], 0, *key[4:])
+    if (without := plain.get(none)) is None:
+        without = plain[none] = activation_bytes_per_layer(model, _plan(none), seq_len,
+                                                           attention, False, dev.fp8)  # fmt: skip
+    return dense, moe, without
+
+
+def layer_activations(
+    model: Model, keys: IntArray, seq_len: int, dev: Device, framework: Framework,
+    network: Network,
+) -> FloatArray:  # fmt: skip
+    """Per plan (``keys`` as in :func:`per_layer`), as rows of a 3 x plans array, the
+    activation bytes of :func:`_activations`: all the memory needs of the layers, without
+    their (much dearer) time."""
+    unique, where = distinct_rows(keys)
+    known = _context(model, seq_len, dev, framework, network)[1]
+    plain: dict[tuple[int, ...], float] = {}
+    rows: list[Activations] = []
+    for key in map(tuple, unique.tolist()):
+        values = known.get(key)
+        if values is None:
+            values = known[key] = _activations(model, key, seq_len, dev, framework, plain)
+        rows.append(values)
+    return np.asarray(rows, dtype=float).reshape(-1, 3).T[:, where]
 
 
 def per_layer(
@@ -93,7 +157,7 @@ def per_layer(
     network: Network,
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], FloatArray]:  # fmt: skip
     """Per plan, one dense and one MoE layer's costs (:data:`LAYER_FIELDS`) and, as rows of
-    the third array, the activation bytes of :func:`_layer`.
+    the third array, the activation bytes of :func:`_activations`.
 
     ``keys`` holds a row per plan: (tp, cp, micro-batch, recompute as an index into
     :data:`RECOMPUTE_ORDER`, sequence parallelism, ep), all a layer's cost depends on, so
@@ -101,27 +165,30 @@ def per_layer(
     :func:`_known_layers`) and is broadcast to the plans.
     """
     unique, where = distinct_rows(keys)
-    try:
-        known = _known_layers((model, seq_len, dev, framework, network))
-    except TypeError:  # a context that cannot be hashed (a list or dict field): not kept
-        known = {}
-    rows: list[LayerValues] = []
-    for kt, kc, kb, kr, ks, ke in unique.tolist():
-        values = known.get((kt, kc, kb, kr, ks, ke))
+    known, known_activations = _context(model, seq_len, dev, framework, network)
+    options, plain = _options(framework), dict[tuple[int, ...], float]()
+    rows: list[LayerCosts] = []
+    activations: list[Activations] = []
+    for key in map(tuple, unique.tolist()):
+        values, acts = known.get(key), known_activations.get(key)
         if values is None:
-            plan = ParallelPlan(tensor_parallel=kt, context_parallel=kc, microbatch=kb,
-                                recompute=RECOMPUTE_ORDER[kr], sequence_parallel=bool(ks),
-                                expert_parallel=ke)  # fmt: skip
-            d, e, activations = _layer(model, plan, seq_len, dev, framework, network)
-            values = (tuple(getattr(d, f) for f in LAYER_FIELDS),
-                      tuple(getattr(e, f) for f in LAYER_FIELDS), activations)  # fmt: skip
-            known[(kt, kc, kb, kr, ks, ke)] = values
+            values = known[key] = _costs(model, _plan(key), seq_len, dev, framework, network,
+                                         options)  # fmt: skip
+        if acts is None:
+            acts = known_activations[key] = _activations(model, key, seq_len, dev, framework,
+                                                         plain)  # fmt: skip
         rows.append(values)
-    dense = np.asarray([r[0] for r in rows], dtype=float).reshape(-1, len(LAYER_FIELDS))
-    moe = np.asarray([r[1] for r in rows], dtype=float).reshape(-1, len(LAYER_FIELDS))
-    act = np.asarray([r[2] for r in rows], dtype=float).reshape(-1, 3).T
+        activations.append(acts)
+    fields = len(LAYER_FIELDS)
+    dense = np.asarray([r[0] for r in rows], dtype=float).reshape(-1, fields).T[:, where]
+    moe = (
+        dense
+        if model.moe is None  # a dense model's MoE layer is its dense layer
+        else np.asarray([r[1] for r in rows], dtype=float).reshape(-1, fields).T[:, where]
+    )
+    act = np.asarray(activations, dtype=float).reshape(-1, 3).T
     return (
-        {f: dense[where, i] for i, f in enumerate(LAYER_FIELDS)},
-        {f: moe[where, i] for i, f in enumerate(LAYER_FIELDS)},
+        dict(zip(LAYER_FIELDS, dense, strict=True)),
+        dict(zip(LAYER_FIELDS, moe, strict=True)),
         act[:, where],
     )

@@ -22,6 +22,9 @@ from gpuplan.catalog.shapes import (
     mlp_params_per_layer,
     video_block_params,
 )
+from gpuplan.model.distinct import distinct_first as distinct_first  # re-exported
+from gpuplan.model.distinct import distinct_rows as distinct_rows  # re-exported
+from gpuplan.model.distinct import groups_of
 from gpuplan.model.memory import LOGIT_BYTES, OPTIMIZER_BYTES, WEIGHT_BYTES
 from gpuplan.model.rules import stage_layers
 
@@ -35,30 +38,6 @@ SLOWEST = (
 """Per-micro-batch values of a plan's slowest stage, and the bubble (:func:`evaluate_stages`)."""
 HEAVIEST = ("weights", "grads", "optimizer", "activations")
 """Memory (bytes) of a plan's most loaded stage, from :func:`evaluate_stages`."""
-
-
-def distinct_first(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Of the distinct rows of ``keys`` (non-negative integers): the index of each one's
-    first occurrence and, per row, the index of its distinct row."""
-    if keys.shape[0] == 1:  # one plan (estimate_step): nothing to sort
-        return np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    code = np.zeros(keys.shape[0], dtype=np.int64)
-    radix = 1
-    for column in keys.T:
-        radix *= int(column.max()) + 1
-    if radix >= 2**62:  # the mixed-radix code would overflow int64: compare rows instead
-        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        return first, inverse.reshape(-1)
-    for column in keys.T:
-        code = code * (int(column.max()) + 1) + column
-    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
-    return first, inverse.reshape(-1)
-
-
-def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of ``keys`` (non-negative integers) and, per plan, the index of its row."""
-    first, inverse = distinct_first(keys)
-    return keys[first], inverse
 
 
 @dataclass(frozen=True)
@@ -272,12 +251,9 @@ def _activation_bytes(model: Model, s: Stages, p: StageInputs) -> FloatArray:
     rebuilt transiently; the first stage keeps the embedding output, the last the FP32
     logits.
     """
-    kp, kv = s.pp, s.interleave
-    if kp > 1:
-        in_flight = np.minimum(p.microbatches, kp + (kp - 1) / kv if kv > 1 else kp)
-        loads = np.maximum(in_flight.astype(float) * (kp - s.index) / kp, 1.0)
-    else:
-        loads = np.ones((p.tp.shape[0], 1))
+    kp, kv = s.pp, s.interleave  # numbers, or a column per plan (stage_memory)
+    in_flight = np.minimum(p.microbatches, np.where(kv > 1, kp + (kp - 1) / kv, kp))
+    loads = np.maximum(in_flight.astype(float) * (kp - s.index) / kp, 1.0)  # 1 when kp = 1
     activations = (s.dense_layers * p.act_dense + s.moe_layers * p.act_moe) * loads
     activations = activations + (p.full_recompute & (s.layers > 0)) * p.act_transient
     activations = activations + s.first * (2 * p.tokens * model.hidden) * loads
@@ -307,12 +283,13 @@ def _bubble(
     idle = (stage_time * count).sum(axis=1) - stage_time[rows, slowest]
     if dual:
         return np.asarray(idle * max(0.0, kp / 2 - 1) / (kp - 1) * 2 / 3)
-    return np.asarray(idle / kv)
+    return np.asarray(idle / np.reshape(kv, -1))  # kv: a number, or a column per plan
 
 
 def evaluate_stages(
-    model: Model, framework: Framework, plans: StageInputs, zero: IntArray, back: IntArray
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    model: Model, framework: Framework, plans: StageInputs, zero: IntArray, back: IntArray,
+    times: bool = True, memory: bool = True,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:  # fmt: skip
     """The :data:`SLOWEST` values of the slowest stage and the bubble, per plan of
     ``plans``; and per plan ``i`` of the batch (``plans`` row ``back[i]`` under ZeRO stage
     ``zero[i]``: its stages take the same time whatever the ZeRO stage), the
@@ -322,51 +299,59 @@ def evaluate_stages(
     ``(sum(t_i) - max(t_i)) / v`` (Narayanan et al. 2021 sec. 2.2, generalised to uneven
     stages; :func:`_bubble`). One stage per class of identical stages is evaluated
     (:class:`Stages`), every stage under DualPipe, whose stages are folded by
-    :func:`_dualpipe`.
-    """
+    :func:`_dualpipe`. Without ``times`` (or ``memory``) those values stay zero."""
     slowest = {name: np.zeros(len(plans.tp)) for name in SLOWEST}
     heaviest = {name: np.zeros(back.size) for name in HEAVIEST}
     heaviest["memory_stage"] = np.zeros(back.size, dtype=np.int64)
     unique, shape_of = distinct_rows(np.stack([plans.pp, plans.interleave], axis=1))
-    shape_of_plan, local = shape_of[back], np.zeros(len(plans.tp), dtype=np.int64)
+    local, groups, members = np.zeros(len(plans.tp), dtype=np.int64), *groups_of(shape_of, back)
     for row, (kp, kv) in enumerate(unique.tolist()):
-        ridx = np.flatnonzero(shape_of == row)
+        ridx = groups[row]
         local[ridx] = np.arange(ridx.size)
         dual = framework.pipeline_schedule == "dualpipe" and kp > 1
         s, p = _pipeline_stages(model, kp, kv, every=dual), plans.rows(ridx)
-        values, dense_params, expert_params = _slowest_stage(model, framework, s, p, dual)
-        for name, stage_values in values.items():
-            slowest[name][ridx] = stage_values
+        if times:
+            values, dense_params, expert_params = _slowest_stage(model, framework, s, p, dual)
+            for name, stage_values in values.items():
+                slowest[name][ridx] = stage_values
+        if not memory:
+            continue
+        if not times:  # the memory alone: ``plans`` need no layer costs
+            dense_params, expert_params = _params(model, framework, s, p, dual)
         activations = _activation_bytes(model, s, p)
         activations = _dualpipe(activations, False) if dual else activations
         activations = np.broadcast_to(activations, dense_params.shape)
         params = _shards(p, dense_params, expert_params, framework.moe_parallel_folding)
-        idx = np.flatnonzero(shape_of_plan == row)
-        levels, at = zero[idx], local[back[idx]]
-        for level in np.unique(levels).tolist():
-            chosen = levels == level
-            _heaviest_stage(s, level, params, activations, framework, heaviest,
-                            idx[chosen], at[chosen])  # fmt: skip
+        idx = members[row]
+        _heaviest_stage(s, zero[idx], params, activations, framework, heaviest,
+                        idx, local[back[idx]])  # fmt: skip
     return slowest, heaviest
 
 
 def _heaviest_stage(
-    s: Stages, zero: int, params: tuple[FloatArray, FloatArray], activations: FloatArray,
+    s: Stages, zero: IntArray, params: tuple[FloatArray, FloatArray], activations: FloatArray,
     framework: Framework, out: dict[str, np.ndarray], idx: IntArray, at: IntArray,
 ) -> None:  # fmt: skip
-    """Into ``out`` at plans ``idx`` (rows ``at`` of the shape's plans, under ZeRO stage
+    """Into ``out`` at plans ``idx`` (rows ``at`` of the shape's plans, under ZeRO stages
     ``zero``; ``params`` from :func:`_shards`), the :data:`HEAVIEST` memory of the most
     loaded stage, and that stage."""
-    weights, grads, optimizer = _state_bytes(
-        s, zero, *params, framework.grad_bytes, framework.zero3_live_params
-    )
-    memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
-              "activations": activations}  # fmt: skip
-    stage = np.argmax(weights + grads + optimizer + activations, axis=1)
-    rows = np.arange(stage.size)
-    out["memory_stage"][idx] = s.index[0, stage][at]
-    for name, values in memory.items():
-        out[name][idx] = np.broadcast_to(values, activations.shape)[rows, stage][at]
+    shape = activations.shape
+    index = np.broadcast_to(s.index, shape).reshape(-1)
+    for level in range(int(zero.max()) + 1):
+        chosen = np.flatnonzero(zero == level)
+        if not chosen.size:
+            continue
+        weights, grads, optimizer = _state_bytes(
+            s, level, *params, framework.grad_bytes, framework.zero3_live_params
+        )
+        memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
+                  "activations": activations}  # fmt: skip
+        plans, rows = idx[chosen], at[chosen]
+        stage = np.argmax(weights + grads + optimizer + activations, axis=1)[rows]
+        flat = rows * shape[1] + stage  # (row, stage) in the rows x stages arrays
+        out["memory_stage"][plans] = index[flat]
+        for name, values in memory.items():
+            out[name][plans] = np.broadcast_to(values, shape).reshape(-1)[flat]
 
 
 def _slowest_stage(
@@ -383,11 +368,18 @@ def _slowest_stage(
     stage_time = per_stage.pop("stage")
     slowest = np.argmax(stage_time, axis=1)
     values = {"bubble": _bubble(stage_time, slowest, s.pp, s.interleave, dual, s.count)}
-    params = _stage_params(model, s, p, framework.moe_parallel_folding)
-    dense_params, expert_params = (_dualpipe(x, False) for x in params) if dual else params
+    dense_params, expert_params = _params(model, framework, s, p, dual)
     per_stage |= {"dense_params": dense_params, "expert_params": expert_params}
     layers = _dualpipe(s.layers, False) if dual else s.layers
     per_stage["layers"] = np.broadcast_to(layers, stage_time.shape)
     for name, stage_values in per_stage.items():
         values[name] = stage_values[rows, slowest]
     return values, dense_params, expert_params
+
+
+def _params(
+    model: Model, framework: Framework, s: Stages, p: StageInputs, dual: bool
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`_stage_params` of every stage, DualPipe's folded when ``dual``."""
+    params = _stage_params(model, s, p, framework.moe_parallel_folding)
+    return (_dualpipe(params[0], False), _dualpipe(params[1], False)) if dual else params

@@ -300,10 +300,11 @@ def prune(
     rules: Sequence[Rule] = RULES,
     pruned: dict[str, int] | None = None,
 ) -> np.ndarray:
-    """Which plans of ``fields`` (arrays, one element per plan) break none of ``rules``: a
-    boolean mask. Each pruned plan is counted in ``pruned``, by id, under the first rule it
-    breaks."""
-    keep: np.ndarray = np.ones(len(next(iter(fields.values()))), dtype=np.bool_)
+    """Which plans of ``fields`` (arrays, one element per plan, or arrays that broadcast to
+    a grid of plans) break none of ``rules``: a boolean mask. Each pruned plan is counted in
+    ``pruned``, by id, under the first rule it breaks."""
+    shape = np.broadcast_shapes(*(np.shape(v) for v in fields.values()))
+    keep: np.ndarray = np.ones(shape, dtype=np.bool_)
     for rule in rules:
         if not rule.applies(context, fields):
             continue

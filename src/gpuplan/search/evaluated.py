@@ -1,15 +1,15 @@
-"""Evaluated plan batches, kept: searches for different GPU counts often evaluate the very
+"""Searched plans evaluated: memory first, then the step times of the plans that fit; and
+evaluated plan batches, kept, since searches for different GPU counts often evaluate the very
 same plans.
 
 With a floor on the GPUs a plan uses (``SearchOptions.min_used``), the searches of 3,296,
 3,432 and 3,920 GPUs for Llama 3 70B all evaluate the same 69,780 plans (those that use
 3,072): a Monte Carlo over a GPU range, or a sweep over GPU counts, asks for the same batch
 again. An evaluation depends on the model, the accelerator, the plans, the sequence length,
-the global batch, the device, the network, the framework and the memory overhead only (not on
-the scenario's GPU count), so it is kept by those: the context compared by equality, the plan
-columns by a BLAKE2 digest of their bytes. At most :data:`KEPT_BATCHES` are kept (a batch of
-70,000 plans holds about 14 MB of results); thread-safe.
-"""
+the global batch, the device, the network, the framework and the memory overhead and headroom
+only (not on the scenario's GPU count), so it is kept by those: the context compared by
+equality, the plan columns by a BLAKE2 digest of their bytes. At most :data:`KEPT_BATCHES`
+are kept (a batch of 70,000 plans holds about 14 MB of results); thread-safe."""
 
 from __future__ import annotations
 
@@ -17,13 +17,23 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
-from gpuplan.model.batch import BatchResult, PlanBatch
+import numpy as np
+
+from gpuplan.catalog.loader import Catalog
+from gpuplan.catalog.schema import Cluster
+from gpuplan.model.batch import BatchResult, PlanBatch, evaluate, evaluate_memory
+from gpuplan.model.performance import device_of, network_of
+from gpuplan.model.rules import Context
+
+T = TypeVar("T")
 
 KEPT_BATCHES = 4
 """Evaluated batches kept, least recently used dropped first."""
 
-_kept: OrderedDict[bytes, tuple[tuple[object, ...], BatchResult]] = OrderedDict()
+_kept: OrderedDict[bytes, tuple[tuple[object, ...], object]] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -35,14 +45,16 @@ def _digest(context: tuple[object, ...], batch: PlanBatch) -> bytes | None:
         return None
     digest = hashlib.blake2b(code.to_bytes(8, "little", signed=True), digest_size=32)
     for column in batch.__dict__.values():
+        if column.size:  # in the narrowest integer type that holds it: fewer bytes to hash
+            narrow = np.result_type(np.min_scalar_type(column.min()),
+                                    np.min_scalar_type(column.max()))  # fmt: skip
+            column = column.astype(narrow, copy=False)
         digest.update(column.dtype.str.encode())
         digest.update(column.tobytes())
     return digest.digest()
 
 
-def kept_evaluation(
-    context: tuple[object, ...], batch: PlanBatch, evaluate: Callable[[], BatchResult]
-) -> BatchResult:
+def kept_evaluation(context: tuple[object, ...], batch: PlanBatch, evaluate: Callable[[], T]) -> T:
     """``evaluate()`` of ``batch`` in ``context`` (every input of the evaluation but the
     plans), or the result kept from an earlier call with equal inputs."""
     key = _digest(context, batch)
@@ -52,10 +64,64 @@ def kept_evaluation(
         found = _kept.get(key)
         if found is not None and found[0] == context:
             _kept.move_to_end(key)
-            return found[1]
+            return found[1]  # type: ignore[return-value]  # kept by this function as a T
     result = evaluate()
     with _lock:
         _kept[key] = (context, result)
         while len(_kept) > KEPT_BATCHES:
             _kept.popitem(last=False)
     return result
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """A batch's plans by memory, and the step times of those that fit."""
+
+    memory_bytes: np.ndarray
+    """Per plan of the batch, the bytes on its most loaded GPU."""
+    fitting: PlanBatch
+    """The plans that leave the allocator's headroom free, in batch order."""
+    result: BatchResult | None
+    """The evaluation of ``fitting`` (None when no plan fits)."""
+
+
+def evaluate_plans(
+    catalog: Catalog,
+    context: Context,
+    batch: PlanBatch,
+    fp8: bool,
+    framework_id: str,
+    cluster: Cluster | None = None,
+) -> Evaluated:
+    """Every plan of ``batch`` by memory, then the plans that fit evaluated in full: a
+    searched plan leaves the allocator's headroom of HBM free (catalog
+    ``allocator_headroom_fraction``). Memory first: most plans do not fit, and their step
+    times (and the layer costs only they need) are never computed."""
+    accelerator = context.accelerator
+    assert accelerator is not None, "the search always has its accelerator"
+    overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
+    headroom = catalog.system("allocator_headroom_fraction").for_accelerator(accelerator.id)
+    dev, network = (
+        device_of(catalog, accelerator, fp8, framework_id),
+        network_of(catalog, accelerator, cluster),
+    )
+    framework = catalog.framework(framework_id)
+    model, seq_len, global_batch = context.model, context.seq_len, context.global_batch
+
+    def evaluated() -> Evaluated:
+        memory = evaluate_memory(model, batch, seq_len=seq_len, global_batch=global_batch,
+                                 dev=dev, network=network, framework=framework)  # fmt: skip
+        total = (memory["weights"] + memory["grads"] + memory["optimizer"]
+                 + memory["activations"] + overhead * 2**30)  # fmt: skip
+        fits = np.flatnonzero(total <= accelerator.hbm_bytes * (1.0 - headroom))
+        fitting, result = batch.take(fits), None
+        if len(fitting):
+            result = evaluate(model, accelerator, fitting, seq_len=seq_len,
+                              global_batch=global_batch, dev=dev, network=network,
+                              framework=framework, overhead_bytes=overhead * 2**30,
+                              memory={k: v[fits] for k, v in memory.items()})  # fmt: skip
+        return Evaluated(total, fitting, result)
+
+    inputs = (model, accelerator, seq_len, global_batch, dev, network, framework,
+              overhead * 2**30, headroom)  # fmt: skip
+    return kept_evaluation(inputs, batch, evaluated)

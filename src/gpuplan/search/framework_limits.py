@@ -42,13 +42,29 @@ def _checks(framework: Framework) -> list[tuple[str, Callable[[Columns], np.ndar
     ]  # fmt: skip
 
 
+def _offered(framework: Framework, columns: Columns) -> tuple[bool, ...]:
+    """Per check of :func:`_checks`, whether the stack offers every value of ``columns``
+    (then the check cannot break a plan, and is skipped)."""
+    zero, recompute = columns["zero"], columns["recompute"]
+    modes = {mode.value for mode in RECOMPUTE_ORDER}
+    every_zero = zero.size > 0 and int(zero.min()) >= 0 and int(zero.max()) <= 3
+    every_mode = recompute.size > 0 and int(recompute.min()) >= 0 and int(recompute.max()) < 3
+    return (framework.tensor_parallel, framework.pipeline_parallel,
+            framework.context_parallel, framework.sequence_parallel,
+            every_zero and set(framework.zero_stages) >= {0, 1, 2, 3},
+            every_mode and modes <= set(framework.recompute_modes))  # fmt: skip
+
+
 def restrict_to_framework(
     framework: Framework, columns: Columns, pruned: dict[str, int]
 ) -> Columns:
     """The plans of ``columns`` the stack can run; the others counted in ``pruned`` under
     the first feature they lack."""
     keep = np.ones(columns["tp"].size, dtype=bool)
-    for reason, broken in _checks(framework):
+    for (reason, broken), offered in zip(_checks(framework), _offered(framework, columns),
+                                         strict=True):  # fmt: skip
+        if offered:  # the stack offers every value these plans take: nothing to prune
+            continue
         mask = keep & broken(columns)
         if mask.any():
             pruned[reason] = pruned.get(reason, 0) + int(np.count_nonzero(mask))

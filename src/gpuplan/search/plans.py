@@ -13,9 +13,11 @@ numpy arrays, and pruned by the rule table of :mod:`gpuplan.model.rules` in its 
 2. schedules (micro-batch, interleaving, recompute, sequence parallelism, ZeRO stage) of
    the surviving layouts, by its schedule rules.
 
-The surviving plans are evaluated together by :func:`gpuplan.model.batch.evaluate` (the
-same arithmetic as a single :func:`gpuplan.model.performance.estimate`), plans that do not
-fit in memory are pruned (:data:`NO_FIT`), and the rest are ranked by step time. Every
+The surviving plans are priced by memory first (:func:`gpuplan.model.batch.evaluate_memory`),
+plans that do not fit are pruned (:data:`NO_FIT`), and the rest are evaluated together by
+:func:`gpuplan.model.batch.evaluate` (the same arithmetic as a single
+:func:`gpuplan.model.performance.estimate`; :mod:`gpuplan.search.evaluated`) and ranked by
+step time. Every
 enumerated plan is either evaluated-and-feasible or pruned for exactly one reason (the
 first it breaks): the ``pruned`` keys are rule ids and :data:`SEARCH_ONLY_REASONS`. A
 layout pruned in stage 1 counts as one plan; a surviving one through its schedules.
@@ -32,12 +34,11 @@ import numpy as np
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator, Cluster, Model
 from gpuplan.errors import ScenarioError
-from gpuplan.model.batch import RECOMPUTE_ORDER, BatchResult, PlanBatch, evaluate
-from gpuplan.model.performance import device_of, network_of
+from gpuplan.model.batch import RECOMPUTE_ORDER, BatchResult, PlanBatch
 from gpuplan.model.rules import LAYOUT_RULES, SCHEDULE_RULES, Context, divisors, prune
 from gpuplan.model.step import StepEstimate, step_from_batch
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
-from gpuplan.search.evaluated import kept_evaluation
+from gpuplan.search.evaluated import evaluate_plans
 from gpuplan.search.framework_limits import restrict_to_framework
 
 MICROBATCHES = (1, 2, 4, 8, 16, 32)
@@ -164,12 +165,17 @@ def _enumerate(
     count = int(np.count_nonzero(keep))
     # A layout that survives stage 1 is counted through its schedules, not itself.
     enumerated = keep.size - count
-    schedules = _grid([values[k] for k in SCHEDULE])
-    size = schedules[0].size
-    plans = {k: np.repeat(v[keep], size) for k, v in layouts.items()}
-    plans.update((k, np.tile(v, count)) for k, v in zip(SCHEDULE, schedules, strict=True))
-    keep = prune(context, plans, SCHEDULE_RULES, pruned)
-    columns = {k: v[keep] for k, v in plans.items()}
+    schedules = dict(zip(SCHEDULE, _grid([values[k] for k in SCHEDULE]), strict=True))
+    size = schedules["zero"].size
+    # Every surviving layout with every schedule, as a layouts x schedules grid (a row per
+    # layout): the rules broadcast over it, and the plans that pass are taken in its order.
+    kept = {k: v[keep] for k, v in layouts.items()}
+    grid = {k: v[:, None] for k, v in kept.items()} | {k: v[None, :] for k, v in schedules.items()}
+    plan = np.flatnonzero(prune(context, grid, SCHEDULE_RULES, pruned))
+    layout, schedule = plan // size, plan % size
+    columns = {k: v[layout] for k, v in kept.items()} | {
+        k: v[schedule] for k, v in schedules.items()
+    }
     columns["sequence_parallel"] = columns["sequence_parallel"].astype(bool)
     return columns, enumerated + count * size
 
@@ -243,26 +249,15 @@ def _search(
             ("no plan survives the rules; see the pruned counts",),
         )  # fmt: skip
     batch = PlanBatch(**columns)
-    result, fits = _evaluate(catalog, context, batch, fp8, framework_id, cluster)
-    if not fits.all():
-        pruned[NO_FIT] = int(np.count_nonzero(~fits))
-    times = np.where(fits, result.time_s, np.inf)
-    ranks = (
-        times if options.rank_by is None else np.where(fits, options.rank_by(batch, result), np.inf)
-    )
-    order = np.lexsort((times, ranks))  # by rank, ties (no progress: inf) by step time
-    feasible = int(fits.sum())
-    peak = accelerator.peak_bf16_flops_per_s
-
-    def step(index: int) -> StepEstimate:
-        estimate = step_from_batch(result, index, batch.plan(index), peak, accelerator)
-        assert isinstance(estimate, StepEstimate), "only feasible plans are converted"
-        return estimate
-
-    top = tuple(step(int(i)) for i in order[: min(options.top, feasible)])
-    feasible_indices, used = np.flatnonzero(fits), batch.tp * batch.pp * batch.dp * batch.cp
-    pareto_indices = _pareto(times[fits], result.memory_bytes[fits], used[fits])
-    pareto = tuple(step(int(feasible_indices[i])) for i in pareto_indices)
+    evaluated = evaluate_plans(catalog, context, batch, fp8, framework_id, cluster)
+    feasible = len(evaluated.fitting)
+    if feasible < len(batch):
+        pruned[NO_FIT] = len(batch) - feasible
+    top: tuple[StepEstimate, ...] = ()
+    pareto: tuple[StepEstimate, ...] = ()
+    fastest = None
+    if evaluated.result is not None:
+        top, pareto, fastest = _rank(evaluated.fitting, evaluated.result, options, accelerator)
     return SearchResult(
         gpus=gpus,
         enumerated=enumerated,
@@ -273,37 +268,44 @@ def _search(
         top=top,
         pareto=pareto,
         elapsed_s=time.perf_counter() - started,
-        min_memory_bytes=float(result.memory_bytes.min()),
-        fastest_step=step(int(np.argmin(times))) if options.rank_by and feasible else None,
+        min_memory_bytes=float(evaluated.memory_bytes.min()),
+        fastest_step=fastest,
     )
 
 
-def _evaluate(
-    catalog: Catalog,
-    context: Context,
-    batch: PlanBatch,
-    fp8: bool,
-    framework_id: str,
-    cluster: Cluster | None = None,
-) -> tuple[BatchResult, np.ndarray]:
-    """Every plan of ``batch`` evaluated, and which fit: a searched plan leaves the
-    allocator's headroom of HBM free (catalog ``allocator_headroom_fraction``)."""
-    accelerator = context.accelerator
-    assert accelerator is not None, "the search always has its accelerator"
-    overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
-    dev, network = (
-        device_of(catalog, accelerator, fp8, framework_id),
-        network_of(catalog, accelerator, cluster),
-    )
-    framework = catalog.framework(framework_id)
-    inputs = (context.model, accelerator, context.seq_len, context.global_batch, dev, network,
-              framework, overhead * 2**30)  # fmt: skip
-    result = kept_evaluation(inputs, batch, lambda: evaluate(
-        context.model, accelerator, batch, seq_len=context.seq_len,
-        global_batch=context.global_batch, dev=dev, network=network, framework=framework,
-        overhead_bytes=overhead * 2**30))  # fmt: skip
-    headroom = catalog.system("allocator_headroom_fraction").for_accelerator(accelerator.id)
-    return result, result.memory_bytes <= accelerator.hbm_bytes * (1.0 - headroom)
+def _rank(
+    fitting: PlanBatch, result: BatchResult, options: SearchOptions, accelerator: Accelerator
+) -> tuple[tuple[StepEstimate, ...], tuple[StepEstimate, ...], StepEstimate | None]:
+    """Of the plans that fit (``result`` their evaluation), the ``options.top`` best, the
+    Pareto front and, when ranked by ``options.rank_by``, the plan of the shortest step."""
+    times = result.time_s
+    if options.rank_by is None:
+        order = _smallest(times, options.top)
+    else:  # by rank, ties (no progress: inf) by step time
+        order = np.lexsort((times, options.rank_by(fitting, result)))
+    peak = accelerator.peak_bf16_flops_per_s
+
+    def step(index: int) -> StepEstimate:
+        estimate = step_from_batch(result, index, fitting.plan(index), peak, accelerator)
+        assert isinstance(estimate, StepEstimate), "only feasible plans are converted"
+        return estimate
+
+    top = tuple(step(int(i)) for i in order[: options.top])
+    used = fitting.tp * fitting.pp * fitting.dp * fitting.cp
+    pareto = tuple(step(i) for i in _pareto(times, result.memory_bytes, used))
+    return top, pareto, step(int(np.argmin(times))) if options.rank_by else None
+
+
+def _smallest(values: np.ndarray, count: int) -> np.ndarray:
+    """``np.argsort(values, kind="stable")[:count]`` (ties in index order), without sorting
+    every value: those up to the ``count``-th smallest, sorted."""
+    if count >= values.size or count <= 0:
+        return np.argsort(values, kind="stable")[: max(count, 0)]
+    threshold = np.partition(values, count - 1)[count - 1]
+    if np.isnan(threshold):
+        return np.argsort(values, kind="stable")[:count]
+    candidates = np.flatnonzero(values <= threshold)
+    return candidates[np.argsort(values[candidates], kind="stable")][:count]
 
 
 def _pareto(time_s: np.ndarray, memory_bytes: np.ndarray, gpus_used: np.ndarray) -> list[int]:
@@ -313,13 +315,17 @@ def _pareto(time_s: np.ndarray, memory_bytes: np.ndarray, gpus_used: np.ndarray)
     if time_s.size == 0:
         return []
     front: list[int] = []
-    for used in np.unique(gpus_used):
+    one_count = bool((gpus_used == gpus_used[0]).all())
+    for used in gpus_used[:1] if one_count else np.unique(gpus_used):
+        # The staircase, fastest first: the fastest plan (least memory among equal times,
+        # the first among equal plans), then the fastest of those with less memory, ...
         members = np.flatnonzero(gpus_used == used)
-        order = members[np.lexsort((memory_bytes[members], time_s[members]))]
-        best_memory = np.minimum.accumulate(memory_bytes[order])
-        keep = np.ones(order.size, dtype=bool)
-        keep[1:] = memory_bytes[order][1:] < best_memory[:-1]
-        front.extend(int(i) for i in order[keep])
+        while members.size:
+            times = time_s[members]
+            fastest = members[times == times.min()]
+            best = int(fastest[np.argmin(memory_bytes[fastest])])
+            front.append(best)
+            members = members[memory_bytes[members] < memory_bytes[best]]
     # Across GPU counts: drop a plan that another beats on all three.
     chosen = np.asarray(front)
     t, m, g = time_s[chosen], memory_bytes[chosen], gpus_used[chosen]
