@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpuplan.catalog.loader import Catalog
+from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.scenario.distributions import with_values
 from gpuplan.search.cache import SearchCache
 from gpuplan.studies import sweep_groups, sweep_tasks
@@ -74,8 +74,9 @@ def _same(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
 )
 @given(sweep=sweeps())
 def test_sweep_rows_are_the_per_scenario_plan_rows(
-    sweep: dict[str, Any], catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+    sweep: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    catalog = load_catalog()  # the sweep's own (default) catalog
     spec = parse_sweep(sweep)
     with monkeypatch.context() as patch:
         planned = _planned_rows(patch)
@@ -129,3 +130,16 @@ def test_columns_that_fail_fall_back_to_planning_each_row(
     for row in rows:
         want = flat_plan(with_values(spec.base, {"site.pue": row["site.pue"]}), catalog, cache)
         assert _same({k: v for k, v in row.items() if k not in ("point", "site.pue")}, want) == []
+
+
+def test_values_of_different_paths_are_not_confused(catalog: Catalog) -> None:
+    # Groups and resolved sites are kept across sweeps: 'france' as a grid is not 'france'
+    # as a household country, nor 64 GPUs a batch of 64.
+    cache = SearchCache()
+    for grid in ({"site.grid": ["france"]}, {"site.households": ["france"]},
+                 {"gpus": [64]}, {"training.global_batch": [64]}):  # fmt: skip
+        spec = parse_sweep({"base": BASES[0], "grid": grid})
+        row = run_sweep(spec, workers=1).table.to_pylist()[0]
+        ((path, [value]),) = grid.items()
+        want = flat_plan(with_values(spec.base, {path: value}), catalog, cache)
+        assert _same({k: v for k, v in row.items() if k not in ("point", path)}, want) == []

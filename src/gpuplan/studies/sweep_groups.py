@@ -63,17 +63,17 @@ _TERMS: dict[tuple[Any, ...], SiteTerms | None] = {}
 SIMPLE = (str, int, float, bool, type(None))
 
 
-def _keys(columns: Sequence[Sequence[Any]], n: int) -> list[tuple[Any, ...]]:
-    """A hashable key per point from its values (1, 1.0 and True are kept apart)."""
+def point_keys(columns: Sequence[Sequence[Any]], n: int) -> list[tuple[Any, ...]]:
+    """A hashable key per point from its values in ``columns`` (1, 1.0 and True apart)."""
 
-    def key(value: Any) -> Any:
-        if type(value) in SIMPLE:
-            return (type(value), value)
-        return json.dumps(value, sort_keys=True, default=str)
+    def keyed(column: Sequence[Any]) -> list[Any]:
+        if all(kind in SIMPLE for kind in set(map(type, column))):
+            return list(zip(map(type, column), column, strict=True))
+        return [json.dumps(v, sort_keys=True, default=str) for v in column]
 
     if not columns:
         return [()] * n
-    return list(zip(*([key(v) for v in column] for column in columns), strict=True))
+    return list(zip(*map(keyed, columns), strict=True))
 
 
 def group_of(row: dict[str, Scalar], result: PlanResult | None, catalog: Catalog) -> Group | None:
@@ -206,6 +206,52 @@ class _Chunk:
         return order + [j for j, _ in self.singles], out
 
 
+@dataclass
+class _Points:
+    """The points of a chunk and what planning them needs."""
+
+    base: Mapping[str, Any]
+    values: Mapping[str, Sequence[Any]]
+    catalog: Catalog
+    token: str
+    plan_one: PlanOne
+    site_paths: list[str]
+    site_keys: list[tuple[Any, ...]]
+
+    def __post_init__(self) -> None:
+        # The swept paths are part of every key: a value means nothing without its path.
+        self.base_key = json.dumps([self.base, list(self.values)], sort_keys=True, default=str)
+        self.blocks = {k: self.base[k] for k in SITE_ROOTS if k in self.base}
+
+    def row(self, j: int) -> tuple[dict[str, Scalar], PlanResult | None]:
+        """Point ``j`` planned in full."""
+        point = {p: column[j] for p, column in self.values.items()}
+        return self.plan_one(with_values(self.base, point))
+
+    def terms(self, group: Group, j: int) -> SiteTerms | None:
+        key = (self.token, self.base_key, group.accelerator.id, self.site_keys[j])
+        if key not in _TERMS:
+            if len(_TERMS) >= MAX_KEPT:
+                _TERMS.clear()
+            values = {p: self.values[p][j] for p in self.site_paths}
+            _TERMS[key] = site_terms(self.blocks, values, group.accelerator, self.catalog)
+        return _TERMS[key]
+
+    def group(self, key: tuple[Any, ...], j: int, chunk: _Chunk) -> Group | None:
+        """The group of ``key`` with point ``j`` as its representative (its row goes to
+        ``chunk`` when the point cannot head a group)."""
+        row, result = self.row(j)
+        made = group_of(row, result, self.catalog)
+        group = _checked(made, self.terms(made, j)) if made is not None else None
+        if group is None:
+            chunk.singles.append((j, row))
+            return None
+        if len(_GROUPS) >= MAX_KEPT:
+            _GROUPS.clear()
+        _GROUPS[(self.token, self.base_key, key)] = group
+        return group
+
+
 def plan_chunk(
     base: Mapping[str, Any],
     values: Mapping[str, Sequence[Any]],
@@ -218,48 +264,30 @@ def plan_chunk(
     (the point of each row, in the order made, and the rows' columns)."""
     site_paths = [p for p in values if p.split(".")[0] in SITE_ROOTS]
     other_paths = [p for p in values if p not in site_paths]
-    site_keys = _keys([values[p] for p in site_paths], n)
     members: dict[tuple[Any, ...], list[int]] = {}
-    for j, key in enumerate(_keys([values[p] for p in other_paths], n)):
+    for j, key in enumerate(point_keys([values[p] for p in other_paths], n)):
         members.setdefault(key, []).append(j)
-    base_key = json.dumps(base, sort_keys=True, default=str)
-    blocks = {k: base[k] for k in SITE_ROOTS if k in base}
+    site_keys = point_keys([values[p] for p in site_paths], n)
+    points = _Points(base, values, catalog, token, plan_one, site_paths, site_keys)
     chunk = _Chunk([], [])
-
-    def point(j: int) -> dict[str, Any]:
-        return with_values(base, {p: column[j] for p, column in values.items()})
-
-    def terms(group: Group, j: int) -> SiteTerms | None:
-        key = (token, base_key, group.accelerator.id, site_keys[j])
-        if key not in _TERMS:
-            if len(_TERMS) >= MAX_KEPT:
-                _TERMS.clear()
-            point_values = {p: values[p][j] for p in site_paths}
-            _TERMS[key] = site_terms(blocks, point_values, group.accelerator, catalog)
-        return _TERMS[key]
-
-    for key, points in members.items():
-        group_key = (token, base_key, key)
-        group = _GROUPS.get(group_key)
-        if group is None:
-            row, result = plan_one(point(points[0]))
-            made = group_of(row, result, catalog)
-            group = _checked(made, terms(made, points[0])) if made is not None else None
-            if group is None:
-                chunk.singles.append((points[0], row))
-                chunk.singles += [(j, plan_one(point(j))[0]) for j in points[1:]]
-                continue
-            if len(_GROUPS) >= MAX_KEPT:
-                _GROUPS.clear()
-            _GROUPS[group_key] = group
-        resolved = [(j, terms(group, j)) for j in points]
-        fast = [(j, t) for j, t in resolved if t is not None]
+    for key, group_points in members.items():
+        group = _GROUPS.get((token, points.base_key, key))
+        fast: list[tuple[int, SiteTerms]] = []
+        for j in group_points:
+            if group is None:  # the first point that can head the group does
+                group = points.group(key, j, chunk)
+                if group is None:
+                    continue
+            terms = points.terms(group, j)
+            if terms is None:
+                chunk.singles.append((j, points.row(j)[0]))
+            else:
+                fast.append((j, terms))
+        if not fast:
+            continue
+        assert group is not None, "a point with terms has a group"
         try:
-            block = site_rows(group, [t for _, t in fast])
+            chunk.blocks.append(([j for j, _ in fast], site_rows(group, [t for _, t in fast])))
         except Exception:  # never expected (checked above): plan them one by one
-            fast, block = [], {}
-        if fast:
-            chunk.blocks.append(([j for j, _ in fast], block))
-        done = {j for j, _ in fast}
-        chunk.singles += [(j, plan_one(point(j))[0]) for j in points if j not in done]
+            chunk.singles += [(j, points.row(j)[0]) for j, _ in fast]
     return chunk.columns()

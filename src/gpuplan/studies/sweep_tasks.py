@@ -141,9 +141,10 @@ def _cell(value: Any, text: bool = False) -> Any:
 
 
 def run_task(task: Task) -> Any:
-    """Plan the task's points into a pyarrow table: point, inputs, error, outputs; rows in
-    the task's order. Points sharing all but their site and prices are planned once
-    (:func:`gpuplan.studies.sweep_groups.plan_chunk`)."""
+    """Plan the task's points into a pyarrow table: point, inputs, error, outputs (rows in
+    the order made; :func:`gpuplan.studies.sweep.assemble` sorts them). Points sharing all
+    but their site and prices are planned once (:func:`gpuplan.studies.sweep_groups.plan_chunk`).
+    """
     import pyarrow as pa  # type: ignore[import-untyped]
 
     catalog, cache = worker_state(task)
@@ -159,9 +160,7 @@ def run_task(task: Task) -> Any:
         text = path in task.text_paths
         columns[path] = [_cell(column[j], text) for j in order]
     columns.update(outputs)
-    table = pa.table(columns)
-    position = {j: at for at, j in enumerate(order)}
-    return table.take([position[j] for j in range(len(order))])
+    return pa.table(columns)
 
 
 Submit = Callable[[Callable[[Task], Any], Task], Any]
