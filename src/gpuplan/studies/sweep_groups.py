@@ -60,6 +60,7 @@ class Group:
 
 _GROUPS: dict[tuple[Any, ...], Group] = {}
 _TERMS: dict[tuple[Any, ...], SiteTerms | None] = {}
+_UNKNOWN = object()
 SIMPLE = (str, int, float, bool, type(None))
 
 
@@ -230,12 +231,14 @@ class _Points:
 
     def terms(self, group: Group, j: int) -> SiteTerms | None:
         key = (self.token, self.base_key, group.accelerator.id, self.site_keys[j])
-        if key not in _TERMS:
+        found = _TERMS.get(key, _UNKNOWN)
+        if found is _UNKNOWN:  # (Dask runs tasks on threads: no check-then-read)
+            values = {p: self.values[p][j] for p in self.site_paths}
+            found = site_terms(self.blocks, values, group.accelerator, self.catalog)
             if len(_TERMS) >= MAX_KEPT:
                 _TERMS.clear()
-            values = {p: self.values[p][j] for p in self.site_paths}
-            _TERMS[key] = site_terms(self.blocks, values, group.accelerator, self.catalog)
-        return _TERMS[key]
+            _TERMS[key] = found
+        return found if isinstance(found, SiteTerms) else None
 
     def group(self, key: tuple[Any, ...], j: int, chunk: _Chunk) -> Group | None:
         """The group of ``key`` with point ``j`` as its representative (its row goes to

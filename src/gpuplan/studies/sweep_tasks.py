@@ -158,7 +158,10 @@ def run_task(task: Task) -> Any:
     columns: dict[str, list[Any]] = {"point": [task.indices[j] for j in order]}
     for path, column in task.values.items():
         text = path in task.text_paths
-        columns[path] = [_cell(column[j], text) for j in order]
+        if text or not set(map(type, column)) <= {str, int, float, bool, type(None)}:
+            columns[path] = [_cell(column[j], text) for j in order]
+        else:  # cells as they are (what _cell leaves alone), without a call per cell
+            columns[path] = [column[j] for j in order]
     columns.update(outputs)
     return pa.table(columns)
 
