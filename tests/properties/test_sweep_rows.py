@@ -143,3 +143,28 @@ def test_values_of_different_paths_are_not_confused(catalog: Catalog) -> None:
         ((path, [value]),) = grid.items()
         want = flat_plan(with_values(spec.base, {path: value}), catalog, cache)
         assert _same({k: v for k, v in row.items() if k not in ("point", path)}, want) == []
+
+
+def test_a_staged_run_is_planned_point_by_point(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A staged run's energy and cost are sums over its stages: not the columns of one run.
+    staged = {
+        "model": "open-sora-2-11b", "hardware": "h100-sxm", "gpus": 16,
+        "parallelism": {"tp": 1, "pp": 1, "cp": 1, "ep": 1, "microbatch": 1, "interleave": 1,
+                        "recompute": "full", "sequence_parallel": False, "zero": 3},
+        "training": {"global_batch": 16},
+        "stages": [{"name": "low", "clip": {"frames": 33, "height": 256, "width": 256},
+                    "steps": 200},
+                   {"name": "high", "samples": 800, "gpus": 32, "global_batch": 32}],
+    }  # fmt: skip
+    spec = parse_sweep({"base": staged, "grid": {"site.pue": [1.1, 1.3], "site.grid": ["china"]}})
+    planned = _planned_rows(monkeypatch)
+    rows = run_sweep(spec, workers=1).table.to_pylist()
+    assert len(planned) == 2 and [r["error"] for r in rows] == [None, None]
+    cache = SearchCache()
+    for row in rows:
+        point = {p: row[p] for p in spec.values}
+        want = flat_plan(with_values(spec.base, point), catalog, cache)
+        assert _same({k: v for k, v in row.items() if k != "point" and k not in point}, want) == []
+    assert rows[1]["energy.mwh"] > rows[0]["energy.mwh"]
