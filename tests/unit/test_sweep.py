@@ -17,7 +17,14 @@ from typer.testing import CliRunner
 from gpuplan.catalog import Catalog, load_catalog
 from gpuplan.cli.app import app
 from gpuplan.errors import ScenarioError
-from gpuplan.studies.sweep import SweepMode, parse_sweep, run_sweep
+from gpuplan.studies.sweep import (
+    IN_PROCESS_S,
+    SweepMode,
+    estimated_work_s,
+    parse_sweep,
+    run_sweep,
+)
+from gpuplan.studies.sweep_run import groups_of
 
 BASE: dict[str, Any] = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 1024}
 GRID: dict[str, Any] = {
@@ -166,3 +173,18 @@ def test_sweep_command_writes_parquet(tmp_path: Path) -> None:
     assert summary["scenarios"] == 6 and summary["errors"] == 0
     assert summary["backend"] == "in-process"  # too small to be worth starting processes
     assert pq.read_table(out).num_rows == 6
+
+
+def test_a_sweep_below_the_work_workers_win_back_runs_in_this_process() -> None:
+    # 10,000 points of one plan at many sites and prices: one search, then columns.
+    grid = {"site.pue": [1.0 + 0.01 * i for i in range(100)],
+            "prices.gpu_usd": [20_000.0 + 100 * i for i in range(100)]}  # fmt: skip
+    spec = parse_sweep({"base": BASE, "grid": grid})
+    result = run_sweep(spec)  # no worker count given
+    assert result.backend == "in-process" and result.workers == 1
+    assert result.scenarios == 10_000 and result.counts()["errors"] == 0
+    # Many distinct searches are worth a pool of processes.
+    many = parse_sweep({"base": BASE, "grid": {"gpus": list(range(8, 8 * 200, 8))}})
+    order = list(range(many.size))
+    assert estimated_work_s(many, order, groups_of(many)) > IN_PROCESS_S
+    assert estimated_work_s(spec, list(range(spec.size)), groups_of(spec)) < IN_PROCESS_S

@@ -27,19 +27,21 @@ GRID: dict[str, Any] = {"site.pue": [1.1, 1.2, 1.3, 1.4], "prices.gpu_usd": [20_
 def test_a_row_that_fails_is_an_error_row_and_the_others_survive(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = sweep_tasks.flat_plan
+    # A point is planned in full unless it shares all but its site and prices with one that
+    # was (studies.sweep_groups), so the failure is put where each GPU count is planned.
+    real = sweep_tasks.plan_row
 
     def flaky(data: Any, *args: Any, **kwargs: Any) -> Any:
-        if data["site"]["pue"] == 1.2:
+        if data["gpus"] == 128:
             raise ZeroDivisionError("float division by zero")
         return real(data, *args, **kwargs)
 
-    monkeypatch.setattr(sweep_tasks, "flat_plan", flaky)
-    grid = {**GRID, "hardware": ["h100-sxm", "no-such-gpu"]}
+    monkeypatch.setattr(sweep_tasks, "plan_row", flaky)
+    grid = {**GRID, "gpus": [64, 128], "hardware": ["h100-sxm", "no-such-gpu"]}
     rows = run_sweep(parse_sweep({"base": BASE, "grid": grid}), workers=1).table.to_pylist()
-    assert len(rows) == 16
+    assert len(rows) == 32
     for row in rows:
-        if row["site.pue"] == 1.2:
+        if row["gpus"] == 128:
             assert row["error"].startswith("could not be planned (ZeroDivisionError")
         elif row["hardware"] == "no-such-gpu":
             assert "unknown accelerator 'no-such-gpu'" in row["error"]
@@ -48,21 +50,21 @@ def test_a_row_that_fails_is_an_error_row_and_the_others_survive(
 
 
 def test_a_row_past_its_time_limit_is_an_error_row(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = sweep_tasks.flat_plan
+    real = sweep_tasks.plan_row
 
     def slow(data: Any, *args: Any, **kwargs: Any) -> Any:
-        if data["site"]["pue"] == 1.3:
+        if data["gpus"] == 128:
             time.sleep(30)
         return real(data, *args, **kwargs)
 
-    monkeypatch.setattr(sweep_tasks, "flat_plan", slow)
+    monkeypatch.setattr(sweep_tasks, "plan_row", slow)
     started = time.monotonic()
-    spec = parse_sweep({"base": BASE, "grid": GRID})
+    spec = parse_sweep({"base": BASE, "grid": {**GRID, "gpus": [64, 128]}})
     rows = run_sweep(spec, workers=1, row_time_limit_s=0.5).table.to_pylist()
-    assert time.monotonic() - started < 15  # two slow rows cut at 0.5 s, not 60 s of sleep
-    slow_rows = [r for r in rows if r["site.pue"] == 1.3]
-    assert [r["error"] for r in slow_rows] == ["took longer than the row time limit of 0.5 s"] * 2
-    assert all(r["error"] is None for r in rows if r["site.pue"] != 1.3)
+    assert time.monotonic() - started < 15  # eight slow rows cut at 0.5 s, not 240 s of sleep
+    slow_rows = [r for r in rows if r["gpus"] == 128]
+    assert [r["error"] for r in slow_rows] == ["took longer than the row time limit of 0.5 s"] * 8
+    assert all(r["error"] is None for r in rows if r["gpus"] != 128)
 
 
 def test_finished_chunks_are_on_disk_and_a_rerun_resumes(tmp_path: Path) -> None:

@@ -188,7 +188,7 @@ def interval_dict(
     if step_time_s is None or r.mfu_is_what_if:
         return None
     basis, log_quantiles = _stored_basis(r.accelerator.id, r.framework.id, r.gpus)
-    factors = {k: math.exp(q) for k, q in log_quantiles.items()}
+    factors = interval_factors(log_quantiles)
     out: dict[str, Any] = {"step_time_s": _block(step_time_s, factors)}
     if run is not None and cost is not None:
         if r.duration_s is None:
@@ -214,6 +214,16 @@ def interval_dict(
     out["validated"] = not warnings
     out["warnings"] = warnings
     return out
+
+
+def interval_factors(log_quantiles: Mapping[str, float]) -> dict[str, float]:
+    """P10, P50, P90 as factors on the point value (each block is point x factor)."""
+    return {k: math.exp(q) for k, q in log_quantiles.items()}
+
+
+def stored_factors(accelerator_id: str, framework_id: str, gpus: int) -> dict[str, float]:
+    """:func:`interval_factors` of the stored residuals for a plan (what its blocks use)."""
+    return interval_factors(_stored_basis(accelerator_id, framework_id, gpus)[1])
 
 
 @functools.lru_cache(maxsize=1024)  # the stored residuals are loaded once per process

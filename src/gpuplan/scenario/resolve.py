@@ -26,6 +26,7 @@ from gpuplan.scenario.schema import (
     Clip,
     InlineModel,
     Precision,
+    Prices,
     Scenario,
     Site,
     Training,
@@ -182,6 +183,52 @@ def _power_price(site: Site, catalog: Catalog) -> tuple[float, ElectricityPrice 
     )
 
 
+@dataclass(frozen=True)
+class SiteTerms:
+    """What a scenario's ``site`` and ``prices`` resolve to: all a plan's site and price
+    dependent numbers (power, energy, emissions, cost) take from the scenario."""
+
+    gpu_price_usd: float
+    cloud_usd_per_gpu_hour: float
+    cloud_price_basis: str
+    grid: Grid
+    pue: float
+    pue_basis: str
+    electricity: ElectricityPrice | None
+    power_usd_per_kwh: float
+    household: Household
+
+
+def resolve_site(
+    site: Site, prices: Prices, accelerator: Accelerator, catalog: Catalog
+) -> SiteTerms:
+    """The site's and prices' values, defaults filled from the catalog. The grid and the
+    household country must be catalog ids (:func:`resolve` checks them first)."""
+    power_price, electricity = _power_price(site, catalog)
+    if site.pue is not None:
+        pue, pue_basis = site.pue, "given in the scenario"
+    else:
+        default = catalog.pue["typical"]
+        pue, pue_basis = default.value, f"catalog default '{default.id}' ({default.source})"
+    cloud = accelerator.default_cloud
+    if prices.cloud_usd_per_gpu_hour is not None:
+        cloud_price, cloud_basis = prices.cloud_usd_per_gpu_hour, "given in the scenario"
+    else:
+        cloud_price = cloud.usd_per_hour
+        cloud_basis = f"{cloud.provider} {cloud.term.value}, {cloud.date.isoformat()}"
+    return SiteTerms(
+        gpu_price_usd=prices.gpu_usd or accelerator.purchase.usd,
+        cloud_usd_per_gpu_hour=cloud_price,
+        cloud_price_basis=cloud_basis,
+        grid=catalog.grid(site.grid),
+        pue=pue,
+        pue_basis=pue_basis,
+        electricity=electricity,
+        power_usd_per_kwh=power_price,
+        household=catalog.household(site.households),
+    )
+
+
 def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
     """Look up catalog ids and fill defaults from the catalog (each default is sourced)."""
     errors = _lookup_errors(scenario, catalog)
@@ -201,18 +248,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
     peak = accelerator.peak_fp8_flops_per_s if fp8 else accelerator.peak_bf16_flops_per_s
     assert peak is not None, "checked by _lookup_errors"
     seq_len = training.seq_len or sequence_length(model)
-    power_price, electricity = _power_price(site, catalog)
-    if site.pue is not None:
-        pue, pue_basis = site.pue, "given in the scenario"
-    else:
-        default = catalog.pue["typical"]
-        pue, pue_basis = default.value, f"catalog default '{default.id}' ({default.source})"
-    cloud = accelerator.default_cloud
-    if scenario.prices.cloud_usd_per_gpu_hour is not None:
-        cloud_price, cloud_basis = scenario.prices.cloud_usd_per_gpu_hour, "given in the scenario"
-    else:
-        cloud_price = cloud.usd_per_hour
-        cloud_basis = f"{cloud.provider} {cloud.term.value}, {cloud.date.isoformat()}"
+    terms = resolve_site(site, scenario.prices, accelerator, catalog)
     return ResolvedScenario(
         scenario=scenario,
         model=model,
@@ -228,14 +264,14 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
         tokens=_tokens(training, model, seq_len),
         duration_s=training.days * units.DAY_S if training.days is not None else None,
         mfu=training.mfu,
-        gpu_price_usd=scenario.prices.gpu_usd or accelerator.purchase.usd,
-        cloud_usd_per_gpu_hour=cloud_price,
-        cloud_price_basis=cloud_basis,
-        grid=catalog.grid(site.grid),
-        pue=pue,
-        pue_basis=pue_basis,
-        electricity=electricity,
-        power_usd_per_kwh=power_price,
-        household=catalog.household(site.households),
+        gpu_price_usd=terms.gpu_price_usd,
+        cloud_usd_per_gpu_hour=terms.cloud_usd_per_gpu_hour,
+        cloud_price_basis=terms.cloud_price_basis,
+        grid=terms.grid,
+        pue=terms.pue,
+        pue_basis=terms.pue_basis,
+        electricity=terms.electricity,
+        power_usd_per_kwh=terms.power_usd_per_kwh,
+        household=terms.household,
         precomputed_latents=precomputed,
     )

@@ -96,11 +96,21 @@ def flat_plan(
 ) -> dict[str, Scalar]:
     """One scenario mapping planned and flattened. Bad input (a :class:`GpuplanError`) is a
     row too: ``fits`` false and the message under ``error``."""
+    return plan_row(data, catalog, cache, used)[0]
+
+
+def plan_row(
+    data: Mapping[str, Any],
+    catalog: Catalog,
+    cache: SearchCache,
+    used: dict[SearchKey, SearchResult] | None = None,
+) -> tuple[dict[str, Scalar], PlanResult | None]:
+    """:func:`flat_plan`'s row and the result it flattens (None for bad input)."""
     try:
         result = cached_plan(parse_scenario(data), catalog, cache, used)
     except GpuplanError as exc:
-        return {"error": str(exc), "fits": False}
-    return {"error": None, **flat_result(result)}
+        return {"error": str(exc), "fits": False}, None
+    return {"error": None, **flat_result(result)}, result
 
 
 def search_group(data: Mapping[str, Any]) -> str | None:

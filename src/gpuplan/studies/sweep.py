@@ -15,12 +15,13 @@ flattened plan result (:func:`gpuplan.studies.rows.flat_outputs`); a plan that d
 a row with ``fits`` false and its ``infeasible_reason``.
 
 Speed: scenarios are grouped by the plan search they need (:func:`search_group`). On worker
-processes or a Dask cluster each distinct search (~0.5 s) runs once, in parallel
-("priming"), and is shipped with the chunks that need it; a scenario then costs ~0.4 ms on
-one core (2,500 a second without a global batch, ~2,100 with a reused search; measured by
-``benchmarks/sweep_bench.py``). Workers keep a search cache across chunks. In a random
-sweep with a global batch, uncertain GPU counts, batches and sequence lengths are quantised
-as in :mod:`gpuplan.studies.uncertainty` (the metadata's notes say so).
+processes or a Dask cluster each distinct search (~0.1 s) runs once, in parallel
+("priming"), and is shipped with the chunks that need it. Points that differ only in site
+and prices are planned once per group, their power, energy, emissions and cost computed in
+columns (:mod:`gpuplan.studies.sweep_groups`): a point then costs ~20 us on one core
+(``benchmarks/sweep_bench.py``). Workers keep a search cache and the groups across chunks.
+In a random sweep with a global batch, uncertain GPU counts, batches and sequence lengths are
+quantised as in :mod:`gpuplan.studies.uncertainty` (the metadata's notes say so).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from gpuplan.scenario.distributions import (
 )
 from gpuplan.scenario.parse import parse_scenario, read_yaml_file
 from gpuplan.studies.rows import search_group
+from gpuplan.studies.sweep_groups import SITE_ROOTS, point_keys
 from gpuplan.studies.sweep_run import (
     SEARCH_PATHS,
     Job,
@@ -78,9 +80,16 @@ __all__ = [
 
 MAX_POINTS = 10_000_000
 MAX_CHUNK = 2000
-SMALL_SWEEP = 2000
-"""Below this many points (and with at most one plan search) a sweep runs in this process by
-default: starting worker processes (~1 s) would cost more than they save."""
+IN_PROCESS_S = 3.0
+"""A sweep whose estimated work (:func:`estimated_work_s`) is below this runs in this process
+by default: a pool of worker processes takes ~1.5 s to start (each imports gpuplan and loads
+the catalog), which two workers win back only on about twice that much work."""
+SEARCH_S = 0.1
+"""About one plan search (a 70B model on 1,024-16,384 GPUs: benchmarks/sweep_bench.py)."""
+PLAN_S = 0.6e-3
+"""About one point planned in full once its search is made."""
+ROW_S = 20e-6
+"""About one point whose plan is its group's (site and prices in columns)."""
 
 
 def _grid(base: Mapping[str, Any], grid: object) -> dict[str, list[Any]]:
@@ -247,7 +256,7 @@ def run_sweep(
 ) -> SweepResult:
     """Plan every point of ``spec``: in this process (``workers=1``), on ``workers`` local
     processes (default: the CPU count; this process for a small sweep, see
-    :data:`SMALL_SWEEP`), or on a Dask cluster through ``client``. Each point has
+    :data:`IN_PROCESS_S`), or on a Dask cluster through ``client``. Each point has
     ``row_time_limit_s`` (an error row past it). With ``store``, finished chunks are saved
     as they complete and the points it already holds are not planned again."""
     started = time.perf_counter()
@@ -262,7 +271,7 @@ def run_sweep(
         backend, workers = "dask", max(1, len(client.scheduler_info().get("workers", {})))
     else:
         if workers is None:
-            small = len(order) < SMALL_SWEEP and len({groups[i] for i in order}) <= 1
+            small = estimated_work_s(spec, order, groups) < IN_PROCESS_S
             workers = 1 if small else os.cpu_count() or 1
         backend = "in-process" if workers == 1 else "processes"
     if chunk_size is None:
@@ -282,6 +291,15 @@ def run_sweep(
         elapsed_s=time.perf_counter() - started,
         metadata=metadata(spec) | {"resumed_rows": len(done)},
     )
+
+
+def estimated_work_s(spec: SweepSpec, order: list[int], groups: list[str | None]) -> float:
+    """Rough seconds the points of ``order`` take on one core: a search per search group,
+    a full plan per group of points that differ only in site and prices, a row per point."""
+    searches = len({groups[i] for i in order} - {None})
+    paths = [p for p in spec.values if p.split(".")[0] not in SITE_ROOTS]
+    keys = point_keys([[spec.values[p][i] for i in order] for p in paths], len(order))
+    return searches * SEARCH_S + len(set(keys)) * PLAN_S + len(order) * ROW_S
 
 
 def metadata(spec: SweepSpec) -> dict[str, Any]:

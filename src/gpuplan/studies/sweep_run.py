@@ -20,6 +20,7 @@ from gpuplan.scenario.distributions import with_values
 from gpuplan.search.cache import SearchKey
 from gpuplan.search.plans import SearchResult
 from gpuplan.studies.rows import search_group
+from gpuplan.studies.sweep_groups import point_keys
 from gpuplan.studies.sweep_store import PartStore
 from gpuplan.studies.sweep_tasks import Task, executor, prime, run_task, worker_state
 
@@ -78,13 +79,13 @@ class Job:
 def _kinds(column: Sequence[Any]) -> set[str]:
     """The kinds of value in a column, as a Parquet column would need them."""
     kinds = set()
-    for value in column:
-        if isinstance(value, bool):
+    for kind in set(map(type, column)):
+        if issubclass(kind, bool):
             kinds.add("bool")
-        elif isinstance(value, int | float):
+        elif issubclass(kind, int | float):
             kinds.add("number")
-        elif value is not None:
-            kinds.add(type(value).__name__)
+        elif kind is not type(None):
+            kinds.add(kind.__name__)
     return kinds
 
 
@@ -94,14 +95,18 @@ def chunks(order: list[int], size: int) -> Iterator[list[int]]:
 
 
 def groups_of(spec: SweepSpec) -> list[str | None]:
-    """The search group of every point (cheap when no swept path can change the search)."""
+    """The search group of every point (each distinct combination of the swept values that
+    can change the search asked once)."""
     swept = [p for p in spec.values if p.split(".")[0] in SEARCH_PATHS]
     if not swept:
         return [search_group(spec.base)] * spec.size
-    return [
-        search_group(with_values(spec.base, {p: spec.values[p][i] for p in swept}))
-        for i in range(spec.size)
-    ]
+    known: dict[tuple[Any, ...], str | None] = {}
+    out = []
+    for i, key in enumerate(point_keys([spec.values[p] for p in swept], spec.size)):
+        if key not in known:
+            known[key] = search_group(with_values(spec.base, {p: spec.values[p][i] for p in swept}))
+        out.append(known[key])
+    return out
 
 
 def in_process(job: Job, order: list[int], chunk_size: int) -> int:

@@ -32,10 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.errors import shorten
+from gpuplan.planning.result import PlanResult
 from gpuplan.scenario.distributions import with_values
 from gpuplan.search.cache import SearchCache, SearchKey
 from gpuplan.search.plans import SearchResult
-from gpuplan.studies.rows import Scalar, flat_plan
+from gpuplan.studies.rows import Scalar, flat_plan, plan_row
+from gpuplan.studies.sweep_groups import plan_chunk
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -83,16 +85,20 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 
 def planned_row(
     data: Mapping[str, Any], catalog: Catalog, cache: SearchCache, limit_s: float | None
-) -> dict[str, Scalar]:
-    """:func:`flat_plan` of one point, an error row if it fails or runs out of time."""
+) -> tuple[dict[str, Scalar], PlanResult | None]:
+    """:func:`plan_row` of one point (its row and result), an error row if it fails or runs
+    out of time."""
     try:
         with time_limit(limit_s):
-            return flat_plan(data, catalog, cache)
+            return plan_row(data, catalog, cache)
     except RowTimeout:
-        return {"error": f"took longer than the row time limit of {limit_s:g} s", "fits": False}
+        return {
+            "error": f"took longer than the row time limit of {limit_s:g} s",
+            "fits": False,
+        }, None
     except Exception as exc:  # a bug or an unforeseen value: this row only, the rest go on
         what = shorten(f"{type(exc).__name__}: {exc}")
-        return {"error": f"could not be planned ({what})", "fits": False}
+        return {"error": f"could not be planned ({what})", "fits": False}, None
 
 
 _WORKER_LOCK = threading.Lock()
@@ -135,20 +141,29 @@ def _cell(value: Any, text: bool = False) -> Any:
 
 
 def run_task(task: Task) -> Any:
-    """Plan the task's points into a pyarrow table: point, inputs, error, outputs."""
+    """Plan the task's points into a pyarrow table: point, inputs, error, outputs (rows in
+    the order made; :func:`gpuplan.studies.sweep.assemble` sorts them). Points sharing all
+    but their site and prices are planned once (:func:`gpuplan.studies.sweep_groups.plan_chunk`).
+    """
     import pyarrow as pa  # type: ignore[import-untyped]
 
     catalog, cache = worker_state(task)
-    rows = []
-    for j, index in enumerate(task.indices):
-        point = {path: column[j] for path, column in task.values.items()}
-        row = {"point": index, **{p: _cell(v, p in task.text_paths) for p, v in point.items()}}
-        row.update(
-            planned_row(with_values(task.base, point), catalog, cache, task.row_time_limit_s)
-        )
-        rows.append(row)
-    keys = list(dict.fromkeys(key for row in rows for key in row))
-    return pa.table({key: [row.get(key) for row in rows] for key in keys})
+
+    def plan_one(data: Mapping[str, Any]) -> tuple[dict[str, Scalar], PlanResult | None]:
+        return planned_row(data, catalog, cache, task.row_time_limit_s)
+
+    order, outputs = plan_chunk(
+        task.base, task.values, len(task.indices), catalog, task.catalog_token, plan_one
+    )
+    columns: dict[str, list[Any]] = {"point": [task.indices[j] for j in order]}
+    for path, column in task.values.items():
+        text = path in task.text_paths
+        if text or not set(map(type, column)) <= {str, int, float, bool, type(None)}:
+            columns[path] = [_cell(column[j], text) for j in order]
+        else:  # cells as they are (what _cell leaves alone), without a call per cell
+            columns[path] = [column[j] for j in order]
+    columns.update(outputs)
+    return pa.table(columns)
 
 
 Submit = Callable[[Callable[[Task], Any], Task], Any]
