@@ -47,6 +47,9 @@ def test_beats_calculon_on_korthikanti(rows: list[v.ValidationRow]) -> None:
     summary = v.summarize(chosen)
     assert summary.mean_abs < 0.0365
     assert summary.max_abs < 0.0887
+    # Issue 13's bars on the same points: mean 2.5%, max 6.5%.
+    assert summary.mean_abs <= 0.025
+    assert summary.max_abs <= 0.065
 
 
 def test_korthikanti_leave_one_out(catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,10 +102,9 @@ def test_targets_report_misses(
 ) -> None:
     results = {t.target.id: t for t in v.check_targets(rows)}
     assert results["korthikanti-end-to-end"].passed
-    # Issue 13's bars on the same eight rows (mean 2.5%, max 6.5%): missed, in words.
+    # Issue 13's bars on the same eight rows (mean 2.5%, max 6.5%), through the target.
     issue13 = results["korthikanti-issue-13"]
-    assert issue13.summary.rows == 8 and not issue13.passed
-    assert [f.split()[0] for f in issue13.failures] == ["mean", "max"]
+    assert issue13.summary.rows == 8 and issue13.passed
     held = results["held-out-sources"]
     assert held.summary.rows >= 60
     # Issue 13's held-out bars (median 5%, p90 12%, each source's median 10%): the 90th
