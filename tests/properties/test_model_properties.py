@@ -10,6 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from gpuplan.catalog import load_catalog
+from gpuplan.model.kernels import device, gemm_time
 from gpuplan.model.performance import estimate
 from gpuplan.model.step import Infeasible, StepEstimate
 from gpuplan.scenario.plan import ParallelPlan, Recompute
@@ -105,3 +106,24 @@ def test_recompute_costs_time_and_saves_memory(plan: ParallelPlan) -> None:
     assert full.time_s >= none.time_s
     assert full.memory.activations_bytes <= none.memory.activations_bytes
     assert full.hfu >= full.mfu
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.integers(64, 65536),
+    n=st.integers(64, 65536),
+    k=st.integers(16, 65536),
+    more=st.integers(1, 65536),
+    fp8=st.booleans(),
+)
+def test_gemm_rate_never_falls_with_a_longer_inner_dimension(
+    m: int, n: int, k: int, more: int, fp8: bool
+) -> None:
+    # The GEMM K-overhead is a fixed cost per output tile: with the same output (m x n), a
+    # longer inner dimension spreads it over more work, so FLOPs per second never drop, and
+    # the time never falls.
+    dev = device(H100, CATALOG.efficiency_profile("h100-sxm"), fp8, 0.9)
+    assert dev.gemm_k_overhead > 0
+    short, long = gemm_time(m, n, k, dev), gemm_time(m, n, k + more, dev)
+    assert long >= short
+    assert k / short <= (k + more) / long * (1 + 1e-9)

@@ -14,7 +14,8 @@ from gpuplan import units
 from gpuplan.catalog import Catalog
 from gpuplan.catalog.schema import AttentionKernel, Model
 from gpuplan.model.collectives import Collective, Link, Network, collective_time, p2p_time
-from gpuplan.model.kernels import Device, gemm_time, tile_efficiency
+from gpuplan.model.kernels import Device, device, gemm_time, tile_efficiency
+from gpuplan.model.layer import layer_cost
 from gpuplan.model.memory import MemoryEstimate, activation_bytes_per_layer
 from gpuplan.model.performance import estimate
 from gpuplan.model.rules import plan_errors, stage_layers
@@ -28,6 +29,24 @@ def test_ring_all_reduce_by_hand() -> None:
     # 8 ranks inside one domain, 800 MB each: 2 x 7 steps of 100 MB at 100 GB/s = 14 ms.
     assert collective_time(Collective.ALL_REDUCE, 800e6, 8, 1, NET) == pytest.approx(0.014)
     assert collective_time(Collective.ALL_GATHER, 800e6, 8, 1, NET) == pytest.approx(0.007)
+
+
+def test_sequence_parallel_backward_gathers_the_input_again(catalog: Catalog) -> None:
+    # One layer of Llama 3 8B (hidden 4096), TP 8 inside the domain, 2,048 tokens: the
+    # activation is 2048 x 4096 x 2 B = 16.8 MB; an all-gather or a reduce-scatter of it
+    # takes 7 steps of 16.8 MB / 8 at 100 GB/s = 0.147 ms, an all-reduce twice that.
+    # Without SP: 2 all-reduces forward + 2 backward = 4 x 0.294 ms. With SP: 2 (AG + RS)
+    # forward + 2 (AG + RS) backward + the 2 all-gathers of the column-parallel linears'
+    # saved input shards (Korthikanti et al. 2022 sec. 4.2) = 10 x 0.147 ms; a full
+    # recompute adds the forward's 4 again.
+    model, h100 = catalog.model("llama3-8b"), catalog.accelerator("h100-sxm")
+    dev = device(h100, catalog.efficiency_profile("h100-sxm"), False, 0.9)
+    one = 7 * (2048 * 4096 * 2 / 8) / 100e9
+    for sp, recompute, collectives in ((False, Recompute.NONE, 8), (True, Recompute.NONE, 10),
+                                       (True, Recompute.FULL, 14)):  # fmt: skip
+        plan = ParallelPlan(tensor_parallel=8, sequence_parallel=sp, recompute=recompute)
+        cost = layer_cost(model, plan, 2048, False, dev, AttentionKernel.FLASH, NET)
+        assert cost.tp_s == pytest.approx(collectives * one)
 
 
 def test_hierarchical_all_reduce_by_hand() -> None:

@@ -28,10 +28,11 @@ def _tables(catalog: Catalog) -> dict[str, Any]:
     totals, the chip runs, the held-out groups, video, MoE and the intervals' coverage."""
     from gpuplan.checks.breakdown import held_out_groups
     from gpuplan.checks.chip_runs import predict_chip_runs
+    from gpuplan.checks.kernel_checks import kernel_checks
     from gpuplan.checks.moe_validation import validate_moe
     from gpuplan.checks.residuals import interval_coverage, residual_rows
     from gpuplan.checks.totals import predict_totals
-    from gpuplan.checks.validation import check_targets, kernel_checks
+    from gpuplan.checks.validation import check_targets
     from gpuplan.checks.validation import validate as run_validation
     from gpuplan.checks.video import predict_video_rows
 

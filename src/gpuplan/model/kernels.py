@@ -31,6 +31,9 @@ BF16_BYTES = 2
 GEMM_TILES = ((256, 128), (128, 256), (128, 128), (256, 64), (64, 256), (128, 64), (64, 128))
 FP8_CAST_BYTES = 5.0  # cast in (3) + cast out-grad and transposes (~2) per element
 FLASH_BACKWARD_FACTOR = 2.5
+GEMM_K_REFERENCE = 4096
+"""The inner dimension at which a profile's GEMM fraction holds when the profile has a
+K-overhead (efficiency.yaml gemm_k_overhead_*): the middle of the GEMMs it was fitted on."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,11 @@ class Device:
     """SMs for the wave-quantisation model; None turns it off."""
     overlap_slowdown: float = 0.0
     """Fractional slowdown of compute kernels while a collective runs beside them."""
+    gemm_k_overhead: float = 0.0
+    """Fixed cost per output tile, in elements of the inner dimension, at the training
+    precision (:func:`gemm_time`)."""
+    bf16_gemm_k_overhead: float = 0.0
+    """The same for BF16 GEMMs."""
 
 
 def device(
@@ -79,11 +87,14 @@ def device(
     points = curve or (AttentionPoint(seq_len=1, forward=fraction, backward=fraction),)
     attention_scale = accelerator.peak_bf16_flops_per_s * profile.sustained * kernel_efficiency
     bf16 = accelerator.peak_bf16_flops_per_s * profile.gemm_bf16
-    gemm = bf16
+    gemm, bf16_k0 = bf16, profile.gemm_k_overhead_bf16 or 0.0
+    k0 = bf16_k0
     if fp8:
         peak = accelerator.peak_fp8_flops_per_s
         assert peak is not None, "resolve() refuses fp8 on chips without it"
         gemm = peak * (profile.gemm_fp8 or profile.gemm_bf16)
+        if profile.gemm_k_overhead_fp8 is not None:
+            k0 = profile.gemm_k_overhead_fp8
     return Device(
         gemm_flops_per_s=gemm * profile.sustained * kernel_efficiency,
         bf16_gemm_flops_per_s=bf16 * profile.sustained * kernel_efficiency,
@@ -96,6 +107,8 @@ def device(
         fp8=fp8,
         compute_units=profile.compute_units,
         overlap_slowdown=overlap_slowdown,
+        gemm_k_overhead=k0,
+        bf16_gemm_k_overhead=bf16_k0,
     )
 
 
@@ -119,12 +132,19 @@ def tile_efficiency(m: float, n: float, batch: float, units: int | None) -> floa
 
 
 def gemm_time(m: float, n: float, k: float, dev: Device, batch: float = 1.0) -> float:
-    """Seconds for ``batch`` GEMMs of (m x k) @ (k x n)."""
+    """Seconds for ``batch`` GEMMs of (m x k) @ (k x n).
+
+    Each output tile runs a loop over ``k`` plus a fixed prologue and epilogue worth
+    ``k0`` elements of that loop (``dev.gemm_k_overhead``), so short inner dimensions run
+    slower: the rate is ``(1 + k0 / GEMM_K_REFERENCE) / (1 + k0 / k)`` of the profile's.
+    """
     if min(m, n, k, batch) <= 0:
         return 0.0
     flops = 2.0 * m * n * k * batch
     moved = BF16_BYTES * (m * k + k * n + m * n) * batch
-    rate = dev.gemm_flops_per_s * float(tile_efficiency(m, n, batch, dev.compute_units))
+    k0 = dev.gemm_k_overhead
+    shape = (1 + k0 / GEMM_K_REFERENCE) / (1 + k0 / k)
+    rate = dev.gemm_flops_per_s * shape * float(tile_efficiency(m, n, batch, dev.compute_units))
     return max(flops / rate, moved / dev.hbm_bytes_per_s) + dev.launch_s
 
 

@@ -273,16 +273,21 @@ def _norm_mla_up_swiglu_time(model: Model, moe_layer: bool, x: _Shape, dev: Devi
 
 def _tp_time(plan: ParallelPlan, x: _Shape, network: Network) -> float:
     """Tensor parallel: two all-reduces (or all-gather + reduce-scatter pairs with SP) per
-    layer in the forward, the same in the backward, again in a full recompute."""
+    layer in the forward, the same in the backward, again in a full recompute. With SP the
+    backward also all-gathers the saved input shard of each column-parallel linear (QKV, MLP
+    input) again for its weight gradient: Megatron keeps only the shard (Korthikanti et al.
+    2022 sec. 4.2; Megatron-LM's ColumnParallelLinear backward since commit 02bb1f5c,
+    2022-03)."""
     activation, t = x.tokens * x.h * BF16_BYTES, x.t
+    regather = 0.0
     if plan.sequence_parallel:
-        one = collective_time(Collective.ALL_GATHER, activation, t, 1, network) + collective_time(
-            Collective.REDUCE_SCATTER, activation, t, 1, network
-        )
+        gather = collective_time(Collective.ALL_GATHER, activation, t, 1, network)
+        one = gather + collective_time(Collective.REDUCE_SCATTER, activation, t, 1, network)
+        regather = 2 * gather
     else:
         one = collective_time(Collective.ALL_REDUCE, activation, t, 1, network)
     passes = 3 if plan.recompute is Recompute.FULL else 2
-    return 2 * one * passes
+    return 2 * one * passes + regather
 
 
 def _cp_time(x: _Shape, network: Network) -> float:

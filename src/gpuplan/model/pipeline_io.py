@@ -31,7 +31,8 @@ def logit_times(
     (memory-bound, frameworks.yaml: loss_bytes_per_logit), once per distinct (tp, cp, mb)."""
     if not model.vocab:
         return np.zeros(len(tp))
-    bf16_dev = replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False)
+    bf16_dev = replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False,
+                       gemm_k_overhead=dev.bf16_gemm_k_overhead)  # fmt: skip
     unique, where = distinct_rows(np.stack([tp, cp, microbatch], axis=1))
     values = np.empty(len(unique))
     for row, (kt, kc, kb) in enumerate(unique):

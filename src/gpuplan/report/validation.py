@@ -11,8 +11,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from gpuplan.checks.kernel_checks import KernelCheck
 from gpuplan.checks.totals import TotalsRow, summarize_totals
-from gpuplan.checks.validation import KernelCheck, TargetResult, ValidationRow
+from gpuplan.checks.validation import TargetResult, ValidationRow
 
 
 def row_dict(r: ValidationRow) -> dict[str, Any]:

@@ -158,6 +158,13 @@ class EfficiencyProfile(Record):
     """The accelerator id this profile describes."""
     gemm_bf16: Fraction
     gemm_fp8: Fraction | None = None
+    gemm_k_overhead_bf16: Annotated[float, Field(ge=0, le=4096)] | None = None
+    """Per-output-tile fixed cost of a GEMM (pipeline prologue, epilogue) in elements of the
+    inner dimension K: a GEMM of inner dimension ``k`` runs at ``(1 + k0 / 4096) / (1 +
+    k0 / k)`` of the profile's rate (:data:`gpuplan.model.kernels.GEMM_K_REFERENCE`);
+    fitted on GEMMs timed on the chip. None: no shape term."""
+    gemm_k_overhead_fp8: Annotated[float, Field(ge=0, le=4096)] | None = None
+    """The same for FP8 GEMMs."""
     attention: Fraction
     attention_curve: tuple[AttentionPoint, ...] | None = None
     """Forward and backward rates by sequence length, where measured; it replaces

@@ -83,3 +83,5 @@ class ValidationTarget(Record):
     median_abs_max: Fraction | None = None
     p90_abs_max: Fraction | None = None
     max_abs_max: Fraction | None = None
+    source_median_abs_max: Fraction | None = None
+    """Bar on the median |error| of each source group among the rows, when given."""
