@@ -183,6 +183,10 @@ def test_bidirectional_attention_runs_at_the_published_noncausal_ratio(catalog: 
     assert noncausal_1k[1] / causal_1k[1] == pytest.approx(574 / 410, rel=2e-3)
     long_ratio = attention_rates(dev, 2**17, False)[0] / attention_rates(dev, 2**17)[0]
     assert long_ratio == pytest.approx(595 / 539, rel=2e-3)  # flat beyond 16K
+    # Below the shortest measured causal length (1K) the rates are held flat, the
+    # non-causal one too (the paper's non-causal cuDNN rate falls from 574 at 1K to 497
+    # at 512: it must not rise there).
+    assert attention_rates(dev, 512, False) == attention_rates(dev, 1024, False)
     # The gain shrinks with length: masked diagonal tiles weigh less in a longer row.
     ratios = [attention_rates(dev, s, False)[0] / attention_rates(dev, s)[0] for s in (1024, 8192)]
     assert ratios[0] > ratios[1] > 1.0

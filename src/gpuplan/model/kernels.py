@@ -198,7 +198,10 @@ def attention_rates(dev: Device, seq_len: float, causal: bool = True) -> tuple[f
     forward, backward = _interpolate(dev.attention_curve, x)
     if causal:
         return forward, backward
-    forward_ratio, backward_ratio = _interpolate(dev.noncausal_curve, x)
+    # below the measured causal curve both rates are held flat, so the ratio is too
+    forward_ratio, backward_ratio = _interpolate(
+        dev.noncausal_curve, max(x, dev.attention_curve[0][0])
+    )
     return forward * forward_ratio, backward * backward_ratio
 
 
