@@ -288,3 +288,30 @@ def test_adaln_block_elementwise_traffic_by_hand(catalog: Catalog) -> None:
         assert a.forward_s - b.forward_s == pytest.approx(extra, rel=1e-9)
         assert a.backward_s - b.backward_s == pytest.approx(2 * extra, rel=1e-9)
         assert a.attention_s == b.attention_s and a.tp_s == b.tp_s
+
+
+def test_video_attention_runs_at_the_noncausal_rate(catalog: Catalog) -> None:
+    """A video DiT attends both ways: its attention (self and cross) runs at the measured
+    causal rate times the published non-causal / causal ratio, which at 37,440 tokens is
+    the FlashAttention-3 paper's 16K cuDNN ratio 595 / 539 (held flat beyond 16K); an LLM
+    keeps the causal rate."""
+    from dataclasses import replace
+
+    from gpuplan.catalog.schema import AttentionKernel
+    from gpuplan.model.kernels import device
+    from gpuplan.model.layer import layer_cost
+    from gpuplan.model.performance import network_of
+    from gpuplan.scenario.plan import ParallelPlan
+
+    h100 = catalog.accelerator("h100-sxm")
+    dev = device(h100, catalog.efficiency_profile("h100-sxm"), False, 0.9)
+    flat = replace(dev, noncausal_curve=((0.0, 1.0, 1.0),))
+    network, plan_ = network_of(catalog, h100), ParallelPlan()
+    wan = catalog.model("wan-2.1-14b")
+    video = layer_cost(wan, plan_, 37_440, False, dev, AttentionKernel.FLASH, network)
+    causal_rate = layer_cost(wan, plan_, 37_440, False, flat, AttentionKernel.FLASH, network)
+    assert causal_rate.attention_s / video.attention_s == pytest.approx(595 / 539, rel=1e-3)
+    llm = catalog.model("llama2-7b")
+    a = layer_cost(llm, plan_, 8192, False, dev, AttentionKernel.FLASH, network)
+    b = layer_cost(llm, plan_, 8192, False, flat, AttentionKernel.FLASH, network)
+    assert a.attention_s == b.attention_s

@@ -8,7 +8,9 @@ at MAMF; thin ones become memory-bound). Elementwise kernels (norms, activations
 softmax, RoPE) move their bytes at ``bw e_hbm``. Fused attention runs at ``e_attention`` of
 peak, with the backward counted as 2.5 forwards (Dao 2023, FlashAttention-2, sec. 4.1);
 where the catalog holds a measured curve, the forward and backward rates depend on the
-sequence length (interpolated in log length, flat beyond the measured ends).
+sequence length (interpolated in log length, flat beyond the measured ends). Measured
+curves are causal; bidirectional attention (diffusion transformers) runs at the catalog's
+published non-causal / causal ratio of the same kernel on top.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from gpuplan.catalog.schema import (
     AttentionKernel,
     AttentionPoint,
     EfficiencyProfile,
+    NoncausalPoint,
 )
 
 BF16_BYTES = 2
@@ -50,6 +53,8 @@ class Device:
     hbm_bytes_per_s: float
     """Achievable streaming bandwidth."""
     launch_s: float
+    noncausal_curve: tuple[tuple[float, float, float], ...] = ((0.0, 1.0, 1.0),)
+    """Non-causal / causal rate ratios: (log2 sequence length, forward, backward)."""
     fp8: bool = False
     """GEMMs run in FP8: their operands are cast (and transposed) by extra kernels."""
     compute_units: int | None = None
@@ -79,12 +84,16 @@ def device(
     ``overlap_slowdown`` is how much slower compute runs beside a collective (systems.yaml).
     """
     fraction, curve = profile.attention, profile.attention_curve
+    noncausal = profile.attention_noncausal
     if attention is AttentionKernel.FLASH2 and profile.attention_flash2 is not None:
         fraction, curve = profile.attention_flash2, profile.attention_flash2_curve
+        noncausal = profile.attention_flash2_noncausal
     if attention is AttentionKernel.TRITON:
         assert profile.attention_triton is not None, f"no Triton attention rate for {profile.id}"
         fraction, curve = profile.attention_triton, profile.attention_triton_curve
+        noncausal = profile.attention_flash2_noncausal  # derived from FlashAttention-2
     points = curve or (AttentionPoint(seq_len=1, forward=fraction, backward=fraction),)
+    ratios = noncausal or (NoncausalPoint(seq_len=1, forward=1.0, backward=1.0),)
     attention_scale = accelerator.peak_bf16_flops_per_s * profile.sustained * kernel_efficiency
     bf16 = accelerator.peak_bf16_flops_per_s * profile.gemm_bf16
     gemm, bf16_k0 = bf16, profile.gemm_k_overhead_bf16 or 0.0
@@ -103,6 +112,7 @@ def device(
             for p in points
         ),
         hbm_bytes_per_s=accelerator.hbm_bytes_per_s * profile.hbm,
+        noncausal_curve=tuple((math.log2(p.seq_len), p.forward, p.backward) for p in ratios),
         launch_s=profile.kernel_launch_us * 1e-6,
         fp8=fp8,
         compute_units=profile.compute_units,
@@ -167,12 +177,9 @@ def streaming_time(bytes_moved: Any, kernels: int, dev: Device) -> Any:
     return bytes_moved / dev.hbm_bytes_per_s + kernels * dev.launch_s
 
 
-@functools.lru_cache(maxsize=4096)
-def attention_rates(dev: Device, seq_len: float) -> tuple[float, float]:
-    """Forward and backward FLOP/s of the fused attention kernel at ``seq_len`` queries per
-    sequence: linear in log2 length between measured points, flat beyond the ends."""
-    curve = dev.attention_curve
-    x = math.log2(max(seq_len, 1.0))
+def _interpolate(curve: tuple[tuple[float, float, float], ...], x: float) -> tuple[float, float]:
+    """(forward, backward) of a curve of (x, forward, backward) points at ``x``: linear
+    between points, flat beyond the ends."""
     if x <= curve[0][0]:
         return curve[0][1], curve[0][2]
     for (x0, f0, b0), (x1, f1, b1) in itertools.pairwise(curve):
@@ -182,12 +189,29 @@ def attention_rates(dev: Device, seq_len: float) -> tuple[float, float]:
     return curve[-1][1], curve[-1][2]
 
 
+@functools.lru_cache(maxsize=4096)
+def attention_rates(dev: Device, seq_len: float, causal: bool = True) -> tuple[float, float]:
+    """Forward and backward FLOP/s of the fused attention kernel at ``seq_len`` queries per
+    sequence: linear in log2 length between measured points, flat beyond the ends; times
+    the non-causal / causal ratio at that length for bidirectional attention."""
+    x = math.log2(max(seq_len, 1.0))
+    forward, backward = _interpolate(dev.attention_curve, x)
+    if causal:
+        return forward, backward
+    # below the measured causal curve both rates are held flat, so the ratio is too
+    forward_ratio, backward_ratio = _interpolate(
+        dev.noncausal_curve, max(x, dev.attention_curve[0][0])
+    )
+    return forward * forward_ratio, backward * backward_ratio
+
+
 def flash_attention_time(
-    forward_flops: float, dev: Device, backward: bool, seq_len: float
+    forward_flops: float, dev: Device, backward: bool, seq_len: float, causal: bool = True
 ) -> float:
     """Forward (and backward when asked) of a fused attention kernel over sequences of
-    ``seq_len`` queries; the backward does 2.5 forwards' FLOPs."""
-    forward_rate, backward_rate = attention_rates(dev, seq_len)
+    ``seq_len`` queries; the backward does 2.5 forwards' FLOPs. ``forward_flops`` counts
+    the FLOPs done: about half the s x s scores when causal, all of them otherwise."""
+    forward_rate, backward_rate = attention_rates(dev, seq_len, causal)
     seconds = forward_flops / forward_rate + dev.launch_s
     if backward:
         seconds += FLASH_BACKWARD_FACTOR * forward_flops / backward_rate + dev.launch_s

@@ -193,10 +193,11 @@ def _attention_core(
     score_width, value_width = widths
     b, s_local = x.b, x.s_local
     if attention_kernel is not AttentionKernel.UNFUSED:
-        keys = (seq_len + 1) / 2 if model.kind.value == "llm" else seq_len
+        causal = model.kind.value == "llm"
+        keys = (seq_len + 1) / 2 if causal else seq_len
         flops = 2 * b * x.heads * s_local * keys * (score_width + value_width)
-        fwd = flash_attention_time(flops, dev, False, s_local)
-        return fwd, flash_attention_time(flops, dev, True, s_local)
+        fwd = flash_attention_time(flops, dev, False, s_local, causal)
+        return fwd, flash_attention_time(flops, dev, True, s_local, causal)
     batch = b * x.heads
     scores = gemm_time(s_local, seq_len, score_width, dev, batch=batch)
     values = gemm_time(s_local, value_width, seq_len, dev, batch=batch)
@@ -221,8 +222,8 @@ def _cross_attention(
     g.add(x.b * video.text_tokens, 2 * q_width / t, h)
     flops = 4 * x.b * x.heads * x.s_local * video.text_tokens * model.head_size
     return (
-        flash_attention_time(flops, dev, False, x.s_local),
-        flash_attention_time(flops, dev, True, x.s_local),
+        flash_attention_time(flops, dev, False, x.s_local, causal=False),
+        flash_attention_time(flops, dev, True, x.s_local, causal=False),
     )
 
 

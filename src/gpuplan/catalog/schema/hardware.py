@@ -134,7 +134,23 @@ class AttentionPoint(BaseModel):
     backward: Fraction
 
 
-def _check_curve(profile_id: str, name: str, curve: tuple[AttentionPoint, ...] | None) -> None:
+class NoncausalPoint(BaseModel):
+    """How much faster, per FLOP, a fused attention kernel runs without a causal mask than
+    with one at one sequence length (non-causal rate / causal rate, each over its own
+    FLOPs: s^2 and about s^2 / 2)."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
+
+    seq_len: PositiveInt
+    forward: Annotated[float, Field(ge=0.5, le=4)]
+    backward: Annotated[float, Field(ge=0.5, le=4)]
+
+
+def _check_curve(
+    profile_id: str,
+    name: str,
+    curve: tuple[AttentionPoint, ...] | tuple[NoncausalPoint, ...] | None,
+) -> None:
     if curve is None:
         return
     lengths = [point.seq_len for point in curve]
@@ -178,6 +194,11 @@ class EfficiencyProfile(Record):
     """The same for the 2022-23 Triton flash-attention kernel, where known."""
     attention_triton_curve: tuple[AttentionPoint, ...] | None = None
     """The Triton kernel's rates by sequence length; replaces ``attention_triton``."""
+    attention_noncausal: tuple[NoncausalPoint, ...] | None = None
+    """Non-causal / causal rate of the chip's best fused kernel by sequence length, where
+    the curves above are causal measurements; None: the rates hold for both."""
+    attention_flash2_noncausal: tuple[NoncausalPoint, ...] | None = None
+    """The same for FlashAttention-2 (and the Triton kernel derived from it)."""
     sustained: Fraction
     """Tensor throughput under sustained training load / short-burst throughput: a chip at
     its power limit lowers its clock (MSMF / MAMF where measured)."""
@@ -200,6 +221,8 @@ class EfficiencyProfile(Record):
         _check_curve(self.id, "attention_curve", self.attention_curve)
         _check_curve(self.id, "attention_flash2_curve", self.attention_flash2_curve)
         _check_curve(self.id, "attention_triton_curve", self.attention_triton_curve)
+        _check_curve(self.id, "attention_noncausal", self.attention_noncausal)
+        _check_curve(self.id, "attention_flash2_noncausal", self.attention_flash2_noncausal)
         return self
 
 
