@@ -93,7 +93,8 @@ def activation_bytes_per_layer(
     norm_region = (4 + 2 * linear_input + (2 if model.dropout else 0)) * sbh
     attention_part = 2 * s * b * (q + 2 * kv) + linear_input * s * b * q
     if attention is AttentionKernel.UNFUSED and plan.recompute is Recompute.NONE:
-        attention_part += (2 + (3 if model.dropout else 0)) * model.heads * s * seq_len * b
+        span = model.attention_span(seq_len)
+        attention_part += (2 + (3 if model.dropout else 0)) * model.heads * s * span * b
     elif attention is not AttentionKernel.UNFUSED:
         attention_part += 4 * model.heads * s * b  # FP32 log-sum-exp per query and head
     per_f = 6 if model.ffn is Ffn.SWIGLU else 4
