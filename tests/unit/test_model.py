@@ -148,6 +148,21 @@ def test_model_states_by_hand(catalog: Catalog) -> None:
     assert m.optimizer_bytes == pytest.approx(12 * params)
 
 
+def test_model_states_of_nemo_sft_by_hand(catalog: Catalog) -> None:
+    # NeMo 24.07's SFT config: FP8 parameters (1 byte), BF16 gradients (2) and the Adam
+    # state (master weights and both moments) in BF16 (3 x 2 = 6): 9 bytes per parameter.
+    result = estimate(
+        catalog, gpt(), catalog.accelerator("h100-sxm"), ParallelPlan(), seq_len=2048,
+        global_batch=1, fp8=True, framework_id="nemo-2024-sft",
+    )  # fmt: skip
+    assert isinstance(result, StepEstimate)
+    layer = 4 * 1024**2 + 2 * 1024 * 4096 + 2 * 1024
+    params = 4 * layer + 2 * 1000 * 1024
+    assert result.memory.weights_bytes == pytest.approx(1 * params)
+    assert result.memory.grads_bytes == pytest.approx(2 * params)
+    assert result.memory.optimizer_bytes == pytest.approx(6 * params)
+
+
 def test_zero_stages_shard_by_hand(catalog: Catalog) -> None:
     mems = [memory_of(catalog, ParallelPlan(data_parallel=8, zero=z), 8) for z in range(4)]
     assert mems[1].optimizer_bytes == pytest.approx(mems[0].optimizer_bytes / 8)

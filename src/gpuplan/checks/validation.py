@@ -43,6 +43,7 @@ FRAMEWORK_PROFILES = {
     "megatron-lm": "megatron-2022",
     "megatron-lm-2021": "megatron-lm-2021",
     "nemo": "nemo-2024",
+    "nemo-sft": "nemo-2024-sft",
     "llm-foundry": "llm-foundry-2023",
     "llm-foundry-fa2": "llm-foundry-fa2",
 }

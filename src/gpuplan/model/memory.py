@@ -2,7 +2,9 @@
 
 Mixed-precision Adam keeps, per parameter, BF16 weights (2 bytes), gradients (``grad_bytes``:
 4 for Megatron's FP32 main grads) and FP32 master weights plus two moments (12 bytes)
-(Rajbhandari et al. 2020, "ZeRO", sec. 3.1). ZeRO stage 1 shards the optimizer states over
+(Rajbhandari et al. 2020, "ZeRO", sec. 3.1); a framework profile may say otherwise
+(``weight_bytes``, ``optimizer_state_bytes`` in frameworks.yaml: FP8 parameters, BF16 Adam
+state). ZeRO stage 1 shards the optimizer states over
 the ranks that hold the same weights (DP x CP), stage 2 also the gradients, stage 3 the
 weights too (keeping two layers gathered for compute and prefetch).
 
@@ -34,8 +36,6 @@ from dataclasses import dataclass
 from gpuplan.catalog.schema import AttentionKernel, Ffn, Model
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
-WEIGHT_BYTES = 2
-OPTIMIZER_BYTES = 12  # FP32 master weights + Adam first and second moments
 LOGIT_BYTES = 6  # BF16 logits and their FP32 copy for the softmax cross-entropy
 
 
