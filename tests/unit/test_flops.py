@@ -155,3 +155,17 @@ def test_video_attention_dominates_at_long_sequences(catalog: Catalog) -> None:
 def test_flops_need_a_positive_sequence() -> None:
     with pytest.raises(ValueError, match="seq_len"):
         forward_flops_per_token(tiny(), 0)
+
+
+def test_packed_samples_confine_attention_to_one_sample_by_hand() -> None:
+    # tiny (H*d = 8), sequence of 4096 tokens packed with samples of 3 tokens: each query
+    # attends within its sample, s_eff = (3 + 1) / 2 = 2 keys, not (4096 + 1) / 2.
+    # Scores per layer: 4 * 2 * 8 = 64, two layers: 2 * 64 = 128. The GEMMs do not
+    # change: projections 2 * (384 + 128) as unpacked.
+    packed = forward_flops_per_token(tiny(packed_sample_tokens=3), seq_len=4096)
+    assert packed.attention_scores == 2 * 64
+    assert packed.attention_projections == 2 * (384 + 128)
+    # A sample as long as the sequence (or longer) is the unpacked sequence.
+    unpacked = forward_flops_per_token(tiny(), seq_len=4096)
+    assert forward_flops_per_token(tiny(packed_sample_tokens=8192), seq_len=4096) == unpacked
+    assert unpacked.attention_scores == 2 * (4 * 2048.5 * 8)  # two layers

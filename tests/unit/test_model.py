@@ -148,6 +148,21 @@ def test_model_states_by_hand(catalog: Catalog) -> None:
     assert m.optimizer_bytes == pytest.approx(12 * params)
 
 
+def test_model_states_of_nemo_sft_by_hand(catalog: Catalog) -> None:
+    # NeMo 24.07's SFT config: FP8 parameters (1 byte), BF16 gradients (2) and the Adam
+    # state (master weights and both moments) in BF16 (3 x 2 = 6): 9 bytes per parameter.
+    result = estimate(
+        catalog, gpt(), catalog.accelerator("h100-sxm"), ParallelPlan(), seq_len=2048,
+        global_batch=1, fp8=True, framework_id="nemo-2024-sft",
+    )  # fmt: skip
+    assert isinstance(result, StepEstimate)
+    layer = 4 * 1024**2 + 2 * 1024 * 4096 + 2 * 1024
+    params = 4 * layer + 2 * 1000 * 1024
+    assert result.memory.weights_bytes == pytest.approx(1 * params)
+    assert result.memory.grads_bytes == pytest.approx(2 * params)
+    assert result.memory.optimizer_bytes == pytest.approx(6 * params)
+
+
 def test_zero_stages_shard_by_hand(catalog: Catalog) -> None:
     mems = [memory_of(catalog, ParallelPlan(data_parallel=8, zero=z), 8) for z in range(4)]
     assert mems[1].optimizer_bytes == pytest.approx(mems[0].optimizer_bytes / 8)
@@ -307,3 +322,26 @@ def test_cross_entropy_traffic_by_hand(catalog: Catalog) -> None:
     hbm = h100.hbm_bytes_per_s * profile.hbm
     per_mb = 52 * mb * seq * model.vocab / tp / hbm
     assert compute_s(52) - compute_s(0) == pytest.approx(micro_batches * per_mb, rel=1e-9)
+
+
+def test_packed_samples_shorten_the_attention_core_not_the_gemms(catalog: Catalog) -> None:
+    # Llama 2 7B, 4,096 tokens: packed with 226-token samples (NeMo's SQuAD SFT rows) each
+    # query attends to (226 + 1) / 2 keys instead of (4096 + 1) / 2, so the fused kernel's
+    # FLOPs shrink 18x; the GEMMs and their TP traffic are the same. The kernel then runs at
+    # its rate for 226-token sequences, which is no faster than at 4,096 (the measured
+    # curve rises with length), so the core takes at least 113.5 / 2048.5 of its time.
+    model, h100 = catalog.model("llama2-7b"), catalog.accelerator("h100-sxm")
+    dev = device(h100, catalog.efficiency_profile("h100-sxm"), False, 0.9)
+    plan = ParallelPlan(tensor_parallel=2, sequence_parallel=True)
+    full = layer_cost(model, plan, 4096, False, dev, AttentionKernel.FLASH, NET)
+    packed_model = model.model_copy(update={"packed_sample_tokens": 226})
+    packed = layer_cost(packed_model, plan, 4096, False, dev, AttentionKernel.FLASH, NET)
+    assert packed.attention_s < full.attention_s
+    assert packed.attention_s >= full.attention_s * 113.5 / 2048.5
+    saved = full.attention_s - packed.attention_s
+    total_full, total_packed = (
+        full.forward_s + full.backward_s,
+        packed.forward_s + packed.backward_s,
+    )
+    assert total_full - total_packed == pytest.approx(saved)
+    assert packed.tp_s == full.tp_s

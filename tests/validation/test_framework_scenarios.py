@@ -63,3 +63,24 @@ def test_the_default_stack_is_named_and_another_is_chosen(catalog: Catalog) -> N
     assert any("'megatron-2022' framework profile" in a for a in old["assumptions"])
     # The 2021-22 stack (no flash attention, fewer overlaps) is slower on the same GPUs.
     assert old["step"]["mfu"] < default["step"]["mfu"]
+
+
+def test_packed_sft_rows_as_scenarios_match_validate(catalog: Catalog) -> None:
+    # NeMo 24.07's SFT rows (SQuAD packed to 4,096 tokens): training.packed_sample_tokens
+    # in a scenario gives validate's step time; without it attention spans all 4,096
+    # tokens and the step is slower.
+    rows = [m for m in load_measurements().values() if m.packed_sample_tokens is not None]
+    assert len(rows) == 3
+    for m in rows:
+        predicted = predict_row(m, catalog)
+        assert predicted is not None and predicted.predicted_step_s is not None
+        scenario = as_scenario(m)
+        scenario["training"]["precision"] = m.precision
+        assert m.plan is not None and m.plan.zero is None  # validate: the stack's default
+        scenario["parallelism"]["recompute"] = m.plan.recompute
+        scenario["parallelism"]["zero"] = catalog.framework(scenario["framework"]).default_zero
+        unpacked = answer(scenario, catalog=catalog)["step"]["time_s"]
+        scenario["training"]["packed_sample_tokens"] = m.packed_sample_tokens
+        packed = answer(scenario, catalog=catalog)["step"]["time_s"]
+        assert packed == pytest.approx(predicted.predicted_step_s, rel=1e-9), m.id
+        assert packed < unpacked, m.id

@@ -110,7 +110,7 @@ def test_targets_report_misses(
     # Issue 13's held-out bars (median 5%, p90 12%, each source's median 10%): the 90th
     # percentile is missed, and said so in words.
     assert not held.passed
-    assert held.failures == ("p90 13.34% > 12.00%",)
+    assert held.failures == ("p90 12.23% > 12.00%",)
     # A bar below what the model reaches is reported as a miss, in words; so is a source
     # whose median misses the per-source bar, each source named.
     strict = held.target.model_copy(update={"median_abs_max": 0.01, "source_median_abs_max": 0.001})
@@ -121,3 +121,14 @@ def test_targets_report_misses(
     sources = [f.split()[1] for f in missed.failures if f.startswith("source ")]
     assert sources == ["mosaicml", "narayanan2021", "nemo2407"]
     assert all(f.endswith("> 0.10%") for f in missed.failures if f.startswith("source "))
+
+
+def test_nemo_sft_rows_pack_squad_samples() -> None:
+    # NeMo 24.07's SFT rows pack SQuAD v1.1 to 4,096 tokens with attention per sample. Mean
+    # sample: 79,346,108 bytes / 87,599 examples (the dataset card) at ~4 bytes per token.
+    measurements = v.load_measurements()
+    for rid in ("nemo2407-llama2-7b-sft-8gpu", "nemo2407-llama2-13b-sft-8gpu",
+                "nemo2407-llama2-70b-sft-16gpu"):  # fmt: skip
+        assert measurements[rid].packed_sample_tokens == round(79_346_108 / 87_599 / 4)
+    assert all(m.packed_sample_tokens is None for m in measurements.values()
+               if "sft" not in m.id and "lora" not in m.id)  # fmt: skip

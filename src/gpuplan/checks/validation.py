@@ -43,6 +43,7 @@ FRAMEWORK_PROFILES = {
     "megatron-lm": "megatron-2022",
     "megatron-lm-2021": "megatron-lm-2021",
     "nemo": "nemo-2024",
+    "nemo-sft": "nemo-2024-sft",
     "llm-foundry": "llm-foundry-2023",
     "llm-foundry-fa2": "llm-foundry-fa2",
 }
@@ -79,6 +80,14 @@ def source_group(measurement: Measurement) -> str:
 
 
 def _model_of(measurement: Measurement, catalog: Catalog) -> Model:
+    """The row's model, with its packed-sample attention span when the run packed samples."""
+    model = _shape_of(measurement, catalog)
+    if measurement.packed_sample_tokens is None:
+        return model
+    return model.model_copy(update={"packed_sample_tokens": measurement.packed_sample_tokens})
+
+
+def _shape_of(measurement: Measurement, catalog: Catalog) -> Model:
     shape = measurement.model
     if isinstance(shape, str):
         return catalog.model(shape)

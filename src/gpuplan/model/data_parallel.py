@@ -18,7 +18,6 @@ from gpuplan.model.collectives import (
     ring_slowdown,
 )
 from gpuplan.model.kernels import Device, streaming_time
-from gpuplan.model.memory import WEIGHT_BYTES
 from gpuplan.model.per_layer import RECOMPUTE_ORDER
 from gpuplan.scenario.plan import Recompute
 
@@ -76,7 +75,7 @@ def flat_collective_times(
 
 def _dp_collectives(
     batch: Layout, crit: dict[str, np.ndarray], network: Network, grad_bytes: float,
-    fold: bool, flat: bool = False,
+    fold: bool, flat: bool = False, weight_bytes: float = 2,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
     """Per plan, the slowest stage's all-gather of its weights and reduce-scatter and
     all-reduce of its gradients: dense parameters over DP x CP, experts over DP x CP / EP;
@@ -93,7 +92,7 @@ def _dp_collectives(
         )  # fmt: skip
 
     return (
-        group(Collective.ALL_GATHER, WEIGHT_BYTES),
+        group(Collective.ALL_GATHER, weight_bytes),
         group(Collective.REDUCE_SCATTER, grad_bytes),
         group(Collective.ALL_REDUCE, grad_bytes),
     )
@@ -106,7 +105,7 @@ def dp_collectives(
     stage, so :func:`gpuplan.model.batch.evaluate` computes them once per such group."""
     return _dp_collectives(
         batch, crit, network, framework.grad_bytes, framework.moe_parallel_folding,
-        flat=framework.dp_collectives == "flat",
+        flat=framework.dp_collectives == "flat", weight_bytes=framework.weight_bytes,
     )  # fmt: skip
 
 

@@ -84,7 +84,8 @@ def forward_flops_per_token(
     if seq_len <= 0:
         raise ValueError(f"seq_len must be positive, got {seq_len}")
     mask = mask or default_mask(model)
-    s_eff = seq_len if mask is AttentionMask.BIDIRECTIONAL else (seq_len + 1) / 2
+    span = model.attention_span(seq_len)
+    s_eff = span if mask is AttentionMask.BIDIRECTIONAL else (span + 1) / 2
     _, mlp_active, router = mlp_params(model)
     cross = 0.0
     if model.video is not None and (

@@ -188,20 +188,24 @@ def _attention_core(
     """Forward, and forward + backward, of the attention core (scores, softmax, values).
 
     Causal attention skips the masked half in fused kernels; unfused kernels compute the
-    whole s x s matrix and stream it through the softmax (and dropout).
+    whole s x s matrix and stream it through the softmax (and dropout). With packed samples
+    (``model.packed_sample_tokens``) the span is one sample: s x sample, at the kernel's
+    rate for sequences of one sample's length.
     """
     score_width, value_width = widths
     b, s_local = x.b, x.s_local
+    span = model.attention_span(seq_len)  # packed samples: each attends within itself
     if attention_kernel is not AttentionKernel.UNFUSED:
         causal = model.kind.value == "llm"
-        keys = (seq_len + 1) / 2 if causal else seq_len
+        keys = (span + 1) / 2 if causal else span
         flops = 2 * b * x.heads * s_local * keys * (score_width + value_width)
-        fwd = flash_attention_time(flops, dev, False, s_local, causal)
-        return fwd, flash_attention_time(flops, dev, True, s_local, causal)
+        queries = min(s_local, span)  # the kernel's rate at the length of one sequence
+        fwd = flash_attention_time(flops, dev, False, queries, causal)
+        return fwd, flash_attention_time(flops, dev, True, queries, causal)
     batch = b * x.heads
-    scores = gemm_time(s_local, seq_len, score_width, dev, batch=batch)
-    values = gemm_time(s_local, value_width, seq_len, dev, batch=batch)
-    softmax_bytes = batch * s_local * seq_len * (4 + (5 if model.dropout else 0))
+    scores = gemm_time(s_local, span, score_width, dev, batch=batch)
+    values = gemm_time(s_local, value_width, span, dev, batch=batch)
+    softmax_bytes = batch * s_local * span * (4 + (5 if model.dropout else 0))
     fwd = scores + values + streaming_time(softmax_bytes, 2, dev)
     return fwd, 3 * (scores + values) + streaming_time(3 * softmax_bytes, 6, dev)
 

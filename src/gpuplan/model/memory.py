@@ -2,7 +2,9 @@
 
 Mixed-precision Adam keeps, per parameter, BF16 weights (2 bytes), gradients (``grad_bytes``:
 4 for Megatron's FP32 main grads) and FP32 master weights plus two moments (12 bytes)
-(Rajbhandari et al. 2020, "ZeRO", sec. 3.1). ZeRO stage 1 shards the optimizer states over
+(Rajbhandari et al. 2020, "ZeRO", sec. 3.1); a framework profile may say otherwise
+(``weight_bytes``, ``optimizer_state_bytes`` in frameworks.yaml: FP8 parameters, BF16 Adam
+state). ZeRO stage 1 shards the optimizer states over
 the ranks that hold the same weights (DP x CP), stage 2 also the gradients, stage 3 the
 weights too (keeping two layers gathered for compute and prefetch).
 
@@ -34,8 +36,6 @@ from dataclasses import dataclass
 from gpuplan.catalog.schema import AttentionKernel, Ffn, Model
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
-WEIGHT_BYTES = 2
-OPTIMIZER_BYTES = 12  # FP32 master weights + Adam first and second moments
 LOGIT_BYTES = 6  # BF16 logits and their FP32 copy for the softmax cross-entropy
 
 
@@ -93,7 +93,8 @@ def activation_bytes_per_layer(
     norm_region = (4 + 2 * linear_input + (2 if model.dropout else 0)) * sbh
     attention_part = 2 * s * b * (q + 2 * kv) + linear_input * s * b * q
     if attention is AttentionKernel.UNFUSED and plan.recompute is Recompute.NONE:
-        attention_part += (2 + (3 if model.dropout else 0)) * model.heads * s * seq_len * b
+        span = model.attention_span(seq_len)
+        attention_part += (2 + (3 if model.dropout else 0)) * model.heads * s * span * b
     elif attention is not AttentionKernel.UNFUSED:
         attention_part += 4 * model.heads * s * b  # FP32 log-sum-exp per query and head
     per_f = 6 if model.ffn is Ffn.SWIGLU else 4

@@ -25,7 +25,7 @@ from gpuplan.catalog.shapes import (
 from gpuplan.model.distinct import distinct_first as distinct_first  # re-exported
 from gpuplan.model.distinct import distinct_rows as distinct_rows  # re-exported
 from gpuplan.model.distinct import groups_of
-from gpuplan.model.memory import LOGIT_BYTES, OPTIMIZER_BYTES, WEIGHT_BYTES
+from gpuplan.model.memory import LOGIT_BYTES
 from gpuplan.model.rules import stage_layers
 
 IntArray = np.ndarray
@@ -221,24 +221,25 @@ def _shards(
 
 
 def _state_bytes(
-    s: Stages, zero: int, all_params: FloatArray, sharded: FloatArray, grad_bytes: float,
-    live_params: float | None = None,
+    s: Stages, zero: int, all_params: FloatArray, sharded: FloatArray, framework: Framework,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
     """Per plan and stage, the weights, gradients and optimizer states (bytes) under ZeRO
-    stage ``zero``, from :func:`_shards`.
+    stage ``zero``, from :func:`_shards`, at the framework's bytes per weight, gradient and
+    optimizer state.
 
     ZeRO 1 shards the optimizer states over DP x CP (experts over DP x CP / EP), ZeRO 2
     also the gradients, ZeRO 3 also the weights, of which two layers' worth stay gathered
     (at most ``live_params`` parameters where the framework caps them).
     """
+    live_params = framework.zero3_live_params
     if zero >= 3:
         live = 2 * all_params / np.maximum(s.layers, 1)
         gathered = sharded + (live if live_params is None else np.minimum(live, live_params))
-        weights = WEIGHT_BYTES * np.minimum(all_params, gathered)
+        weights = framework.weight_bytes * np.minimum(all_params, gathered)
     else:
-        weights = WEIGHT_BYTES * all_params
-    grads = grad_bytes * (sharded if zero >= 2 else all_params)
-    optimizer = OPTIMIZER_BYTES * (sharded if zero >= 1 else all_params)
+        weights = framework.weight_bytes * all_params
+    grads = framework.grad_bytes * (sharded if zero >= 2 else all_params)
+    optimizer = framework.optimizer_state_bytes * (sharded if zero >= 1 else all_params)
     return weights, grads, optimizer
 
 
@@ -341,9 +342,7 @@ def _heaviest_stage(
         chosen = np.flatnonzero(zero == level)
         if not chosen.size:
             continue
-        weights, grads, optimizer = _state_bytes(
-            s, level, *params, framework.grad_bytes, framework.zero3_live_params
-        )
+        weights, grads, optimizer = _state_bytes(s, level, *params, framework)
         memory = {"weights": weights, "grads": grads, "optimizer": optimizer,
                   "activations": activations}  # fmt: skip
         plans, rows = idx[chosen], at[chosen]

@@ -242,6 +242,10 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
     else:
         model = catalog.model(scenario.model)
     model, precomputed = _video(model, scenario.training)
+    if scenario.training.packed_sample_tokens is not None:
+        model = model.model_copy(
+            update={"packed_sample_tokens": scenario.training.packed_sample_tokens}
+        )
     accelerator = catalog.accelerator(scenario.hardware)
     training, site = scenario.training, scenario.site
     fp8 = training.precision is Precision.FP8

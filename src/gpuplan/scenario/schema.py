@@ -247,6 +247,10 @@ class Training(_Strict):
     objective: Objective = Objective.TIME_TO_TRAIN
     """What the plan search minimises: time_to_train (wall-clock, failures, checkpoints and
     restarts included) or step_time."""
+    packed_sample_tokens: Annotated[int, Number, Field(gt=0, le=100_000_000)] | None = None
+    """Mean tokens per sample when short samples are packed into each sequence with
+    attention kept inside each sample (cu_seqlens / THD, e.g. NeMo's packed SFT): attention
+    FLOPs and memory per sample (default: none, attention spans the sequence)."""
 
     @model_validator(mode="after")
     def _one_length(self) -> Training:

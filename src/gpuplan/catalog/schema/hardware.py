@@ -277,6 +277,12 @@ class Framework(Record):
     """Fraction of tensor-parallel communication hidden under GEMMs."""
     grad_bytes: Annotated[int, Field(ge=2, le=4)]
     """Bytes per gradient element kept and reduced (4: fp32 main grads)."""
+    weight_bytes: Annotated[int, Field(ge=1, le=4)] = 2
+    """Bytes per model weight held for the forward and backward (BF16: 2; FP8 parameters
+    without a BF16 copy, Transformer Engine's fp8_params: 1)."""
+    optimizer_state_bytes: Annotated[int, Field(ge=2, le=16)] = 12
+    """Bytes per parameter of optimizer state: FP32 master weights and Adam's two moments
+    (12), or the three in BF16 (6, Apex DistributedFusedAdam with dtype bf16)."""
     loss_bytes_per_logit: Annotated[float, Field(ge=0, le=200)]
     """HBM bytes the cross-entropy loss moves per logit element, forward and backward."""
     default_sequence_parallel: bool

@@ -61,6 +61,9 @@ class Measurement(Record):
     gpus: PositiveInt | None
     global_batch: PositiveInt | None
     seq_len: PositiveInt | None
+    packed_sample_tokens: PositiveInt | None = None
+    """Mean tokens per sample when the run packed samples into each sequence with attention
+    confined to each sample (see ``Model.packed_sample_tokens``); None: not packed."""
     plan: MeasuredPlan | None
     precision: str | None
     measured: Measured

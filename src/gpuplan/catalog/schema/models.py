@@ -175,6 +175,10 @@ class Model(Record):
     moe: Moe | None = None
     mla: Mla | None = None
     video: Video | None = None
+    packed_sample_tokens: PositiveInt | None = None
+    """Mean tokens per training sample when samples are packed into one sequence with
+    attention confined to each sample (cu_seqlens / THD format, as NeMo's SFT packing): the
+    attention core spans one sample, not the sequence. None: attention spans the sequence."""
     mtp_modules: Annotated[int, Field(ge=0)] = 0
     """Multi-token prediction modules trained with the model (DeepSeek-V3 sec. 2.2): each is
     one more transformer block (MoE when the model is) and one more pass through the output
@@ -209,6 +213,13 @@ class Model(Record):
     @property
     def head_size(self) -> int:
         return self.head_dim if self.head_dim is not None else self.hidden // self.heads
+
+    def attention_span(self, seq_len: int) -> int:
+        """Tokens one query's attention ranges over in a sequence of ``seq_len`` tokens: the
+        sequence, or the packed sample it belongs to (``packed_sample_tokens``)."""
+        if self.packed_sample_tokens is None:
+            return seq_len
+        return min(seq_len, self.packed_sample_tokens)
 
 
 class ShapePoint(BaseModel):
