@@ -20,6 +20,7 @@ from gpuplan.catalog import load_catalog
 from gpuplan.model import batch as batch_module
 from gpuplan.model import per_layer, pipeline
 from gpuplan.model.batch import PlanBatch, evaluate, evaluate_memory
+from gpuplan.model.collectives import Collective, collective_times
 from gpuplan.model.performance import device_of, network_of
 from gpuplan.model.rules import Context
 from gpuplan.search.plans import SearchOptions, _enumerate, search
@@ -361,3 +362,33 @@ def test_framework_limits_skip_only_checks_that_cannot_break(
         every = framework_limits.restrict_to_framework(framework, dict(columns), every_pruned)
     assert fast_pruned == every_pruned
     assert {k: v.tolist() for k, v in fast.items()} == {k: v.tolist() for k, v in every.items()}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    groups=st.lists(
+        st.tuples(
+            st.sampled_from((1, 2, 4, 8, 16, 64, 512)),  # ranks
+            st.sampled_from((1, 2, 8, 64)),  # stride
+            st.sampled_from((0.0, 1.0, 3e6, 2.5e9)),  # bytes per rank
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    kind=st.sampled_from(tuple(Collective)),
+)
+def test_collective_times_of_a_batch_equal_each_group_alone(
+    groups: list[tuple[int, int, float]], kind: Collective
+) -> None:
+    """collective_times computes the flat ring only when some group fits one scale-up
+    domain, the hierarchical collective only when some does not, and nothing when no bytes
+    move: a mixed batch equals each group evaluated alone, where these shortcuts apply, and
+    a group that moves nothing (one rank or no bytes) takes no time."""
+    network = network_of(CATALOG, CATALOG.accelerator("h100-sxm"))
+    n, stride, size = (np.array(column, dtype=float) for column in zip(*groups, strict=True))
+    together = collective_times(kind, size, n, stride, network)
+    alone = [float(collective_times(kind, b, r, s, network)) for r, s, b in groups]
+    assert together.shape == n.shape
+    np.testing.assert_array_equal(together, alone)
+    for (ranks, _, size_bytes), seconds in zip(groups, alone, strict=True):
+        assert (seconds == 0.0) == (ranks == 1 or size_bytes == 0.0)
