@@ -233,5 +233,8 @@ def p2p_times(
     return np.where(size > 0, np.where(same_domain, up, out), 0.0)
 
 
+@functools.lru_cache(maxsize=65536)
 def p2p_time(size_bytes: float, same_domain: bool, network: Network) -> float:
+    """The scalar form of :func:`p2p_times` (one send, no tier crossed); cached, since the
+    per-layer costs of a search ask for the same few sends many times."""
     return float(p2p_times(size_bytes, same_domain, network))
