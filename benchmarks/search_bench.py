@@ -55,13 +55,15 @@ def _forget(layers: bool = True) -> None:
         ("gpuplan.model.step", "_one_plan"),
         ("gpuplan.search.evaluated", "_kept"),
         ("gpuplan.model.per_layer", "_plan"),  # the plans of per-layer keys (issue 15)
+        ("gpuplan.model.collectives", "p2p_time"),  # kept sends (cached since speed-cli2)
     ):
         try:
             kept = getattr(importlib.import_module(module), name, None)
         except ModuleNotFoundError:
             continue
-        if kept is not None:
-            (kept.cache_clear if hasattr(kept, "cache_clear") else kept.clear)()
+        clear = getattr(kept, "cache_clear", None) or getattr(kept, "clear", None)
+        if clear is not None:  # (an older checkout's p2p_time keeps nothing)
+            clear()
 
 
 def cpu_median(

@@ -17,11 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gpuplan.catalog import load_catalog
+from gpuplan.catalog.schema import AttentionKernel
 from gpuplan.model import batch as batch_module
 from gpuplan.model import per_layer, pipeline
 from gpuplan.model.batch import PlanBatch, evaluate, evaluate_memory
+from gpuplan.model.collectives import Collective, collective_times
+from gpuplan.model.layer import layer_cost, layer_costs
 from gpuplan.model.performance import device_of, network_of
 from gpuplan.model.rules import Context
+from gpuplan.scenario.plan import ParallelPlan, Recompute
 from gpuplan.search.plans import SearchOptions, _enumerate, search
 
 CATALOG = load_catalog()
@@ -361,3 +365,70 @@ def test_framework_limits_skip_only_checks_that_cannot_break(
         every = framework_limits.restrict_to_framework(framework, dict(columns), every_pruned)
     assert fast_pruned == every_pruned
     assert {k: v.tolist() for k, v in fast.items()} == {k: v.tolist() for k, v in every.items()}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    groups=st.lists(
+        st.tuples(
+            st.sampled_from((1, 2, 4, 8, 16, 64, 512)),  # ranks
+            st.sampled_from((1, 2, 8, 64)),  # stride
+            st.sampled_from((0.0, 1.0, 3e6, 2.5e9)),  # bytes per rank
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    kind=st.sampled_from(tuple(Collective)),
+)
+def test_collective_times_of_a_batch_equal_each_group_alone(
+    groups: list[tuple[int, int, float]], kind: Collective
+) -> None:
+    """collective_times computes the flat ring only when some group fits one scale-up
+    domain, the hierarchical collective only when some does not, and nothing when no bytes
+    move: a mixed batch equals each group evaluated alone, where these shortcuts apply, and
+    a group that moves nothing (one rank or no bytes) takes no time."""
+    network = network_of(CATALOG, CATALOG.accelerator("h100-sxm"))
+    n, stride, size = (np.array(column, dtype=float) for column in zip(*groups, strict=True))
+    together = collective_times(kind, size, n, stride, network)
+    alone = [float(collective_times(kind, b, r, s, network)) for r, s, b in groups]
+    assert together.shape == n.shape
+    np.testing.assert_array_equal(together, alone)
+    for (ranks, _, size_bytes), seconds in zip(groups, alone, strict=True):
+        assert (seconds == 0.0) == (ranks == 1 or size_bytes == 0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    model_id=st.sampled_from(("llama3-405b", "deepseek-v3", "mixtral-8x7b")),
+    shape=st.tuples(
+        st.sampled_from((1, 2, 8)),  # tp
+        st.sampled_from((1, 2)),  # cp
+        st.sampled_from((1, 2)),  # micro-batch
+        st.booleans(),  # sequence parallel
+        st.sampled_from((1, 8)),  # ep
+    ),
+    modes=st.lists(st.sampled_from(tuple(Recompute)), min_size=1, max_size=3, unique=True),
+    moe_layer=st.booleans(),
+    kernel=st.sampled_from((AttentionKernel.FLASH, AttentionKernel.UNFUSED)),
+    scope=st.sampled_from(("attention-core", "norm-mla-up-swiglu")),
+)
+def test_layer_costs_of_recompute_modes_equal_each_alone(
+    model_id: str, shape: tuple[int, int, int, bool, int], modes: list[Recompute],
+    moe_layer: bool, kernel: AttentionKernel, scope: str,
+) -> None:  # fmt: skip
+    """per_layer costs the keys that differ only in recompute together (layer_costs): each
+    equals layer_cost of its plan alone, field by field."""
+    tp, cp, mb, sp, ep = shape
+    model, h100 = CATALOG.model(model_id), CATALOG.accelerator("h100-sxm")
+    moe_layer = moe_layer and model.moe is not None  # a dense model has no MoE layer
+    dev, network = device_of(CATALOG, h100, False), network_of(CATALOG, h100)
+    plans = tuple(
+        ParallelPlan(tensor_parallel=tp, context_parallel=cp, microbatch=mb, recompute=mode,
+                     sequence_parallel=sp, expert_parallel=ep if model.moe else 1)
+        for mode in modes
+    )  # fmt: skip
+    together = layer_costs(model, plans, 4096, moe_layer, dev, kernel, network,
+                           recompute_scope=scope)  # fmt: skip
+    alone = [layer_cost(model, plan, 4096, moe_layer, dev, kernel, network, recompute_scope=scope)
+             for plan in plans]  # fmt: skip
+    assert list(together) == alone

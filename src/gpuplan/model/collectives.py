@@ -112,10 +112,27 @@ def local_ranks(n: Arrayish, stride: Arrayish, domain: int) -> np.ndarray:
 def collective_times(
     kind: Collective, size_bytes: Arrayish, n: Arrayish, stride: Arrayish, network: Network
 ) -> np.ndarray:
-    """Seconds for one collective of ``size_bytes`` per rank over ``n`` ranks (arrays)."""
+    """Seconds for one collective of ``size_bytes`` per rank over ``n`` ranks (arrays).
+
+    A group inside one scale-up domain runs one flat ring, any other the hierarchical
+    collective (:func:`_hierarchical`); each is computed only when some group needs it."""
     n = np.asarray(n, dtype=float)
     size = np.asarray(size_bytes, dtype=float)
+    if not ((n > 1) & (size > 0)).any():  # nothing moves (e.g. no experts): skip the rest
+        return np.zeros(np.broadcast(n, size, np.asarray(stride)).shape)
     local = local_ranks(n, stride, network.domain)
+    inside = local >= n
+    flat = _ring(kind, size, n, network.scaleup) if inside.any() else 0.0
+    hierarchical = 0.0 if inside.all() else _hierarchical(kind, size, n, stride, local, network)
+    return np.where((n <= 1) | (size <= 0), 0.0, np.where(inside, flat, hierarchical))
+
+
+def _hierarchical(
+    kind: Collective, size: np.ndarray, n: np.ndarray, stride: Arrayish, local: np.ndarray,
+    network: Network,
+) -> np.ndarray:  # fmt: skip
+    """A collective over ``n`` ranks, ``local`` of them per scale-up domain: inside each
+    domain over NVLink, then between the domains over the NICs."""
     remote = np.maximum(np.floor(n / local), 1.0)
     inner = _ring(kind, size, np.minimum(local, n), network.scaleup)
     if kind is Collective.ALL_TO_ALL:
@@ -132,9 +149,7 @@ def collective_times(
         # data over each GPU's NIC, then all-gather inside the domain (for all-reduce).
         slowdown = ring_slowdown(n, stride, local, network)
         outer = _ring(kind, size / local, remote, network.scaleout, slowdown)
-    hierarchical = inner + outer
-    flat = _ring(kind, size, n, network.scaleup)
-    return np.where((n <= 1) | (size <= 0), 0.0, np.where(local >= n, flat, hierarchical))
+    return np.asarray(inner + outer)
 
 
 def _members_per_unit(n: np.ndarray, stride: np.ndarray, tier: Tier) -> np.ndarray:
@@ -218,5 +233,8 @@ def p2p_times(
     return np.where(size > 0, np.where(same_domain, up, out), 0.0)
 
 
+@functools.lru_cache(maxsize=65536)
 def p2p_time(size_bytes: float, same_domain: bool, network: Network) -> float:
+    """The scalar form of :func:`p2p_times` (one send, no tier crossed); cached, since the
+    per-layer costs of a search ask for the same few sends many times."""
     return float(p2p_times(size_bytes, same_domain, network))

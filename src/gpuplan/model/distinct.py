@@ -42,6 +42,8 @@ def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     When the mixed-radix codes of the rows take fewer values than a few per row, each code
     is looked up in a table of them all instead of sorted."""
+    if keys.shape[0] == 1:  # one plan (estimate_step): itself
+        return keys[[0]], np.zeros(1, dtype=np.int64)
     columns = list(keys.T)
     radices = [int(column.max()) + 1 for column in columns] if keys.shape[0] else []
     size = float(np.prod(np.asarray(radices, dtype=float)))

@@ -335,6 +335,18 @@ def layer_cost(
     kernels forward, backward and recomputed, and its TP, CP and EP communication (routed
     tokens as ``routing_options`` says; what selective recompute rebuilds as
     ``recompute_scope``, frameworks.yaml)."""
+    return layer_costs(model, (plan,), seq_len, moe_layer, dev, attention_kernel, network,
+                       routing_options, recompute_scope)[0]  # fmt: skip
+
+
+def layer_costs(
+    model: Model, plans: tuple[ParallelPlan, ...], seq_len: int, moe_layer: bool, dev: Device,
+    attention_kernel: AttentionKernel, network: Network,
+    routing_options: RoutingOptions = FLAT_ROUTING, recompute_scope: str = "attention-core",
+) -> tuple[LayerCost, ...]:  # fmt: skip
+    """:func:`layer_cost` of each of ``plans``, which differ only in recompute: what it does
+    not change (all but the recompute and the TP passes) is computed once."""
+    plan = plans[0]
     x = _Shape.of(model, plan, seq_len)
     g = _Linears(dev)
     widths = _attention_projections(model, x, g)
@@ -350,25 +362,22 @@ def layer_cost(
 
     forward = g.forward + attention_fwd + elementwise_fwd + g.casts
     backward = g.backward + (attention_total - attention_fwd) + 2 * elementwise_fwd
-    if plan.recompute is Recompute.FULL:
-        recompute = forward
-    elif plan.recompute is Recompute.SELECTIVE and recompute_scope == "norm-mla-up-swiglu":
-        recompute = _norm_mla_up_swiglu_time(model, moe_layer, x, dev)
-    elif plan.recompute is Recompute.SELECTIVE and attention_kernel is AttentionKernel.UNFUSED:
-        recompute = attention_fwd
-    else:
-        recompute = 0.0  # flash kernels already recompute scores in their backward
     cp_link, cp_exposed = _context_parallel(model, x, attention_total, network)
-    return LayerCost(
-        forward,
-        backward,
-        recompute,
-        attention_total,
-        _tp_time(plan, x, network),
-        cp_link,
-        _ep_time(model, plan, moe_layer, x, network, dev.fp8, routing_options),
-        cp_exposed,
-    )
+    ep = _ep_time(model, plan, moe_layer, x, network, dev.fp8, routing_options)
+    costs = []
+    for each in plans:
+        if each.recompute is Recompute.FULL:
+            recompute = forward
+        elif each.recompute is Recompute.SELECTIVE and recompute_scope == "norm-mla-up-swiglu":
+            recompute = _norm_mla_up_swiglu_time(model, moe_layer, x, dev)
+        elif each.recompute is Recompute.SELECTIVE and attention_kernel is AttentionKernel.UNFUSED:
+            recompute = attention_fwd
+        else:
+            recompute = 0.0  # flash kernels already recompute scores in their backward
+        tp = _tp_time(each, x, network)
+        costs.append(LayerCost(forward, backward, recompute, attention_total, tp, cp_link, ep,
+                               cp_exposed))  # fmt: skip
+    return tuple(costs)
 
 
 def _context_parallel(

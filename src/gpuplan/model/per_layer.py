@@ -24,7 +24,7 @@ from gpuplan.catalog.schema import Framework, Model
 from gpuplan.model.collectives import Network
 from gpuplan.model.distinct import distinct_rows
 from gpuplan.model.kernels import Device
-from gpuplan.model.layer import layer_cost
+from gpuplan.model.layer import layer_costs
 from gpuplan.model.memory import activation_bytes_per_layer
 from gpuplan.model.routing import RoutingOptions
 from gpuplan.scenario.plan import ParallelPlan, Recompute
@@ -97,19 +97,17 @@ def _options(framework: Framework) -> RoutingOptions:
 
 
 def _costs(
-    model: Model, plan: ParallelPlan, seq_len: int, dev: Device, framework: Framework,
-    network: Network, options: RoutingOptions,
-) -> LayerCosts:  # fmt: skip
-    """One dense and one MoE layer of ``plan`` (the dense one twice for a dense model)."""
+    model: Model, plans: tuple[ParallelPlan, ...], seq_len: int, dev: Device,
+    framework: Framework, network: Network, options: RoutingOptions,
+) -> list[LayerCosts]:  # fmt: skip
+    """Per plan of ``plans`` (which differ only in recompute), one dense and one MoE layer
+    (the dense one twice for a dense model)."""
     attention, scope = framework.attention, framework.selective_recompute
-    dense = layer_cost(model, plan, seq_len, False, dev, attention, network, options, scope)
-    moe = (
-        layer_cost(model, plan, seq_len, True, dev, attention, network, options, scope)
-        if model.moe is not None
-        else dense
-    )
-    dense_values = _fields(dense)
-    return dense_values, dense_values if moe is dense else _fields(moe)
+    dense = layer_costs(model, plans, seq_len, False, dev, attention, network, options, scope)
+    if model.moe is None:
+        return [(values, values) for values in map(_fields, dense)]
+    moe = layer_costs(model, plans, seq_len, True, dev, attention, network, options, scope)
+    return [(_fields(d), _fields(m)) for d, m in zip(dense, moe, strict=True)]
 
 
 def _activations(
@@ -169,11 +167,17 @@ def per_layer(
     options, plain = _options(framework), dict[tuple[int, ...], float]()
     rows: list[LayerCosts] = []
     activations: list[Activations] = []
-    for key in map(tuple, unique.tolist()):
-        values, acts = known.get(key), known_activations.get(key)
-        if values is None:
-            values = known[key] = _costs(model, _plan(key), seq_len, dev, framework, network,
-                                         options)  # fmt: skip
+    keys_in_order = list(map(tuple, unique.tolist()))
+    missing: dict[tuple[int, ...], list[tuple[int, ...]]] = {}
+    for key in keys_in_order:  # the keys that differ only in recompute, costed together
+        if key not in known:
+            missing.setdefault((*key[:3], *key[4:]), []).append(key)
+    for group in missing.values():
+        plans = tuple(_plan(key) for key in group)
+        costs = _costs(model, plans, seq_len, dev, framework, network, options)
+        known.update(zip(group, costs, strict=True))
+    for key in keys_in_order:
+        values, acts = known[key], known_activations.get(key)
         if acts is None:
             acts = known_activations[key] = _activations(model, key, seq_len, dev, framework,
                                                          plain)  # fmt: skip

@@ -99,13 +99,14 @@ def resolve_cluster(
     given: str | InlineCluster | None, accelerator: Accelerator, catalog: Catalog
 ) -> Cluster:
     """The scenario's cluster profile; refuses an unknown id or another accelerator's."""
-    inline = given if isinstance(given, InlineCluster) else InlineCluster(id=given)
-    if inline.id is not None and inline.id not in catalog.clusters:
+    # an id (or none) is read as is: an InlineCluster for it would build its validator
+    cluster_id = given.id if isinstance(given, InlineCluster) else given
+    if cluster_id is not None and cluster_id not in catalog.clusters:
         raise ScenarioError(
-            f"cluster = '{inline.id}'",
-            unknown_id_message("cluster profile", inline.id, list(catalog.clusters)),
+            f"cluster = '{cluster_id}'",
+            unknown_id_message("cluster profile", cluster_id, list(catalog.clusters)),
         )
-    base = catalog.cluster(inline.id) if inline.id else catalog.default_cluster(accelerator.id)
+    base = catalog.cluster(cluster_id) if cluster_id else catalog.default_cluster(accelerator.id)
     if base.accelerator != accelerator.id:
         same = sorted(c.id for c in catalog.clusters.values() if c.accelerator == accelerator.id)
         raise ScenarioError(
@@ -113,4 +114,4 @@ def resolve_cluster(
             f"is a cluster of {base.accelerator}, not of hardware = {accelerator.id}; "
             f"clusters of {accelerator.id}: {', '.join(same)}",
         )
-    return _overridden(base, inline) if isinstance(given, InlineCluster) else base
+    return _overridden(base, given) if isinstance(given, InlineCluster) else base
