@@ -37,6 +37,7 @@ from gpuplan.errors import ScenarioError
 from gpuplan.model.batch import RECOMPUTE_ORDER, BatchResult, PlanBatch
 from gpuplan.model.rules import LAYOUT_RULES, SCHEDULE_RULES, Context, divisors, prune
 from gpuplan.model.step import StepEstimate, step_from_batch
+from gpuplan.scenario.plan import Recompute
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 from gpuplan.search.evaluated import evaluate_plans
 from gpuplan.search.framework_limits import restrict_to_framework
@@ -68,6 +69,8 @@ class SearchOptions:
     microbatch: int | None = None
     interleave: int | None = None
     recompute: str | None = None
+    recompute_layers: int | None = None
+    """Layers of each chunk that recompute under a full recompute (None: all)."""
     sequence_parallel: bool | None = None
     zero: int | None = None
     allow_tp_beyond_domain: bool = False
@@ -248,7 +251,9 @@ def _search(
             gpus, enumerated, 0, 0, pruned, None, (), (), time.perf_counter() - started,
             ("no plan survives the rules; see the pruned counts",),
         )  # fmt: skip
-    batch = PlanBatch(**columns)
+    full = columns["recompute"] == RECOMPUTE_ORDER.index(Recompute.FULL)
+    n = -1 if options.recompute_layers is None else options.recompute_layers
+    batch = PlanBatch(**columns, recompute_layers=np.where(full, n, -1))
     evaluated = evaluate_plans(catalog, context, batch, fp8, framework_id, cluster)
     feasible = len(evaluated.fitting)
     if feasible < len(batch):
