@@ -14,6 +14,8 @@ from gpuplan.catalog import Catalog, load_catalog
 from gpuplan.catalog.schema import Model
 from gpuplan.model.performance import estimate
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
+from gpuplan.planning.run import plan
+from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
 FULL = Recompute.FULL
@@ -132,3 +134,20 @@ def test_plan_output_carries_recompute_layers() -> None:
     assert plan.as_dict()["recompute_layers"] == 8
     assert "recompute_layers" not in ParallelPlan(recompute=FULL).as_dict()
     assert plan.recompute_text == "full (8 layers per chunk)"
+
+
+def test_scenario_fixes_recompute_layers_in_a_search(catalog: Catalog) -> None:
+    # A partial parallelism block: the search keeps recompute full with 2 layers a chunk;
+    # 200 is more than any chunk holds (80 layers): every layer of the chunk recomputes.
+    for layers in (2, 200):
+        scenario = parse_scenario({
+            "model": "llama3-70b", "hardware": "h100-sxm", "gpus": 128,
+            "training": {"tokens": 1.0e9, "global_batch": 128, "seq_len": 8192},
+            "parallelism": {"tp": 8, "pp": 4, "recompute": "full", "recompute_layers": layers},
+        })  # fmt: skip
+        result = plan(scenario, catalog)
+        chosen = result.parallel_plan
+        assert chosen is not None and chosen.recompute is FULL
+        chunk = -(-80 // (chosen.pipeline_parallel * chosen.interleave))
+        assert chosen.recompute_layers == min(layers, chunk)
+        assert result.to_dict()["plan"]["recompute_layers"] == min(layers, chunk)

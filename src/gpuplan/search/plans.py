@@ -146,6 +146,16 @@ def _values(
     return {k: free[k] if (v := fixed[k]) is None else [v] for k in (*LAYOUT, *SCHEDULE)}
 
 
+def _recompute_layers(model: Model, columns: dict[str, np.ndarray], o: SearchOptions) -> np.ndarray:
+    """Per plan, the fixed ``recompute_layers`` where it recomputes fully, at most the layers
+    of its largest pipeline chunk (as Megatron's block method recomputes them all); -1 else."""
+    full = columns["recompute"] == RECOMPUTE_ORDER.index(Recompute.FULL)
+    if o.recompute_layers is None or not full.any():
+        return np.full_like(full, -1, dtype=np.int64)
+    chunk = -(-(model.layers + model.mtp_modules) // (columns["pp"] * columns["interleave"]))
+    return np.where(full, np.minimum(o.recompute_layers, chunk), -1)
+
+
 def _grid(values: list[list[int]]) -> list[np.ndarray]:
     """Every combination of the values, as columns; the last varies fastest."""
     mesh = np.meshgrid(*(np.asarray(v, dtype=np.int64) for v in values), indexing="ij")
@@ -251,9 +261,7 @@ def _search(
             gpus, enumerated, 0, 0, pruned, None, (), (), time.perf_counter() - started,
             ("no plan survives the rules; see the pruned counts",),
         )  # fmt: skip
-    full = columns["recompute"] == RECOMPUTE_ORDER.index(Recompute.FULL)
-    n = -1 if options.recompute_layers is None else options.recompute_layers
-    batch = PlanBatch(**columns, recompute_layers=np.where(full, n, -1))
+    batch = PlanBatch(**columns, recompute_layers=_recompute_layers(model, columns, options))
     evaluated = evaluate_plans(catalog, context, batch, fp8, framework_id, cluster)
     feasible = len(evaluated.fitting)
     if feasible < len(batch):
