@@ -258,7 +258,19 @@ def regathering(batch: PlanBatch) -> PlanBatch:
     none = (batch.recompute_layers == 0) & (
         batch.recompute == RECOMPUTE_ORDER.index(Recompute.FULL)
     )
-    return replace(batch, recompute=np.where(none, 0, batch.recompute)) if none.any() else batch
+    plain = np.where(none, RECOMPUTE_ORDER.index(Recompute.NONE), batch.recompute)
+    return replace(batch, recompute=plain) if none.any() else batch
+
+
+def _hardware_flops(model: Model, batch: PlanBatch, seq_len: int, tokens: float) -> FloatArray:
+    """Per plan, the hardware FLOPs of a step of ``tokens``: the model FLOPs and the forward
+    recomputed, by the plans' recompute, of the layers that recompute (all but under a
+    partial recompute)."""
+    per_mode = np.asarray([tokens * hardware_flops_per_token(model, seq_len, mode)
+                           for mode in RECOMPUTE_ORDER])  # fmt: skip
+    share = recomputed_share(model, batch.pp, batch.interleave, batch.recompute_layers)
+    chosen = per_mode[batch.recompute]
+    return np.asarray(np.where(share == 1, chosen, per_mode[0] + share * (chosen - per_mode[0])))
 
 
 def evaluate_memory(
@@ -311,10 +323,7 @@ def evaluate(
                                   tuple(c[back] for c in collectives))  # fmt: skip
     exposed_s, on_link_s = _axis_times(crit, m, pp_comm, dp_comm)
     tokens_per_step = global_batch * seq_len
-    per_mode = np.asarray([tokens_per_step * hardware_flops_per_token(model, seq_len, mode)
-                           for mode in RECOMPUTE_ORDER])  # fmt: skip
-    share = recomputed_share(model, batch.pp, batch.interleave, batch.recompute_layers)
-    hardware = per_mode[0] + share * (per_mode[batch.recompute] - per_mode[0])
+    hardware = _hardware_flops(model, batch, seq_len, tokens_per_step)
     return BatchResult(
         weights_bytes=crit["weights"],
         grads_bytes=crit["grads"],
