@@ -70,7 +70,8 @@ def predict_video_row(row: VideoThroughputRow, catalog: Catalog) -> VideoRow:
     p = result["plan"]
     short = {"tp": "tp", "pp": "pp", "cp": "cp", "dp": "dp", "microbatch": "mb", "zero": "z"}
     layout = " ".join(f"{name}{p[key]}" for key, name in short.items())
-    return VideoRow(row, metric, measured, predicted, f"{layout} {p['recompute']}")
+    layers = f" {n} layers/chunk" if (n := p.get("recompute_layers")) is not None else ""
+    return VideoRow(row, metric, measured, predicted, f"{layout} {p['recompute']}{layers}")
 
 
 def predict_video_rows(catalog: Catalog) -> list[VideoRow]:

@@ -11,7 +11,7 @@ communication and the optimizer that follow are array arithmetic over plans.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -25,6 +25,11 @@ from gpuplan.model.data_parallel import (
 from gpuplan.model.flops import hardware_flops_per_token, training_flops_per_token
 from gpuplan.model.kernels import Device
 from gpuplan.model.padded_stages import heaviest_stages, slowest_stages
+from gpuplan.model.partial_recompute import (
+    ALL_LAYERS,
+    recompute_layers_column,
+    recomputed_share,
+)
 from gpuplan.model.per_layer import RECOMPUTE_ORDER as RECOMPUTE_ORDER  # re-exported
 from gpuplan.model.per_layer import layer_activations, per_layer
 from gpuplan.model.pipeline import StageInputs, distinct_first, evaluate_stages
@@ -53,6 +58,13 @@ class PlanBatch:
     """Index into RECOMPUTE_ORDER."""
     sequence_parallel: np.ndarray
     zero: IntArray
+    recompute_layers: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """With a full recompute, the layers of each chunk that recompute (-1, the default:
+    every layer)."""
+
+    def __post_init__(self) -> None:
+        if self.recompute_layers.shape != self.tp.shape:
+            object.__setattr__(self, "recompute_layers", np.full_like(self.tp, ALL_LAYERS))
 
     def __len__(self) -> int:
         return int(self.tp.shape[0])
@@ -73,6 +85,7 @@ class PlanBatch:
             recompute=column([RECOMPUTE_ORDER.index(p.recompute) for p in plans]),
             sequence_parallel=np.asarray([p.sequence_parallel for p in plans], dtype=bool),
             zero=column([p.zero for p in plans]),
+            recompute_layers=recompute_layers_column(plans),
         )
 
     def plan(self, index: int) -> ParallelPlan:
@@ -87,6 +100,7 @@ class PlanBatch:
             recompute=RECOMPUTE_ORDER[int(self.recompute[index])],
             sequence_parallel=bool(self.sequence_parallel[index]),
             zero=int(self.zero[index]),
+            recompute_layers=None if (n := int(self.recompute_layers[index])) < 0 else n,
         )
 
     def take(self, mask: np.ndarray) -> PlanBatch:
@@ -155,13 +169,22 @@ def _stage_inputs(
          batch.sequence_parallel.astype(np.int64), batch.ep],
         axis=1,
     )  # fmt: skip
+    context = (seq_len, dev, framework, network)
     if costs:
-        dense, moe, activations = per_layer(model, keys, seq_len, dev, framework, network)
+        dense, moe, activations = per_layer(model, keys, *context)
         logits = logit_times(model, batch.tp, batch.cp, batch.microbatch, seq_len, dev, framework)
     else:
         dense, moe = {}, {}
-        activations = layer_activations(model, keys, seq_len, dev, framework, network)
+        activations = layer_activations(model, keys, *context)
         logits = np.zeros(len(batch))
+    kept = (dense, moe, activations[0], activations[1])
+    if (batch.recompute_layers >= 0).any():  # the layers that keep theirs: no recompute
+        keys[batch.recompute_layers >= 0, 3] = RECOMPUTE_ORDER.index(Recompute.NONE)
+        if costs:
+            plain_dense, plain_moe, acts = per_layer(model, keys, *context)
+        else:
+            plain_dense, plain_moe, acts = {}, {}, layer_activations(model, keys, *context)
+        kept = (plain_dense, plain_moe, acts[0], acts[1])
     return StageInputs(
         tp=batch.tp,
         pp=batch.pp,
@@ -172,11 +195,13 @@ def _stage_inputs(
         microbatches=microbatches,
         tokens=tokens,
         full_recompute=batch.recompute == RECOMPUTE_ORDER.index(Recompute.FULL),
+        recompute_layers=batch.recompute_layers,
         dense=dense,
         moe=moe,
         act_dense=activations[0],
         act_moe=activations[1],
         act_transient=activations[2],
+        kept=kept,
         logits=logits,
         pp_exposed=pp_exposed,
     )
@@ -222,9 +247,30 @@ def _zero_groups(batch: PlanBatch) -> tuple[PlanBatch, IntArray]:
     """One plan per group of plans that differ in ZeRO stage only, and each plan's group."""
     first, back = distinct_first(  # the columns in the search's order: no sort (distinct.py)
         [batch.tp, batch.cp, batch.pp, batch.dp, batch.ep, batch.microbatch, batch.interleave,
-         batch.recompute, batch.sequence_parallel]
+         batch.recompute, batch.sequence_parallel, batch.recompute_layers + 1]
     )  # fmt: skip
     return batch.take(first), back
+
+
+def regathering(batch: PlanBatch) -> PlanBatch:
+    """``batch`` as the ZeRO-3 regather on recompute sees it (frameworks.yaml): a partial
+    recompute of no layer recomputes nothing; of some, it is counted as a full one."""
+    none = (batch.recompute_layers == 0) & (
+        batch.recompute == RECOMPUTE_ORDER.index(Recompute.FULL)
+    )
+    plain = np.where(none, RECOMPUTE_ORDER.index(Recompute.NONE), batch.recompute)
+    return replace(batch, recompute=plain) if none.any() else batch
+
+
+def _hardware_flops(model: Model, batch: PlanBatch, seq_len: int, tokens: float) -> FloatArray:
+    """Per plan, the hardware FLOPs of a step of ``tokens``: the model FLOPs and the forward
+    recomputed, by the plans' recompute, of the layers that recompute (all but under a
+    partial recompute)."""
+    per_mode = np.asarray([tokens * hardware_flops_per_token(model, seq_len, mode)
+                           for mode in RECOMPUTE_ORDER])  # fmt: skip
+    share = recomputed_share(model, batch.pp, batch.interleave, batch.recompute_layers)
+    chosen = per_mode[batch.recompute]
+    return np.asarray(np.where(share == 1, chosen, per_mode[0] + share * (chosen - per_mode[0])))
 
 
 def evaluate_memory(
@@ -273,12 +319,11 @@ def evaluate(
     collectives = dp_collectives(group, slowest, network, framework)
     crit |= {name: values[back] for name, values in slowest.items()}
     m, pp_comm = m[back], (pp_comm[0][back], pp_comm[1][back])
-    dp_comm = data_parallel_times(batch, crit, m, network, framework,
+    dp_comm = data_parallel_times(regathering(batch), crit, m, network, framework,
                                   tuple(c[back] for c in collectives))  # fmt: skip
     exposed_s, on_link_s = _axis_times(crit, m, pp_comm, dp_comm)
     tokens_per_step = global_batch * seq_len
-    hardware = np.asarray([tokens_per_step * hardware_flops_per_token(model, seq_len, mode)
-                           for mode in RECOMPUTE_ORDER])[batch.recompute]  # fmt: skip
+    hardware = _hardware_flops(model, batch, seq_len, tokens_per_step)
     return BatchResult(
         weights_bytes=crit["weights"],
         grads_bytes=crit["grads"],

@@ -97,12 +97,18 @@ def _padded(
     model: Model, framework: Framework, plans: StageInputs
 ) -> tuple[Stages, StageInputs] | None:
     """Every plan's stages (:func:`padded_stages`) and the plans as columns; None under
-    DualPipe with more than one stage (its stages are folded per shape)."""
+    DualPipe with more than one stage (its stages are folded per shape) or with a partial
+    recompute (its stages differ by the layers that recompute)."""
     unique, shape_of = distinct_rows(np.stack([plans.pp, plans.interleave], axis=1))
     if framework.pipeline_schedule == "dualpipe" and bool((unique[:, 0] > 1).any()):
         return None
-    columns: dict[str, Any] = {  # as StageInputs.rows of every plan, without the copies
-        k: {f: a[:, None] for f, a in v.items()} if isinstance(v, dict) else v[:, None]
-        for k, v in plans.__dict__.items()
-    }
+    if bool((plans.recompute_layers >= 0).any()):
+        return None
+
+    def column(v: Any) -> Any:  # as StageInputs.rows of every plan, without the copies
+        if isinstance(v, tuple):
+            return tuple(map(column, v))
+        return {f: a[:, None] for f, a in v.items()} if isinstance(v, dict) else v[:, None]
+
+    columns = {k: column(v) for k, v in plans.__dict__.items()}
     return padded_stages(model, unique.tolist(), shape_of), replace(plans, **columns)

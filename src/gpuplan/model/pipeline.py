@@ -26,6 +26,7 @@ from gpuplan.model.distinct import distinct_first as distinct_first  # re-export
 from gpuplan.model.distinct import distinct_rows as distinct_rows  # re-exported
 from gpuplan.model.distinct import groups_of
 from gpuplan.model.memory import LOGIT_BYTES
+from gpuplan.model.partial_recompute import kept_layers, with_kept
 from gpuplan.model.rules import stage_layers
 
 IntArray = np.ndarray
@@ -57,12 +58,15 @@ class StageInputs:
     tokens: FloatArray
     """Tokens of one micro-batch on one GPU (its share of the sequence under CP)."""
     full_recompute: np.ndarray
+    recompute_layers: IntArray  # with a full recompute, those of each chunk (-1: all)
     dense: dict[str, FloatArray]
     moe: dict[str, FloatArray]
     act_dense: FloatArray
     act_moe: FloatArray
     act_transient: FloatArray
     """One layer's activations without recompute: what a full recompute rebuilds."""
+    kept: tuple[dict[str, FloatArray], dict[str, FloatArray], FloatArray, FloatArray]
+    """Costs and activation bytes of a dense and a MoE layer that keep their activations."""
     logits: FloatArray
     """Logits and loss of one micro-batch, on the last stage."""
     pp_exposed: FloatArray
@@ -70,11 +74,13 @@ class StageInputs:
 
     def rows(self, idx: np.ndarray) -> StageInputs:
         """The plans at ``idx``, each array as a column (plans x 1) to broadcast over stages."""
-        cut: dict[str, Any] = {
-            k: {f: a[idx, None] for f, a in v.items()} if isinstance(v, dict) else v[idx, None]
-            for k, v in self.__dict__.items()
-        }
-        return replace(self, **cut)
+
+        def cut(v: Any) -> Any:
+            if isinstance(v, tuple):
+                return tuple(map(cut, v))
+            return {f: a[idx, None] for f, a in v.items()} if isinstance(v, dict) else v[idx, None]
+
+        return replace(self, **{k: cut(v) for k, v in self.__dict__.items()})
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,7 @@ class Stages:
     first: np.ndarray
     last: np.ndarray
     count: FloatArray
+    kept: tuple[FloatArray, FloatArray] | None = None  # kept dense, MoE layers (partial recompute)
 
 
 @functools.cache
@@ -131,11 +138,14 @@ def _stage_classes(model: Model, pp: int, v: int) -> tuple[tuple[int, ...], tupl
     return tuple(sizes), tuple(sizes.values())
 
 
-def _pipeline_stages(model: Model, pp: int, v: int, every: bool = False) -> Stages:
+def _pipeline_stages(model: Model, pp: int, v: int, every: bool = False, n: int = -1) -> Stages:
     """The stage classes of ``pp`` GPUs with ``v`` virtual stages (chunks of layers) each;
-    ``every``: one class per stage (DualPipe folds stage ``i`` with stage ``p - 1 - i``)."""
+    ``every``: one class per stage (DualPipe folds stage ``i`` with stage ``p - 1 - i``);
+    ``n`` >= 0, with ``every``: the first ``n`` layers of each chunk recompute, no others."""
     counts, moes = _stage_structure(model, pp, v)
     heads, sizes = (tuple(range(pp)), (1,) * pp) if every else _stage_classes(model, pp, v)
+    table = np.asarray(kept_layers(model, pp, v, n), dtype=float)[None, heads] if n >= 0 else None
+    kept = None if table is None else (table[..., 0], table[..., 1])
     layers = np.asarray([counts[i] for i in heads], dtype=float)[None, :]
     moe_layers = np.asarray([moes[i] for i in heads], dtype=float)[None, :]
     index = np.asarray(heads)[None, :]
@@ -149,6 +159,7 @@ def _pipeline_stages(model: Model, pp: int, v: int, every: bool = False) -> Stag
         first=index == 0,
         last=index == pp - 1,
         count=np.asarray(sizes, dtype=float)[None, :],
+        kept=kept,
     )
 
 
@@ -167,7 +178,9 @@ def _stage_times(
     """
 
     def per_stage(field: str) -> FloatArray:
-        return np.asarray(s.dense_layers * p.dense[field] + s.moe_layers * p.moe[field])
+        value = s.dense_layers * p.dense[field] + s.moe_layers * p.moe[field]
+        return with_kept(value, s.kept, p.kept[0][field], p.kept[1][field], p.dense[field],
+                         p.moe[field])  # fmt: skip
 
     # Multi-token prediction: one more pass through the output head per module.
     logits = s.last * (1 + mtp_modules) * p.logits
@@ -250,13 +263,14 @@ def _activation_bytes(model: Model, s: Stages, p: StageInputs) -> FloatArray:
     ``min(m, p + (p - 1) / v) (p - i) / p`` stage-loads, at least one (Korthikanti et al.
     sec. 4.2.3 for the interleaved factor); a full recompute adds one layer's activations,
     rebuilt transiently; the first stage keeps the embedding output, the last the FP32
-    logits.
-    """
+    logits. Under a partial recompute the kept layers keep all theirs (partial_recompute)."""
     kp, kv = s.pp, s.interleave  # numbers, or a column per plan (stage_memory)
     in_flight = np.minimum(p.microbatches, np.where(kv > 1, kp + (kp - 1) / kv, kp))
     loads = np.maximum(in_flight.astype(float) * (kp - s.index) / kp, 1.0)  # 1 when kp = 1
-    activations = (s.dense_layers * p.act_dense + s.moe_layers * p.act_moe) * loads
-    activations = activations + (p.full_recompute & (s.layers > 0)) * p.act_transient
+    per_load = with_kept(s.dense_layers * p.act_dense + s.moe_layers * p.act_moe, s.kept,
+                         p.kept[2], p.kept[3], p.act_dense, p.act_moe)  # fmt: skip
+    recomputing = s.layers if s.kept is None else s.layers - s.kept[0] - s.kept[1]
+    activations = per_load * loads + (p.full_recompute & (recomputing > 0)) * p.act_transient
     activations = activations + s.first * (2 * p.tokens * model.hidden) * loads
     return np.asarray(activations + s.last * (LOGIT_BYTES * p.tokens * model.vocab / p.tp))
 
@@ -304,13 +318,14 @@ def evaluate_stages(
     slowest = {name: np.zeros(len(plans.tp)) for name in SLOWEST}
     heaviest = {name: np.zeros(back.size) for name in HEAVIEST}
     heaviest["memory_stage"] = np.zeros(back.size, dtype=np.int64)
-    unique, shape_of = distinct_rows(np.stack([plans.pp, plans.interleave], axis=1))
+    shapes = [plans.pp, plans.interleave, plans.recompute_layers + 1]  # 0: every layer
+    unique, shape_of = distinct_rows(np.stack(shapes, axis=1))
     local, groups, members = np.zeros(len(plans.tp), dtype=np.int64), *groups_of(shape_of, back)
-    for row, (kp, kv) in enumerate(unique.tolist()):
+    for row, (kp, kv, kn) in enumerate(unique.tolist()):
         ridx = groups[row]
         local[ridx] = np.arange(ridx.size)
         dual = framework.pipeline_schedule == "dualpipe" and kp > 1
-        s, p = _pipeline_stages(model, kp, kv, every=dual), plans.rows(ridx)
+        s, p = _pipeline_stages(model, kp, kv, every=dual or kn > 0, n=kn - 1), plans.rows(ridx)
         if times:
             values, dense_params, expert_params = _slowest_stage(model, framework, s, p, dual)
             for name, stage_values in values.items():

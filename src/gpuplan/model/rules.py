@@ -334,7 +334,8 @@ def plan_errors(
 
     Each message names the field, the value, the rule and the valid values.
     """
-    fields = {k: v for k, v in plan.as_dict().items() if isinstance(v, int)}
+    fields = {k: v for k, v in plan.as_dict().items()
+              if isinstance(v, int) and k != "recompute_layers"}  # fmt: skip
     context = Context(model, gpus, global_batch, seq_len, accelerator,
                       allow_tp_beyond_domain, experts_fold_tp, dualpipe)  # fmt: skip
     errors = rule_errors(context, fields)

@@ -35,6 +35,7 @@ from gpuplan.model.kernels import (
     Device,
 )
 from gpuplan.model.memory import MemoryEstimate
+from gpuplan.model.partial_recompute import recompute_layers_error
 from gpuplan.model.rules import plan_errors
 from gpuplan.scenario.plan import ParallelPlan
 
@@ -130,6 +131,8 @@ def estimate_step(
                          allow_tp_beyond_domain=allow_tp_beyond_domain,
                          experts_fold_tp=framework.moe_parallel_folding,
                          dualpipe=framework.pipeline_schedule == "dualpipe")  # fmt: skip
+    if (partial := recompute_layers_error(plan, model)) is not None:
+        errors.append(partial)
     if errors:
         return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
     inputs = (model, accelerator, plan, seq_len, global_batch, dev, network, framework,

@@ -86,6 +86,7 @@ def search_options(given: Parallelism | None) -> SearchOptions:
         microbatch=given.microbatch,
         interleave=given.interleave,
         recompute=given.recompute.value if given.recompute else None,
+        recompute_layers=given.recompute_layers,
         sequence_parallel=given.sequence_parallel,
         zero=given.zero,
     )
@@ -94,7 +95,9 @@ def search_options(given: Parallelism | None) -> SearchOptions:
 def is_complete(given: Parallelism | None) -> bool:
     """Every field of the parallelism block given: the plan is evaluated, not searched."""
     return given is not None and all(
-        getattr(given, name) is not None for name in type(given).model_fields
+        getattr(given, name) is not None
+        for name in type(given).model_fields
+        if name != "recompute_layers"  # optional: all layers recompute when left out
     )
 
 
@@ -110,6 +113,7 @@ def given_plan(given: Parallelism) -> ParallelPlan:
         microbatch=given.microbatch or 1,
         interleave=given.interleave or 1,
         recompute=given.recompute or Recompute.NONE,
+        recompute_layers=given.recompute_layers,
         sequence_parallel=bool(given.sequence_parallel),
         zero=given.zero or 0,
     )

@@ -66,6 +66,8 @@ class PlanResult:
         if self.parallel_plan is not None:
             plan.update({k: v for k, v in self.parallel_plan.as_dict().items() if k in plan})
             plan["sequence_parallel"] = self.parallel_plan.sequence_parallel
+            if (layers := self.parallel_plan.recompute_layers) is not None:
+                plan["recompute_layers"] = layers  # only when given: the stable keys stay
         plan["global_batch"] = self.global_batch
         out: dict[str, Any] = {
             "version": __version__,

@@ -59,7 +59,7 @@ def _plan_rows(result: PlanResult) -> Rows:
                 "Parallel plan",
                 f"TP {p.tensor_parallel} · PP {p.pipeline_parallel} · DP {p.data_parallel} · "
                 f"CP {p.context_parallel} · EP {p.expert_parallel} · micro-batch {p.microbatch}"
-                f" · interleave {p.interleave} · recompute {p.recompute.value} · ZeRO {p.zero}",
+                f" · interleave {p.interleave} · recompute {p.recompute_text} · ZeRO {p.zero}",
             )
         )
     if result.infeasible is not None:
@@ -167,7 +167,7 @@ def _plan_text(step: StepEstimate) -> str:
     return (
         f"TP{p.tensor_parallel} PP{p.pipeline_parallel} DP{p.data_parallel} "
         f"CP{p.context_parallel} EP{p.expert_parallel} mb{p.microbatch} v{p.interleave} "
-        f"{p.recompute.value} {'SP ' if p.sequence_parallel else ''}ZeRO{p.zero}"
+        f"{p.recompute_text} {'SP ' if p.sequence_parallel else ''}ZeRO{p.zero}"
     )
 
 

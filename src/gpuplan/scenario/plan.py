@@ -37,6 +37,10 @@ class ParallelPlan:
     interleave: int = 1
     """Virtual pipeline stages per GPU (interleaved 1F1B when > 1)."""
     recompute: Recompute = Recompute.NONE
+    recompute_layers: int | None = None
+    """With ``recompute`` full, how many layers of each pipeline chunk (virtual stage)
+    recompute, the first ones, the rest keeping their activations (Megatron-core's
+    ``recompute_method: block`` with ``recompute_num_layers``); None: every layer."""
     sequence_parallel: bool = False
     zero: int = 0
     """ZeRO stage: 1 shards optimizer states, 2 also gradients, 3 also weights (FSDP)."""
@@ -51,12 +55,20 @@ class ParallelPlan:
         )
 
     @property
+    def recompute_text(self) -> str:
+        """The recompute as shown: its mode, and the layers per chunk when only some."""
+        if self.recompute_layers is None:
+            return self.recompute.value
+        return f"{self.recompute.value} ({self.recompute_layers} layers per chunk)"
+
+    @property
     def shard_group(self) -> int:
         """Ranks that hold the same weights: ZeRO and gradient reduction span DP x CP."""
         return self.data_parallel * self.context_parallel
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        """The plan by its scenario field names (``recompute_layers`` only when given)."""
+        plan = {
             "tp": self.tensor_parallel,
             "pp": self.pipeline_parallel,
             "dp": self.data_parallel,
@@ -65,6 +77,8 @@ class ParallelPlan:
             "microbatch": self.microbatch,
             "interleave": self.interleave,
             "recompute": self.recompute.value,
+            "recompute_layers": self.recompute_layers,
             "sequence_parallel": self.sequence_parallel,
             "zero": self.zero,
         }
+        return {k: v for k, v in plan.items() if v is not None}

@@ -307,6 +307,9 @@ class Parallelism(_Strict):
     """Virtual pipeline stages per GPU (fixed; searched when left out)."""
     recompute: Recompute | None = None
     """Activation recomputation (fixed; searched when left out)."""
+    recompute_layers: Annotated[int, Number, Field(ge=0)] | None = None
+    """With recompute full: the layers of each pipeline chunk that recompute, the first ones
+    (Megatron-core's recompute_method block, recompute_num_layers); left out: all of them."""
     sequence_parallel: bool | None = None
     """Sequence parallelism with TP (fixed; searched when left out)."""
     zero: Annotated[int, Number, Field(ge=0, le=3)] | None = None

@@ -37,6 +37,7 @@ from gpuplan.errors import ScenarioError
 from gpuplan.model.batch import RECOMPUTE_ORDER, BatchResult, PlanBatch
 from gpuplan.model.rules import LAYOUT_RULES, SCHEDULE_RULES, Context, divisors, prune
 from gpuplan.model.step import StepEstimate, step_from_batch
+from gpuplan.scenario.plan import Recompute
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 from gpuplan.search.evaluated import evaluate_plans
 from gpuplan.search.framework_limits import restrict_to_framework
@@ -68,6 +69,8 @@ class SearchOptions:
     microbatch: int | None = None
     interleave: int | None = None
     recompute: str | None = None
+    recompute_layers: int | None = None
+    """Layers of each chunk that recompute under a full recompute (None: all)."""
     sequence_parallel: bool | None = None
     zero: int | None = None
     allow_tp_beyond_domain: bool = False
@@ -141,6 +144,16 @@ def _values(
     }  # fmt: skip
     free = _free_values(model, global_batch, seq_len)
     return {k: free[k] if (v := fixed[k]) is None else [v] for k in (*LAYOUT, *SCHEDULE)}
+
+
+def _recompute_layers(model: Model, columns: dict[str, np.ndarray], o: SearchOptions) -> np.ndarray:
+    """Per plan, the fixed ``recompute_layers`` where it recomputes fully, at most the layers
+    of its largest pipeline chunk (as Megatron's block method recomputes them all); -1 else."""
+    full = columns["recompute"] == RECOMPUTE_ORDER.index(Recompute.FULL)
+    if o.recompute_layers is None or not full.any():
+        return np.full_like(full, -1, dtype=np.int64)
+    chunk = -(-(model.layers + model.mtp_modules) // (columns["pp"] * columns["interleave"]))
+    return np.where(full, np.minimum(o.recompute_layers, chunk), -1)
 
 
 def _grid(values: list[list[int]]) -> list[np.ndarray]:
@@ -248,7 +261,7 @@ def _search(
             gpus, enumerated, 0, 0, pruned, None, (), (), time.perf_counter() - started,
             ("no plan survives the rules; see the pruned counts",),
         )  # fmt: skip
-    batch = PlanBatch(**columns)
+    batch = PlanBatch(**columns, recompute_layers=_recompute_layers(model, columns, options))
     evaluated = evaluate_plans(catalog, context, batch, fp8, framework_id, cluster)
     feasible = len(evaluated.fitting)
     if feasible < len(batch):
