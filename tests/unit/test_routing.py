@@ -240,7 +240,9 @@ def test_ep_overlap_hides_its_share_of_the_all_to_all_up_to_the_compute() -> Non
                        "ep_s": one * link_s / s.moe_layers[0, 0]}  # fmt: skip
         ints = np.ones(1, dtype=np.int64)
         p = StageInputs(ints, ints, ints, ints, ints, ints, ints, one, np.zeros(1, bool),
-                        layer, moe, one, one, one, np.zeros(1), np.zeros(1))  # fmt: skip
+                        recompute_layers=-ints, dense=layer, moe=moe, act_dense=one,
+                        act_moe=one, act_transient=one, kept=(layer, moe, one, one),
+                        logits=np.zeros(1), pp_exposed=np.zeros(1))  # fmt: skip
         return float(_stage_times(s, p.rows(np.arange(1)), 0.0, share)["exposed_ep"][0, 0])
 
     assert exposed(2.0, 0.4) == pytest.approx(1.2)
