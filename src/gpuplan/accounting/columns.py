@@ -25,14 +25,20 @@ Quantity = TypeVar("Quantity", float, "FloatColumn")
 then a column too)."""
 
 
+_NUMBER = (int, float)
+
+
 def require_at_least(name: str, value: Quantity, low: float, *, strict: bool = False) -> None:
     """A ValueError naming ``name``, what is allowed and the (first) value that breaks it,
     unless ``value >= low`` (``> low`` if ``strict``) everywhere in it; NaN passes, as in a
     scalar ``if value < low`` check."""
     bad = value <= low if strict else value < low
-    allowed = f"{name} must be {'>' if strict else '>='} {low:g}, got"
-    if isinstance(value, int | float):  # numpy's float64 is a float
-        if bad:
-            raise ValueError(f"{allowed} {value}")
-    elif bad.any():
-        raise ValueError(f"{allowed} {value[bad][0]}")
+    if isinstance(value, _NUMBER):  # numpy's float64 is a float
+        if not bad:
+            return
+        shown = value
+    elif not bad.any():
+        return
+    else:
+        shown = value[bad][0]
+    raise ValueError(f"{name} must be {'>' if strict else '>='} {low:g}, got {shown}")
