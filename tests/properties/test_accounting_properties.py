@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpuplan.accounting import CostFactors, account_tokens, capex, cluster_power, energy, run_cost
+from gpuplan.accounting.cluster import ClusterAccounts, ClusterRun, account_site
 from gpuplan.catalog import load_catalog
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
@@ -79,3 +83,47 @@ def test_plan_is_physical_on_every_accelerator(hardware: str, n: int, mfu: float
     assert out["cost"]["cluster_capex_usd"] > out["cost"]["gpu_capex_usd"] > 0
     assert out["run"]["model_flops"] >= 6 * 8e9 * out["run"]["tokens"] * 0.9
     assert out["emissions"]["tco2e"] >= 0
+
+
+SITE = {
+    "pue": st.floats(1.0, 3.0),
+    "kgco2e_per_kwh": st.floats(0.0, 1.2),
+    "power_usd_per_kwh": st.floats(0.0, 2.0),
+    "gpu_price_usd": st.floats(1e3, 1e5),
+    "cloud_usd_per_gpu_hour": st.floats(0.1, 50.0),
+    "household_kwh_per_year": st.floats(500.0, 20_000.0),
+}
+
+
+def _flat(accounts: ClusterAccounts[Any]) -> dict[str, Any]:
+    """Every number of the accounts, fields and properties alike."""
+    out = {"households": accounts.households, "cloud_usd_per_hour": accounts.cloud_usd_per_hour}
+    for name in ("power", "energy", "capex", "cost"):
+        part = getattr(accounts, name)
+        for attr in dir(type(part)):
+            if not attr.startswith("_"):
+                out[f"{name}.{attr}"] = getattr(part, attr)
+        out |= {f"{name}.{k}": v for k, v in vars(part).items()}
+    return out
+
+
+@settings(max_examples=40)
+@given(
+    gpus,
+    st.floats(0.0, 1e9),
+    st.lists(st.fixed_dictionaries(SITE), min_size=1, max_size=5),
+)
+def test_a_column_of_sites_is_each_site_bit_for_bit(
+    n: int, seconds: float, sites: list[dict[str, float]]
+) -> None:
+    # A sweep accounts many sites at once with columns: each element is the float account.
+    run = ClusterRun(n, 700.0, seconds, 1.8, 0.75, FACTORS)
+    columns = {k: np.array([s[k] for s in sites], dtype=np.float64) for k in SITE}
+    together = _flat(account_site(run, **columns))
+    for i, site in enumerate(sites):
+        alone = _flat(account_site(run, **site))
+        assert together.keys() == alone.keys()
+        for key, value in alone.items():
+            got = together[key]
+            element = got[i] if isinstance(got, np.ndarray) else got  # site-independent: scalar
+            assert type(value) is not np.ndarray and element == value, key

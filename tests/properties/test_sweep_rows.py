@@ -122,7 +122,7 @@ def test_columns_that_fail_fall_back_to_planning_each_row(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ZeroDivisionError("a bug in the columns")
 
-    monkeypatch.setattr(sweep_groups, "site_columns", broken)
+    monkeypatch.setattr(sweep_groups, "account_site", broken)
     planned = _planned_rows(monkeypatch)
     rows = run_sweep(spec, workers=1).table.to_pylist()
     assert len(planned) == 3  # each row planned on its own, none lost

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from gpuplan import units
@@ -17,7 +18,7 @@ from gpuplan.accounting import (
     households_equivalent,
     run_cost,
 )
-from gpuplan.accounting.cluster import assess_cluster
+from gpuplan.accounting.cluster import ClusterRun, account_site, assess_cluster
 from gpuplan.catalog import Catalog
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
@@ -50,6 +51,24 @@ def test_duration_and_tokens_are_inverse() -> None:
 def test_mfu_outside_0_1_is_refused(mfu: float) -> None:
     with pytest.raises(ValueError, match="mfu"):
         account_tokens(1e9, 1e9, 1, 1e15, mfu)
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [("pue", 0.95), ("gpu_price_usd", 0.0), ("gpu_price_usd", -1.0)],
+)
+def test_a_bad_site_value_is_named_alone_or_in_a_column(field: str, bad: float) -> None:
+    run = ClusterRun(8, 700.0, 3600.0, 1.8, 0.75, FACTORS)
+    site = {"pue": 1.2, "kgco2e_per_kwh": 0.4, "power_usd_per_kwh": 0.1, "gpu_price_usd": 3e4,
+            "cloud_usd_per_gpu_hour": 2.0, "household_kwh_per_year": 10_000.0}  # fmt: skip
+    allowed = ">= 1" if field == "pue" else "> 0"
+    message = f"^{field} must be {allowed}, got {bad}$"
+    with pytest.raises(ValueError, match=message):
+        account_site(run, **(site | {field: bad}))
+    columns = {k: np.array([v, v, v]) for k, v in site.items()}
+    columns[field][1:] = bad  # the first bad value is named, once
+    with pytest.raises(ValueError, match=message):
+        account_site(run, **columns)
 
 
 def test_power_by_hand() -> None:

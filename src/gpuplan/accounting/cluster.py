@@ -4,12 +4,17 @@ Given an accelerator, a count and a training time, :func:`assess_cluster` gives 
 power, energy, emissions on several grids, households-equivalent, cloud price, the compute
 it can deliver at a utilisation, and the compute-optimal model that compute trains with the
 loss a scaling law predicts.
+
+:func:`account_site` is the one account of a run at a site and prices; a sweep calls it with
+columns of sites and prices (:data:`~gpuplan.accounting.columns.Quantity`), a plan through
+:func:`account_cluster` with floats.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Generic
 
 from gpuplan import units
 from gpuplan.accounting import (
@@ -24,6 +29,7 @@ from gpuplan.accounting import (
     households_equivalent,
     run_cost,
 )
+from gpuplan.accounting.columns import Quantity
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator
 from gpuplan.errors import ScenarioError
@@ -45,15 +51,77 @@ def cost_factors(catalog: Catalog, accelerator: Accelerator) -> CostFactors:
 
 
 @dataclass(frozen=True)
-class ClusterAccounts:
+class ClusterRun:
+    """What the accounts take from the run and the cluster, not the site."""
+
+    gpus: int
+    tdp_w: float
+    duration_s: float
+    """Wall-clock time, failures included: what energy and cost are counted over."""
+    server_power_ratio: float
+    training_power_fraction: float
+    factors: CostFactors
+
+
+def cluster_run(
+    catalog: Catalog, accelerator: Accelerator, gpus: int, duration_s: float
+) -> ClusterRun:
+    def system(parameter_id: str) -> float:
+        return catalog.system(parameter_id).for_accelerator(accelerator.id)
+
+    return ClusterRun(
+        gpus=gpus,
+        tdp_w=accelerator.tdp_w,
+        duration_s=duration_s,
+        server_power_ratio=system("server_power_ratio"),
+        training_power_fraction=system("training_power_fraction"),
+        factors=cost_factors(catalog, accelerator),
+    )
+
+
+@dataclass(frozen=True)
+class ClusterAccounts(Generic[Quantity]):
     """Power, energy, emissions and cost of running a cluster for a while."""
 
-    power: PowerAccount
-    energy: EnergyAccount
-    capex: CapexAccount
-    cost: RunCost
-    households: float
+    power: PowerAccount[Quantity]
+    energy: EnergyAccount[Quantity]
+    capex: CapexAccount[Quantity]
+    cost: RunCost[Quantity]
+    households: Quantity
     """Average homes using as much electricity in a year as the facility."""
+    cloud_usd_per_hour: Quantity
+    """Renting the whole cluster."""
+
+
+def account_site(
+    run: ClusterRun,
+    *,
+    pue: Quantity,
+    kgco2e_per_kwh: Quantity,
+    power_usd_per_kwh: Quantity,
+    gpu_price_usd: Quantity,
+    cloud_usd_per_gpu_hour: Quantity,
+    household_kwh_per_year: Quantity,
+) -> ClusterAccounts[Quantity]:
+    """The accounts of ``run`` at a site and prices: floats, or columns of one length."""
+    gpus, duration_s, factors = run.gpus, run.duration_s, run.factors
+    power = cluster_power(gpus, run.tdp_w, run.server_power_ratio, run.training_power_fraction, pue)
+    energy_account = energy(power, duration_s, kgco2e_per_kwh)
+    capex_account = capex(gpus, gpu_price_usd, power.peak_it_w, factors)
+    cost = run_cost(
+        capex_account,
+        duration_s,
+        gpus * duration_s / units.HOUR_S,
+        energy_account.kwh,
+        power_usd_per_kwh,
+        cloud_usd_per_gpu_hour,
+        factors,
+    )
+    households = households_equivalent(energy_account.yearly_energy_j, household_kwh_per_year)
+    cloud_usd_per_hour = gpus * cloud_usd_per_gpu_hour
+    return ClusterAccounts(
+        power, energy_account, capex_account, cost, households, cloud_usd_per_hour
+    )
 
 
 def account_cluster(
@@ -68,33 +136,17 @@ def account_cluster(
     gpu_price_usd: float,
     cloud_usd_per_gpu_hour: float,
     household_kwh_per_year: float,
-) -> ClusterAccounts:
+) -> ClusterAccounts[float]:
     """Everything that depends on the cluster and the site, not on the model."""
-
-    def system(parameter_id: str) -> float:
-        return catalog.system(parameter_id).for_accelerator(accelerator.id)
-
-    power = cluster_power(
-        gpus,
-        accelerator.tdp_w,
-        system("server_power_ratio"),
-        system("training_power_fraction"),
-        pue,
+    return account_site(
+        cluster_run(catalog, accelerator, gpus, duration_s),
+        pue=pue,
+        kgco2e_per_kwh=kgco2e_per_kwh,
+        power_usd_per_kwh=power_usd_per_kwh,
+        gpu_price_usd=gpu_price_usd,
+        cloud_usd_per_gpu_hour=cloud_usd_per_gpu_hour,
+        household_kwh_per_year=household_kwh_per_year,
     )
-    energy_account = energy(power, duration_s, kgco2e_per_kwh)
-    factors = cost_factors(catalog, accelerator)
-    capex_account = capex(gpus, gpu_price_usd, power.peak_it_w, factors)
-    cost = run_cost(
-        capex_account,
-        duration_s,
-        gpus * duration_s / units.HOUR_S,
-        energy_account.kwh,
-        power_usd_per_kwh,
-        cloud_usd_per_gpu_hour,
-        factors,
-    )
-    households = households_equivalent(energy_account.yearly_energy_j, household_kwh_per_year)
-    return ClusterAccounts(power, energy_account, capex_account, cost, households)
 
 
 H100_ID = "h100-sxm"
@@ -112,7 +164,7 @@ class ClusterAssessment:
     """Dense BF16 peak of the whole cluster."""
     h100_equivalents: float
     """Accelerators times their BF16 peak over the H100 SXM's."""
-    accounts: ClusterAccounts
+    accounts: ClusterAccounts[float]
     """Power, energy and cost at the first grid and the site's price and PUE."""
     yearly_tco2e_by_grid: dict[str, float]
     households_by_country: dict[str, float]
@@ -125,7 +177,7 @@ class ClusterAssessment:
 
     @property
     def cloud_usd_per_hour(self) -> float:
-        return self.gpus * self.accelerator.default_cloud.usd_per_hour
+        return self.accounts.cloud_usd_per_hour
 
 
 def assess_cluster(

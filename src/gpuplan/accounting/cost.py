@@ -9,14 +9,19 @@
   hours on hardware worth ``P`` costs ``P r T / 8766``; plus the energy at the site's price.
   The facility share is reported on its own line: Epoch's figure does not include it.
 - Cloud: GPU-hours times a rental price per GPU-hour.
+
+The GPU, electricity and cloud prices are each a
+:data:`~gpuplan.accounting.columns.Quantity`: a float, or a column of prices at once.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Generic
 
 from gpuplan import units
+from gpuplan.accounting.columns import Quantity, require_at_least
 
 
 @dataclass(frozen=True)
@@ -46,26 +51,29 @@ class CostFactors:
 
 
 @dataclass(frozen=True)
-class CapexAccount:
-    gpu_capex_usd: float
-    server_capex_usd: float
+class CapexAccount(Generic[Quantity]):
+    gpu_capex_usd: Quantity
+    server_capex_usd: Quantity
     """Servers including their accelerators."""
-    network_capex_usd: float
+    network_capex_usd: Quantity
     facility_capex_usd: float
 
     @property
-    def hardware_capex_usd(self) -> float:
+    def hardware_capex_usd(self) -> Quantity:
         return self.server_capex_usd + self.network_capex_usd
 
     @property
-    def cluster_capex_usd(self) -> float:
+    def cluster_capex_usd(self) -> Quantity:
         """Full capex: servers, network and the building."""
         return self.hardware_capex_usd + self.facility_capex_usd
 
 
-def capex(gpus: int, gpu_price_usd: float, peak_it_w: float, factors: CostFactors) -> CapexAccount:
-    if gpus <= 0 or gpu_price_usd <= 0:
-        raise ValueError("gpus and gpu_price_usd must be positive")
+def capex(
+    gpus: int, gpu_price_usd: Quantity, peak_it_w: float, factors: CostFactors
+) -> CapexAccount[Quantity]:
+    if gpus <= 0:
+        raise ValueError(f"gpus must be positive, got {gpus}")
+    require_at_least("gpu_price_usd", gpu_price_usd, 0, strict=True)
     gpu_capex = gpus * gpu_price_usd
     servers = gpu_capex * factors.server_cost_ratio
     f = factors.cluster_interconnect_cost_fraction
@@ -78,30 +86,31 @@ def capex(gpus: int, gpu_price_usd: float, peak_it_w: float, factors: CostFactor
 
 
 @dataclass(frozen=True)
-class RunCost:
-    amortized_hardware_usd: float
-    energy_usd: float
+class RunCost(Generic[Quantity]):
+    amortized_hardware_usd: Quantity
+    energy_usd: Quantity
     amortized_facility_usd: float
-    cloud_usd: float
+    cloud_usd: Quantity
 
     @property
-    def amortized_usd(self) -> float:
+    def amortized_usd(self) -> Quantity:
         """Epoch AI's 'hardware capex + energy' cost of the run (facility excluded)."""
         return self.amortized_hardware_usd + self.energy_usd
 
 
 def run_cost(
-    capex_account: CapexAccount,
+    capex_account: CapexAccount[Quantity],
     duration_s: float,
     gpu_hours: float,
-    energy_kwh: float,
-    power_usd_per_kwh: float,
-    cloud_usd_per_gpu_hour: float,
+    energy_kwh: Quantity,
+    power_usd_per_kwh: Quantity,
+    cloud_usd_per_gpu_hour: Quantity,
     factors: CostFactors,
-) -> RunCost:
+) -> RunCost[Quantity]:
     """Cost of using the cluster for ``duration_s`` seconds."""
-    if duration_s < 0 or gpu_hours < 0 or energy_kwh < 0:
-        raise ValueError("duration, GPU-hours and energy must be >= 0")
+    if duration_s < 0 or gpu_hours < 0:
+        raise ValueError("duration and GPU-hours must be >= 0")
+    require_at_least("energy_kwh", energy_kwh, 0)
     years = duration_s / units.YEAR_S
     hardware = capex_account.hardware_capex_usd * factors.depreciation_per_year * years
     facility = capex_account.facility_capex_usd * years / factors.facility_lifetime_years

@@ -62,10 +62,10 @@ class RunAccounts:
     """What a feasible run takes: time, power, energy, money; and what it buys."""
 
     compute: ComputeAccount
-    power: PowerAccount
-    energy: EnergyAccount
-    capex: CapexAccount
-    cost: RunCost
+    power: PowerAccount[float]
+    energy: EnergyAccount[float]
+    capex: CapexAccount[float]
+    cost: RunCost[float]
     households: float
     scaling: ScalingOutcome
     reliability: ReliabilityEstimate

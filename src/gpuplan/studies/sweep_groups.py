@@ -5,15 +5,18 @@ model, hardware, GPUs, training, framework and cluster: the plan search, the ste
 and time to train, the step-time interval. One point of each such group, its representative,
 is planned in full by the one :func:`~gpuplan.planning.run.plan`; every point of the group
 gets the representative's row with the site- and price-dependent keys (power, energy,
-emissions, cost, the cost interval) computed for all of them at once
-(:func:`gpuplan.accounting.columns.site_columns`). Representatives are kept across chunks
-(:data:`MAX_KEPT` per process), as are resolved sites.
+emissions, cost, the cost interval) computed for all of them at once: the one account of a
+plan (:func:`gpuplan.accounting.cluster.account_site`) called with numpy columns of sites and
+prices. Representatives are kept across chunks (:data:`MAX_KEPT` per process), as are
+resolved sites.
 
 What cannot be grouped is planned point by point, as before: a point whose site or prices do
 not resolve (an unknown grid, a value out of range: its own error row), a group whose
 representative is an error row or a staged run, and a group whose columns do not reproduce
-its representative's own row exactly (checked once per group; they always should). The rows
-are those of ``plan()`` in every case (tests/properties/test_sweep_rows.py).
+its representative's own row exactly. The formulas are the plan's own; the check, once per
+group, guards what this module spells beside ``plan()``: which account each key of the
+row is, the key set, and the cost interval's block. The rows are those of ``plan()`` in
+every case (tests/properties/test_sweep_rows.py).
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from gpuplan.accounting.cluster import cost_factors
-from gpuplan.accounting.columns import ClusterRun, site_columns
+from gpuplan.accounting.cluster import ClusterRun, account_site, cluster_run
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator
 from gpuplan.planning.intervals import stored_factors
@@ -44,6 +47,7 @@ MAX_KEPT = 100_000
 PlanOne = Callable[[Mapping[str, Any]], tuple[dict[str, Scalar], PlanResult | None]]
 """Plans one scenario mapping: its row, and the result (None for an error row)."""
 Columns = dict[str, list[Any]]
+FloatColumn = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -84,18 +88,7 @@ def group_of(row: dict[str, Scalar], result: PlanResult | None, catalog: Catalog
     r = result.resolved
     if result.run is None:
         return Group(row, r.accelerator, None, None)
-
-    def system(parameter_id: str) -> float:
-        return catalog.system(parameter_id).for_accelerator(r.accelerator.id)
-
-    run = ClusterRun(
-        gpus=r.gpus,
-        tdp_w=r.accelerator.tdp_w,
-        wall_time_s=result.run.reliability.wall_time_s,
-        server_power_ratio=system("server_power_ratio"),
-        training_power_fraction=system("training_power_fraction"),
-        factors=cost_factors(catalog, r.accelerator),
-    )
+    run = cluster_run(catalog, r.accelerator, r.gpus, result.run.reliability.wall_time_s)
     factors = None
     if "intervals.cost_usd.point" in row:
         factors = stored_factors(r.accelerator.id, r.framework.id, r.gpus)
@@ -123,12 +116,12 @@ def site_rows(group: Group, terms: Sequence[SiteTerms]) -> Columns:
     if group.run is None:
         return out
 
-    def array(values: list[float]) -> Any:
+    def array(values: list[float]) -> FloatColumn:
         return np.array(values, dtype=np.float64)
 
     pue = [t.pue for t in terms]
     kgco2e = [t.grid.kgco2e_per_kwh for t in terms]
-    c = site_columns(
+    a = account_site(
         group.run,
         pue=array(pue),
         kgco2e_per_kwh=array(kgco2e),
@@ -137,22 +130,25 @@ def site_rows(group: Group, terms: Sequence[SiteTerms]) -> Columns:
         cloud_usd_per_gpu_hour=array([t.cloud_usd_per_gpu_hour for t in terms]),
         household_kwh_per_year=array([t.household.kwh_per_year for t in terms]),
     )
-    columns: dict[str, Any] = {
-        "power.it_w": c.it_w, "power.facility_w": c.facility_w, "power.peak_it_w": c.peak_it_w,
-        "power.peak_facility_w": c.peak_facility_w, "power.pue": pue,
-        "energy.mwh": c.energy_mwh, "energy.yearly_gwh": c.yearly_gwh,
-        "energy.households_equivalent": c.households,
+    p, e, c = a.power, a.energy, a.cost
+    columns: dict[str, Any] = {  # the keys of planning.serialize's power ... cost blocks
+        "power.it_w": p.it_w, "power.facility_w": p.facility_w, "power.peak_it_w": p.peak_it_w,
+        "power.peak_facility_w": p.peak_facility_w, "power.pue": pue,
+        "energy.mwh": e.mwh, "energy.yearly_gwh": e.yearly_gwh,
+        "energy.households_equivalent": a.households,
         "energy.households_country": [t.household.id for t in terms],
-        "emissions.tco2e": c.tco2e, "emissions.yearly_tco2e": c.yearly_tco2e,
+        "emissions.tco2e": e.tco2e, "emissions.yearly_tco2e": e.yearly_tco2e,
         "emissions.grid": [t.grid.id for t in terms], "emissions.kgco2e_per_kwh": kgco2e,
-        "cost.gpu_capex_usd": c.gpu_capex_usd, "cost.server_capex_usd": c.server_capex_usd,
-        "cost.network_capex_usd": c.network_capex_usd,
-        "cost.facility_capex_usd": c.facility_capex_usd,
-        "cost.cluster_capex_usd": c.cluster_capex_usd, "cost.amortized_usd": c.amortized_usd,
+        "cost.gpu_capex_usd": a.capex.gpu_capex_usd,
+        "cost.server_capex_usd": a.capex.server_capex_usd,
+        "cost.network_capex_usd": a.capex.network_capex_usd,
+        "cost.facility_capex_usd": a.capex.facility_capex_usd,
+        "cost.cluster_capex_usd": a.capex.cluster_capex_usd,
+        "cost.amortized_usd": c.amortized_usd,
         "cost.amortized_hardware_usd": c.amortized_hardware_usd,
         "cost.amortized_facility_usd": c.amortized_facility_usd,
         "cost.energy_usd": c.energy_usd, "cost.cloud_usd": c.cloud_usd,
-        "cost.cloud_usd_per_hour": c.cloud_usd_per_hour,
+        "cost.cloud_usd_per_hour": a.cloud_usd_per_hour,
     }  # fmt: skip
     if group.factors is not None:  # planning.intervals: point x factor, width (P90-P10)/P50
         block = {k: c.cloud_usd * f for k, f in group.factors.items()}
