@@ -105,6 +105,20 @@ def _tracker(process: psutil.Process) -> bool:
         return False
 
 
+def _dead_unreaped(process: psutil.Process, timeout_s: float = 10.0) -> None:
+    """Wait until ``process`` has died, without reaping it: the pool that started it must
+    reap it (psutil's wait() would, and the pool's manager thread then polls a pid that is
+    gone, forever, at interpreter exit: a CI run that never ends)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.01)
+
+
 def test_a_killed_worker_is_one_line_and_the_finished_rows_stay(tmp_path: Path) -> None:
     grid = {"site.pue": [1.1 + 0.01 * i for i in range(40)], "gpus": [64, 128]}
     spec = parse_sweep({"base": BASE, "grid": grid})
@@ -122,7 +136,7 @@ def test_a_killed_worker_is_one_line_and_the_finished_rows_stay(tmp_path: Path) 
             workers = started_here()
             if workers:
                 workers[0].kill()  # a worker this test's sweep started
-                workers[0].wait(timeout=10)
+                _dead_unreaped(workers[0])
 
     with pytest.raises(SweepStopped, match=r"a worker process died .* after \d+ of 80 rows"):
         run_sweep(spec, workers=2, chunk_size=2, store=store, progress=kill_a_worker)

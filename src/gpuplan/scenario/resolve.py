@@ -37,8 +37,25 @@ DEFAULT_FRAMEWORK = "modern"
 
 
 @dataclass(frozen=True)
-class ResolvedScenario:
-    """A scenario with its catalog records looked up and every value in SI units."""
+class SiteTerms:
+    """What a scenario's ``site`` and ``prices`` resolve to: all a plan's site and price
+    dependent numbers (power, energy, emissions, cost) take from the scenario."""
+
+    gpu_price_usd: float
+    cloud_usd_per_gpu_hour: float
+    cloud_price_basis: str
+    grid: Grid
+    pue: float
+    pue_basis: str
+    electricity: ElectricityPrice | None
+    power_usd_per_kwh: float
+    household: Household
+
+
+@dataclass(frozen=True)
+class ResolvedScenario(SiteTerms):
+    """A scenario with its catalog records looked up and every value in SI units (its site
+    and price terms are the :class:`SiteTerms` fields)."""
 
     scenario: Scenario
     model: Model
@@ -59,15 +76,6 @@ class ResolvedScenario:
     duration_s: float | None
     mfu: float | None
     """A what-if MFU (against the dense BF16 peak) given by the user, or None: modelled."""
-    gpu_price_usd: float
-    cloud_usd_per_gpu_hour: float
-    cloud_price_basis: str
-    grid: Grid
-    pue: float
-    pue_basis: str
-    electricity: ElectricityPrice | None
-    power_usd_per_kwh: float
-    household: Household
     precomputed_latents: bool = True
     """Video models: VAE latents and text embeddings precomputed (no encoder cost per clip)."""
 
@@ -183,22 +191,6 @@ def _power_price(site: Site, catalog: Catalog) -> tuple[float, ElectricityPrice 
     )
 
 
-@dataclass(frozen=True)
-class SiteTerms:
-    """What a scenario's ``site`` and ``prices`` resolve to: all a plan's site and price
-    dependent numbers (power, energy, emissions, cost) take from the scenario."""
-
-    gpu_price_usd: float
-    cloud_usd_per_gpu_hour: float
-    cloud_price_basis: str
-    grid: Grid
-    pue: float
-    pue_basis: str
-    electricity: ElectricityPrice | None
-    power_usd_per_kwh: float
-    household: Household
-
-
 def resolve_site(
     site: Site, prices: Prices, accelerator: Accelerator, catalog: Catalog
 ) -> SiteTerms:
@@ -268,14 +260,6 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
         tokens=_tokens(training, model, seq_len),
         duration_s=training.days * units.DAY_S if training.days is not None else None,
         mfu=training.mfu,
-        gpu_price_usd=terms.gpu_price_usd,
-        cloud_usd_per_gpu_hour=terms.cloud_usd_per_gpu_hour,
-        cloud_price_basis=terms.cloud_price_basis,
-        grid=terms.grid,
-        pue=terms.pue,
-        pue_basis=terms.pue_basis,
-        electricity=terms.electricity,
-        power_usd_per_kwh=terms.power_usd_per_kwh,
-        household=terms.household,
+        **vars(terms),
         precomputed_latents=precomputed,
     )
