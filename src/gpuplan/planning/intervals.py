@@ -43,6 +43,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gpuplan.accounting.columns import Quantity
 from gpuplan.catalog.residuals import (
     Residual,
     generation_of,
@@ -172,7 +173,9 @@ def comparable_rows(
     return Basis(tuple(chosen), means, f"{selection} ({len(chosen)} rows)", tuple(warnings))
 
 
-def _block(point: float, factors: Mapping[str, float]) -> dict[str, float]:
+def interval_block(point: Quantity, factors: Mapping[str, float]) -> dict[str, Quantity]:
+    """An interval of ``point`` (a float, or a sweep's column of them): each quantile is
+    ``point`` times its factor; ``width`` is (P90 - P10) / P50."""
     out = {k: point * f for k, f in factors.items()}
     return {**out, "point": point, "width": (out["p90"] - out["p10"]) / out["p50"]}
 
@@ -189,19 +192,19 @@ def interval_dict(
         return None
     basis, log_quantiles = _stored_basis(r.accelerator.id, r.framework.id, r.gpus)
     factors = interval_factors(log_quantiles)
-    out: dict[str, Any] = {"step_time_s": _block(step_time_s, factors)}
+    out: dict[str, Any] = {"step_time_s": interval_block(step_time_s, factors)}
     if run is not None and cost is not None:
         if r.duration_s is None:
-            out["days"] = _block(run["days"], factors)
-            out["gpu_hours"] = _block(run["gpu_hours"], factors)
-            out["cost_usd"] = _block(cost["cloud_usd"], factors)
+            out["days"] = interval_block(run["days"], factors)
+            out["gpu_hours"] = interval_block(run["gpu_hours"], factors)
+            out["cost_usd"] = interval_block(cost["cloud_usd"], factors)
         else:  # the days are given: a slower step trains fewer tokens in them
             inverse = {
                 "p10": 1 / factors["p90"],
                 "p50": 1 / factors["p50"],
                 "p90": 1 / factors["p10"],
             }
-            out["tokens"] = _block(run["tokens"], inverse)
+            out["tokens"] = interval_block(run["tokens"], inverse)
     out["basis"] = {
         "selection": basis.selection,
         "rows": [row.id for row in basis.rows],

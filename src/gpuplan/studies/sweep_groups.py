@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from gpuplan.accounting.cluster import ClusterRun, account_site, cluster_run
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator
-from gpuplan.planning.intervals import stored_factors
+from gpuplan.planning.intervals import interval_block, stored_factors
 from gpuplan.planning.result import PlanResult
 from gpuplan.scenario.distributions import with_values
 from gpuplan.scenario.resolve import SiteTerms, resolve_site
@@ -150,9 +150,8 @@ def site_rows(group: Group, terms: Sequence[SiteTerms]) -> Columns:
         "cost.energy_usd": c.energy_usd, "cost.cloud_usd": c.cloud_usd,
         "cost.cloud_usd_per_hour": a.cloud_usd_per_hour,
     }  # fmt: skip
-    if group.factors is not None:  # planning.intervals: point x factor, width (P90-P10)/P50
-        block = {k: c.cloud_usd * f for k, f in group.factors.items()}
-        block |= {"point": c.cloud_usd, "width": (block["p90"] - block["p10"]) / block["p50"]}
+    if group.factors is not None:
+        block = interval_block(c.cloud_usd, group.factors)
         columns |= {f"intervals.cost_usd.{k}": v for k, v in block.items()}
     for key, value in columns.items():
         if key not in out:
