@@ -67,6 +67,8 @@ class RunAccounts:
     capex: CapexAccount[float]
     cost: RunCost[float]
     households: float
+    cloud_usd_per_hour: float
+    """Renting the cluster's GPUs for an hour."""
     scaling: ScalingOutcome
     reliability: ReliabilityEstimate
     """Failures and checkpoints: wall time is compute time / goodput."""
@@ -123,6 +125,7 @@ def account_run(
         capex=accounts.capex,
         cost=accounts.cost,
         households=accounts.households,
+        cloud_usd_per_hour=accounts.cloud_usd_per_hour,
         scaling=scaling,
         reliability=reliability,
     )

@@ -138,7 +138,7 @@ def run_dict(r: ResolvedScenario, run: RunAccounts) -> dict[str, Any]:
             "amortized_facility_usd": run.cost.amortized_facility_usd,
             "energy_usd": run.cost.energy_usd,
             "cloud_usd": run.cost.cloud_usd,
-            "cloud_usd_per_hour": r.gpus * r.cloud_usd_per_gpu_hour,
+            "cloud_usd_per_hour": run.cloud_usd_per_hour,
         },
         "scaling": _scaling_dict(run),
     }
