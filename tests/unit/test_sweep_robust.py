@@ -131,11 +131,17 @@ def test_a_killed_worker_is_one_line_and_the_finished_rows_stay(tmp_path: Path) 
         """Children the sweep started, without multiprocessing's resource tracker."""
         return [c for c in me.children() if c.pid not in before and not _tracker(c)]
 
+    killed: list[int] = []
+
     def kill_a_worker(phase: str, done: int, total: int) -> None:
-        if phase == "planning":
+        if phase == "planning" and not killed:
             workers = started_here()
             if workers:
-                workers[0].kill()  # a worker this test's sweep started
+                try:
+                    workers[0].kill()  # a worker this test's sweep started, once
+                except psutil.NoSuchProcess:  # it ended (and was reaped) since listed
+                    return
+                killed.append(workers[0].pid)
                 _dead_unreaped(workers[0])
 
     with pytest.raises(SweepStopped, match=r"a worker process died .* after \d+ of 80 rows"):
