@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from cli_run import run_gpuplan
 
 HANG_GUARD_S = 20
 
@@ -48,13 +49,7 @@ EXPECTED = {
 
 
 def gpuplan(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gpuplan", *args],
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD_S,
-        env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
-    )
+    return run_gpuplan(*args, timeout_s=HANG_GUARD_S)
 
 
 def assert_one_line_error(out: subprocess.CompletedProcess[str], expected: str) -> None:

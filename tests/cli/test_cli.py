@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from cli_run import run_gpuplan
 
 BASE = ["plan", "--model", "llama3-405b", "--hardware", "h100-sxm", "--gpus", "16384"]
 
 
 def gpuplan(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gpuplan", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
-    )
+    return run_gpuplan(*args, timeout_s=120)
 
 
 def test_plan_json_has_every_design_key(design_keys: list[str]) -> None:

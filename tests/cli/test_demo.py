@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from cli_run import run_gpuplan
 from gpuplan import parse_scenario, plan
 from gpuplan.catalog import Catalog
 from gpuplan.cli.app import app
@@ -22,13 +22,7 @@ REL = 1e-12
 
 
 def gpuplan(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gpuplan", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
-    )
+    return run_gpuplan(*args, timeout_s=300)
 
 
 @pytest.fixture(scope="module")

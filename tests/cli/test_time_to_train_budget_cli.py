@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
+
+from cli_run import run_gpuplan
 
 
 def gpuplan(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gpuplan", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
-    )
+    return run_gpuplan(*args, timeout_s=300)
 
 
 def test_compare_objectives_shows_both_plans_and_run_lengths() -> None:

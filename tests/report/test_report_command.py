@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
+from cli_run import run_gpuplan
 from gpuplan.report.figures import CHART_IDS
 
 SCENARIO = {
@@ -20,14 +20,7 @@ SCENARIO = {
 
 
 def gpuplan(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gpuplan", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-        env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
-    )
+    return run_gpuplan(*args, timeout_s=300, cwd=cwd)
 
 
 def test_report_from_a_scenario_file(tmp_path: Path) -> None:
