@@ -67,6 +67,20 @@ def test_a_fixed_count_that_cannot_progress_is_one_line(catalog: Catalog) -> Non
         plan_budget({"hardware": "h100-sxm", "gpus": 10_000_000, "budget": {"days": 30}}, catalog)
 
 
+def test_a_fixed_million_gpus_is_hopeless_with_the_numbers(catalog: Catalog) -> None:
+    # 1,000,000 H100: Llama 3's 3.09 h between interruptions at 16,384 GPUs (the catalog's
+    # rate; reliability doctest) gives 3.09 h x 3,600 x 16,384 / 1e6 = 182 s, below a restart
+    # of 600 s + 0.003 s x 1e6 = 3,600 s alone. The plan says so (planning.run); the budget
+    # used to take the tiny goodput of its first guess as progress and plan a 0.2B model
+    # that cannot use the GPUs ("no run"). Both now ask the same test, with the numbers.
+    with pytest.raises(ScenarioError) as raised:
+        plan_budget({"hardware": "h100-sxm", "gpus": 1_000_000, "budget": {"days": 90}}, catalog)
+    message = str(raised.value)
+    assert message.startswith("gpus: 1,000,000 x h100-sxm cannot make progress")
+    assert "one interruption every 182 s" in message
+    assert int(message.split("checkpoint write (")[1].split(" s)")[0].replace(",", "")) > 3_600
+
+
 def test_a_power_budget_holds_the_provisioned_power(catalog: Catalog) -> None:
     bought = _ask(catalog, mw=1.0)
     assert bought.result.run is not None

@@ -250,16 +250,19 @@ def _goodput(
 ) -> float:
     """Failures eat into the time: goodput depends on the checkpoint size, hence on the
     model trained, which depends on the compute delivered; two rounds settle it. A cluster
-    interrupted before it can restart and checkpoint is an error naming ``gpus``."""
+    that cannot make progress (:attr:`gpuplan.reliability.analytical.ReliabilityEstimate.
+    can_progress`, the test the plan applies) is an error naming ``gpus`` and the times."""
     goodput = 1.0
     for _ in range(2):
         size = compute_optimal(catalog.scaling_law(), flops_at_full_time * goodput).params
-        goodput = estimate_reliability_from_catalog(size, gpus, duration_s, catalog).goodput
-        if goodput <= 0:
+        failures = estimate_reliability_from_catalog(size, gpus, duration_s, catalog)
+        if not failures.can_progress or failures.goodput <= 0:
             raise ScenarioError(
                 "gpus",
-                f"{gpus:,} x {accelerator_id} cannot make progress: interrupted on average "
-                "before a restart and a checkpoint write complete (the catalog's failure "
-                "rate per GPU-hour); use fewer GPUs",
+                f"{gpus:,} x {accelerator_id} cannot make progress: one interruption every "
+                f"{failures.mtbi_s:,.0f} s on average (the catalog's failure rate per GPU-hour "
+                f"times {gpus:,} GPUs), shorter than a restart and a checkpoint write "
+                f"({failures.progress_overhead_s:,.0f} s); use fewer GPUs",
             )
+        goodput = failures.goodput
     return goodput

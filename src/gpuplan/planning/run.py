@@ -241,20 +241,19 @@ def _no_plan(r: ResolvedScenario, searched: SearchResult) -> Infeasible:
 
 
 def _no_progress(r: ResolvedScenario, run: RunAccounts) -> Infeasible | None:
-    """A job interrupted on average before it has restarted and written one checkpoint never
-    gets work done (Daly 2006: the expected time of a segment grows without bound as the
-    mean time between interruptions falls below the restart and checkpoint time)."""
+    """Why the run cannot be done: it takes longer than a scenario may run, or the job never
+    gets work done (:attr:`gpuplan.reliability.analytical.ReliabilityEstimate.can_progress`)."""
     failures = run.reliability
-    overhead_s = failures.restart_s + failures.checkpoint_write_s
+    overhead_s = failures.progress_overhead_s
     wall_days = failures.wall_time_s / units.DAY_S
-    if failures.mtbi_s > overhead_s and wall_days > MAX_DAYS:
+    if failures.can_progress and wall_days > MAX_DAYS:
         return Infeasible(
             InfeasibleKind.PROGRESS,
             f"the run would take {wall_days:,.0f} days on {r.gpus:,} x {r.accelerator.id}, "
             f"more than the {MAX_DAYS:,.0f} days (10 years) a scenario may run; use more "
             "GPUs, fewer tokens or a smaller model",
         )
-    if failures.mtbi_s > overhead_s:
+    if failures.can_progress:
         return None
     return Infeasible(
         InfeasibleKind.PROGRESS,

@@ -253,6 +253,21 @@ class ReliabilityEstimate:
         return units.DAY_S / self.mtbi_s
 
     @property
+    def progress_overhead_s(self) -> float:
+        """A restart and one checkpoint write: what a job must get through between two
+        interruptions to bank any work."""
+        return self.restart_s + self.checkpoint_write_s
+
+    @property
+    def can_progress(self) -> bool:
+        """Whether the job gets work done: interrupted on average after it has restarted and
+        written one checkpoint (Daly 2006: the expected time of a segment grows without bound
+        as the mean time between interruptions falls below the restart and checkpoint time).
+        The one test of progress: the plan (planning.run) and the cluster accounts
+        (accounting.cluster) both ask it."""
+        return self.mtbi_s > self.progress_overhead_s
+
+    @property
     def wall_days(self) -> float:
         return self.wall_time_s / units.DAY_S
 

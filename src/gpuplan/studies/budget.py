@@ -208,16 +208,12 @@ def plan_budget(data: Mapping[str, Any], catalog: Catalog | None = None) -> Budg
     catalog = catalog or load_catalog()
     budget, rest = parse_budget(data)
     allowed, notes = _allowed(catalog, budget, rest)
-    guesses = sorted(
-        (c for n, d in allowed if (c := _first_guess(catalog, str(rest["hardware"]), n, d))),
-        key=lambda c: (c.first_guess_loss, c.days),
-    )
-    if not guesses:
-        largest = max(n for n, _ in allowed)
-        raise ScenarioError(
-            "gpus", f"{largest:,} x {rest['hardware']} cannot make progress: interrupted "
-            "before a restart and a checkpoint write complete; use fewer GPUs",
-        )  # fmt: skip
+    first = [_first_guess(catalog, str(rest["hardware"]), n, d) for n, d in sorted(allowed)]
+    guesses = sorted((c for c in first if isinstance(c, BudgetCandidate)),
+                     key=lambda c: (c.first_guess_loss, c.days))  # fmt: skip
+    if not guesses:  # why the smallest count cannot progress, with its numbers
+        assert isinstance(first[0], ScenarioError)
+        raise first[0]
     planned: list[tuple[BudgetCandidate, dict[str, Any], PlanResult]] = []
     for guess in guesses[: 2 * SHORTLIST]:
         scenario, result = _plan_count(catalog, rest, guess.gpus, guess.days)
@@ -238,13 +234,15 @@ def plan_budget(data: Mapping[str, Any], catalog: Catalog | None = None) -> Budg
     return BudgetPlan(budget, best[1], best[2], tuple(weighed), tuple(notes))
 
 
-def _first_guess(catalog: Catalog, hardware: str, gpus: int, days: float) -> BudgetCandidate | None:
-    """The flat-MFU guess of a GPU count's loss; None for a count too large to make progress
-    (interrupted before it can restart and checkpoint)."""
+def _first_guess(
+    catalog: Catalog, hardware: str, gpus: int, days: float
+) -> BudgetCandidate | ScenarioError:
+    """The flat-MFU guess of a GPU count's loss; for a count too large to make progress
+    (interrupted before it can restart and checkpoint), the error that says so."""
     try:
         loss = assess_cluster(catalog, hardware, gpus, days).optimal.loss
-    except ScenarioError:
-        return None
+    except ScenarioError as error:
+        return error
     return BudgetCandidate(gpus, days, loss)
 
 
