@@ -133,7 +133,7 @@ def test_plan_output_carries_recompute_layers() -> None:
     plan = ParallelPlan(recompute=FULL, recompute_layers=8)
     assert plan.as_dict()["recompute_layers"] == 8
     assert "recompute_layers" not in ParallelPlan(recompute=FULL).as_dict()
-    assert plan.recompute_text == "full (8 layers per chunk)"
+    assert plan.recompute_text == "full (first 8 layers of each chunk)"
 
 
 def test_scenario_fixes_recompute_layers_in_a_search(catalog: Catalog) -> None:

@@ -204,7 +204,21 @@ def _choose_plan(
     assumptions += list(searched.notes)
     if searched.best is None:
         return None, None, searched, _no_plan(r, searched)
+    if fields.get("recompute") is None:
+        assumptions += _block_note(searched.best.plan, framework)
     return searched.best.plan, searched.best, searched, None
+
+
+def _block_note(plan: ParallelPlan, framework: Framework) -> list[str]:
+    """What a searched block recompute is (gpuplan.search.block_recompute), if it is one."""
+    if (n := plan.recompute_layers) is None:
+        return []
+    return [
+        f"Block recompute: only the first {n} layer{'s' if n > 1 else ''} of each pipeline "
+        f"chunk recompute{'s' if n == 1 else ''}, the fewest that fit in memory; the others "
+        f"keep their activations ('{framework.id}' offers Megatron's recompute_method "
+        "block, frameworks.yaml block_recompute)."
+    ]
 
 
 def _options(r: ResolvedScenario, catalog: Catalog) -> SearchOptions:

@@ -59,7 +59,8 @@ class ParallelPlan:
         """The recompute as shown: its mode, and the layers per chunk when only some."""
         if self.recompute_layers is None:
             return self.recompute.value
-        return f"{self.recompute.value} ({self.recompute_layers} layers per chunk)"
+        n = self.recompute_layers
+        return f"{self.recompute.value} (first {n} layer{'' if n == 1 else 's'} of each chunk)"
 
     @property
     def shard_group(self) -> int:

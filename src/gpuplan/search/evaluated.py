@@ -23,8 +23,10 @@ from typing import TypeVar
 import numpy as np
 
 from gpuplan.catalog.loader import Catalog
-from gpuplan.catalog.schema import Cluster
+from gpuplan.catalog.schema import Accelerator, Cluster, Framework, Model
 from gpuplan.model.batch import BatchResult, PlanBatch, evaluate, evaluate_memory
+from gpuplan.model.collectives import Network
+from gpuplan.model.kernels import Device
 from gpuplan.model.performance import device_of, network_of
 from gpuplan.model.rules import Context
 
@@ -85,43 +87,73 @@ class Evaluated:
     """The evaluation of ``fitting`` (None when no plan fits)."""
 
 
-def evaluate_plans(
-    catalog: Catalog,
-    context: Context,
-    batch: PlanBatch,
-    fp8: bool,
-    framework_id: str,
-    cluster: Cluster | None = None,
-) -> Evaluated:
+@dataclass(frozen=True)
+class Pricing:
+    """What prices a searched plan: the model, the accelerator's rates on the framework and
+    the cluster, the memory overhead and the allocator's headroom (catalog
+    ``framework_memory_overhead_gib`` and ``allocator_headroom_fraction``)."""
+
+    model: Model
+    accelerator: Accelerator
+    seq_len: int
+    global_batch: int
+    dev: Device
+    network: Network
+    framework: Framework
+    overhead_bytes: float
+    headroom: float
+
+    @classmethod
+    def of(
+        cls, catalog: Catalog, context: Context, fp8: bool, framework_id: str,
+        cluster: Cluster | None = None,
+    ) -> Pricing:  # fmt: skip
+        accelerator = context.accelerator
+        assert accelerator is not None, "the search always has its accelerator"
+        overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
+        return cls(
+            context.model, accelerator, context.seq_len, context.global_batch,
+            device_of(catalog, accelerator, fp8, framework_id),
+            network_of(catalog, accelerator, cluster), catalog.framework(framework_id),
+            overhead * 2**30,
+            catalog.system("allocator_headroom_fraction").for_accelerator(accelerator.id),
+        )  # fmt: skip
+
+    def memory(self, plans: PlanBatch) -> dict[str, np.ndarray]:
+        """:func:`gpuplan.model.batch.evaluate_memory` of ``plans``."""
+        return evaluate_memory(self.model, plans, seq_len=self.seq_len,
+                               global_batch=self.global_batch, dev=self.dev,
+                               network=self.network, framework=self.framework)  # fmt: skip
+
+    def total_bytes(self, memory: dict[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(memory["weights"] + memory["grads"] + memory["optimizer"]
+                          + memory["activations"] + self.overhead_bytes)  # fmt: skip
+
+    def fits(self, memory: dict[str, np.ndarray]) -> np.ndarray:
+        """Per plan, whether it leaves the allocator's headroom of HBM free."""
+        capacity = self.accelerator.hbm_bytes * (1.0 - self.headroom)
+        return np.asarray(self.total_bytes(memory) <= capacity)
+
+    def evaluate(self, plans: PlanBatch, memory: dict[str, np.ndarray]) -> BatchResult:
+        """:func:`gpuplan.model.batch.evaluate` of ``plans``, their ``memory`` known."""
+        return evaluate(self.model, self.accelerator, plans, seq_len=self.seq_len,
+                        global_batch=self.global_batch, dev=self.dev, network=self.network,
+                        framework=self.framework, overhead_bytes=self.overhead_bytes,
+                        memory=memory)  # fmt: skip
+
+
+def evaluate_plans(pricing: Pricing, batch: PlanBatch) -> Evaluated:
     """Every plan of ``batch`` by memory, then the plans that fit evaluated in full: a
-    searched plan leaves the allocator's headroom of HBM free (catalog
-    ``allocator_headroom_fraction``). Memory first: most plans do not fit, and their step
-    times (and the layer costs only they need) are never computed."""
-    accelerator = context.accelerator
-    assert accelerator is not None, "the search always has its accelerator"
-    overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
-    headroom = catalog.system("allocator_headroom_fraction").for_accelerator(accelerator.id)
-    dev, network = (
-        device_of(catalog, accelerator, fp8, framework_id),
-        network_of(catalog, accelerator, cluster),
-    )
-    framework = catalog.framework(framework_id)
-    model, seq_len, global_batch = context.model, context.seq_len, context.global_batch
+    searched plan leaves the allocator's headroom of HBM free (:class:`Pricing`). Memory
+    first: most plans do not fit, and their step times (and the layer costs only they need)
+    are never computed."""
 
     def evaluated() -> Evaluated:
-        memory = evaluate_memory(model, batch, seq_len=seq_len, global_batch=global_batch,
-                                 dev=dev, network=network, framework=framework)  # fmt: skip
-        total = (memory["weights"] + memory["grads"] + memory["optimizer"]
-                 + memory["activations"] + overhead * 2**30)  # fmt: skip
-        fits = np.flatnonzero(total <= accelerator.hbm_bytes * (1.0 - headroom))
+        memory = pricing.memory(batch)
+        fits = np.flatnonzero(pricing.fits(memory))
         fitting, result = batch.take(fits), None
         if len(fitting):
-            result = evaluate(model, accelerator, fitting, seq_len=seq_len,
-                              global_batch=global_batch, dev=dev, network=network,
-                              framework=framework, overhead_bytes=overhead * 2**30,
-                              memory={k: v[fits] for k, v in memory.items()})  # fmt: skip
-        return Evaluated(total, fitting, result)
+            result = pricing.evaluate(fitting, {k: v[fits] for k, v in memory.items()})
+        return Evaluated(pricing.total_bytes(memory), fitting, result)
 
-    inputs = (model, accelerator, seq_len, global_batch, dev, network, framework,
-              overhead * 2**30, headroom)  # fmt: skip
-    return kept_evaluation(inputs, batch, evaluated)
+    return kept_evaluation(tuple(pricing.__dict__.values()), batch, evaluated)

@@ -39,7 +39,8 @@ from gpuplan.model.rules import LAYOUT_RULES, SCHEDULE_RULES, Context, divisors,
 from gpuplan.model.step import StepEstimate, step_from_batch
 from gpuplan.scenario.plan import Recompute
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
-from gpuplan.search.evaluated import evaluate_plans
+from gpuplan.search.block_recompute import with_block_recompute
+from gpuplan.search.evaluated import Pricing, evaluate_plans
 from gpuplan.search.framework_limits import restrict_to_framework
 
 MICROBATCHES = (1, 2, 4, 8, 16, 32)
@@ -262,7 +263,12 @@ def _search(
             ("no plan survives the rules; see the pruned counts",),
         )  # fmt: skip
     batch = PlanBatch(**columns, recompute_layers=_recompute_layers(model, columns, options))
-    evaluated = evaluate_plans(catalog, context, batch, fp8, framework_id, cluster)
+    pricing = Pricing.of(catalog, context, fp8, framework_id, cluster)
+    evaluated = evaluate_plans(pricing, batch)
+    # A recompute left free may be a block recompute of the fewest layers that fit, where the
+    # stack offers it; a "full" the user fixed recomputes every layer, as it says.
+    if framework.block_recompute and options.recompute is None is options.recompute_layers:
+        evaluated = with_block_recompute(pricing, evaluated, options.rank_by, options.top)
     feasible = len(evaluated.fitting)
     if feasible < len(batch):
         pruned[NO_FIT] = len(batch) - feasible
@@ -367,18 +373,8 @@ def search_range(
     """One search per GPU count (the scaling curve)."""
     results = []
     for count in gpu_counts:
-        results.append(
-            search(
-                catalog,
-                model,
-                accelerator,
-                count,
-                global_batch=global_batch,
-                seq_len=seq_len,
-                fp8=fp8,
-                options=options,
-            )
-        )
+        results.append(search(catalog, model, accelerator, count, global_batch=global_batch,
+                              seq_len=seq_len, fp8=fp8, options=options))  # fmt: skip
         if progress is not None:
             progress(count)
     return results

@@ -242,7 +242,7 @@ class StackBenchmark(BaseModel):
     """One published throughput of a training stack, run as published, that its
     ``stack_efficiency`` is fitted on (gpuplan.checks.stack_fit)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     model: str
     accelerator: str
@@ -300,6 +300,10 @@ class Framework(Record):
     """Optimizer/gradient/parameter sharding stages the stack implements (0: none)."""
     recompute_modes: tuple[str, ...] = ("none", "selective", "full")
     """Activation recomputation modes the stack offers."""
+    block_recompute: bool = False
+    """The stack can recompute only the first ``n`` layers of each pipeline chunk under a
+    full recompute (Megatron's ``recompute_method: block`` with ``recompute_num_layers``);
+    the search then recomputes the fewest layers that fit."""
     fp8_recipe: str | None = None
     """FP8 training recipe (Transformer Engine 'delayed' or 'current' scaling, 'mxfp8');
     None: the stack trains in BF16/FP16 only."""

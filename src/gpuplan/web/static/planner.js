@@ -150,11 +150,12 @@
     }
     const box = document.getElementById("cards");
     box.innerHTML = cards.join("");
-    const keys = ["tp", "pp", "dp", "cp", "ep", "microbatch", "interleave", "recompute", "zero"];
+    const keys = ["tp", "pp", "dp", "cp", "ep", "microbatch", "interleave", "recompute",
+      "recompute_layers", "zero"];
     const table = document.getElementById("plan-table");
     table.innerHTML = p.plan.tp === null ? "" :
       "<tr>" + keys.map((k) => `<th>${k}</th>`).join("") + "</tr><tr>" +
-      keys.map((k) => `<td>${p.plan[k]}</td>`).join("") + "</tr>";
+      keys.map((k) => `<td>${p.plan[k] ?? "—"}</td>`).join("") + "</tr>";
     document.getElementById("assumptions").innerHTML =
       p.assumptions.map((a) => `<li>${escapeHtml(a)}</li>`).join("");
     document.getElementById("sources").innerHTML =
