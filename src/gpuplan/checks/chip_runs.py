@@ -7,6 +7,10 @@ reports describe and the plan fields they state. It is planned through
 :func:`gpuplan.planning.run.plan` (fields not stated are searched within the stack, so the
 prediction is that stack's best plan) and its step time compared with the measured one.
 Nothing here is fitted.
+
+``catalog/data/scale_validation.yaml`` holds runs of the same kind on the H100 at scale
+(Llama 3 405B on 8,192 and 16,384 GPUs, Dubey et al. 2024 Table 4), held out and reported
+apart (:func:`predict_scale_runs`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,13 @@ from gpuplan.scenario.parse import parse_scenario
 def load_chip_runs() -> dict[str, ChipRun]:
     """The catalogued runs (chip_runs.yaml), by id."""
     return _parse("chip_runs.yaml", "chip_runs", ChipRun, _read_yaml("chip_runs.yaml"))
+
+
+@functools.cache
+def load_scale_runs() -> dict[str, ChipRun]:
+    """The held-out runs at scale on the H100 (scale_validation.yaml), by id."""
+    return _parse("scale_validation.yaml", "scale_runs", ChipRun,
+                  _read_yaml("scale_validation.yaml"))  # fmt: skip
 
 
 def scenario_of(run: ChipRun, measurement: Measurement) -> dict[str, Any]:
@@ -104,6 +115,11 @@ def predict_chip_run(run: ChipRun, catalog: Catalog) -> ChipRunRow:
 def predict_chip_runs(catalog: Catalog) -> list[ChipRunRow]:
     """Every catalogued run, in the file's order."""
     return [predict_chip_run(run, catalog) for run in load_chip_runs().values()]
+
+
+def predict_scale_runs(catalog: Catalog) -> list[ChipRunRow]:
+    """Every held-out run at scale (scale_validation.yaml), in the file's order."""
+    return [predict_chip_run(run, catalog) for run in load_scale_runs().values()]
 
 
 def median_abs_error(rows: list[ChipRunRow]) -> float | None:

@@ -25,9 +25,10 @@ def _emit_json(data: Any) -> None:
 
 def _tables(catalog: Catalog) -> dict[str, Any]:
     """Every table validate shows: the published runs and their targets, the kernels, the
-    totals, the chip runs, the held-out groups, video, MoE and the intervals' coverage."""
+    totals, the chip runs, the runs at scale, the held-out groups, video, MoE and the
+    intervals' coverage."""
     from gpuplan.checks.breakdown import held_out_groups
-    from gpuplan.checks.chip_runs import predict_chip_runs
+    from gpuplan.checks.chip_runs import predict_chip_runs, predict_scale_runs
     from gpuplan.checks.kernel_checks import kernel_checks
     from gpuplan.checks.moe_validation import validate_moe
     from gpuplan.checks.residuals import interval_coverage, residual_rows
@@ -43,6 +44,7 @@ def _tables(catalog: Catalog) -> dict[str, Any]:
         "kernels": kernel_checks(catalog),
         "totals": predict_totals(catalog),
         "chip_runs": predict_chip_runs(catalog),
+        "scale_runs": predict_scale_runs(catalog),
         "groups": held_out_groups(results),
         "video": predict_video_rows(catalog),
         "moe": validate_moe(catalog),
@@ -66,6 +68,7 @@ def _show(t: dict[str, Any], as_json: bool, rows: bool) -> None:
             data
             | breakdown_dict(t["groups"])
             | chip_runs_dict(t["chip_runs"])
+            | chip_runs_dict(t["scale_runs"], "scale_runs")
             | {"video": video_dict(t["video"]), "intervals": coverage_dict(t["coverage"])}
             | moe_dict(t["moe"])
         )
@@ -74,6 +77,7 @@ def _show(t: dict[str, Any], as_json: bool, rows: bool) -> None:
             validation_report(t["results"], t["targets"], t["kernels"], t["totals"], rows=rows)
         )
         console.print(breakdown_table(t["groups"]), chip_runs_report(t["chip_runs"]))
+        console.print(chip_runs_report(t["scale_runs"], "Published runs at scale (held out)"))
         console.print(video_table(t["video"]), moe_report(t["moe"]), coverage_report(t["coverage"]))
 
 

@@ -23,8 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from gpuplan.catalog.schema import Accelerator, AcceleratorKind, Model
+from gpuplan.catalog.schema import Accelerator, AcceleratorKind, Framework, Model
 from gpuplan.scenario.plan import ParallelPlan
+
+
+def edge_chunks(framework: Framework) -> int:
+    """Pipeline chunks of ``framework`` that may hold no layer (:attr:`Context.edge_chunks`)."""
+    return 2 if framework.pipeline_edge_chunks else 0
 
 
 def divisors(n: int) -> list[int]:
@@ -62,6 +67,9 @@ class Context:
     """EP is folded over TP x CP x DP (frameworks.yaml: moe_parallel_folding)."""
     dualpipe: bool = False
     """The framework's pipeline schedule is DualPipe (two chunks per GPU, one per direction)."""
+    edge_chunks: int = 0
+    """Pipeline chunks that may hold no layer: 2 where the first holds only the embedding
+    and the last only the output and loss (frameworks.yaml: pipeline_edge_chunks)."""
 
 
 @dataclass(frozen=True)
@@ -231,10 +239,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "pp x interleave exceeds the layers",
         ("pp", "interleave"),
-        lambda c, f: f["pp"] * f["interleave"] > c.model.layers,
+        lambda c, f: f["pp"] * f["interleave"] > c.model.layers + c.edge_chunks,
         lambda c, f: (
             f"parallelism.pp x interleave = {f['pp']} x {f['interleave']} = "
             f"{f['pp'] * f['interleave']} exceeds layers = {c.model.layers}"
+            + (f" + {c.edge_chunks} embedding and loss chunks" if c.edge_chunks else "")
         ),
     ),
     Rule(
@@ -328,6 +337,7 @@ def plan_errors(
     allow_tp_beyond_domain: bool = False,
     experts_fold_tp: bool = False,
     dualpipe: bool = False,
+    edge_chunks: int = 0,
 ) -> list[str]:
     """Why a complete plan cannot run this model on these GPUs (empty when it can); the
     scale-up domain rules are checked when the accelerator is given.
@@ -337,7 +347,7 @@ def plan_errors(
     fields = {k: v for k, v in plan.as_dict().items()
               if isinstance(v, int) and k != "recompute_layers"}  # fmt: skip
     context = Context(model, gpus, global_batch, seq_len, accelerator,
-                      allow_tp_beyond_domain, experts_fold_tp, dualpipe)  # fmt: skip
+                      allow_tp_beyond_domain, experts_fold_tp, dualpipe, edge_chunks)  # fmt: skip
     errors = rule_errors(context, fields)
     if plan.gpus != gpus:
         tp, pp, dp, cp = (plan.tensor_parallel, plan.pipeline_parallel, plan.data_parallel,

@@ -36,7 +36,7 @@ from gpuplan.model.kernels import (
 )
 from gpuplan.model.memory import MemoryEstimate
 from gpuplan.model.partial_recompute import recompute_layers_error
-from gpuplan.model.rules import plan_errors
+from gpuplan.model.rules import edge_chunks, plan_errors
 from gpuplan.scenario.plan import ParallelPlan
 
 
@@ -130,7 +130,8 @@ def estimate_step(
     errors = plan_errors(plan, model, plan.gpus, global_batch, seq_len, accelerator=accelerator,
                          allow_tp_beyond_domain=allow_tp_beyond_domain,
                          experts_fold_tp=framework.moe_parallel_folding,
-                         dualpipe=framework.pipeline_schedule == "dualpipe")  # fmt: skip
+                         dualpipe=framework.pipeline_schedule == "dualpipe",
+                         edge_chunks=edge_chunks(framework))  # fmt: skip
     if (partial := recompute_layers_error(plan, model)) is not None:
         errors.append(partial)
     if errors:

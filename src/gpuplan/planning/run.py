@@ -21,7 +21,7 @@ from gpuplan.catalog.schema import Framework
 from gpuplan.catalog.shapes import parameter_count
 from gpuplan.model.flops import frozen_encoder_flops_per_sample, training_flops_per_token
 from gpuplan.model.performance import estimate
-from gpuplan.model.rules import Context, plan_errors, rule_errors
+from gpuplan.model.rules import Context, edge_chunks, plan_errors, rule_errors
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
 from gpuplan.planning.accounts import RunAccounts, SourceRef, account_run, sources
 from gpuplan.planning.cluster import STRAGGLER_ID, cluster_note, cluster_sources
@@ -160,8 +160,9 @@ def _choose_plan(
     fields = {} if given is None else given.model_dump()
     fold = r.framework.moe_parallel_folding
     dual = r.framework.pipeline_schedule == "dualpipe"
+    edges = edge_chunks(r.framework)
     context = Context(r.model, r.gpus, batch, r.seq_len, r.accelerator, experts_fold_tp=fold,
-                      dualpipe=dual)  # fmt: skip
+                      dualpipe=dual, edge_chunks=edges)  # fmt: skip
     errors = rule_errors(context, fields)
     if errors:
         return None, None, None, Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
@@ -178,7 +179,7 @@ def _choose_plan(
         parallel = given_plan(given)
         # The plan's own GPU count is what estimate() checks it against; here the scenario's.
         mismatch = plan_errors(parallel, r.model, r.gpus, batch, r.seq_len,
-                               experts_fold_tp=fold, dualpipe=dual)  # fmt: skip
+                               experts_fold_tp=fold, dualpipe=dual, edge_chunks=edges)  # fmt: skip
         if mismatch:
             return parallel, None, None, Infeasible(InfeasibleKind.LAYOUT, "; ".join(mismatch))
         assumptions.append(f"Parallel plan as given; step time and memory from {profile}.")

@@ -1,4 +1,5 @@
-"""The "Published runs off the H100" table of ``gpuplan validate`` and its JSON."""
+"""The "Published runs off the H100" and "Published runs at scale (held out)" tables of
+``gpuplan validate`` and their JSON."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from rich.text import Text
 from gpuplan.checks.chip_runs import ChipRunRow, median_abs_error
 
 
-def chip_runs_dict(rows: Sequence[ChipRunRow]) -> dict[str, Any]:
-    """``chip_runs`` (one entry per run) and ``chip_runs_median_abs_error``."""
+def chip_runs_dict(rows: Sequence[ChipRunRow], key: str = "chip_runs") -> dict[str, Any]:
+    """``key`` (one entry per run) and ``<key>_median_abs_error``."""
     return {
-        "chip_runs": [
+        key: [
             {
                 "id": r.run.id,
                 "measurement": r.run.measurement,
@@ -32,7 +33,7 @@ def chip_runs_dict(rows: Sequence[ChipRunRow]) -> dict[str, Any]:
             }
             for r in rows
         ],
-        "chip_runs_median_abs_error": median_abs_error(list(rows)),
+        f"{key}_median_abs_error": median_abs_error(list(rows)),
     }
 
 
@@ -40,9 +41,11 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:+.1%}"
 
 
-def chip_runs_report(rows: Sequence[ChipRunRow]) -> Group:
+def chip_runs_report(
+    rows: Sequence[ChipRunRow], title: str = "Published runs off the H100"
+) -> Group:
     """The table, and the median |error| under it."""
-    view = Table(title="Published runs off the H100: step time")
+    view = Table(title=f"{title}: step time")
     for column in ("run", "GPUs", "stack", "meas. s", "pred. s", "error"):
         view.add_column(column, justify="left" if column in ("run", "stack") else "right")
     for r in rows:

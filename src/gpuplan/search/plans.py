@@ -35,7 +35,7 @@ from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator, Cluster, Model
 from gpuplan.errors import ScenarioError
 from gpuplan.model.batch import RECOMPUTE_ORDER, BatchResult, PlanBatch
-from gpuplan.model.rules import LAYOUT_RULES, SCHEDULE_RULES, Context, divisors, prune
+from gpuplan.model.rules import LAYOUT_RULES, SCHEDULE_RULES, Context, divisors, edge_chunks, prune
 from gpuplan.model.step import StepEstimate, step_from_batch
 from gpuplan.scenario.plan import Recompute
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
@@ -254,7 +254,8 @@ def _search(
     framework = catalog.framework(framework_id)
     context = Context(model, gpus, global_batch, seq_len, accelerator,
                       options.allow_tp_beyond_domain, framework.moe_parallel_folding,
-                      framework.pipeline_schedule == "dualpipe")  # fmt: skip
+                      framework.pipeline_schedule == "dualpipe",
+                      edge_chunks(framework))  # fmt: skip
     columns, enumerated = _enumerate(context, options, pruned)
     columns = restrict_to_framework(catalog.framework(framework_id), columns, pruned)
     if not columns["tp"].size:

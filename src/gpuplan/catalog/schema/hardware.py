@@ -355,6 +355,11 @@ class Framework(Record):
     this times the local experts. 0: one grouped kernel, or not known."""
     pipeline_schedule: Literal["1f1b", "dualpipe"] = "1f1b"
     """1F1B (interleaved when interleave > 1), or DeepSeek's bidirectional DualPipe."""
+    pipeline_edge_chunks: bool = False
+    """The first model chunk of the first stage may hold only the embedding and the last
+    chunk of the last stage only the output layer and loss (Dubey et al. 2024, Llama 3,
+    sec. 3.3.2), so pp x interleave may exceed the layers by two; otherwise every chunk
+    holds at least one layer."""
     dp_collectives: Literal["hierarchical", "flat"] = "hierarchical"
     """How the data-parallel all-gathers and reduce-scatters cross servers: hierarchical
     (a step inside the server, then one inter-server ring per GPU on its share, every NIC
