@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from gpuplan.catalog.loader import load_catalog
 from gpuplan.catalog.schema import Moe
 from gpuplan.model.collectives import Link, Network
-from gpuplan.model.pipeline import _bubble, _dualpipe
 from gpuplan.model.routing import (
     FP8_BYTES,
     RoutingOptions,
@@ -21,6 +20,8 @@ from gpuplan.model.routing import (
     ep_all_to_all_time,
     routing,
 )
+from gpuplan.model.schedules import bubble as _bubble
+from gpuplan.model.schedules import dualpipe as _dualpipe
 
 NET = Network(scaleup=Link(100e9, 0.0), scaleout=Link(10e9, 0.0), domain=8)
 DEEPSEEK = Moe(
@@ -250,3 +251,20 @@ def test_ep_overlap_hides_its_share_of_the_all_to_all_up_to_the_compute() -> Non
     assert exposed(2.0, 1.0) == pytest.approx(0.0)
     assert exposed(5.0, 1.0) == pytest.approx(2.0)
     assert exposed(2.0, 0.0) == pytest.approx(2.0)
+
+
+def test_in_flight_loads_by_hand() -> None:
+    from gpuplan.model.schedules import in_flight_loads
+
+    # Plain 1F1B, 4 stages, 8 micro-batches: stage i holds p - i = 4, 3, 2, 1; with only 2
+    # micro-batches, at most 2 (Narayanan et al. 2021 sec. 2.2).
+    assert in_flight_loads(4, 1, np.arange(4), 8).tolist() == [4.0, 3.0, 2.0, 1.0]
+    assert in_flight_loads(4, 1, np.arange(4), 2).tolist() == [2.0, 2.0, 2.0, 1.0]
+    # Interleaved, 4 stages x 2 chunks, 8 micro-batches: warm-up 2 (p - i - 1) + (v - 1) p
+    # = 10, 8, 6, 4 chunks plus the one in its forward, over v = 2: 5.5, 4.5, 3.5, 2.5
+    # stage-loads; the first is Korthikanti et al. 2022's p + (p - 1) / v = 4 + 3/2.
+    assert in_flight_loads(4, 2, np.arange(4), 8).tolist() == [5.5, 4.5, 3.5, 2.5]
+    # Llama 3 405B at 8,192 GPUs: 16 stages x 8 chunks, 32 micro-batches; stage 1 holds
+    # 2 x 14 + 7 x 16 + 1 = 141 chunks, 17.625 stage-loads; all m v = 256 chunks cap it.
+    assert float(in_flight_loads(16, 8, 1, 32)) == pytest.approx(141 / 8)
+    assert float(in_flight_loads(2, 8, 0, 1)) == pytest.approx(1.0)

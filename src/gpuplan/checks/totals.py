@@ -82,14 +82,16 @@ class TotalsRow:
 
 
 def plan_text(result: PlanResult) -> str:
-    """The plan as `tp2 pp3 dp128 mb1 zero1 none`, or why none fits."""
+    """The plan as `tp2 pp3 dp128 mb1 zero1 none`, or why none fits (also after the plan
+    when a stated plan does not fit)."""
     if result.parallel_plan is None:
         return result.infeasible.reason if result.infeasible else "no plan"
     p = result.parallel_plan
     text = f"tp{p.tensor_parallel} pp{p.pipeline_parallel} dp{p.data_parallel}"
     if p.context_parallel > 1:
         text += f" cp{p.context_parallel}"
-    return text + f" mb{p.microbatch} zero{p.zero} {p.recompute.value}"
+    text += f" mb{p.microbatch} zero{p.zero} {p.recompute.value}"
+    return text + (f": {result.infeasible.reason}" if result.infeasible else "")
 
 
 def predict_total(run: RunTotal, catalog: Catalog) -> TotalsRow:

@@ -28,6 +28,7 @@ from gpuplan.model.distinct import groups_of
 from gpuplan.model.memory import LOGIT_BYTES
 from gpuplan.model.partial_recompute import kept_layers, with_kept
 from gpuplan.model.rules import stage_layers
+from gpuplan.model.schedules import bubble, dualpipe, in_flight_loads
 
 IntArray = np.ndarray
 FloatArray = np.ndarray
@@ -259,46 +260,18 @@ def _state_bytes(
 def _activation_bytes(model: Model, s: Stages, p: StageInputs) -> FloatArray:
     """Per plan and stage, the activations (bytes) of the micro-batches in flight.
 
-    Of ``p`` stages with ``v`` chunks each and ``m`` micro-batches, stage ``i`` holds
-    ``min(m, p + (p - 1) / v) (p - i) / p`` stage-loads, at least one (Korthikanti et al.
-    sec. 4.2.3 for the interleaved factor); a full recompute adds one layer's activations,
-    rebuilt transiently; the first stage keeps the embedding output, the last the FP32
-    logits. Under a partial recompute the kept layers keep all theirs (partial_recompute)."""
-    kp, kv = s.pp, s.interleave  # numbers, or a column per plan (stage_memory)
-    in_flight = np.minimum(p.microbatches, np.where(kv > 1, kp + (kp - 1) / kv, kp))
-    loads = np.maximum(in_flight.astype(float) * (kp - s.index) / kp, 1.0)  # 1 when kp = 1
+    Stage ``i`` holds :func:`gpuplan.model.schedules.in_flight_loads` stage-loads (the
+    chunks of its warm-up and the one in its forward); a full recompute adds one
+    layer's activations, rebuilt transiently; the first stage the embedding dropout's mask
+    (its output is the first layer's input, counted there), the last the FP32 logits. Under
+    a partial recompute the kept layers keep all theirs."""
+    loads = in_flight_loads(s.pp, s.interleave, s.index, p.microbatches)
     per_load = with_kept(s.dense_layers * p.act_dense + s.moe_layers * p.act_moe, s.kept,
                          p.kept[2], p.kept[3], p.act_dense, p.act_moe)  # fmt: skip
     recomputing = s.layers if s.kept is None else s.layers - s.kept[0] - s.kept[1]
     activations = per_load * loads + (p.full_recompute & (recomputing > 0)) * p.act_transient
-    activations = activations + s.first * (2 * p.tokens * model.hidden) * loads
+    activations = activations + s.first * (model.dropout * p.tokens * model.hidden) * loads
     return np.asarray(activations + s.last * (LOGIT_BYTES * p.tokens * model.vocab / p.tp))
-
-
-def _dualpipe(values: FloatArray, mean: bool) -> FloatArray:
-    """DeepSeek's DualPipe (DeepSeek-V3 report sec. 3.2.1): GPU ``i`` holds stage ``i`` of
-    one copy of the model and stage ``p - 1 - i`` of a second, fed from the other end, so it
-    runs both stages' work on half the micro-batches each (``mean``) and holds both stages'
-    parameters and activations (the sum)."""
-    folded = values + np.flip(values, axis=-1)
-    return np.asarray(folded / 2 if mean else folded)
-
-
-def _bubble(
-    stage_time: FloatArray, slowest: IntArray, kp: int, kv: int, dual: bool,
-    count: FloatArray | float = 1.0,
-) -> FloatArray:  # fmt: skip
-    """The pipeline bubble: ``(sum(t_i) - max(t_i)) / v`` for (interleaved) 1F1B
-    (Narayanan et al. 2021 sec. 2.2, generalised to uneven stages). DualPipe's bubble is
-    ``(p/2 - 1)(F&B + B - 3W)`` against 1F1B's ``(p - 1)(F + B)`` (DeepSeek-V3 report
-    Table 2); with F&B = F + B, a weight-gradient half W = B/2 and B = 2F this is
-    ``(p/2 - 1) (2/3) t`` for a stage time ``t = F + B``. A column of ``stage_time`` that
-    stands for a class of identical stages counts ``count`` (:class:`Stages`) times."""
-    rows = np.arange(stage_time.shape[0])
-    idle = (stage_time * count).sum(axis=1) - stage_time[rows, slowest]
-    if dual:
-        return np.asarray(idle * max(0.0, kp / 2 - 1) / (kp - 1) * 2 / 3)
-    return np.asarray(idle / np.reshape(kv, -1))  # kv: a number, or a column per plan
 
 
 def evaluate_stages(
@@ -312,9 +285,10 @@ def evaluate_stages(
 
     With per-micro-batch stage times ``t_i`` and ``v`` virtual stages per GPU the bubble is
     ``(sum(t_i) - max(t_i)) / v`` (Narayanan et al. 2021 sec. 2.2, generalised to uneven
-    stages; :func:`_bubble`). One stage per class of identical stages is evaluated
-    (:class:`Stages`), every stage under DualPipe, whose stages are folded by
-    :func:`_dualpipe`. Without ``times`` (or ``memory``) those values stay zero."""
+    stages; :func:`gpuplan.model.schedules.bubble`). One stage per class of identical
+    stages is evaluated (:class:`Stages`), every stage under DualPipe, whose stages are
+    folded by :func:`gpuplan.model.schedules.dualpipe`. Without ``times`` (or ``memory``)
+    those values stay zero."""
     slowest = {name: np.zeros(len(plans.tp)) for name in SLOWEST}
     heaviest = {name: np.zeros(back.size) for name in HEAVIEST}
     heaviest["memory_stage"] = np.zeros(back.size, dtype=np.int64)
@@ -335,7 +309,7 @@ def evaluate_stages(
         if not times:  # the memory alone: ``plans`` need no layer costs
             dense_params, expert_params = _params(model, framework, s, p, dual)
         activations = _activation_bytes(model, s, p)
-        activations = _dualpipe(activations, False) if dual else activations
+        activations = dualpipe(activations, False) if dual else activations
         activations = np.broadcast_to(activations, dense_params.shape)
         params = _shards(p, dense_params, expert_params, framework.moe_parallel_folding)
         idx = members[row]
@@ -378,13 +352,13 @@ def _slowest_stage(
     per_stage = _stage_times(s, p, framework.tp_comm_overlap, framework.ep_comm_overlap,
                              model.mtp_modules)  # fmt: skip
     if dual:
-        per_stage = {k: _dualpipe(v, mean=True) for k, v in per_stage.items()}
+        per_stage = {k: dualpipe(v, mean=True) for k, v in per_stage.items()}
     stage_time = per_stage.pop("stage")
     slowest = np.argmax(stage_time, axis=1)
-    values = {"bubble": _bubble(stage_time, slowest, s.pp, s.interleave, dual, s.count)}
+    values = {"bubble": bubble(stage_time, slowest, s.pp, s.interleave, dual, s.count)}
     dense_params, expert_params = _params(model, framework, s, p, dual)
     per_stage |= {"dense_params": dense_params, "expert_params": expert_params}
-    layers = _dualpipe(s.layers, False) if dual else s.layers
+    layers = dualpipe(s.layers, False) if dual else s.layers
     per_stage["layers"] = np.broadcast_to(layers, stage_time.shape)
     for name, stage_values in per_stage.items():
         values[name] = stage_values[rows, slowest]
@@ -396,4 +370,4 @@ def _params(
 ) -> tuple[FloatArray, FloatArray]:
     """:func:`_stage_params` of every stage, DualPipe's folded when ``dual``."""
     params = _stage_params(model, s, p, framework.moe_parallel_folding)
-    return (_dualpipe(params[0], False), _dualpipe(params[1], False)) if dual else params
+    return (dualpipe(params[0], False), dualpipe(params[1], False)) if dual else params
