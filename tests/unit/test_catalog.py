@@ -267,7 +267,12 @@ def test_measured_attention_is_below_peak_and_rises_with_length(catalog: Catalog
     # sequences amortise the per-block overheads: the rate never falls by more than the
     # run-to-run noise (5%) as the sequence grows.
     for profile in catalog.efficiency.values():
-        for curve in (profile.attention_curve, profile.attention_triton_curve):
+        for curve in (
+            profile.attention_curve,
+            profile.attention_triton_curve,
+            profile.attention_flash1_curve,
+            profile.attention_xformers_curve,
+        ):
             for a, b in zip(curve or (), (curve or ())[1:], strict=False):
                 assert 0 < a.forward <= 1 and 0 < a.backward <= 1
                 assert b.forward >= 0.95 * a.forward and b.backward >= 0.95 * a.backward

@@ -79,22 +79,21 @@ def test_every_usable_row_is_predicted(rows: list[v.ValidationRow]) -> None:
 
 
 def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) -> None:
-    # Issue 7's bar on the sources the model was not fitted on: median |error| <= 5% and
-    # 90th percentile <= 15% (a row predicted infeasible counts as a 100% miss). The
-    # straggler term (issue 13; Sinha et al. 2022's per-GPU spread, not fitted) moved the
-    # held-out figures from 4.83% / 14.6% to 5.03% / 15.31%: `gpuplan validate` reports the
-    # bar as missed (test_targets_report_misses). This guard stops them getting worse
-    # (0.2 points of slack). Per source, bounds a little above today's medians (Narayanan
-    # 4.0%, NeMo 1.8%, MosaicML 6.2%) stop one source from getting worse behind the others.
+    # Issue 13's bars on the sources the model was not fitted on: median |error| <= 5% and
+    # 90th percentile <= 12% (a row predicted infeasible counts as a 100% miss). Met since
+    # the Triton kernel took its published rates by sequence length (Dao 2023 fig. 4d;
+    # 4.30% / 11.47%, from 4.15% / 12.23% with one FA2 / Triton ratio of 1.9). Per source,
+    # bounds a little above today's medians (Narayanan 4.0%, NeMo 2.1%, MosaicML 5.5%) stop
+    # one source from getting worse behind the others.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
-    assert summary.median_abs <= 0.0525
-    assert summary.p90_abs <= 0.1550
+    assert summary.median_abs <= 0.05
+    assert summary.p90_abs <= 0.12
     by_source = {g: v.summarize([r for r in held_out if r.source_group == g]) for g in
                  ("narayanan2021", "nemo2407", "mosaicml")}  # fmt: skip
     assert by_source["narayanan2021"].median_abs < 0.05
     assert by_source["nemo2407"].median_abs < 0.03
-    assert by_source["mosaicml"].median_abs < 0.07
+    assert by_source["mosaicml"].median_abs < 0.06
 
 
 def test_targets_report_misses(
@@ -107,10 +106,8 @@ def test_targets_report_misses(
     assert issue13.summary.rows == 8 and issue13.passed
     held = results["held-out-sources"]
     assert held.summary.rows >= 60
-    # Issue 13's held-out bars (median 5%, p90 12%, each source's median 10%): the 90th
-    # percentile is missed, and said so in words.
-    assert not held.passed
-    assert held.failures == ("p90 12.23% > 12.00%",)
+    # Issue 13's held-out bars (median 5%, p90 12%, each source's median 10%) are met.
+    assert held.passed and held.failures == ()
     # A bar below what the model reaches is reported as a miss, in words; so is a source
     # whose median misses the per-source bar, each source named.
     strict = held.target.model_copy(update={"median_abs_max": 0.01, "source_median_abs_max": 0.001})

@@ -83,16 +83,7 @@ def device(
     number for all accelerators, fitted on one published source (see systems.yaml).
     ``overlap_slowdown`` is how much slower compute runs beside a collective (systems.yaml).
     """
-    fraction, curve = profile.attention, profile.attention_curve
-    noncausal = profile.attention_noncausal
-    if attention is AttentionKernel.FLASH2 and profile.attention_flash2 is not None:
-        fraction, curve = profile.attention_flash2, profile.attention_flash2_curve
-        noncausal = profile.attention_flash2_noncausal
-    if attention is AttentionKernel.TRITON:
-        assert profile.attention_triton is not None, f"no Triton attention rate for {profile.id}"
-        fraction, curve = profile.attention_triton, profile.attention_triton_curve
-        noncausal = profile.attention_flash2_noncausal  # derived from FlashAttention-2
-    points = curve or (AttentionPoint(seq_len=1, forward=fraction, backward=fraction),)
+    points, noncausal = _attention_points(profile, attention)
     ratios = noncausal or (NoncausalPoint(seq_len=1, forward=1.0, backward=1.0),)
     attention_scale = accelerator.peak_bf16_flops_per_s * profile.sustained * kernel_efficiency
     bf16 = accelerator.peak_bf16_flops_per_s * profile.gemm_bf16
@@ -120,6 +111,29 @@ def device(
         gemm_k_overhead=k0,
         bf16_gemm_k_overhead=bf16_k0,
     )
+
+
+def _attention_points(
+    profile: EfficiencyProfile, attention: AttentionKernel
+) -> tuple[tuple[AttentionPoint, ...], tuple[NoncausalPoint, ...] | None]:
+    """A kernel's rates by sequence length (one point where only a single rate is known)
+    and its non-causal / causal ratios. FlashAttention 1 and xformers use their own published
+    curves where the profile has them, else the Triton kernel's (the same 2022-23 class)."""
+    fraction, curve = profile.attention, profile.attention_curve
+    noncausal = profile.attention_noncausal
+    if attention is AttentionKernel.FLASH2 and profile.attention_flash2 is not None:
+        fraction, curve = profile.attention_flash2, profile.attention_flash2_curve
+        noncausal = profile.attention_flash2_noncausal
+    elif attention in (AttentionKernel.TRITON, AttentionKernel.FLASH1, AttentionKernel.XFORMERS):
+        assert profile.attention_triton is not None, f"no Triton attention rate for {profile.id}"
+        fraction, curve = profile.attention_triton, profile.attention_triton_curve
+        noncausal = profile.attention_flash2_noncausal  # measured for FlashAttention-2
+        own = {
+            AttentionKernel.FLASH1: profile.attention_flash1_curve,
+            AttentionKernel.XFORMERS: profile.attention_xformers_curve,
+        }.get(attention)
+        curve = own or curve
+    return curve or (AttentionPoint(seq_len=1, forward=fraction, backward=fraction),), noncausal
 
 
 @functools.lru_cache(maxsize=65536)

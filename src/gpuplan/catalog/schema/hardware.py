@@ -194,6 +194,12 @@ class EfficiencyProfile(Record):
     """The same for the 2022-23 Triton flash-attention kernel, where known."""
     attention_triton_curve: tuple[AttentionPoint, ...] | None = None
     """The Triton kernel's rates by sequence length; replaces ``attention_triton``."""
+    attention_flash1_curve: tuple[AttentionPoint, ...] | None = None
+    """FlashAttention 1 (flash-attn 1.x, CUDA) by sequence length, where published; None:
+    the Triton kernel's rates stand for it."""
+    attention_xformers_curve: tuple[AttentionPoint, ...] | None = None
+    """xformers' memory-efficient (CUTLASS) attention of 2023, where published; None: the
+    Triton kernel's rates stand for it."""
     attention_noncausal: tuple[NoncausalPoint, ...] | None = None
     """Non-causal / causal rate of the chip's best fused kernel by sequence length, where
     the curves above are causal measurements; None: the rates hold for both."""
@@ -221,6 +227,8 @@ class EfficiencyProfile(Record):
         _check_curve(self.id, "attention_curve", self.attention_curve)
         _check_curve(self.id, "attention_flash2_curve", self.attention_flash2_curve)
         _check_curve(self.id, "attention_triton_curve", self.attention_triton_curve)
+        _check_curve(self.id, "attention_flash1_curve", self.attention_flash1_curve)
+        _check_curve(self.id, "attention_xformers_curve", self.attention_xformers_curve)
         _check_curve(self.id, "attention_noncausal", self.attention_noncausal)
         _check_curve(self.id, "attention_flash2_noncausal", self.attention_flash2_noncausal)
         return self
@@ -234,6 +242,10 @@ class AttentionKernel(StrEnum):
     """FlashAttention-2 (flash-attn 2.x, CUDA): on Hopper well below cuDNN/FA3."""
     TRITON = "triton"
     """The 2022-23 Triton flash-attention kernel (ALiBi-capable; MPT): fused, but slower."""
+    FLASH1 = "flash1"
+    """FlashAttention 1 (flash-attn 1.x, CUDA, 2022-23): the Triton kernel's class."""
+    XFORMERS = "xformers"
+    """xformers' memory-efficient attention (CUTLASS, 2023; LLaMA): the same class."""
     UNFUSED = "unfused"
     """Batched GEMMs around a fused scale-mask-softmax kernel (Megatron-LM before 2023)."""
 
