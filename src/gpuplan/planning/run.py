@@ -154,6 +154,14 @@ def _encoder_share(
     return flops_per_token / (transformer_flops_per_token + k * encoders)
 
 
+def _encoder_flops_per_token(r: ResolvedScenario) -> float:
+    """A video model's frozen encoders' forward FLOPs per token of its clip; 0 for other
+    models and when latents are precomputed."""
+    if r.model.video is None or r.precomputed_latents:
+        return 0.0
+    return frozen_encoder_flops_per_sample(r.model) / r.seq_len
+
+
 def _flops_per_token(r: ResolvedScenario, assumptions: list[str]) -> tuple[float, float]:
     """Model FLOPs per token, and the transformer's alone. A video model trained on raw
     clips adds its frozen VAE and text encoders' forward per clip, run at the transformer's
@@ -167,7 +175,7 @@ def _flops_per_token(r: ResolvedScenario, assumptions: list[str]) -> tuple[float
             "latents; the model's paper default), so no encoder runs during training."
         )
         return flops_per_token, flops_per_token
-    encoders = frozen_encoder_flops_per_sample(r.model) / r.seq_len
+    encoders = _encoder_flops_per_token(r)
     assumptions.append(
         f"Video model: VAE encoder and frozen text encoders run forward on every clip "
         f"({encoders / flops_per_token:.1%} of the transformer's FLOPs), at the transformer's "
@@ -242,7 +250,8 @@ def _options(r: ResolvedScenario, catalog: Catalog) -> SearchOptions:
     if r.scenario.training.objective is Objective.STEP_TIME:
         return options
     params = parameter_count(r.model).total
-    return replace(options, rank_by=TimeToTrainRank(params, plan_rates(catalog)))
+    share = _encoder_flops_per_token(r) / training_flops_per_token(r.model, r.seq_len)
+    return replace(options, rank_by=TimeToTrainRank(params, plan_rates(catalog), share))
 
 
 def _objective_note(r: ResolvedScenario) -> str:
