@@ -155,3 +155,28 @@ def test_dfm_wan_recipe_leaves_the_data_parallel_collectives_exposed(catalog: Ca
         on_link = step["comm_on_link_by_axis_s"]["dp"]
     assert exposed["megatron-bridge-dfm-2025"] > 5 * exposed["megatron-core-2025"]
     assert exposed["megatron-bridge-dfm-2025"] == pytest.approx(on_link, rel=0.05)
+
+
+def test_dfm_megatron_fsdp_profile_shards_everything(catalog: Catalog) -> None:
+    """DFM's 2026 GB200 / B200 Wan recipes (frameworks.yaml megatron-bridge-dfm-fsdp-2026)
+    run Megatron-FSDP with optim_grads_params: ZeRO-3 only, so a searched plan shards the
+    weights: 1/32 of Wan 2.1 14B's BF16 weights per GPU on 32 GPUs with TP 1, PP 1
+    (14.05e9 x 2 B / 32 = 0.88 GB) plus the two gathered layers ZeRO-3 keeps live
+    (2 x 2 B x 14.05e9 / 40 = 1.40 GB): 2.28 GB, against 28.1 GB unsharded."""
+    framework = catalog.framework("megatron-bridge-dfm-fsdp-2026")
+    assert framework.zero_stages == (3,) and framework.default_zero == 3
+    assert not framework.overlap_grad_reduce and not framework.overlap_param_gather
+    scenario = {
+        "model": "wan-2.1-14b", "hardware": "gb200", "gpus": 32,
+        "framework": "megatron-bridge-dfm-fsdp-2026",
+        "training": {"samples": 1.0e5, "global_batch": 64, "seq_len": 37440},
+        "parallelism": {"tp": 1, "pp": 1, "cp": 2, "microbatch": 1},
+    }  # fmt: skip
+    result = plan(parse_scenario(scenario), catalog)
+    assert result.parallel_plan is not None and result.parallel_plan.zero == 3
+    assert result.step is not None
+    params = result.params.total
+    assert 13e9 < params < 15e9  # Wan 2.1 14B
+    expected = 2 * params / 32 + 2 * 2 * params / 40
+    assert result.step.memory.weights_bytes == pytest.approx(expected, rel=0.03)
+    assert result.step.memory.weights_bytes < 0.1 * 2 * params

@@ -208,3 +208,16 @@ def test_the_cli_resumes_and_then_removes_the_parts(tmp_path: Path) -> None:
     assert b'"resumed_rows": 4' in done.stdout
     assert not store.folder.exists()
     assert out.read_text().count("\n") == run_first.scenarios + 1
+
+
+def test_a_dead_worker_is_seen_even_when_the_pool_misses_it() -> None:
+    # The pool's own manager thread can hang reading a result a killed worker half sent;
+    # the sweep's wait checks its workers itself (sweep_tasks._a_worker_died).
+    from types import SimpleNamespace
+
+    from gpuplan.studies.sweep_tasks import _a_worker_died
+
+    alive, dead = SimpleNamespace(exitcode=None), SimpleNamespace(exitcode=-9)
+    assert not _a_worker_died(SimpleNamespace(_processes={1: alive}))  # type: ignore[arg-type]
+    assert _a_worker_died(SimpleNamespace(_processes={1: alive, 2: dead}))  # type: ignore[arg-type]
+    assert not _a_worker_died(SimpleNamespace(_processes=None))  # type: ignore[arg-type]

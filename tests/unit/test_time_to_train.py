@@ -189,3 +189,21 @@ def test_a_job_too_big_to_restart_is_refused_with_the_reason(catalog: Catalog) -
     assert result.run is None
     reason = result.to_dict()["infeasible_reason"]
     assert "cannot make progress" in reason and "every 696 s" in reason
+
+
+def test_repeated_video_encoders_enter_the_ranking() -> None:
+    """Two 64-GPU plans of a video model whose encoders cost 10% of its transformer's FLOPs
+    (E / T = 0.1): A runs 1.00 s transformer steps on TP 8 (the 8 ranks of a clip each
+    encode it: 1.00 x (1 + 8 x 0.1) = 1.80 s), B 1.30 s steps on pure data parallelism
+    (1.30 x 1.1 = 1.43 s). Same state, so the same goodput: B ranks first, by 1.80 / 1.43;
+    without encoders (E = 0) A does, by 1.00 / 1.30."""
+    batch = SimpleNamespace(tp=np.array([8, 1]), cp=np.array([1, 1]), pp=np.array([1, 1]),
+                            dp=np.array([8, 64]))  # fmt: skip
+    result = SimpleNamespace(
+        time_s=np.array([1.00, 1.30]), weights_bytes=np.full(2, 1e9), optimizer_bytes=np.zeros(2)
+    )
+    with_encoders = TimeToTrainRank(7e9, rates(), encoder_share=0.1)(batch, result)
+    without = TimeToTrainRank(7e9, rates())(batch, result)
+    assert int(np.argmin(with_encoders)) == 1 and int(np.argmin(without)) == 0
+    assert math.isclose(with_encoders[0] / with_encoders[1], 1.80 / 1.43, rel_tol=1e-12)
+    assert math.isclose(without[0] / without[1], 1.00 / 1.30, rel_tol=1e-12)

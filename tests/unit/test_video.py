@@ -153,6 +153,27 @@ def test_raw_clips_pay_for_the_encoders(catalog: Catalog) -> None:
     assert raw["run"]["compute_days"] / pre["run"]["compute_days"] == pytest.approx(flops_ratio)
 
 
+def test_every_context_parallel_rank_encodes_the_whole_clip(catalog: Catalog) -> None:
+    """Open-Sora 2.0's loop runs the VAE and text encoders on the whole batch on every rank
+    of a sequence-parallel group (scripts/diffusion/train.py). With CP 4 the encoders' time
+    is paid 4 times, their FLOPs counted once: if E / T is their share of the model FLOPs
+    (T the transformer's), the run takes (T + 4 E) / T of the cached-latent run's time."""
+    base = {"model": "open-sora-2-11b", "hardware": "h100-sxm", "gpus": 8,
+            "parallelism": {**FIXED, "cp": 4, "dp": 2, "zero": 2},
+            "training": {"samples": 1e4, "global_batch": 2,
+                         "clip": {"frames": 33, "height": 256, "width": 256}}}  # fmt: skip
+    raw = plan(parse_scenario(base), catalog).to_dict()
+    cached = dict(base, training={**base["training"], "precomputed_latents": True})
+    pre = plan(parse_scenario(cached), catalog).to_dict()
+    assert raw["step"]["time_s"] == pre["step"]["time_s"]  # the transformer's step
+    share = raw["run"]["model_flops"] / pre["run"]["model_flops"] - 1  # E / T
+    assert share > 0.05  # 33 frames at 256 px: VAE and T5 are a real part of the work
+    days = raw["run"]["compute_days"] / pre["run"]["compute_days"]
+    assert days - 1 == pytest.approx(4 * share)
+    assert any("each of the 4 ranks" in a for a in raw["assumptions"])
+    assert not any("each of the" in a for a in pre["assumptions"])
+
+
 STAGED = {
     "model": "open-sora-2-11b", "hardware": "h100-sxm", "gpus": 16,
     "parallelism": FIXED,

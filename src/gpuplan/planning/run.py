@@ -87,6 +87,8 @@ def plan(
     if infeasible is None:
         assert step is not None
         peak, utilisation = _utilisation(r, step, transformer_flops_per_token, assumptions)
+        utilisation *= _encoder_share(parallel, flops_per_token, transformer_flops_per_token,
+                                      assumptions)  # fmt: skip
         state_bytes = step.memory.weights_bytes + step.memory.optimizer_bytes
         run = account_run(catalog, r, flops_per_token, peak, utilisation, assumptions,
                           state_bytes_per_gpu=state_bytes)  # fmt: skip
@@ -126,6 +128,40 @@ def _utilisation(
     return peak, step.tokens_per_s * transformer_flops_per_token / (r.gpus * peak)
 
 
+def _encoder_share(
+    parallel: ParallelPlan | None,
+    flops_per_token: float,
+    transformer_flops_per_token: float,
+    notes: list[str],
+) -> float:
+    """Factor on the accounted utilisation for a video model's frozen encoders run again on
+    every rank of a model-parallel group: each of the TP x CP x PP ranks that share a clip
+    encodes the whole clip (Open-Sora 2.0, scripts/diffusion/train.py: the loader shards
+    the batch over the data-parallel group only and ``prepare_inputs`` runs the VAE, T5 and
+    CLIP on it on every rank). The model FLOPs count each clip's encoders once; the time
+    pays them ``k`` times: utilisation x (T + E) / (T + k E). 1 when nothing repeats."""
+    encoders = flops_per_token - transformer_flops_per_token
+    if parallel is None or encoders <= 0:
+        return 1.0
+    k = parallel.tensor_parallel * parallel.context_parallel * parallel.pipeline_parallel
+    if k == 1:
+        return 1.0
+    notes.append(
+        f"Video model: the frozen encoders run on each of the {k} ranks (TP x CP x PP) that "
+        "share a clip, as Open-Sora 2.0's training loop does: counted once in the model "
+        f"FLOPs, {k} times in the time."
+    )
+    return flops_per_token / (transformer_flops_per_token + k * encoders)
+
+
+def _encoder_flops_per_token(r: ResolvedScenario) -> float:
+    """A video model's frozen encoders' forward FLOPs per token of its clip; 0 for other
+    models and when latents are precomputed."""
+    if r.model.video is None or r.precomputed_latents:
+        return 0.0
+    return frozen_encoder_flops_per_sample(r.model) / r.seq_len
+
+
 def _flops_per_token(r: ResolvedScenario, assumptions: list[str]) -> tuple[float, float]:
     """Model FLOPs per token, and the transformer's alone. A video model trained on raw
     clips adds its frozen VAE and text encoders' forward per clip, run at the transformer's
@@ -139,7 +175,7 @@ def _flops_per_token(r: ResolvedScenario, assumptions: list[str]) -> tuple[float
             "latents; the model's paper default), so no encoder runs during training."
         )
         return flops_per_token, flops_per_token
-    encoders = frozen_encoder_flops_per_sample(r.model) / r.seq_len
+    encoders = _encoder_flops_per_token(r)
     assumptions.append(
         f"Video model: VAE encoder and frozen text encoders run forward on every clip "
         f"({encoders / flops_per_token:.1%} of the transformer's FLOPs), at the transformer's "
@@ -229,7 +265,8 @@ def _options(r: ResolvedScenario, catalog: Catalog) -> SearchOptions:
     if r.scenario.training.objective is Objective.STEP_TIME:
         return options
     params = parameter_count(r.model).total
-    return replace(options, rank_by=TimeToTrainRank(params, plan_rates(catalog)))
+    share = _encoder_flops_per_token(r) / training_flops_per_token(r.model, r.seq_len)
+    return replace(options, rank_by=TimeToTrainRank(params, plan_rates(catalog), share))
 
 
 def _objective_note(r: ResolvedScenario) -> str:

@@ -134,6 +134,10 @@ class TimeToTrainRank:
 
     params: float
     rates: ReliabilityRates
+    encoder_share: float = 0.0
+    """A video model's frozen encoders' FLOPs over the transformer's (``E / T``), 0 when
+    latents are precomputed. Each of a plan's TP x CP x PP ranks encodes the whole clip, so
+    its step takes ``time_s x (1 + k E / T)`` (:func:`gpuplan.planning.run._encoder_share`)."""
 
     def __call__(self, batch: Any, result: Any) -> FloatArray:
         gpus_used = (batch.tp * batch.cp * batch.pp * batch.dp).astype(np.float64)
@@ -141,8 +145,10 @@ class TimeToTrainRank:
         write = plan_checkpoint_write_s(state, self.params, self.rates)
         mtbi = 1.0 / (self.rates.failures_per_gpu_s * gpus_used)
         good = steady_goodput(write, self.rates.relaunch_at(gpus_used) + write, mtbi)
+        ranks = (batch.tp * batch.cp * batch.pp).astype(np.float64)
+        step = result.time_s * (1.0 + ranks * self.encoder_share)
         with np.errstate(divide="ignore"):
-            return np.asarray(np.where(good > 0, result.time_s / good, np.inf))
+            return np.asarray(np.where(good > 0, step / good, np.inf))
 
 
 def estimate_plan_reliability(

@@ -25,7 +25,8 @@ import multiprocessing
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -176,6 +177,18 @@ def _quiet_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+WATCH_S = 1.0
+"""How often a local sweep waiting on its workers checks that they are alive."""
+
+
+def _a_worker_died(pool: ProcessPoolExecutor) -> bool:
+    """Whether a worker of ``pool`` has ended. The pool notices a dead worker by itself,
+    except when the worker died half-way through sending a result: the pool's manager thread
+    then waits for the rest of the message, forever (a killed worker, or one out of memory)."""
+    processes = (getattr(pool, "_processes", None) or {}).values()
+    return any(process.exitcode is not None for process in list(processes))
+
+
 def executor(client: Client | None, workers: int) -> tuple[Submit, WaitAll, Close]:
     """submit(fn, task) -> future; wait_all({name: future}) yields (name, result) as each
     finishes; close(aborted): after an error or a signal, queued work is dropped and local
@@ -205,9 +218,13 @@ def executor(client: Client | None, workers: int) -> tuple[Submit, WaitAll, Clos
     )
 
     def local_wait(futures: Mapping[Any, Future[Any]]) -> Iterator[tuple[Any, Any]]:
-        names = {f: name for name, f in futures.items()}
-        for future in as_completed(names):
-            yield names[future], future.result()
+        names, pending = {f: name for name, f in futures.items()}, set(futures.values())
+        while pending:
+            done, pending = wait(pending, timeout=WATCH_S, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield names[future], future.result()
+            if not done and _a_worker_died(pool):
+                raise BrokenProcessPool("a worker process died")
 
     def close(aborted: bool) -> None:
         if not aborted:
@@ -219,5 +236,12 @@ def executor(client: Client | None, workers: int) -> tuple[Submit, WaitAll, Clos
             process.terminate()
         for process in processes:
             process.join(timeout=5)
+        # A manager thread stuck reading a dead worker's half-sent result (_a_worker_died)
+        # would keep the interpreter from exiting: with every writer closed it reads an end
+        # of file instead, marks the pool broken and ends.
+        writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+        if writer is not None:
+            with contextlib.suppress(OSError):
+                writer.close()
 
     return (lambda fn, task: pool.submit(fn, task)), local_wait, close
