@@ -86,15 +86,19 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # bar as missed (test_targets_report_misses). This guard stops them getting worse
     # (0.2 points of slack). Per source, bounds a little above today's medians (Narayanan
     # 4.0%, NeMo 1.8%, MosaicML 6.2%) stop one source from getting worse behind the others.
-    held_out = [r for r in rows if r.source_group != "korthikanti2022"]
+    # MegaScale's Megatron-LM rows (2026-12-06, 256-12,288 GPUs, median 10.1%) are held to
+    # their own bound: with them every held-out row counts, the median is 5.34%.
+    old_sources = ("narayanan2021", "nemo2407", "mosaicml")
+    held_out = [r for r in rows if r.source_group in old_sources]
     summary = v.summarize(held_out, infeasible_error=1.0)
     assert summary.median_abs <= 0.0525
     assert summary.p90_abs <= 0.1550
-    by_source = {g: v.summarize([r for r in held_out if r.source_group == g]) for g in
-                 ("narayanan2021", "nemo2407", "mosaicml")}  # fmt: skip
+    by_source = {g: v.summarize([r for r in rows if r.source_group == g])
+                 for g in (*old_sources, "megascale2024")}  # fmt: skip
     assert by_source["narayanan2021"].median_abs < 0.05
     assert by_source["nemo2407"].median_abs < 0.03
     assert by_source["mosaicml"].median_abs < 0.07
+    assert by_source["megascale2024"].median_abs < 0.105
 
 
 def test_targets_report_misses(
@@ -107,10 +111,15 @@ def test_targets_report_misses(
     assert issue13.summary.rows == 8 and issue13.passed
     held = results["held-out-sources"]
     assert held.summary.rows >= 60
-    # Issue 13's held-out bars (median 5%, p90 12%, each source's median 10%): the 90th
-    # percentile is missed, and said so in words.
+    # Issue 13's held-out bars (median 5%, p90 12%, each source's median 10%): the median,
+    # the 90th percentile and MegaScale's median (10.1%, its Megatron-LM baseline predicted
+    # 3-13% fast) are missed, and said so in words.
     assert not held.passed
-    assert held.failures == ("p90 12.23% > 12.00%",)
+    assert held.failures == (
+        "median 5.34% > 5.00%",
+        "p90 12.23% > 12.00%",
+        "source megascale2024 median 10.11% > 10.00%",
+    )
     # A bar below what the model reaches is reported as a miss, in words; so is a source
     # whose median misses the per-source bar, each source named.
     strict = held.target.model_copy(update={"median_abs_max": 0.01, "source_median_abs_max": 0.001})
@@ -119,7 +128,7 @@ def test_targets_report_misses(
     assert not missed.passed
     assert missed.failures[0].startswith("median ") and "> 1.00%" in missed.failures[0]
     sources = [f.split()[1] for f in missed.failures if f.startswith("source ")]
-    assert sources == ["mosaicml", "narayanan2021", "nemo2407"]
+    assert sources == ["megascale2024", "mosaicml", "narayanan2021", "nemo2407"]
     assert all(f.endswith("> 0.10%") for f in missed.failures if f.startswith("source "))
 
 
