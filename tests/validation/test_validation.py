@@ -82,18 +82,21 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # Issue 13's bars on the sources the model was not fitted on: median |error| <= 5% and
     # 90th percentile <= 12% (a row predicted infeasible counts as a 100% miss). Met since
     # the Triton kernel took its published rates by sequence length (Dao 2023 fig. 4d;
-    # 4.30% / 11.47%, from 4.15% / 12.23% with one FA2 / Triton ratio of 1.9). Per source,
-    # bounds a little above today's medians (Narayanan 4.0%, NeMo 2.1%, MosaicML 5.5%) stop
-    # one source from getting worse behind the others.
+    # 4.30% / 11.47% over the first three sources, from 4.15% / 12.23% with one FA2 /
+    # Triton ratio of 1.9), and with MegaScale's Megatron-LM rows (Jiang et al. 2024, 256 to
+    # 12,288 GPUs) 4.7% / 11.6%. Per source, bounds a little above today's medians
+    # (Narayanan 4.0%, NeMo 2.1%, MosaicML 5.5%, MegaScale 10.1%) stop one source from
+    # getting worse behind the others.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
     assert summary.median_abs <= 0.05
     assert summary.p90_abs <= 0.12
     by_source = {g: v.summarize([r for r in held_out if r.source_group == g]) for g in
-                 ("narayanan2021", "nemo2407", "mosaicml")}  # fmt: skip
+                 ("narayanan2021", "nemo2407", "mosaicml", "megascale2024")}  # fmt: skip
     assert by_source["narayanan2021"].median_abs < 0.05
     assert by_source["nemo2407"].median_abs < 0.03
     assert by_source["mosaicml"].median_abs < 0.06
+    assert by_source["megascale2024"].median_abs < 0.105
 
 
 def test_targets_report_misses(
@@ -106,8 +109,10 @@ def test_targets_report_misses(
     assert issue13.summary.rows == 8 and issue13.passed
     held = results["held-out-sources"]
     assert held.summary.rows >= 60
-    # Issue 13's held-out bars (median 5%, p90 12%, each source's median 10%) are met.
-    assert held.passed and held.failures == ()
+    # Issue 13's held-out bars (median 5%, p90 12%, each source's median 10%): MegaScale's
+    # median (its Megatron-LM baseline predicted 3-13% fast) misses, and is said in words.
+    assert not held.passed
+    assert held.failures == ("source megascale2024 median 10.11% > 10.00%",)
     # A bar below what the model reaches is reported as a miss, in words; so is a source
     # whose median misses the per-source bar, each source named.
     strict = held.target.model_copy(update={"median_abs_max": 0.01, "source_median_abs_max": 0.001})
@@ -116,7 +121,7 @@ def test_targets_report_misses(
     assert not missed.passed
     assert missed.failures[0].startswith("median ") and "> 1.00%" in missed.failures[0]
     sources = [f.split()[1] for f in missed.failures if f.startswith("source ")]
-    assert sources == ["mosaicml", "narayanan2021", "nemo2407"]
+    assert sources == ["megascale2024", "mosaicml", "narayanan2021", "nemo2407"]
     assert all(f.endswith("> 0.10%") for f in missed.failures if f.startswith("source "))
 
 

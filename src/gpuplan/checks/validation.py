@@ -35,9 +35,8 @@ from gpuplan.catalog.schema import (
     Model,
     ValidationTarget,
 )
-from gpuplan.model.performance import estimate
-from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
-from gpuplan.scenario.plan import ParallelPlan, Recompute
+from gpuplan.checks.row_plans import best_estimate, schedule_searched
+from gpuplan.model.step import Infeasible
 
 FRAMEWORK_PROFILES = {
     "megatron-lm": "megatron-2022",
@@ -112,6 +111,12 @@ def _shape_of(measurement: Measurement, catalog: Catalog) -> Model:
     )
 
 
+MEGATRON_MODEL_FLOPS = "model (Megatron-LM formula)"
+"""``tflops_definition`` of an MFU counted with Megatron-LM's model FLOPs per step,
+``72 B s l h^2 (1 + s / 6h + V / 12lh)`` (Narayanan et al. 2021 eq. 3 without the recompute
+forward; a 4h MLP): MegaScale's MFU column (Jiang et al. 2024 Table 2) follows it."""
+
+
 def measured_step_s(measurement: Measurement, model: Model) -> tuple[float, str] | None:
     m = measurement.measured
     gpus, batch, seq = measurement.gpus, measurement.global_batch, measurement.seq_len
@@ -122,15 +127,24 @@ def measured_step_s(measurement: Measurement, model: Model) -> tuple[float, str]
     if m.tokens_per_s_per_gpu is not None:
         return batch * seq / (m.tokens_per_s_per_gpu * gpus), "tokens/s/GPU"
     definition = measurement.tflops_definition or ""
+    h, layers, vocab = model.hidden, model.layers, model.vocab
     if m.tflops_per_gpu is not None and definition.startswith("hardware"):
-        h, layers, vocab = model.hidden, model.layers, model.vocab
         flops = 96 * batch * seq * layers * h**2 * (1 + seq / (6 * h) + vocab / (16 * layers * h))
         return flops / (m.tflops_per_gpu * units.TERA * gpus), "TFLOP/s (Narayanan eq. 3)"
+    peak = measurement.peak_tflops_basis
+    if m.mfu_pct is not None and definition == MEGATRON_MODEL_FLOPS and peak is not None:
+        flops = 72 * batch * seq * layers * h**2 * (1 + seq / (6 * h) + vocab / (12 * layers * h))
+        return flops / (m.mfu_pct / 100 * peak * units.TERA * gpus), "MFU (Megatron-LM formula)"
     return None
 
 
 def predict_row(measurement: Measurement, catalog: Catalog) -> ValidationRow | None:
-    """Predict one usable row, or None when the row cannot be predicted."""
+    """Predict one usable row, or None when the row cannot be predicted.
+
+    Plan fields the source does not state are chosen as its stack would: an unpublished
+    micro-batch is searched over the search's set (the fastest that fits, so the prediction
+    is a lower bound on the step time), an unpublished recompute is the least that fits.
+    """
     plan = measurement.plan
     if (
         not measurement.usable_for_validation
@@ -138,67 +152,30 @@ def predict_row(measurement: Measurement, catalog: Catalog) -> ValidationRow | N
         or measurement.hardware is None
         or measurement.model is None
         or measurement.framework not in FRAMEWORK_PROFILES
-        or None in (plan.tp, plan.pp, plan.dp, plan.microbatch)
+        or None in (plan.tp, plan.pp, plan.dp)
         or measurement.global_batch is None
         or measurement.seq_len is None
     ):
         return None
-    assert plan.tp and plan.pp and plan.dp and plan.microbatch
     framework_id = FRAMEWORK_PROFILES[measurement.framework]
-    framework = catalog.framework(framework_id)
     model = _model_of(measurement, catalog)
     measured = measured_step_s(measurement, model)
     if measured is None:
         return None
-    tp = plan.tp
-    parallel = ParallelPlan(
-        tensor_parallel=tp,
-        pipeline_parallel=plan.pp,
-        data_parallel=plan.dp,
-        context_parallel=plan.cp or 1,
-        expert_parallel=plan.ep or 1,
-        microbatch=plan.microbatch,
-        interleave=plan.interleave or 1,
-        recompute=Recompute(plan.recompute or framework.default_recompute),
-        sequence_parallel=(
-            plan.sequence_parallel
-            if plan.sequence_parallel is not None
-            else framework.default_sequence_parallel and tp > 1
-        ),
-        zero=plan.zero if plan.zero is not None else framework.default_zero,
-    )
-
-    def run(candidate: ParallelPlan) -> StepEstimate | Infeasible:
-        assert measurement.hardware is not None and measurement.seq_len is not None
-        assert measurement.global_batch is not None
-        return estimate(catalog, model, catalog.accelerator(measurement.hardware), candidate,
-                        seq_len=measurement.seq_len, global_batch=measurement.global_batch,
-                        fp8=measurement.precision == "fp8", framework_id=framework_id,
-                        cluster=catalog.cluster_measured_on(measurement.id))  # fmt: skip
-
-    result = run(parallel)
-    if plan.recompute is None:
-        # Unpublished recompute: a run that fits without it ran without it; otherwise the
-        # least recompute that fits, as the frameworks' recipes do.
-        for mode in (Recompute.SELECTIVE, Recompute.FULL):
-            if not (isinstance(result, Infeasible) and result.kind is InfeasibleKind.MEMORY):
-                break
-            result = run(replace(parallel, recompute=mode))
+    result = best_estimate(measurement, catalog, model, framework_id)
     step_s, basis = measured
+    row = (measurement.id, source_group(measurement), measurement.source, step_s)
     if isinstance(result, Infeasible):
-        return ValidationRow(
-            measurement.id, source_group(measurement), measurement.source, step_s, None,
-            basis, None, f"predicted infeasible: {result.reason}",
-        )  # fmt: skip
-    return ValidationRow(
-        measurement.id,
-        source_group(measurement),
-        measurement.source,
-        step_s,
-        result.time_s,
-        basis,
-        result.mfu,
-    )
+        return ValidationRow(*row, None, basis, None, f"predicted infeasible: {result.reason}")
+    note = ""
+    if schedule_searched(measurement):
+        chosen = result.plan
+        note = (
+            f"schedule not published, searched within {framework_id} (its fastest plan that "
+            f"fits): micro-batch {chosen.microbatch}, sequence parallel "
+            f"{'on' if chosen.sequence_parallel else 'off'}, recompute {chosen.recompute.value}"
+        )
+    return ValidationRow(*row, result.time_s, basis, result.mfu, note)
 
 
 def validate(catalog: Catalog) -> list[ValidationRow]:
