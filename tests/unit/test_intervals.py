@@ -63,7 +63,8 @@ def test_outside_the_validated_range_says_so() -> None:
     assert len(basis.rows) == MIN_ROWS  # every row: no Blackwell row exists
     text = " ".join(basis.warnings)
     assert "outside validated hardware" in text and "Blackwell" in text
-    assert "beyond validated scale: 100,000 GPUs is 195.3x the largest validated run (512" in text
+    beyond = "beyond the interval's scale: 100,000 GPUs is 195.3x the largest run its residuals"
+    assert f"{beyond} hold (512" in text
     assert not comparable_rows("h100-sxm", "nemo-2024", 512, rows).warnings
 
 

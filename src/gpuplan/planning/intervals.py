@@ -166,8 +166,9 @@ def comparable_rows(
     largest = max(r.gpus for r in rows)
     if gpus > largest:
         warnings.append(
-            f"beyond validated scale: {gpus:,} GPUs is {gpus / largest:,.1f}x the largest "
-            f"validated run ({largest:,} GPUs); effects that appear only at scale are not in it"
+            f"beyond the interval's scale: {gpus:,} GPUs is {gpus / largest:,.1f}x the largest "
+            f"run its residuals hold ({largest:,} GPUs); larger published runs (partly stated "
+            "plans) are compared apart by `gpuplan validate`, not in this interval"
         )
     means = {source: statistics.fmean(v) for source, v in _group(rows).items()}
     return Basis(tuple(chosen), means, f"{selection} ({len(chosen)} rows)", tuple(warnings))
