@@ -58,9 +58,15 @@ def chip_runs_report(
             _percent(r.error),
         )
     median = median_abs_error(list(rows))
+    timed = sum(r.predicted_step_s is not None for r in rows)
     note = Text(
-        f"median |error| {'—' if median is None else f'{median:.1%}'} over {len(rows)} runs; "
-        "plan fields the reports do not state are searched within the stack (its best "
+        f"median |error| {'—' if median is None else f'{median:.1%}'} over {timed} runs"
+        + (
+            f" ({len(rows) - timed} of {len(rows)} without a step time, why in --json); "
+            if timed < len(rows)
+            else "; "
+        )
+        + "plan fields the reports do not state are searched within the stack (its best "
         "plan: a lower bound on the step time); plans in --json"
     )
     return Group(view, note)
