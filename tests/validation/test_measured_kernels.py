@@ -208,4 +208,6 @@ def test_flash2_is_the_flash_kernel_where_no_separate_rate_is_known(catalog: Cat
     flash = device(a100, profile, False, 1.0)
     flash2 = device(a100, profile, False, 1.0, AttentionKernel.FLASH2)
     assert flash.attention_curve == flash2.attention_curve
-    assert attention_rates(flash2, 2048)[0] == pytest.approx(312e12 * profile.attention)
+    # At 2K tokens, FA2's published causal forward + backward on an A100 (Dao 2023 fig. 4d):
+    # 155 TFLOP/s of 312.
+    assert attention_rates(flash2, 2048)[0] == pytest.approx(312e12 * 155 / 312, rel=2e-3)
