@@ -84,9 +84,9 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # the Triton kernel took its published rates by sequence length (Dao 2023 fig. 4d;
     # 4.30% / 11.47% over the first three sources, from 4.15% / 12.23% with one FA2 /
     # Triton ratio of 1.9), and with MegaScale's Megatron-LM rows (Jiang et al. 2024, 256 to
-    # 12,288 GPUs) 4.7% / 11.6%. Per source, bounds a little above today's medians
-    # (Narayanan 4.0%, NeMo 2.1%, MosaicML 5.5%, MegaScale 10.1%) stop one source from
-    # getting worse behind the others.
+    # 12,288 GPUs, and Table 3's baseline at batch 256) 4.7% / 11.6%. Per source, bounds a
+    # little above today's medians (Narayanan 4.0%, NeMo 2.1%, MosaicML 5.5%, MegaScale 9.6%)
+    # stop one source from getting worse behind the others.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
     assert summary.median_abs <= 0.05
@@ -96,7 +96,7 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     assert by_source["narayanan2021"].median_abs < 0.05
     assert by_source["nemo2407"].median_abs < 0.03
     assert by_source["mosaicml"].median_abs < 0.06
-    assert by_source["megascale2024"].median_abs < 0.105
+    assert by_source["megascale2024"].median_abs < 0.10
 
 
 def test_targets_report_misses(
@@ -109,10 +109,11 @@ def test_targets_report_misses(
     assert issue13.summary.rows == 8 and issue13.passed
     held = results["held-out-sources"]
     assert held.summary.rows >= 60
-    # Issue 13's held-out bars (median 5%, p90 12%, each source's median 10%): MegaScale's
-    # median (its Megatron-LM baseline predicted 3-13% fast) misses, and is said in words.
-    assert not held.passed
-    assert held.failures == ("source megascale2024 median 10.11% > 10.00%",)
+    # Issue 13's held-out bars (median 5%, p90 12%, each source's median 10%): met, MegaScale
+    # at 9.6% over its twelve rows (predicted 3-13% fast; 10.11% over eleven before its Table 3
+    # baseline row was added: the model did not change).
+    assert held.passed
+    assert held.failures == ()
     # A bar below what the model reaches is reported as a miss, in words; so is a source
     # whose median misses the per-source bar, each source named.
     strict = held.target.model_copy(update={"median_abs_max": 0.01, "source_median_abs_max": 0.001})
