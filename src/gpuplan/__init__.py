@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from gpuplan.catalog import Catalog, load_catalog
+    from gpuplan.checks.suite import ValidationSuite, validate_all
     from gpuplan.errors import CatalogError, GpuplanError, ScenarioError
     from gpuplan.planning.result import PlanResult
     from gpuplan.planning.run import plan
@@ -38,6 +39,8 @@ _HOMES = {
     "parse_scenario": "gpuplan.scenario.parse",
     "resolve": "gpuplan.scenario.resolve",
     "Scenario": "gpuplan.scenario.schema",
+    "ValidationSuite": "gpuplan.checks.suite",
+    "validate_all": "gpuplan.checks.suite",
 }
 
 __all__ = [
@@ -47,11 +50,13 @@ __all__ = [
     "PlanResult",
     "Scenario",
     "ScenarioError",
+    "ValidationSuite",
     "__version__",
     "load_catalog",
     "parse_scenario",
     "plan",
     "resolve",
+    "validate_all",
 ]
 
 
