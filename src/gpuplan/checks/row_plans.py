@@ -42,6 +42,7 @@ def stated_plan(measurement: Measurement, catalog: Catalog, framework_id: str) -
         microbatch=plan.microbatch or 1,
         interleave=plan.interleave or 1,
         recompute=Recompute(plan.recompute or framework.default_recompute),
+        recompute_layers=plan.recompute_layers,
         sequence_parallel=(
             plan.sequence_parallel
             if plan.sequence_parallel is not None

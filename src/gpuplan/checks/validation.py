@@ -45,6 +45,7 @@ FRAMEWORK_PROFILES = {
     "nemo-sft": "nemo-2024-sft",
     "llm-foundry": "llm-foundry-2023",
     "llm-foundry-fa2": "llm-foundry-fa2",
+    "megatron-bridge": "megatron-bridge-llm-2025",
 }
 
 

@@ -35,6 +35,9 @@ class MeasuredPlan(BaseModel):
     microbatch: PositiveInt | None
     interleave: PositiveInt | None
     recompute: str | None
+    recompute_layers: PositiveInt | None = None
+    """Layers per pipeline chunk a full recompute covers (Megatron-core recompute_method
+    block, recompute_num_layers); None: every layer."""
     sequence_parallel: bool | None
     zero: Annotated[int, Field(ge=0, le=3)] | None
 

@@ -1,0 +1,73 @@
+"""The Megatron-Bridge performance summary's dense Llama 3 rows (NeMo 25.09 / 25.11).
+
+A held-out source: every dense pre-training row of the two tables on DGX-H100, DGX-B200
+and GB200, whatever its error; the four 25.11 GB300 rows are stored but not predicted (the
+catalog has no GB300 accelerator).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from gpuplan.catalog import Catalog
+from gpuplan.checks.row_plans import stated_plan
+from gpuplan.checks.validation import load_measurements, measured_step_s, predict_row
+from gpuplan.model.performance import estimate
+from gpuplan.model.step import StepEstimate
+from gpuplan.scenario.plan import Recompute
+
+BLOCK_ROW = "megatronbridge-2511-llama3-8b-h100-8-fp8cs"
+
+
+def test_every_dense_row_of_both_tables_is_stored() -> None:
+    # 25.09: GB200 3 rows + 3 in parentheses, B200 2 + 2, H100 3; 25.11: GB200 4 (one FP8-MX
+    # in parentheses), B200 4 (two), H100 3, GB300 4 (one). 13 + 15 = 28, 24 predicted.
+    rows = load_measurements()
+    ids = [k for k in rows if k.startswith("megatronbridge-")]
+    assert len(ids) == 28
+    usable = [k for k in ids if rows[k].usable_for_validation]
+    assert len(usable) == 24
+    assert {rows[k].hardware for k in usable} == {"h100-sxm", "b200", "gb200"}
+    stored = sorted(set(ids) - set(usable))
+    assert all("-gb300-" in k and rows[k].hardware is None for k in stored)
+
+
+def test_step_time_follows_from_the_printed_throughput(catalog: Catalog) -> None:
+    # 25.09 DGX-H100 LLAMA3_70B: GBS 128 x 8192 tokens / (1619 tokens/s/GPU x 64 GPUs)
+    # = 10.1198 s, by hand.
+    m = load_measurements()["megatronbridge-2509-llama3-70b-h100-64-fp8cs"]
+    step, basis = measured_step_s(m, catalog.model("llama3-70b")) or (0.0, "")
+    assert basis == "tokens/s/GPU"
+    assert abs(step - 128 * 8192 / (1619 * 64)) < 1e-9
+    assert abs(step - 10.1198) < 1e-3
+
+
+def test_block_recompute_of_the_h100_8b_row_is_carried(catalog: Catalog) -> None:
+    # The 25.11 H100 FP8-CS preset recomputes 5 of Llama 3 8B's 32 layers (full, block):
+    # the stated plan keeps the 5, and its step lies between no recompute and a full
+    # recompute of every layer.
+    m = load_measurements()[BLOCK_ROW]
+    plan = stated_plan(m, catalog, "megatron-bridge-llm-2025")
+    assert plan.recompute is Recompute.FULL and plan.recompute_layers == 5
+    model, hw = catalog.model("llama3-8b"), catalog.accelerator("h100-sxm")
+
+    def step(p: object) -> float:
+        r = estimate(catalog, model, hw, p, seq_len=8192, global_batch=128, fp8=True,
+                     framework_id="megatron-bridge-llm-2025")  # fmt: skip
+        assert isinstance(r, StepEstimate)
+        return r.time_s
+
+    block = step(plan)
+    none = step(replace(plan, recompute=Recompute.NONE, recompute_layers=None))
+    full = step(replace(plan, recompute_layers=None))
+    assert none < block < full
+    row = predict_row(m, catalog)
+    assert row is not None and row.predicted_step_s is not None
+    assert abs(row.predicted_step_s - block) < 1e-9
+
+
+def test_every_row_gets_an_answer(catalog: Catalog) -> None:
+    for m in load_measurements().values():
+        if m.id.startswith("megatronbridge-") and m.usable_for_validation:
+            row = predict_row(m, catalog)
+            assert row is not None and row.predicted_step_s is not None, m.id
