@@ -9,7 +9,8 @@ def test_public_api_is_pinned() -> None:
     assert gpuplan.__all__ == sorted(gpuplan.__all__)
     assert set(gpuplan.__all__) == {
         "Catalog", "CatalogError", "GpuplanError", "PlanResult", "Scenario", "ScenarioError",
-        "__version__", "load_catalog", "parse_scenario", "plan", "resolve",
+        "ValidationSuite", "__version__", "load_catalog", "parse_scenario", "plan", "resolve",
+        "validate_all",
     }  # fmt: skip
 
 
