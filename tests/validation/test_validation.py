@@ -86,16 +86,18 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # Triton ratio of 1.9), and with MegaScale's Megatron-LM rows (Jiang et al. 2024, 256 to
     # 12,288 GPUs, and Table 3's baseline at batch 256) 4.7% / 11.6%. The median is MISSED
     # since the Megatron-Bridge 25.09 / 25.11 dense Llama 3 rows were added (21 rows on
-    # H100, B200 and GB200, held out, nothing tuned to them): 5.03% / 11.9% over 103 rows.
-    # Their misses: MXFP8 modelled as FP8 current scaling (-3% to -26%), the H100 70B rows
-    # (+10-11%). The bounds below pin today's figures so that they do not get worse; the
-    # median bar itself is missed. Per source, bounds a little above today's medians
-    # (Narayanan 4.0%, NeMo 2.1%, MosaicML 5.5%, MegaScale 9.6%, Megatron-Bridge 6.7%) stop
-    # one source from getting worse.
+    # H100, B200 and GB200, held out, nothing tuned to them): 5.03% / 11.9% over 103 rows,
+    # and 5.03% / 11.6% since MXFP8 is priced as its own recipe (Transformer Engine's
+    # kernel-only MXFP8 / FP8-CS GEMM ratio and its rowwise + columnwise casts; the median
+    # row is not an MXFP8 row). Their misses: the MXFP8 rows still -1% to -23%, the H100
+    # 70B rows (+10-11%). The bounds below pin today's figures so that they do not get
+    # worse; the median bar itself is missed. Per source, bounds a little above today's
+    # medians (Narayanan 4.0%, NeMo 2.1%, MosaicML 5.5%, MegaScale 9.6%, Megatron-Bridge
+    # 5.9%) stop one source from getting worse.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
     assert summary.median_abs <= 0.053
-    assert summary.p90_abs <= 0.12
+    assert summary.p90_abs <= 0.117
     assert summary.median_abs > 0.05  # the issue-13 median bar, missed
     groups = ("narayanan2021", "nemo2407", "mosaicml", "megascale2024", "megatronbridge")
     by_source = {g: v.summarize([r for r in held_out if r.source_group == g]) for g in groups}
@@ -104,7 +106,7 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     assert by_source["mosaicml"].median_abs < 0.06
     assert by_source["megascale2024"].median_abs < 0.10
     assert by_source["megatronbridge"].rows == 21
-    assert by_source["megatronbridge"].median_abs < 0.075
+    assert by_source["megatronbridge"].median_abs < 0.062
 
 
 def test_targets_report_misses(
@@ -118,7 +120,7 @@ def test_targets_report_misses(
     held = results["held-out-sources"]
     assert held.summary.rows >= 60
     # Issue 13's held-out bars (median 5%, p90 12%, each source's median 10%): met until the
-    # Megatron-Bridge dense rows came in (MegaScale at 9.6%, Megatron-Bridge at 6.7%: each
+    # Megatron-Bridge dense rows came in (MegaScale at 9.6%, Megatron-Bridge at 5.9%: each
     # source under 10%); with them the pooled median (5.03%) is missed, and the target
     # says so.
     assert not held.passed

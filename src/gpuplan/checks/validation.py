@@ -46,6 +46,7 @@ FRAMEWORK_PROFILES = {
     "llm-foundry": "llm-foundry-2023",
     "llm-foundry-fa2": "llm-foundry-fa2",
     "megatron-bridge": "megatron-bridge-llm-2025",
+    "megatron-bridge-mxfp8": "megatron-bridge-llm-2025-mxfp8",
 }
 
 

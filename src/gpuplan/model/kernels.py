@@ -33,6 +33,11 @@ BF16_BYTES = 2
 # Output tiles cuBLAS picks among (NVIDIA DU-09799-001 sec. 2.3), taken as equally fast.
 GEMM_TILES = ((256, 128), (128, 256), (128, 128), (256, 64), (64, 256), (128, 64), (64, 128))
 FP8_CAST_BYTES = 5.0  # cast in (3) + cast out-grad and transposes (~2) per element
+MXFP8_CAST_BYTES = 2.0 + 2 * (1.0 + 1.0 / 32)
+"""Bytes per element an MXFP8 cast moves (Transformer Engine on Blackwell): the BF16 tensor
+is read once (2) and written twice, rowwise (1 x 32 blocks) and columnwise (32 x 1 blocks)
+quantized, each FP8 byte with 1/32 of an E8M0 scale byte; no amax pass (per-tensor current
+scaling reads the tensor for its amax (2) before the cast (3): ``FP8_CAST_BYTES``)."""
 FLASH_BACKWARD_FACTOR = 2.5
 GEMM_K_REFERENCE = 4096
 """The inner dimension at which a profile's GEMM fraction holds when the profile has a
@@ -66,6 +71,9 @@ class Device:
     precision (:func:`gemm_time`)."""
     bf16_gemm_k_overhead: float = 0.0
     """The same for BF16 GEMMs."""
+    cast_bytes: float = FP8_CAST_BYTES
+    """Bytes per element of linear-layer input and output-gradient that the FP8 casts
+    move (:func:`fp8_cast_time`): ``MXFP8_CAST_BYTES`` under the 'mxfp8' recipe."""
 
 
 def device(
@@ -75,6 +83,7 @@ def device(
     kernel_efficiency: float,
     attention: AttentionKernel = AttentionKernel.FLASH,
     overlap_slowdown: float = 0.0,
+    mxfp8: bool = False,
 ) -> Device:
     """The rates of one accelerator in training.
 
@@ -82,6 +91,8 @@ def device(
     training kernels reach on average (real shapes, epilogues, stream switches); it is one
     number for all accelerators, fitted on one published source (see systems.yaml).
     ``overlap_slowdown`` is how much slower compute runs beside a collective (systems.yaml).
+    ``mxfp8``: FP8 GEMMs use the 'mxfp8' recipe (the profile's ``gemm_mxfp8_vs_fp8``
+    and ``MXFP8_CAST_BYTES``).
     """
     points, noncausal = _attention_points(profile, attention)
     ratios = noncausal or (NoncausalPoint(seq_len=1, forward=1.0, backward=1.0),)
@@ -95,6 +106,8 @@ def device(
         gemm = peak * (profile.gemm_fp8 or profile.gemm_bf16)
         if profile.gemm_k_overhead_fp8 is not None:
             k0 = profile.gemm_k_overhead_fp8
+        if mxfp8 and profile.gemm_mxfp8_vs_fp8 is not None:
+            gemm *= profile.gemm_mxfp8_vs_fp8
     return Device(
         gemm_flops_per_s=gemm * profile.sustained * kernel_efficiency,
         bf16_gemm_flops_per_s=bf16 * profile.sustained * kernel_efficiency,
@@ -110,6 +123,7 @@ def device(
         overlap_slowdown=overlap_slowdown,
         gemm_k_overhead=k0,
         bf16_gemm_k_overhead=bf16_k0,
+        cast_bytes=MXFP8_CAST_BYTES if (fp8 and mxfp8) else FP8_CAST_BYTES,
     )
 
 
@@ -179,11 +193,12 @@ def fp8_cast_time(tokens: float, n: float, k: float, dev: Device, batch: float =
     (read 2 bytes, write 1) before the forward GEMM, and in the backward the output
     gradient is cast and the operands transposed (about 2 more bytes per element), so
     about ``FP8_CAST_BYTES`` per element of input and output activations for forward and
-    backward together. Zero when the GEMMs run in BF16.
+    backward together (``dev.cast_bytes``: fewer under MXFP8, which needs no amax pass).
+    Zero when the GEMMs run in BF16.
     """
     if not dev.fp8 or tokens <= 0:
         return 0.0
-    return float(streaming_time(FP8_CAST_BYTES * tokens * (n + k) * batch, 3, dev))
+    return float(streaming_time(dev.cast_bytes * tokens * (n + k) * batch, 3, dev))
 
 
 def streaming_time(bytes_moved: Any, kernels: int, dev: Device) -> Any:

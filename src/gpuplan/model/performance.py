@@ -55,6 +55,7 @@ def device_of(
         * framework.stack_efficiency,
         framework.attention,
         catalog.system("overlap_compute_slowdown").for_accelerator(accelerator.id),
+        mxfp8=framework.fp8_recipe == "mxfp8",
     )
 
 

@@ -181,6 +181,10 @@ class EfficiencyProfile(Record):
     fitted on GEMMs timed on the chip. None: no shape term."""
     gemm_k_overhead_fp8: Annotated[float, Field(ge=0, le=4096)] | None = None
     """The same for FP8 GEMMs."""
+    gemm_mxfp8_vs_fp8: Fraction | None = None
+    """Rate of MXFP8 GEMMs (one E8M0 scale per 32 elements along K) over per-tensor-scaled
+    FP8 GEMMs of the same shapes, kernel only, where published; None: the chip has no
+    published ratio (the framework's 'mxfp8' recipe then runs at the FP8 rate)."""
     attention: Fraction
     attention_curve: tuple[AttentionPoint, ...] | None = None
     """Forward and backward rates by sequence length, where measured; it replaces

@@ -1,0 +1,72 @@
+"""MXFP8 (Transformer Engine's MXFP8BlockScaling on Blackwell) priced as its own recipe.
+
+Hand derivations from the sources, not from the code: the GEMM ratio from Transformer
+Engine's GEMM Profiling Tutorial (B300, kernel-only per-layer GEMM time: FP8 current
+scaling 6.812 ms, MXFP8 7.161 ms); the cast bytes from TE's MXFP8 page (rowwise and
+columnwise copies, each quantized from the BF16 data; one E8M0 byte per 32 elements).
+"""
+
+from __future__ import annotations
+
+from gpuplan.catalog import Catalog
+from gpuplan.checks.validation import FRAMEWORK_PROFILES, load_measurements, predict_row
+from gpuplan.model.kernels import device, fp8_cast_time
+from gpuplan.model.performance import device_of
+
+
+def test_mxfp8_gemm_rate_is_te_kernel_ratio_of_the_fp8_rate(catalog: Catalog) -> None:
+    # 6.812 / 7.161 = 0.9513: MXFP8 GEMMs about 5% slower than per-tensor FP8 ones.
+    for chip in ("b200", "gb200"):
+        hw = catalog.accelerator(chip)
+        fp8 = device_of(catalog, hw, True, "megatron-bridge-llm-2025")
+        mx = device_of(catalog, hw, True, "megatron-bridge-llm-2025-mxfp8")
+        assert abs(mx.gemm_flops_per_s / fp8.gemm_flops_per_s - 6.812 / 7.161) < 1e-3
+        assert mx.bf16_gemm_flops_per_s == fp8.bf16_gemm_flops_per_s
+
+
+def test_mxfp8_casts_move_fewer_bytes_than_current_scaling(catalog: Catalog) -> None:
+    # Per element: current scaling reads BF16 for the amax (2), then casts (read 2, write
+    # 1) = 5; MXFP8 reads once (2) and writes rowwise and columnwise FP8 with 1/32 scale
+    # byte each: 2 + 2 x 33/32 = 4.0625. Ratio 0.8125.
+    hw, profile = catalog.accelerator("b200"), catalog.efficiency_profile("b200")
+    cs, mx = device(hw, profile, True, 1.0), device(hw, profile, True, 1.0, mxfp8=True)
+    assert mx.cast_bytes == 4.0625 and cs.cast_bytes == 5.0
+    big = 1e9  # large enough that launch latency is negligible
+    ratio = fp8_cast_time(big, 4096, 4096, mx) / fp8_cast_time(big, 4096, 4096, cs)
+    assert abs(ratio - 0.8125) < 1e-6
+    # BF16 runs cast nothing, whatever the recipe.
+    assert fp8_cast_time(big, 4096, 4096, device(hw, profile, False, 1.0, mxfp8=True)) == 0.0
+
+
+def test_chip_without_a_published_ratio_keeps_the_fp8_rate(catalog: Catalog) -> None:
+    hw, profile = catalog.accelerator("h100-sxm"), catalog.efficiency_profile("h100-sxm")
+    assert profile.gemm_mxfp8_vs_fp8 is None
+    a, b = device(hw, profile, True, 1.0), device(hw, profile, True, 1.0, mxfp8=True)
+    assert a.gemm_flops_per_s == b.gemm_flops_per_s
+
+
+def test_mxfp8_profile_differs_from_the_bridge_profile_only_in_its_recipe(
+    catalog: Catalog,
+) -> None:
+    base = catalog.framework("megatron-bridge-llm-2025").model_dump()
+    mx = catalog.framework("megatron-bridge-llm-2025-mxfp8").model_dump()
+    differing = {k for k in base if base[k] != mx[k]}
+    assert differing == {"id", "name", "notes", "fp8_recipe"}
+    assert mx["fp8_recipe"] == "mxfp8" and base["fp8_recipe"] == "current"
+
+
+def test_the_bridge_mxfp8_rows_run_the_mxfp8_recipe(catalog: Catalog) -> None:
+    rows = [m for k, m in load_measurements().items() if k.startswith("megatronbridge-")]
+    mx = [m for m in rows if m.id.endswith("-mxfp8")]
+    assert len(mx) == 9
+    for m in rows:
+        recipe = catalog.framework(FRAMEWORK_PROFILES[m.framework]).fp8_recipe
+        assert recipe == ("mxfp8" if m in mx else "current"), m.id
+    # Same layout, same chip: the MXFP8 row is now predicted slower than its FP8-CS twin.
+    ids = (
+        "megatronbridge-2509-llama3-8b-b200-8-fp8cs",
+        "megatronbridge-2509-llama3-8b-b200-8-mxfp8",
+    )
+    cs, mxr = (predict_row(load_measurements()[i], catalog) for i in ids)
+    assert cs and mxr and cs.predicted_step_s and mxr.predicted_step_s
+    assert mxr.predicted_step_s > cs.predicted_step_s
