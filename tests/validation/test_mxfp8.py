@@ -8,10 +8,15 @@ columnwise copies, each quantized from the BF16 data; one E8M0 byte per 32 eleme
 
 from __future__ import annotations
 
+import pytest
+
 from gpuplan.catalog import Catalog
 from gpuplan.checks.validation import FRAMEWORK_PROFILES, load_measurements, predict_row
+from gpuplan.errors import ScenarioError
 from gpuplan.model.kernels import device, fp8_cast_time
 from gpuplan.model.performance import device_of
+from gpuplan.planning.run import plan
+from gpuplan.scenario.parse import parse_scenario
 
 
 def test_mxfp8_gemm_rate_is_te_kernel_ratio_of_the_fp8_rate(catalog: Catalog) -> None:
@@ -70,3 +75,19 @@ def test_the_bridge_mxfp8_rows_run_the_mxfp8_recipe(catalog: Catalog) -> None:
     cs, mxr = (predict_row(load_measurements()[i], catalog) for i in ids)
     assert cs and mxr and cs.predicted_step_s and mxr.predicted_step_s
     assert mxr.predicted_step_s > cs.predicted_step_s
+
+
+def test_mxfp8_on_a_chip_without_an_mxfp8_rate_is_one_line(catalog: Catalog) -> None:
+    # Hopper has no block-scaled FP8 MMA (TE: MXFP8 needs SM 10.0+); the catalog holds the
+    # MXFP8 ratio only for b200 and gb200, so an H100 scenario on the MXFP8 stack is refused
+    # with one line naming the recipe and the chip; on a B200 it plans.
+    scenario = {
+        "model": "llama3-8b",
+        "gpus": 64,
+        "framework": "megatron-bridge-llm-2025-mxfp8",
+        "training": {"tokens": 1e12, "precision": "fp8"},
+    }
+    with pytest.raises(ScenarioError, match=r"fp8_recipe 'mxfp8' needs .* h100-sxm lacks"):
+        plan(parse_scenario({**scenario, "hardware": "h100-sxm"}), catalog)
+    result = plan(parse_scenario({**scenario, "hardware": "b200"}), catalog)
+    assert result.resolved.framework.fp8_recipe == "mxfp8"

@@ -116,6 +116,21 @@ def _lookup_errors(scenario: Scenario, catalog: Catalog) -> list[tuple[str, str]
                 f"with fp8_recipe (gpuplan catalog frameworks)",
             )
         )
+    if (
+        scenario.training.precision is Precision.FP8
+        and chip
+        and framework
+        and framework.fp8_recipe == "mxfp8"
+        and catalog.efficiency_profile(chip.id).gemm_mxfp8_vs_fp8 is None
+    ):
+        errors.append(
+            (
+                f"framework = '{framework.id}'",
+                f"its fp8_recipe 'mxfp8' needs block-scaled FP8 GEMMs with a catalog rate "
+                f"(efficiency.yaml gemm_mxfp8_vs_fp8), which {chip.id} lacks; allowed: a "
+                f"framework with per-tensor FP8, or bf16",
+            )
+        )
     return errors
 
 
