@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from gpuplan.catalog import Catalog
+from gpuplan.catalog.schema import Framework
 from gpuplan.checks.row_plans import stated_plan
 from gpuplan.checks.validation import load_measurements, measured_step_s, predict_row
 from gpuplan.model.performance import estimate
@@ -78,3 +81,45 @@ def test_every_row_gets_an_answer(catalog: Catalog) -> None:
         if m.id.startswith("megatronbridge-") and m.usable_for_validation:
             row = predict_row(m, catalog)
             assert row is not None and row.predicted_step_s is not None, m.id
+
+
+PARAM_GATHER_ROW = "megatronbridge-2509-llama31-405b-h100-1024-fp8cs"
+
+
+def test_fp8_param_gather_halves_the_weights_and_their_all_gather(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The perf scripts' FP8 recipes (mixed_precision.bf16_with_fp8_current_scaling_mixed and
+    # bf16_with_mxfp8_mixed) set fp8_param_gather = True: the weights are held and
+    # all-gathered in FP8, 1 byte each, where BF16 weights take 2. By hand, for the 405B
+    # H100 row (ZeRO-1, gradients reduced in BF16, 2 bytes): the distributed optimizer's
+    # ring all-gather moves (n-1)/n x 1 byte per parameter and the ring reduce-scatter
+    # (n-1)/n x 2, so the DP bytes on the link are (1 + 2) / (2 + 2) = 3/4 of those with
+    # BF16 weights; and the weights held are half the (unsharded, ZeRO-1) BF16 gradients.
+    assert catalog.framework("megatron-bridge-llm-2025").weight_bytes == 1
+    assert catalog.framework("megatron-bridge-llm-2025-mxfp8").weight_bytes == 1
+    m = load_measurements()[PARAM_GATHER_ROW]
+    plan = stated_plan(m, catalog, "megatron-bridge-llm-2025")
+    assert plan.zero == 1
+
+    def run() -> StepEstimate:
+        r = estimate(catalog, catalog.model("llama3-405b"), catalog.accelerator("h100-sxm"),
+                     plan, seq_len=8192, global_batch=512, fp8=True,
+                     framework_id="megatron-bridge-llm-2025",
+                     cluster=catalog.cluster_measured_on(m.id))  # fmt: skip
+        assert isinstance(r, StepEstimate)
+        return r
+
+    fp8_weights = run()
+    original = Catalog.framework
+
+    def bf16_weights(self: Catalog, framework_id: str) -> Framework:
+        framework = original(self, framework_id)
+        return framework.model_copy(update={"weight_bytes": 2})
+
+    monkeypatch.setattr(Catalog, "framework", bf16_weights)
+    bf16 = run()
+    ratio = fp8_weights.comm_on_link_s["dp"] / bf16.comm_on_link_s["dp"]
+    assert abs(ratio - 3 / 4) < 1e-3  # ring latency terms are the rest
+    assert fp8_weights.memory.weights_bytes == fp8_weights.memory.grads_bytes / 2
+    assert bf16.memory.weights_bytes == bf16.memory.grads_bytes
