@@ -9,6 +9,7 @@ recomputes (no ``recompute_layers``, or a recompute other than full).
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +44,13 @@ def kept_layers(model: Model, pp: int, v: int, n: int) -> tuple[tuple[int, int],
     return tuple((dense, moe) for dense, moe in kept)
 
 
+def largest_chunk(model: Model, pp: Any, interleave: Any) -> Any:
+    """Layers of the largest pipeline chunk of ``pp`` stages with ``interleave`` chunks each
+    (numbers, or columns per plan): the most a ``recompute_layers`` can count, since
+    :func:`gpuplan.model.rules.stage_layers` gives every chunk the ceiling or one less."""
+    return -(-(model.layers + model.mtp_modules) // (pp * interleave))
+
+
 def recompute_layers_error(plan: ParallelPlan, model: Model) -> str | None:
     """Why ``plan``'s ``recompute_layers`` cannot be run (None when it can): it needs a full
     recompute and counts layers of one chunk, 0 to the most a chunk holds."""
@@ -53,7 +61,7 @@ def recompute_layers_error(plan: ParallelPlan, model: Model) -> str | None:
         return (f"parallelism.recompute_layers = {n} needs recompute = full "
                 f"(recompute = {plan.recompute.value})")  # fmt: skip
     chunks = plan.pipeline_parallel * plan.interleave
-    most = max(stage_layers(model.layers + model.mtp_modules, max(1, chunks)))
+    most = largest_chunk(model, plan.pipeline_parallel, plan.interleave)
     if not 0 <= n <= most:
         return (f"parallelism.recompute_layers = {n} must be 0..{most}, the layers of one "
                 f"pipeline chunk (pp x interleave = {chunks})")  # fmt: skip

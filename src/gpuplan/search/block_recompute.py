@@ -23,6 +23,7 @@ from dataclasses import replace
 import numpy as np
 
 from gpuplan.model.batch import RECOMPUTE_ORDER, BatchResult, PlanBatch
+from gpuplan.model.partial_recompute import largest_chunk
 from gpuplan.scenario.plan import Recompute
 from gpuplan.search.evaluated import Evaluated, Pricing
 
@@ -51,8 +52,9 @@ def with_block_recompute(
     if not tried.size:
         return evaluated
     plans = fitting.take(tried)
-    layers = _fewest_layers(pricing, plans)
-    fewer = np.flatnonzero(layers < _chunk_layers(pricing, plans))
+    every = np.asarray(largest_chunk(pricing.model, plans.pp, plans.interleave))
+    layers = _fewest_layers(pricing, plans, every)
+    fewer = np.flatnonzero(layers < every)
     if not fewer.size:
         return evaluated
     changed = replace(plans.take(fewer), recompute_layers=layers[fewer])
@@ -64,16 +66,10 @@ def with_block_recompute(
                    result=_splice(result, rows, better))  # fmt: skip
 
 
-def _chunk_layers(pricing: Pricing, plans: PlanBatch) -> np.ndarray:
-    """Per plan, the layers of its largest pipeline chunk (all of them: every layer)."""
-    model = pricing.model
-    return np.asarray(-(-(model.layers + model.mtp_modules) // (plans.pp * plans.interleave)))
-
-
-def _fewest_layers(pricing: Pricing, plans: PlanBatch) -> np.ndarray:
-    """Per plan (each fits recomputing every layer), the fewest layers per chunk (at least
-    one) that recompute and fit."""
-    low, high = np.ones(len(plans), dtype=np.int64), _chunk_layers(pricing, plans).copy()
+def _fewest_layers(pricing: Pricing, plans: PlanBatch, every: np.ndarray) -> np.ndarray:
+    """Per plan (each fits recomputing ``every`` layer of its largest chunk), the fewest
+    layers per chunk (at least one) that recompute and fit."""
+    low, high = np.ones(len(plans), dtype=np.int64), every.copy()
     while (active := np.flatnonzero(low < high)).size:
         middle = (low[active] + high[active]) // 2
         trial = replace(plans.take(active), recompute_layers=middle)

@@ -35,6 +35,7 @@ from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator, Cluster, Model
 from gpuplan.errors import ScenarioError
 from gpuplan.model.batch import RECOMPUTE_ORDER, BatchResult, PlanBatch
+from gpuplan.model.partial_recompute import largest_chunk
 from gpuplan.model.rules import LAYOUT_RULES, SCHEDULE_RULES, Context, divisors, edge_chunks, prune
 from gpuplan.model.step import StepEstimate, step_from_batch
 from gpuplan.scenario.plan import Recompute
@@ -153,7 +154,7 @@ def _recompute_layers(model: Model, columns: dict[str, np.ndarray], o: SearchOpt
     full = columns["recompute"] == RECOMPUTE_ORDER.index(Recompute.FULL)
     if o.recompute_layers is None or not full.any():
         return np.full_like(full, -1, dtype=np.int64)
-    chunk = -(-(model.layers + model.mtp_modules) // (columns["pp"] * columns["interleave"]))
+    chunk = largest_chunk(model, columns["pp"], columns["interleave"])
     return np.where(full, np.minimum(o.recompute_layers, chunk), -1)
 
 
