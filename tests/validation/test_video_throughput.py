@@ -127,6 +127,22 @@ def test_dfm_64_gpu_row_runs_its_recipe_and_counts_dfms_flops(catalog: Catalog) 
     assert result.plan == "tp2 pp1 cp4 dp8 mb1 z1 full 10 layers/chunk"
 
 
+def test_open_sora_stage_1_mfu_is_near_the_papers_and_above_its_configs(catalog: Catalog) -> None:
+    """Open-Sora 2.0's paper (arXiv 2503.09642, sec. 6) states 'a maximum FLOPs utilization
+    (MFU) of 38.19%' for its stages 1 and 2 (DP with ZeRO-2 on H200); its stage-1 config's
+    bucket timings imply about 24-27% with gpuplan's FLOPs per clip. The model's MFU for
+    every stage-1 bucket lies within 5% of the paper's figure, and each bucket's timing is
+    at least 1.35x slower than the model: the source disagrees with itself, and the
+    over-predicted stage-1 rows sit on the timings' side of that disagreement."""
+    rows, _ = load_video_rows()
+    for row_id in sorted(KNOWN_STAGE_1):
+        row = rows[row_id]
+        step = plan(parse_scenario(row.scenario), catalog).to_dict()["step"]
+        assert step["mfu"] == pytest.approx(0.3819, rel=0.05), row_id
+        result = predict_video_row(row, catalog)
+        assert result.predicted is not None and result.predicted / result.measured > 1.35
+
+
 def test_a_stated_step_time_is_compared_as_clips_per_second(catalog: Catalog) -> None:
     """Open-Sora 2.0's stage-1 config: 3 clips of 129 frames per GPU in 7.48 s, i.e.
     3 / 7.48 = 0.4011 clips/s/GPU; the prediction is tokens/s/GPU over the clip's tokens
