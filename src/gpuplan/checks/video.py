@@ -85,6 +85,8 @@ class VideoSummary:
     rows: int
     sources: int
     target: VideoTarget
+    by_source: dict[str, float]
+    """Median |error| of each source's rows (every source is held out), in row order."""
 
     @property
     def passed(self) -> bool:
@@ -93,11 +95,16 @@ class VideoSummary:
 
 
 def summarize_video(rows: list[VideoRow]) -> VideoSummary:
-    """Median |error| over every row (a row that does not fit counts as 100% off)."""
+    """Median |error| over every row and per source (a row that does not fit counts as
+    100% off)."""
     _, target = load_video_rows()
-    errors = [abs(r.error) if r.error is not None else 1.0 for r in rows]
+    groups: dict[str, list[float]] = {}
+    for r in rows:
+        groups.setdefault(r.row.group, []).append(abs(r.error) if r.error is not None else 1.0)
+    errors = [e for group in groups.values() for e in group]
     median = statistics.median(errors) if errors else None
-    return VideoSummary(median, len(rows), len({r.row.group for r in rows}), target)
+    by_source = {g: statistics.median(e) for g, e in groups.items()}
+    return VideoSummary(median, len(rows), len(groups), target, by_source)
 
 
 def video_dict(rows: list[VideoRow]) -> dict[str, Any]:
@@ -118,6 +125,7 @@ def video_dict(rows: list[VideoRow]) -> dict[str, Any]:
         ],
         "summary": {
             "median_abs_error": summary.median_abs_error,
+            "median_abs_error_by_source": summary.by_source,
             "rows": summary.rows,
             "sources": summary.sources,
             "target_median_abs_max": summary.target.median_abs_max,

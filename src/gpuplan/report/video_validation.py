@@ -41,7 +41,8 @@ def video_table(rows: list[VideoRow]) -> Group:
         f"out (nothing fitted on them); target <= {s.target.median_abs_max:.0%}: {verdict}",
         style="green" if s.passed else "red",
     )
-    return Group(table, line)
+    per_source = ", ".join(f"{g} {m:.1%}" for g, m in s.by_source.items())
+    return Group(table, line, Text(f"Median |error| by source: {per_source}"))
 
 
 def video_target_dict(rows: list[VideoRow]) -> dict[str, Any]:
