@@ -13,6 +13,7 @@ from gpuplan.catalog.schema import (
     Position,
     TextConditioning,
 )
+from gpuplan.model import op_sac as op_sac_cost
 from gpuplan.model.collectives import Collective, Network, collective_time, p2p_time
 from gpuplan.model.kernels import (
     BF16_BYTES,
@@ -276,15 +277,14 @@ def _norm_mla_up_swiglu_time(model: Model, moe_layer: bool, x: _Shape, dev: Devi
     return gemms + g.casts + float(streaming_time(norms_bytes + swiglu_bytes, 3, dev))
 
 
-def _tp_time(plan: ParallelPlan, x: _Shape, network: Network) -> float:
+def _tp_time(plan: ParallelPlan, x: _Shape, network: Network, op_sac: bool = False) -> float:
     """Tensor parallel: two all-reduces (or all-gather + reduce-scatter pairs with SP) per
     layer in the forward, the same in the backward, again in a full recompute. With SP the
     backward also all-gathers the saved input shard of each column-parallel linear (QKV, MLP
     input) again for its weight gradient: Megatron keeps only the shard (Korthikanti et al.
     2022 sec. 4.2; Megatron-LM's ColumnParallelLinear backward since commit 02bb1f5c,
-    2022-03)."""
-    activation, t = x.tokens * x.h * BF16_BYTES, x.t
-    regather = 0.0
+    2022-03). torchtitan's op-level recompute re-runs the unsaved ones (:mod:`.op_sac`)."""
+    activation, t, regather = x.tokens * x.h * BF16_BYTES, x.t, 0.0
     if plan.sequence_parallel:
         gather = collective_time(Collective.ALL_GATHER, activation, t, 1, network)
         one = gather + collective_time(Collective.REDUCE_SCATTER, activation, t, 1, network)
@@ -292,6 +292,8 @@ def _tp_time(plan: ParallelPlan, x: _Shape, network: Network) -> float:
     else:
         one = collective_time(Collective.ALL_REDUCE, activation, t, 1, network)
     passes = 3 if plan.recompute is Recompute.FULL else 2
+    if op_sac and plan.recompute is Recompute.SELECTIVE:
+        regather += 2 * gather if plan.sequence_parallel else 2 * one
     return 2 * one * passes + regather
 
 
@@ -365,16 +367,20 @@ def layer_costs(
     cp_link, cp_exposed = _context_parallel(model, x, attention_total, network)
     ep = _ep_time(model, plan, moe_layer, x, network, dev.fp8, routing_options)
     costs = []
+    op_sac = recompute_scope == op_sac_cost.SCOPE and op_sac_cost.applies(model, moe_layer)
     for each in plans:
         if each.recompute is Recompute.FULL:
             recompute = forward
+        elif each.recompute is Recompute.SELECTIVE and op_sac:
+            recompute = op_sac_cost.recompute_time(model, x.tokens, x.t, dev, g.forward, g.casts,
+                                                   elementwise_fwd)  # fmt: skip
         elif each.recompute is Recompute.SELECTIVE and recompute_scope == "norm-mla-up-swiglu":
             recompute = _norm_mla_up_swiglu_time(model, moe_layer, x, dev)
         elif each.recompute is Recompute.SELECTIVE and attention_kernel is AttentionKernel.UNFUSED:
             recompute = attention_fwd
         else:
             recompute = 0.0  # flash kernels already recompute scores in their backward
-        tp = _tp_time(each, x, network)
+        tp = _tp_time(each, x, network, op_sac)
         costs.append(LayerCost(forward, backward, recompute, attention_total, tp, cp_link, ep,
                                cp_exposed))  # fmt: skip
     return tuple(costs)

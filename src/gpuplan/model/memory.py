@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gpuplan.catalog.schema import AttentionKernel, Ffn, Model
+from gpuplan.model import op_sac
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
 LOGIT_BYTES = 6  # BF16 logits and their FP32 copy for the softmax cross-entropy
@@ -76,10 +77,20 @@ def activation_bytes_per_layer(
     Under FP8 training the inputs of the linear layers are kept as their FP8 casts (one
     byte instead of two; Transformer Engine saves the FP8 copy for the weight gradient).
     Selective recompute with ``recompute_scope`` "norm-mla-up-swiglu" (frameworks.yaml,
-    DeepSeek-V3) is :func:`_norm_mla_up_swiglu_bytes`.
+    DeepSeek-V3) is :func:`_norm_mla_up_swiglu_bytes`; "every-other-mm" (torchtitan's
+    op-level selective recompute) is :func:`gpuplan.model.op_sac.activation_bytes`.
     """
     if plan.recompute is Recompute.SELECTIVE and recompute_scope == "norm-mla-up-swiglu":
         return _norm_mla_up_swiglu_bytes(model, plan, seq_len, moe_layer, fp8)
+    if (
+        plan.recompute is Recompute.SELECTIVE
+        and recompute_scope == op_sac.SCOPE
+        and op_sac.applies(model, moe_layer)
+    ):
+        tokens = plan.microbatch * seq_len / plan.context_parallel
+        return op_sac.activation_bytes(
+            model, tokens, plan.tensor_parallel, plan.sequence_parallel, fp8
+        )
     t = plan.tensor_parallel
     s = seq_len / plan.context_parallel
     b = plan.microbatch

@@ -8,18 +8,16 @@ One module per kind of data; everything is importable from here.
 
 from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record
 from gpuplan.catalog.schema.cluster import Cluster, FabricTier, MeasuredOn, Transport
+from gpuplan.catalog.schema.framework import AttentionKernel, Framework, StackBenchmark
 from gpuplan.catalog.schema.hardware import (
     Accelerator,
     AcceleratorKind,
-    AttentionKernel,
     AttentionPoint,
     CloudPrice,
     EfficiencyProfile,
-    Framework,
     NoncausalPoint,
     PriceTerm,
     PurchasePrice,
-    StackBenchmark,
     Vendor,
 )
 from gpuplan.catalog.schema.laws import (

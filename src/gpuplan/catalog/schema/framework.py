@@ -1,0 +1,176 @@
+"""Training frameworks: what a stack overlaps, fuses and keeps in which precision, and the
+attention kernels it may run."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gpuplan.catalog.schema.base import Positive, PositiveInt, Record
+
+
+class AttentionKernel(StrEnum):
+    FLASH = "flash"
+    """The chip's best fused attention (cuDNN, FlashAttention-3 on Hopper; FlashAttention-2
+    on Ampere): no s x s matrix in memory."""
+    FLASH2 = "flash2"
+    """FlashAttention-2 (flash-attn 2.x, CUDA): on Hopper well below cuDNN/FA3."""
+    TRITON = "triton"
+    """The 2022-23 Triton flash-attention kernel (ALiBi-capable; MPT): fused, but slower."""
+    FLASH1 = "flash1"
+    """FlashAttention 1 (flash-attn 1.x, CUDA, 2022-23): the Triton kernel's class."""
+    XFORMERS = "xformers"
+    """xformers' memory-efficient attention (CUTLASS, 2023; LLaMA): the same class."""
+    UNFUSED = "unfused"
+    """Batched GEMMs around a fused scale-mask-softmax kernel (Megatron-LM before 2023)."""
+
+
+class StackBenchmark(BaseModel):
+    """One published throughput of a training stack, run as published, that its
+    ``stack_efficiency`` is fitted on (gpuplan.checks.stack_fit)."""
+
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
+
+    model: str
+    accelerator: str
+    gpus: PositiveInt
+    cluster: str | None = None
+    global_batch: PositiveInt
+    seq_len: PositiveInt
+    tp: PositiveInt
+    pp: PositiveInt
+    microbatch: PositiveInt
+    recompute: Literal["none", "selective", "full"]
+    zero: Annotated[int, Field(ge=0, le=3)]
+    hardware_tflops_per_gpu: Positive
+    """Published TFLOP/s per GPU, recomputation counted (Narayanan et al. 2021 eq. 3)."""
+    source: str = Field(min_length=3)
+
+
+class Framework(Record):
+    """What a training framework overlaps and fuses: software facts, with their source."""
+
+    id: str
+    name: str
+    attention: AttentionKernel
+    overlap_grad_reduce: bool
+    """Data-parallel gradient reduction overlapped with the backward pass."""
+    overlap_param_gather: bool
+    """ZeRO/FSDP parameter all-gathers prefetched under compute."""
+    overlap_p2p_comm: bool
+    """Pipeline sends and receives of the interleaved schedule run under the other chunks'
+    compute (Megatron's overlap_p2p_comm); without interleaving they stay exposed."""
+    tp_comm_overlap: Annotated[float, Field(ge=0, le=1)]
+    """Fraction of tensor-parallel communication hidden under GEMMs."""
+    grad_bytes: Annotated[int, Field(ge=2, le=4)]
+    """Bytes per gradient element kept and reduced (4: fp32 main grads)."""
+    weight_bytes: Annotated[int, Field(ge=1, le=4)] = 2
+    """Bytes per model weight held for the forward and backward (BF16: 2; FP8 parameters
+    without a BF16 copy, Transformer Engine's fp8_params: 1)."""
+    optimizer_state_bytes: Annotated[int, Field(ge=2, le=16)] = 12
+    """Bytes per parameter of optimizer state: FP32 master weights and Adam's two moments
+    (12), or the three in BF16 (6, Apex DistributedFusedAdam with dtype bf16)."""
+    loss_bytes_per_logit: Annotated[float, Field(ge=0, le=200)]
+    """HBM bytes the cross-entropy loss moves per logit element, forward and backward."""
+    default_sequence_parallel: bool
+    default_recompute: str
+    default_zero: Annotated[int, Field(ge=0, le=3)]
+    tensor_parallel: bool = True
+    """The stack splits layers over GPUs (Megatron-style TP, GSPMD model parallelism)."""
+    pipeline_parallel: bool = True
+    """The stack runs a pipeline schedule (FSDP-only stacks and PaLM's JAX stack do not)."""
+    sequence_parallel: bool = True
+    """Sequence parallelism of the norm/dropout regions is implemented."""
+    context_parallel: bool = True
+    """Context parallelism (attention over a sequence split across GPUs) is implemented."""
+    zero_stages: tuple[Annotated[int, Field(ge=0, le=3)], ...] = (0, 1, 2, 3)
+    """Optimizer/gradient/parameter sharding stages the stack implements (0: none)."""
+    recompute_modes: tuple[str, ...] = ("none", "selective", "full")
+    """Activation recomputation modes the stack offers."""
+    block_recompute: bool = False
+    """The stack can recompute only the first ``n`` layers of each pipeline chunk under a
+    full recompute (Megatron's ``recompute_method: block`` with ``recompute_num_layers``);
+    the search then recomputes the fewest layers that fit."""
+    fp8_recipe: str | None = None
+    """FP8 training recipe (Transformer Engine 'delayed' or 'current' scaling, 'mxfp8');
+    None: the stack trains in BF16/FP16 only."""
+
+    @model_validator(mode="after")
+    def _defaults_supported(self) -> Framework:
+        modes = {"none", "selective", "full"}
+        if not self.zero_stages or not self.recompute_modes:
+            raise ValueError(f"{self.id}: zero_stages and recompute_modes must not be empty")
+        if not set(self.recompute_modes) <= modes:
+            raise ValueError(f"{self.id}: recompute_modes must be among {sorted(modes)}")
+        if self.default_zero not in self.zero_stages:
+            raise ValueError(f"{self.id}: default_zero {self.default_zero} not in zero_stages")
+        if self.default_recompute not in self.recompute_modes:
+            raise ValueError(f"{self.id}: default_recompute not in recompute_modes")
+        if self.moe_capacity_factor is not None and self.ep_dispatch != "all-to-all":
+            raise ValueError(f"{self.id}: moe_capacity_factor needs ep_dispatch all-to-all")
+        return self
+
+    ep_dispatch: Literal["all-to-all", "node-dedup"] = "all-to-all"
+    """How routed tokens travel: a flat all-to-all (each of a token's expert copies sent on
+    its own), or DeepEP-style node deduplication (one copy per destination scale-up domain
+    over the NIC, then forwarded to the experts' GPUs inside the domain)."""
+    ep_fp8_dispatch: bool = False
+    """FP8 runs dispatch tokens (and the matching backward gradients) in FP8 with one FP32
+    scale per 128 elements; combine stays BF16."""
+    ep_comm_overlap: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Share of the expert-parallel all-to-alls the schedule hides under the other
+    micro-batch's or chunk's compute (at most that compute); the rest stays exposed."""
+    selective_recompute: Literal["attention-core", "norm-mla-up-swiglu", "every-other-mm"] = (
+        "attention-core"
+    )
+    """What selective recompute rebuilds: the attention core (Korthikanti et al. 2022), the
+    RMSNorms, MLA up-projections and SwiGLU outputs (DeepSeek-V3 sec. 3.2.3, 3.3.3), or all
+    but the SDPA output and every other matmul output (torchtitan's op-level selective
+    activation checkpointing, :mod:`gpuplan.model.op_sac`)."""
+    moe_parallel_folding: bool = False
+    """Megatron-core MoE Parallel Folding (Liu et al. 2025, arXiv 2504.14960): experts run
+    without tensor parallelism (expert TP 1) on an EP group folded over TP x CP x DP, each
+    rank taking its 1/TP share of the tokens; otherwise experts are split over TP like the
+    dense layers and EP is carved out of DP x CP."""
+    moe_capacity_factor: Annotated[float, Field(gt=0)] | None = None
+    """Token drop (Megatron-core moe_expert_capacity_factor with
+    moe_pad_expert_input_to_capacity): every expert takes this multiple of its mean share
+    of each rank's routed tokens, the excess dropped and the rest padded up to it, so the
+    all-to-alls and the expert GEMMs carry exactly that load; None: dropless routing, whose
+    busiest rank sets the pace (:mod:`gpuplan.model.routing`). Only with ep_dispatch
+    all-to-all."""
+    expert_gemm_host_s: Annotated[float, Field(ge=0)] = 0.0
+    """Host (CPU) seconds per local expert, MoE layer and micro-batch, forward and backward,
+    of a stack that splits, casts and multiplies the experts one by one from the host
+    (Transformer Engine's GroupedLinear under Megatron-core): the expert GEMMs take at least
+    this times the local experts. 0: one grouped kernel, or not known."""
+    pipeline_schedule: Literal["1f1b", "dualpipe"] = "1f1b"
+    """1F1B (interleaved when interleave > 1), or DeepSeek's bidirectional DualPipe."""
+    pipeline_edge_chunks: bool = False
+    """The first model chunk of the first stage may hold only the embedding and the last
+    chunk of the last stage only the output layer and loss (Dubey et al. 2024, Llama 3,
+    sec. 3.3.2), so pp x interleave may exceed the layers by two; otherwise every chunk
+    holds at least one layer."""
+    dp_collectives: Literal["hierarchical", "flat"] = "hierarchical"
+    """How the data-parallel all-gathers and reduce-scatters cross servers: hierarchical
+    (a step inside the server, then one inter-server ring per GPU on its share, every NIC
+    busy), or one flat ring over all data-parallel ranks, which moves each rank's whole
+    share through the slowest hop of the ring, one GPU's NIC (DeepSpeed ZeRO-3 before its
+    hierarchical partitioning, MiCS / ZeRO++)."""
+    zero3_regather_on_recompute: bool = False
+    """ZeRO-3 releases each layer's gathered parameters after every forward, the
+    recomputed forward of full activation checkpointing included, so a micro-batch gathers
+    them three times (forward, recompute, backward) instead of two."""
+    zero3_live_params: Annotated[float, Field(gt=0)] | None = None
+    """Most parameters ZeRO-3 keeps gathered on a GPU at once (DeepSpeed's
+    stage3_max_live_parameters); None: two layers' worth (the one in use and the next)."""
+    stack_efficiency: Annotated[float, Field(gt=0, le=1)] = 1.0
+    """Fraction of the modelled kernel rates the stack's training loop reaches, for what the
+    model does not see in it (its engine's synchronisations and unfused glue): 1 for the
+    stacks the fitted ``training_kernel_efficiency`` stands for; below 1 only where FITTED on
+    one published throughput of the stack itself, named in ``stack_efficiency_basis``, and
+    that source is then not reported as held out."""
+    stack_efficiency_fit: StackBenchmark | None = None
+    """The published throughput ``stack_efficiency`` is fitted on; None: 1, not fitted."""
