@@ -94,30 +94,23 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # worse; the median bar itself is missed. Per source, bounds a little above today's
     # medians (Narayanan 4.0%, NeMo 2.1%, MosaicML 5.5%, MegaScale 9.6%, Megatron-Bridge
     # 5.9%) stop one source from getting worse.
-    # torchtitan's own tables (PyTorch FSDP2, 2024-12 to 2025-06; 29 predicted rows, held
-    # out, nothing tuned to them) move the pool to 5.88% / 14.9% over 132 rows and miss the
-    # p90 bar too: torchtitan2024 12.7% over 19 rows, torchtitan2025 9.2% over 10. Most of
-    # their rows are predicted faster than measured: the runs' H100 is a 500 W, 96 GB HBM2e
-    # part gpuplan describes as h100-sxm; context-parallel rows at 128K-256K tokens are
-    # 17-27% fast. (Before their op-level selective recompute was costed as torchtitan's
-    # policy, gpuplan.model.op_sac, three 8B rows came out infeasible: 6.19% / 23.3%.)
+    # torchtitan's own tables (PyTorch FSDP2, 2024-12 to 2025-06; held out, nothing tuned to
+    # them): their H100 rows ran on Meta's H100 variants (96 GB HBM2e at 500 W, or 94 GB),
+    # whose peak the source says it does not know and the catalog does not hold, so they are
+    # stored, not predicted (as the GB300 rows are; on h100-sxm they were -26.8% to +4.1%,
+    # the pool then 5.88% / 14.9% over 132 rows). WhiteFiber's two H200 rows in the same
+    # folder are predicted: +10.7% and +9.4% (slow), so the pool is 5.29% / 11.6% over 105
+    # rows and that source's median (10.07%) misses the per-source bar.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
-    assert summary.rows == 132
-    assert summary.median_abs <= 0.061
-    assert summary.p90_abs <= 0.152
+    assert summary.rows == 105
+    assert summary.median_abs <= 0.055
+    assert summary.p90_abs <= 0.12  # the issue-13 p90 bar, met
     assert summary.median_abs > 0.05  # the issue-13 median bar, missed
-    assert summary.p90_abs > 0.12  # and the p90 bar, since the torchtitan rows
     groups = ("narayanan2021", "nemo2407", "mosaicml", "megascale2024", "megatronbridge")
     by_source = {g: v.summarize([r for r in held_out if r.source_group == g]) for g in groups}
-    titan = {
-        g: v.summarize([r for r in held_out if r.source_group == g], infeasible_error=1.0)
-        for g in ("torchtitan2024", "torchtitan2025")
-    }
-    assert (titan["torchtitan2024"].rows, titan["torchtitan2025"].rows) == (19, 10)
-    assert titan["torchtitan2024"].median_abs < 0.135
-    assert titan["torchtitan2024"].max_abs < 0.5  # every row answered with a step time
-    assert titan["torchtitan2025"].median_abs < 0.10
+    titan = v.summarize([r for r in held_out if r.source_group.startswith("torchtitan")])
+    assert titan.rows == 2 and titan.median_abs < 0.11
     assert by_source["narayanan2021"].median_abs < 0.05
     assert by_source["nemo2407"].median_abs < 0.03
     assert by_source["mosaicml"].median_abs < 0.06
@@ -139,13 +132,13 @@ def test_targets_report_misses(
     # Issue 13's held-out bars (median 5%, p90 12%, each source's median 10%): met until the
     # Megatron-Bridge dense rows came in (MegaScale at 9.6%, Megatron-Bridge at 5.9%: each
     # source under 10%); with them the pooled median (5.03%) is missed, and the target
-    # says so. torchtitan's tables (held out) then miss the p90 bar and the per-source bar
-    # (torchtitan2024's median 12.7%).
+    # says so. torchtitan's folder adds WhiteFiber's two H200 rows (its H100 rows are not
+    # predicted: the chip is not in the catalog), 5.29%, and their median misses the
+    # per-source bar by 0.07 points.
     assert not held.passed
     assert held.failures == (
-        "median 5.88% > 5.00%",
-        "p90 14.90% > 12.00%",
-        "source torchtitan2024 median 12.70% > 10.00%",
+        "median 5.29% > 5.00%",
+        "source torchtitan2025 median 10.07% > 10.00%",
     )
     # A bar below what the model reaches is reported as a miss, in words; so is a source
     # whose median misses the per-source bar, each source named.
@@ -157,7 +150,7 @@ def test_targets_report_misses(
     sources = [f.split()[1] for f in missed.failures if f.startswith("source ")]
     assert sources == [
         "megascale2024", "megatronbridge", "mosaicml", "narayanan2021", "nemo2407",
-        "torchtitan2024", "torchtitan2025",
+        "torchtitan2025",
     ]  # fmt: skip
     assert all(f.endswith("> 0.10%") for f in missed.failures if f.startswith("source "))
 
