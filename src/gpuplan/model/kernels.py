@@ -32,12 +32,19 @@ from gpuplan.catalog.schema import (
 BF16_BYTES = 2
 # Output tiles cuBLAS picks among (NVIDIA DU-09799-001 sec. 2.3), taken as equally fast.
 GEMM_TILES = ((256, 128), (128, 256), (128, 128), (256, 64), (64, 256), (128, 64), (64, 128))
-FP8_CAST_BYTES = 5.0  # cast in (3) + cast out-grad and transposes (~2) per element
+FP8_CAST_BYTES = 5.0
+"""Bytes per element of a linear layer's input and output gradient that the per-tensor FP8
+casts move (Transformer Engine): the BF16 tensor read (2), its FP8 copy and the transposed
+copy the weight gradient needs written (1 + 1), and about one more for the amax: current
+scaling reads the tensor once more before casting (2), delayed scaling folds the amax into
+the cast (0). One figure for both per-tensor recipes (frameworks.yaml ``fp8_recipe``
+current or delayed; the profiles do not price them apart): TE's GEMM Profiling Tutorial puts
+MXFP8's quantization at 0.78 of current scaling's, 4.06 / 0.78 = 5.2 bytes (docs/model.md)."""
 MXFP8_CAST_BYTES = 2.0 + 2 * (1.0 + 1.0 / 32)
 """Bytes per element an MXFP8 cast moves (Transformer Engine on Blackwell): the BF16 tensor
 is read once (2) and written twice, rowwise (1 x 32 blocks) and columnwise (32 x 1 blocks)
-quantized, each FP8 byte with 1/32 of an E8M0 scale byte; no amax pass (per-tensor current
-scaling reads the tensor for its amax (2) before the cast (3): ``FP8_CAST_BYTES``)."""
+quantized, each FP8 byte with 1/32 of an E8M0 scale byte; no amax pass (per-tensor scaling:
+``FP8_CAST_BYTES``)."""
 FLASH_BACKWARD_FACTOR = 2.5
 GEMM_K_REFERENCE = 4096
 """The inner dimension at which a profile's GEMM fraction holds when the profile has a
