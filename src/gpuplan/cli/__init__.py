@@ -24,10 +24,13 @@ def main() -> None:
     command built frozen when it ends, so that the collection Python makes at exit scans
     nothing (~20 ms of a ``plan``; the objects are freed all the same)."""
     gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        from gpuplan.cli.app import main as run  # after the thread count is set
+    from gpuplan.cli.compiled import compiled_dataclasses
 
-        run()
+    try:
+        with compiled_dataclasses():  # before anything that makes dataclasses is imported
+            from gpuplan.cli.app import main as run  # after the thread count is set
+
+            run()
     finally:
         gc.freeze()
 
