@@ -24,10 +24,10 @@ def main() -> None:
     command built frozen when it ends, so that the collection Python makes at exit scans
     nothing (~20 ms of a ``plan``; the objects are freed all the same)."""
     gc.set_threshold(*GC_THRESHOLDS)
-    from gpuplan.cli.compiled import compiled_dataclasses
+    from gpuplan.cli.compiled import compiled_texts
 
     try:
-        with compiled_dataclasses():  # before anything that makes dataclasses is imported
+        with compiled_texts():  # before anything that makes dataclasses is imported
             from gpuplan.cli.app import main as run  # after the thread count is set
 
             run()

@@ -1,16 +1,18 @@
-"""The methods that ``@dataclass`` generates, compiled once per interpreter (issue 15, Speed:
-start-up).
+"""The code that ``@dataclass`` and ``typing.ForwardRef`` compile, compiled once per
+interpreter (issue 15, Speed: start-up).
 
 ``@dataclass`` writes the source text of each class's ``__init__``, ``__repr__``, ``__eq__``,
 ``__hash__`` (and a frozen class's ``__setattr__`` and ``__delattr__``) and compiles it with
 ``exec``: ~0.1 ms a method, ~30 ms of CPU of a ``plan`` (~120 classes: gpuplan's, pydantic's,
-typer's), compiling the same texts on every command. The code that one text compiles to is
-the same for one interpreter, so the command line keeps it in the user cache
-(:func:`gpuplan.defaults.cache_dir`; one file per bytecode format and optimisation level),
-keyed on the text, and hands the dataclasses module an ``exec`` that runs the kept code: the
-same functions (same code, globals, names, defaults), made without compiling. A text not yet
-kept is compiled as ``exec`` would and kept when the command ends; a cache that cannot be read
-or written is ignored.
+typer's). Each annotation written as text (``from __future__ import annotations``; pydantic's
+models, pydantic-core's typed dicts) becomes a ``typing.ForwardRef``, which compiles it:
+~1,300 texts, ~10 ms more. The code that one text compiles to is the same for one
+interpreter, so the command line keeps it in the user cache (:func:`gpuplan.defaults.cache_dir`;
+one file per bytecode format and optimisation level), keyed on the text, and gives the
+dataclasses module an ``exec`` and the typing module a ``compile`` that use the kept code:
+the same functions and references (same code, globals, names, defaults), made without
+compiling. A text not yet kept is compiled as the builtins would and kept when the command
+ends; a cache that cannot be read or written is ignored.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import importlib.util
 import marshal
 import os
 import sys
+import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,7 +42,7 @@ def cache_file() -> Path | None:
     if folder is None:
         return None
     tag = f"{sys.implementation.cache_tag}-{importlib.util.MAGIC_NUMBER.hex()}"
-    return folder / f"dataclass-code-{tag}-O{sys.flags.optimize}.marshal"
+    return folder / f"compiled-code-{tag}-O{sys.flags.optimize}.marshal"
 
 
 class CompiledTexts:
@@ -62,20 +65,36 @@ class CompiledTexts:
             return {}
         return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, CodeType)}
 
+    def code(self, source: str, mode: str) -> CodeType:
+        """``source`` compiled in ``mode`` as the builtins compile it (not with this module's
+        ``__future__`` flags), kept or compiled now."""
+        key = f"{mode}:{source}"
+        code = self.codes.get(key)
+        if code is None:
+            code = compile(source, "<string>", mode, dont_inherit=True)
+            self.codes[key] = code
+            self.added = True
+        self.used.add(key)
+        return code
+
     def exec(self, source: Any, globals: Any = None, locals: Any = None) -> None:
         """``exec`` as the dataclasses module calls it (its own globals when given None)."""
         if globals is None:
             globals = vars(dataclasses)
-        if not isinstance(source, str):
-            exec(source, globals, locals)
-            return
-        code = self.codes.get(source)
-        if code is None:  # as exec compiles a text, not with this module's __future__ flags
-            code = compile(source, "<string>", "exec", dont_inherit=True)
-            self.codes[source] = code
-            self.added = True
-        self.used.add(source)
-        exec(code, globals, locals)
+        exec(self.code(source, "exec") if isinstance(source, str) else source, globals, locals)
+
+    def compile(self, source: Any, filename: Any, mode: str, *args: Any, **kwargs: Any) -> Any:
+        """``compile`` as :class:`typing.ForwardRef` calls it (an annotation's text, evaluated
+        each time the annotation is); any other call goes to the builtin."""
+        if (
+            args
+            or kwargs
+            or filename != "<string>"
+            or mode != "eval"
+            or not isinstance(source, str)
+        ):
+            return compile(source, filename, mode, *args, **kwargs)
+        return self.code(source, "eval")
 
     def write(self) -> None:
         """Keep what was compiled (when anything was), atomically; errors are ignored."""
@@ -94,15 +113,18 @@ class CompiledTexts:
 
 
 @contextmanager
-def compiled_dataclasses(path: Path | None = None) -> Iterator[CompiledTexts]:
-    """Within: ``@dataclass`` runs kept code (``path``, else :func:`cache_file`); at the end
-    the dataclasses module has the builtin ``exec`` back and new code is kept."""
+def compiled_texts(path: Path | None = None) -> Iterator[CompiledTexts]:
+    """Within: ``@dataclass`` and :class:`typing.ForwardRef` run kept code (``path``, else
+    :func:`cache_file`); at the end their modules have the builtins back and new code is
+    kept."""
     texts = CompiledTexts(path if path is not None else cache_file())
-    namespace = vars(dataclasses)
-    namespace["exec"] = texts.exec  # the module's global name shadows the builtin
+    given = {dataclasses: ("exec", texts.exec), typing: ("compile", texts.compile)}
+    for module, (name, function) in given.items():
+        vars(module)[name] = function  # the module's global name shadows the builtin
     try:
         yield texts
     finally:
-        if namespace.get("exec") == texts.exec:
-            del namespace["exec"]
+        for module, (name, function) in given.items():
+            if vars(module).get(name) == function:
+                del vars(module)[name]
         texts.write()
