@@ -121,6 +121,15 @@ def test_a_cache_that_cannot_be_read_is_compiled_again(tmp_path: Path) -> None:
     assert not again.added, "the unreadable file was replaced by a good one"
 
 
+def test_a_cache_that_cannot_be_written_is_ignored(tmp_path: Path) -> None:
+    blocked = tmp_path / "a file"
+    blocked.write_text("not a folder")
+    with compiled_texts(blocked / "code.marshal") as texts:
+        made = make_classes()
+    assert texts.added and _behaviour(made) == _behaviour(make_classes())
+    assert blocked.read_text() == "not a folder"
+
+
 def test_no_cache_folder_keeps_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GPUPLAN_CACHE_DIR", "")
     assert cache_file() is None

@@ -17,6 +17,7 @@ ends; a cache that cannot be read or written is ignored.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import marshal
@@ -109,7 +110,8 @@ class CompiledTexts:
             partial.write_bytes(marshal.dumps(codes))
             os.replace(partial, self.path)  # a concurrent reader sees the old or the new file
         except OSError:
-            partial.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # e.g. the cache folder is a file
+                partial.unlink(missing_ok=True)
 
 
 @contextmanager
