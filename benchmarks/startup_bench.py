@@ -5,9 +5,10 @@ with a fixed MFU <= 0.4 s of CPU (user + system of the child process, median of 
 CPU time is steadier than wall time on a shared machine). Each is run twice: with the
 bytecode that ``make install`` compiles, and without it (``-X pycache_prefix`` at an empty
 folder: every import compiles its source, as before ``--compile-bytecode``). The user cache
-(:func:`gpuplan.defaults.cache_dir`: the parsed catalog files and the CLI's flag table) is
-a fresh folder, warmed by one untimed run, for the main figures; the ``no cache`` column
-turns it off (``GPUPLAN_CACHE_DIR=``), as a first run after an edit or on a read-only home.
+(:func:`gpuplan.defaults.cache_dir`: the parsed catalog files, the CLI's flag table and the
+compiled dataclass methods and annotations) is a fresh folder, warmed by one untimed run,
+for the main figures; the ``no cache`` column turns it off (``GPUPLAN_CACHE_DIR=``), as a
+first run after an edit or on a read-only home.
 
 Run: ``python benchmarks/startup_bench.py [--repeats N] [--baseline PATH/TO/.venv/bin/python]``;
 ``--baseline`` times another checkout's interpreter (e.g. main's) in the same run, with its

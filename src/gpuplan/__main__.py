@@ -1,5 +1,5 @@
 """python -m gpuplan: the same as the gpuplan command."""
 
-from gpuplan.cli.app import main
+from gpuplan.cli import main
 
 main()

@@ -30,7 +30,8 @@ DEFAULT_REPORT_FILE = "gpuplan-report.html"
 
 
 def cache_dir() -> Path | None:
-    """Where gpuplan keeps what it can recompute (parsed catalog files, the CLI's flag table):
+    """Where gpuplan keeps what it can recompute (parsed catalog files, the CLI's flag table,
+    the CLI's compiled dataclass methods and annotations):
     ``$GPUPLAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/gpuplan``, else ``~/.cache/gpuplan``; None
     when ``GPUPLAN_CACHE_DIR`` is set empty (no cache)."""
     given = os.environ.get("GPUPLAN_CACHE_DIR")

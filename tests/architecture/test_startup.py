@@ -92,3 +92,11 @@ def test_a_warm_fixed_mfu_plan_imports_only_what_it_uses(tmp_path: Path) -> None
     loaded = [m for m in warm["modules"] if m.startswith(NOT_FOR_A_PLAN)]
     assert not loaded, f"a warm fixed-MFU plan imports {loaded}"
     assert "yaml" in cold["modules"]  # the first run did parse the catalog
+
+
+def test_the_entry_point_imports_the_app_after_setting_the_collector() -> None:
+    """``gpuplan.cli.main`` sets the collector's thresholds before it imports the command
+    line, so importing the package (what the console script does first) must not import it."""
+    loaded = _modules_after("import gpuplan.cli")
+    assert "gpuplan.cli.app" not in loaded
+    assert "typer" not in loaded

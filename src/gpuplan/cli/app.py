@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from gpuplan.cli import GC_THRESHOLDS
 from gpuplan.cli.audit import audit as audit_command
 from gpuplan.cli.flags import with_scenario_flags
 from gpuplan.cli.report import report as report_command
@@ -302,14 +303,6 @@ app.command("report")(report_command)
 app.command("serve")(serve_command)
 app.command("sweep")(sweep_command)
 app.command("audit")(audit_command)
-
-
-GC_THRESHOLDS = (10_000, 10, 10)
-"""The cyclic garbage collector's thresholds for a command (Python's are 700, 10, 10): a
-command allocates a few hundred thousand objects that live until it exits (modules, classes,
-the catalog), which collecting every 700 allocations scans over and over (~35 ms of a 0.55 s
-``plan``; ~15 ms with 10,000). The older generations still follow every 10 collections of
-the younger, so a long-running ``serve`` or ``sweep`` still collects its cycles."""
 
 
 def _group() -> None:
