@@ -93,14 +93,18 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # 70B rows (+10-11%). The bounds below pin today's figures so that they do not get
     # worse; the median bar itself is missed. Per source, bounds a little above today's
     # medians (Narayanan 4.0%, NeMo 2.1%, MosaicML 5.5%, MegaScale 9.6%, Megatron-Bridge
-    # 5.9%) stop one source from getting worse.
+    # 6.4%) stop one source from getting worse.
     # torchtitan's own tables (PyTorch FSDP2, 2024-12 to 2025-06; held out, nothing tuned to
     # them): their H100 rows ran on Meta's H100 variants (96 GB HBM2e at 500 W, or 94 GB),
     # whose peak the source says it does not know and the catalog does not hold, so they are
     # stored, not predicted (as the GB300 rows are; on h100-sxm they were -26.8% to +4.1%,
     # the pool then 5.88% / 14.9% over 132 rows). WhiteFiber's two H200 rows in the same
     # folder are predicted: +10.7% and +9.4% (slow), so the pool is 5.29% / 11.6% over 105
-    # rows and that source's median (10.07%) misses the per-source bar.
+    # rows and that source's median (10.07%) misses the per-source bar. Blackwell's kernel and
+    # link rates from published measurements (efficiency.yaml: FlashAttention-4's B200
+    # attention 0.561 for the assumed 0.55, GB200's NCCL busbw 0.90 of NVLink5 for the H100's
+    # 0.80) make the B200 / GB200 rows, all already fast, 0.5-0.6 points faster: pool median
+    # and p90 unchanged, Megatron-Bridge's median 5.9% -> 6.4%.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
     assert summary.rows == 105
@@ -116,7 +120,7 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     assert by_source["mosaicml"].median_abs < 0.06
     assert by_source["megascale2024"].median_abs < 0.10
     assert by_source["megatronbridge"].rows == 21
-    assert by_source["megatronbridge"].median_abs < 0.062
+    assert by_source["megatronbridge"].median_abs < 0.066
 
 
 def test_targets_report_misses(
