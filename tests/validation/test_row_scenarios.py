@@ -13,6 +13,7 @@ import yaml
 from cli_run import run_gpuplan
 from gpuplan.catalog import Catalog
 from gpuplan.catalog.schema import Measurement
+from gpuplan.checks.moe_validation import load_moe_measurements, predict_moe_row
 from gpuplan.checks.row_scenarios import row_scenario
 from gpuplan.checks.validation import ValidationRow, load_measurements, predict_row
 from gpuplan.errors import ScenarioError
@@ -57,6 +58,18 @@ def test_every_row_as_a_scenario_gives_validates_step_time(
     assert disagree == []
 
 
+def test_every_moe_row_as_a_scenario_is_the_one_validate_plans(catalog: Catalog) -> None:
+    # MoE rows go through the plan door in validate already (checks/moe_validation.py):
+    # the printed scenario is that one, so planning it gives the MoE table's step time.
+    rows = [(m, r) for m in load_moe_measurements().values()
+            if (r := predict_moe_row(m, catalog)) is not None]  # fmt: skip
+    assert len(rows) >= 10
+    for m, row in rows:
+        result = plan(parse_scenario(row_scenario(m.id, catalog).scenario), catalog)
+        assert result.step is not None and row.predicted_step_s is not None, m.id
+        assert result.step.time_s == pytest.approx(row.predicted_step_s, rel=1e-9), m.id
+
+
 def test_notes_name_what_the_source_did_not_state(catalog: Catalog) -> None:
     searched = row_scenario(SEARCHED_ROW, catalog)
     fields = {n.split(":")[0] for n in searched.notes if n.startswith("parallelism.")}
@@ -78,6 +91,7 @@ def test_notes_name_what_the_source_did_not_state(catalog: Catalog) -> None:
         ("korthikanti2022", "did you mean korthikanti2022-"),
         ("no-such-row-at-all", "no such measurement"),
         ("megatronbridge-2509-llama3-70b-gb200-64-fp8cs", "usable_for_validation: false"),
+        ("moezoo2025-qwen3-235b-a2a-pp32", "usable_for_validation: false"),
     ],
 )
 def test_an_unknown_or_unusable_row_is_one_line(

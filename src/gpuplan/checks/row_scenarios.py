@@ -15,6 +15,12 @@ from typing import Any
 
 from gpuplan.catalog.loader import Catalog, nearest_ids
 from gpuplan.catalog.schema import InlineShape, MeasuredPlan, Measurement
+from gpuplan.checks.moe_validation import (
+    PLAN_FIELDS,
+    load_moe_measurements,
+    predict_moe_row,
+    scenario_of,
+)
 from gpuplan.checks.row_plans import best_estimate, stated_plan
 from gpuplan.checks.validation import (
     FRAMEWORK_PROFILES,
@@ -56,10 +62,12 @@ class RowScenario:
 def row_scenario(row_id: str, catalog: Catalog) -> RowScenario:
     """The scenario validate evaluates for row ``row_id`` of measurements.yaml; a
     :class:`ScenarioError` of one line when the row is unknown or validate does not predict it."""
-    measurements = load_measurements()
+    measurements, moe = load_measurements(), load_moe_measurements()
+    if row_id in moe:
+        return _moe_scenario(moe[row_id], catalog)
     measurement = measurements.get(row_id)
     if measurement is None:
-        close = nearest_ids(row_id, list(measurements))
+        close = nearest_ids(row_id, list(measurements) + list(moe))
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ScenarioError(
             f"row '{row_id}'",
@@ -95,6 +103,30 @@ def row_scenario(row_id: str, catalog: Catalog) -> RowScenario:
             f"uses {parallel.gpus:,}, which validate evaluates"
         )
     return RowScenario(measurement.id, scenario, tuple(notes))
+
+
+def _moe_scenario(measurement: Measurement, catalog: Catalog) -> RowScenario:
+    """An MoE row (moe_measurements.yaml): validate plans it through ``gpuplan plan`` as its
+    source states it (:func:`gpuplan.checks.moe_validation.scenario_of`), the plan fields
+    the source leaves out searched there; the scenario is that one, unchanged."""
+    if predict_moe_row(measurement, catalog) is None:
+        why = (
+            "the catalog marks it not usable for validation (usable_for_validation: false)"
+            if not measurement.usable_for_validation
+            else "it states no plan, no catalog model or no step-time basis"
+        )
+        raise ScenarioError(f"row '{measurement.id}'", f"validate does not predict it: {why}")
+    assert measurement.plan is not None
+    left_out = [k for k in PLAN_FIELDS if getattr(measurement.plan, k) is None]
+    notes = [
+        "MoE row: validate plans this scenario as written (checks/moe_validation.py); "
+        + (
+            f"the fields the source leaves out ({', '.join(left_out)}) are searched by the plan"
+            if left_out
+            else "the source states the whole plan"
+        )
+    ]
+    return RowScenario(measurement.id, scenario_of(measurement), tuple(notes))
 
 
 def _model_field(measurement: Measurement) -> str | dict[str, Any]:
