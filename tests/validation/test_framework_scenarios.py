@@ -4,13 +4,12 @@ Korthikanti et al. 2022's Table 5 runs came out 15% off through it, 2.8% in vali
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from gpuplan.catalog import Catalog
 from gpuplan.catalog.schema import Measurement
-from gpuplan.checks.validation import FRAMEWORK_PROFILES, load_measurements, predict_row
+from gpuplan.checks.row_scenarios import row_scenario
+from gpuplan.checks.validation import load_measurements, predict_row
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.studies.answer import answer
@@ -21,34 +20,16 @@ def korthikanti_rows(catalog: Catalog) -> list[Measurement]:
         m
         for m in load_measurements().values()
         if m.id.startswith("korthikanti") and predict_row(m, catalog) is not None
-        and isinstance(m.model, str) and m.plan is not None and m.plan.recompute is not None
-    ]  # fmt: skip
-
-
-def as_scenario(m: Measurement) -> dict[str, Any]:
-    assert m.plan is not None and m.plan.tp and m.plan.pp and m.plan.dp
-    return {
-        "model": m.model,
-        "hardware": m.hardware,
-        "gpus": m.plan.tp * m.plan.pp * m.plan.dp * (m.plan.cp or 1),
-        "framework": FRAMEWORK_PROFILES[m.framework],
-        "training": {"global_batch": m.global_batch, "seq_len": m.seq_len, "tokens": 1e11},
-        "parallelism": {
-            "tp": m.plan.tp, "pp": m.plan.pp, "dp": m.plan.dp, "cp": m.plan.cp or 1,
-            "ep": m.plan.ep or 1, "microbatch": m.plan.microbatch,
-            "interleave": m.plan.interleave or 1, "recompute": m.plan.recompute,
-            "sequence_parallel": bool(m.plan.sequence_parallel), "zero": m.plan.zero or 0,
-        },
-    }  # fmt: skip
+    ]
 
 
 def test_korthikanti_rows_as_scenarios_match_validate(catalog: Catalog) -> None:
     rows = korthikanti_rows(catalog)
-    assert len(rows) >= 4
+    assert len(rows) >= 8
     for m in rows:
         predicted = predict_row(m, catalog)
         assert predicted is not None and predicted.predicted_step_s is not None
-        through_scenario = answer(as_scenario(m), catalog=catalog)
+        through_scenario = answer(row_scenario(m.id, catalog).scenario, catalog=catalog)
         assert through_scenario["framework"]["id"] == "megatron-2022"
         assert through_scenario["step"]["time_s"] == pytest.approx(
             predicted.predicted_step_s, rel=1e-9
@@ -74,13 +55,10 @@ def test_packed_sft_rows_as_scenarios_match_validate(catalog: Catalog) -> None:
     for m in rows:
         predicted = predict_row(m, catalog)
         assert predicted is not None and predicted.predicted_step_s is not None
-        scenario = as_scenario(m)
-        scenario["training"]["precision"] = m.precision
-        assert m.plan is not None and m.plan.zero is None  # validate: the stack's default
-        scenario["parallelism"]["recompute"] = m.plan.recompute
-        scenario["parallelism"]["zero"] = catalog.framework(scenario["framework"]).default_zero
-        unpacked = answer(scenario, catalog=catalog)["step"]["time_s"]
-        scenario["training"]["packed_sample_tokens"] = m.packed_sample_tokens
+        scenario = row_scenario(m.id, catalog).scenario
+        assert scenario["training"]["packed_sample_tokens"] == m.packed_sample_tokens
         packed = answer(scenario, catalog=catalog)["step"]["time_s"]
+        del scenario["training"]["packed_sample_tokens"]
+        unpacked = answer(scenario, catalog=catalog)["step"]["time_s"]
         assert packed == pytest.approx(predicted.predicted_step_s, rel=1e-9), m.id
         assert packed < unpacked, m.id

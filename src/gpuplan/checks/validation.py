@@ -144,6 +144,28 @@ def measured_step_s(measurement: Measurement, model: Model) -> tuple[float, str]
     return None
 
 
+def unpredictable(measurement: Measurement, catalog: Catalog) -> str | None:
+    """Why ``gpuplan validate`` does not predict the row, in one clause ('its source does
+    not state the hardware'), or None when it predicts it: the one test of
+    :func:`predict_row` and of :func:`gpuplan.checks.row_scenarios.row_scenario`."""
+    plan, m = measurement.plan, measurement
+    missing = [name for name, value in (("a parallel plan", plan), ("the hardware", m.hardware),
+               ("the model", m.model), ("the global batch", m.global_batch),
+               ("the sequence length", m.seq_len)) if value is None]  # fmt: skip
+    if plan is not None:
+        missing += [f"{name} of its plan" for name in ("tp", "pp", "dp")
+                    if getattr(plan, name) is None]  # fmt: skip
+    if not m.usable_for_validation:
+        return "the catalog marks it not usable for validation (usable_for_validation: false)"
+    if missing:
+        return f"its source does not state {', '.join(missing)}"
+    if m.framework not in FRAMEWORK_PROFILES:
+        return f"its framework '{m.framework}' has no validation profile (FRAMEWORK_PROFILES)"
+    if measured_step_s(m, _model_of(m, catalog)) is None:
+        return "its published throughput gives no step time (no basis the rows compare on)"
+    return None
+
+
 def predict_row(measurement: Measurement, catalog: Catalog) -> ValidationRow | None:
     """Predict one usable row, or None when the row cannot be predicted.
 
@@ -151,23 +173,12 @@ def predict_row(measurement: Measurement, catalog: Catalog) -> ValidationRow | N
     micro-batch is searched over the search's set (the fastest that fits, so the prediction
     is a lower bound on the step time), an unpublished recompute is the least that fits.
     """
-    plan = measurement.plan
-    if (
-        not measurement.usable_for_validation
-        or plan is None
-        or measurement.hardware is None
-        or measurement.model is None
-        or measurement.framework not in FRAMEWORK_PROFILES
-        or None in (plan.tp, plan.pp, plan.dp)
-        or measurement.global_batch is None
-        or measurement.seq_len is None
-    ):
+    if unpredictable(measurement, catalog) is not None:
         return None
     framework_id = FRAMEWORK_PROFILES[measurement.framework]
     model = _model_of(measurement, catalog)
     measured = measured_step_s(measurement, model)
-    if measured is None:
-        return None
+    assert measured is not None
     result = best_estimate(measurement, catalog, model, framework_id)
     step_s, basis = measured
     row = (measurement.id, source_group(measurement), measurement.source, step_s)
