@@ -11,6 +11,7 @@ from gpuplan import units
 from gpuplan.catalog.loader import Catalog, unknown_id_message
 from gpuplan.catalog.schema import (
     Accelerator,
+    AttentionKernel,
     Cluster,
     ElectricityPrice,
     Framework,
@@ -103,11 +104,21 @@ def _lookup_errors(scenario: Scenario, catalog: Catalog) -> list[tuple[str, str]
         if value not in table
     ]
     chip = catalog.accelerators.get(scenario.hardware)
+    framework = catalog.frameworks.get(scenario.framework or DEFAULT_FRAMEWORK)
+    return errors + _stack_errors(scenario, chip, framework, catalog)
+
+
+def _stack_errors(
+    scenario: Scenario, chip: Accelerator | None, framework: Framework | None, catalog: Catalog
+) -> list[tuple[str, str]]:
+    """What the chip and the software stack cannot run together: FP8 without an FP8 path or
+    recipe, the mxfp8 recipe without a block-scaled rate, a 2022-23 attention kernel
+    (Triton, FlashAttention 1, xformers) on a chip without the catalog's rate for it."""
+    errors: list[tuple[str, str]] = []
     if scenario.training.precision is Precision.FP8 and chip and chip.peak_fp8_flops_per_s is None:
         errors.append(
             ("training.precision = 'fp8'", f"{chip.id} has no FP8 tensor path; allowed: bf16")
         )
-    framework = catalog.frameworks.get(scenario.framework or DEFAULT_FRAMEWORK)
     if scenario.training.precision is Precision.FP8 and framework and not framework.fp8_recipe:
         errors.append(
             (
@@ -129,6 +140,21 @@ def _lookup_errors(scenario: Scenario, catalog: Catalog) -> list[tuple[str, str]
                 f"its fp8_recipe 'mxfp8' needs block-scaled FP8 GEMMs with a catalog rate "
                 f"(efficiency.yaml gemm_mxfp8_vs_fp8), which {chip.id} lacks; allowed: a "
                 f"framework with per-tensor FP8, or bf16",
+            )
+        )
+    old_kernels = (AttentionKernel.TRITON, AttentionKernel.FLASH1, AttentionKernel.XFORMERS)
+    if (
+        chip
+        and framework
+        and framework.attention in old_kernels
+        and catalog.efficiency_profile(chip.id).attention_triton is None
+    ):
+        errors.append(
+            (
+                f"framework = '{framework.id}'",
+                f"its attention kernel '{framework.attention}' has no catalog rate on {chip.id} "
+                f"(efficiency.yaml attention_triton); allowed: a framework with flash, flash2 "
+                f"or unfused attention, or a chip with that rate",
             )
         )
     return errors
