@@ -35,3 +35,65 @@ def test_an_old_attention_kernel_without_a_rate_on_the_chip_is_refused(
     message = refused_by_plan(data, catalog)
     assert message.startswith(f"framework = '{framework}': its attention kernel '{kernel}'")
     assert hardware in message and "allowed:" in message
+
+
+def refused(data: dict[str, Any]) -> str:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(data)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+VIDEO: dict[str, Any] = {  # Movie Gen's reference clip and VAE (models.yaml)
+    "frames": 256,
+    "height": 576,
+    "width": 1024,
+    "vae_temporal": 8,
+    "vae_spatial": 8,
+    "latent_channels": 16,
+    "text_tokens": 868,
+    "text_conditioning": "cross-attention",
+}
+VIDEO_MODEL: dict[str, Any] = {
+    "name": "v",
+    "kind": "video-dit",
+    "layers": 4,
+    "hidden": 1024,
+    "heads": 8,
+    "ffn_hidden": 4096,
+    "vocab": 0,
+}
+
+
+def video_scenario(**video: Any) -> dict[str, Any]:
+    model = {**VIDEO_MODEL, "video": {**VIDEO, **video}}
+    training = {"samples": 1e6, "precomputed_latents": False}
+    return {"model": model, "hardware": "h100-sxm", "gpus": 64, "training": training}
+
+
+@pytest.mark.parametrize(
+    ("video", "expected"),
+    [
+        # was accepted as a patch of 1 (booleans are not numbers)
+        ({"patch_h": True}, "model.video.patch_h = True: must be a number, not the boolean"),
+        # was 'must be >= 0.0' for NaN
+        ({"text_encoder_params_b": float("nan")}, "text_encoder_params_b = nan: must be a finite"),
+        # was an OverflowError traceback (the encoder FLOPs per clip overflowed)
+        (
+            {"vae_encoder_flops_per_pixel": 1e300},
+            "vae_encoder_flops_per_pixel = 1e+300: must be <=",
+        ),
+        ({"text_tokens": 10**12}, "model.video.text_tokens = 1000000000000: must be <="),
+        ({"frames": 10**8}, "model.video.frames = 100000000: must be <= 100000"),
+    ],
+)
+def test_an_inline_video_block_is_bounded_and_numeric(video: dict[str, Any], expected: str) -> None:
+    assert expected in refused(video_scenario(**video))
+
+
+def test_an_inline_video_model_at_its_bounds_plans_finite_numbers(catalog: Catalog) -> None:
+    data = video_scenario(vae_encoder_flops_per_pixel=1e9, text_encoder_params_b=100_000)
+    result = plan(parse_scenario(data), catalog)
+    days = result.to_dict()["run"]["days"] if result.fits else None
+    assert days is None or 0 < days < float("inf")

@@ -8,13 +8,11 @@ looks the catalog ids up and returns a ``ResolvedScenario`` in SI units.
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -25,6 +23,7 @@ from pydantic import (
 
 from gpuplan import units
 from gpuplan.catalog.schema import Ffn, Model, ModelKind, Norm, Position, Video
+from gpuplan.catalog.schema.base import Number
 from gpuplan.catalog.shapes import parameter_count
 from gpuplan.errors import ScenarioError
 from gpuplan.scenario.cluster import InlineCluster
@@ -47,33 +46,6 @@ MAX_WIDTH = 10_000_000
 """An inline model's hidden sizes and vocabulary: two orders of magnitude above any published
 model (hidden 16,384 and ffn 53,248 for Llama 3 405B, vocab 256,000 for Gemma), so that every
 product of them the model forms stays a finite float."""
-
-
-def _number(value: Any) -> Any:
-    """Booleans are not numbers (pydantic would read YAML or JSON ``true`` as 1), and NaN or
-    infinity is no quantity (NaN fails every bound with a misleading message)."""
-    if isinstance(value, bool):
-        raise ValueError(f"must be a number, not the boolean {str(value).lower()}")
-    if isinstance(value, str):  # CLI flags and web forms send '--mfu nan' as text
-        try:
-            parsed = float(value)
-        except ValueError:
-            return value  # pydantic says it is not a number
-        if not math.isfinite(parsed):
-            raise ValueError("must be a finite number")
-        if "e" not in value.lower():
-            return value
-        value = parsed  # YAML 1.1 reads 1e13 (no dot) as text; it is a number
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        if abs(value) >= 2**53:  # whole; as an int, 1e30 meets the field's bound, not an
-            return int(value)  # obscure 'exceeded maximum size' of pydantic's int parsing
-    return value
-
-
-Number = BeforeValidator(_number)
-"""In every numeric field of the scenario: refuses booleans, NaN and infinity by name."""
 
 
 class Precision(StrEnum):
