@@ -97,3 +97,30 @@ def test_an_inline_video_model_at_its_bounds_plans_finite_numbers(catalog: Catal
     result = plan(parse_scenario(data), catalog)
     days = result.to_dict()["run"]["days"] if result.fits else None
     assert days is None or 0 < days < float("inf")
+
+
+@pytest.mark.parametrize(
+    ("cluster", "expected"),
+    [
+        # were accepted as 1 (a scale-up domain of one GPU, a tier of one GPU)
+        ({"scaleup_domain": True}, "cluster.scaleup_domain = True: must be a number, not the"),
+        ({"fabric": [{"gpus": True}]}, "cluster.fabric.0.gpus = True: must be a number"),
+        # was 'must be <= 1000.0'
+        ({"oversubscription": float("nan")}, "cluster.oversubscription = nan: must be a finite"),
+        # were planned: MFU 0 and a run of ~1e290 days behind 1e-300 GB/s links
+        (
+            {"scaleup_unidir_gb_per_s": 1e-300},
+            "cluster.scaleup_unidir_gb_per_s = 1e-300: must be >= 1",
+        ),
+        ({"scaleout_gbit_per_s": 0.5}, "cluster.scaleout_gbit_per_s = 0.5: must be >= 1"),
+    ],
+)
+def test_an_inline_cluster_is_numeric_and_bounded(cluster: dict[str, Any], expected: str) -> None:
+    assert expected in refused({**SMALL, "cluster": cluster})
+
+
+def test_the_slowest_links_allowed_plan_a_positive_mfu(catalog: Catalog) -> None:
+    cluster = {"scaleup_unidir_gb_per_s": 1, "scaleout_gbit_per_s": 1}
+    result = plan(parse_scenario({**SMALL, "cluster": cluster}), catalog).to_dict()
+    assert result["fits"] and 0 < result["step"]["mfu"] <= 1
+    assert 0 < result["run"]["days"] < float("inf")
