@@ -124,3 +124,10 @@ def test_the_slowest_links_allowed_plan_a_positive_mfu(catalog: Catalog) -> None
     result = plan(parse_scenario({**SMALL, "cluster": cluster}), catalog).to_dict()
     assert result["fits"] and 0 < result["step"]["mfu"] <= 1
     assert 0 < result["run"]["days"] < float("inf")
+
+
+def test_an_empty_framework_id_is_unknown_not_the_default(catalog: Catalog) -> None:
+    # was planned silently on the default stack
+    message = refused_by_plan({**SMALL, "framework": ""}, catalog)
+    assert message.startswith("framework: unknown framework ''"), message
+    assert "known: " in message

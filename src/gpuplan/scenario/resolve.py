@@ -86,13 +86,19 @@ class ResolvedScenario(SiteTerms):
         return self.mfu is not None
 
 
+def _framework_id(scenario: Scenario) -> str:
+    """The scenario's framework id; the default only where none is given (an empty id is
+    an unknown id, not the default)."""
+    return DEFAULT_FRAMEWORK if scenario.framework is None else scenario.framework
+
+
 def _lookup_errors(scenario: Scenario, catalog: Catalog) -> list[tuple[str, str]]:
     """Every catalog id of the scenario that the catalog lacks, and an FP8 request on a chip
     without FP8: all of them, so that one answer lists every wrong input."""
     site = scenario.site
     wanted: list[tuple[Mapping[str, Any], str, str, str]] = [
         (catalog.accelerators, scenario.hardware, "accelerator", "hardware"),
-        (catalog.frameworks, scenario.framework or DEFAULT_FRAMEWORK, "framework", "framework"),
+        (catalog.frameworks, _framework_id(scenario), "framework", "framework"),
         (catalog.grids, site.grid, "grid", "site.grid"),
         (catalog.households, site.households, "household country", "site.households"),
     ]
@@ -104,7 +110,7 @@ def _lookup_errors(scenario: Scenario, catalog: Catalog) -> list[tuple[str, str]
         if value not in table
     ]
     chip = catalog.accelerators.get(scenario.hardware)
-    framework = catalog.frameworks.get(scenario.framework or DEFAULT_FRAMEWORK)
+    framework = catalog.frameworks.get(_framework_id(scenario))
     return errors + _stack_errors(scenario, chip, framework, catalog)
 
 
@@ -290,7 +296,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
         scenario=scenario,
         model=model,
         accelerator=accelerator,
-        framework=catalog.framework(scenario.framework or DEFAULT_FRAMEWORK),
+        framework=catalog.framework(_framework_id(scenario)),
         cluster=resolve_cluster(scenario.cluster, accelerator, catalog),
         gpus=scenario.gpus,
         seq_len=seq_len,
