@@ -131,3 +131,59 @@ def test_an_empty_framework_id_is_unknown_not_the_default(catalog: Catalog) -> N
     message = refused_by_plan({**SMALL, "framework": ""}, catalog)
     assert message.startswith("framework: unknown framework ''"), message
     assert "known: " in message
+
+
+def budget_refused(data: dict[str, Any], catalog: Catalog) -> str:
+    from gpuplan.studies.budget import plan_budget
+
+    with pytest.raises(ScenarioError) as caught:
+        plan_budget({"hardware": "h100-sxm", "budget": {"usd": 1e8}, **data}, catalog)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # were TypeError tracebacks: the budget read site and prices unvalidated
+        (
+            {"prices": {"cloud_usd_per_gpu_hour": {"low": 2, "high": 3}}},
+            "prices.cloud_usd_per_gpu_hour = {'low': 2, 'high': 3}: a budget question takes one",
+        ),
+        ({"site": {"pue": {"low": 1.1, "high": 1.3}}}, "site.pue = {'low': 1.1, 'high': 1.3}"),
+        (
+            {"prices": {"cloud_usd_per_gpu_hour": [[], 2]}},
+            "prices.cloud_usd_per_gpu_hour = [[], 2]",
+        ),
+        ({"prices": {"cloud_usd_per_gpu_hour": True}}, "cloud_usd_per_gpu_hour = True: must be a"),
+        ({"site": {"pue": 0.5}}, "site.pue = 0.5: must be >= 1"),
+        # were ignored silently: the budget's plan has its own cluster, plan and precision
+        ({"cluster": "meta-roce-24k"}, "cluster: a budget question would ignore it"),
+        ({"parallelism": {"tp": 8}}, "parallelism: a budget question would ignore it"),
+        ({"training": {"precision": "fp8"}}, "training.precision: a budget question would"),
+        # was 'unknown accelerator' naming no field
+        ({"hardware": "NOPE"}, "hardware = 'NOPE': unknown accelerator 'NOPE'"),
+        # was 'buys less than one day of 8 x h100-sxm'
+        ({"gpus": 10**10}, "gpus = 10000000000: with a budget: one count from 1 to 10,000,000"),
+    ],
+)
+def test_a_budget_question_validates_what_it_reads(
+    catalog: Catalog, data: dict[str, Any], expected: str
+) -> None:
+    assert expected in budget_refused(data, catalog)
+
+
+def test_a_budget_question_reads_a_price_written_as_text(catalog: Catalog) -> None:
+    from gpuplan.studies.budget import plan_budget
+
+    data = {
+        "hardware": "h100-sxm",
+        "budget": {"usd": 1e8},
+        "prices": {"cloud_usd_per_gpu_hour": "2e0"},
+    }
+    cost = plan_budget(data, catalog).to_dict()["cost"]
+    # the text price is the number: $2 per GPU-hour, the $1e8 spent to the dollar
+    gpus = cost["cloud_usd_per_hour"] / 2.0
+    assert gpus == int(gpus) and gpus >= 8
+    assert cost["cloud_usd"] == pytest.approx(1e8, rel=1e-6)

@@ -66,6 +66,18 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
         raise ScenarioError(field, message) from None
 
 
+def parse_section(data: Any, path: str, model: type[BaseModel]) -> BaseModel:
+    """One block of a scenario mapping (``site``, ``prices``) validated on its own, for a
+    door that reads it without a whole scenario (a budget question). Raises ScenarioError
+    naming ``path.field``, as :func:`parse_scenario` would."""
+    try:
+        return model.model_validate(dict(data) if isinstance(data, Mapping) else data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field, message = _problem({**error, "loc": (path, *error["loc"])})
+        raise ScenarioError(field, message) from None
+
+
 def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
     """(field with its value, what is wrong and allowed) of one pydantic error."""
     # pydantic puts union branch names ("str", "function-after[...]") in the location.
