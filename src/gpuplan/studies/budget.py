@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from gpuplan import units
 from gpuplan.accounting.cluster import account_cluster, assess_cluster
@@ -173,7 +173,7 @@ def _checked_blocks(rest: dict[str, Any]) -> dict[str, Any]:
                 f"{found} = {shorten(repr(_at(rest, found)))}",
                 "a budget question takes one value, not a range or distribution",
             )
-    blocks = {"site": Site, "prices": Prices}
+    blocks: dict[str, type[BaseModel]] = {"site": Site, "prices": Prices}
     checked = {
         path: parse_section(rest[path], path, model).model_dump(exclude_unset=True)
         for path, model in blocks.items()
