@@ -187,3 +187,14 @@ def test_a_budget_question_reads_a_price_written_as_text(catalog: Catalog) -> No
     gpus = cost["cloud_usd_per_hour"] / 2.0
     assert gpus == int(gpus) and gpus >= 8
     assert cost["cloud_usd"] == pytest.approx(1e8, rel=1e-6)
+
+
+def test_a_run_in_days_that_cannot_progress_is_infeasible_with_its_reason(
+    catalog: Catalog,
+) -> None:
+    # was a ValueError traceback ('compute_time_s = 0.0'): goodput 0 left no compute time.
+    # 10,000,000 GPUs interrupt the job every few seconds, far below a restart (~10 min).
+    data = {"model": "llama3-405b", "hardware": "h800", "gpus": 10_000_000}
+    result = plan(parse_scenario({**data, "training": {"days": 3650}}), catalog).to_dict()
+    assert result["fits"] is False
+    assert "cannot make progress" in result["infeasible_reason"]
