@@ -198,3 +198,22 @@ def test_a_run_in_days_that_cannot_progress_is_infeasible_with_its_reason(
     result = plan(parse_scenario({**data, "training": {"days": 3650}}), catalog).to_dict()
     assert result["fits"] is False
     assert "cannot make progress" in result["infeasible_reason"]
+
+
+@pytest.mark.parametrize(
+    ("parallelism", "expected"),
+    [
+        # were OverflowError tracebacks (the plan's numpy arrays hold 64-bit integers)
+        (
+            {"recompute_layers": 10**40},
+            "parallelism.recompute_layers = 10" + "0" * 39 + ": must be <= 1000",
+        ),
+        ({"interleave": 10**40}, "parallelism.interleave = 10" + "0" * 39 + ": must be <= 1000"),
+        ({"pp": 2**63}, "parallelism.pp = 9223372036854775808: must be <= 10000000"),
+        ({"microbatch": 10**9}, "parallelism.microbatch = 1000000000: must be <= 100000000"),
+        # was planned silently without the recomputation it names
+        ({"recompute": "none", "recompute_layers": 5}, "recompute_layers = 5 needs recompute full"),
+    ],
+)
+def test_parallelism_degrees_are_bounded(parallelism: dict[str, Any], expected: str) -> None:
+    assert expected in refused({**SMALL, "parallelism": parallelism})
