@@ -217,3 +217,22 @@ def test_a_run_in_days_that_cannot_progress_is_infeasible_with_its_reason(
 )
 def test_parallelism_degrees_are_bounded(parallelism: dict[str, Any], expected: str) -> None:
     assert expected in refused({**SMALL, "parallelism": parallelism})
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        # were '--model = None: Input should be a valid dictionary or instance of InlineModel'
+        (["--model", ""], "gpuplan: error: --model: unknown model '' (known: "),
+        (["--gpus", ""], "gpuplan: error: --gpus = '': Input should be a valid integer"),
+        (["--tokens", "null"], "gpuplan: error: --tokens = 'null': Input should be a valid number"),
+    ],
+)
+def test_an_empty_flag_is_named_as_given(flags: list[str], expected: str) -> None:
+    from cli_run import run_gpuplan
+
+    given = dict(zip(flags[::2], flags[1::2], strict=True))
+    args = {"--model": "llama3-8b", "--hardware": "h100-sxm", "--gpus": "64", **given}
+    done = run_gpuplan("plan", *(x for kv in args.items() for x in kv), timeout_s=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(expected) and done.stderr.count("\n") == 1, done.stderr
