@@ -236,3 +236,51 @@ def test_an_empty_flag_is_named_as_given(flags: list[str], expected: str) -> Non
     done = run_gpuplan("plan", *(x for kv in args.items() for x in kv), timeout_s=60)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(expected) and done.stderr.count("\n") == 1, done.stderr
+
+
+DISCLOSED: dict[str, Any] = {"hardware": "h800", "gpus": 2048, "gpu_hours": 2e6}
+
+
+def audited(data: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    from gpuplan.checks.audit import audit, parse_disclosure
+
+    return audit(parse_disclosure({**DISCLOSED, **data}, "disclosure"), catalog).as_dict()
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # was a ValueError traceback ('params = inf')
+        ({"active_params": 1e308, "tokens": 1e308}, "disclosure.active_params = 1e+308: Input"),
+        # was a ZeroDivisionError traceback (goodput 0 for a 1e308-FLOP model's checkpoints)
+        ({"flops": 1e308}, "disclosure.flops = 1e+308: Input should be less than or equal"),
+        # were planned: 'MFU while running ... inf%'
+        ({"gpu_hours": None, "days": 1e-300}, "disclosure.days = 1e-300: Input should be greater"),
+        ({"gpu_hours": 1e-300}, "disclosure.gpu_hours = 1e-300: Input should be greater"),
+        # was accepted as one GPU
+        ({"gpus": True}, "disclosure.gpus = True: must be a number, not the boolean true"),
+        # was an AssertionError traceback
+        ({"hardware": "tpu-v4", "precision": "fp8"}, "precision = 'fp8': tpu-v4 has no FP8"),
+        # named no field
+        ({"hardware": "H800"}, "hardware = 'H800': unknown accelerator 'H800'"),
+        ({"model": "nope", "tokens": 1e12}, "model = 'nope': unknown model 'nope'"),
+    ],
+)
+def test_an_audit_refuses_what_it_cannot_compute(
+    catalog: Catalog, data: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        audited({k: v for k, v in data.items() if v is not None}, catalog)
+    message = str(caught.value)
+    assert "\n" not in message and expected in message, message
+
+
+def test_an_audit_at_its_bounds_gives_finite_numbers(catalog: Catalog) -> None:
+    # 1e15 active parameters x 1e17 tokens x 6 = 6e32 FLOP in 2e6 H800-hours: impossible
+    found = audited({"active_params": 1e15, "tokens": 1e17}, catalog)
+    assert found["verdict"] == "impossible"
+    numbers = [v for v in found["numbers"].values() if v is not None]
+    assert all(0 <= v < float("inf") for v in numbers), found["numbers"]
+    # 10,000,000 GPUs for one GPU-hour: a run of 0.36 ms
+    found = audited({"gpus": 10_000_000, "gpu_hours": 1, "flops": 1e20}, catalog)
+    assert all(0 <= v < float("inf") for v in found["numbers"].values() if v is not None)
