@@ -284,3 +284,26 @@ def test_an_audit_at_its_bounds_gives_finite_numbers(catalog: Catalog) -> None:
     # 10,000,000 GPUs for one GPU-hour: a run of 0.36 ms
     found = audited({"gpus": 10_000_000, "gpu_hours": 1, "flops": 1e20}, catalog)
     assert all(0 <= v < float("inf") for v in found["numbers"].values() if v is not None)
+
+
+def test_bootstraps_and_samples_are_bounded() -> None:
+    # were numpy MemoryError tracebacks (terabytes asked for) and a ValueError for seed -1
+    from gpuplan.fitting.scaling_fit import LossObservations, fit_scaling_law
+    from gpuplan.fitting.trends import fit_trend
+    from gpuplan.studies.uncertainty import run_uncertainty
+
+    runs = LossObservations((1e8, 2e8) * 3, (1e9, 2e9, 4e9) * 2, (3.0,) * 6)
+    cases = [
+        (
+            lambda: fit_trend([], bootstrap=10**11),
+            "bootstrap: 100000000000 must be from 1 to 100,000",
+        ),
+        (lambda: fit_trend([], seed=-1), "seed: -1 must be 0 or more"),
+        (lambda: fit_scaling_law(runs, bootstrap=10**11), "bootstrap: 100000000000 must be from 0"),
+        (lambda: fit_scaling_law(runs, seed=-1), "seed: -1 must be 0 or more"),
+        (lambda: run_uncertainty({}, samples=10**12), "samples: 1000000000000 must be from 2"),
+        (lambda: run_uncertainty({}, seed=-1), "seed: -1 must be 0 or more"),
+    ]
+    for call, expected in cases:
+        with pytest.raises(ScenarioError, match="^" + expected.replace(".", r"\.")):
+            call()

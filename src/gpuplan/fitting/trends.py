@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from gpuplan.catalog import Catalog
+from gpuplan.defaults import MAX_SAMPLES
 from gpuplan.errors import ScenarioError
 from gpuplan.fitting.intervals import Interval, percentile_interval
 
@@ -263,8 +264,10 @@ def fit_trend(
     """
     if since is not None and until is not None and until <= since:
         raise ScenarioError("until", f"{until} must be after since = {since}")
-    if bootstrap < 1:
-        raise ScenarioError("bootstrap", f"{bootstrap} must be 1 or more")
+    if not 1 <= bootstrap <= MAX_SAMPLES:
+        raise ScenarioError("bootstrap", f"{bootstrap} must be from 1 to {MAX_SAMPLES:,}")
+    if seed < 0:
+        raise ScenarioError("seed", f"{seed} must be 0 or more")
     if not 0 < level < 1:
         raise ScenarioError("level", f"{level} must be in (0, 1), e.g. 0.9")
     chosen = select(points, metric, since=since, until=until, frontier_only=frontier_only)

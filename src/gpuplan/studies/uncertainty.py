@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gpuplan.catalog import Catalog, load_catalog
-from gpuplan.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
+from gpuplan.defaults import DEFAULT_SAMPLES, DEFAULT_SEED, MAX_SAMPLES
 from gpuplan.errors import ScenarioError
 from gpuplan.scenario.distributions import (
     Distribution,
@@ -290,6 +290,10 @@ def run_uncertainty(
     cache: SearchCache | None = None,
 ) -> UncertaintyResult:
     """Monte Carlo of a scenario mapping with ranges or distributions in it."""
+    if not 2 <= samples <= MAX_SAMPLES:
+        raise ScenarioError("samples", f"{samples} must be from 2 to {MAX_SAMPLES:,}")
+    if seed < 0:
+        raise ScenarioError("seed", f"{seed} must be 0 or more")
     found = find_distributions(data)
     if not found:
         raise ScenarioError("scenario", "holds no range or distribution; plan it directly")
