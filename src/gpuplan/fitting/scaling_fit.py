@@ -45,7 +45,7 @@ import numpy.typing as npt
 
 from gpuplan.catalog.schema import ScalingLaw, ScalingLawForm
 from gpuplan.defaults import MAX_SAMPLES
-from gpuplan.errors import ScenarioError, shorten
+from gpuplan.errors import ScenarioError, require_draws, shorten
 from gpuplan.fitting.huber_fit import Progress, bootstrap_fits, grid_objective, minimise
 from gpuplan.fitting.intervals import Interval, percentile_interval
 from gpuplan.fitting.scaling_laws import compute_optimal
@@ -276,10 +276,7 @@ def fit_scaling_law(
     with the lowest objective (None: every point, as the papers did). ``progress(done,
     total)`` is called after each bootstrap refit.
     """
-    if not 0 <= bootstrap <= MAX_SAMPLES:
-        raise ScenarioError("bootstrap", f"{bootstrap} must be from 0 to {MAX_SAMPLES:,}")
-    if seed < 0:
-        raise ScenarioError("seed", f"{seed} must be 0 or more")
+    require_draws("bootstrap", bootstrap, 0, MAX_SAMPLES, seed)
     if not 0 < level < 1:
         raise ScenarioError("level", f"{level} must be in (0, 1), e.g. 0.8")
     if bootstrap_starts < 1 or (starts is not None and starts < 1):

@@ -32,7 +32,7 @@ import numpy as np
 
 from gpuplan.catalog import Catalog
 from gpuplan.defaults import MAX_SAMPLES
-from gpuplan.errors import ScenarioError
+from gpuplan.errors import ScenarioError, require_draws
 from gpuplan.fitting.intervals import Interval, percentile_interval
 
 MIN_RUNS = 3
@@ -264,10 +264,7 @@ def fit_trend(
     """
     if since is not None and until is not None and until <= since:
         raise ScenarioError("until", f"{until} must be after since = {since}")
-    if not 1 <= bootstrap <= MAX_SAMPLES:
-        raise ScenarioError("bootstrap", f"{bootstrap} must be from 1 to {MAX_SAMPLES:,}")
-    if seed < 0:
-        raise ScenarioError("seed", f"{seed} must be 0 or more")
+    require_draws("bootstrap", bootstrap, 1, MAX_SAMPLES, seed)
     if not 0 < level < 1:
         raise ScenarioError("level", f"{level} must be in (0, 1), e.g. 0.9")
     chosen = select(points, metric, since=since, until=until, frontier_only=frontier_only)

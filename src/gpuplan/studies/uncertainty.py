@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from gpuplan.catalog import Catalog, load_catalog
 from gpuplan.defaults import DEFAULT_SAMPLES, DEFAULT_SEED, MAX_SAMPLES
-from gpuplan.errors import ScenarioError
+from gpuplan.errors import ScenarioError, require_draws
 from gpuplan.scenario.distributions import (
     Distribution,
     centered,
@@ -290,10 +290,7 @@ def run_uncertainty(
     cache: SearchCache | None = None,
 ) -> UncertaintyResult:
     """Monte Carlo of a scenario mapping with ranges or distributions in it."""
-    if not 2 <= samples <= MAX_SAMPLES:
-        raise ScenarioError("samples", f"{samples} must be from 2 to {MAX_SAMPLES:,}")
-    if seed < 0:
-        raise ScenarioError("seed", f"{seed} must be 0 or more")
+    require_draws("samples", samples, 2, MAX_SAMPLES, seed)
     found = find_distributions(data)
     if not found:
         raise ScenarioError("scenario", "holds no range or distribution; plan it directly")
@@ -305,7 +302,6 @@ def run_uncertainty(
     cache = SearchCache() if cache is None else cache
     hits, misses = cache.hits, cache.misses
     rows = [flat_plan(with_values(data, draws.point(i)), catalog, cache) for i in range(samples)]
-
     errors = [str(row["error"]) for row in rows if row["error"] is not None]
     if len(errors) == samples:
         raise ScenarioError("scenario", f"every sample failed; the first: {errors[0]}")
