@@ -50,7 +50,9 @@ def install(app: FastAPI, limits: Limits) -> None:
         if isinstance(exc, ValidationError):
             error = exc.errors()[0]
             loc = ["body", *[str(p) for p in error["loc"]]]
-            msg = f"{'.'.join(loc[1:])}: {error['msg']}"
+            text = str(error["msg"]).removeprefix("Value error, ")
+            shown = "" if error["type"] == "missing" else f" = {shorten(repr(error['input']), 60)}"
+            msg = f"{'.'.join(loc[1:])}{shown}: {text}"
             return _detail(loc, shorten(msg, cut), "value", 422)
         return _detail(["body"], shorten(str(exc), cut), "value_error", 422)
 

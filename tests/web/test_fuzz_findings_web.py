@@ -1,0 +1,30 @@
+"""API bodies a fuzz campaign (issue 15) found answered wrongly: each is now a 422 naming
+the field, the value and what is allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+SMALL: dict[str, Any] = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64}
+
+
+@pytest.mark.parametrize(
+    ("extras", "expected"),
+    [
+        # was searched as top 1 (booleans are not numbers)
+        ({"top": True}, "top = True: must be a number, not the boolean true"),
+        ({"counts": [True]}, "counts.0 = True: must be a number, not the boolean true"),
+        # said 'top: Input should be ...' without the value
+        ({"top": 0}, "top = 0: Input should be greater than or equal to 1"),
+        ({"counts": "x"}, "counts = 'x': Input should be a valid list"),
+    ],
+)
+def test_search_extras_are_numbers_named_with_their_value(
+    client: TestClient, extras: dict[str, Any], expected: str
+) -> None:
+    response = client.post("/api/search", json={**SMALL, **extras})
+    assert response.status_code == 422, response.text[:300]
+    assert response.json()["detail"][0]["msg"] == expected
