@@ -305,11 +305,11 @@ def run_uncertainty(
     errors = [str(row["error"]) for row in rows if row["error"] is not None]
     if len(errors) == samples:
         raise ScenarioError("scenario", f"every sample failed; the first: {errors[0]}")
-    feasible = sum(1 for row in rows if row["error"] is None and row.get("fits") is not False)
-    keys = _output_keys(rows)
-    outputs: dict[str, Summary] = {}
-    for key in keys:
-        values = _numeric([row.get(key) for row in rows])
+    fits = [row["error"] is None and row.get("fits") is not False for row in rows]
+    fit = [row if ok else {} for row, ok in zip(rows, fits, strict=True)]  # {}: no numbers
+    feasible, outputs = sum(fits), {}
+    for key in _output_keys(rows):  # over the samples that fit, as the notes say
+        values = _numeric([row.get(key) for row in fit])
         if values is not None and values.max() - values.min() > 1e-9 * np.abs(values).max():
             outputs[key] = Summary.of(values)
     notes = [
@@ -346,5 +346,5 @@ def run_uncertainty(
         outputs=outputs,
         drivers=tuple(_drivers(draws, rows, outputs)),
         notes=tuple(notes),
-        intervals=combined_intervals(rows, seed),
+        intervals=combined_intervals(fit, seed),
     )
