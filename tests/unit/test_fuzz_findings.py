@@ -321,3 +321,19 @@ def test_monte_carlo_percentiles_are_over_the_samples_that_fit() -> None:
     assert 0 < found["feasible_samples"] < 20
     assert found["outputs"]["search.gpus"]["p10"] >= 34
     assert found["outputs"]["run.days"]["p90"] <= 3650
+
+
+def test_a_range_where_one_value_is_taken_is_named_as_a_range(catalog: Catalog) -> None:
+    # was 'training.tokens = {...}: Input should be a valid number' (search, and a plan
+    # table of several GPU counts)
+    from gpuplan.studies.answer import plan_results, search_plans
+
+    tokens = {"low": 1e12, "high": 2e12}
+    with pytest.raises(ScenarioError) as caught:
+        search_plans({**SMALL, "training": {"tokens": tokens}}, catalog)
+    assert str(caught.value).startswith("training.tokens = {'low': 1000000000000.0, 'high'")
+    assert "a search takes one value here; a range or distribution is answered" in str(caught.value)
+    with pytest.raises(ScenarioError, match="a plan table takes one value here"):
+        plan_results(
+            {**SMALL, "gpus": [8, 16], "site": {"pue": {"low": 1.1, "high": 1.2}}}, catalog
+        )
