@@ -337,3 +337,14 @@ def test_a_range_where_one_value_is_taken_is_named_as_a_range(catalog: Catalog) 
         plan_results(
             {**SMALL, "gpus": [8, 16], "site": {"pue": {"low": 1.1, "high": 1.2}}}, catalog
         )
+
+
+def test_an_error_in_the_second_audit_of_a_list_names_it(catalog: Catalog) -> None:
+    # named no entry ('hardware = 'NOPE': ...'), so a user of a long list could not find it
+    from gpuplan.checks.audit_files import audit_data
+
+    good = {"hardware": "h800", "gpus": 8, "days": 1, "flops": 1e24}
+    data = {"audits": [good, {**good, "hardware": "NOPE"}]}
+    with pytest.raises(ScenarioError) as caught:
+        audit_data(data, catalog, where="mine.yaml")
+    assert str(caught.value).startswith("mine.yaml: audits[1].hardware = 'NOPE': unknown")

@@ -224,15 +224,15 @@ def check_command(
     Example: gpuplan check            (the seed article's claims C1..C10)
     """
     from gpuplan.catalog.loader import load_catalog
-    from gpuplan.checks.audit import audit as run_audit
-    from gpuplan.checks.audit_files import load_audits
+    from gpuplan.checks.audit_files import audit_each, load_audits
     from gpuplan.checks.claims import check_all, load_claims
     from gpuplan.report.audit import audit_report
     from gpuplan.report.terminal import claims_table
 
     catalog = load_catalog()
     results = check_all(catalog, load_claims(claims_file))
-    audits = [run_audit(d, catalog) for d in load_audits(claims_file)]
+    where = f"{claims_file or 'claims.yaml'}: audits"
+    audits = audit_each(load_audits(claims_file), catalog, where)
     if as_json:
         _emit_json(
             {"claims": [r.as_dict() for r in results], "audits": [a.as_dict() for a in audits]}
