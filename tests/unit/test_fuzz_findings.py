@@ -348,3 +348,30 @@ def test_an_error_in_the_second_audit_of_a_list_names_it(catalog: Catalog) -> No
     with pytest.raises(ScenarioError) as caught:
         audit_data(data, catalog, where="mine.yaml")
     assert str(caught.value).startswith("mine.yaml: audits[1].hardware = 'NOPE': unknown")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # were five-line boxes ('Usage: ... Try ... Error: Invalid value for '--top': ...')
+        (
+            ["search", "--model", "llama3-8b", "--top", "0"],
+            "gpuplan: error: --top = '0': Input should be greater than or equal to 1 "
+            "(see 'gpuplan search --help')",
+        ),
+        (
+            ["plan", "--unknown", "3"],
+            "gpuplan: error: No such option: --unknown (see 'gpuplan plan",
+        ),
+        (["sweep"], "gpuplan: error: Missing argument 'sweep_file' (see 'gpuplan sweep --help')"),
+        (["nope"], "gpuplan: error: No such command 'nope' (see 'gpuplan --help')"),
+    ],
+)
+def test_a_usage_error_is_one_line_with_exit_2(args: list[str], expected: str) -> None:
+    from cli_run import run_gpuplan
+
+    done = run_gpuplan(*args, timeout_s=60)
+    stderr = done.stderr.replace("python -m gpuplan", "gpuplan")  # the program's name
+    assert done.returncode == 2, stderr
+    assert stderr.startswith(expected) and stderr.count("\n") == 1, stderr
+    assert done.stdout == ""
