@@ -375,3 +375,19 @@ def test_a_usage_error_is_one_line_with_exit_2(args: list[str], expected: str) -
     assert done.returncode == 2, stderr
     assert stderr.startswith(expected) and stderr.count("\n") == 1, stderr
     assert done.stdout == ""
+
+
+def test_hidden_must_split_into_whole_heads_unless_head_dim_is_given(catalog: Catalog) -> None:
+    # hidden 7 with 8 heads was planned with heads of size 7 // 8 = 0 (no attention FLOPs)
+    model = {
+        "name": "m", "layers": 8, "hidden": 7, "heads": 8, "ffn_hidden": 4096, "vocab": 32000,
+        "seq_len": 4096,
+    }  # fmt: skip
+    data = {**SMALL, "model": model, "training": {"tokens": 1e9}}
+    message = refused_by_plan(data, catalog)
+    assert message == (
+        "model: inline:m: hidden = 7 is not a multiple of heads = 8; give head_dim for heads "
+        "of another size"
+    )
+    with_dim = {**data, "model": {**model, "head_dim": 64}}
+    assert plan(parse_scenario(with_dim), catalog).fits

@@ -211,6 +211,11 @@ class Model(Record):
             raise ValueError(
                 f"{self.id}: heads = {self.heads} is not a multiple of kv_heads = {self.kv_heads}"
             )
+        if self.head_dim is None and self.hidden % self.heads:  # hidden 7, heads 8: size 0
+            raise ValueError(
+                f"{self.id}: hidden = {self.hidden} is not a multiple of heads = {self.heads}; "
+                "give head_dim for heads of another size"
+            )
         if self.kind is ModelKind.VIDEO_DIT and self.video is None:
             raise ValueError(f"{self.id}: kind video-dit needs a video block")
         if self.kind is ModelKind.LLM and self.video is not None:
