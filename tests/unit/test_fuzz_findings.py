@@ -391,3 +391,12 @@ def test_hidden_must_split_into_whole_heads_unless_head_dim_is_given(catalog: Ca
     )
     with_dim = {**data, "model": {**model, "head_dim": 64}}
     assert plan(parse_scenario(with_dim), catalog).fits
+
+
+def test_a_run_of_the_longest_length_allowed_fits(catalog: Catalog) -> None:
+    # training.days = 3650 (the schema's maximum) was refused: 'the run would take 3,650
+    # days ..., more than the 3,650 days (10 years) a scenario may run'
+    data = {**SMALL, "gpus": 8, "training": {"days": 3650}}
+    result = plan(parse_scenario(data), catalog).to_dict()
+    assert result["fits"], result["infeasible_reason"]
+    assert result["run"]["days"] == pytest.approx(3650, rel=1e-9)

@@ -298,7 +298,9 @@ def _no_progress(r: ResolvedScenario, run: RunAccounts) -> Infeasible | None:
     failures = run.reliability
     overhead_s = failures.progress_overhead_s
     wall_days = failures.wall_time_s / units.DAY_S
-    if failures.can_progress and wall_days > MAX_DAYS:
+    # a run given in days is rebuilt from its goodput to within rounding (3650 days came
+    # back as 3650.0000000001 and was refused as longer than 3,650)
+    if failures.can_progress and wall_days > MAX_DAYS * (1 + 1e-9):
         return Infeasible(
             InfeasibleKind.PROGRESS,
             f"the run would take {wall_days:,.0f} days on {r.gpus:,} x {r.accelerator.id}, "
