@@ -400,3 +400,25 @@ def test_a_run_of_the_longest_length_allowed_fits(catalog: Catalog) -> None:
     result = plan(parse_scenario(data), catalog).to_dict()
     assert result["fits"], result["infeasible_reason"]
     assert result["run"]["days"] == pytest.approx(3650, rel=1e-9)
+
+
+def test_stages_longer_than_a_scenario_may_run_are_infeasible(catalog: Catalog) -> None:
+    # two stages of 3,650 days each were planned as one run of 7,300 days, fits true
+    data = {**SMALL, "stages": [{"days": 3650}, {"days": 3650}]}
+    result = plan(parse_scenario(data), catalog).to_dict()
+    assert result["fits"] is False
+    assert result["infeasible_reason"].startswith("the stages take 7,300 days in all, more than")
+
+
+def test_a_stage_clip_error_names_the_stage(catalog: Catalog) -> None:
+    # named training.clip, a key the scenario did not have
+    clip = {"seconds": 3600, "fps": 1000}  # 3,600,000 frames: ~1e9 tokens per clip
+    data = {**SMALL, "model": "movie-gen-30b", "stages": [{"days": 1, "clip": clip}]}
+    assert refused_by_plan(data, catalog).startswith("stages[0].clip: 3600000 frames of 576x1024")
+
+
+def test_a_bad_stage_is_one_error_not_also_an_empty_list() -> None:
+    # added '; and stages = [{}]: Tuple should have at least 1 item after validation, not 0'
+    assert refused({**SMALL, "stages": [{}]}) == (
+        "stages.0 = {}: give one of samples, steps or days, not none"
+    )

@@ -59,6 +59,9 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
         # For `model: str | InlineModel`, pydantic reports both union branches; keep the
         # branch that matches what the user wrote.
         relevant = [e for e in errors if not (e["type"] == "string_type" and "str" in e["loc"])]
+        # A list whose items failed is also 'too short' (0 items survived): say the items'.
+        items = {tuple(e["loc"][:-1]) for e in relevant if len(e["loc"]) > 1}
+        relevant = [e for e in relevant if not (e["type"] == "too_short" and e["loc"] in items)]
         problems = [_problem(error) for error in (relevant or errors)]
         field, message = problems[0]
         if len(problems) > 1:  # every wrong input at once, not one per try
