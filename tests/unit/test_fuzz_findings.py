@@ -422,3 +422,24 @@ def test_a_bad_stage_is_one_error_not_also_an_empty_list() -> None:
     assert refused({**SMALL, "stages": [{}]}) == (
         "stages.0 = {}: give one of samples, steps or days, not none"
     )
+
+
+def _grid_runs(loss: Any) -> Any:
+    from gpuplan.fitting.scaling_fit import LossObservations
+
+    sizes = [(n, d) for n in (1e8, 2e8, 4e8, 8e8, 1.6e9, 3.2e9, 6.4e9) for d in (1e9, 1e10)]
+    return LossObservations(
+        tuple(n for n, _ in sizes), tuple(d for _, d in sizes), tuple(loss(n, d) for n, d in sizes)
+    )
+
+
+def test_runs_without_a_scaling_law_are_refused() -> None:
+    from gpuplan.fitting.scaling_fit import fit_scaling_law
+
+    # a constant loss fits alpha = beta = 0: was a ZeroDivisionError traceback
+    with pytest.raises(ScenarioError, match=r"^runs: the losses do not fall with N or D"):
+        fit_scaling_law(_grid_runs(lambda n, d: 3.0), bootstrap=2)
+    # losses of 1e-300 beside 1e300: was 'ValueError: no finite bootstrap samples'
+    extreme = _grid_runs(lambda n, d: 1e-300 if n < 1e9 else 1e300)
+    with pytest.raises(ScenarioError, match=r"^runs: "):
+        fit_scaling_law(extreme, bootstrap=2)
