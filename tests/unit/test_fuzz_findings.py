@@ -443,3 +443,21 @@ def test_runs_without_a_scaling_law_are_refused() -> None:
     extreme = _grid_runs(lambda n, d: 1e-300 if n < 1e9 else 1e300)
     with pytest.raises(ScenarioError, match=r"^runs: "):
         fit_scaling_law(extreme, bootstrap=2)
+
+
+def test_trends_of_implausible_runs_are_refused_not_overflowed() -> None:
+    import datetime as dt
+
+    from gpuplan.fitting.trends import RunPoint, decimal_year, fit_trend
+
+    # 1e30 and 1e10 FLOP two days apart: the bootstrap's growth per year overflowed a float
+    runs = [
+        RunPoint(name="a", year=2020.0, frontier=True, training_flops=1e22),
+        RunPoint(name="b", year=2020.4, frontier=True, training_flops=1e30),
+        RunPoint(name="c", year=2020.41, frontier=True, training_flops=1e10),
+        RunPoint(name="d", year=2020.42, frontier=True, training_flops=1e22),
+    ]
+    with pytest.raises(ScenarioError, match=r"^training-compute: the fit reaches 10\^"):
+        fit_trend(runs, bootstrap=200)
+    # a run dated in the year 9999 was a ValueError ('year 10000 is out of range')
+    assert decimal_year(dt.date(9999, 12, 31)) == pytest.approx(9999 + 364 / 365)
