@@ -461,3 +461,15 @@ def test_trends_of_implausible_runs_are_refused_not_overflowed() -> None:
         fit_trend(runs, bootstrap=200)
     # a run dated in the year 9999 was a ValueError ('year 10000 is out of range')
     assert decimal_year(dt.date(9999, 12, 31)) == pytest.approx(9999 + 364 / 365)
+
+
+def test_four_given_degrees_must_use_every_gpu(catalog: Catalog) -> None:
+    # tp, pp, dp and cp given (the schedule searched): 8 x 2 x 3 x 1 = 48 of 64 GPUs was
+    # planned, fits true, by the search's fallback to plans using 75% of the GPUs
+    parallelism = {"tp": 8, "pp": 2, "dp": 3, "cp": 1, "microbatch": 1}
+    data = {**SMALL, "model": "gpt3-175b", "hardware": "b200", "parallelism": parallelism}
+    result = plan(parse_scenario(data), catalog)
+    assert result.infeasible is not None and result.run is None
+    assert result.infeasible.reason == "tp x pp x dp x cp = 8 x 2 x 3 x 1 = 48, not gpus = 64"
+    data["parallelism"] = {**parallelism, "dp": 4}  # 8 x 2 x 4 x 1 = 64
+    assert plan(parse_scenario(data), catalog).infeasible is None
