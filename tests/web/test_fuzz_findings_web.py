@@ -28,3 +28,30 @@ def test_search_extras_are_numbers_named_with_their_value(
     response = client.post("/api/search", json={**SMALL, **extras})
     assert response.status_code == 422, response.text[:300]
     assert response.json()["detail"][0]["msg"] == expected
+
+
+@pytest.mark.parametrize(
+    ("send", "expected"),
+    [
+        # were pydantic's 'Field required' and 'Input should be a valid dictionary', which
+        # name nothing the user sent
+        ({"content": b""}, "body: required, a JSON object (a scenario mapping)"),
+        ({"content": b"null"}, "body: must be a JSON object"),
+        ({"content": b"[1, 2]"}, "body: must be a JSON object (a dictionary: the scenario"),
+        ({"content": b'"x"'}, "body: must be a JSON object"),
+        ({"content": b"{oops"}, "body: not valid JSON ("),
+    ],
+)
+def test_a_body_that_is_no_mapping_is_named_so(
+    client: TestClient, send: dict[str, Any], expected: str
+) -> None:
+    headers = {"content-type": "application/json"}
+    response = client.post("/api/plan", headers=headers, **send)
+    assert response.status_code == 422, response.text[:300]
+    assert response.json()["detail"][0]["msg"].startswith(expected)
+
+
+def test_a_bad_query_value_is_named_with_its_value(client: TestClient) -> None:
+    response = client.post("/api/figures?scaling=maybe", json=SMALL)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"].startswith("scaling = 'maybe': Input should be")

@@ -36,6 +36,31 @@ def _detail(loc: list[Any], msg: str, kind: str, status: int, **headers: str) ->
     )
 
 
+BODY_KINDS = {
+    "missing": "body: required, a JSON object (a scenario mapping)",
+    "dict_type": "body: must be a JSON object (a dictionary: the scenario mapping), sent as "
+    "application/json",
+    "json_invalid": "body: not valid JSON",
+}
+"""What a request whose body is not a mapping gets told (it was pydantic's 'Field required'
+or 'Input should be a valid dictionary', naming nothing a user sent)."""
+
+
+def _request_message(error: Any) -> str:
+    """One request-validation error as a line naming the field (and the body's trouble)."""
+    loc = [str(p) for p in error.get("loc", ())]
+    kind = str(error.get("type", ""))
+    if loc[:1] == ["body"] and len(loc) <= 2 and kind in BODY_KINDS:
+        context = error.get("ctx") or {}
+        reason = f" ({context['error']})" if kind == "json_invalid" and "error" in context else ""
+        return BODY_KINDS[kind] + reason
+    where = ".".join(loc[1:]) if len(loc) > 1 else ".".join(loc)
+    given = (
+        f" = {shorten(repr(error['input']), 60)}" if "input" in error and kind != "missing" else ""
+    )
+    return f"{where}{given}: {error.get('msg', '')}" if where else str(error.get("msg", ""))
+
+
 def install(app: FastAPI, limits: Limits) -> None:
     """Register the handlers on ``app``."""
     cut = limits.max_excerpt_chars
@@ -61,7 +86,7 @@ def install(app: FastAPI, limits: Limits) -> None:
         detail = [
             {
                 "loc": [shorten(str(p), 60) for p in error.get("loc", ())][:10],
-                "msg": shorten(str(error.get("msg", "")), cut),
+                "msg": shorten(_request_message(error), cut),
                 "type": str(error.get("type", "value")),
             }
             for error in list(errors)[:5]
