@@ -473,3 +473,17 @@ def test_four_given_degrees_must_use_every_gpu(catalog: Catalog) -> None:
     assert result.infeasible.reason == "tp x pp x dp x cp = 8 x 2 x 3 x 1 = 48, not gpus = 64"
     data["parallelism"] = {**parallelism, "dp": 4}  # 8 x 2 x 4 x 1 = 64
     assert plan(parse_scenario(data), catalog).infeasible is None
+
+
+def test_the_library_plan_takes_a_mapping_and_refuses_a_wrong_catalog(catalog: Catalog) -> None:
+    import gpuplan
+
+    # gpuplan.plan({...}) was "AttributeError: 'dict' object has no attribute 'stages'"
+    found = gpuplan.plan(SMALL, catalog).to_dict()
+    parsed = gpuplan.plan(gpuplan.parse_scenario(SMALL), catalog).to_dict()
+    assert (found["plan"], found["run"]) == (parsed["plan"], parsed["run"])  # search: timings
+    assert gpuplan.resolve(SMALL, catalog).gpus == 64
+    with pytest.raises(ScenarioError, match=r"^a scenario must be a mapping, got NoneType$"):
+        gpuplan.plan(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^catalog must be a gpuplan.Catalog .*, not str$"):
+        gpuplan.plan(SMALL, "catalog")  # type: ignore[arg-type]

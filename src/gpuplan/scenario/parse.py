@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.errors import ScenarioError, shorten
 from gpuplan.scenario.cluster import InlineCluster
 from gpuplan.scenario.schema import InlineModel, Parallelism, Prices, Scenario, Site, Training
@@ -46,6 +47,25 @@ def _describe(error: Mapping[str, Any], loc: list[str]) -> str:
     if kind == "enum":
         return f"allowed: {ctx.get('expected', '')}"
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+def as_scenario(value: Scenario | Mapping[str, Any]) -> Scenario:
+    """A Scenario as given, or a mapping parsed: ``gpuplan.plan({...})`` is what a new user
+    writes first (it was "AttributeError: 'dict' object has no attribute 'stages'")."""
+    return value if isinstance(value, Scenario) else parse_scenario(value)
+
+
+def as_catalog(value: Catalog | None) -> Catalog:
+    """The catalog given, or the package's; anything else is refused by name (a path or a
+    string was an AttributeError deep inside the plan)."""
+    if value is None:
+        return load_catalog()
+    if not isinstance(value, Catalog):
+        raise TypeError(
+            f"catalog must be a gpuplan.Catalog (gpuplan.load_catalog()), not "
+            f"{type(value).__name__}"
+        )
+    return value
 
 
 def parse_scenario(data: Mapping[str, Any]) -> Scenario:

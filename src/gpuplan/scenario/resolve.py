@@ -22,6 +22,7 @@ from gpuplan.catalog.schema import (
 from gpuplan.catalog.shapes import sequence_length
 from gpuplan.errors import ScenarioError
 from gpuplan.scenario.cluster import resolve_cluster
+from gpuplan.scenario.parse import as_catalog, as_scenario
 from gpuplan.scenario.schema import (
     MAX_SEQ_LEN,
     Clip,
@@ -268,8 +269,9 @@ def resolve_site(
     )
 
 
-def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
+def resolve(scenario: Scenario | Mapping[str, Any], catalog: Catalog) -> ResolvedScenario:
     """Look up catalog ids and fill defaults from the catalog (each default is sourced)."""
+    scenario, catalog = as_scenario(scenario), as_catalog(catalog)  # a mapping is parsed
     errors = _lookup_errors(scenario, catalog)
     if errors:
         field, message = errors[0]
