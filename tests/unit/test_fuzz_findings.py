@@ -487,3 +487,18 @@ def test_the_library_plan_takes_a_mapping_and_refuses_a_wrong_catalog(catalog: C
         gpuplan.plan(None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"^catalog must be a gpuplan.Catalog .*, not str$"):
         gpuplan.plan(SMALL, "catalog")  # type: ignore[arg-type]
+
+
+def test_an_uncertain_packed_sample_length_reuses_plan_searches() -> None:
+    # every sample of a continuous packed_sample_tokens ran its own plan search (40 samples
+    # of DeepSeek-V3 on 1,024 MI300X: over 30 s); like the GPUs, batch and sequence length,
+    # its draws are quantised to at most 16 values when a search runs
+    from gpuplan.scenario.distributions import find_distributions
+    from gpuplan.studies.uncertainty import draw_samples, run_uncertainty
+
+    packed = {"dist": "loguniform", "low": 100, "high": 1000}
+    data = {**SMALL, "training": {"packed_sample_tokens": packed}}
+    draws = draw_samples(find_distributions(data), 200, searched=True)
+    assert len(set(draws.values["training.packed_sample_tokens"])) <= 16
+    found = run_uncertainty(data, samples=40).to_dict()
+    assert any("training.packed_sample_tokens: draws quantised to" in n for n in found["notes"])

@@ -9,9 +9,10 @@ the spread are ranked by the mean |Spearman rank correlation| between the input 
 headline outputs (:data:`HEADLINE_OUTPUTS`); each correlation is reported too.
 
 Speed: a plan search (~0.5 s) depends on the GPU count, the global batch and the sequence
-length, so when a search runs and one of those is uncertain its draws are quantised to at
-most ``levels`` values at the sample quantiles (GPU counts to whole 8-GPU nodes); the result's
-notes say so. Everything else (prices, PUE, grids, MFU, tokens) costs ~0.4 ms a sample.
+(its length, packed samples, a video clip), so when a search runs and one of those is
+uncertain its draws are quantised to at most ``levels`` values at the sample quantiles (GPU
+counts to whole 8-GPU nodes); the result's notes say so. Everything else (prices, PUE, grids,
+MFU, tokens) costs ~0.4 ms a sample.
 
 Left out: correlations between inputs (all are drawn independently) and a variance
 decomposition (the rank correlation orders influence; it does not split the variance).
@@ -59,8 +60,19 @@ DEFAULT_SEARCH_LEVELS = 16
 NODE_GPUS = 8
 """GPUs per node that quantised GPU counts are rounded to (HGX/DGX servers hold 8)."""
 
-SEARCH_INPUTS = {"gpus": NODE_GPUS, "training.global_batch": 1, "training.seq_len": 1}
-"""Inputs of the plan search that are quantised when uncertain, with their rounding step."""
+SEARCH_INPUTS = {
+    "gpus": NODE_GPUS,
+    "training.global_batch": 1,
+    "training.seq_len": 1,
+    "training.packed_sample_tokens": 1,
+    "training.clip.frames": 1,
+    "training.clip.height": 1,
+    "training.clip.width": 1,
+}
+"""Inputs of the plan search that are quantised when uncertain, with their rounding step:
+the GPUs, the batch and the sequence, and what sets a sequence's attention span or length
+(packed samples, a video clip). A continuous packed_sample_tokens ran one search per sample
+(40 samples of DeepSeek-V3 on 1,024 MI300X: over 30 s)."""
 
 HEADLINE_OUTPUTS = (
     "run.days",
