@@ -502,3 +502,12 @@ def test_an_uncertain_packed_sample_length_reuses_plan_searches() -> None:
     assert len(set(draws.values["training.packed_sample_tokens"])) <= 16
     found = run_uncertainty(data, samples=40).to_dict()
     assert any("training.packed_sample_tokens: draws quantised to" in n for n in found["notes"])
+
+
+def test_a_boolean_in_a_distribution_is_named_a_boolean() -> None:
+    from gpuplan.scenario.distributions import find_distributions
+
+    # said 'must be a finite number' of True, unlike every other numeric field
+    with pytest.raises(ScenarioError) as caught:
+        find_distributions({**SMALL, "site": {"pue": {"low": True, "high": 3}}})
+    assert str(caught.value) == "site.pue.low = True: must be a number, not the boolean true"
