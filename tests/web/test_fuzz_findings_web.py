@@ -55,3 +55,27 @@ def test_a_bad_query_value_is_named_with_its_value(client: TestClient) -> None:
     response = client.post("/api/figures?scaling=maybe", json=SMALL)
     assert response.status_code == 422
     assert response.json()["detail"][0]["msg"].startswith("scaling = 'maybe': Input should be")
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"\xff\xfe{", "not UTF-8 text"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"gpus": ' + b"9" * 5000 + b"}", "a number too long to read, over 4,300 digits"),
+    ],
+)
+def test_a_body_the_parser_cannot_read_says_why(
+    client: TestClient, content: bytes, why: str
+) -> None:
+    # was FastAPI's 400 'There was an error parsing the body', naming no cause
+    response = client.post(
+        "/api/plan", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"][0]["msg"] == f"body: cannot be read as JSON ({why})"
+
+
+def test_other_http_errors_keep_their_answers(client: TestClient) -> None:
+    assert client.get("/api/plan").json() == {"detail": "Method Not Allowed"}
+    assert client.get("/api/nope").status_code == 404

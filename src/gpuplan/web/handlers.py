@@ -10,12 +10,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 
 from gpuplan.errors import GpuplanError, ScenarioError, shorten
 from gpuplan.web.limits import Limits
@@ -46,6 +49,14 @@ BODY_KINDS = {
 or 'Input should be a valid dictionary', naming nothing a user sent)."""
 
 
+UNREADABLE: dict[type[BaseException], str] = {
+    UnicodeDecodeError: "not UTF-8 text",
+    RecursionError: "nested too deeply",
+    ValueError: "a number too long to read, over 4,300 digits",
+}
+"""Why a body could not be parsed, by the parser's exception (FastAPI's 400 names none)."""
+
+
 def _request_message(error: Any) -> str:
     """One request-validation error as a line naming the field (and the body's trouble)."""
     loc = [str(p) for p in error.get("loc", ())]
@@ -59,6 +70,23 @@ def _request_message(error: Any) -> str:
         f" = {shorten(repr(error['input']), 60)}" if "input" in error and kind != "missing" else ""
     )
     return f"{where}{given}: {error.get('msg', '')}" if where else str(error.get("msg", ""))
+
+
+def _unreadable_body(cut: int) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """The handler of FastAPI's HTTP errors: its 400 'There was an error parsing the body'
+    (bytes that are no UTF-8, nesting too deep for the parser, a 5,000-digit number) says
+    why, in one line; every other HTTP error keeps FastAPI's answer."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException), "registered for HTTPException"
+        cause = exc.__cause__
+        if exc.status_code != 400 or cause is None:
+            return await http_exception_handler(request, exc)
+        why = UNREADABLE.get(type(cause), f"{type(cause).__name__}: {cause}")
+        return _detail(["body"], shorten(f"body: cannot be read as JSON ({why})", cut),
+                       "body_unreadable", 400)  # fmt: skip
+
+    return handler
 
 
 def install(app: FastAPI, limits: Limits) -> None:
@@ -109,6 +137,7 @@ def install(app: FastAPI, limits: Limits) -> None:
         msg = "internal error: the server could not answer this request (its log has the details)"
         return _detail([], msg, "internal_error", 500)
 
+    app.add_exception_handler(HTTPException, _unreadable_body(cut))
     app.add_exception_handler(GpuplanError, gpuplan_error)
     app.add_exception_handler(ValueError, value_error)
     app.add_exception_handler(RequestValidationError, request_error)
