@@ -15,6 +15,10 @@ DEFAULT_SEED = 20240723
 DEFAULT_SAMPLES = 1000
 """Monte Carlo samples of a scenario with ranges or distributions, unless told otherwise."""
 
+MAX_SAMPLES = 100_000
+"""Most Monte Carlo samples (or bootstrap resamples) one question may ask for: 1,000 take about
+a second; 1e11 asked numpy for terabytes and ended in a MemoryError traceback."""
+
 DEFAULT_HOST = "127.0.0.1"
 """Interface ``gpuplan serve`` listens on: loopback only unless told otherwise."""
 

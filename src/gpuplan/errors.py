@@ -55,3 +55,13 @@ class ScenarioError(GpuplanError):
 
 class CatalogError(GpuplanError):
     """A catalog id is unknown, or a catalog file is malformed."""
+
+
+def require_draws(name: str, count: int, least: int, most: int, seed: int) -> None:
+    """Refuse, naming the field, a number of random draws (Monte Carlo samples, bootstrap
+    resamples) outside ``[least, most]`` or a negative seed (numpy's generators refuse it
+    with a bare ValueError; terabytes of draws end in a MemoryError)."""
+    if not least <= count <= most:
+        raise ScenarioError(name, f"{count} must be from {least} to {most:,}")
+    if seed < 0:
+        raise ScenarioError("seed", f"{seed} must be 0 or more")

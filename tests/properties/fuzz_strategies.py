@@ -75,6 +75,57 @@ INLINE_MODELS = st.fixed_dictionaries(
 )
 
 
+VIDEO_MODEL = st.fixed_dictionaries(
+    {
+        "name": st.just("v"),
+        "kind": st.just("video-dit"),
+        "layers": st.sampled_from([4, 48]),
+        "hidden": st.sampled_from([1024, 6144]),
+        "heads": st.sampled_from([8, 48]),
+        "ffn_hidden": st.just(4096),
+        "vocab": st.just(0),
+        "video": st.fixed_dictionaries(
+            {
+                "frames": st.sampled_from([1, 256]) | ODD_NUMBERS,
+                "height": st.just(576),
+                "width": st.just(1024),
+                "vae_temporal": st.just(8),
+                "vae_spatial": st.just(8),
+                "latent_channels": st.just(16),
+                "text_tokens": st.sampled_from([0, 868]) | ODD_NUMBERS,
+                "text_conditioning": st.just("cross-attention"),
+            },
+            optional={
+                "patch_h": ODD_NUMBERS,
+                "text_encoder_params_b": ODD_NUMBERS,
+                "vae_encoder_flops_per_pixel": ODD_NUMBERS,
+            },
+        ),
+    }
+)
+"""An inline video model, its video block sometimes odd (issue 15's fuzz campaign: 1e300
+encoder FLOPs per pixel overflowed, booleans were patch sizes)."""
+CLUSTERS = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.sampled_from(["meta-roce-24k", "h100-sxm-reference", "nope"]),
+        "scaleup_domain": ODD_NUMBERS,
+        "scaleup_unidir_gb_per_s": ODD_NUMBERS,
+        "scaleout_gbit_per_s": ODD_NUMBERS,
+        "oversubscription": ODD_NUMBERS,
+        "fabric": st.lists(st.fixed_dictionaries({"gpus": ODD_NUMBERS}), max_size=2),
+    },
+)
+STAGES = st.lists(
+    st.fixed_dictionaries({}, optional={"days": ODD_NUMBERS, "steps": ODD_NUMBERS,
+                                        "gpus": ODD_NUMBERS, "global_batch": ODD_NUMBERS}),
+    max_size=3,
+)  # fmt: skip
+BUDGETS = st.fixed_dictionaries({}, optional={"usd": ODD_NUMBERS, "mw": ODD_NUMBERS,
+                                              "days": ODD_NUMBERS})  # fmt: skip
+"""Blocks the campaign found defects in: inline clusters, stages, budget questions."""
+
+
 def _set(data: dict[str, Any], path: str, value: Any) -> None:
     parts = path.split(".")
     node = data
@@ -102,7 +153,15 @@ def scenarios(draw: st.DrawFn) -> Any:
         else:
             _set(data, path, value)
     if draw(st.integers(0, 8)) == 0:
-        data["model"] = draw(INLINE_MODELS)
+        data["model"] = draw(INLINE_MODELS | VIDEO_MODEL)
+    extra = draw(st.integers(0, 12))
+    if extra == 0:
+        data["cluster"] = draw(CLUSTERS)
+    elif extra == 1:
+        data["stages"] = draw(STAGES)
+    elif extra == 2:  # a budget question: no model, the budget chooses it
+        data.pop("model", None)
+        data["budget"] = draw(BUDGETS)
     for key in draw(st.lists(st.sampled_from(["model", "hardware", "gpus"]), max_size=1)):
         data.pop(key, None)
     return data

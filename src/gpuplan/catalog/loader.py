@@ -159,7 +159,7 @@ def nearest_ids(name: str, known: list[str], count: int = 3) -> list[str]:
 
 
 def unknown_id_message(kind: str, name: str, known: list[str]) -> str:
-    suggestions = nearest_ids(name, known)
+    suggestions = nearest_ids(name, known) if name.strip() else []  # '' is near everything
     hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
     return f"unknown {kind} '{name}'{hint} (known: {', '.join(sorted(known))})"
 

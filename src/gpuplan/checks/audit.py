@@ -34,13 +34,22 @@ from gpuplan.accounting.cluster import account_cluster
 from gpuplan.catalog.loader import Catalog, unknown_id_message
 from gpuplan.catalog.residuals import generation_of, load_residuals
 from gpuplan.catalog.schema import Accelerator
-from gpuplan.errors import ScenarioError
+from gpuplan.catalog.schema.base import Number
+from gpuplan.errors import ScenarioError, shorten
 from gpuplan.fitting.scaling_laws import compute_optimal
 from gpuplan.model.flops import six_nd, training_flops_per_token
 from gpuplan.reliability import estimate_reliability_from_catalog, rates_from_catalog
 from gpuplan.reliability.analytical import job_mtbi_s
+from gpuplan.scenario.schema import MAX_DAYS, MAX_GPUS, MIN_DAYS
 
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+MAX_GPU_HOURS = 1e12
+"""10,000,000 GPUs for 10 years is 8.8e11 GPU-hours. The bounds below are those of a
+scenario (gpus, days, tokens, budget.usd, prices.cloud_usd_per_gpu_hour) or, for sizes a
+scenario does not have, about a thousand times the largest published run (Grok-3, ~5e26
+FLOP; models of ~2e12 parameters): every product the audit forms stays a finite float
+(1e308 parameters and tokens were a ValueError traceback)."""
+MAX_PARAMS = 1e15
+MAX_FLOPS = 1e30
 
 
 class Disclosure(BaseModel):
@@ -54,17 +63,17 @@ class Disclosure(BaseModel):
     run: str | None = None
     """A catalog run id (runs.yaml): its published figures fill the fields not given."""
     hardware: str | None = None
-    gpus: Annotated[int, Field(gt=0, le=10_000_000)] | None = None
-    days: Annotated[float, Field(gt=0, le=3650)] | None = None
-    gpu_hours: Positive | None = None
-    usd: Positive | None = None
-    usd_per_gpu_hour: Positive | None = None
+    gpus: Annotated[int, Number, Field(gt=0, le=MAX_GPUS)] | None = None
+    days: Annotated[float, Number, Field(ge=MIN_DAYS, le=MAX_DAYS)] | None = None
+    gpu_hours: Annotated[float, Number, Field(ge=1, le=MAX_GPU_HOURS)] | None = None
+    usd: Annotated[float, Number, Field(gt=0, le=1e13)] | None = None
+    usd_per_gpu_hour: Annotated[float, Number, Field(gt=0, le=1000)] | None = None
     """The rate the lab priced its GPU-hours at (else the catalog's market price)."""
     model: str | None = None
-    params: Positive | None = None
-    active_params: Positive | None = None
-    tokens: Positive | None = None
-    flops: Positive | None = None
+    params: Annotated[float, Number, Field(gt=0, le=MAX_PARAMS)] | None = None
+    active_params: Annotated[float, Number, Field(gt=0, le=MAX_PARAMS)] | None = None
+    tokens: Annotated[float, Number, Field(gt=0, le=1e17)] | None = None
+    flops: Annotated[float, Number, Field(gt=0, le=MAX_FLOPS)] | None = None
     precision: Literal["bf16", "fp8"] = "bf16"
     source: str = ""
 
@@ -105,7 +114,8 @@ def parse_disclosure(data: Any, where: str) -> Disclosure:
         field = ".".join(str(p) for p in error["loc"])
         value = data.get(field, "missing") if field else ""
         name = f"--{field.replace('_', '-')}" if where == "--" else f"{where}.{field}".lstrip(".")
-        raise ScenarioError(f"{name} = {value!r}", str(error["msg"])) from None
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ScenarioError(f"{name} = {shorten(repr(value))}", message) from None
 
 
 def with_run(d: Disclosure, catalog: Catalog) -> Disclosure:
@@ -129,6 +139,24 @@ def with_run(d: Disclosure, catalog: Catalog) -> Disclosure:
     if merged.get("hardware") is None:
         raise ScenarioError(f"run = {d.run!r}", "its accelerator is not published; give hardware")
     return Disclosure.model_validate(merged)
+
+
+def _chip(d: Disclosure, catalog: Catalog) -> Accelerator:
+    """The disclosure's accelerator; a ScenarioError for an unknown id, an unknown model or
+    FP8 on a chip without an FP8 peak (was a bare 'unknown accelerator' or an assertion)."""
+    assert d.hardware is not None, "with_run() requires it"
+    if d.hardware not in catalog.accelerators:
+        known = list(catalog.accelerators)
+        raise ScenarioError(
+            f"hardware = {d.hardware!r}", unknown_id_message("accelerator", d.hardware, known)
+        )
+    if d.model is not None and d.model not in catalog.models:
+        known = list(catalog.models)
+        raise ScenarioError(f"model = {d.model!r}", unknown_id_message("model", d.model, known))
+    chip = catalog.accelerator(d.hardware)
+    if d.precision == "fp8" and chip.peak_fp8_flops_per_s is None:
+        raise ScenarioError("precision = 'fp8'", f"{chip.id} has no FP8 tensor path; allowed: bf16")
+    return chip
 
 
 def _flops(d: Disclosure, catalog: Catalog, notes: list[str]) -> tuple[float | None, float | None]:
@@ -314,8 +342,7 @@ def _verdict(
 def audit(disclosure: Disclosure, catalog: Catalog) -> Audit:
     """What ``disclosure`` implies, its verdict and the arithmetic (module docstring)."""
     d = with_run(disclosure, catalog)
-    assert d.hardware is not None
-    chip = catalog.accelerator(d.hardware)
+    chip = _chip(d, catalog)
     notes: list[str] = []
     flops, params = _flops(d, catalog, notes)
     hours, gpus_f, days = _time(d, chip, notes)
@@ -335,7 +362,7 @@ def audit(disclosure: Disclosure, catalog: Catalog) -> Audit:
         if size is not None:
             failures = estimate_reliability_from_catalog(size, gpus, days * units.DAY_S, catalog)
             n["goodput"] = failures.goodput
-            if n["mfu"] is not None:
+            if n["mfu"] is not None and failures.goodput > 0:  # 0: cannot make progress
                 n["goodput_adjusted_mfu"] = n["mfu"] / failures.goodput
         n.update(_site_accounts(catalog, chip, gpus, days))
     if hours is not None:

@@ -56,7 +56,21 @@ def audit_data(
         raise ScenarioError(
             f"{where or 'audits'}", f"holds {len(disclosures)} audits; at most {limit} per request"
         )
-    return [audit(d, catalog) for d in disclosures]
+    return audit_each(disclosures, catalog, f"{where}: audits" if where else "audits")
+
+
+def audit_each(disclosures: Sequence[Disclosure], catalog: Catalog, where: str) -> list[Audit]:
+    """Each disclosure audited; of several, an error names which one (``where[1].field``:
+    an unknown id or FP8 on a chip without it in the second of a list named no entry)."""
+    audits = []
+    for index, disclosure in enumerate(disclosures):
+        try:
+            audits.append(audit(disclosure, catalog))
+        except ScenarioError as exc:
+            if len(disclosures) == 1:
+                raise
+            raise ScenarioError(f"{where}[{index}].{exc.field}", exc.message) from None
+    return audits
 
 
 AUDIT_QUANTITIES = (

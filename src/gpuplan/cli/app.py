@@ -27,7 +27,7 @@ from gpuplan.cli.trends import trends as trends_command
 from gpuplan.cli.validate import validate as validate_command
 from gpuplan.cli.writes import check_writable, write_safely
 from gpuplan.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
-from gpuplan.errors import GpuplanError, ScenarioError
+from gpuplan.errors import GpuplanError, ScenarioError, shorten
 
 # Each command imports the library it needs in its body, so that `gpuplan --help` and a
 # command that needs little (plan with a fixed MFU) do not import the rest (web server,
@@ -225,15 +225,15 @@ def check_command(
     Example: gpuplan check            (the seed article's claims C1..C10)
     """
     from gpuplan.catalog.loader import load_catalog
-    from gpuplan.checks.audit import audit as run_audit
-    from gpuplan.checks.audit_files import load_audits
+    from gpuplan.checks.audit_files import audit_each, load_audits
     from gpuplan.checks.claims import check_all, load_claims
     from gpuplan.report.audit import audit_report
     from gpuplan.report.terminal import claims_table
 
     catalog = load_catalog()
     results = check_all(catalog, load_claims(claims_file))
-    audits = [run_audit(d, catalog) for d in load_audits(claims_file)]
+    where = f"{claims_file or 'claims.yaml'}: audits"
+    audits = audit_each(load_audits(claims_file), catalog, where)
     if as_json:
         _emit_json(
             {"claims": [r.as_dict() for r in results], "audits": [a.as_dict() for a in audits]}
@@ -334,7 +334,32 @@ def main() -> None:
     gc.freeze()  # what the command line has built so far lives until the command exits
     gc.set_threshold(*GC_THRESHOLDS)
     try:
-        command_app(sys.argv[1:2])()
+        code = command_app(sys.argv[1:2])(standalone_mode=False)
     except GpuplanError as exc:
         sys.stderr.write(f"gpuplan: error: {exc}\n")
         raise SystemExit(2) from None
+    except typer.Abort:
+        sys.stderr.write("gpuplan: aborted\n")
+        raise SystemExit(1) from None
+    except typer.TyperException as exc:  # a bad flag or argument, before any work
+        line = usage_line(exc)  # none after the help that a bare 'gpuplan' prints
+        sys.stderr.write(f"gpuplan: error: {line}\n" if line else "")
+        raise SystemExit(getattr(exc, "exit_code", 2)) from None
+    raise SystemExit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
+
+
+def usage_line(exc: Exception) -> str:
+    """A usage error on one line: the flag, the value given and what is allowed ('Invalid
+    value for '--top': ...' was a five-line box without the value); '' for none."""
+    param = getattr(exc, "param", None)
+    errors = getattr(exc.__cause__, "errors", None)  # typer checks flags with pydantic
+    if param is not None and callable(errors):
+        name = (getattr(param, "opts", None) or [param.name])[0]
+        given = shorten(repr(errors()[0].get("input")))
+        message = f"{name} = {given}: {getattr(exc, 'message', exc)}"
+    else:
+        format_message = getattr(exc, "format_message", None)
+        message = str(format_message() if callable(format_message) else exc)
+    ctx = getattr(exc, "ctx", None)
+    message = " ".join(message.split()).rstrip(".")
+    return message + (f" (see '{ctx.command_path} --help')" if ctx and message else "")

@@ -91,13 +91,13 @@ def audit(
         if v is not None
     }  # fmt: skip
     from gpuplan.catalog.loader import load_catalog
-    from gpuplan.checks.audit import audit as run_audit
-    from gpuplan.checks.audit_files import audits_json
+    from gpuplan.checks.audit_files import audit_each, audits_json
     from gpuplan.report.audit import audit_report, audits_table
 
     catalog = load_catalog()
     disclosures = _disclosures(catalog, disclosure_file, flags, runs)
-    audits = [run_audit(d, catalog) for d in disclosures]
+    where = "runs" if runs else f"{disclosure_file}: audits"
+    audits = audit_each(disclosures, catalog, where)
     if as_json:
         sys.stdout.write(json.dumps(audits_json(audits), indent=2) + "\n")
         return

@@ -61,11 +61,14 @@ def _value(flag: Flag, text: str) -> Any:
     from gpuplan.scenario.files import Refused, load_yaml
 
     try:
-        return load_yaml(text)
+        value = load_yaml(text)
     except yaml.YAMLError:
         return text
     except Refused as exc:
         raise ScenarioError(flag.name, f"refused: {exc}") from None
+    # '', '~' and 'null' read as nothing, which the scenario would name as None ('--model =
+    # None: ... a valid dictionary'): the text itself is what was given
+    return text if value is None else value
 
 
 def scenario_mapping(scenario_file: Path | None, given: dict[str, str | None]) -> dict[str, Any]:

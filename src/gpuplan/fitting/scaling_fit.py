@@ -44,7 +44,8 @@ import numpy as np
 import numpy.typing as npt
 
 from gpuplan.catalog.schema import ScalingLaw, ScalingLawForm
-from gpuplan.errors import ScenarioError, shorten
+from gpuplan.defaults import MAX_SAMPLES
+from gpuplan.errors import ScenarioError, require_draws, shorten
 from gpuplan.fitting.huber_fit import Progress, bootstrap_fits, grid_objective, minimise
 from gpuplan.fitting.intervals import Interval, percentile_interval
 from gpuplan.fitting.scaling_laws import compute_optimal
@@ -255,6 +256,25 @@ class ScalingFit:
         }
 
 
+def _params_exponents(theta: FloatArray, samples: FloatArray, constants: FloatArray) -> FloatArray:
+    """b / (a + b) of each bootstrap refit; a ScenarioError where the runs hold no scaling law
+    (losses that do not fall with N or D fit alpha = beta = 0: a ZeroDivisionError traceback)
+    or no refit gives finite constants (losses of 1e-300 and 1e300: a bare ValueError)."""
+    alpha, beta = float(theta[3]), float(theta[4])
+    if not (math.isfinite(alpha + beta) and alpha + beta > 0):
+        raise ScenarioError(
+            "runs",
+            f"the losses do not fall with N or D (fitted alpha = {alpha:.3g}, beta = "
+            f"{beta:.3g}): there is no scaling law in them to fit",
+        )
+    if not np.isfinite(constants).all(axis=1).any():
+        raise ScenarioError("runs", "no bootstrap refit gives finite constants; are the "
+                            "losses in nats per token and N, D plain counts?")  # fmt: skip
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exponents: FloatArray = samples[:, 4] / (samples[:, 3] + samples[:, 4])
+    return exponents
+
+
 def fit_scaling_law(
     runs: LossObservations,
     *,
@@ -275,8 +295,7 @@ def fit_scaling_law(
     with the lowest objective (None: every point, as the papers did). ``progress(done,
     total)`` is called after each bootstrap refit.
     """
-    if bootstrap < 0:
-        raise ScenarioError("bootstrap", f"{bootstrap} must be 0 or more")
+    require_draws("bootstrap", bootstrap, 0, MAX_SAMPLES, seed)
     if not 0 < level < 1:
         raise ScenarioError("level", f"{level} must be in (0, 1), e.g. 0.8")
     if bootstrap_starts < 1 or (starts is not None and starts < 1):
@@ -294,9 +313,7 @@ def fit_scaling_law(
     constants = np.column_stack(
         (np.exp(samples[:, 2]), np.exp(samples[:, 0]), np.exp(samples[:, 1]), samples[:, 3:])
     )  # columns e, a, b, alpha, beta
-    alpha, beta = samples[:, 3], samples[:, 4]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        params_exponent = beta / (alpha + beta)
+    params_exponent = _params_exponents(theta, samples, constants)
     intervals = [percentile_interval(constants[:, i], level) for i in range(5)]
     log_a, log_b, log_e, fit_alpha, fit_beta = (float(x) for x in theta)
     return ScalingFit(

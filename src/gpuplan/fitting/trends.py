@@ -21,6 +21,7 @@ stays within ``MAX_PROJECTION_YEARS`` of the runs and says how far it extrapolat
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 from collections.abc import Iterable
@@ -31,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from gpuplan.catalog import Catalog
-from gpuplan.errors import ScenarioError
+from gpuplan.defaults import MAX_SAMPLES
+from gpuplan.errors import ScenarioError, require_draws
 from gpuplan.fitting.intervals import Interval, percentile_interval
 
 MIN_RUNS = 3
@@ -95,9 +97,28 @@ class RunPoint:
         }[metric]
 
 
+def power10(log10: float, metric: Metric) -> float:
+    """10 ** ``log10``; a ScenarioError naming the metric where that is no float (a file with
+    1e300 FLOP beside 1e-300, or 1e30 and 1e10 a day apart: an OverflowError traceback)."""
+    try:
+        return float(10.0**log10)
+    except OverflowError:
+        raise ScenarioError(
+            metric.value,
+            f"the fit reaches 10^{log10:,.0f}, beyond a float: the runs' values or dates "
+            "give no plausible trend (check the file's units and dates)",
+        ) from None
+
+
+def _growth(log10_interval: Interval, metric: Metric) -> Interval:
+    """The growth factors of an interval of slopes (orders of magnitude a year)."""
+    low, high = (power10(x, metric) for x in (log10_interval.low, log10_interval.high))
+    return Interval(low, high, log10_interval.level)
+
+
 def decimal_year(date: dt.date) -> float:
     """2024-01-01 -> 2024.0; 2024-07-02 -> 2024.5 (day of year over days in the year)."""
-    days = (dt.date(date.year + 1, 1, 1) - dt.date(date.year, 1, 1)).days
+    days = 366 if calendar.isleap(date.year) else 365  # (date(year + 1) fails for 9999)
     return date.year + (date.toordinal() - dt.date(date.year, 1, 1).toordinal()) / days
 
 
@@ -181,7 +202,10 @@ class TrendFit:
         intercepts = np.asarray(self.intercept_samples)
         log_values = intercepts + slopes * (year - self.center_year)
         log_interval = percentile_interval(log_values, self.growth_interval.level)
-        interval = Interval(10.0**log_interval.low, 10.0**log_interval.high, log_interval.level)
+        interval = Interval(
+            power10(log_interval.low, self.metric), power10(log_interval.high, self.metric),
+            log_interval.level,
+        )  # fmt: skip
         beyond = max(0.0, year - self.last_year, self.first_year - year)
         return Projection(year, self.predict(year), interval, beyond)
 
@@ -263,8 +287,7 @@ def fit_trend(
     """
     if since is not None and until is not None and until <= since:
         raise ScenarioError("until", f"{until} must be after since = {since}")
-    if bootstrap < 1:
-        raise ScenarioError("bootstrap", f"{bootstrap} must be 1 or more")
+    require_draws("bootstrap", bootstrap, 1, MAX_SAMPLES, seed)
     if not 0 < level < 1:
         raise ScenarioError("level", f"{level} must be in (0, 1), e.g. 0.9")
     chosen = select(points, metric, since=since, until=until, frontier_only=frontier_only)
@@ -309,8 +332,8 @@ def fit_trend(
         first_year=float(years.min()),
         last_year=float(years.max()),
         frontier_only=frontier_only,
-        growth_per_year=10.0**slope,
-        growth_interval=Interval(10.0**slope_interval.low, 10.0**slope_interval.high, level),
+        growth_per_year=power10(slope, metric),
+        growth_interval=_growth(slope_interval, metric),
         doubling_months=_doubling(slope),
         doubling_interval=doubling_interval,
         residual_std_ooms=float(residuals.std(ddof=2)) if len(chosen) > 2 else 0.0,

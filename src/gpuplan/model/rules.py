@@ -291,16 +291,30 @@ SCHEDULE_RULES = tuple(r for r in RULES if not r.layout)
 assert RULES == LAYOUT_RULES + SCHEDULE_RULES, "layout rules come first"
 
 
+DEGREES = ("tp", "pp", "dp", "cp")
+"""The parallel degrees whose product is the GPUs a plan uses."""
+
+
 def rule_errors(context: Context, fields: Fields) -> list[str]:
     """Every rule the given fields break (a rule whose fields are not all given is skipped,
     unless it is ``partial``; one that reads the accelerator is skipped without one). A
     partial plan runs one virtual stage per GPU unless told otherwise."""
     fields = {"interleave": 1, **{k: v for k, v in fields.items() if v is not None}}
-    return [
+    errors = [
         rule.message(context, fields)
         for rule in RULES
         if rule.applies(context, fields) and rule.broken(context, fields)
     ]
+    # All four degrees given: the layout is the user's, so it must use every GPU (the
+    # search's fallback to 75% of them ran 8 x 2 x 3 x 1 = 48 of 64 GPUs as if asked to).
+    if all(isinstance(fields.get(k), int) for k in DEGREES):
+        tp, pp, dp, cp = (int(fields[k]) for k in DEGREES)
+        if tp * pp * dp * cp < context.gpus:
+            errors.append(
+                f"tp x pp x dp x cp = {tp} x {pp} x {dp} x {cp} = {tp * pp * dp * cp}, "
+                f"not gpus = {context.gpus}"
+            )
+    return errors
 
 
 def prune(
@@ -348,8 +362,8 @@ def plan_errors(
               if isinstance(v, int) and k != "recompute_layers"}  # fmt: skip
     context = Context(model, gpus, global_batch, seq_len, accelerator,
                       allow_tp_beyond_domain, experts_fold_tp, dualpipe, edge_chunks)  # fmt: skip
-    errors = rule_errors(context, fields)
-    if plan.gpus != gpus:
+    errors = rule_errors(context, fields)  # a plan below the GPUs included
+    if plan.gpus > gpus:
         tp, pp, dp, cp = (plan.tensor_parallel, plan.pipeline_parallel, plan.data_parallel,
                           plan.context_parallel)  # fmt: skip
         errors.append(

@@ -158,6 +158,8 @@ def _compute_and_failures(
     reliability = failures(compute.compute_time_s)
     if r.duration_s is not None:
         for _ in range(3):
+            if not reliability.can_progress:
+                break  # goodput 0 leaves no compute to refine; the plan says why it is hopeless
             compute = account_duration(r.duration_s * reliability.goodput, *args)
             reliability = failures(compute.compute_time_s)
     return compute, reliability

@@ -12,11 +12,12 @@ whether the run fits), and the result says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from gpuplan import units
-from gpuplan.catalog.loader import Catalog, load_catalog
+from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Framework
 from gpuplan.catalog.shapes import parameter_count
 from gpuplan.model.flops import frozen_encoder_flops_per_sample, training_flops_per_token
@@ -34,6 +35,7 @@ from gpuplan.planning.defaults import (
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.stages import plan_stages
 from gpuplan.reliability.plan_checkpoint import TimeToTrainRank, plan_rates
+from gpuplan.scenario.parse import as_catalog, as_scenario
 from gpuplan.scenario.plan import ParallelPlan
 from gpuplan.scenario.resolve import ResolvedScenario, resolve
 from gpuplan.scenario.schema import MAX_DAYS, Objective, Precision, Scenario
@@ -55,7 +57,7 @@ SYSTEM_IDS = (
 
 
 def plan(
-    scenario: Scenario,
+    scenario: Scenario | Mapping[str, Any],
     catalog: Catalog | None = None,
     *,
     search_fn: Callable[..., SearchResult] = search,
@@ -66,7 +68,7 @@ def plan(
     cached one (:func:`gpuplan.studies.rows.cached_plan`) so that scenarios sharing a search
     key share its result.
     """
-    catalog = catalog or load_catalog()
+    scenario, catalog = as_scenario(scenario), as_catalog(catalog)  # a mapping is parsed
     if scenario.stages is not None:
         return plan_stages(scenario, lambda one: plan(one, catalog, search_fn=search_fn))
     r = resolve(scenario, catalog)
@@ -298,7 +300,9 @@ def _no_progress(r: ResolvedScenario, run: RunAccounts) -> Infeasible | None:
     failures = run.reliability
     overhead_s = failures.progress_overhead_s
     wall_days = failures.wall_time_s / units.DAY_S
-    if failures.can_progress and wall_days > MAX_DAYS:
+    # a run given in days is rebuilt from its goodput to within rounding (3650 days came
+    # back as 3650.0000000001 and was refused as longer than 3,650)
+    if failures.can_progress and wall_days > MAX_DAYS * (1 + 1e-9):
         return Infeasible(
             InfeasibleKind.PROGRESS,
             f"the run would take {wall_days:,.0f} days on {r.gpus:,} x {r.accelerator.id}, "

@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from gpuplan import units
 from gpuplan.errors import ScenarioError
-from gpuplan.model.step import Infeasible
+from gpuplan.model.step import Infeasible, InfeasibleKind
 from gpuplan.planning.result import PlanResult
-from gpuplan.scenario.schema import Scenario, Stage
+from gpuplan.scenario.schema import MAX_DAYS, Scenario, Stage
 
 
 def check_stages(scenario: Scenario) -> None:
@@ -70,7 +71,7 @@ def plan_stages(scenario: Scenario, plan_one: Callable[[Scenario], PlanResult]) 
     of them (``stages``), infeasible when any stage is."""
     assert scenario.stages is not None
     check_stages(scenario)
-    results = tuple(plan_one(stage_scenario(scenario, s)) for s in scenario.stages)
+    results = tuple(_plan_stage(scenario, i, s, plan_one) for i, s in enumerate(scenario.stages))
     labels = [stage_label(i, s) for i, s in enumerate(scenario.stages)]
     base_index = max(range(len(results)), key=lambda i: (results[i].resolved.gpus, i))
     base = results[base_index]
@@ -81,7 +82,7 @@ def plan_stages(scenario: Scenario, plan_one: Callable[[Scenario], PlanResult]) 
         f"'{labels[base_index]}' ({base.resolved.gpus:,} GPUs)."
     )
     failed = next((i for i, r in enumerate(results) if r.infeasible is not None), None)
-    infeasible = None
+    infeasible = _too_long(results)
     if failed is not None:
         reason = results[failed].infeasible
         assert reason is not None
@@ -94,4 +95,34 @@ def plan_stages(scenario: Scenario, plan_one: Callable[[Scenario], PlanResult]) 
         infeasible=infeasible or base.infeasible,
         run=base.run if infeasible is None else None,
         assumptions=(note, *base.assumptions),
+    )
+
+
+def _plan_stage(
+    scenario: Scenario, index: int, stage: Stage, plan_one: Callable[[Scenario], PlanResult]
+) -> PlanResult:
+    """One stage planned; an error in the stage's own clip names the stage (it named
+    ``training.clip``, which the scenario may not even have)."""
+    try:
+        return plan_one(stage_scenario(scenario, stage))
+    except ScenarioError as exc:
+        if stage.clip is None or not exc.field.startswith("training.clip"):
+            raise
+        where = f"stages[{index}].clip{exc.field.removeprefix('training.clip')}"
+        raise ScenarioError(where, exc.message) from None
+
+
+def _too_long(results: tuple[PlanResult, ...]) -> Infeasible | None:
+    """Why stages that each fit are no run: together they take longer than a scenario may
+    run (two stages of 3,650 days were a run of 7,300 days)."""
+    runs = [r.run for r in results]
+    if any(run is None for run in runs):
+        return None
+    days = sum(run.reliability.wall_time_s for run in runs if run is not None) / units.DAY_S
+    if days <= MAX_DAYS * (1 + 1e-9):
+        return None
+    return Infeasible(
+        InfeasibleKind.PROGRESS,
+        f"the stages take {days:,.0f} days in all, more than the {MAX_DAYS:,.0f} days "
+        "(10 years) a scenario may run; shorten the stages or use more GPUs",
     )

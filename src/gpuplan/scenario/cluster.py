@@ -15,16 +15,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gpuplan.catalog.loader import Catalog, unknown_id_message
 from gpuplan.catalog.schema import Accelerator, Cluster, FabricTier, Transport
+from gpuplan.catalog.schema.base import Number
 from gpuplan.errors import ScenarioError
+
+MIN_GB_PER_S = 1.0
+"""The slowest scale-up link an inline cluster may have, GB/s per GPU one way (a PCIe 3.0 x1
+lane; real scale-up links are 16-900). Slower ones made a step take longer than a float
+holds (1e-300 GB/s gave MFU 0 and a run of 1e290 days)."""
+MIN_GBIT_PER_S = 1.0
+"""The slowest scale-out NIC an inline cluster may have, Gb/s per GPU (1 Gigabit Ethernet)."""
 
 
 class InlineTier(BaseModel):
     model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     name: str = "tier"
-    gpus: Annotated[int, Field(gt=0, le=100_000_000)]
+    gpus: Annotated[int, Number, Field(gt=0, le=100_000_000)]
     """GPUs under one unit of the tier."""
-    oversubscription: Annotated[float, Field(ge=1, le=1000)] = 1.0
+    oversubscription: Annotated[float, Number, Field(ge=1, le=1000)] = 1.0
     """Downlink over uplink bandwidth of one unit (1: non-blocking)."""
 
 
@@ -36,17 +44,21 @@ class InlineCluster(BaseModel):
     id: str | None = None
     """The catalog profile to start from (default: the accelerator's reference profile)."""
     name: str | None = None
-    scaleup_domain: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    scaleup_domain: Annotated[int, Number, Field(gt=0, le=100_000)] | None = None
     """GPUs in one scale-up (NVLink/ICI) domain."""
-    scaleup_unidir_gb_per_s: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    scaleup_unidir_gb_per_s: Annotated[float, Number, Field(ge=MIN_GB_PER_S, le=100_000)] | None = (
+        None
+    )
     """Scale-up bandwidth per GPU, one direction, GB/s."""
-    scaleout_gbit_per_s: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    scaleout_gbit_per_s: Annotated[float, Number, Field(ge=MIN_GBIT_PER_S, le=100_000)] | None = (
+        None
+    )
     """Scale-out (NIC) bandwidth per GPU, one direction, Gb/s."""
-    gpus_per_node: Annotated[int, Field(gt=0, le=1024)] | None = None
-    nics_per_node: Annotated[int, Field(gt=0, le=1024)] | None = None
+    gpus_per_node: Annotated[int, Number, Field(gt=0, le=1024)] | None = None
+    nics_per_node: Annotated[int, Number, Field(gt=0, le=1024)] | None = None
     fabric: tuple[InlineTier, ...] | None = None
     """Fabric tiers bottom up: [{name, gpus, oversubscription}, ...]."""
-    oversubscription: Annotated[float, Field(ge=1, le=1000)] | None = None
+    oversubscription: Annotated[float, Number, Field(ge=1, le=1000)] | None = None
     """Replaces the ratio of the profile's most oversubscribed tier (its top tier when
     all are non-blocking)."""
     rail_optimized: bool | None = None

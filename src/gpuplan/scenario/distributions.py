@@ -221,7 +221,10 @@ def _number(path: str, name: str, value: object) -> float:
     if isinstance(value, str):
         with contextlib.suppress(ValueError):  # YAML 1.1 reads 1.5e4 as a string
             value = float(value)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool):  # as in every numeric field (schema.Number)
+        raise ScenarioError(f"{path}.{name} = {value!r}", f"must be a number, not the boolean "
+                            f"{str(value).lower()}")  # fmt: skip
+    if not isinstance(value, int | float) or not math.isfinite(value):
         raise ScenarioError(f"{path}.{name} = {value!r}", "must be a finite number")
     return float(value)
 

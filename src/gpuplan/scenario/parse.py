@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.errors import ScenarioError, shorten
 from gpuplan.scenario.cluster import InlineCluster
 from gpuplan.scenario.schema import InlineModel, Parallelism, Prices, Scenario, Site, Training
@@ -48,6 +49,25 @@ def _describe(error: Mapping[str, Any], loc: list[str]) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
+def as_scenario(value: Scenario | Mapping[str, Any]) -> Scenario:
+    """A Scenario as given, or a mapping parsed: ``gpuplan.plan({...})`` is what a new user
+    writes first (it was "AttributeError: 'dict' object has no attribute 'stages'")."""
+    return value if isinstance(value, Scenario) else parse_scenario(value)
+
+
+def as_catalog(value: Catalog | None) -> Catalog:
+    """The catalog given, or the package's; anything else is refused by name (a path or a
+    string was an AttributeError deep inside the plan)."""
+    if value is None:
+        return load_catalog()
+    if not isinstance(value, Catalog):
+        raise TypeError(
+            f"catalog must be a gpuplan.Catalog (gpuplan.load_catalog()), not "
+            f"{type(value).__name__}"
+        )
+    return value
+
+
 def parse_scenario(data: Mapping[str, Any]) -> Scenario:
     """Validate a scenario mapping. Raises ScenarioError naming the first bad field."""
     if not isinstance(data, Mapping):
@@ -59,10 +79,25 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
         # For `model: str | InlineModel`, pydantic reports both union branches; keep the
         # branch that matches what the user wrote.
         relevant = [e for e in errors if not (e["type"] == "string_type" and "str" in e["loc"])]
+        # A list whose items failed is also 'too short' (0 items survived): say the items'.
+        items = {tuple(e["loc"][:-1]) for e in relevant if len(e["loc"]) > 1}
+        relevant = [e for e in relevant if not (e["type"] == "too_short" and e["loc"] in items)]
         problems = [_problem(error) for error in (relevant or errors)]
         field, message = problems[0]
         if len(problems) > 1:  # every wrong input at once, not one per try
             message += "; and " + "; ".join(f"{f}: {m}" for f, m in problems[1:])
+        raise ScenarioError(field, message) from None
+
+
+def parse_section(data: Any, path: str, model: type[BaseModel]) -> BaseModel:
+    """One block of a scenario mapping (``site``, ``prices``) validated on its own, for a
+    door that reads it without a whole scenario (a budget question). Raises ScenarioError
+    naming ``path.field``, as :func:`parse_scenario` would."""
+    try:
+        return model.model_validate(dict(data) if isinstance(data, Mapping) else data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field, message = _problem({**error, "loc": (path, *error["loc"])})
         raise ScenarioError(field, message) from None
 
 

@@ -11,6 +11,7 @@ from gpuplan import units
 from gpuplan.catalog.loader import Catalog, unknown_id_message
 from gpuplan.catalog.schema import (
     Accelerator,
+    AttentionKernel,
     Cluster,
     ElectricityPrice,
     Framework,
@@ -21,6 +22,7 @@ from gpuplan.catalog.schema import (
 from gpuplan.catalog.shapes import sequence_length
 from gpuplan.errors import ScenarioError
 from gpuplan.scenario.cluster import resolve_cluster
+from gpuplan.scenario.parse import as_catalog, as_scenario
 from gpuplan.scenario.schema import (
     MAX_SEQ_LEN,
     Clip,
@@ -85,13 +87,19 @@ class ResolvedScenario(SiteTerms):
         return self.mfu is not None
 
 
+def _framework_id(scenario: Scenario) -> str:
+    """The scenario's framework id; the default only where none is given (an empty id is
+    an unknown id, not the default)."""
+    return DEFAULT_FRAMEWORK if scenario.framework is None else scenario.framework
+
+
 def _lookup_errors(scenario: Scenario, catalog: Catalog) -> list[tuple[str, str]]:
     """Every catalog id of the scenario that the catalog lacks, and an FP8 request on a chip
     without FP8: all of them, so that one answer lists every wrong input."""
     site = scenario.site
     wanted: list[tuple[Mapping[str, Any], str, str, str]] = [
         (catalog.accelerators, scenario.hardware, "accelerator", "hardware"),
-        (catalog.frameworks, scenario.framework or DEFAULT_FRAMEWORK, "framework", "framework"),
+        (catalog.frameworks, _framework_id(scenario), "framework", "framework"),
         (catalog.grids, site.grid, "grid", "site.grid"),
         (catalog.households, site.households, "household country", "site.households"),
     ]
@@ -103,11 +111,21 @@ def _lookup_errors(scenario: Scenario, catalog: Catalog) -> list[tuple[str, str]
         if value not in table
     ]
     chip = catalog.accelerators.get(scenario.hardware)
+    framework = catalog.frameworks.get(_framework_id(scenario))
+    return errors + _stack_errors(scenario, chip, framework, catalog)
+
+
+def _stack_errors(
+    scenario: Scenario, chip: Accelerator | None, framework: Framework | None, catalog: Catalog
+) -> list[tuple[str, str]]:
+    """What the chip and the software stack cannot run together: FP8 without an FP8 path or
+    recipe, the mxfp8 recipe without a block-scaled rate, a 2022-23 attention kernel
+    (Triton, FlashAttention 1, xformers) on a chip without the catalog's rate for it."""
+    errors: list[tuple[str, str]] = []
     if scenario.training.precision is Precision.FP8 and chip and chip.peak_fp8_flops_per_s is None:
         errors.append(
             ("training.precision = 'fp8'", f"{chip.id} has no FP8 tensor path; allowed: bf16")
         )
-    framework = catalog.frameworks.get(scenario.framework or DEFAULT_FRAMEWORK)
     if scenario.training.precision is Precision.FP8 and framework and not framework.fp8_recipe:
         errors.append(
             (
@@ -129,6 +147,21 @@ def _lookup_errors(scenario: Scenario, catalog: Catalog) -> list[tuple[str, str]
                 f"its fp8_recipe 'mxfp8' needs block-scaled FP8 GEMMs with a catalog rate "
                 f"(efficiency.yaml gemm_mxfp8_vs_fp8), which {chip.id} lacks; allowed: a "
                 f"framework with per-tensor FP8, or bf16",
+            )
+        )
+    old_kernels = (AttentionKernel.TRITON, AttentionKernel.FLASH1, AttentionKernel.XFORMERS)
+    if (
+        chip
+        and framework
+        and framework.attention in old_kernels
+        and catalog.efficiency_profile(chip.id).attention_triton is None
+    ):
+        errors.append(
+            (
+                f"framework = '{framework.id}'",
+                f"its attention kernel '{framework.attention}' has no catalog rate on {chip.id} "
+                f"(efficiency.yaml attention_triton); allowed: a framework with flash, flash2 "
+                f"or unfused attention, or a chip with that rate",
             )
         )
     return errors
@@ -236,8 +269,9 @@ def resolve_site(
     )
 
 
-def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
+def resolve(scenario: Scenario | Mapping[str, Any], catalog: Catalog) -> ResolvedScenario:
     """Look up catalog ids and fill defaults from the catalog (each default is sourced)."""
+    scenario, catalog = as_scenario(scenario), as_catalog(catalog)  # a mapping is parsed
     errors = _lookup_errors(scenario, catalog)
     if errors:
         field, message = errors[0]
@@ -264,7 +298,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> ResolvedScenario:
         scenario=scenario,
         model=model,
         accelerator=accelerator,
-        framework=catalog.framework(scenario.framework or DEFAULT_FRAMEWORK),
+        framework=catalog.framework(_framework_id(scenario)),
         cluster=resolve_cluster(scenario.cluster, accelerator, catalog),
         gpus=scenario.gpus,
         seq_len=seq_len,

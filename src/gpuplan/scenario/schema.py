@@ -8,13 +8,11 @@ looks the catalog ids up and returns a ``ResolvedScenario`` in SI units.
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -25,6 +23,7 @@ from pydantic import (
 
 from gpuplan import units
 from gpuplan.catalog.schema import Ffn, Model, ModelKind, Norm, Position, Video
+from gpuplan.catalog.schema.base import Number
 from gpuplan.catalog.shapes import parameter_count
 from gpuplan.errors import ScenarioError
 from gpuplan.scenario.cluster import InlineCluster
@@ -39,6 +38,11 @@ MIN_MFU = 1e-6
 """The smallest what-if MFU: below it the run's compute time overflows a float (5e-324 gave
 an infinite step time); 1e-6 already means millions of years for a frontier run."""
 MAX_SEQ_LEN = 100_000_000
+MAX_BATCH = 100_000_000
+"""Sequences per step (training.global_batch), and so per micro-batch."""
+MAX_LAYERS = 1000
+"""An inline model's layers, and so a plan's virtual stages per GPU and recomputed layers
+(1e40 was an OverflowError traceback in the plan's arrays)."""
 MAX_EXPERTS = 4096
 """An inline model's experts. Published MoE models have at most a few hundred routed experts
 (DeepSeek-V3 256, Kimi K2 384); 4,096 leaves room for what-ifs while the search, which
@@ -47,33 +51,6 @@ MAX_WIDTH = 10_000_000
 """An inline model's hidden sizes and vocabulary: two orders of magnitude above any published
 model (hidden 16,384 and ffn 53,248 for Llama 3 405B, vocab 256,000 for Gemma), so that every
 product of them the model forms stays a finite float."""
-
-
-def _number(value: Any) -> Any:
-    """Booleans are not numbers (pydantic would read YAML or JSON ``true`` as 1), and NaN or
-    infinity is no quantity (NaN fails every bound with a misleading message)."""
-    if isinstance(value, bool):
-        raise ValueError(f"must be a number, not the boolean {str(value).lower()}")
-    if isinstance(value, str):  # CLI flags and web forms send '--mfu nan' as text
-        try:
-            parsed = float(value)
-        except ValueError:
-            return value  # pydantic says it is not a number
-        if not math.isfinite(parsed):
-            raise ValueError("must be a finite number")
-        if "e" not in value.lower():
-            return value
-        value = parsed  # YAML 1.1 reads 1e13 (no dot) as text; it is a number
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        if abs(value) >= 2**53:  # whole; as an int, 1e30 meets the field's bound, not an
-            return int(value)  # obscure 'exceeded maximum size' of pydantic's int parsing
-    return value
-
-
-Number = BeforeValidator(_number)
-"""In every numeric field of the scenario: refuses booleans, NaN and infinity by name."""
 
 
 class Precision(StrEnum):
@@ -97,7 +74,7 @@ class InlineModel(_Strict):
 
     name: str
     kind: ModelKind = ModelKind.LLM
-    layers: Annotated[int, Number, Field(gt=0, le=1000)]
+    layers: Annotated[int, Number, Field(gt=0, le=MAX_LAYERS)]
     hidden: Annotated[int, Number, Field(gt=0, le=1_000_000)]
     heads: Annotated[int, Number, Field(gt=0, le=10_000)]
     kv_heads: Annotated[int, Number, Field(gt=0, le=10_000)] | None = None
@@ -224,7 +201,7 @@ class Clip(_Strict):
 
 
 class Training(_Strict):
-    global_batch: Annotated[int, Number, Field(gt=0, le=100_000_000)] | None = None
+    global_batch: Annotated[int, Number, Field(gt=0, le=MAX_BATCH)] | None = None
     """Sequences (clips for video) per optimizer step."""
     seq_len: Annotated[int, Number, Field(gt=0, le=100_000_000)] | None = None
     """Sequence length in tokens (default: the model's)."""
@@ -273,7 +250,7 @@ class Stage(_Strict):
     """The stage's clip (default: training.clip, else the model's reference clip)."""
     gpus: Annotated[int, Number, Field(gt=0, le=MAX_GPUS)] | None = None
     """Accelerators of this stage (default: the scenario's gpus)."""
-    global_batch: Annotated[int, Number, Field(gt=0, le=100_000_000)] | None = None
+    global_batch: Annotated[int, Number, Field(gt=0, le=MAX_BATCH)] | None = None
     """Clips per optimizer step in this stage (default: training.global_batch)."""
     samples: Annotated[float, Number, Field(ge=1, le=1e14)] | None = None
     """Clips seen in this stage."""
@@ -291,29 +268,38 @@ class Stage(_Strict):
 
 
 class Parallelism(_Strict):
-    tp: Annotated[int, Number, Field(gt=0)] | None = None
+    tp: Annotated[int, Number, Field(gt=0, le=MAX_GPUS)] | None = None
     """Tensor parallelism (fixed; searched when left out)."""
-    pp: Annotated[int, Number, Field(gt=0)] | None = None
+    pp: Annotated[int, Number, Field(gt=0, le=MAX_GPUS)] | None = None
     """Pipeline parallelism (fixed; searched when left out)."""
-    dp: Annotated[int, Number, Field(gt=0)] | None = None
+    dp: Annotated[int, Number, Field(gt=0, le=MAX_GPUS)] | None = None
     """Data parallelism (fixed; searched when left out)."""
-    cp: Annotated[int, Number, Field(gt=0)] | None = None
+    cp: Annotated[int, Number, Field(gt=0, le=MAX_GPUS)] | None = None
     """Context parallelism (fixed; searched when left out)."""
-    ep: Annotated[int, Number, Field(gt=0)] | None = None
+    ep: Annotated[int, Number, Field(gt=0, le=MAX_GPUS)] | None = None
     """Expert parallelism (fixed; searched when left out)."""
-    microbatch: Annotated[int, Number, Field(gt=0)] | None = None
+    microbatch: Annotated[int, Number, Field(gt=0, le=MAX_BATCH)] | None = None
     """Sequences per micro-batch (fixed; searched when left out)."""
-    interleave: Annotated[int, Number, Field(gt=0)] | None = None
+    interleave: Annotated[int, Number, Field(gt=0, le=MAX_LAYERS)] | None = None
     """Virtual pipeline stages per GPU (fixed; searched when left out)."""
     recompute: Recompute | None = None
     """Activation recomputation (fixed; searched when left out)."""
-    recompute_layers: Annotated[int, Number, Field(ge=0)] | None = None
+    recompute_layers: Annotated[int, Number, Field(ge=0, le=MAX_LAYERS)] | None = None
     """With recompute full: the layers of each pipeline chunk that recompute, the first ones
     (Megatron-core's recompute_method block, recompute_num_layers); left out: all of them."""
     sequence_parallel: bool | None = None
     """Sequence parallelism with TP (fixed; searched when left out)."""
     zero: Annotated[int, Number, Field(ge=0, le=3)] | None = None
     """ZeRO stage 0-3 (fixed; searched when left out)."""
+
+    @model_validator(mode="after")
+    def _recompute_layers_need_full(self) -> Parallelism:
+        if self.recompute_layers is not None and self.recompute not in (None, Recompute.FULL):
+            raise ValueError(
+                f"recompute_layers = {self.recompute_layers} needs recompute full (or left "
+                f"out), not recompute {self.recompute.value}"
+            )
+        return self
 
 
 class Site(_Strict):

@@ -17,10 +17,10 @@ from typing import Any
 
 from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
-from gpuplan.errors import ScenarioError
+from gpuplan.errors import ScenarioError, shorten
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.run import plan
-from gpuplan.scenario.distributions import has_distributions
+from gpuplan.scenario.distributions import find_distributions, has_distributions
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.schema import Scenario
 from gpuplan.search.cache import SearchCache
@@ -74,8 +74,24 @@ def single_scenarios(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [dict(data)] if counts is None else [{**data, "gpus": n} for n in counts]
 
 
+def one_value_each(data: Mapping[str, Any], door: str) -> None:
+    """Refuse a range or distribution where ``door`` takes one value, naming its path (the
+    schema said 'Input should be a valid number' of a mapping the user meant as a range)."""
+    if has_distributions(data):
+        path, _ = next(iter(find_distributions(data).items()))
+        value: Any = data
+        for key in path.split("."):
+            value = value[key]
+        raise ScenarioError(
+            f"{path} = {shorten(repr(value))}",
+            f"{door} takes one value here; a range or distribution is answered by "
+            "`gpuplan plan` with one GPU count (P10/P50/P90), or by plan --json",
+        )
+
+
 def plan_results(data: Mapping[str, Any], catalog: Catalog | None = None) -> list[PlanResult]:
     """The plan of a scenario mapping without distributions, once per GPU count."""
+    one_value_each(data, "a plan table")
     catalog = catalog or load_catalog()
     return [plan(parse_scenario(one), catalog) for one in single_scenarios(data)]
 
@@ -98,6 +114,7 @@ def search_plans(
             return cache.search(*args, options=wider, **kwargs)[1]
         return search(*args, options=wider, **kwargs)
 
+    one_value_each(data, "a search")
     return plan(parse_scenario(data), catalog or load_catalog(), search_fn=search_fn)
 
 

@@ -28,16 +28,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from gpuplan import units
 from gpuplan.accounting.cluster import account_cluster, assess_cluster
-from gpuplan.catalog.loader import Catalog, load_catalog
-from gpuplan.errors import ScenarioError
+from gpuplan.catalog.loader import Catalog, load_catalog, unknown_id_message
+from gpuplan.errors import ScenarioError, shorten
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.run import plan
-from gpuplan.scenario.parse import parse_scenario
-from gpuplan.scenario.schema import MAX_GPUS, MIN_DAYS, Budget
+from gpuplan.scenario.distributions import is_distribution
+from gpuplan.scenario.parse import parse_scenario, parse_section
+from gpuplan.scenario.schema import MAX_GPUS, MIN_DAYS, Budget, Prices, Site
 from gpuplan.search.plans import gpu_range
 from gpuplan.studies.seed import SEED_DAYS, plan_cluster
 
@@ -48,6 +49,9 @@ SHORTLIST = 2
 SMALLEST_GPUS = 8
 """The smallest cluster a budget question considers (one server)."""
 FREE = ("model", "tokens", "samples")
+USED = ("hardware", "gpus", "budget", "site", "prices", "framework", "training")
+"""What a budget question reads; anything else (a cluster, a parallel plan, stages, a
+training precision) would be ignored, so it is refused by name."""
 
 
 @dataclass(frozen=True)
@@ -133,9 +137,15 @@ def parse_budget(data: Mapping[str, Any]) -> tuple[Budget, dict[str, Any]]:
         raise ScenarioError("training.days", "with a budget, give the days as budget.days")
     if "hardware" not in rest:
         raise ScenarioError("hardware", "a budget question needs the accelerator, e.g. h100-sxm")
+    rest = _checked_blocks(rest)
     gpus = rest.get("gpus")
-    if gpus is not None and (not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 1):
-        raise ScenarioError(f"gpus = {gpus!r}", "with a budget: one count >= 1, or leave it out")
+    if gpus is not None and (
+        not isinstance(gpus, int) or isinstance(gpus, bool) or not 1 <= gpus <= MAX_GPUS
+    ):
+        raise ScenarioError(
+            f"gpus = {shorten(repr(gpus))}",
+            f"with a budget: one count from 1 to {MAX_GPUS:,}, or leave it out",
+        )
     if budget.usd is None and budget.mw is None and gpus is None:
         raise ScenarioError(
             f"{days_key} = {budget.days:g}",
@@ -144,11 +154,63 @@ def parse_budget(data: Mapping[str, Any]) -> tuple[Budget, dict[str, Any]]:
     return budget, rest
 
 
+def _checked_blocks(rest: dict[str, Any]) -> dict[str, Any]:
+    """The question's ``site`` and ``prices``, validated before the budget reads them (a
+    range, a list or text there was a TypeError traceback): one value each, as given. A key
+    the question would ignore is refused."""
+    training = rest.get("training") or {}
+    unused = [k for k in rest if k not in USED] + [f"training.{k}" for k in training]
+    if unused:
+        raise ScenarioError(
+            shorten(unused[0]),
+            "a budget question would ignore it (gpuplan chooses the model, plan and training); "
+            "allowed with a budget: hardware, gpus, site, prices, framework",
+        )
+    for path in ("site", "prices"):
+        found = _first_distribution(rest.get(path), path)
+        if found is not None:
+            raise ScenarioError(
+                f"{found} = {shorten(repr(_at(rest, found)))}",
+                "a budget question takes one value, not a range or distribution",
+            )
+    blocks: dict[str, type[BaseModel]] = {"site": Site, "prices": Prices}
+    checked = {
+        path: parse_section(rest[path], path, model).model_dump(exclude_unset=True)
+        for path, model in blocks.items()
+        if rest.get(path) is not None
+    }
+    return {**rest, **checked}
+
+
+def _first_distribution(value: Any, path: str) -> str | None:
+    if not isinstance(value, Mapping):
+        return None
+    if is_distribution(value):
+        return path
+    for key, inner in value.items():
+        found = _first_distribution(inner, f"{path}.{key}")
+        if found is not None:
+            return found
+    return None
+
+
+def _at(data: Mapping[str, Any], path: str) -> Any:
+    for key in path.split("."):
+        data = data[key]
+    return data
+
+
 def _allowed(
     catalog: Catalog, budget: Budget, rest: Mapping[str, Any]
 ) -> tuple[list[tuple[int, float]], list[str]]:
     """The GPU counts the budget allows, each with its days, and how they were bounded."""
-    accelerator = catalog.accelerator(str(rest["hardware"]))
+    hardware = rest["hardware"]
+    if not isinstance(hardware, str) or hardware not in catalog.accelerators:
+        raise ScenarioError(
+            f"hardware = {shorten(repr(hardware))}",
+            unknown_id_message("accelerator", str(hardware), list(catalog.accelerators)),
+        )
+    accelerator = catalog.accelerator(hardware)
     site, prices = dict(rest.get("site") or {}), dict(rest.get("prices") or {})
     price = prices.get("cloud_usd_per_gpu_hour") or accelerator.default_cloud.usd_per_hour
     pue = site.get("pue") or catalog.pue["typical"].value

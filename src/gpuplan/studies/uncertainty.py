@@ -9,9 +9,10 @@ the spread are ranked by the mean |Spearman rank correlation| between the input 
 headline outputs (:data:`HEADLINE_OUTPUTS`); each correlation is reported too.
 
 Speed: a plan search (~0.5 s) depends on the GPU count, the global batch and the sequence
-length, so when a search runs and one of those is uncertain its draws are quantised to at
-most ``levels`` values at the sample quantiles (GPU counts to whole 8-GPU nodes); the result's
-notes say so. Everything else (prices, PUE, grids, MFU, tokens) costs ~0.4 ms a sample.
+(its length, packed samples, a video clip), so when a search runs and one of those is
+uncertain its draws are quantised to at most ``levels`` values at the sample quantiles (GPU
+counts to whole 8-GPU nodes); the result's notes say so. Everything else (prices, PUE, grids,
+MFU, tokens) costs ~0.4 ms a sample.
 
 Left out: correlations between inputs (all are drawn independently) and a variance
 decomposition (the rank correlation orders influence; it does not split the variance).
@@ -27,8 +28,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gpuplan.catalog import Catalog, load_catalog
-from gpuplan.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
-from gpuplan.errors import ScenarioError
+from gpuplan.defaults import DEFAULT_SAMPLES, DEFAULT_SEED, MAX_SAMPLES
+from gpuplan.errors import ScenarioError, require_draws
 from gpuplan.scenario.distributions import (
     Distribution,
     centered,
@@ -59,8 +60,19 @@ DEFAULT_SEARCH_LEVELS = 16
 NODE_GPUS = 8
 """GPUs per node that quantised GPU counts are rounded to (HGX/DGX servers hold 8)."""
 
-SEARCH_INPUTS = {"gpus": NODE_GPUS, "training.global_batch": 1, "training.seq_len": 1}
-"""Inputs of the plan search that are quantised when uncertain, with their rounding step."""
+SEARCH_INPUTS = {
+    "gpus": NODE_GPUS,
+    "training.global_batch": 1,
+    "training.seq_len": 1,
+    "training.packed_sample_tokens": 1,
+    "training.clip.frames": 1,
+    "training.clip.height": 1,
+    "training.clip.width": 1,
+}
+"""Inputs of the plan search that are quantised when uncertain, with their rounding step:
+the GPUs, the batch and the sequence, and what sets a sequence's attention span or length
+(packed samples, a video clip). A continuous packed_sample_tokens ran one search per sample
+(40 samples of DeepSeek-V3 on 1,024 MI300X: over 30 s)."""
 
 HEADLINE_OUTPUTS = (
     "run.days",
@@ -290,6 +302,7 @@ def run_uncertainty(
     cache: SearchCache | None = None,
 ) -> UncertaintyResult:
     """Monte Carlo of a scenario mapping with ranges or distributions in it."""
+    require_draws("samples", samples, 2, MAX_SAMPLES, seed)
     found = find_distributions(data)
     if not found:
         raise ScenarioError("scenario", "holds no range or distribution; plan it directly")
@@ -301,15 +314,14 @@ def run_uncertainty(
     cache = SearchCache() if cache is None else cache
     hits, misses = cache.hits, cache.misses
     rows = [flat_plan(with_values(data, draws.point(i)), catalog, cache) for i in range(samples)]
-
     errors = [str(row["error"]) for row in rows if row["error"] is not None]
     if len(errors) == samples:
         raise ScenarioError("scenario", f"every sample failed; the first: {errors[0]}")
-    feasible = sum(1 for row in rows if row["error"] is None and row.get("fits") is not False)
-    keys = _output_keys(rows)
-    outputs: dict[str, Summary] = {}
-    for key in keys:
-        values = _numeric([row.get(key) for row in rows])
+    fits = [row["error"] is None and row.get("fits") is not False for row in rows]
+    fit = [row if ok else {} for row, ok in zip(rows, fits, strict=True)]  # {}: no numbers
+    feasible, outputs = sum(fits), {}
+    for key in _output_keys(rows):  # over the samples that fit, as the notes say
+        values = _numeric([row.get(key) for row in fit])
         if values is not None and values.max() - values.min() > 1e-9 * np.abs(values).max():
             outputs[key] = Summary.of(values)
     notes = [
@@ -346,5 +358,5 @@ def run_uncertainty(
         outputs=outputs,
         drivers=tuple(_drivers(draws, rows, outputs)),
         notes=tuple(notes),
-        intervals=combined_intervals(rows, seed),
+        intervals=combined_intervals(fit, seed),
     )

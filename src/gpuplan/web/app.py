@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog, load_catalog
+from gpuplan.catalog.schema.base import Number
 from gpuplan.checks.audit_files import audit_data, audits_json
 from gpuplan.checks.claims import check_all
 from gpuplan.defaults import DEFAULT_HOST as DEFAULT_HOST  # re-exported
@@ -93,8 +94,8 @@ class SearchExtras(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    counts: list[Annotated[int, Field(gt=0, le=MAX_GPUS)]] | None = None
-    top: Annotated[int, Field(ge=1)] = 5
+    counts: list[Annotated[int, Number, Field(gt=0, le=MAX_GPUS)]] | None = None
+    top: Annotated[int, Number, Field(ge=1)] = 5
 
 
 def finite(value: Any) -> Any:

@@ -10,12 +10,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 
 from gpuplan.errors import GpuplanError, ScenarioError, shorten
 from gpuplan.web.limits import Limits
@@ -36,6 +39,56 @@ def _detail(loc: list[Any], msg: str, kind: str, status: int, **headers: str) ->
     )
 
 
+BODY_KINDS = {
+    "missing": "body: required, a JSON object (a scenario mapping)",
+    "dict_type": "body: must be a JSON object (a dictionary: the scenario mapping), sent as "
+    "application/json",
+    "json_invalid": "body: not valid JSON",
+}
+"""What a request whose body is not a mapping gets told (it was pydantic's 'Field required'
+or 'Input should be a valid dictionary', naming nothing a user sent)."""
+
+
+UNREADABLE: dict[type[BaseException], str] = {
+    UnicodeDecodeError: "not UTF-8 text",
+    RecursionError: "nested too deeply",
+    ValueError: "a number too long to read, over 4,300 digits",
+}
+"""Why a body could not be parsed, by the parser's exception (FastAPI's 400 names none)."""
+
+
+def _request_message(error: Any) -> str:
+    """One request-validation error as a line naming the field (and the body's trouble)."""
+    loc = [str(p) for p in error.get("loc", ())]
+    kind = str(error.get("type", ""))
+    if loc[:1] == ["body"] and len(loc) <= 2 and kind in BODY_KINDS:
+        context = error.get("ctx") or {}
+        reason = f" ({context['error']})" if kind == "json_invalid" and "error" in context else ""
+        return BODY_KINDS[kind] + reason
+    where = ".".join(loc[1:]) if len(loc) > 1 else ".".join(loc)
+    given = (
+        f" = {shorten(repr(error['input']), 60)}" if "input" in error and kind != "missing" else ""
+    )
+    return f"{where}{given}: {error.get('msg', '')}" if where else str(error.get("msg", ""))
+
+
+def _unreadable_body(cut: int) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """The handler of FastAPI's HTTP errors: its 400 'There was an error parsing the body'
+    (bytes that are no UTF-8, nesting too deep for the parser, a 5,000-digit number) says
+    why, in one line; every other HTTP error keeps FastAPI's answer."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException), "registered for HTTPException"
+        cause = exc.__cause__
+        if exc.status_code != 400 or cause is None:
+            return await http_exception_handler(request, exc)
+        why = UNREADABLE.get(type(cause), f"{type(cause).__name__}: {cause}")
+        return _detail(["body"], shorten(f"body: cannot be read as JSON ({why})", cut),
+                       "body_unreadable", 400)  # fmt: skip
+
+    return handler
+
+
 def install(app: FastAPI, limits: Limits) -> None:
     """Register the handlers on ``app``."""
     cut = limits.max_excerpt_chars
@@ -50,7 +103,9 @@ def install(app: FastAPI, limits: Limits) -> None:
         if isinstance(exc, ValidationError):
             error = exc.errors()[0]
             loc = ["body", *[str(p) for p in error["loc"]]]
-            msg = f"{'.'.join(loc[1:])}: {error['msg']}"
+            text = str(error["msg"]).removeprefix("Value error, ")
+            shown = "" if error["type"] == "missing" else f" = {shorten(repr(error['input']), 60)}"
+            msg = f"{'.'.join(loc[1:])}{shown}: {text}"
             return _detail(loc, shorten(msg, cut), "value", 422)
         return _detail(["body"], shorten(str(exc), cut), "value_error", 422)
 
@@ -59,7 +114,7 @@ def install(app: FastAPI, limits: Limits) -> None:
         detail = [
             {
                 "loc": [shorten(str(p), 60) for p in error.get("loc", ())][:10],
-                "msg": shorten(str(error.get("msg", "")), cut),
+                "msg": shorten(_request_message(error), cut),
                 "type": str(error.get("type", "value")),
             }
             for error in list(errors)[:5]
@@ -82,6 +137,7 @@ def install(app: FastAPI, limits: Limits) -> None:
         msg = "internal error: the server could not answer this request (its log has the details)"
         return _detail([], msg, "internal_error", 500)
 
+    app.add_exception_handler(HTTPException, _unreadable_body(cut))
     app.add_exception_handler(GpuplanError, gpuplan_error)
     app.add_exception_handler(ValueError, value_error)
     app.add_exception_handler(RequestValidationError, request_error)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gpuplan.catalog.schema.base import Positive, PositiveInt, Record
+from gpuplan.catalog.schema.base import Number, Positive, PositiveInt, Record
 
 
 class ModelKind(StrEnum):
@@ -99,6 +99,24 @@ class PublishedBatch(BaseModel):
     """The publication (title, venue or URL, section)."""
 
 
+VIDEO_MAX_PIXELS = 100_000
+"""A video block's frames, height, width and latent channels (the scenario's clip has the
+same bound): published models train on at most a few hundred frames of 1-2K pixels."""
+VIDEO_MAX_FACTOR = 1000
+"""VAE compression and patch sizes (published: 4-16 and 1-2)."""
+VIDEO_MAX_TOKENS = 100_000_000
+"""Text tokens and published latent tokens per clip (the scenario's largest sequence)."""
+VIDEO_MAX_ENCODER_B = 100_000.0
+"""Frozen text encoders, billions of parameters (published: 5-10)."""
+VIDEO_MAX_VAE_FLOPS = 1e9
+"""VAE encoder forward FLOPs per pixel (published: about 1e7). These bounds keep every
+product the model forms from them a finite float (1e300 overflowed the encoder FLOPs)."""
+VIDEO_MAX_BLOCKS = 1000
+"""MMDiT double-stream blocks (an inline model has at most 1,000 layers)."""
+VIDEO_MAX_MODULATION = 100
+"""adaLN modulation matrices per block (FLUX: 6 and 3)."""
+
+
 class Mmdit(BaseModel):
     """MMDiT blocks (Esser et al. 2024, SD3, arXiv 2403.03206; FLUX.1): the first
     ``double_blocks`` layers are double-stream (separate weights for the video and the text
@@ -107,12 +125,12 @@ class Mmdit(BaseModel):
 
     model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
-    double_blocks: Annotated[int, Field(ge=0)]
+    double_blocks: Annotated[int, Number, Field(ge=0, le=VIDEO_MAX_BLOCKS)]
     """Double-stream blocks (FLUX.1 and Open-Sora 2.0: 19 of 57)."""
-    double_modulation: Annotated[int, Field(ge=0)] = 0
+    double_modulation: Annotated[int, Number, Field(ge=0, le=VIDEO_MAX_MODULATION)] = 0
     """``h x h`` adaLN modulation matrices per stream of a double block (FLUX: 6, shift,
     scale and gate for attention and MLP)."""
-    single_modulation: Annotated[int, Field(ge=0)] = 0
+    single_modulation: Annotated[int, Number, Field(ge=0, le=VIDEO_MAX_MODULATION)] = 0
     """``h x h`` adaLN modulation matrices of a single block (FLUX: 3)."""
 
 
@@ -121,29 +139,29 @@ class Video(BaseModel):
 
     model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
-    frames: PositiveInt
-    height: PositiveInt
-    width: PositiveInt
-    vae_temporal: PositiveInt
-    vae_spatial: PositiveInt
-    latent_channels: PositiveInt
-    patch_t: PositiveInt = 1
-    patch_h: PositiveInt = 2
-    patch_w: PositiveInt = 2
-    text_tokens: Annotated[int, Field(ge=0)]
+    frames: Annotated[int, Number, Field(gt=0, le=VIDEO_MAX_PIXELS)]
+    height: Annotated[int, Number, Field(gt=0, le=VIDEO_MAX_PIXELS)]
+    width: Annotated[int, Number, Field(gt=0, le=VIDEO_MAX_PIXELS)]
+    vae_temporal: Annotated[int, Number, Field(gt=0, le=VIDEO_MAX_FACTOR)]
+    vae_spatial: Annotated[int, Number, Field(gt=0, le=VIDEO_MAX_FACTOR)]
+    latent_channels: Annotated[int, Number, Field(gt=0, le=VIDEO_MAX_PIXELS)]
+    patch_t: Annotated[int, Number, Field(gt=0, le=VIDEO_MAX_FACTOR)] = 1
+    patch_h: Annotated[int, Number, Field(gt=0, le=VIDEO_MAX_FACTOR)] = 2
+    patch_w: Annotated[int, Number, Field(gt=0, le=VIDEO_MAX_FACTOR)] = 2
+    text_tokens: Annotated[int, Number, Field(ge=0, le=VIDEO_MAX_TOKENS)]
     text_conditioning: TextConditioning
-    text_encoder_params_b: Annotated[float, Field(ge=0)] = 0.0
-    latent_tokens_published: PositiveInt | None = None
+    text_encoder_params_b: Annotated[float, Number, Field(ge=0, le=VIDEO_MAX_ENCODER_B)] = 0.0
+    latent_tokens_published: Annotated[int, Number, Field(gt=0, le=VIDEO_MAX_TOKENS)] | None = None
     mmdit: Mmdit | None = None
     """MMDiT double- and single-stream blocks (text joins the sequence); None: plain DiT
     blocks (with cross-attention when ``text_conditioning`` says so)."""
-    vae_encoder_flops_per_pixel: Annotated[float, Field(ge=0)] = 0.0
+    vae_encoder_flops_per_pixel: Annotated[float, Number, Field(ge=0, le=VIDEO_MAX_VAE_FLOPS)] = 0.0
     """Forward FLOPs of the VAE encoder per input pixel (per frame pixel), paid per clip
     when latents are not precomputed."""
     latents_precomputed: bool = True
     """Whether the model's paper trained on precomputed VAE latents and text embeddings
     (the default of ``training.precomputed_latents``)."""
-    block_elementwise_bytes: Annotated[float, Field(gt=0, le=1000)] | None = None
+    block_elementwise_bytes: Annotated[float, Number, Field(gt=0, le=1000)] | None = None
     """HBM bytes per token and hidden unit that one block's elementwise kernels move in the
     forward (norms, adaLN modulate and gate, QK-norms, residual adds, casts), counted op by
     op from the model's training code, RoPE and the MLP activation excluded (counted on
@@ -192,6 +210,11 @@ class Model(Record):
         if self.heads % self.kv_heads:
             raise ValueError(
                 f"{self.id}: heads = {self.heads} is not a multiple of kv_heads = {self.kv_heads}"
+            )
+        if self.head_dim is None and self.hidden % self.heads:  # hidden 7, heads 8: size 0
+            raise ValueError(
+                f"{self.id}: hidden = {self.hidden} is not a multiple of heads = {self.heads}; "
+                "give head_dim for heads of another size"
             )
         if self.kind is ModelKind.VIDEO_DIT and self.video is None:
             raise ValueError(f"{self.id}: kind video-dit needs a video block")
