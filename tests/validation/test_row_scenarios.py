@@ -89,7 +89,7 @@ def test_notes_name_what_the_source_did_not_state(catalog: Catalog) -> None:
     ("row_id", "message"),
     [
         ("korthikanti2022", "did you mean korthikanti2022-"),
-        ("no-such-row-at-all", "no such measurement"),
+        ("no-such-row-at-all", "no such row in any table"),
         ("megatronbridge-2509-llama3-70b-gb200-64-fp8cs", "usable_for_validation: false"),
         ("moezoo2025-qwen3-235b-a2a-pp32", "usable_for_validation: false"),
     ],

@@ -22,6 +22,7 @@ from gpuplan.checks.moe_validation import (
     scenario_of,
 )
 from gpuplan.checks.row_plans import best_estimate, stated_plan
+from gpuplan.checks.table_scenarios import table_rows, table_scenario, tables_holding
 from gpuplan.checks.validation import (
     FRAMEWORK_PROFILES,
     _model_of,
@@ -57,22 +58,37 @@ class RowScenario:
     row_id: str
     scenario: dict[str, Any]
     notes: tuple[str, ...]
+    table: str = "dense rows (measurements.yaml)"
+    """The table of ``gpuplan validate`` the row is in."""
+
+
+DENSE, MOE = "dense rows (measurements.yaml)", "MoE rows (moe_measurements.yaml)"
 
 
 def row_scenario(row_id: str, catalog: Catalog) -> RowScenario:
-    """The scenario validate evaluates for row ``row_id`` of measurements.yaml; a
-    :class:`ScenarioError` of one line when the row is unknown or validate does not predict it."""
-    measurements, moe = load_measurements(), load_moe_measurements()
-    if row_id in moe:
-        return _moe_scenario(moe[row_id], catalog)
-    measurement = measurements.get(row_id)
-    if measurement is None:
-        close = nearest_ids(row_id, list(measurements) + list(moe))
+    """The scenario validate evaluates for row ``row_id`` of any of its tables (dense and
+    MoE rows, published runs off the H100 and at scale, video rows, whole runs); a
+    :class:`ScenarioError` of one line when the row is unknown, validate does not predict it
+    or two tables share the id."""
+    tables: dict[str, dict[str, Any]] = {
+        DENSE: dict(load_measurements()),
+        MOE: dict(load_moe_measurements()),
+        **table_rows(),
+    }
+    held = tables_holding(row_id, tables)
+    if not held:
+        close = nearest_ids(row_id, [i for ids in tables.values() for i in ids])
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ScenarioError(
             f"row '{row_id}'",
-            f"no such measurement{hint} (gpuplan validate --json lists the rows' ids)",
+            f"no such row in any table{hint} (gpuplan validate --json lists the rows' ids)",
         )
+    table = held[0]
+    if table == MOE:
+        return _moe_scenario(tables[MOE][row_id], catalog)
+    if table != DENSE:
+        return RowScenario(row_id, *table_scenario(tables[table][row_id]), table)
+    measurement = tables[DENSE][row_id]
     reason = unpredictable(measurement, catalog)
     if reason is not None:
         raise ScenarioError(f"row '{row_id}'", f"validate does not predict it: {reason}")
@@ -126,7 +142,7 @@ def _moe_scenario(measurement: Measurement, catalog: Catalog) -> RowScenario:
             else "the source states the whole plan"
         )
     ]
-    return RowScenario(measurement.id, scenario_of(measurement), tuple(notes))
+    return RowScenario(measurement.id, scenario_of(measurement), tuple(notes), MOE)
 
 
 def _model_field(measurement: Measurement) -> str | dict[str, Any]:

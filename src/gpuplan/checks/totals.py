@@ -17,7 +17,6 @@ from typing import Any
 from gpuplan import units
 from gpuplan.catalog.loader import Catalog, _parse, _read_yaml
 from gpuplan.catalog.schema import RunTotal
-from gpuplan.catalog.schema.runs import BatchPhase
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
@@ -29,18 +28,18 @@ def load_run_totals() -> dict[str, RunTotal]:
     return _parse("run_totals.yaml", "run_totals", RunTotal, _read_yaml("run_totals.yaml"))
 
 
-def scenario_of(run: RunTotal, phase: BatchPhase | None = None) -> dict[str, Any]:
+def scenario_of(run: RunTotal) -> dict[str, Any]:
     """The scenario mapping of a run: only what its reports state (its framework, and its
-    plan where published)."""
+    plan where published); a published batch ramp as stages, one per phase, each at its
+    batch for its tokens (as samples of ``seq_len`` tokens)."""
+    training: dict[str, Any] = {"global_batch": run.global_batch, "seq_len": run.seq_len}
+    if run.batch_schedule is None:
+        training = {"tokens": run.tokens, **training}
     scenario: dict[str, Any] = {
         "model": run.model,
         "hardware": run.accelerator,
         "gpus": run.gpus,
-        "training": {
-            "tokens": phase.tokens if phase else run.tokens,
-            "global_batch": phase.global_batch if phase else run.global_batch,
-            "seq_len": run.seq_len,
-        },
+        "training": training,
     }
     if run.framework is not None:
         scenario["framework"] = run.framework
@@ -48,6 +47,15 @@ def scenario_of(run: RunTotal, phase: BatchPhase | None = None) -> dict[str, Any
         scenario["cluster"] = run.cluster
     if run.parallelism is not None:
         scenario["parallelism"] = dict(run.parallelism)
+    if run.batch_schedule is not None:
+        scenario["stages"] = [
+            {
+                "name": f"batch {phase.global_batch}",
+                "global_batch": phase.global_batch,
+                "samples": phase.tokens / run.seq_len,
+            }
+            for phase in run.batch_schedule
+        ]
     return scenario
 
 
@@ -96,9 +104,10 @@ def plan_text(result: PlanResult) -> str:
 
 def predict_total(run: RunTotal, catalog: Catalog) -> TotalsRow:
     """Plan one run and read its wall-clock days and GPU-hours, failures included; a
-    published batch ramp is planned phase by phase and the phases added up."""
-    phases = run.batch_schedule or (None,)
-    results = [plan(parse_scenario(scenario_of(run, phase)), catalog) for phase in phases]
+    published batch ramp is planned as stages (:func:`scenario_of`), one per phase, and the
+    phases added up."""
+    planned = plan(parse_scenario(scenario_of(run)), catalog)
+    results = planned.stages or (planned,)
     main = results[-1]
     framework = main.resolved.framework.id
     if any(r.run is None for r in results):

@@ -35,8 +35,8 @@ def validate(
         typer.Option(
             "--scenario",
             metavar="ROW_ID",
-            help="Print the scenario validate evaluates for one row (YAML; --json: JSON), "
-            "ready for gpuplan plan FILE.",
+            help="Print the scenario validate evaluates for one row of any of its tables "
+            "(YAML; --json: JSON), ready for gpuplan plan FILE.",
         ),
     ] = None,
 ) -> None:
@@ -78,6 +78,6 @@ def _print_scenario(row_id: str, as_json: bool, catalog: Any) -> None:
         for note in row.notes:
             sys.stderr.write(f"note: {note}\n")
         return
-    header = [f"validation row {row.row_id}, as gpuplan validate evaluates it"]
+    header = [f"validation row {row.row_id} of the {row.table}, as gpuplan validate evaluates it"]
     comments = "".join(f"# {line}\n" for line in header + list(row.notes))
     sys.stdout.write(comments + yaml.safe_dump(row.scenario, sort_keys=False))
