@@ -1,0 +1,141 @@
+"""What the first fuzz campaign of issue 15 left (its second round): yes/no fields that took
+1 or 0, float flags that took NaN and infinity, and the Monte Carlo driver ranking over
+samples that do not fit. Each is now refused by name or computed over what it should be."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gpuplan.errors import ScenarioError
+from gpuplan.scenario.parse import parse_scenario
+
+SMALL: dict[str, Any] = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64}
+INLINE: dict[str, Any] = {  # a small dense model written in the scenario
+    "name": "tiny",
+    "layers": 2,
+    "hidden": 64,
+    "heads": 4,
+    "vocab": 100,
+    "seq_len": 128,
+    "ffn_hidden": 256,
+}
+
+
+def refused(data: dict[str, Any]) -> str:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(data)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # each was read as a boolean by pydantic (1 -> true, 0 -> false, 'yes' -> true)
+        ({**SMALL, "model": {**INLINE, "tied_embeddings": 1}}, "model.tied_embeddings = 1"),
+        ({**SMALL, "parallelism": {"sequence_parallel": 0}}, "parallelism.sequence_parallel = 0"),
+        (
+            {**SMALL, "parallelism": {"sequence_parallel": "yes"}},
+            "parallelism.sequence_parallel = 'yes'",
+        ),
+        ({**SMALL, "cluster": {"rail_optimized": 1.0}}, "cluster.rail_optimized = 1.0"),
+        (
+            {**SMALL, "training": {"precomputed_latents": "true"}},
+            "training.precomputed_latents = 'true'",
+        ),
+    ],
+)
+def test_a_yes_no_field_takes_only_true_or_false(data: dict[str, Any], expected: str) -> None:
+    message = refused(data)
+    assert message == f"{expected}: must be true or false (a YAML boolean)", message
+
+
+def test_a_yes_no_field_takes_true_and_false() -> None:
+    model = {**INLINE, "tied_embeddings": True}
+    scenario = parse_scenario(
+        {**SMALL, "model": model, "parallelism": {"sequence_parallel": False}}
+    )
+    assert scenario.parallelism.sequence_parallel is False
+    assert not isinstance(scenario.model, str) and scenario.model.tied_embeddings is True
+
+
+def test_a_catalog_record_takes_only_true_or_false() -> None:
+    from pydantic import ValidationError
+
+    from gpuplan.catalog.schema import Video
+
+    video = {  # Movie Gen's reference clip and VAE (models.yaml)
+        "frames": 256,
+        "height": 576,
+        "width": 1024,
+        "vae_temporal": 8,
+        "vae_spatial": 8,
+        "latent_channels": 16,
+        "text_tokens": 868,
+        "text_conditioning": "cross-attention",
+    }
+    assert (
+        Video.model_validate({**video, "latents_precomputed": False}).latents_precomputed is False
+    )
+    with pytest.raises(ValidationError, match="must be true or false"):
+        Video.model_validate({**video, "latents_precomputed": 0})
+
+
+FLOAT_FLAGS = {  # every float flag of every command (the scenario's flags are text)
+    "demo": ["--days", "--mfu"],
+    "scaling-fit": ["--level"],
+    "sweep": ["--row-timeout"],
+    "audit": [
+        "--days",
+        "--gpu-hours",
+        "--usd",
+        "--usd-per-gpu-hour",
+        "--params",
+        "--active-params",
+        "--tokens",
+        "--flops",
+    ],
+}
+
+
+def test_every_float_flag_is_found() -> None:
+    from gpuplan.cli.app import app
+    from gpuplan.cli.finite import finite_floats, is_float_flag
+
+    command = finite_floats(app)
+    found = {
+        name: [param.opts[0] for param in sub.params if is_float_flag(param)]
+        for name, sub in command.commands.items()
+    }
+    assert {name: flags for name, flags in found.items() if flags} == FLOAT_FLAGS
+
+
+@pytest.mark.parametrize(
+    ("command", "flag"), [(c, f) for c, flags in FLOAT_FLAGS.items() for f in flags]
+)
+@pytest.mark.parametrize("value", ["nan", "inf", "-Infinity"])
+def test_a_float_flag_must_be_finite(command: str, flag: str, value: str) -> None:
+    # '--days nan' said 'must be <= 3650'; '--row-timeout inf' was taken
+    from typer._click.exceptions import UsageError
+
+    from gpuplan.cli.app import command_app, usage_line
+    from gpuplan.cli.finite import finite_floats
+
+    click_command = finite_floats(command_app([command]))
+    with pytest.raises(UsageError) as caught:
+        click_command.main([command, flag, value], standalone_mode=False)
+    line = usage_line(caught.value)
+    assert line.startswith(f"{flag} = '{value}': must be a finite number (see '"), line
+    assert line.endswith(f" {command} --help')"), line
+
+
+def test_demo_days_nan_is_one_line_naming_the_flag() -> None:
+    from cli_run import run_gpuplan
+
+    done = run_gpuplan("demo", "--days", "nan", timeout_s=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("gpuplan: error: --days = 'nan': must be a finite number")
+    assert done.stderr.count("\n") == 1 and done.stdout == ""
