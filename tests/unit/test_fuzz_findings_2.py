@@ -139,3 +139,39 @@ def test_demo_days_nan_is_one_line_naming_the_flag() -> None:
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("gpuplan: error: --days = 'nan': must be a finite number")
     assert done.stderr.count("\n") == 1 and done.stdout == ""
+
+
+def test_drivers_are_ranked_over_the_samples_that_fit() -> None:
+    # The outputs were over the samples that fit (c94dfc9), the driver ranking still over all.
+    # Six samples of x = 1..6; the four that fit have days 4, 3, 2, 1 (falling as x rises:
+    # Spearman -1); the two that do not fit 10 and 20. Over all six the ranks of the days are
+    # 4, 3, 2, 1, 5, 6: d = -3, -1, 1, 3, 0, 0, so rho = 1 - 6 * 20 / (6 * 35) = 3/7.
+    import numpy as np
+
+    from gpuplan.scenario.distributions import find_distributions
+    from gpuplan.studies.uncertainty import Draws, Summary, _drivers
+
+    found = find_distributions({"gpus": {"low": 1, "high": 6}})
+    draws = Draws(0, 6, found, {"gpus": np.arange(1.0, 7.0)}, ())
+    days = [4.0, 3.0, 2.0, 1.0, 10.0, 20.0]
+    rows: list[dict[str, Any]] = [{"run.days": d} for d in days]
+    fits = [True, True, True, True, False, False]
+    outputs = {"run.days": Summary.of(days[:4])}
+    (driver,) = _drivers(draws, rows, fits, outputs)
+    assert driver.rank_correlation == {"run.days": pytest.approx(-1.0)}
+    assert driver.importance == pytest.approx(1.0)
+    (over_all,) = _drivers(draws, rows, [True] * 6, outputs)
+    assert over_all.rank_correlation["run.days"] == pytest.approx(3 / 7)
+
+
+def test_the_driver_note_says_how_many_samples_it_is_over() -> None:
+    # Llama 3 8B on 64 H100 trains 1e14 tokens in ~1,900 days: below ~34 GPUs it does not fit
+    # the 3,650-day limit (test_fuzz_findings.py), so some of 20 samples do not fit.
+    from gpuplan.studies.uncertainty import run_uncertainty
+
+    data = {**SMALL, "gpus": {"low": 8, "high": 64}, "training": {"tokens": 1e14}}
+    found = run_uncertainty(data, samples=20).to_dict()
+    feasible = found["feasible_samples"]
+    assert 0 < feasible < 20
+    (note,) = [n for n in found["notes"] if n.startswith("Drivers:")]
+    assert f"over the {feasible:,} samples that fit;" in note
