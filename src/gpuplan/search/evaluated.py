@@ -35,6 +35,35 @@ T = TypeVar("T")
 KEPT_BATCHES = 4
 """Evaluated batches kept, least recently used dropped first."""
 
+CHUNK_PLANS = 1 << 17
+"""Plans evaluated together (memory, then step times). A search of DeepSeek-V3 on 24,576 or
+1,000,000 TPU v5p evaluates 1.5 to 1.8 million plans; at once, the intermediate arrays of
+the stage and collective models held a gigabyte and the command spent nearly half its time
+faulting fresh pages in (sys 2.1 s of 4.6 s). In chunks they stay small and are reused, and
+a plan's values are its own row's, so the chunks' results joined are the same values."""
+
+
+def _chunks(size: int) -> list[slice]:
+    return [slice(start, min(size, start + CHUNK_PLANS)) for start in range(0, size, CHUNK_PLANS)]
+
+
+def _joined(parts: list[BatchResult]) -> BatchResult:
+    """The evaluations of consecutive chunks of plans as one: per-plan arrays (and dicts of
+    them) concatenated, the numbers of the context (tokens per step, capacity) as they are."""
+    if len(parts) == 1:
+        return parts[0]
+    fields: dict[str, object] = {}
+    for name, first in parts[0].__dict__.items():
+        values = [getattr(part, name) for part in parts]
+        if isinstance(first, dict):
+            fields[name] = {k: np.concatenate([v[k] for v in values]) for k in first}
+        elif isinstance(first, np.ndarray) and first.ndim:
+            fields[name] = np.concatenate(values)
+        else:
+            fields[name] = first
+    return BatchResult(**fields)  # type: ignore[arg-type]
+
+
 _kept: OrderedDict[bytes, tuple[tuple[object, ...], object]] = OrderedDict()
 _lock = threading.Lock()
 
@@ -149,11 +178,20 @@ def evaluate_plans(pricing: Pricing, batch: PlanBatch) -> Evaluated:
     are never computed."""
 
     def evaluated() -> Evaluated:
-        memory = pricing.memory(batch)
-        fits = np.flatnonzero(pricing.fits(memory))
-        fitting, result = batch.take(fits), None
-        if len(fitting):
-            result = pricing.evaluate(fitting, {k: v[fits] for k, v in memory.items()})
-        return Evaluated(pricing.total_bytes(memory), fitting, result)
+        totals, fitting, results = [], [], []
+        for rows in _chunks(len(batch)):  # each plan's values are its own: the same values
+            plans = batch.take(rows)
+            memory = pricing.memory(plans)
+            fits = np.flatnonzero(pricing.fits(memory))
+            totals.append(pricing.total_bytes(memory))
+            fitting.append(rows.start + fits)
+            if fits.size:
+                fit = {k: v[fits] for k, v in memory.items()}
+                results.append(pricing.evaluate(plans.take(fits), fit))
+        if len(totals) == 1:  # most searches: one chunk, nothing to join
+            return Evaluated(totals[0], batch.take(fitting[0]), results[0] if results else None)
+        fits = np.concatenate(fitting)
+        result = _joined(results) if results else None
+        return Evaluated(np.concatenate(totals), batch.take(fits), result)
 
     return kept_evaluation(tuple(pricing.__dict__.values()), batch, evaluated)
