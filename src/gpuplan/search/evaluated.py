@@ -177,21 +177,22 @@ def evaluate_plans(pricing: Pricing, batch: PlanBatch) -> Evaluated:
     first: most plans do not fit, and their step times (and the layer costs only they need)
     are never computed."""
 
+    def evaluated_chunk(plans: PlanBatch) -> Evaluated:
+        memory = pricing.memory(plans)
+        fits = np.flatnonzero(pricing.fits(memory))
+        fitting, result = plans.take(fits), None
+        if len(fitting):
+            result = pricing.evaluate(fitting, {k: v[fits] for k, v in memory.items()})
+        return Evaluated(pricing.total_bytes(memory), fitting, result)
+
     def evaluated() -> Evaluated:
-        totals, fitting, results = [], [], []
-        for rows in _chunks(len(batch)):  # each plan's values are its own: the same values
-            plans = batch.take(rows)
-            memory = pricing.memory(plans)
-            fits = np.flatnonzero(pricing.fits(memory))
-            totals.append(pricing.total_bytes(memory))
-            fitting.append(rows.start + fits)
-            if fits.size:
-                fit = {k: v[fits] for k, v in memory.items()}
-                results.append(pricing.evaluate(plans.take(fits), fit))
-        if len(totals) == 1:  # most searches: one chunk, nothing to join
-            return Evaluated(totals[0], batch.take(fitting[0]), results[0] if results else None)
-        fits = np.concatenate(fitting)
-        result = _joined(results) if results else None
-        return Evaluated(np.concatenate(totals), batch.take(fits), result)
+        if len(batch) <= CHUNK_PLANS:  # most searches: one chunk, nothing to join
+            return evaluated_chunk(batch)
+        parts = [evaluated_chunk(batch.take(rows)) for rows in _chunks(len(batch))]
+        fitting = PlanBatch(**{k: np.concatenate([getattr(p.fitting, k) for p in parts])
+                               for k in batch.__dict__})  # fmt: skip
+        results = [p.result for p in parts if p.result is not None]
+        joined = _joined(results) if results else None
+        return Evaluated(np.concatenate([p.memory_bytes for p in parts]), fitting, joined)
 
     return kept_evaluation(tuple(pricing.__dict__.values()), batch, evaluated)
