@@ -18,6 +18,7 @@ from rich.console import Console
 
 from gpuplan.cli import GC_THRESHOLDS
 from gpuplan.cli.audit import audit as audit_command
+from gpuplan.cli.finite import finite_floats
 from gpuplan.cli.flags import with_scenario_flags
 from gpuplan.cli.report import report as report_command
 from gpuplan.cli.serve import serve as serve_command
@@ -334,7 +335,7 @@ def main() -> None:
     gc.freeze()  # what the command line has built so far lives until the command exits
     gc.set_threshold(*GC_THRESHOLDS)
     try:
-        code = command_app(sys.argv[1:2])(standalone_mode=False)
+        code = finite_floats(command_app(sys.argv[1:2]))(standalone_mode=False)
     except GpuplanError as exc:
         sys.stderr.write(f"gpuplan: error: {exc}\n")
         raise SystemExit(2) from None

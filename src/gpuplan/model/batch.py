@@ -103,8 +103,8 @@ class PlanBatch:
             recompute_layers=None if (n := int(self.recompute_layers[index])) < 0 else n,
         )
 
-    def take(self, mask: np.ndarray) -> PlanBatch:
-        """The plans where ``mask`` is true (or at the given indices)."""
+    def take(self, mask: np.ndarray | slice) -> PlanBatch:
+        """The plans where ``mask`` is true (or at the given indices, or in a slice: views)."""
         return PlanBatch(**{k: v[mask] for k, v in self.__dict__.items()})
 
 

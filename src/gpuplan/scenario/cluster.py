@@ -11,11 +11,11 @@ from __future__ import annotations
 import itertools
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from gpuplan.catalog.loader import Catalog, unknown_id_message
 from gpuplan.catalog.schema import Accelerator, Cluster, FabricTier, Transport
-from gpuplan.catalog.schema.base import Number
+from gpuplan.catalog.schema.base import Number, Strict
 from gpuplan.errors import ScenarioError
 
 MIN_GB_PER_S = 1.0
@@ -26,9 +26,7 @@ MIN_GBIT_PER_S = 1.0
 """The slowest scale-out NIC an inline cluster may have, Gb/s per GPU (1 Gigabit Ethernet)."""
 
 
-class InlineTier(BaseModel):
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
-
+class InlineTier(Strict):
     name: str = "tier"
     gpus: Annotated[int, Number, Field(gt=0, le=100_000_000)]
     """GPUs under one unit of the tier."""
@@ -36,10 +34,8 @@ class InlineTier(BaseModel):
     """Downlink over uplink bandwidth of one unit (1: non-blocking)."""
 
 
-class InlineCluster(BaseModel):
+class InlineCluster(Strict):
     """A cluster written in the scenario, or overrides of a catalog profile's fields."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     id: str | None = None
     """The catalog profile to start from (default: the accelerator's reference profile)."""

@@ -12,8 +12,6 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -23,7 +21,7 @@ from pydantic import (
 
 from gpuplan import units
 from gpuplan.catalog.schema import Ffn, Model, ModelKind, Norm, Position, Video
-from gpuplan.catalog.schema.base import Number
+from gpuplan.catalog.schema.base import Number, Strict
 from gpuplan.catalog.shapes import parameter_count
 from gpuplan.errors import ScenarioError
 from gpuplan.scenario.cluster import InlineCluster
@@ -65,8 +63,8 @@ class Objective(StrEnum):
     """Step time alone (failures ignored when choosing the plan)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
+class _Strict(Strict):
+    """Every section of the scenario: frozen, no unknown keys, booleans only true or false."""
 
 
 class InlineModel(_Strict):

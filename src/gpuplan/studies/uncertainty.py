@@ -268,14 +268,17 @@ def _spearman(x: NDArray[np.float64], y: NDArray[np.float64]) -> float | None:
 
 
 def _drivers(
-    draws: Draws, rows: list[dict[str, Scalar]], outputs: Mapping[str, Summary]
+    draws: Draws, rows: list[dict[str, Scalar]], fits: list[bool], outputs: Mapping[str, Summary]
 ) -> list[Driver]:
+    """The inputs ranked over the samples that fit, as the outputs are: a sample that does
+    not fit has no run, and its numbers (a step time that does not fit memory) would rank an
+    input by what it does to plans nobody can run."""
     headline = [key for key in HEADLINE_OUTPUTS if key in outputs]
     drivers = []
     for path, drawn in draws.values.items():
         correlations: dict[str, float] = {}
         for key in headline:
-            keep = [i for i, row in enumerate(rows) if row.get(key) is not None]
+            keep = [i for i, row in enumerate(rows) if fits[i] and row.get(key) is not None]
             column = np.asarray([rows[i][key] for i in keep], dtype=np.float64)
             rho = _spearman(drawn[keep], column)
             if rho is not None:
@@ -344,8 +347,8 @@ def run_uncertainty(
         )
     notes.append(
         "Drivers: ranked by the mean |Spearman rank correlation| between each input and "
-        f"{', '.join(HEADLINE_OUTPUTS)}; inputs are drawn independently, and the ranking "
-        "orders influence without splitting the variance."
+        f"{', '.join(HEADLINE_OUTPUTS)} over the {feasible:,} samples that fit; inputs are "
+        "drawn independently, and the ranking orders influence without splitting the variance."
     )
     return UncertaintyResult(
         seed=seed,
@@ -356,7 +359,7 @@ def run_uncertainty(
             for path in draws.values
         },
         outputs=outputs,
-        drivers=tuple(_drivers(draws, rows, outputs)),
+        drivers=tuple(_drivers(draws, rows, fits, outputs)),
         notes=tuple(notes),
         intervals=combined_intervals(fit, seed),
     )

@@ -28,14 +28,15 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from importlib import resources
 from typing import Annotated, Any
 
 import jinja2
 import yaml
-from fastapi import Body, FastAPI
+from fastapi import Body, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -264,7 +265,40 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     _page_routes(app, _page(planner.catalog))
     _api_routes(app, planner)
+    _answer_head(app)
     return app
+
+
+class _HeadRoute(APIRoute):
+    """A GET route's twin for HEAD: the same status and headers (Content-Length included),
+    no body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def head(request: Request) -> Response:
+            response = await handler(request)
+            response.body = b""
+            return response
+
+        return head
+
+
+def _answer_head(app: FastAPI) -> None:
+    """Every GET route answers HEAD as GET without a body, as HTTP requires (a server must
+    support GET and HEAD; FastAPI registers GET alone, so HEAD / was a 405). The twins stay
+    out of the OpenAPI schema, whose operations are the GET ones."""
+    for route in list(app.router.routes):
+        if isinstance(route, APIRoute) and "GET" in (route.methods or ()):
+            app.router.add_api_route(
+                route.path,
+                route.endpoint,
+                methods=["HEAD"],
+                response_class=route.response_class,
+                include_in_schema=False,
+                name=route.name,
+                route_class_override=_HeadRoute,
+            )
 
 
 def _page_routes(app: FastAPI, page: str) -> None:

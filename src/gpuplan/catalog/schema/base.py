@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Any
+import types
+from functools import cache
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 
 def _number(value: Any) -> Any:
@@ -47,10 +49,36 @@ PositiveInt = Annotated[int, Field(gt=0)]
 Fraction = Annotated[float, Field(gt=0, le=1)]
 
 
-class Record(BaseModel):
-    """Base of every catalog record: frozen, no unknown keys, a source and a date."""
+@cache
+def _takes_bool(model: type[BaseModel], name: str) -> bool:
+    """Whether the field is a yes/no field (``bool`` or ``bool | None``)."""
+    field = model.model_fields.get(name)
+    annotation = field.annotation if field is not None else None
+    if annotation is bool:
+        return True
+    return get_origin(annotation) in (Union, types.UnionType) and bool in get_args(annotation)
+
+
+class Strict(BaseModel):
+    """Base of every block a user or a data file writes (catalog records and their nested
+    blocks, the scenario's sections): frozen, no unknown keys, and a yes/no field takes only
+    true or false. pydantic would read 1, 0, 'yes', 'off' or 'f' as a boolean, so that
+    ``tied_embeddings: 1`` passed; this is the one place booleans are defined."""
 
     model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _boolean_only(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) or value is None or info.field_name is None:
+            return value
+        if _takes_bool(cls, info.field_name):
+            raise ValueError("must be true or false (a YAML boolean)")
+        return value
+
+
+class Record(Strict):
+    """Base of every catalog record: frozen, no unknown keys, a source and a date."""
 
     source: str = Field(min_length=3)
     retrieved: dt.date

@@ -13,10 +13,10 @@ import itertools
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gpuplan import units
-from gpuplan.catalog.schema.base import Positive, PositiveInt, Record
+from gpuplan.catalog.schema.base import Positive, PositiveInt, Record, Strict
 
 
 class Transport(StrEnum):
@@ -30,10 +30,8 @@ class Transport(StrEnum):
     """TPU inter-chip interconnect (a 3D torus inside a pod) plus the data-centre network."""
 
 
-class FabricTier(BaseModel):
+class FabricTier(Strict):
     """One tier of the scale-out fabric (leaf, spine, core, ...)."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     name: str = Field(min_length=1)
     gpus: PositiveInt

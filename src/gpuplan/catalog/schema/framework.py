@@ -6,9 +6,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from gpuplan.catalog.schema.base import Positive, PositiveInt, Record
+from gpuplan.catalog.schema.base import Positive, PositiveInt, Record, Strict
 
 
 class AttentionKernel(StrEnum):
@@ -27,11 +27,9 @@ class AttentionKernel(StrEnum):
     """Batched GEMMs around a fused scale-mask-softmax kernel (Megatron-LM before 2023)."""
 
 
-class StackBenchmark(BaseModel):
+class StackBenchmark(Strict):
     """One published throughput of a training stack, run as published, that its
     ``stack_efficiency`` is fitted on (gpuplan.checks.stack_fit)."""
-
-    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     model: str
     accelerator: str

@@ -7,10 +7,10 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gpuplan import units
-from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record
+from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record, Strict
 
 
 class Vendor(StrEnum):
@@ -32,10 +32,8 @@ class PriceTerm(StrEnum):
     CAPACITY_BLOCK = "capacity-block"
 
 
-class PurchasePrice(BaseModel):
+class PurchasePrice(Strict):
     """One representative purchase price of the accelerator alone (no server share)."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     usd: Positive
     date: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")
@@ -43,10 +41,8 @@ class PurchasePrice(BaseModel):
     source: str = Field(min_length=3)
 
 
-class CloudPrice(BaseModel):
+class CloudPrice(Strict):
     """A rental price per accelerator-hour from one provider on one date."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     provider: str
     usd_per_hour: Positive
@@ -122,12 +118,10 @@ class Accelerator(Record):
         return self.cloud[0]
 
 
-class AttentionPoint(BaseModel):
+class AttentionPoint(Strict):
     """A fused attention kernel's rate at one sequence length, as fractions of the dense
     BF16 peak (causal FLOPs; the backward counted as 2.5 forwards, FlashAttention's
     convention)."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     seq_len: PositiveInt
     """Queries (and keys) per sequence that one kernel call sees."""
@@ -135,12 +129,10 @@ class AttentionPoint(BaseModel):
     backward: Fraction
 
 
-class NoncausalPoint(BaseModel):
+class NoncausalPoint(Strict):
     """How much faster, per FLOP, a fused attention kernel runs without a causal mask than
     with one at one sequence length (non-causal rate / causal rate, each over its own
     FLOPs: s^2 and about s^2 / 2)."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     seq_len: PositiveInt
     forward: Annotated[float, Field(ge=0.5, le=4)]

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record
+from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record, Strict
 from gpuplan.catalog.schema.models import Ffn
 
 
-class InlineShape(BaseModel):
+class InlineShape(Strict):
     """A model shape given inline in a measurement, when no catalog model matches it."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     layers: PositiveInt
     hidden: PositiveInt
@@ -24,9 +22,7 @@ class InlineShape(BaseModel):
     vocab: PositiveInt | None
 
 
-class MeasuredPlan(BaseModel):
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
-
+class MeasuredPlan(Strict):
     tp: PositiveInt | None
     pp: PositiveInt | None
     dp: PositiveInt | None
@@ -42,9 +38,7 @@ class MeasuredPlan(BaseModel):
     zero: Annotated[int, Field(ge=0, le=3)] | None
 
 
-class Measured(BaseModel):
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
-
+class Measured(Strict):
     iteration_time_s: Positive | None = None
     tokens_per_s_per_gpu: Positive | None = None
     tflops_per_gpu: Positive | None = None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from gpuplan.catalog.schema.base import Number, Positive, PositiveInt, Record
+from gpuplan.catalog.schema.base import Number, Positive, PositiveInt, Record, Strict
 
 
 class ModelKind(StrEnum):
@@ -43,10 +43,8 @@ class TextConditioning(StrEnum):
     JOINT = "joint"
 
 
-class Moe(BaseModel):
+class Moe(Strict):
     """Mixture-of-experts layers (Mixtral, DeepSeek-V3)."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     experts: PositiveInt
     top_k: PositiveInt
@@ -75,10 +73,8 @@ class Moe(BaseModel):
         return self
 
 
-class Mla(BaseModel):
+class Mla(Strict):
     """DeepSeek multi-head latent attention (DeepSeek-V2/V3)."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     q_lora_rank: PositiveInt
     kv_lora_rank: PositiveInt
@@ -87,10 +83,8 @@ class Mla(BaseModel):
     v_head_dim: PositiveInt
 
 
-class PublishedBatch(BaseModel):
+class PublishedBatch(Strict):
     """The global batch a model was trained with, as its authors published it."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     sequences: PositiveInt
     """Sequences (clips for video) per optimizer step, at ``seq_len`` tokens each."""
@@ -117,13 +111,11 @@ VIDEO_MAX_MODULATION = 100
 """adaLN modulation matrices per block (FLUX: 6 and 3)."""
 
 
-class Mmdit(BaseModel):
+class Mmdit(Strict):
     """MMDiT blocks (Esser et al. 2024, SD3, arXiv 2403.03206; FLUX.1): the first
     ``double_blocks`` layers are double-stream (separate weights for the video and the text
     tokens, one joint attention over both), the rest single-stream (one set of weights,
     attention and MLP in parallel, as in Dehghani et al. 2023, arXiv 2302.05442)."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     double_blocks: Annotated[int, Number, Field(ge=0, le=VIDEO_MAX_BLOCKS)]
     """Double-stream blocks (FLUX.1 and Open-Sora 2.0: 19 of 57)."""
@@ -134,10 +126,8 @@ class Mmdit(BaseModel):
     """``h x h`` adaLN modulation matrices of a single block (FLUX: 3)."""
 
 
-class Video(BaseModel):
+class Video(Strict):
     """How a video diffusion transformer turns a clip into tokens."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     frames: Annotated[int, Number, Field(gt=0, le=VIDEO_MAX_PIXELS)]
     height: Annotated[int, Number, Field(gt=0, le=VIDEO_MAX_PIXELS)]
@@ -245,10 +235,8 @@ class Model(Record):
         return min(seq_len, self.packed_sample_tokens)
 
 
-class ShapePoint(BaseModel):
+class ShapePoint(Strict):
     """One published model of a shape family: its size and its shapes."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     params_b: Positive
     """Published size, billions of parameters."""

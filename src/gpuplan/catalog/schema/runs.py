@@ -6,10 +6,10 @@ import datetime as dt
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gpuplan import units
-from gpuplan.catalog.schema.base import Positive, PositiveInt, Record
+from gpuplan.catalog.schema.base import Positive, PositiveInt, Record, Strict
 
 
 class RunDomain(StrEnum):
@@ -85,10 +85,8 @@ class Run(Record):
         return None if self.days is None else self.days * units.DAY_S
 
 
-class BatchPhase(BaseModel):
+class BatchPhase(Strict):
     """One phase of a published batch ramp: its batch (sequences) and the tokens it ran."""
-
-    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     global_batch: PositiveInt
     tokens: Positive
