@@ -11,6 +11,7 @@ from rich.console import Console
 import gpuplan
 from gpuplan.catalog import Catalog
 from gpuplan.checks.suite import ValidationSuite
+from gpuplan.checks.totals import summarize_totals
 from gpuplan.checks.video import summarize_video
 from gpuplan.report.validation_suite import suite_dict, suite_tables
 
@@ -26,7 +27,8 @@ def test_every_miss_is_named_and_nothing_else(suite: ValidationSuite) -> None:
     assert missed_targets <= named
     assert ("video" in named) == (not summarize_video(suite.video).passed)
     assert ("intervals" in named) == (not suite.coverage.passed)
-    assert named <= missed_targets | {"video", "intervals"}
+    assert ("totals" in named) == (not summarize_totals(suite.totals).passed)
+    assert named <= missed_targets | {"video", "intervals", "totals"}
     assert suite.passed == (not suite.failures)
 
 

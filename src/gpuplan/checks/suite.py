@@ -2,9 +2,9 @@
 
 The command line prints it (tables, or ``--json``) and exits by :attr:`ValidationSuite.passed`;
 a library user gets the same object from :func:`validate_all`. What passes is decided here,
-once: every step-time target of ``validation_targets.yaml``, the video target, and the
-prediction intervals' coverage. The MoE bar, the totals and the tables of published runs
-with partly stated plans are reported, not an exit status.
+once: every step-time target of ``validation_targets.yaml``, the video target, the totals
+target (``run_totals.yaml``) and the prediction intervals' coverage. The MoE bar and the
+tables of published runs with partly stated plans are reported, not an exit status.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from gpuplan.checks.chip_runs import ChipRunRow, predict_chip_runs, predict_scal
 from gpuplan.checks.kernel_checks import KernelCheck, kernel_checks
 from gpuplan.checks.moe_validation import validate_moe
 from gpuplan.checks.residuals import Coverage, interval_coverage, residual_rows
-from gpuplan.checks.totals import TotalsRow, predict_totals
+from gpuplan.checks.totals import TotalsRow, predict_totals, summarize_totals
 from gpuplan.checks.validation import TargetResult, ValidationRow, check_targets, validate
 from gpuplan.checks.video import VideoRow, predict_video_rows, summarize_video
 
@@ -44,12 +44,19 @@ class ValidationSuite:
 
     @property
     def failures(self) -> list[str]:
-        """What is missed, in words: each failed target, the video target, the coverage."""
+        """What is missed, in words: each failed target, the video and totals targets, the
+        coverage."""
         missed = [f"{t.target.id}: {'; '.join(t.failures)}" for t in self.targets if not t.passed]
         video = summarize_video(self.video)
         if not video.passed:
             median = "none" if video.median_abs_error is None else f"{video.median_abs_error:.1%}"
             missed.append(f"video: median {median} > {video.target.median_abs_max:.0%}")
+        totals = summarize_totals(self.totals)
+        if not totals.passed:
+            median = (
+                "none" if totals.median_abs_stated is None else f"{totals.median_abs_stated:.1%}"
+            )
+            missed.append(f"totals: median {median} > {totals.target.median_abs_max:.0%}")
         if not self.coverage.passed:
             missed.append(f"intervals: {self.coverage.fraction:.0%} covered")
         return missed

@@ -16,7 +16,7 @@ from typing import Any
 
 from gpuplan import units
 from gpuplan.catalog.loader import Catalog, _parse, _read_yaml
-from gpuplan.catalog.schema import RunTotal
+from gpuplan.catalog.schema import RunTotal, TotalsTarget
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
@@ -26,6 +26,13 @@ from gpuplan.scenario.parse import parse_scenario
 def load_run_totals() -> dict[str, RunTotal]:
     """The catalogued runs (run_totals.yaml), by id."""
     return _parse("run_totals.yaml", "run_totals", RunTotal, _read_yaml("run_totals.yaml"))
+
+
+def load_totals_target() -> TotalsTarget:
+    """The bar of the totals (run_totals.yaml ``target``)."""
+    data = _read_yaml("run_totals.yaml")
+    parsed = _parse("run_totals.yaml", "target", TotalsTarget, {"target": [data.get("target")]})
+    return next(iter(parsed.values()))
 
 
 def scenario_of(run: RunTotal) -> dict[str, Any]:
@@ -144,6 +151,14 @@ class TotalsSummary:
     median_abs_all: float | None
     median_abs_days: float | None
     """Over the runs with published days."""
+    target: TotalsTarget
+    """The bar ``median_abs_stated`` must meet."""
+
+    @property
+    def passed(self) -> bool:
+        return self.median_abs_stated is not None and (
+            self.median_abs_stated <= self.target.median_abs_max
+        )
 
 
 def _median_abs(errors: list[float | None]) -> float | None:
@@ -159,4 +174,5 @@ def summarize_totals(rows: list[TotalsRow]) -> TotalsSummary:
         median_abs_stated=_median_abs([r.gpu_hours_error for r in stated]),
         median_abs_all=_median_abs([r.gpu_hours_error for r in rows]),
         median_abs_days=_median_abs([r.days_error for r in rows]),
+        target=load_totals_target(),
     )

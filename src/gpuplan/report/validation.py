@@ -106,6 +106,8 @@ def totals_dict(totals: Sequence[TotalsRow]) -> dict[str, Any]:
             "median_abs_gpu_hours_error_stated": summary.median_abs_stated,
             "median_abs_gpu_hours_error_all": summary.median_abs_all,
             "median_abs_days_error": summary.median_abs_days,
+            "target_median_abs_max": summary.target.median_abs_max,
+            "passed": summary.passed,
         },
     }
 
@@ -203,7 +205,10 @@ def _totals_summary(totals: Sequence[TotalsRow]) -> Text:
         f"{s.stated} runs that state GPUs, tokens and batch; "
         f"{_percent(s.median_abs_all, signed=False)} over all {s.runs} "
         "(*: GPU count not published, estimated; a/b: the plan occupies a of the b GPUs "
-        "charged; plans in --json)"
+        "charged; plans in --json); target "
+        f"<= {s.target.median_abs_max:.0%} over the runs that state their setup: "
+        f"{'pass' if s.passed else 'MISS'}",
+        style="green" if s.passed else "red",
     )
 
 

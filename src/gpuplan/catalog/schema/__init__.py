@@ -61,6 +61,7 @@ from gpuplan.catalog.schema.runs import (
     Run,
     RunDomain,
     RunTotal,
+    TotalsTarget,
 )
 from gpuplan.catalog.schema.site import (
     ElectricityPrice,
@@ -124,6 +125,7 @@ __all__ = [
     "StackBenchmark",
     "SystemParameter",
     "TextConditioning",
+    "TotalsTarget",
     "Transport",
     "Trend",
     "TrendQuantity",
