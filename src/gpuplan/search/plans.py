@@ -303,7 +303,7 @@ def _rank(
     if options.rank_by is None:
         order = _smallest(times, options.top)
     else:  # by rank, ties (no progress: inf) by step time
-        order = np.lexsort((times, options.rank_by(fitting, result)))
+        order = _smallest(options.rank_by(fitting, result), options.top, then=times)
     peak = accelerator.peak_bf16_flops_per_s
 
     def step(index: int) -> StepEstimate:
@@ -311,22 +311,25 @@ def _rank(
         assert isinstance(estimate, StepEstimate), "only feasible plans are converted"
         return estimate
 
-    top = tuple(step(int(i)) for i in order[: options.top])
+    top = tuple(step(int(i)) for i in order)
     used = fitting.tp * fitting.pp * fitting.dp * fitting.cp
     pareto = tuple(step(i) for i in _pareto(times, result.memory_bytes, used))
     return top, pareto, step(int(np.argmin(times))) if options.rank_by else None
 
 
-def _smallest(values: np.ndarray, count: int) -> np.ndarray:
-    """``np.argsort(values, kind="stable")[:count]`` (ties in index order), without sorting
-    every value: those up to the ``count``-th smallest, sorted."""
-    if count >= values.size or count <= 0:
-        return np.argsort(values, kind="stable")[: max(count, 0)]
-    threshold = np.partition(values, count - 1)[count - 1]
-    if np.isnan(threshold):
-        return np.argsort(values, kind="stable")[:count]
-    candidates = np.flatnonzero(values <= threshold)
-    return candidates[np.argsort(values[candidates], kind="stable")][:count]
+def _smallest(values: np.ndarray, count: int, then: np.ndarray | None = None) -> np.ndarray:
+    """``np.argsort(values, kind="stable")[:count]`` (ties in index order), or with ``then``
+    ``np.lexsort((then, values))[:count]``, without sorting every value: those up to the
+    ``count``-th smallest, sorted."""
+    candidates = np.arange(values.size)
+    if 0 < count < values.size:
+        threshold = np.partition(values, count - 1)[count - 1]
+        if not np.isnan(threshold):
+            candidates = np.flatnonzero(values <= threshold)
+    keys = values[candidates]
+    if then is None:
+        return candidates[np.argsort(keys, kind="stable")][: max(count, 0)]
+    return candidates[np.lexsort((then[candidates], keys))][: max(count, 0)]
 
 
 def _pareto(time_s: np.ndarray, memory_bytes: np.ndarray, gpus_used: np.ndarray) -> list[int]:
