@@ -5,6 +5,7 @@ reliability estimate equals a fresh one."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from gpuplan.catalog import Catalog
@@ -49,3 +50,22 @@ def test_a_kept_reliability_estimate_equals_a_fresh_one(catalog: Catalog) -> Non
     kept = estimate_plan_reliability(*args)
     fresh = estimate_plan_reliability.__wrapped__(*args)
     assert kept == fresh and estimate_plan_reliability(*args) is kept
+
+
+def test_the_kept_rank_equals_a_fresh_one(catalog: Catalog, monkeypatch: Any) -> None:
+    """The search ranks its plans with the time-to-train rank the block recompute computed
+    (when it changed no plan); ranking them afresh gives the same result."""
+    from gpuplan.search import plans
+
+    scenario = {**BASE, "model": "llama3-70b", "gpus": 3072}
+    kept = plan(scenario, catalog).to_dict()
+    block = plans.with_block_recompute
+
+    def fresh(*args: Any) -> Any:
+        return replace(block(*args), score=None)
+
+    monkeypatch.setattr(plans, "with_block_recompute", fresh)
+    again = plan(scenario, catalog).to_dict()
+    for result in (kept, again):
+        result["search"].pop("elapsed_s"), result["search"].pop("plans_per_s")
+    assert kept["search"]["top"] and kept == again

@@ -41,7 +41,7 @@ from gpuplan.model.step import StepEstimate, step_from_batch
 from gpuplan.scenario.plan import Recompute
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 from gpuplan.search.block_recompute import with_block_recompute
-from gpuplan.search.evaluated import Pricing, evaluate_plans
+from gpuplan.search.evaluated import Evaluated, Pricing, evaluate_plans
 from gpuplan.search.framework_limits import restrict_to_framework
 
 MICROBATCHES = (1, 2, 4, 8, 16, 32)
@@ -278,7 +278,7 @@ def _search(
     pareto: tuple[StepEstimate, ...] = ()
     fastest = None
     if evaluated.result is not None:
-        top, pareto, fastest = _rank(evaluated.fitting, evaluated.result, options, accelerator)
+        top, pareto, fastest = _rank(evaluated, evaluated.result, options, accelerator)
     return SearchResult(
         gpus=gpus,
         enumerated=enumerated,
@@ -295,15 +295,16 @@ def _search(
 
 
 def _rank(
-    fitting: PlanBatch, result: BatchResult, options: SearchOptions, accelerator: Accelerator
+    evaluated: Evaluated, result: BatchResult, options: SearchOptions, accelerator: Accelerator
 ) -> tuple[tuple[StepEstimate, ...], tuple[StepEstimate, ...], StepEstimate | None]:
     """Of the plans that fit (``result`` their evaluation), the ``options.top`` best, the
     Pareto front and, when ranked by ``options.rank_by``, the plan of the shortest step."""
-    times = result.time_s
+    times, fitting, score = result.time_s, evaluated.fitting, evaluated.score
     if options.rank_by is None:
         order = _smallest(times, options.top)
-    else:  # by rank, ties (no progress: inf) by step time
-        order = _smallest(options.rank_by(fitting, result), options.top, then=times)
+    else:  # by rank (kept from the block recompute's), ties (no progress: inf) by step time
+        score = options.rank_by(fitting, result) if score is None else score
+        order = _smallest(score, options.top, then=times)
     peak = accelerator.peak_bf16_flops_per_s
 
     def step(index: int) -> StepEstimate:
