@@ -318,6 +318,24 @@ def test_the_smallest_equal_a_stable_sort(values: list[int], count: int) -> None
     assert _smallest(times, count).tolist() == expected.tolist()
 
 
+KEYS = st.sampled_from([0.0, 1.0, 2.0, 3.0, math.inf, math.nan])
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.tuples(KEYS, KEYS), min_size=1, max_size=120), count=st.integers(0, 12))
+def test_the_smallest_by_rank_equal_a_full_lexsort(
+    rows: list[tuple[float, float]], count: int
+) -> None:
+    """The top plans by a rank (ties by step time, then enumeration order): the first
+    ``count`` of a lexsort of every plan, with ties, inf (no progress) and NaN in both keys."""
+    from gpuplan.search.plans import _smallest
+
+    rank = np.asarray([r[0] for r in rows])
+    times = np.asarray([r[1] for r in rows])
+    expected = np.lexsort((times, rank))[:count]
+    assert _smallest(rank, count, then=times).tolist() == expected.tolist()
+
+
 @settings(max_examples=200, deadline=None)
 @given(rows=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 3), st.integers(0, 40)),
                      min_size=1, max_size=120), sort=st.booleans())  # fmt: skip

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from gpuplan import units
 from gpuplan.accounting import (
@@ -191,7 +192,28 @@ def _scaling(
     )
 
 
+_KEPT_SOURCES: dict[tuple[Any, ...], tuple[tuple[object, ...], tuple[SourceRef, ...]]] = {}
+""":func:`sources` by the identities of the records it reads; each entry holds its records
+(so no identity is reused while it lives). A Monte Carlo's samples share them."""
+
+
 def sources(
+    catalog: Catalog, r: ResolvedScenario, system_ids: list[str], framework_id: str
+) -> list[SourceRef]:
+    """The catalog records a result used (a new list: callers add to it)."""
+    records = (catalog, r.accelerator, r.model, r.grid, r.household, r.electricity)
+    site = r.scenario.site
+    flags = (r.scenario.prices.cloud_usd_per_gpu_hour is None, site.power_usd_per_kwh is None,
+             site.pue is None)  # fmt: skip
+    key = (*map(id, records), *flags, framework_id, *system_ids)
+    if (kept := _KEPT_SOURCES.get(key)) is None:
+        if len(_KEPT_SOURCES) >= 256:
+            _KEPT_SOURCES.clear()
+        kept = _KEPT_SOURCES[key] = (records, tuple(_sources(catalog, r, system_ids, framework_id)))
+    return list(kept[1])
+
+
+def _sources(
     catalog: Catalog, r: ResolvedScenario, system_ids: list[str], framework_id: str
 ) -> list[SourceRef]:
     accelerator, model = r.accelerator, r.model

@@ -7,6 +7,7 @@ from typing import Any
 
 from gpuplan import __version__, units
 from gpuplan.catalog.shapes import ParameterCount, video_tokens_per_sample
+from gpuplan.model.memory import MemoryEstimate
 from gpuplan.model.step import Infeasible, StepEstimate
 from gpuplan.planning.accounts import RunAccounts, SourceRef
 from gpuplan.planning.intervals import interval_dict
@@ -54,8 +55,10 @@ class PlanResult:
         without serialising the rest (the search's plan lists)."""
         return step_dict(self.resolved, self.step, self.run, self.step_time_s)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The stable JSON keys (docs/design.md); null where not modelled or not feasible."""
+    def to_dict(self, *, lists: bool = True) -> dict[str, Any]:
+        """The stable JSON keys (docs/design.md); null where not modelled or not feasible.
+        Without ``lists`` (flat rows drop them) the echoed scenario is null and the
+        assumptions, sources and the search's plan lists are empty, not built."""
         r = self.resolved
         step, run = self.step, self.run
         memory = step.memory if step is not None else None
@@ -71,37 +74,26 @@ class PlanResult:
         plan["global_batch"] = self.global_batch
         out: dict[str, Any] = {
             "version": __version__,
-            "scenario": r.scenario.model_dump(mode="json"),
+            "scenario": r.scenario.model_dump(mode="json") if lists else None,
             "fits": self.fits,
             "infeasible_reason": self.infeasible.reason if self.infeasible else None,
             "plan": plan,
-            "memory": {
-                "per_gpu_bytes": memory.total_bytes if memory else None,
-                "capacity_bytes": r.accelerator.hbm_bytes,
-                "headroom_bytes": r.accelerator.hbm_bytes - memory.total_bytes if memory else None,
-                "breakdown": {
-                    "weights_bytes": memory.weights_bytes if memory else None,
-                    "grads_bytes": memory.grads_bytes if memory else None,
-                    "optimizer_bytes": memory.optimizer_bytes if memory else None,
-                    "activations_bytes": memory.activations_bytes if memory else None,
-                    "overhead_bytes": memory.overhead_bytes if memory else None,
-                },
-            },
+            "memory": _memory_dict(r, memory),
             "model": _model_dict(r, self.params),
             "framework": {"id": r.framework.id, "name": r.framework.name},
             "cluster": {"id": r.cluster.id, "name": r.cluster.name},
             "step": self.step_numbers(),
-            "search": search_dict(self.search) if self.search is not None else None,
+            "search": search_dict(self.search, lists) if self.search is not None else None,
             "run": None,
             "power": None,
             "energy": None,
             "emissions": None,
             "cost": None,
             "scaling": None,
-            "assumptions": list(self.assumptions),
+            "assumptions": list(self.assumptions) if lists else [],
             "sources": [
                 {"used_for": s.used_for, "source": s.source, "retrieved": s.retrieved}
-                for s in self.sources
+                for s in (self.sources if lists else ())
             ],
         }
         blocks = run_dict(r, run) if run is not None else {}
@@ -120,6 +112,21 @@ class PlanResult:
         GPU-hours and cost from the validation's residuals (:mod:`gpuplan.planning.intervals`)."""
         blocks = run_dict(self.resolved, self.run) if self.run is not None else {}
         return interval_dict(self.resolved, self.step_time_s, blocks.get("run"), blocks.get("cost"))
+
+
+def _memory_dict(r: ResolvedScenario, memory: MemoryEstimate | None) -> dict[str, Any]:
+    return {
+        "per_gpu_bytes": memory.total_bytes if memory else None,
+        "capacity_bytes": r.accelerator.hbm_bytes,
+        "headroom_bytes": r.accelerator.hbm_bytes - memory.total_bytes if memory else None,
+        "breakdown": {
+            "weights_bytes": memory.weights_bytes if memory else None,
+            "grads_bytes": memory.grads_bytes if memory else None,
+            "optimizer_bytes": memory.optimizer_bytes if memory else None,
+            "activations_bytes": memory.activations_bytes if memory else None,
+            "overhead_bytes": memory.overhead_bytes if memory else None,
+        },
+    }
 
 
 def _model_dict(r: ResolvedScenario, params: ParameterCount) -> dict[str, Any]:

@@ -157,7 +157,9 @@ def _scaling_dict(run: RunAccounts) -> dict[str, Any]:
     }
 
 
-def search_dict(result: SearchResult) -> dict[str, Any]:
+def search_dict(result: SearchResult, lists: bool = True) -> dict[str, Any]:
+    """The ``search`` block; without ``lists`` its top and Pareto plans are empty."""
+
     def row(step: StepEstimate) -> dict[str, Any]:
         return {
             "plan": step.plan.as_dict(),
@@ -176,8 +178,8 @@ def search_dict(result: SearchResult) -> dict[str, Any]:
         "elapsed_s": result.elapsed_s,
         "plans_per_s": result.plans_per_s,
         "min_memory_per_gpu_bytes": result.min_memory_bytes,
-        "top": [row(s) for s in result.top],
-        "pareto": [row(s) for s in result.pareto],
+        "top": [row(s) for s in result.top] if lists else [],
+        "pareto": [row(s) for s in result.pareto] if lists else [],
         "notes": list(result.notes),
     }
 

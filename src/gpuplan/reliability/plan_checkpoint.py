@@ -20,6 +20,7 @@ training step is ``step_time / goodput``; plans are ranked by it (:class:`TimeTo
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from typing import Any
@@ -151,6 +152,7 @@ class TimeToTrainRank:
             return np.asarray(np.where(good > 0, step / good, np.inf))
 
 
+@functools.lru_cache(maxsize=4096)
 def estimate_plan_reliability(
     params: float,
     gpus: int,
@@ -159,7 +161,9 @@ def estimate_plan_reliability(
     rates: ReliabilityRates,
 ) -> ReliabilityEstimate:
     """Interruptions, checkpoints, goodput and wall time of a run on a given plan: the
-    checkpoint write from the plan's sharding, the interval at the exact optimum."""
+    checkpoint write from the plan's sharding, the interval at the exact optimum. Kept for
+    equal arguments (an immutable estimate): a Monte Carlo's samples that differ only in
+    prices or PUE share their plan's step, so their failures too."""
     mtbi = job_mtbi_s(rates.failures_per_gpu_s, gpus)
     write = float(plan_checkpoint_write_s(state_bytes_per_gpu, params, rates))
     restart = rates.relaunch_at(gpus) + write

@@ -49,14 +49,15 @@ def with_block_recompute(
         bound = score * (times - result.recompute_s) / times
     kth = min(max(top, 1), score.size) - 1
     tried = np.flatnonzero(full & (bound < np.partition(score, kth)[kth]))
+    kept = evaluated if rank is None else replace(evaluated, score=score)  # ranked as is
     if not tried.size:
-        return evaluated
+        return kept
     plans = fitting.take(tried)
     every = np.asarray(largest_chunk(pricing.model, plans.pp, plans.interleave))
     layers = _fewest_layers(pricing, plans, every)
     fewer = np.flatnonzero(layers < every)
     if not fewer.size:
-        return evaluated
+        return kept
     changed = replace(plans.take(fewer), recompute_layers=layers[fewer])
     rows = tried[fewer]
     column = fitting.recompute_layers.copy()

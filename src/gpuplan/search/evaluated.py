@@ -114,6 +114,8 @@ class Evaluated:
     """The plans that leave the allocator's headroom free, in batch order."""
     result: BatchResult | None
     """The evaluation of ``fitting`` (None when no plan fits)."""
+    score: np.ndarray | None = None
+    """The search's rank (``rank_by``) of each fitting plan, where already computed."""
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from gpuplan.model.step import StepEstimate, step_from_batch
 from gpuplan.scenario.plan import Recompute
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 from gpuplan.search.block_recompute import with_block_recompute
-from gpuplan.search.evaluated import Pricing, evaluate_plans
+from gpuplan.search.evaluated import Evaluated, Pricing, evaluate_plans
 from gpuplan.search.framework_limits import restrict_to_framework
 
 MICROBATCHES = (1, 2, 4, 8, 16, 32)
@@ -278,7 +278,7 @@ def _search(
     pareto: tuple[StepEstimate, ...] = ()
     fastest = None
     if evaluated.result is not None:
-        top, pareto, fastest = _rank(evaluated.fitting, evaluated.result, options, accelerator)
+        top, pareto, fastest = _rank(evaluated, evaluated.result, options, accelerator)
     return SearchResult(
         gpus=gpus,
         enumerated=enumerated,
@@ -295,15 +295,16 @@ def _search(
 
 
 def _rank(
-    fitting: PlanBatch, result: BatchResult, options: SearchOptions, accelerator: Accelerator
+    evaluated: Evaluated, result: BatchResult, options: SearchOptions, accelerator: Accelerator
 ) -> tuple[tuple[StepEstimate, ...], tuple[StepEstimate, ...], StepEstimate | None]:
     """Of the plans that fit (``result`` their evaluation), the ``options.top`` best, the
     Pareto front and, when ranked by ``options.rank_by``, the plan of the shortest step."""
-    times = result.time_s
+    times, fitting, score = result.time_s, evaluated.fitting, evaluated.score
     if options.rank_by is None:
         order = _smallest(times, options.top)
-    else:  # by rank, ties (no progress: inf) by step time
-        order = np.lexsort((times, options.rank_by(fitting, result)))
+    else:  # by rank (kept from the block recompute's), ties (no progress: inf) by step time
+        score = options.rank_by(fitting, result) if score is None else score
+        order = _smallest(score, options.top, then=times)
     peak = accelerator.peak_bf16_flops_per_s
 
     def step(index: int) -> StepEstimate:
@@ -311,22 +312,25 @@ def _rank(
         assert isinstance(estimate, StepEstimate), "only feasible plans are converted"
         return estimate
 
-    top = tuple(step(int(i)) for i in order[: options.top])
+    top = tuple(step(int(i)) for i in order)
     used = fitting.tp * fitting.pp * fitting.dp * fitting.cp
     pareto = tuple(step(i) for i in _pareto(times, result.memory_bytes, used))
     return top, pareto, step(int(np.argmin(times))) if options.rank_by else None
 
 
-def _smallest(values: np.ndarray, count: int) -> np.ndarray:
-    """``np.argsort(values, kind="stable")[:count]`` (ties in index order), without sorting
-    every value: those up to the ``count``-th smallest, sorted."""
-    if count >= values.size or count <= 0:
-        return np.argsort(values, kind="stable")[: max(count, 0)]
-    threshold = np.partition(values, count - 1)[count - 1]
-    if np.isnan(threshold):
-        return np.argsort(values, kind="stable")[:count]
-    candidates = np.flatnonzero(values <= threshold)
-    return candidates[np.argsort(values[candidates], kind="stable")][:count]
+def _smallest(values: np.ndarray, count: int, then: np.ndarray | None = None) -> np.ndarray:
+    """``np.argsort(values, kind="stable")[:count]`` (ties in index order), or with ``then``
+    ``np.lexsort((then, values))[:count]``, without sorting every value: those up to the
+    ``count``-th smallest, sorted."""
+    candidates = np.arange(values.size)
+    if 0 < count < values.size:
+        threshold = np.partition(values, count - 1)[count - 1]
+        if not np.isnan(threshold):
+            candidates = np.flatnonzero(values <= threshold)
+    keys = values[candidates]
+    if then is None:
+        return candidates[np.argsort(keys, kind="stable")][: max(count, 0)]
+    return candidates[np.lexsort((then[candidates], keys))][: max(count, 0)]
 
 
 def _pareto(time_s: np.ndarray, memory_bytes: np.ndarray, gpus_used: np.ndarray) -> list[int]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from gpuplan.catalog.loader import Catalog
@@ -80,12 +79,9 @@ def flat_outputs(data: Mapping[str, Any], prefix: str = "") -> dict[str, Scalar]
 
 
 def flat_result(result: PlanResult) -> dict[str, Scalar]:
-    """:func:`flat_outputs` of ``result.to_dict()``, without serialising the search's plan
-    lists (top and Pareto plans: most of the cost of ``to_dict`` and dropped anyway)."""
-    if result.search is None:
-        return flat_outputs(result.to_dict())
-    trimmed = replace(result, search=replace(result.search, top=(), pareto=()))
-    return flat_outputs(trimmed.to_dict())
+    """:func:`flat_outputs` of ``result.to_dict()``, without building the lists it drops
+    (the echoed scenario, assumptions, sources, the search's top and Pareto plans)."""
+    return flat_outputs(result.to_dict(lists=False))
 
 
 def flat_plan(
