@@ -11,16 +11,7 @@ from gpuplan.catalog import Catalog
 from gpuplan.errors import ScenarioError
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
-
-SMALL: dict[str, Any] = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64}
-
-
-def refused_by_plan(data: dict[str, Any], catalog: Catalog) -> str:
-    with pytest.raises(ScenarioError) as caught:
-        plan(parse_scenario(data), catalog)
-    message = str(caught.value)
-    assert "\n" not in message
-    return message
+from refusals import SMALL, VIDEO, refused, refused_by_plan
 
 
 @pytest.mark.parametrize(
@@ -37,24 +28,6 @@ def test_an_old_attention_kernel_without_a_rate_on_the_chip_is_refused(
     assert hardware in message and "allowed:" in message
 
 
-def refused(data: dict[str, Any]) -> str:
-    with pytest.raises(ScenarioError) as caught:
-        parse_scenario(data)
-    message = str(caught.value)
-    assert "\n" not in message
-    return message
-
-
-VIDEO: dict[str, Any] = {  # Movie Gen's reference clip and VAE (models.yaml)
-    "frames": 256,
-    "height": 576,
-    "width": 1024,
-    "vae_temporal": 8,
-    "vae_spatial": 8,
-    "latent_channels": 16,
-    "text_tokens": 868,
-    "text_conditioning": "cross-attention",
-}
 VIDEO_MODEL: dict[str, Any] = {
     "name": "v",
     "kind": "video-dit",

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from gpuplan.catalog import Catalog
-from gpuplan.errors import ScenarioError
 from gpuplan.scenario.parse import parse_scenario
+from refusals import SMALL, VIDEO, refused
 
-SMALL: dict[str, Any] = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64}
 INLINE: dict[str, Any] = {  # a small dense model written in the scenario
     "name": "tiny",
     "layers": 2,
@@ -22,14 +21,6 @@ INLINE: dict[str, Any] = {  # a small dense model written in the scenario
     "seq_len": 128,
     "ffn_hidden": 256,
 }
-
-
-def refused(data: dict[str, Any]) -> str:
-    with pytest.raises(ScenarioError) as caught:
-        parse_scenario(data)
-    message = str(caught.value)
-    assert "\n" not in message
-    return message
 
 
 @pytest.mark.parametrize(
@@ -68,21 +59,11 @@ def test_a_catalog_record_takes_only_true_or_false() -> None:
 
     from gpuplan.catalog.schema import Video
 
-    video = {  # Movie Gen's reference clip and VAE (models.yaml)
-        "frames": 256,
-        "height": 576,
-        "width": 1024,
-        "vae_temporal": 8,
-        "vae_spatial": 8,
-        "latent_channels": 16,
-        "text_tokens": 868,
-        "text_conditioning": "cross-attention",
-    }
     assert (
-        Video.model_validate({**video, "latents_precomputed": False}).latents_precomputed is False
+        Video.model_validate({**VIDEO, "latents_precomputed": False}).latents_precomputed is False
     )
     with pytest.raises(ValidationError, match="must be true or false"):
-        Video.model_validate({**video, "latents_precomputed": 0})
+        Video.model_validate({**VIDEO, "latents_precomputed": 0})
 
 
 FLOAT_FLAGS = {  # every float flag of every command (the scenario's flags are text)

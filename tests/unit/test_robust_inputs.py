@@ -16,8 +16,8 @@ from gpuplan.model.rules import divisors
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.schema import InlineModel
+from refusals import SMALL, refused
 
-SMALL: dict[str, Any] = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64}
 INLINE: dict[str, Any] = {
     "name": "tiny",
     "layers": 4,
@@ -27,14 +27,6 @@ INLINE: dict[str, Any] = {
     "vocab": 32000,
     "seq_len": 2048,
 }
-
-
-def refused(data: dict[str, Any]) -> str:
-    with pytest.raises(ScenarioError) as caught:
-        parse_scenario(data)
-    message = str(caught.value)
-    assert "\n" not in message
-    return message
 
 
 @pytest.mark.parametrize(
