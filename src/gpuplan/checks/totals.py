@@ -16,7 +16,8 @@ from typing import Any
 
 from gpuplan import units
 from gpuplan.catalog.loader import Catalog, _parse, _read_yaml
-from gpuplan.catalog.schema import RunTotal, TotalsTarget
+from gpuplan.catalog.schema import MedianTarget, RunTotal
+from gpuplan.checks.validation import load_median_target
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
@@ -28,11 +29,9 @@ def load_run_totals() -> dict[str, RunTotal]:
     return _parse("run_totals.yaml", "run_totals", RunTotal, _read_yaml("run_totals.yaml"))
 
 
-def load_totals_target() -> TotalsTarget:
+def load_totals_target() -> MedianTarget:
     """The bar of the totals (run_totals.yaml ``target``)."""
-    data = _read_yaml("run_totals.yaml")
-    parsed = _parse("run_totals.yaml", "target", TotalsTarget, {"target": [data.get("target")]})
-    return next(iter(parsed.values()))
+    return load_median_target("run_totals.yaml")
 
 
 def scenario_of(run: RunTotal) -> dict[str, Any]:
@@ -151,7 +150,7 @@ class TotalsSummary:
     median_abs_all: float | None
     median_abs_days: float | None
     """Over the runs with published days."""
-    target: TotalsTarget
+    target: MedianTarget
     """The bar ``median_abs_stated`` must meet."""
 
     @property

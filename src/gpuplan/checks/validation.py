@@ -32,6 +32,7 @@ from gpuplan.catalog.loader import Catalog, _parse, _read_yaml
 from gpuplan.catalog.schema import (
     InlineShape,
     Measurement,
+    MedianTarget,
     Model,
     ValidationTarget,
 )
@@ -286,6 +287,14 @@ def load_targets() -> dict[str, ValidationTarget]:
         ValidationTarget,
         _read_yaml("validation_targets.yaml"),
     )
+
+
+def load_median_target(filename: str) -> MedianTarget:
+    """The ``target`` of a table's data file (video_validation.yaml, run_totals.yaml): a bar
+    on the median |error| of its rows."""
+    data = _read_yaml(filename)
+    parsed = _parse(filename, "target", MedianTarget, {"target": [data.get("target")]})
+    return next(iter(parsed.values()))
 
 
 @dataclass(frozen=True)

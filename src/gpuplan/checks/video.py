@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpuplan.catalog.loader import Catalog, _parse, _read_yaml
-from gpuplan.catalog.schema.video import VideoTarget, VideoThroughputRow
+from gpuplan.catalog.schema import MedianTarget
+from gpuplan.catalog.schema.video import VideoThroughputRow
+from gpuplan.checks.validation import load_median_target
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
 
@@ -24,12 +26,11 @@ FILE = "video_validation.yaml"
 
 
 @functools.cache
-def load_video_rows() -> tuple[dict[str, VideoThroughputRow], VideoTarget]:
+def load_video_rows() -> tuple[dict[str, VideoThroughputRow], MedianTarget]:
     """The published video rows by id, and their target."""
     data = _read_yaml(FILE)
     rows = _parse(FILE, "rows", VideoThroughputRow, data)
-    target = _parse(FILE, "targets", VideoTarget, {"targets": [data.get("target")]})
-    return rows, next(iter(target.values()))
+    return rows, load_median_target(FILE)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class VideoSummary:
     median_abs_error: float | None
     rows: int
     sources: int
-    target: VideoTarget
+    target: MedianTarget
     by_source: dict[str, float]
     """Median |error| of each source's rows (every source is held out), in row order."""
 

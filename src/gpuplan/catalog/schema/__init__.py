@@ -32,6 +32,7 @@ from gpuplan.catalog.schema.measurements import (
     Measured,
     MeasuredPlan,
     Measurement,
+    MedianTarget,
     ValidationTarget,
 )
 from gpuplan.catalog.schema.models import (
@@ -61,7 +62,6 @@ from gpuplan.catalog.schema.runs import (
     Run,
     RunDomain,
     RunTotal,
-    TotalsTarget,
 )
 from gpuplan.catalog.schema.site import (
     ElectricityPrice,
@@ -97,6 +97,7 @@ __all__ = [
     "MeasuredOn",
     "MeasuredPlan",
     "Measurement",
+    "MedianTarget",
     "Mla",
     "Mmdit",
     "Model",
@@ -125,7 +126,6 @@ __all__ = [
     "StackBenchmark",
     "SystemParameter",
     "TextConditioning",
-    "TotalsTarget",
     "Transport",
     "Trend",
     "TrendQuantity",

@@ -69,6 +69,15 @@ class Measurement(Record):
     usable_for_validation: bool
 
 
+class MedianTarget(Record):
+    """A bar on the median |error| of one of ``gpuplan validate``'s tables: the video rows
+    (video_validation.yaml ``target``) and the whole-run totals (run_totals.yaml
+    ``target``)."""
+
+    id: str
+    median_abs_max: Fraction
+
+
 class ValidationTarget(Record):
     """An accuracy target for `gpuplan validate`, and where the bar comes from."""
 

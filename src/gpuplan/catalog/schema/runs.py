@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from gpuplan import units
-from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record, Strict
+from gpuplan.catalog.schema.base import Positive, PositiveInt, Record, Strict
 
 
 class RunDomain(StrEnum):
@@ -184,11 +184,3 @@ class ChipRun(Record):
     global_batch: PositiveInt | None = None
     tokens_per_s_per_gpu: Positive | None = None
     measured_basis: str | None = None
-
-
-class TotalsTarget(Record):
-    """The bar the whole-run totals must meet: median |error| of GPU-hours over the runs
-    whose reports state their setup (run_totals.yaml ``target``)."""
-
-    id: str
-    median_abs_max: Fraction

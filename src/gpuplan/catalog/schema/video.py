@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import model_validator
 
-from gpuplan.catalog.schema.base import Fraction, Positive, Record
+from gpuplan.catalog.schema.base import Positive, Record
 
 
 class VideoThroughputRow(Record):
@@ -45,13 +45,6 @@ class VideoThroughputRow(Record):
                     "training.global_batch, the clips of one step"
                 )
         return self
-
-
-class VideoTarget(Record):
-    """The bar the video rows must meet: median |error| over held-out sources."""
-
-    id: str
-    median_abs_max: Fraction
 
 
 class SeedVideoRun(Record):
