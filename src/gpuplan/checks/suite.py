@@ -47,16 +47,14 @@ class ValidationSuite:
         """What is missed, in words: each failed target, the video and totals targets, the
         coverage."""
         missed = [f"{t.target.id}: {'; '.join(t.failures)}" for t in self.targets if not t.passed]
-        video = summarize_video(self.video)
-        if not video.passed:
-            median = "none" if video.median_abs_error is None else f"{video.median_abs_error:.1%}"
-            missed.append(f"video: median {median} > {video.target.median_abs_max:.0%}")
-        totals = summarize_totals(self.totals)
-        if not totals.passed:
-            median = (
-                "none" if totals.median_abs_stated is None else f"{totals.median_abs_stated:.1%}"
-            )
-            missed.append(f"totals: median {median} > {totals.target.median_abs_max:.0%}")
+        video, totals = summarize_video(self.video), summarize_totals(self.totals)
+        for name, median, target, passed in (
+            ("video", video.median_abs_error, video.target, video.passed),
+            ("totals", totals.median_abs_stated, totals.target, totals.passed),
+        ):
+            if not passed:
+                shown = "none" if median is None else f"{median:.1%}"
+                missed.append(f"{name}: median {shown} > {target.median_abs_max:.0%}")
         if not self.coverage.passed:
             missed.append(f"intervals: {self.coverage.fraction:.0%} covered")
         return missed
