@@ -16,7 +16,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from gpuplan.cli import GC_THRESHOLDS
 from gpuplan.cli.audit import audit as audit_command
 from gpuplan.cli.finite import finite_floats
 from gpuplan.cli.flags import with_scenario_flags
@@ -331,9 +330,9 @@ def command_app(argv: list[str]) -> typer.Typer:
 
 
 def main() -> None:
-    """Console entry point: errors from gpuplan become one line and exit status 2."""
+    """The command line (run by :func:`gpuplan.cli.main`, which sets the collector's
+    thresholds first): errors from gpuplan become one line and exit status 2."""
     gc.freeze()  # what the command line has built so far lives until the command exits
-    gc.set_threshold(*GC_THRESHOLDS)
     try:
         code = finite_floats(command_app(sys.argv[1:2]))(standalone_mode=False)
     except GpuplanError as exc:
