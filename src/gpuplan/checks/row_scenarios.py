@@ -111,7 +111,7 @@ def row_scenario(row_id: str, catalog: Catalog) -> RowScenario:
     if cluster is not None:
         scenario["cluster"] = cluster.id
     scenario["training"] = _training(measurement, notes)
-    scenario["parallelism"] = _parallelism(parallel)
+    scenario["parallelism"] = parallel.as_dict()  # complete: evaluated, not searched
     notes += _unstated(measurement, parallel)
     if measurement.gpus is not None and measurement.gpus != parallel.gpus:
         notes.append(
@@ -183,21 +183,6 @@ def _training(measurement: Measurement, notes: list[str]) -> dict[str, Any]:
         "throughput, not a run length); the step time does not depend on it"
     )
     return training
-
-
-def _parallelism(parallel: ParallelPlan) -> dict[str, Any]:
-    """Every field of the plan validate evaluated (a complete block: evaluated, not searched)."""
-    block: dict[str, Any] = {
-        "tp": parallel.tensor_parallel,
-        "pp": parallel.pipeline_parallel,
-        "dp": parallel.data_parallel,
-    }
-    for field, attribute in _FIELDS:
-        value = getattr(parallel, attribute)
-        block[field] = getattr(value, "value", value)
-    if parallel.recompute_layers is not None:
-        block["recompute_layers"] = parallel.recompute_layers
-    return block
 
 
 def _unstated(measurement: Measurement, parallel: ParallelPlan) -> list[str]:
