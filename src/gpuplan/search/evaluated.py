@@ -47,9 +47,10 @@ def _chunks(size: int) -> list[slice]:
     return [slice(start, min(size, start + CHUNK_PLANS)) for start in range(0, size, CHUNK_PLANS)]
 
 
-def _joined(parts: list[BatchResult]) -> BatchResult:
-    """The evaluations of consecutive chunks of plans as one: per-plan arrays (and dicts of
-    them) concatenated, the numbers of the context (tokens per step, capacity) as they are."""
+def _joined(parts: list[T]) -> T:
+    """Consecutive chunks of plans (:class:`PlanBatch`) or of their evaluations
+    (:class:`BatchResult`) as one: per-plan arrays (and dicts of them) concatenated, the
+    numbers of the context (tokens per step, capacity) as they are."""
     if len(parts) == 1:
         return parts[0]
     fields: dict[str, object] = {}
@@ -61,7 +62,7 @@ def _joined(parts: list[BatchResult]) -> BatchResult:
             fields[name] = np.concatenate(values)
         else:
             fields[name] = first
-    return BatchResult(**fields)  # type: ignore[arg-type]
+    return type(parts[0])(**fields)
 
 
 _kept: OrderedDict[bytes, tuple[tuple[object, ...], object]] = OrderedDict()
@@ -191,8 +192,7 @@ def evaluate_plans(pricing: Pricing, batch: PlanBatch) -> Evaluated:
         if len(batch) <= CHUNK_PLANS:  # most searches: one chunk, nothing to join
             return evaluated_chunk(batch)
         parts = [evaluated_chunk(batch.take(rows)) for rows in _chunks(len(batch))]
-        fitting = PlanBatch(**{k: np.concatenate([getattr(p.fitting, k) for p in parts])
-                               for k in batch.__dict__})  # fmt: skip
+        fitting = _joined([p.fitting for p in parts])
         results = [p.result for p in parts if p.result is not None]
         joined = _joined(results) if results else None
         return Evaluated(np.concatenate([p.memory_bytes for p in parts]), fitting, joined)
