@@ -77,6 +77,27 @@ def test_v100_hbm_is_the_published_copy_rate(catalog: Catalog) -> None:
     assert catalog.efficiency_profile("v100").hbm == pytest.approx(790 / 900, abs=1e-3)
 
 
+def test_h200_rates_are_h200_measurements_or_the_h100s(catalog: Catalog) -> None:
+    h200, h100 = catalog.efficiency_profile("h200"), catalog.efficiency_profile("h100-sxm")
+    accelerator = catalog.accelerator("h200")
+    peak_bf16 = accelerator.peak_bf16_flops_per_s / 1e12
+    assert peak_bf16 == pytest.approx(989.4, abs=0.1)  # the same GH100 tensor peak
+    # Measured on an H200 (Bekman): BF16 MAMF 834, MSMF 755; FP8 MAMF 1453.4.
+    assert h200.gemm_bf16 == pytest.approx(834 / peak_bf16, abs=1e-3)  # 0.843
+    assert h200.sustained == pytest.approx(755 / 834, abs=1e-3)  # 0.905
+    assert h200.gemm_bf16 * h200.sustained * peak_bf16 == pytest.approx(755, abs=1.0)
+    assert accelerator.peak_fp8_flops_per_s is not None
+    peak_fp8 = accelerator.peak_fp8_flops_per_s / 1e12
+    assert h200.gemm_fp8 == pytest.approx(1453.4 / peak_fp8, abs=1e-3)  # 0.734
+    # No H200 measurement published: the h100-sxm values stand (RULE H200).
+    assert h200.hbm == h100.hbm == pytest.approx(0.90)
+    assert h200.gemm_k_overhead_bf16 == h100.gemm_k_overhead_bf16
+    assert h200.gemm_k_overhead_fp8 == h100.gemm_k_overhead_fp8
+    assert h200.attention_curve == h100.attention_curve
+    assert h200.attention == h100.attention
+    assert "RULE H200" in h200.source
+
+
 def test_tpu_v5e_matmul_is_the_xla_measurement(catalog: Catalog) -> None:
     # JAX Pallas matmul guide, XLA jnp.matmul BF16 8192^3 on a v5e: 6.0471 ms.
     flops = 2 * 8192**3

@@ -100,7 +100,10 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # stored, not predicted (as the GB300 rows are; on h100-sxm they were -26.8% to +4.1%,
     # the pool then 5.88% / 14.9% over 132 rows). WhiteFiber's two H200 rows in the same
     # folder are predicted: +10.7% and +9.4% (slow), so the pool is 5.29% / 11.6% over 105
-    # rows and that source's median (10.07%) misses the per-source bar. Blackwell's kernel and
+    # rows and that source's median (10.07%) missed the per-source bar; since the H200's
+    # GEMM rate is its own MAMF (834, not the H100's 794.5) and its HBM fraction and GEMM
+    # shape term the H100's measured ones (efficiency.yaml RULE H200): +8.8% and +7.5%,
+    # median 8.1%, pool unchanged (both rows stay above its median). Blackwell's kernel and
     # link rates from published measurements (efficiency.yaml: FlashAttention-4's B200
     # attention 0.561 for the assumed 0.55, GB200's NCCL busbw 0.90 of NVLink5 for the H100's
     # 0.80) make the B200 / GB200 rows, all already fast, 0.5-0.6 points faster: pool median
@@ -114,7 +117,7 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     groups = ("narayanan2021", "nemo2407", "mosaicml", "megascale2024", "megatronbridge")
     by_source = {g: v.summarize([r for r in held_out if r.source_group == g]) for g in groups}
     titan = v.summarize([r for r in held_out if r.source_group.startswith("torchtitan")])
-    assert titan.rows == 2 and titan.median_abs < 0.11
+    assert titan.rows == 2 and titan.median_abs < 0.085
     assert by_source["narayanan2021"].median_abs < 0.05
     assert by_source["nemo2407"].median_abs < 0.03
     assert by_source["mosaicml"].median_abs < 0.06
@@ -137,13 +140,10 @@ def test_targets_report_misses(
     # Megatron-Bridge dense rows came in (MegaScale at 9.6%, Megatron-Bridge at 5.9%: each
     # source under 10%); with them the pooled median (5.03%) is missed, and the target
     # says so. torchtitan's folder adds WhiteFiber's two H200 rows (its H100 rows are not
-    # predicted: the chip is not in the catalog), 5.29%, and their median misses the
-    # per-source bar by 0.07 points.
+    # predicted: the chip is not in the catalog), 5.29%; their own median (8.1% since the
+    # H200 rates rest on H200 measurements, efficiency.yaml RULE H200) meets the per-source bar.
     assert not held.passed
-    assert held.failures == (
-        "median 5.29% > 5.00%",
-        "source torchtitan2025 median 10.07% > 10.00%",
-    )
+    assert held.failures == ("median 5.29% > 5.00%",)
     # A bar below what the model reaches is reported as a miss, in words; so is a source
     # whose median misses the per-source bar, each source named.
     strict = held.target.model_copy(update={"median_abs_max": 0.01, "source_median_abs_max": 0.001})

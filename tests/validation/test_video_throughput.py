@@ -131,14 +131,16 @@ def test_open_sora_stage_1_mfu_is_near_the_papers_and_above_its_configs(catalog:
     """Open-Sora 2.0's paper (arXiv 2503.09642, sec. 6) states 'a maximum FLOPs utilization
     (MFU) of 38.19%' for its stages 1 and 2 (DP with ZeRO-2 on H200); its stage-1 config's
     bucket timings imply about 24-27% with gpuplan's FLOPs per clip. The model's MFU for
-    every stage-1 bucket lies within 5% of the paper's figure, and each bucket's timing is
-    at least 1.35x slower than the model: the source disagrees with itself, and the
-    over-predicted stage-1 rows sit on the timings' side of that disagreement."""
+    every stage-1 bucket lies between 2% below and 8% above the paper's figure (1.4% to 7.6%
+    above since the H200's GEMM rate is its own MAMF, 834 TFLOP/s, not the H100's 794.5:
+    efficiency.yaml RULE H200; within 5% before), and each bucket's timing is at least 1.35x
+    slower than the model: the source disagrees with itself, and the over-predicted stage-1
+    rows sit on the timings' side of that disagreement."""
     rows, _ = load_video_rows()
     for row_id in sorted(KNOWN_STAGE_1):
         row = rows[row_id]
         step = plan(parse_scenario(row.scenario), catalog).to_dict()["step"]
-        assert step["mfu"] == pytest.approx(0.3819, rel=0.05), row_id
+        assert 0.3819 * 0.98 < step["mfu"] < 0.3819 * 1.08, row_id
         result = predict_video_row(row, catalog)
         assert result.predicted is not None and result.predicted / result.measured > 1.35
 
