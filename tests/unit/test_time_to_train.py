@@ -207,3 +207,22 @@ def test_repeated_video_encoders_enter_the_ranking() -> None:
     assert int(np.argmin(with_encoders)) == 1 and int(np.argmin(without)) == 0
     assert math.isclose(with_encoders[0] / with_encoders[1], 1.80 / 1.43, rel_tol=1e-12)
     assert math.isclose(without[0] / without[1], 1.00 / 1.30, rel_tol=1e-12)
+
+
+def test_the_vae_costs_each_rank_its_replicas_clips() -> None:
+    """The VAE runs at its own rate, whatever the transformer's: 64,000 tokens per step and
+    1e-5 s of VAE per token on one GPU. Plan A (TP 8, DP 8) has each rank encode its
+    replica's 64,000 / 8 = 8,000 tokens: 1.00 + 0.08 = 1.08 s; plan B (DP 64) 1,000 tokens:
+    1.30 + 0.01 = 1.31 s. Same state, so the same goodput: the ratio is 1.08 / 1.31."""
+    batch = SimpleNamespace(tp=np.array([8, 1]), cp=np.array([1, 1]), pp=np.array([1, 1]),
+                            dp=np.array([8, 64]))  # fmt: skip
+    result = SimpleNamespace(
+        time_s=np.array([1.00, 1.30]),
+        weights_bytes=np.full(2, 1e9),
+        optimizer_bytes=np.zeros(2),
+        tokens_per_step=64_000.0,
+    )
+    ranked = TimeToTrainRank(7e9, rates(), vae_s_per_token=1e-5)(batch, result)
+    assert math.isclose(ranked[0] / ranked[1], 1.08 / 1.31, rel_tol=1e-12)
+    without = TimeToTrainRank(7e9, rates())(batch, result)
+    assert math.isclose(ranked[1] / without[1], 1.31 / 1.30, rel_tol=1e-12)

@@ -6,6 +6,7 @@ Golden values are hand derivations written here or published figures, never the 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -138,38 +139,86 @@ def test_video_model_has_no_text_llm_loss(catalog: Catalog) -> None:
     assert any("No validated video scaling law" in a for a in data["assumptions"])
 
 
+# Open-Sora 2.0's frozen encoders for one clip of 33 frames at 256 x 256 px, by hand from
+# models.yaml's published-config figures: T5-XXL + CLIP-L text towers (4.9e9 parameters) over
+# 512 text tokens, 2 P t = 5.0176e12 FLOPs; the HunyuanVideo VAE encoder at 9.06e6 FLOPs per
+# pixel over 33 x 256 x 256 = 2,162,688 pixels = 1.95940e13 FLOPs.
+OPEN_SORA_TEXT_FLOPS = 2 * 4.9e9 * 512
+OPEN_SORA_VAE_FLOPS = 9.06e6 * 33 * 256 * 256
+VAE_FRACTION = 0.162  # systems.yaml vae_encoder_peak_fraction (median of two measurements)
+H100_PEAK = 989.4e12  # dense BF16, accelerators.yaml h100-sxm
+
+
+def _raw_and_cached(catalog: Catalog, base: dict[str, Any]) -> tuple[dict, dict]:
+    raw = plan(parse_scenario(base), catalog).to_dict()  # Open-Sora encodes online
+    cached = dict(base, training={**base["training"], "precomputed_latents": True})
+    return raw, plan(parse_scenario(cached), catalog).to_dict()
+
+
 def test_raw_clips_pay_for_the_encoders(catalog: Catalog) -> None:
+    """Pure data parallelism on 8 H100, 10,000 clips: each GPU encodes 1,250. Per clip the
+    text encoders take 5.0176e12 / (u x 989.4e12) s at the transformer's utilisation u,
+    and the VAE encoder 1.95940e13 / (0.162 x 989.4e12) = 0.12225 s at its measured rate;
+    the cached-latent run pays neither, and the step (the transformer's) is the same."""
     base = {"model": "open-sora-2-11b", "hardware": "h100-sxm", "gpus": 8,
             "parallelism": {**FIXED, "dp": 8},
             "training": {"samples": 1e4, "global_batch": 8,
                          "clip": {"frames": 33, "height": 256, "width": 256}}}  # fmt: skip
-    raw = plan(parse_scenario(base), catalog).to_dict()  # Open-Sora encodes online
-    cached = dict(base, training={**base["training"], "precomputed_latents": True})
-    pre = plan(parse_scenario(cached), catalog).to_dict()
+    raw, pre = _raw_and_cached(catalog, base)
     assert raw["step"]["time_s"] == pre["step"]["time_s"]  # the transformer's step
-    # Same utilisation: the run takes longer by exactly the encoders' share of the FLOPs.
-    assert raw["run"]["model_flops"] > pre["run"]["model_flops"]
-    flops_ratio = raw["run"]["model_flops"] / pre["run"]["model_flops"]
-    assert raw["run"]["compute_days"] / pre["run"]["compute_days"] == pytest.approx(flops_ratio)
+    assert raw["run"]["model_flops"] - pre["run"]["model_flops"] == pytest.approx(
+        1e4 * (OPEN_SORA_TEXT_FLOPS + OPEN_SORA_VAE_FLOPS), rel=1e-9
+    )  # the model FLOPs count the encoders once
+    per_clip = (raw["run"]["compute_days"] - pre["run"]["compute_days"]) * 86400 * 8 / 1e4
+    u = pre["step"]["mfu"]
+    vae_s = per_clip - OPEN_SORA_TEXT_FLOPS / (u * H100_PEAK)
+    assert vae_s == pytest.approx(0.12225, rel=1e-3)
+    assert vae_s == pytest.approx(OPEN_SORA_VAE_FLOPS / (VAE_FRACTION * H100_PEAK), rel=1e-9)
+    note = next(a for a in raw["assumptions"] if a.startswith("Video model: VAE encoder"))
+    assert "at 16.2% of the dense BF16 peak" in note
+    assert "text encoders (transformers) at the transformer's utilisation" in note
+    assert "vae_encoder_peak_fraction" in {s["used_for"] for s in raw["sources"]}
+    assert "vae_encoder_peak_fraction" not in {s["used_for"] for s in pre["sources"]}
+
+
+def test_a_slower_vae_makes_a_longer_run(catalog: Catalog) -> None:
+    """The VAE's rate only moves the time: halving it lengthens the raw-clip run, leaves
+    its model FLOPs and step alone, and does nothing to a run on cached latents."""
+    base = {"model": "open-sora-2-11b", "hardware": "h200", "gpus": 8,
+            "parallelism": {**FIXED, "dp": 8},
+            "training": {"samples": 1e4, "global_batch": 8,
+                         "clip": {"frames": 65, "height": 256, "width": 256}}}  # fmt: skip
+    rate = catalog.systems["vae_encoder_peak_fraction"]
+    systems = dict(catalog.systems)
+    systems[rate.id] = rate.model_copy(update={"value": rate.value / 2})
+    slow = dataclasses.replace(catalog, systems=systems)
+    raw, pre = _raw_and_cached(catalog, base)
+    raw_slow, pre_slow = _raw_and_cached(slow, base)
+    assert raw_slow["run"]["compute_days"] > raw["run"]["compute_days"]
+    assert raw_slow["run"]["model_flops"] == raw["run"]["model_flops"]
+    assert raw_slow["step"]["time_s"] == raw["step"]["time_s"]
+    assert pre_slow["run"]["compute_days"] == pre["run"]["compute_days"]
 
 
 def test_every_context_parallel_rank_encodes_the_whole_clip(catalog: Catalog) -> None:
     """Open-Sora 2.0's loop runs the VAE and text encoders on the whole batch on every rank
     of a sequence-parallel group (scripts/diffusion/train.py). With CP 4 the encoders' time
-    is paid 4 times, their FLOPs counted once: if E / T is their share of the model FLOPs
-    (T the transformer's), the run takes (T + 4 E) / T of the cached-latent run's time."""
+    is paid 4 times, their FLOPs counted once: per clip the run takes T / (u P) for the
+    transformer (T its FLOPs per clip) plus 4 x (E_text / (u P) + E_vae / (0.162 P)), so
+    raw / cached - 1 = 4 (E_text + E_vae u / 0.162) / T."""
     base = {"model": "open-sora-2-11b", "hardware": "h100-sxm", "gpus": 8,
             "parallelism": {**FIXED, "cp": 4, "dp": 2, "zero": 2},
             "training": {"samples": 1e4, "global_batch": 2,
                          "clip": {"frames": 33, "height": 256, "width": 256}}}  # fmt: skip
-    raw = plan(parse_scenario(base), catalog).to_dict()
-    cached = dict(base, training={**base["training"], "precomputed_latents": True})
-    pre = plan(parse_scenario(cached), catalog).to_dict()
+    raw, pre = _raw_and_cached(catalog, base)
     assert raw["step"]["time_s"] == pre["step"]["time_s"]  # the transformer's step
-    share = raw["run"]["model_flops"] / pre["run"]["model_flops"] - 1  # E / T
+    transformer = pre["run"]["model_flops"] / 1e4  # T per clip
+    share = (OPEN_SORA_TEXT_FLOPS + OPEN_SORA_VAE_FLOPS) / transformer
     assert share > 0.05  # 33 frames at 256 px: VAE and T5 are a real part of the work
+    u = pre["step"]["mfu"]
+    expected = 4 * (OPEN_SORA_TEXT_FLOPS + OPEN_SORA_VAE_FLOPS * u / VAE_FRACTION) / transformer
     days = raw["run"]["compute_days"] / pre["run"]["compute_days"]
-    assert days - 1 == pytest.approx(4 * share)
+    assert days - 1 == pytest.approx(expected, rel=1e-9)
     assert any("each of the 4 ranks" in a for a in raw["assumptions"])
     assert not any("each of the" in a for a in pre["assumptions"])
 

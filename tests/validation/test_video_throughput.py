@@ -29,24 +29,22 @@ SOURCE_DOCUMENTS = {
 }
 
 # Rows that gpuplan over-predicts by more than 1.5x, each with what the source itself shows.
-# Open-Sora 2.0's stage-2 timers (configs/diffusion/train/stage2.py at c4f981b) put the VAE
-# encode at 34-41% of the iteration, 10-20% of the H200's peak, and the 65f and 129f timings
-# at twice the 33f and 97f ones per token in every phase; the model prices the VAE at the
-# transformer's rate and knows no such spread.
+# Open-Sora 2.0's stage-2 timers (configs/diffusion/train/stage2.py at c4f981b) put the 65f and
+# 129f timings at twice the 33f and 97f ones per token in every phase; the model knows no such
+# spread. (With the VAE at its measured rate, systems.yaml vae_encoder_peak_fraction, the 33f
+# and 97f stage-2 rows are within 1.5x: +25% and +12%, from +66% and +52% when the VAE ran at
+# the transformer's utilisation.)
 KNOWN_MISSES = {
-    "opensora2-s2-256px-33f-b14-sp4-h200": "VAE encode 1.42 of 4.17 s, forward 28% of peak",
     "opensora2-s2-256px-65f-b10-sp4-h200": "2x the 97f row's time per token, every phase",
-    "opensora2-s2-256px-97f-b7-sp4-h200": "VAE encode 2.16 of 5.26 s",
     "opensora2-s2-256px-129f-b6-sp4-h200": "2x the 97f row's time per token, every phase",
 }
 
 
 # Open-Sora 2.0's stage-1 rows (configs/diffusion/train/stage1.py's per-bucket seconds), with
-# the stated gradient checkpointing (46 of 57 blocks): over-predicted by 1.47-1.55x. The same
-# release's stage-2 timers account for it: the VAE and T5 at 10-24% of the H200's peak (0.4-0.7 s
-# of each ~2 s gap; the model prices them at the transformer's ~37%) and the transformer 34-42%
-# slower than modelled, the same at every clip length; no source outside Open-Sora's own timers
-# gives those rates, so nothing is fitted. A band, not the general factor 1.5.
+# the stated gradient checkpointing (46 of 57 blocks): over-predicted by 1.26-1.43x (1.47-1.55x
+# before the VAE had its measured rate). The same release's stage-2 timers put the remaining
+# gap in the transformer, 34-42% slower than modelled at every clip length; no source outside
+# Open-Sora's own timers gives that rate, so nothing is fitted. A band, not the general 1.5.
 STAGE_1 = ("1f-b45", "33f-b12", "65f-b6", "97f-b4", "129f-b3")
 KNOWN_STAGE_1 = {f"opensora2-256px-{s}-h200" for s in STAGE_1}
 
@@ -73,7 +71,7 @@ def test_every_video_row_is_sourced_and_plans(catalog: Catalog) -> None:
             assert 1.5 <= ratio < 3.5, (r.row.id, r.error)
             continue
         if r.row.id in KNOWN_STAGE_1:
-            assert 1.35 < ratio < 1.65, (r.row.id, r.error)
+            assert 1.2 < ratio < 1.5, (r.row.id, r.error)
             continue
         # Within a factor 1.5 of the published figure: the model is not off by a regime.
         assert 1 / 1.5 < ratio < 1.5, (r.row.id, r.error)
@@ -130,19 +128,25 @@ def test_dfm_64_gpu_row_runs_its_recipe_and_counts_dfms_flops(catalog: Catalog) 
 def test_open_sora_stage_1_mfu_is_near_the_papers_and_above_its_configs(catalog: Catalog) -> None:
     """Open-Sora 2.0's paper (arXiv 2503.09642, sec. 6) states 'a maximum FLOPs utilization
     (MFU) of 38.19%' for its stages 1 and 2 (DP with ZeRO-2 on H200); its stage-1 config's
-    bucket timings imply about 24-27% with gpuplan's FLOPs per clip. The model's MFU for
-    every stage-1 bucket lies between 2% below and 8% above the paper's figure (1.4% to 7.6%
-    above since the H200's GEMM rate is its own MAMF, 834 TFLOP/s, not the H100's 794.5:
-    efficiency.yaml RULE H200; within 5% before), and each bucket's timing is at least 1.35x
-    slower than the model: the source disagrees with itself, and the over-predicted stage-1
-    rows sit on the timings' side of that disagreement."""
+    bucket timings imply about 24-27% with gpuplan's FLOPs per clip. The model's transformer
+    (the same scenario on precomputed latents: no encoder time) lies between 2% below and 8%
+    above the paper's figure at every stage-1 bucket (1.4% to 7.6% above since the H200's
+    GEMM rate is its own MAMF, 834 TFLOP/s, not the H100's 794.5: efficiency.yaml RULE H200;
+    within 5% before); with the VAE at its measured rate the run's MFU is lower, and each
+    bucket's timing is still at least 1.2x slower than the model: the source disagrees with
+    itself, and the over-predicted stage-1 rows sit on the timings' side of that
+    disagreement."""
     rows, _ = load_video_rows()
     for row_id in sorted(KNOWN_STAGE_1):
         row = rows[row_id]
-        step = plan(parse_scenario(row.scenario), catalog).to_dict()["step"]
-        assert 0.3819 * 0.98 < step["mfu"] < 0.3819 * 1.08, row_id
+        training = {**row.scenario["training"], "precomputed_latents": True}
+        cached = plan(parse_scenario({**row.scenario, "training": training}), catalog)
+        transformer_mfu = cached.to_dict()["step"]["mfu"]
+        assert 0.3819 * 0.98 < transformer_mfu < 0.3819 * 1.08, row_id
+        run_mfu = plan(parse_scenario(row.scenario), catalog).to_dict()["step"]["mfu"]
+        assert 0.8 * transformer_mfu < run_mfu < transformer_mfu, row_id
         result = predict_video_row(row, catalog)
-        assert result.predicted is not None and result.predicted / result.measured > 1.35
+        assert result.predicted is not None and result.predicted / result.measured > 1.2
 
 
 def test_a_stated_step_time_is_compared_as_clips_per_second(catalog: Catalog) -> None:

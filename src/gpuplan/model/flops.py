@@ -129,15 +129,29 @@ def hardware_flops_per_token(
 
 def frozen_encoder_flops_per_sample(model: Model) -> float:
     """Forward-only FLOPs of a video model's frozen encoders for one clip: the text
-    encoder(s), ``2 P t`` over ``t`` text tokens, and the VAE encoder, its FLOPs per pixel
-    (catalog) times the clip's frames x height x width. Paid when latents and text
-    embeddings are not precomputed (``training.precomputed_latents``)."""
+    encoder(s) and the VAE encoder (:func:`text_encoder_flops_per_sample` +
+    :func:`vae_encoder_flops_per_sample`). Paid when latents and text embeddings are not
+    precomputed (``training.precomputed_latents``)."""
+    return text_encoder_flops_per_sample(model) + vae_encoder_flops_per_sample(model)
+
+
+def text_encoder_flops_per_sample(model: Model) -> float:
+    """Forward FLOPs of a video model's frozen text encoder(s) for one clip, ``2 P t`` over
+    ``t`` text tokens; 0 for other models."""
     video = model.video
     if video is None:
         return 0.0
-    text = 2.0 * video.text_encoder_params_b * 1e9 * video.text_tokens
+    return 2.0 * video.text_encoder_params_b * 1e9 * video.text_tokens
+
+
+def vae_encoder_flops_per_sample(model: Model) -> float:
+    """Forward FLOPs of a video model's VAE encoder for one clip: its FLOPs per pixel
+    (catalog) times the clip's frames x height x width; 0 for other models."""
+    video = model.video
+    if video is None:
+        return 0.0
     pixels = float(video.frames) * video.height * video.width
-    return text + video.vae_encoder_flops_per_pixel * pixels
+    return video.vae_encoder_flops_per_pixel * pixels
 
 
 def six_nd(params: float, tokens: float) -> float:

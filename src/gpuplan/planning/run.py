@@ -20,7 +20,11 @@ from gpuplan import units
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Framework
 from gpuplan.catalog.shapes import parameter_count
-from gpuplan.model.flops import frozen_encoder_flops_per_sample, training_flops_per_token
+from gpuplan.model.flops import (
+    text_encoder_flops_per_sample,
+    training_flops_per_token,
+    vae_encoder_flops_per_sample,
+)
 from gpuplan.model.performance import estimate
 from gpuplan.model.rules import Context, edge_chunks, plan_errors, rule_errors
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
@@ -55,6 +59,9 @@ SYSTEM_IDS = (
 )
 """System parameters every plan uses (cost, power, the performance model)."""
 
+VAE_RATE_ID = "vae_encoder_peak_fraction"
+"""The system parameter a video model's VAE encoder runs at (fraction of the BF16 peak)."""
+
 
 def plan(
     scenario: Scenario | Mapping[str, Any],
@@ -74,7 +81,7 @@ def plan(
     r = resolve(scenario, catalog)
     assumptions: list[str] = []
     extra_sources: list[SourceRef] = []
-    flops_per_token, transformer_flops_per_token = _flops_per_token(r, assumptions)
+    flops_per_token, transformer_flops_per_token = _flops_per_token(r, catalog, assumptions)
 
     batch = r.global_batch
     if batch is None:
@@ -89,15 +96,16 @@ def plan(
     if infeasible is None:
         assert step is not None
         peak, utilisation = _utilisation(r, step, transformer_flops_per_token, assumptions)
-        utilisation *= _encoder_share(parallel, flops_per_token, transformer_flops_per_token,
-                                      assumptions)  # fmt: skip
+        utilisation = _with_encoders(r, catalog, parallel, transformer_flops_per_token, peak,
+                                     utilisation, assumptions)  # fmt: skip
         state_bytes = step.memory.weights_bytes + step.memory.optimizer_bytes
         run = account_run(catalog, r, flops_per_token, peak, utilisation, assumptions,
                           state_bytes_per_gpu=state_bytes)  # fmt: skip
         infeasible = _no_progress(r, run)
         run = None if infeasible else run
 
-    used = sources(catalog, r, list(SYSTEM_IDS), r.framework.id)
+    vae_rate = [VAE_RATE_ID] if _encoder_flops_per_token(r)[1] > 0 else []
+    used = sources(catalog, r, list(SYSTEM_IDS) + vae_rate, r.framework.id)
     used += cluster_sources(catalog, r.cluster) + extra_sources
     return PlanResult(
         resolved=r,
@@ -126,48 +134,68 @@ def _utilisation(
         )
         return r.mfu_peak_flops_per_s, r.mfu
     peak = r.peak_flops_per_s
-    # the transformer's utilisation; a video model's frozen encoders run at it too
+    # the transformer's utilisation (a video model's encoders: _with_encoders)
     return peak, step.tokens_per_s * transformer_flops_per_token / (r.gpus * peak)
 
 
-def _encoder_share(
+def _with_encoders(
+    r: ResolvedScenario,
+    catalog: Catalog,
     parallel: ParallelPlan | None,
-    flops_per_token: float,
     transformer_flops_per_token: float,
+    peak: float,
+    utilisation: float,
     notes: list[str],
 ) -> float:
-    """Factor on the accounted utilisation for a video model's frozen encoders run again on
-    every rank of a model-parallel group: each of the TP x CP x PP ranks that share a clip
-    encodes the whole clip (Open-Sora 2.0, scripts/diffusion/train.py: the loader shards
-    the batch over the data-parallel group only and ``prepare_inputs`` runs the VAE, T5 and
-    CLIP on it on every rank). The model FLOPs count each clip's encoders once; the time
-    pays them ``k`` times: utilisation x (T + E) / (T + k E). 1 when nothing repeats."""
-    encoders = flops_per_token - transformer_flops_per_token
-    if parallel is None or encoders <= 0:
-        return 1.0
+    """The utilisation of the run's model FLOPs (transformer T + frozen encoders E per
+    token) once a video model's encoders are paid. Per token and GPU the transformer takes
+    ``T / (u P)``; the text encoders, transformers themselves, run at its utilisation
+    (``E_text / (u P)``); the VAE encoder's causal 3D convolutions at their measured
+    fraction ``f`` of the dense BF16 peak (``E_vae / (f P_bf16)``, systems.yaml
+    vae_encoder_peak_fraction). Each of the ``k`` TP x CP x PP ranks that share a clip
+    encodes the whole clip (Open-Sora 2.0, scripts/diffusion/train.py: the loader shards the
+    batch over the data-parallel group only and ``prepare_inputs`` runs the VAE, T5 and CLIP
+    on every rank): the model FLOPs count the encoders once, the time ``k`` times. Returns
+    ``(T + E) / (P t)``; ``u`` when nothing is encoded."""
+    text, vae = _encoder_flops_per_token(r)
+    if parallel is None or text + vae <= 0:
+        return utilisation
     k = parallel.tensor_parallel * parallel.context_parallel * parallel.pipeline_parallel
-    if k == 1:
-        return 1.0
-    notes.append(
-        f"Video model: the frozen encoders run on each of the {k} ranks (TP x CP x PP) that "
-        "share a clip, as Open-Sora 2.0's training loop does: counted once in the model "
-        f"FLOPs, {k} times in the time."
-    )
-    return flops_per_token / (transformer_flops_per_token + k * encoders)
+    if k > 1:
+        notes.append(
+            f"Video model: the frozen encoders run on each of the {k} ranks (TP x CP x PP) "
+            "that share a clip, as Open-Sora 2.0's training loop does: counted once in the "
+            f"model FLOPs, {k} times in the time."
+        )
+    seconds = (transformer_flops_per_token + k * text) / (utilisation * peak)
+    seconds += k * _vae_seconds_per_token(r, catalog, vae)
+    return (transformer_flops_per_token + text + vae) / (peak * seconds)
 
 
-def _encoder_flops_per_token(r: ResolvedScenario) -> float:
-    """A video model's frozen encoders' forward FLOPs per token of its clip; 0 for other
-    models and when latents are precomputed."""
-    if r.model.video is None or r.precomputed_latents:
+def _vae_seconds_per_token(r: ResolvedScenario, catalog: Catalog, vae_flops: float) -> float:
+    """Seconds one GPU takes for ``vae_flops`` of VAE encoder: at the measured fraction of
+    its dense BF16 peak (the VAE runs in half precision whatever the transformer's)."""
+    if vae_flops <= 0:
         return 0.0
-    return frozen_encoder_flops_per_sample(r.model) / r.seq_len
+    fraction = catalog.system(VAE_RATE_ID).for_accelerator(r.accelerator.id)
+    return vae_flops / (fraction * r.mfu_peak_flops_per_s)
 
 
-def _flops_per_token(r: ResolvedScenario, assumptions: list[str]) -> tuple[float, float]:
+def _encoder_flops_per_token(r: ResolvedScenario) -> tuple[float, float]:
+    """A video model's frozen text encoders' and VAE encoder's forward FLOPs per token of
+    its clip; (0, 0) for other models and when latents are precomputed."""
+    if r.model.video is None or r.precomputed_latents:
+        return 0.0, 0.0
+    text = text_encoder_flops_per_sample(r.model) / r.seq_len
+    return text, vae_encoder_flops_per_sample(r.model) / r.seq_len
+
+
+def _flops_per_token(
+    r: ResolvedScenario, catalog: Catalog, assumptions: list[str]
+) -> tuple[float, float]:
     """Model FLOPs per token, and the transformer's alone. A video model trained on raw
-    clips adds its frozen VAE and text encoders' forward per clip, run at the transformer's
-    utilisation (so it adds run time, not step.time_s, which is the transformer's step)."""
+    clips adds its frozen VAE and text encoders' forward per clip (they add run time, not
+    step.time_s, which is the transformer's step: :func:`_with_encoders`)."""
     flops_per_token = training_flops_per_token(r.model, r.seq_len)
     if r.model.video is None:
         return flops_per_token, flops_per_token
@@ -177,13 +205,17 @@ def _flops_per_token(r: ResolvedScenario, assumptions: list[str]) -> tuple[float
             "latents; the model's paper default), so no encoder runs during training."
         )
         return flops_per_token, flops_per_token
-    encoders = _encoder_flops_per_token(r)
+    text, vae = _encoder_flops_per_token(r)
+    fraction = catalog.system(VAE_RATE_ID).for_accelerator(r.accelerator.id)
     assumptions.append(
         f"Video model: VAE encoder and frozen text encoders run forward on every clip "
-        f"({encoders / flops_per_token:.1%} of the transformer's FLOPs), at the transformer's "
-        "utilisation; counted in the run's time and FLOPs, not in step.time_s."
+        f"({(text + vae) / flops_per_token:.1%} of the transformer's FLOPs, the VAE "
+        f"{vae / flops_per_token:.1%}); the VAE's causal 3D convolutions at {fraction:.1%} of "
+        f"the dense BF16 peak ({VAE_RATE_ID}: measured video VAEs, systems.yaml), the text "
+        "encoders (transformers) at the transformer's utilisation; counted in the run's "
+        "time and FLOPs, not in step.time_s."
     )
-    return flops_per_token + encoders, flops_per_token
+    return flops_per_token + text + vae, flops_per_token
 
 
 def _choose_plan(
@@ -267,8 +299,11 @@ def _options(r: ResolvedScenario, catalog: Catalog) -> SearchOptions:
     if r.scenario.training.objective is Objective.STEP_TIME:
         return options
     params = parameter_count(r.model).total
-    share = _encoder_flops_per_token(r) / training_flops_per_token(r.model, r.seq_len)
-    return replace(options, rank_by=TimeToTrainRank(params, plan_rates(catalog), share))
+    text, vae = _encoder_flops_per_token(r)
+    share = text / training_flops_per_token(r.model, r.seq_len)
+    vae_s = _vae_seconds_per_token(r, catalog, vae)
+    rank = TimeToTrainRank(params, plan_rates(catalog), share, vae_s_per_token=vae_s)
+    return replace(options, rank_by=rank)
 
 
 def _objective_note(r: ResolvedScenario) -> str:

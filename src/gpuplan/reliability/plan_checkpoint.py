@@ -136,9 +136,15 @@ class TimeToTrainRank:
     params: float
     rates: ReliabilityRates
     encoder_share: float = 0.0
-    """A video model's frozen encoders' FLOPs over the transformer's (``E / T``), 0 when
-    latents are precomputed. Each of a plan's TP x CP x PP ranks encodes the whole clip, so
-    its step takes ``time_s x (1 + k E / T)`` (:func:`gpuplan.planning.run._encoder_share`)."""
+    """A video model's frozen text encoders' FLOPs over the transformer's (``E_text / T``),
+    0 when latents are precomputed: they run at the transformer's utilisation, and each of
+    a plan's ``k`` TP x CP x PP ranks encodes the whole clip, so they add
+    ``time_s x k E_text / T`` (:func:`gpuplan.planning.run._with_encoders`)."""
+    vae_s_per_token: float = 0.0
+    """Seconds one GPU takes to VAE-encode one token's share of a clip (its FLOPs at the
+    VAE's measured fraction of the BF16 peak), 0 when latents are precomputed: each rank
+    encodes the clips of its data-parallel replica, ``tokens_per_step / dp`` tokens, whatever
+    the transformer's speed."""
 
     def __call__(self, batch: Any, result: Any) -> FloatArray:
         gpus_used = (batch.tp * batch.cp * batch.pp * batch.dp).astype(np.float64)
@@ -148,6 +154,8 @@ class TimeToTrainRank:
         good = steady_goodput(write, self.rates.relaunch_at(gpus_used) + write, mtbi)
         ranks = (batch.tp * batch.cp * batch.pp).astype(np.float64)
         step = result.time_s * (1.0 + ranks * self.encoder_share)
+        if self.vae_s_per_token > 0:
+            step = step + result.tokens_per_step / batch.dp * self.vae_s_per_token
         with np.errstate(divide="ignore"):
             return np.asarray(np.where(good > 0, step / good, np.inf))
 
