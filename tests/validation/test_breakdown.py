@@ -17,10 +17,9 @@ def test_groups_partition_the_held_out_rows(catalog: Catalog) -> None:
     assert {g.name for g in groups if g.kind == "precision"} <= {"bf16/fp16", "fp8"}
     assert "korthikanti2022" not in {g.name for g in groups}
     # Issue 13: every row with a stated plan is answered; no held-out source has a median
-    # |error| above 10%: met until torchtitan's benchmarks folder came in (WhiteFiber's two
-    # H200 rows at 10.07%, predicted slow; test_validation); the others stay under it
-    # (MegaScale's Megatron-LM baseline the closest at 9.6%, predicted fast; Jiang et al.
-    # 2024).
+    # |error| above 10%: WhiteFiber's two H200 rows (torchtitan) at 8.25% since the forward
+    # FP8 GEMMs accumulate fast on Hopper (10.07% before, predicted slow; test_validation);
+    # MegaScale's Megatron-LM baseline the closest at 9.6%, predicted fast (Jiang et al. 2024).
     assert all(g.unanswered == 0 for g in groups)
-    assert sources_over_bar(groups) == ["torchtitan2025"]
+    assert sources_over_bar(groups) == []
     assert len(breakdown_dict(groups)["held_out_breakdown"]) == len(groups)
