@@ -107,7 +107,12 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # link rates from published measurements (efficiency.yaml: FlashAttention-4's B200
     # attention 0.561 for the assumed 0.55, GB200's NCCL busbw 0.90 of NVLink5 for the H100's
     # 0.80) make the B200 / GB200 rows, all already fast, 0.5-0.6 points faster: pool median
-    # and p90 unchanged, Megatron-Bridge's median 5.9% -> 6.4%.
+    # and p90 unchanged, Megatron-Bridge's median 5.9% -> 6.4%. The per-tensor FP8 recipes'
+    # forward GEMMs at the fast-accumulation rate on Hopper (efficiency.yaml
+    # gemm_fp8_fast_accum_vs_fp8, 1.074, from Transformer Engine's and the lent H100's
+    # kernel ratios) make the 23 Hopper FP8 rows 0.9-1.7% faster: WhiteFiber 10.07% -> 8.25%,
+    # Megatron-Bridge 6.4% -> 5.9%, NeMo 24.07 2.06% -> 2.09% (its rows mostly fast), the pool
+    # 5.29% -> 5.34%, p90 11.6% unchanged.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
     assert summary.rows == 105
@@ -117,13 +122,13 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     groups = ("narayanan2021", "nemo2407", "mosaicml", "megascale2024", "megatronbridge")
     by_source = {g: v.summarize([r for r in held_out if r.source_group == g]) for g in groups}
     titan = v.summarize([r for r in held_out if r.source_group.startswith("torchtitan")])
-    assert titan.rows == 2 and titan.median_abs < 0.085
+    assert titan.rows == 2 and titan.median_abs < 0.07
     assert by_source["narayanan2021"].median_abs < 0.05
     assert by_source["nemo2407"].median_abs < 0.03
     assert by_source["mosaicml"].median_abs < 0.06
     assert by_source["megascale2024"].median_abs < 0.10
     assert by_source["megatronbridge"].rows == 21
-    assert by_source["megatronbridge"].median_abs < 0.066
+    assert by_source["megatronbridge"].median_abs < 0.062
 
 
 def test_targets_report_misses(
@@ -140,10 +145,13 @@ def test_targets_report_misses(
     # Megatron-Bridge dense rows came in (MegaScale at 9.6%, Megatron-Bridge at 5.9%: each
     # source under 10%); with them the pooled median (5.03%) is missed, and the target
     # says so. torchtitan's folder adds WhiteFiber's two H200 rows (its H100 rows are not
-    # predicted: the chip is not in the catalog), 5.29%; their own median (8.1% since the
-    # H200 rates rest on H200 measurements, efficiency.yaml RULE H200) meets the per-source bar.
+    # predicted: the chip is not in the catalog), 5.29%; their own median meets the per-source
+    # bar since the H200 rates rest on H200 measurements (efficiency.yaml RULE H200) and the
+    # per-tensor FP8 recipes' forward GEMMs accumulate fast on Hopper
+    # (gemm_fp8_fast_accum_vs_fp8); the pooled median 5.34% (the H100 NeMo 24.07 rows,
+    # predicted fast, move away).
     assert not held.passed
-    assert held.failures == ("median 5.29% > 5.00%",)
+    assert held.failures == ("median 5.34% > 5.00%",)
     # A bar below what the model reaches is reported as a miss, in words; so is a source
     # whose median misses the per-source bar, each source named.
     strict = held.target.model_copy(update={"median_abs_max": 0.01, "source_median_abs_max": 0.001})

@@ -81,6 +81,10 @@ class Device:
     cast_bytes: float = FP8_CAST_BYTES
     """Bytes per element of linear-layer input and output-gradient that the FP8 casts
     move (:func:`fp8_cast_time`): ``MXFP8_CAST_BYTES`` under the 'mxfp8' recipe."""
+    forward_gemm_speedup: float = 1.0
+    """Rate of forward (fprop) GEMMs over ``gemm_flops_per_s``: the profile's
+    ``gemm_fp8_fast_accum_vs_fp8`` where the FP8 recipe runs them with fast accumulation,
+    else 1 (:func:`gemm_time` with ``forward``)."""
 
 
 def device(
@@ -91,6 +95,7 @@ def device(
     attention: AttentionKernel = AttentionKernel.FLASH,
     overlap_slowdown: float = 0.0,
     mxfp8: bool = False,
+    fast_forward: bool = False,
 ) -> Device:
     """The rates of one accelerator in training.
 
@@ -99,14 +104,15 @@ def device(
     number for all accelerators, fitted on one published source (see systems.yaml).
     ``overlap_slowdown`` is how much slower compute runs beside a collective (systems.yaml).
     ``mxfp8``: FP8 GEMMs use the 'mxfp8' recipe (the profile's ``gemm_mxfp8_vs_fp8``
-    and ``MXFP8_CAST_BYTES``).
+    and ``MXFP8_CAST_BYTES``). ``fast_forward``: the recipe runs forward FP8 GEMMs with
+    fast accumulation (the profile's ``gemm_fp8_fast_accum_vs_fp8``, where it has one).
     """
     points, noncausal = _attention_points(profile, attention)
     ratios = noncausal or (NoncausalPoint(seq_len=1, forward=1.0, backward=1.0),)
     attention_scale = accelerator.peak_bf16_flops_per_s * profile.sustained * kernel_efficiency
     bf16 = accelerator.peak_bf16_flops_per_s * profile.gemm_bf16
     gemm, bf16_k0 = bf16, profile.gemm_k_overhead_bf16 or 0.0
-    k0 = bf16_k0
+    k0, forward_speedup = bf16_k0, 1.0
     if fp8:
         peak = accelerator.peak_fp8_flops_per_s
         assert peak is not None, "resolve() refuses fp8 on chips without it"
@@ -115,6 +121,8 @@ def device(
             k0 = profile.gemm_k_overhead_fp8
         if mxfp8 and profile.gemm_mxfp8_vs_fp8 is not None:
             gemm *= profile.gemm_mxfp8_vs_fp8
+        if fast_forward and profile.gemm_fp8_fast_accum_vs_fp8 is not None:
+            forward_speedup = profile.gemm_fp8_fast_accum_vs_fp8
     return Device(
         gemm_flops_per_s=gemm * profile.sustained * kernel_efficiency,
         bf16_gemm_flops_per_s=bf16 * profile.sustained * kernel_efficiency,
@@ -131,6 +139,7 @@ def device(
         gemm_k_overhead=k0,
         bf16_gemm_k_overhead=bf16_k0,
         cast_bytes=MXFP8_CAST_BYTES if (fp8 and mxfp8) else FP8_CAST_BYTES,
+        forward_gemm_speedup=forward_speedup,
     )
 
 
@@ -176,12 +185,15 @@ def tile_efficiency(m: float, n: float, batch: float, units: int | None) -> floa
     return best
 
 
-def gemm_time(m: float, n: float, k: float, dev: Device, batch: float = 1.0) -> float:
+def gemm_time(
+    m: float, n: float, k: float, dev: Device, batch: float = 1.0, forward: bool = False
+) -> float:
     """Seconds for ``batch`` GEMMs of (m x k) @ (k x n).
 
     Each output tile runs a loop over ``k`` plus a fixed prologue and epilogue worth
     ``k0`` elements of that loop (``dev.gemm_k_overhead``), so short inner dimensions run
     slower: the rate is ``(1 + k0 / GEMM_K_REFERENCE) / (1 + k0 / k)`` of the profile's.
+    A ``forward`` (fprop) GEMM runs ``dev.forward_gemm_speedup`` times faster.
     """
     if min(m, n, k, batch) <= 0:
         return 0.0
@@ -190,6 +202,8 @@ def gemm_time(m: float, n: float, k: float, dev: Device, batch: float = 1.0) -> 
     k0 = dev.gemm_k_overhead
     shape = (1 + k0 / GEMM_K_REFERENCE) / (1 + k0 / k)
     rate = dev.gemm_flops_per_s * shape * float(tile_efficiency(m, n, batch, dev.compute_units))
+    if forward:
+        rate *= dev.forward_gemm_speedup
     return max(flops / rate, moved / dev.hbm_bytes_per_s) + dev.launch_s
 
 

@@ -101,7 +101,7 @@ class _Linears:
         dev = self.dev
         self.casts += fp8_cast_time(rows, n, k, dev, batch)
         self.backward += gemm_time(rows, k, n, dev, batch) + gemm_time(k, n, rows, dev, batch)
-        return gemm_time(rows, n, k, dev, batch)
+        return gemm_time(rows, n, k, dev, batch, forward=True)
 
     def add(self, rows: float, n: float, k: float, batch: float = 1.0) -> None:
         """One linear layer, forward and backward."""

@@ -41,6 +41,16 @@ def network_of(
     )
 
 
+FAST_FORWARD_RECIPES = ("delayed", "current")
+"""FP8 recipes (frameworks.yaml ``fp8_recipe``) whose forward GEMMs accumulate fast:
+Transformer Engine's per-tensor recipes (``_2X_ACC_FPROP = False`` from v0.10,
+Float8CurrentScaling ``fp8_gemm_fprop`` without split accumulator) and torchao's Float8
+training (``gemm_config_output`` with ``use_fast_accum=True``). Their data- and
+weight-gradient GEMMs promote (split) the accumulator, as do all GEMMs of 'blockwise'
+(DeepSeek-V3 sec. 3.3.2); 'mxfp8' runs on Blackwell, where no gain is published
+(efficiency.yaml ``gemm_fp8_fast_accum_vs_fp8``; docs/model.md, FP8)."""
+
+
 def device_of(
     catalog: Catalog, accelerator: Accelerator, fp8: bool, framework_id: str = DEFAULT_FRAMEWORK
 ) -> Device:
@@ -56,6 +66,7 @@ def device_of(
         framework.attention,
         catalog.system("overlap_compute_slowdown").for_accelerator(accelerator.id),
         mxfp8=framework.fp8_recipe == "mxfp8",
+        fast_forward=framework.fp8_recipe in FAST_FORWARD_RECIPES,
     )
 
 

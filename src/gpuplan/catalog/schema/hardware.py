@@ -178,6 +178,12 @@ class EfficiencyProfile(Record):
     """Rate of MXFP8 GEMMs (one E8M0 scale per 32 elements along K) over per-tensor-scaled
     FP8 GEMMs of the same shapes, kernel only, where published; None: the chip has no
     published ratio (the framework's 'mxfp8' recipe then runs at the FP8 rate)."""
+    gemm_fp8_fast_accum_vs_fp8: Annotated[float, Field(ge=1, le=2)] | None = None
+    """Rate of per-tensor FP8 GEMMs with fast accumulation (cuBLASLt FAST_ACCUM: the tensor
+    cores' accumulator never promoted to FP32 inside the K loop) over ``gemm_fp8``'s, which
+    was measured with split (promoted) accumulation, torch._scaled_mm's default. The
+    'delayed' and 'current' recipes run their forward GEMMs so (frameworks.yaml). None: no
+    published gain on the chip (the forward GEMMs then run at the FP8 rate)."""
     attention: Fraction
     attention_curve: tuple[AttentionPoint, ...] | None = None
     """Forward and backward rates by sequence length, where measured; it replaces
