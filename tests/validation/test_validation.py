@@ -105,10 +105,16 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # attention 0.561 for the assumed 0.55, GB200's NCCL busbw 0.90 of NVLink5 for the H100's
     # 0.80) make the B200 / GB200 rows, all already fast, 0.5-0.6 points faster: pool median
     # and p90 unchanged, Megatron-Bridge's median 5.9% -> 6.4%.
+    # llm-foundry's FSDP waits for each layer's backward all-gather (Composer's default
+    # BACKWARD_POST, frameworks.yaml zero3_backward_prefetch): every MosaicML row slower,
+    # the small micro-batch rows most (13B on H100 -8.5..-11.6% -> +3.8..-5.5%, 70B on 64
+    # A100-40GB -27.4% -> -21.1%), the rows already slow slower still (the H100 rows of the
+    # small models, +9..+12%): MosaicML's median 5.5% -> 6.4%, the pool 5.29% / 11.6% ->
+    # 5.61% / 11.9%.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
     assert summary.rows == 105
-    assert summary.median_abs <= 0.055
+    assert summary.median_abs <= 0.057
     assert summary.p90_abs <= 0.12  # the issue-13 p90 bar, met
     assert summary.median_abs > 0.05  # the issue-13 median bar, missed
     groups = ("narayanan2021", "nemo2407", "mosaicml", "megascale2024", "megatronbridge")
@@ -117,7 +123,7 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     assert titan.rows == 2 and titan.median_abs < 0.11
     assert by_source["narayanan2021"].median_abs < 0.05
     assert by_source["nemo2407"].median_abs < 0.03
-    assert by_source["mosaicml"].median_abs < 0.06
+    assert by_source["mosaicml"].median_abs < 0.065
     assert by_source["megascale2024"].median_abs < 0.10
     assert by_source["megatronbridge"].rows == 21
     assert by_source["megatronbridge"].median_abs < 0.066
@@ -138,10 +144,11 @@ def test_targets_report_misses(
     # source under 10%); with them the pooled median (5.03%) is missed, and the target
     # says so. torchtitan's folder adds WhiteFiber's two H200 rows (its H100 rows are not
     # predicted: the chip is not in the catalog), 5.29%, and their median misses the
-    # per-source bar by 0.07 points.
+    # per-source bar by 0.07 points. llm-foundry's exposed backward all-gathers (FSDP
+    # BACKWARD_POST) move the pooled median to 5.61%.
     assert not held.passed
     assert held.failures == (
-        "median 5.29% > 5.00%",
+        "median 5.61% > 5.00%",
         "source torchtitan2025 median 10.07% > 10.00%",
     )
     # A bar below what the model reaches is reported as a miss, in words; so is a source
