@@ -1,5 +1,7 @@
 """DeepSpeed ZeRO-3 as it ran in 2021 (Narayanan et al. 2021 sec. 5.2's baseline): flat
-parameter all-gathers over every data-parallel rank, a third gather under full recompute."""
+parameter all-gathers over every data-parallel rank, a third gather under full recompute;
+and FSDP's BACKWARD_POST prefetch (Composer, llm-foundry), which waits for each backward
+gather."""
 
 from __future__ import annotations
 
@@ -7,8 +9,10 @@ import numpy as np
 import pytest
 
 from gpuplan.catalog import load_catalog
+from gpuplan.catalog.schema import Framework
+from gpuplan.model.batch import PlanBatch
 from gpuplan.model.collectives import Collective, Link, Network, collective_times
-from gpuplan.model.data_parallel import flat_collective_times
+from gpuplan.model.data_parallel import data_parallel_times, flat_collective_times
 from gpuplan.model.performance import estimate
 from gpuplan.model.step import StepEstimate
 from gpuplan.scenario.plan import ParallelPlan, Recompute
@@ -80,3 +84,43 @@ def test_deepspeed_keeps_at_most_its_live_parameters_gathered() -> None:
     step = _zero3("megatron-530b", 640, 4, Recompute.FULL)
     sharded = 530e9 / 640
     assert step.memory.weights_bytes == pytest.approx(2 * (sharded + 1e9), rel=0.02)
+
+
+def _timings(framework: Framework, gather: float, scatter: float) -> tuple[float, float]:
+    """(on link, exposed) data-parallel seconds of one ZeRO-3 plan: two micro-batches of 10 s
+    of compute over 10 layers, the collectives given."""
+    plan = ParallelPlan(tensor_parallel=1, pipeline_parallel=1, data_parallel=8, zero=3)
+    crit = {"compute": np.array([10.0]), "layers": np.array([10.0])}
+    times = (np.array([gather]), np.array([scatter]), np.array([2.0]))
+    link, exposed = data_parallel_times(
+        PlanBatch.from_plans([plan]), crit, np.array([2]), NET, framework, times
+    )
+    return float(link[0]), float(exposed[0])
+
+
+def test_backward_prefetch_post_waits_for_every_backward_gather() -> None:
+    # Per micro-batch a 1 s gather (forward), the same again (backward) and a 0.5 s
+    # reduce-scatter, under 10 s of compute over 10 layers, two micro-batches. Prefetched
+    # before each layer's gradients (BACKWARD_PRE) all 2.5 s hide but one layer's share:
+    # 2 x 0.25 = 0.5 s exposed. Gathered only after the previous layer's gradients
+    # (BACKWARD_POST, Composer's default) the backward's 1 s is waited for whole and the
+    # other 1.5 s hide but one layer's share: 2 x (1 + 0.15) = 2.3 s. Both move 2 x 2.5 s.
+    post = CATALOG.framework("llm-foundry-2023")
+    pre = post.model_copy(update={"zero3_backward_prefetch": "pre"})
+    assert _timings(pre, 1.0, 0.5) == pytest.approx((5.0, 0.5))
+    assert _timings(post, 1.0, 0.5) == pytest.approx((5.0, 2.3))
+
+
+def test_llm_foundry_exposes_one_of_its_three_fsdp_collectives() -> None:
+    # 8 H100, FSDP FULL_SHARD, micro-batch 2, no recompute (MosaicML's MPT-13B row): the
+    # forward gather, the backward gather and the reduce-scatter move the same BF16 bytes,
+    # and the backward gather is waited for, so at least a third of the link time shows.
+    model = CATALOG.model("llama2-13b")
+    plan = ParallelPlan(tensor_parallel=1, pipeline_parallel=1, data_parallel=8, microbatch=2,
+                        recompute=Recompute.NONE, zero=3)  # fmt: skip
+    step = estimate(
+        CATALOG, model, CATALOG.accelerator("h100-sxm"), plan, seq_len=2048, global_batch=16,
+        framework_id="llm-foundry-2023",
+    )  # fmt: skip
+    assert isinstance(step, StepEstimate), step
+    assert step.exposed_comm_s["dp"] >= step.comm_on_link_s["dp"] / 3 * 0.999

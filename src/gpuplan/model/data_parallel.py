@@ -118,7 +118,9 @@ def data_parallel_times(
     Gradients are reduced over DP x CP (experts over DP x CP / EP), then the updated
     weights gathered back under a sharded optimizer; ZeRO-3 gathers per micro-batch.
     Hidden under the last backward / first forward when overlapped (frameworks.yaml:
-    overlap_grad_reduce, overlap_param_gather), except one layer's share. ``collectives``:
+    overlap_grad_reduce, overlap_param_gather), except one layer's share; a ZeRO-3 stack
+    that gathers each layer for the backward only after the previous layer's gradients
+    (``zero3_backward_prefetch: post``) waits for that gather whole. ``collectives``:
     per plan, the all-gather, reduce-scatter and all-reduce of :func:`dp_collectives`, when
     already known.
     """
@@ -130,7 +132,9 @@ def data_parallel_times(
     gathers = 2 + (framework.zero3_regather_on_recompute & (batch.recompute == _FULL))
     per_mb_zero3 = gathers * gather + reduce_scatter
     hidden3 = compute if framework.overlap_param_gather else np.zeros(len(batch))
-    exposed_zero3 = m * np.maximum(per_mb_zero3 - hidden3, per_mb_zero3 / layers_here)
+    waited = gather if framework.zero3_backward_prefetch == "post" else np.zeros(len(batch))
+    overlapped = per_mb_zero3 - waited
+    exposed_zero3 = m * (waited + np.maximum(overlapped - hidden3, overlapped / layers_here))
     reduce = np.where(zero >= 1, reduce_scatter, all_reduce)
     regather = np.where(zero >= 1, gather, 0.0)
     backward_window, forward_window = compute * 2 / 3, compute / 3

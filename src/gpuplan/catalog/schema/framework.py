@@ -161,6 +161,11 @@ class Framework(Record):
     """ZeRO-3 releases each layer's gathered parameters after every forward, the
     recomputed forward of full activation checkpointing included, so a micro-batch gathers
     them three times (forward, recompute, backward) instead of two."""
+    zero3_backward_prefetch: Literal["pre", "post"] = "pre"
+    """When ZeRO-3 / FSDP FULL_SHARD gathers a layer's parameters for the backward: "pre",
+    before the previous layer's gradient computation, hidden under it (PyTorch FSDP
+    BackwardPrefetch.BACKWARD_PRE); "post", only after it (BACKWARD_POST), so every layer's
+    backward waits for its whole all-gather: one gather per micro-batch stays exposed."""
     zero3_live_params: Annotated[float, Field(gt=0)] | None = None
     """Most parameters ZeRO-3 keeps gathered on a GPU at once (DeepSpeed's
     stage3_max_live_parameters); None: two layers' worth (the one in use and the next)."""
