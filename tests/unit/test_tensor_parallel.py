@@ -86,9 +86,8 @@ def test_qk_gather_path_copies_by_hand(catalog: Catalog) -> None:
     h100 = catalog.accelerator("h100-sxm")
     dev = device(h100, catalog.efficiency_profile("h100-sxm"), False, 0.9)
     network = network_of(catalog, h100)
-    p = _plan(2, True, Recompute.FULL)
-    tokens = SEQ / 4  # CP 4, as the DFM H100 rows
-    p = replace(p, context_parallel=4)
+    p = replace(_plan(2, True, Recompute.FULL), context_parallel=4)  # as the DFM H100 rows
+    tokens = SEQ / 4
     a = layer_cost(_wan(catalog), p, SEQ, False, dev, AttentionKernel.FLASH, network)
     b = layer_cost(_wan(catalog, qk_norm_tp_gather=True), p, SEQ, False, dev,
                    AttentionKernel.FLASH, network)  # fmt: skip
@@ -100,6 +99,16 @@ def test_qk_gather_path_copies_by_hand(catalog: Catalog) -> None:
     assert b.recompute_s - a.recompute_s == pytest.approx(forward, rel=1e-9)
     assert b.tp_s - a.tp_s == pytest.approx(9 * _gather(catalog, s, 2), rel=1e-9)
     assert b.attention_s == a.attention_s
+    # without SP the block's elementwise bytes already run the norm at the full width:
+    # copies only, 3 x (4S + 3S) forward and 3 x (2S + 2S) backward
+    no_sp = replace(p, sequence_parallel=False)
+    e = layer_cost(_wan(catalog), no_sp, SEQ, False, dev, AttentionKernel.FLASH, network)
+    f = layer_cost(_wan(catalog, qk_norm_tp_gather=True), no_sp, SEQ, False, dev,
+                   AttentionKernel.FLASH, network)  # fmt: skip
+    forward = 21 * s / dev.hbm_bytes_per_s + 15 * dev.launch_s
+    assert f.forward_s - e.forward_s == pytest.approx(forward, rel=1e-9)
+    backward = 12 * s / dev.hbm_bytes_per_s + 9 * dev.launch_s
+    assert f.backward_s - e.backward_s == pytest.approx(backward, rel=1e-9)
     # without TP the path does not run
     one = replace(p, tensor_parallel=1, sequence_parallel=False)
     c = layer_cost(_wan(catalog), one, SEQ, False, dev, AttentionKernel.FLASH, network)

@@ -341,7 +341,7 @@ def layer_costs(
         attention_fwd += cross[0]
         attention_total += cross[1]
     elementwise_fwd = _elementwise_time(model, plan, x, activation_bytes, dev)
-    qk_fwd, qk_bwd = qk_gather_copy_time(model, x.tokens, x.t, dev)
+    qk_fwd, qk_bwd = qk_gather_copy_time(model, x.tokens, x.t, plan.sequence_parallel, dev)
 
     forward = g.forward + attention_fwd + elementwise_fwd + g.casts + qk_fwd
     backward = g.backward + (attention_total - attention_fwd) + 2 * elementwise_fwd + qk_bwd

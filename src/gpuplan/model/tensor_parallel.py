@@ -49,23 +49,27 @@ def qk_gather_bytes(model: Model, tokens: float) -> tuple[float, ...]:
     return (q, k, q) if tp_regions(model) == 3 else (q, k)
 
 
-def qk_gather_copy_time(model: Model, tokens: float, t: int, dev: Device) -> tuple[float, float]:
+def qk_gather_copy_time(
+    model: Model, tokens: float, t: int, sequence_parallel: bool, dev: Device
+) -> tuple[float, float]:
     """Forward and backward seconds of the HBM traffic of the QK gathers' path on ``t`` TP
     ranks (dit_attention.py at DFM 9eaace1, Megatron-core's tensor_parallel/mappings.py).
     Forward, per gathered tensor of ``S`` bytes: the transposed shard made contiguous before
-    the all-gather (read and write ``S / t``), the chunks concatenated along the heads
-    (``S``), the transposed result reshaped for the norm (``S``), the split shard and its
-    transpose made contiguous again (``S / t`` each): ``4S + 6S / t``; the norm over all
-    heads moves ``2S`` where the block's elementwise bytes count ``2S / t``. Backward: the
-    split's backward (a gather: ``2S / t + 2S``) and the gather's (a split: ``2S / t``), and
-    the norm's extra ``2 x 2S (1 - 1 / t)``: ``6S`` in all (autograd's copies of transposed
-    gradients are not counted). Forward ``6S + 4S / t``; nothing without TP."""
+    the all-gather moves ``2S / t`` (read and write), the concatenation of the chunks along
+    the heads ``2S``, the reshape of the transposed result for the norm ``2S``, the split
+    shard and its transpose made contiguous again ``2S / t`` each: ``4S + 6S / t``. Backward:
+    the split's backward (a gather: ``2S / t + 2S``) and the gather's (a split: ``2S / t``):
+    ``2S + 4S / t`` (autograd's copies of transposed gradients are not counted). With
+    sequence parallelism the block's elementwise bytes count the norm on a ``1 / t`` share
+    (``2S / t``) where it runs over all heads (``2S``): ``2S (1 - 1 / t)`` more forward and
+    twice that backward; without it they already count the full width. Nothing without TP."""
     sizes = qk_gather_bytes(model, tokens)
     if t <= 1 or not sizes:
         return 0.0, 0.0
-    gathered = sum(sizes)
-    forward = streaming_time((6 + 4 / t) * gathered, 5 * len(sizes), dev)
-    return float(forward), float(streaming_time(6 * gathered, 3 * len(sizes), dev))
+    gathered, norm = sum(sizes), (2 - 2 / t if sequence_parallel else 0.0)
+    forward = streaming_time((4 + 6 / t + norm) * gathered, 5 * len(sizes), dev)
+    backward = streaming_time((2 + 4 / t + 2 * norm) * gathered, 3 * len(sizes), dev)
+    return float(forward), float(backward)
 
 
 def tp_time(
