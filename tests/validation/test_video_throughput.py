@@ -199,6 +199,32 @@ def test_dfm_megatron_rows_run_wan_with_megatrons_block_traffic(catalog: Catalog
         assert answer["model"]["params"] == pytest.approx(parameter_count(wan).total)
 
 
+def test_dfm_h100_rows_expose_their_tp_traffic_by_hand(catalog: Catalog) -> None:
+    """DFM's Wan recipe turns no TP overlap on (wan.py: comm_overlap None), so the H100 rows
+    (TP 2, SP, CP 4: 37,440 / 4 tokens per GPU) wait for all their TP traffic. Per layer,
+    with ``g`` one ring all-gather of 9,360 x 5,120 BF16 over 2 NVLink ranks: three regions
+    (self-, cross-attention, MLP), each an all-gather + reduce-scatter forward and backward
+    and a regather, plus the QK-norm gathers of Q, K and cross Q per pass: 21g, or 30g in
+    a recomputed layer. 8 micro-batches per step (GBS / DP), 8 or 10 layers recomputed."""
+    from gpuplan.model.performance import network_of
+
+    assert catalog.framework("megatron-bridge-dfm-2025").tp_comm_overlap == 0.0
+    assert catalog.framework("megatron-bridge-dfm-fsdp-2026").tp_comm_overlap == 0.0
+    link = network_of(catalog, catalog.accelerator("h100-sxm")).scaleup
+    g = link.latency_s + 37_440 / 4 * 5120 * 2 / 2 / link.bus_bytes_per_s
+    rows, _ = load_video_rows()
+    for row_id, recomputed in (
+        ("dfm-wan14b-h100-128-tp2-cp4", 8),
+        ("dfm-wan14b-h100-64-tp2-cp4", 10),
+    ):
+        scenario = rows[row_id].scenario
+        assert scenario["model"]["video"]["qk_norm_tp_gather"] is True
+        step = plan(parse_scenario(scenario), catalog).to_dict()["step"]
+        by_hand = 8 * (recomputed * 30 * g + (40 - recomputed) * 21 * g)
+        assert step["comm_on_link_by_axis_s"]["tp"] == pytest.approx(by_hand, rel=1e-9)
+        assert step["exposed_comm_by_axis_s"]["tp"] == pytest.approx(by_hand, rel=1e-9)
+
+
 def test_video_table_prints_clip_rates_with_their_digits(catalog: Catalog) -> None:
     """A stated step time becomes ~0.4 clips/s/GPU: the table shows 0.401, not 0."""
     from rich.console import Console

@@ -14,9 +14,8 @@ from gpuplan.catalog.schema import (
     TextConditioning,
 )
 from gpuplan.model import op_sac as op_sac_cost
-from gpuplan.model.collectives import Collective, Network, collective_time, p2p_time
+from gpuplan.model.collectives import Network, p2p_time
 from gpuplan.model.kernels import (
-    BF16_BYTES,
     Device,
     flash_attention_time,
     fp8_cast_time,
@@ -24,6 +23,7 @@ from gpuplan.model.kernels import (
     streaming_time,
 )
 from gpuplan.model.routing import FLAT_ROUTING, RoutingOptions, ep_all_to_all_time, routing
+from gpuplan.model.tensor_parallel import qk_gather_copy_time, tp_time
 from gpuplan.model.ulysses import ulysses_possible, ulysses_time
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
@@ -277,26 +277,6 @@ def _norm_mla_up_swiglu_time(model: Model, moe_layer: bool, x: _Shape, dev: Devi
     return gemms + g.casts + float(streaming_time(norms_bytes + swiglu_bytes, 3, dev))
 
 
-def _tp_time(plan: ParallelPlan, x: _Shape, network: Network, op_sac: bool = False) -> float:
-    """Tensor parallel: two all-reduces (or all-gather + reduce-scatter pairs with SP) per
-    layer in the forward, the same in the backward, again in a full recompute. With SP the
-    backward also all-gathers the saved input shard of each column-parallel linear (QKV, MLP
-    input) again for its weight gradient: Megatron keeps only the shard (Korthikanti et al.
-    2022 sec. 4.2; Megatron-LM's ColumnParallelLinear backward since commit 02bb1f5c,
-    2022-03). torchtitan's op-level recompute re-runs the unsaved ones (:mod:`.op_sac`)."""
-    activation, t, regather = x.tokens * x.h * BF16_BYTES, x.t, 0.0
-    if plan.sequence_parallel:
-        gather = collective_time(Collective.ALL_GATHER, activation, t, 1, network)
-        one = gather + collective_time(Collective.REDUCE_SCATTER, activation, t, 1, network)
-        regather = 2 * gather
-    else:
-        one = collective_time(Collective.ALL_REDUCE, activation, t, 1, network)
-    passes = 3 if plan.recompute is Recompute.FULL else 2
-    if op_sac and plan.recompute is Recompute.SELECTIVE:
-        regather += 2 * gather if plan.sequence_parallel else 2 * one
-    return 2 * one * passes + regather
-
-
 def _cp_time(x: _Shape, network: Network) -> float:
     """Context parallel: ring exchange of K and V blocks (forward), K, V and their gradients
     (backward)."""
@@ -361,9 +341,10 @@ def layer_costs(
         attention_fwd += cross[0]
         attention_total += cross[1]
     elementwise_fwd = _elementwise_time(model, plan, x, activation_bytes, dev)
+    qk_fwd, qk_bwd = qk_gather_copy_time(model, x.tokens, x.t, plan.sequence_parallel, dev)
 
-    forward = g.forward + attention_fwd + elementwise_fwd + g.casts
-    backward = g.backward + (attention_total - attention_fwd) + 2 * elementwise_fwd
+    forward = g.forward + attention_fwd + elementwise_fwd + g.casts + qk_fwd
+    backward = g.backward + (attention_total - attention_fwd) + 2 * elementwise_fwd + qk_bwd
     cp_link, cp_exposed = _context_parallel(model, x, attention_total, network)
     ep = _ep_time(model, plan, moe_layer, x, network, dev.fp8, routing_options)
     costs = []
@@ -380,7 +361,7 @@ def layer_costs(
             recompute = attention_fwd
         else:
             recompute = 0.0  # flash kernels already recompute scores in their backward
-        tp = _tp_time(each, x, network, op_sac)
+        tp = tp_time(model, each, x.tokens, network, op_sac)
         costs.append(LayerCost(forward, backward, recompute, attention_total, tp, cp_link, ep,
                                cp_exposed))  # fmt: skip
     return tuple(costs)

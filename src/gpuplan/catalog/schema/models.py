@@ -156,6 +156,10 @@ class Video(Strict):
     forward (norms, adaLN modulate and gate, QK-norms, residual adds, casts), counted op by
     op from the model's training code, RoPE and the MLP activation excluded (counted on
     their own); None: the 20 of a fused pre-norm LLM block (two norms, two residual adds)."""
+    qk_norm_tp_gather: bool = False
+    """The block's QK-norms span all heads and its code gathers Q and K over the
+    tensor-parallel ranks to apply them (NeMo DFM's Megatron Wan, ``layernorm_across_heads``):
+    more TP all-gathers per pass (:mod:`gpuplan.model.tensor_parallel`)."""
 
 
 class Model(Record):
