@@ -70,7 +70,8 @@ def flat_collective_times(
     local = local_ranks(n, stride, network.domain)
     inside = _ring(kind, size_bytes, n, network.scaleup)
     across = _ring(kind, size_bytes, n, network.scaleout, ring_slowdown(n, stride, local, network))
-    return np.where(local >= n, inside, across)
+    times: np.ndarray = np.where(local >= n, inside, across)
+    return times
 
 
 def _dp_collectives(

@@ -74,12 +74,14 @@ class StageInputs:
     """Sends between stages per micro-batch that the stage waits for."""
 
     def rows(self, idx: np.ndarray) -> StageInputs:
-        """The plans at ``idx``, each array as a column (plans x 1) to broadcast over stages."""
+        """The plans at ``idx`` (distinct, in order), each array as a column (plans x 1) to
+        broadcast over stages; all of them (one pipeline shape): views, not copies."""
+        at: np.ndarray | slice = slice(None) if idx.size == self.tp.shape[0] else idx
 
         def cut(v: Any) -> Any:
             if isinstance(v, tuple):
                 return tuple(map(cut, v))
-            return {f: a[idx, None] for f, a in v.items()} if isinstance(v, dict) else v[idx, None]
+            return {f: a[at, None] for f, a in v.items()} if isinstance(v, dict) else v[at, None]
 
         return replace(self, **{k: cut(v) for k, v in self.__dict__.items()})
 
@@ -310,7 +312,8 @@ def evaluate_stages(
             dense_params, expert_params = _params(model, framework, s, p, dual)
         activations = _activation_bytes(model, s, p)
         activations = dualpipe(activations, False) if dual else activations
-        activations = np.broadcast_to(activations, dense_params.shape)
+        if activations.shape != dense_params.shape:
+            activations = np.broadcast_to(activations, dense_params.shape)
         params = _shards(p, dense_params, expert_params, framework.moe_parallel_folding)
         idx = members[row]
         _heaviest_stage(s, zero[idx], params, activations, framework, heaviest,
@@ -326,7 +329,7 @@ def _heaviest_stage(
     ``zero``; ``params`` from :func:`_shards`), the :data:`HEAVIEST` memory of the most
     loaded stage, and that stage."""
     shape = activations.shape
-    index = np.broadcast_to(s.index, shape).reshape(-1)
+    index = _flat(s.index, shape)
     for level in range(int(zero.max()) + 1):
         chosen = np.flatnonzero(zero == level)
         if not chosen.size:
@@ -339,7 +342,12 @@ def _heaviest_stage(
         flat = rows * shape[1] + stage  # (row, stage) in the rows x stages arrays
         out["memory_stage"][plans] = index[flat]
         for name, values in memory.items():
-            out[name][plans] = np.broadcast_to(values, shape).reshape(-1)[flat]
+            out[name][plans] = _flat(values, shape)[flat]
+
+
+def _flat(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``values`` broadcast to ``shape``, flattened (plans x stages, row by row)."""
+    return (values if values.shape == shape else np.broadcast_to(values, shape)).reshape(-1)
 
 
 def _slowest_stage(
@@ -359,7 +367,9 @@ def _slowest_stage(
     dense_params, expert_params = _params(model, framework, s, p, dual)
     per_stage |= {"dense_params": dense_params, "expert_params": expert_params}
     layers = dualpipe(s.layers, False) if dual else s.layers
-    per_stage["layers"] = np.broadcast_to(layers, stage_time.shape)
+    per_stage["layers"] = layers if layers.shape == stage_time.shape else (
+        np.broadcast_to(layers, stage_time.shape)
+    )  # fmt: skip
     for name, stage_values in per_stage.items():
         values[name] = stage_values[rows, slowest]
     return values, dense_params, expert_params

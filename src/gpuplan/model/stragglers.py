@@ -47,7 +47,10 @@ BLOM_ALPHA = 0.375
 def expected_max_normal(ranks: float | np.ndarray) -> np.ndarray:
     """Expected maximum of ``N`` independent standard normals (Blom's approximation)."""
     n = np.maximum(np.asarray(ranks, dtype=float), 1.0)
-    counts, where = np.unique(n, return_inverse=True)  # few distinct counts in a search
+    counts, where = (  # few distinct counts in a search; one plan: its own
+        (n.reshape(-1), np.zeros(1, dtype=np.int64)) if n.size == 1
+        else np.unique(n, return_inverse=True)
+    )  # fmt: skip
     inverse_cdf = NormalDist().inv_cdf  # stdlib: scipy's import costs ~0.5 s per command
     quantiles = [inverse_cdf((c - BLOM_ALPHA) / (c - 2 * BLOM_ALPHA + 1)) for c in counts]
     return np.asarray(np.asarray(quantiles)[where].reshape(n.shape))
