@@ -22,7 +22,7 @@ from gpuplan.model.data_parallel import (
     dp_collectives,
     optimizer_time,
 )
-from gpuplan.model.flops import hardware_flops_per_token, training_flops_per_token
+from gpuplan.model.flops import forward_flops_per_token, hardware_flops, training_flops_per_token
 from gpuplan.model.kernels import Device
 from gpuplan.model.padded_stages import heaviest_stages, slowest_stages
 from gpuplan.model.partial_recompute import (
@@ -266,8 +266,8 @@ def _hardware_flops(model: Model, batch: PlanBatch, seq_len: int, tokens: float)
     """Per plan, the hardware FLOPs of a step of ``tokens``: the model FLOPs and the forward
     recomputed, by the plans' recompute, of the layers that recompute (all but under a
     partial recompute)."""
-    per_mode = np.asarray([tokens * hardware_flops_per_token(model, seq_len, mode)
-                           for mode in RECOMPUTE_ORDER])  # fmt: skip
+    forward = forward_flops_per_token(model, seq_len)
+    per_mode = np.asarray([tokens * hardware_flops(forward, mode) for mode in RECOMPUTE_ORDER])
     share = recomputed_share(model, batch.pp, batch.interleave, batch.recompute_layers)
     chosen = per_mode[batch.recompute]
     return np.asarray(np.where(share == 1, chosen, per_mode[0] + share * (chosen - per_mode[0])))

@@ -118,7 +118,12 @@ def hardware_flops_per_token(
     model: Model, seq_len: int, recompute: Recompute, mask: AttentionMask | None = None
 ) -> float:
     """Hardware FLOPs per token: model FLOPs plus the recomputed forward."""
-    forward = forward_flops_per_token(model, seq_len, mask)
+    return hardware_flops(forward_flops_per_token(model, seq_len, mask), recompute)
+
+
+def hardware_flops(forward: ForwardFlops, recompute: Recompute) -> float:
+    """Hardware FLOPs per token of a model whose forward per token is ``forward``: forward
+    and backward (3x forward) plus the forward that ``recompute`` runs again."""
     extra = {
         Recompute.NONE: 0.0,
         Recompute.SELECTIVE: forward.attention_scores,

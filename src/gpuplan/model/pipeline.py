@@ -300,12 +300,13 @@ def evaluate_stages(
     for row, (kp, kv, kn) in enumerate(unique.tolist()):
         ridx = groups[row]
         local[ridx] = np.arange(ridx.size)
+        at = slice(None) if ridx.size == local.size else ridx  # one shape: every plan
         dual = framework.pipeline_schedule == "dualpipe" and kp > 1
         s, p = _pipeline_stages(model, kp, kv, every=dual or kn > 0, n=kn - 1), plans.rows(ridx)
         if times:
             values, dense_params, expert_params = _slowest_stage(model, framework, s, p, dual)
             for name, stage_values in values.items():
-                slowest[name][ridx] = stage_values
+                slowest[name][at] = stage_values
         if not memory:
             continue
         if not times:  # the memory alone: ``plans`` need no layer costs

@@ -35,7 +35,7 @@ def logit_times(
                        gemm_k_overhead=dev.bf16_gemm_k_overhead)  # fmt: skip
     unique, where = distinct_rows(np.stack([tp, cp, microbatch], axis=1))
     values = np.empty(len(unique))
-    for row, (kt, kc, kb) in enumerate(unique):
+    for row, (kt, kc, kb) in enumerate(unique.tolist()):
         rows = kb * seq_len / kc
         shard, h = model.vocab / kt, model.hidden
         values[row] = (

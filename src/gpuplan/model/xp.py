@@ -31,7 +31,11 @@ def scalars(*values: Any) -> tuple[float, ...] | None:
 
 def shaped(value: float, *like: Any) -> np.ndarray:
     """``value`` as an array of the shape that the 1-element inputs ``like`` broadcast to."""
-    return np.array(value, dtype=float, ndmin=max(np.ndim(v) for v in like))
+    ndim = 0
+    for v in like:
+        if isinstance(v, np.ndarray) and v.ndim > ndim:
+            ndim = v.ndim
+    return np.array(value, dtype=float, ndmin=ndim)
 
 
 def floats(value: Any) -> Any:
