@@ -114,8 +114,9 @@ def local_ranks(n: Arrayish, stride: Arrayish, domain: int) -> Any:
 
 def collective_times(
     kind: Collective, size_bytes: Arrayish, n: Arrayish, stride: Arrayish, network: Network
-) -> np.ndarray:
-    """Seconds for one collective of ``size_bytes`` per rank over ``n`` ranks (arrays).
+) -> Any:
+    """Seconds for one collective of ``size_bytes`` per rank over ``n`` ranks (arrays; a
+    float of Python numbers).
 
     A group inside one scale-up domain runs one flat ring, any other the hierarchical
     collective (:func:`_hierarchical`); each is computed only when some group needs it. One

@@ -29,18 +29,24 @@ def scalars(*values: Any) -> tuple[float, ...] | None:
     return tuple(out)
 
 
-def shaped(value: float, *like: Any) -> np.ndarray:
-    """``value`` as an array of the shape that the 1-element inputs ``like`` broadcast to."""
-    ndim = 0
+def shaped(value: float, *like: Any) -> Any:
+    """``value`` as an array of the shape that the 1-element inputs ``like`` broadcast to;
+    itself when they are all numbers."""
+    ndim = -1
     for v in like:
         if isinstance(v, np.ndarray) and v.ndim > ndim:
             ndim = v.ndim
-    return np.array(value, dtype=float, ndmin=ndim)
+    return value if ndim < 0 else np.array(value, dtype=float, ndmin=ndim)
 
 
 def floats(value: Any) -> Any:
-    """A Python float as it is, anything else as a float array (as ``np.asarray``)."""
-    return value if type(value) is float else np.asarray(value, dtype=float)
+    """A Python number as a float, anything else as a float array (as ``np.asarray``)."""
+    return float(value) if isinstance(value, Number) else np.asarray(value, dtype=float)
+
+
+def zeros_like(value: Any) -> Any:
+    """0.0 for a Python number, else float zeros of ``value``'s shape."""
+    return 0.0 if isinstance(value, Number) else np.zeros(np.shape(value))
 
 
 def where(condition: Any, yes: Any, no: Any) -> Any:
