@@ -248,6 +248,8 @@ def _overlap_slowdown(
 
 def _zero_groups(batch: PlanBatch) -> tuple[PlanBatch, IntArray]:
     """One plan per group of plans that differ in ZeRO stage only, and each plan's group."""
+    if len(batch) == 1:  # one plan (estimate_step): itself
+        return batch, np.zeros(1, dtype=np.int64)
     first, back = distinct_first(  # the columns in the search's order: no sort (distinct.py)
         [batch.tp, batch.cp, batch.pp, batch.dp, batch.ep, batch.microbatch, batch.interleave,
          batch.recompute, batch.sequence_parallel, batch.recompute_layers + 1]

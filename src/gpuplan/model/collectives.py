@@ -217,17 +217,19 @@ def collective_time(
     return float(collective_times(kind, size_bytes, n, stride, network))
 
 
-def p2p_slowdown(stride: Arrayish, span: Arrayish, network: Network) -> np.ndarray:
+def p2p_slowdown(stride: Arrayish, span: Arrayish, network: Network) -> Any:
     """How many times slower than its NIC a send to the rank ``stride`` places on runs, in
     a chain of ranks (a pipeline) spanning ``span`` GPUs: at a boundary between units of a
     crossed tier, the ``min(stride, g_t)`` GPUs of a unit that send out at once share its
     ``g_t / o_t`` NICs' worth of uplinks; the worst boundary sets the pace."""
-    stride = np.asarray(stride, dtype=float)
-    span = np.asarray(span, dtype=float)
-    worst = np.ones(np.broadcast(stride, span).shape)
+    stride = xp.floats(stride)
+    span = xp.floats(span)
+    worst: Any = 1.0 if type(stride) is type(span) is float else (
+        np.ones(np.broadcast(stride, span).shape)
+    )  # fmt: skip
     for tier in network.tiers:
-        share = tier.oversubscription * np.minimum(stride, tier.gpus) / tier.gpus
-        worst = np.maximum(worst, np.where(span > tier.gpus, share, 1.0))
+        share = tier.oversubscription * xp.minimum(stride, tier.gpus) / tier.gpus
+        worst = xp.maximum(worst, xp.where(span > tier.gpus, share, 1.0))
     return worst
 
 
@@ -237,14 +239,23 @@ def p2p_times(
     network: Network,
     stride: Arrayish = 1.0,
     span: Arrayish = 0.0,
-) -> np.ndarray:
+) -> Any:
     """Seconds for one send of ``size_bytes``; between domains, slowed by the tiers a chain
-    of ranks ``stride`` apart over ``span`` GPUs crosses (:func:`p2p_slowdown`)."""
-    size = np.asarray(size_bytes, dtype=float)
+    of ranks ``stride`` apart over ``span`` GPUs crosses (:func:`p2p_slowdown`). One value
+    (one plan) runs on Python floats (:mod:`gpuplan.model.xp`)."""
+    if (one := xp.scalars(size_bytes, same_domain, stride, span)) is not None:
+        size, same, stride_one, span_one = one
+        value = _p2p(size, same == 1.0, stride_one, span_one, network)
+        return xp.shaped(value, size_bytes, same_domain, stride, span)
+    return _p2p(np.asarray(size_bytes, dtype=float), same_domain, stride, span, network)
+
+
+def _p2p(size: Any, same_domain: Any, stride: Any, span: Any, network: Network) -> Any:
+    """:func:`p2p_times` on float arrays, or on Python numbers."""
     up = network.scaleup.latency_s + size / network.scaleup.bus_bytes_per_s
     slowdown = p2p_slowdown(stride, span, network)
     out = network.scaleout.latency_s + size / network.scaleout.bus_bytes_per_s * slowdown
-    return np.where(size > 0, np.where(same_domain, up, out), 0.0)
+    return xp.where(size > 0, xp.where(same_domain, up, out), 0.0)
 
 
 @functools.lru_cache(maxsize=65536)
