@@ -73,15 +73,25 @@ class StageInputs:
     pp_exposed: FloatArray
     """Sends between stages per micro-batch that the stage waits for."""
 
-    def rows(self, idx: np.ndarray) -> StageInputs:
+    def rows(self, idx: np.ndarray | None = None) -> StageInputs:
         """The plans at ``idx`` (distinct, in order), each array as a column (plans x 1) to
-        broadcast over stages; all of them (one pipeline shape): views, not copies."""
-        at: np.ndarray | slice = slice(None) if idx.size == self.tp.shape[0] else idx
+        broadcast over stages; all of them (None, or one pipeline shape): views, not copies.
+        What two fields share (``kept`` holds the layer costs when no layer keeps more) is
+        cut once."""
+        every = idx is None or idx.size == self.tp.shape[0]
+        at: np.ndarray | slice = slice(None) if every or idx is None else idx
+        done: dict[int, Any] = {}
 
         def cut(v: Any) -> Any:
+            if (known := done.get(id(v))) is not None:
+                return known
             if isinstance(v, tuple):
-                return tuple(map(cut, v))
-            return {f: a[at, None] for f, a in v.items()} if isinstance(v, dict) else v[at, None]
+                done[id(v)] = tuple(map(cut, v))
+            elif isinstance(v, dict):
+                done[id(v)] = {f: a[at, None] for f, a in v.items()}
+            else:
+                done[id(v)] = v[at, None]
+            return done[id(v)]
 
         return replace(self, **{k: cut(v) for k, v in self.__dict__.items()})
 
