@@ -367,7 +367,6 @@ def _slowest_stage(
     """Per plan of ``p``, the :data:`SLOWEST` values of its slowest stage (the first of
     them: the first slowest class holds the first slowest stage) and the bubble; and the
     dense and expert parameters of every stage (``dual``: DualPipe's folded stages)."""
-    rows = np.arange(p.tp.shape[0])
     per_stage = _stage_times(s, p, framework.tp_comm_overlap, framework.ep_comm_overlap,
                              model.mtp_modules)  # fmt: skip
     if dual:
@@ -381,8 +380,9 @@ def _slowest_stage(
     per_stage["layers"] = layers if layers.shape == stage_time.shape else (
         np.broadcast_to(layers, stage_time.shape)
     )  # fmt: skip
-    for name, stage_values in per_stage.items():
-        values[name] = stage_values[rows, slowest]
+    flat = np.arange(stage_time.shape[0]) * stage_time.shape[1] + slowest  # (plan, stage)
+    for name, stage_values in per_stage.items():  # plans x stages, row by row
+        values[name] = stage_values.take(flat)
     return values, dense_params, expert_params
 
 
