@@ -10,7 +10,7 @@ per-layer costs these sums are made of and assembles the step from them.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from gpuplan.catalog.shapes import (
     mlp_params_per_layer,
     video_block_params,
 )
+from gpuplan.model import xp
 from gpuplan.model.distinct import distinct_first as distinct_first  # re-exported
 from gpuplan.model.distinct import distinct_rows as distinct_rows  # re-exported
 from gpuplan.model.distinct import groups_of
@@ -75,25 +76,28 @@ class StageInputs:
 
     def rows(self, idx: np.ndarray | None = None) -> StageInputs:
         """The plans at ``idx`` (distinct, in order), each array as a column (plans x 1) to
-        broadcast over stages; all of them (None, or one pipeline shape): views, not copies.
-        What two fields share (``kept`` holds the layer costs when no layer keeps more) is
-        cut once."""
-        every = idx is None or idx.size == self.tp.shape[0]
-        at: np.ndarray | slice = slice(None) if every or idx is None else idx
+        broadcast over stages; all of them (None, or one pipeline shape): views, not copies;
+        one plan (``idx`` of one): Python numbers, which broadcast as well and spare numpy's
+        broadcasting of two arrays in every operation. What two fields share (``kept`` holds
+        the layer costs when no layer keeps more) is cut once."""
+        if idx is not None and idx.size == 1:
+            one = int(idx[0])
+            take: Any = lambda a: a.item(one)  # noqa: E731
+        else:
+            every = idx is None or idx.size == self.tp.shape[0]
+            at: np.ndarray | slice = slice(None) if every or idx is None else idx
+            take = lambda a: a[at, None]  # noqa: E731
         done: dict[int, Any] = {}
 
         def cut(v: Any) -> Any:
-            if (known := done.get(id(v))) is not None:
-                return known
-            if isinstance(v, tuple):
-                done[id(v)] = tuple(map(cut, v))
-            elif isinstance(v, dict):
-                done[id(v)] = {f: a[at, None] for f, a in v.items()}
-            else:
-                done[id(v)] = v[at, None]
-            return done[id(v)]
+            if (known := done.get(id(v))) is None:
+                known = done[id(v)] = (
+                    tuple(map(cut, v)) if isinstance(v, tuple)
+                    else {f: take(a) for f, a in v.items()} if isinstance(v, dict) else take(v)
+                )  # fmt: skip
+            return known
 
-        return replace(self, **{k: cut(v) for k, v in self.__dict__.items()})
+        return StageInputs(**{k: cut(v) for k, v in self.__dict__.items()})
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,7 @@ def _shards(
     """Per plan and stage, all parameters on one GPU and its share of them when sharded over
     DP x CP (experts over DP x CP / EP; TP x DP x CP / EP with experts folded over TP)."""
     shard = p.dp * p.cp
-    expert_shard = np.maximum(1, (p.dp * p.cp * (p.tp if fold else 1)) // p.ep)
+    expert_shard = xp.maximum(1, (p.dp * p.cp * (p.tp if fold else 1)) // p.ep)
     return dense_params + expert_params, dense_params / shard + expert_params / expert_shard
 
 
