@@ -74,20 +74,24 @@ class PlanBatch:
 
     @classmethod
     def from_plans(cls, plans: list[ParallelPlan]) -> PlanBatch:
-        def column(values: list[int]) -> IntArray:
-            return np.asarray(values, dtype=np.int64)
-
+        table = np.array(  # one array, a row per field (each row a column of plans)
+            [(p.tensor_parallel, p.pipeline_parallel, p.data_parallel, p.context_parallel,
+              p.expert_parallel, p.microbatch, p.interleave, RECOMPUTE_ORDER.index(p.recompute),
+              p.zero) for p in plans],
+            dtype=np.int64,
+        ).reshape(-1, 9).T.copy()  # fmt: skip
+        tp, pp, dp, cp, ep, microbatch, interleave, recompute, zero = table
         return cls(
-            tp=column([p.tensor_parallel for p in plans]),
-            pp=column([p.pipeline_parallel for p in plans]),
-            dp=column([p.data_parallel for p in plans]),
-            cp=column([p.context_parallel for p in plans]),
-            ep=column([p.expert_parallel for p in plans]),
-            microbatch=column([p.microbatch for p in plans]),
-            interleave=column([p.interleave for p in plans]),
-            recompute=column([RECOMPUTE_ORDER.index(p.recompute) for p in plans]),
+            tp=tp,
+            pp=pp,
+            dp=dp,
+            cp=cp,
+            ep=ep,
+            microbatch=microbatch,
+            interleave=interleave,
+            recompute=recompute,
             sequence_parallel=np.asarray([p.sequence_parallel for p in plans], dtype=bool),
-            zero=column([p.zero for p in plans]),
+            zero=zero,
             recompute_layers=recompute_layers_column(plans),
         )
 
