@@ -24,7 +24,7 @@ from gpuplan.model.data_parallel import (
     dp_collectives,
     optimizer_time,
 )
-from gpuplan.model.flops import forward_flops_per_token, hardware_flops, training_flops_per_token
+from gpuplan.model.flops import forward_flops_per_token, hardware_flops, training_flops
 from gpuplan.model.kernels import Device
 from gpuplan.model.padded_stages import heaviest_stages, slowest_stages
 from gpuplan.model.partial_recompute import (
@@ -271,16 +271,16 @@ def regathering(batch: PlanBatch) -> PlanBatch:
     return replace(batch, recompute=plain) if xp.any_(none) else batch
 
 
-def _hardware_flops(model: Model, batch: PlanBatch, seq_len: int, tokens: float) -> FloatArray:
-    """Per plan, the hardware FLOPs of a step of ``tokens``: the model FLOPs and the forward
-    recomputed, by the plans' recompute, of the layers that recompute (all but under a
-    partial recompute)."""
+def _flops(model: Model, batch: PlanBatch, seq_len: int, tokens: float) -> tuple[float, FloatArray]:
+    """The model FLOPs of a step of ``tokens`` and, per plan, its hardware FLOPs: the model
+    FLOPs and the forward recomputed, by the plans' recompute, of the layers that recompute
+    (all but under a partial recompute); one forward count serves both."""
     forward = forward_flops_per_token(model, seq_len)
     per_mode = np.asarray([tokens * hardware_flops(forward, mode) for mode in RECOMPUTE_ORDER])
     share = recomputed_share(model, batch.pp, batch.interleave, batch.recompute_layers)
     chosen = per_mode[batch.recompute]
     flops: FloatArray = xp.where(share == 1, chosen, per_mode[0] + share * (chosen - per_mode[0]))
-    return flops
+    return tokens * training_flops(forward), flops
 
 
 def evaluate_memory(
@@ -336,6 +336,7 @@ def evaluate(
     dp_comm = data_parallel_times(regathering(batch), crit, m, network, framework, collectives)
     exposed_s, on_link_s = _axis_times(crit, m, pp_comm, dp_comm)
     tokens_per_step = global_batch * seq_len
+    model_flops, hardware_flops = _flops(model, batch, seq_len, tokens_per_step)
     return _columns(BatchResult(
         weights_bytes=crit["weights"],
         grads_bytes=crit["grads"],
@@ -351,8 +352,8 @@ def evaluate(
         optimizer_s=optimizer_time(batch, crit, dev, framework.moe_parallel_folding),
         overlap_slowdown_s=_overlap_slowdown(exposed_s, on_link_s, dev),
         tokens_per_step=tokens_per_step,
-        model_flops_per_step=tokens_per_step * training_flops_per_token(model, seq_len),
-        hardware_flops_per_step=_hardware_flops(model, batch, seq_len, tokens_per_step),
+        model_flops_per_step=model_flops,
+        hardware_flops_per_step=hardware_flops,
         capacity_bytes=accelerator.hbm_bytes,
         straggler_s=plan_straggler_times(m * (crit["compute"] + crit["recompute"]), batch, network),
     ))  # fmt: skip
