@@ -345,8 +345,8 @@ def _heaviest_stage(
     loaded stage, and that stage."""
     shape = activations.shape
     index = _flat(s.index, shape)
-    for level in range(int(zero.max()) + 1):
-        chosen = np.flatnonzero(zero == level)
+    for level in (zero.item(),) if zero.size == 1 else range(int(zero.max()) + 1):
+        chosen = np.zeros(1, dtype=np.int64) if zero.size == 1 else np.flatnonzero(zero == level)
         if not chosen.size:
             continue
         weights, grads, optimizer = _state_bytes(s, level, *params, framework)
