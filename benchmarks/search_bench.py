@@ -7,7 +7,9 @@ below; ``time.process_time`` is steadier than wall time on a shared machine): Ll
 1024..131072 <= 1 s; one plan given in full <= 0.1 ms. The search keeps per-layer costs
 between searches (``gpuplan.model.per_layer``) and evaluated plan batches
 (``gpuplan.search.evaluated``): "cold" empties both before each run, "per-layer costs kept"
-only the batches, "again" neither.
+only the batches, "again" neither. The one-plan rows: "first" empties every kept cache,
+"again" none; "distinct plans" times 24 different complete plans in a row, every cache
+emptied before the 24 (plans after the first share per-layer costs, as in a warm process).
 Run by ``make bench``. Before/after in one run: ``git archive <commit> src | tar -x -C
 /tmp/before``, then ``PYTHONPATH=/tmp/before/src .venv/bin/python benchmarks/search_bench.py``
 times that commit with this file.
@@ -16,6 +18,7 @@ times that commit with this file.
 from __future__ import annotations
 
 import importlib
+import itertools
 import statistics
 import time
 from collections.abc import Callable
@@ -35,6 +38,13 @@ FIXED_PLAN = ParallelPlan(tensor_parallel=8, pipeline_parallel=16, data_parallel
                           microbatch=1, interleave=2, recompute=Recompute.FULL,
                           sequence_parallel=True, zero=1)  # fmt: skip
 """A complete plan of Llama 3 405B on 16,384 H100 (TP 8, PP 16, DP 128, as Meta's)."""
+DISTINCT_PLANS = tuple(
+    ParallelPlan(tensor_parallel=tp, pipeline_parallel=pp, data_parallel=16_384 // (tp * pp),
+                 microbatch=mb, interleave=v, recompute=rc, sequence_parallel=True, zero=zero)
+    for zero, rc, mb, v, pp, tp in itertools.islice(itertools.product(
+        (1, 3), (Recompute.FULL, Recompute.SELECTIVE), (1, 2), (2, 1), (16, 8), (8, 4)), 24)
+)  # fmt: skip
+"""24 distinct complete plans of Llama 3 405B on 16,384 H100 (each a valid layout)."""
 
 
 try:  # absent before issue 15: then this file times an older checkout too (cold = warm)
@@ -94,6 +104,10 @@ def issue_15(repeats: int = 7) -> None:
     def one_plan() -> object:
         return estimate(catalog, model, h100, FIXED_PLAN, seq_len=8192, global_batch=2048)
 
+    def distinct_plans() -> object:
+        return [estimate(catalog, model, h100, plan, seq_len=8192, global_batch=2048)
+                for plan in DISTINCT_PLANS]  # fmt: skip
+
     one_search()
     cold, warm = _forget, lambda: _forget(layers=False)
     rows = (
@@ -109,6 +123,8 @@ def issue_15(repeats: int = 7) -> None:
          0.0001),
         ("405B on 16,384 H100, one plan given in full, again", cpu_median(one_plan, 200),
          0.0001),
+        (f"405B, {len(DISTINCT_PLANS)} distinct plans in full, each (cold at start)",
+         cpu_median(distinct_plans, 15, cold) / len(DISTINCT_PLANS), 0.0001),
     )  # fmt: skip
     print(f"{'issue 15 search targets (CPU, median)':52s} {'ms':>9s} {'target ms':>10s}")
     for name, seconds, target in rows:

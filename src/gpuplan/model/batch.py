@@ -12,17 +12,19 @@ communication and the optimizer that follow are array arithmetic over plans.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from gpuplan.catalog.schema import Accelerator, Framework, Model
+from gpuplan.model import xp
 from gpuplan.model.collectives import Network
 from gpuplan.model.data_parallel import (
     data_parallel_times,
     dp_collectives,
     optimizer_time,
 )
-from gpuplan.model.flops import hardware_flops_per_token, training_flops_per_token
+from gpuplan.model.flops import forward_flops_per_token, hardware_flops, training_flops
 from gpuplan.model.kernels import Device
 from gpuplan.model.padded_stages import heaviest_stages, slowest_stages
 from gpuplan.model.partial_recompute import (
@@ -45,7 +47,8 @@ FloatArray = np.ndarray
 
 @dataclass(frozen=True)
 class PlanBatch:
-    """Parallel plans as columns of equal-length integer arrays."""
+    """Parallel plans as columns of equal-length integer arrays (one plan's columns may be
+    Python numbers: :func:`one_plan`)."""
 
     tp: IntArray
     pp: IntArray
@@ -63,28 +66,32 @@ class PlanBatch:
     every layer)."""
 
     def __post_init__(self) -> None:
-        if self.recompute_layers.shape != self.tp.shape:
+        if np.shape(self.recompute_layers) != np.shape(self.tp):
             object.__setattr__(self, "recompute_layers", np.full_like(self.tp, ALL_LAYERS))
 
     def __len__(self) -> int:
-        return int(self.tp.shape[0])
+        return int(np.size(self.tp))
 
     @classmethod
     def from_plans(cls, plans: list[ParallelPlan]) -> PlanBatch:
-        def column(values: list[int]) -> IntArray:
-            return np.asarray(values, dtype=np.int64)
-
+        table = np.array(  # one array, a row per field (each row a column of plans)
+            [(p.tensor_parallel, p.pipeline_parallel, p.data_parallel, p.context_parallel,
+              p.expert_parallel, p.microbatch, p.interleave, RECOMPUTE_ORDER.index(p.recompute),
+              p.zero) for p in plans],
+            dtype=np.int64,
+        ).reshape(-1, 9).T.copy()  # fmt: skip
+        tp, pp, dp, cp, ep, microbatch, interleave, recompute, zero = table
         return cls(
-            tp=column([p.tensor_parallel for p in plans]),
-            pp=column([p.pipeline_parallel for p in plans]),
-            dp=column([p.data_parallel for p in plans]),
-            cp=column([p.context_parallel for p in plans]),
-            ep=column([p.expert_parallel for p in plans]),
-            microbatch=column([p.microbatch for p in plans]),
-            interleave=column([p.interleave for p in plans]),
-            recompute=column([RECOMPUTE_ORDER.index(p.recompute) for p in plans]),
+            tp=tp,
+            pp=pp,
+            dp=dp,
+            cp=cp,
+            ep=ep,
+            microbatch=microbatch,
+            interleave=interleave,
+            recompute=recompute,
             sequence_parallel=np.asarray([p.sequence_parallel for p in plans], dtype=bool),
-            zero=column([p.zero for p in plans]),
+            zero=zero,
             recompute_layers=recompute_layers_column(plans),
         )
 
@@ -245,6 +252,8 @@ def _overlap_slowdown(
 
 def _zero_groups(batch: PlanBatch) -> tuple[PlanBatch, IntArray]:
     """One plan per group of plans that differ in ZeRO stage only, and each plan's group."""
+    if len(batch) == 1:  # one plan (estimate_step): itself
+        return batch, np.zeros(1, dtype=np.int64)
     first, back = distinct_first(  # the columns in the search's order: no sort (distinct.py)
         [batch.tp, batch.cp, batch.pp, batch.dp, batch.ep, batch.microbatch, batch.interleave,
          batch.recompute, batch.sequence_parallel, batch.recompute_layers + 1]
@@ -258,19 +267,20 @@ def regathering(batch: PlanBatch) -> PlanBatch:
     none = (batch.recompute_layers == 0) & (
         batch.recompute == RECOMPUTE_ORDER.index(Recompute.FULL)
     )
-    plain = np.where(none, RECOMPUTE_ORDER.index(Recompute.NONE), batch.recompute)
-    return replace(batch, recompute=plain) if none.any() else batch
+    plain = xp.where(none, RECOMPUTE_ORDER.index(Recompute.NONE), batch.recompute)
+    return replace(batch, recompute=plain) if xp.any_(none) else batch
 
 
-def _hardware_flops(model: Model, batch: PlanBatch, seq_len: int, tokens: float) -> FloatArray:
-    """Per plan, the hardware FLOPs of a step of ``tokens``: the model FLOPs and the forward
-    recomputed, by the plans' recompute, of the layers that recompute (all but under a
-    partial recompute)."""
-    per_mode = np.asarray([tokens * hardware_flops_per_token(model, seq_len, mode)
-                           for mode in RECOMPUTE_ORDER])  # fmt: skip
+def _flops(model: Model, batch: PlanBatch, seq_len: int, tokens: float) -> tuple[float, FloatArray]:
+    """The model FLOPs of a step of ``tokens`` and, per plan, its hardware FLOPs: the model
+    FLOPs and the forward recomputed, by the plans' recompute, of the layers that recompute
+    (all but under a partial recompute); one forward count serves both."""
+    forward = forward_flops_per_token(model, seq_len)
+    per_mode = np.asarray([tokens * hardware_flops(forward, mode) for mode in RECOMPUTE_ORDER])
     share = recomputed_share(model, batch.pp, batch.interleave, batch.recompute_layers)
     chosen = per_mode[batch.recompute]
-    return np.asarray(np.where(share == 1, chosen, per_mode[0] + share * (chosen - per_mode[0])))
+    flops: FloatArray = xp.where(share == 1, chosen, per_mode[0] + share * (chosen - per_mode[0]))
+    return tokens * training_flops(forward), flops
 
 
 def evaluate_memory(
@@ -303,8 +313,8 @@ def evaluate(
 ) -> BatchResult:
     """Memory and step-time parts of every plan of ``batch`` (which must be valid layouts):
     per-layer costs, per-stage sums (:func:`gpuplan.model.pipeline.evaluate_stages`), then
-    the data-parallel communication and the optimizer of the slowest stage. ``memory``: the
-    plans' :func:`evaluate_memory`, when already known."""
+    the data-parallel communication and the optimizer of the slowest stage (of one plan, on
+    Python numbers: :func:`one_plan`). ``memory``: the plans' :func:`evaluate_memory`."""
     group, back = _zero_groups(batch)
     tokens = group.microbatch * seq_len / group.cp
     m = global_batch // (group.microbatch * group.dp)
@@ -316,15 +326,18 @@ def evaluate(
         evaluate_stages(model, framework, inputs, batch.zero, back) if memory is None
         else (slowest_stages(model, framework, inputs), dict(memory))
     )  # fmt: skip
-    collectives = dp_collectives(group, slowest, network, framework)
     crit |= {name: values[back] for name, values in slowest.items()}
     m, pp_comm = m[back], (pp_comm[0][back], pp_comm[1][back])
-    dp_comm = data_parallel_times(regathering(batch), crit, m, network, framework,
-                                  tuple(c[back] for c in collectives))  # fmt: skip
+    if len(batch) == 1:  # one plan: the rest on Python numbers, the same formulas (xp.py)
+        batch, crit, m, pp_comm = one_plan(batch, crit, m, pp_comm)
+        collectives = dp_collectives(batch, crit, network, framework)
+    else:  # once per group of plans that differ in ZeRO stage only
+        collectives = tuple(c[back] for c in dp_collectives(group, slowest, network, framework))
+    dp_comm = data_parallel_times(regathering(batch), crit, m, network, framework, collectives)
     exposed_s, on_link_s = _axis_times(crit, m, pp_comm, dp_comm)
     tokens_per_step = global_batch * seq_len
-    hardware = _hardware_flops(model, batch, seq_len, tokens_per_step)
-    return BatchResult(
+    model_flops, hardware_flops = _flops(model, batch, seq_len, tokens_per_step)
+    return _columns(BatchResult(
         weights_bytes=crit["weights"],
         grads_bytes=crit["grads"],
         optimizer_bytes=crit["optimizer"],
@@ -339,8 +352,38 @@ def evaluate(
         optimizer_s=optimizer_time(batch, crit, dev, framework.moe_parallel_folding),
         overlap_slowdown_s=_overlap_slowdown(exposed_s, on_link_s, dev),
         tokens_per_step=tokens_per_step,
-        model_flops_per_step=tokens_per_step * training_flops_per_token(model, seq_len),
-        hardware_flops_per_step=hardware,
+        model_flops_per_step=model_flops,
+        hardware_flops_per_step=hardware_flops,
         capacity_bytes=accelerator.hbm_bytes,
         straggler_s=plan_straggler_times(m * (crit["compute"] + crit["recompute"]), batch, network),
+    ))  # fmt: skip
+
+
+def one_plan(
+    batch: PlanBatch, crit: dict[str, np.ndarray], m: IntArray,
+    pp_comm: tuple[FloatArray, FloatArray],
+) -> tuple[PlanBatch, dict[str, Any], Any, tuple[Any, Any]]:  # fmt: skip
+    """The 1-element arrays of one plan as Python numbers (``.item()``): numpy's call
+    overhead on each operation costs more than the arithmetic (issue 15)."""
+    return (
+        PlanBatch(**{name: column.item() for name, column in batch.__dict__.items()}),
+        {name: values.item() for name, values in crit.items()},
+        m.item(),
+        (pp_comm[0].item(), pp_comm[1].item()),
     )
+
+
+def _columns(result: BatchResult) -> BatchResult:
+    """``result`` with Python numbers (one plan, :func:`one_plan`) as 1-element arrays."""
+    if isinstance(result.compute_s, np.ndarray) and result.compute_s.ndim == 1:
+        return result
+    values: dict[str, Any] = {
+        name: {k: np.array([v]) for k, v in value.items()} if isinstance(value, dict)
+        else value if name in _SCALAR_FIELDS else np.array([value])
+        for name, value in result.__dict__.items()
+    }  # fmt: skip
+    return BatchResult(**values)
+
+
+_SCALAR_FIELDS = ("overhead_bytes", "tokens_per_step", "model_flops_per_step", "capacity_bytes")
+"""The :class:`BatchResult` fields that are numbers, not per-plan arrays."""

@@ -38,8 +38,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
+
+from gpuplan.model import xp
 
 
 class Collective(StrEnum):
@@ -90,56 +93,67 @@ Arrayish = float | int | np.ndarray
 
 def _ring(
     kind: Collective, size_bytes: Arrayish, n: Arrayish, link: Link, slowdown: Arrayish = 1.0
-) -> np.ndarray:
+) -> Any:
     """One-level ring (or pairwise) collective over ``n`` ranks of ``size_bytes`` each, on a
     link whose bandwidth is divided by ``slowdown`` (oversubscribed tiers)."""
-    n = np.asarray(n, dtype=float)
-    size = np.asarray(size_bytes, dtype=float)
-    ranks = np.maximum(n, 1.0)
+    n = xp.floats(n)
+    size = xp.floats(size_bytes)
+    ranks = xp.maximum(n, 1.0)
     step = link.latency_s + size / ranks / link.bus_bytes_per_s * slowdown
     steps = 2 * (n - 1) if kind is Collective.ALL_REDUCE else n - 1
-    return np.where((n > 1) & (size > 0), steps * step, 0.0)
+    return xp.where((n > 1) & (size > 0), steps * step, 0.0)
 
 
-def local_ranks(n: Arrayish, stride: Arrayish, domain: int) -> np.ndarray:
+def local_ranks(n: Arrayish, stride: Arrayish, domain: int) -> Any:
     """Members of a group of ``n`` ranks, ``stride`` apart, that share a scale-up domain."""
-    n = np.asarray(n, dtype=float)
-    stride = np.asarray(stride, dtype=float)
-    fitted = np.clip(np.floor(domain / stride), 1.0, np.maximum(n, 1.0))
-    return np.where(stride <= domain, fitted, 1.0)
+    n = xp.floats(n)
+    stride = xp.floats(stride)
+    fitted = xp.clip(xp.floor(domain / stride), 1.0, xp.maximum(n, 1.0))
+    return xp.where(stride <= domain, fitted, 1.0)
 
 
 def collective_times(
     kind: Collective, size_bytes: Arrayish, n: Arrayish, stride: Arrayish, network: Network
-) -> np.ndarray:
-    """Seconds for one collective of ``size_bytes`` per rank over ``n`` ranks (arrays).
+) -> Any:
+    """Seconds for one collective of ``size_bytes`` per rank over ``n`` ranks (arrays; a
+    float of Python numbers).
 
     A group inside one scale-up domain runs one flat ring, any other the hierarchical
-    collective (:func:`_hierarchical`); each is computed only when some group needs it."""
+    collective (:func:`_hierarchical`); each is computed only when some group needs it. One
+    value (one plan) runs the same formulas on Python floats (:mod:`gpuplan.model.xp`)."""
+    if (one := xp.scalars(size_bytes, n, stride)) is not None:
+        size_one, n_one, stride_one = one
+        moves = n_one > 1 and size_one > 0
+        value = _collective(kind, size_one, n_one, stride_one, network) if moves else 0.0
+        return xp.shaped(value, size_bytes, n, stride)
     n = np.asarray(n, dtype=float)
     size = np.asarray(size_bytes, dtype=float)
     if not ((n > 1) & (size > 0)).any():  # nothing moves (e.g. no experts): skip the rest
         return np.zeros(np.broadcast(n, size, np.asarray(stride)).shape)
+    return np.asarray(_collective(kind, size, n, stride, network))
+
+
+def _collective(kind: Collective, size: Any, n: Any, stride: Any, network: Network) -> Any:
+    """:func:`collective_times` on float arrays, or on Python floats."""
     local = local_ranks(n, stride, network.domain)
     inside = local >= n
-    flat = _ring(kind, size, n, network.scaleup) if inside.any() else 0.0
-    hierarchical = 0.0 if inside.all() else _hierarchical(kind, size, n, stride, local, network)
-    return np.where((n <= 1) | (size <= 0), 0.0, np.where(inside, flat, hierarchical))
+    flat = _ring(kind, size, n, network.scaleup) if xp.any_(inside) else 0.0
+    hierarchical = 0.0 if xp.all_(inside) else _hierarchical(kind, size, n, stride, local, network)
+    return xp.where((n <= 1) | (size <= 0), 0.0, xp.where(inside, flat, hierarchical))
 
 
 def _hierarchical(
-    kind: Collective, size: np.ndarray, n: np.ndarray, stride: Arrayish, local: np.ndarray,
-    network: Network,
-) -> np.ndarray:  # fmt: skip
+    kind: Collective, size: Any, n: Any, stride: Arrayish, local: Any, network: Network,
+) -> Any:  # fmt: skip
     """A collective over ``n`` ranks, ``local`` of them per scale-up domain: inside each
     domain over NVLink, then between the domains over the NICs."""
-    remote = np.maximum(np.floor(n / local), 1.0)
-    inner = _ring(kind, size, np.minimum(local, n), network.scaleup)
+    remote = xp.maximum(xp.floor(n / local), 1.0)
+    inner = _ring(kind, size, xp.minimum(local, n), network.scaleup)
     if kind is Collective.ALL_TO_ALL:
         # Pairwise exchange: the (n - local)/n share bound for other domains crosses NICs,
         # and what leaves each tier's unit crosses its oversubscribed uplinks.
         crossing = _all_to_all_bytes(size, n, stride, local, network)
-        outer = np.where(
+        outer = xp.where(
             remote > 1,
             (remote - 1) * network.scaleout.latency_s + crossing / network.scaleout.bus_bytes_per_s,
             0.0,
@@ -149,46 +163,46 @@ def _hierarchical(
         # data over each GPU's NIC, then all-gather inside the domain (for all-reduce).
         slowdown = ring_slowdown(n, stride, local, network)
         outer = _ring(kind, size / local, remote, network.scaleout, slowdown)
-    return np.asarray(inner + outer)
+    return inner + outer
 
 
-def _members_per_unit(n: np.ndarray, stride: np.ndarray, tier: Tier) -> np.ndarray:
+def _members_per_unit(n: Any, stride: Any, tier: Tier) -> Any:
     """Members of a group (``n`` ranks ``stride`` apart) inside one unit of ``tier``."""
-    return np.clip(np.floor(tier.gpus / stride), 1.0, np.maximum(n, 1.0))
+    return xp.clip(xp.floor(tier.gpus / stride), 1.0, xp.maximum(n, 1.0))
 
 
-def ring_slowdown(n: Arrayish, stride: Arrayish, local: Arrayish, network: Network) -> np.ndarray:
+def ring_slowdown(n: Arrayish, stride: Arrayish, local: Arrayish, network: Network) -> Any:
     """How many times slower than its NIC an inter-domain ring runs: the worst tier it
     crosses, ``max(1, o_t / r_t)`` with ``r_t`` of its domains in one unit (1: none)."""
-    n = np.asarray(n, dtype=float)
-    stride = np.asarray(stride, dtype=float)
-    local = np.asarray(local, dtype=float)
-    worst = np.ones(np.broadcast(n, stride, local).shape)
+    n = xp.floats(n)
+    stride = xp.floats(stride)
+    local = xp.floats(local)
+    worst: Any = 1.0 if type(n) is type(stride) is type(local) is float else (
+        np.ones(np.broadcast(n, stride, local).shape)
+    )  # fmt: skip
     for tier in network.tiers:
         crosses = n * stride > tier.gpus
-        domains = np.maximum(np.floor(_members_per_unit(n, stride, tier) / local), 1.0)
-        worst = np.maximum(worst, np.where(crosses, tier.oversubscription / domains, 1.0))
+        domains = xp.maximum(xp.floor(_members_per_unit(n, stride, tier) / local), 1.0)
+        worst = xp.maximum(worst, xp.where(crosses, tier.oversubscription / domains, 1.0))
     return worst
 
 
-def _all_to_all_bytes(
-    size: np.ndarray, n: np.ndarray, stride: Arrayish, local: np.ndarray, network: Network
-) -> np.ndarray:
+def _all_to_all_bytes(size: Any, n: Any, stride: Arrayish, local: Any, network: Network) -> Any:
     """Bytes per GPU of an all-to-all at NIC speed: the most loaded level, the NIC (what
     leaves the domain) or a tier's uplinks (what leaves its unit, times ``o_t``)."""
-    stride = np.asarray(stride, dtype=float)
-    ranks = np.maximum(n, 1.0)
+    stride = xp.floats(stride)
+    ranks = xp.maximum(n, 1.0)
     worst = size * (n - local) / ranks
     for index, tier in enumerate(network.tiers):
         members = _members_per_unit(n, stride, tier)
         crosses = n * stride > tier.gpus
         if index == 0 and network.rail_optimized:  # the leaf joins one rail only:
             # the own server (NVLink) and the same-rail GPU of each other server in the leaf
-            members = local + np.maximum(members / local - 1.0, 0.0)
+            members = local + xp.maximum(members / local - 1.0, 0.0)
             crosses = crosses | (local > 1)
         leaving = size * (n - members) / ranks * tier.oversubscription
-        worst = np.maximum(worst, np.where(crosses, leaving, 0.0))
-    return np.asarray(worst)
+        worst = xp.maximum(worst, xp.where(crosses, leaving, 0.0))
+    return worst
 
 
 @functools.lru_cache(maxsize=65536)
@@ -203,17 +217,19 @@ def collective_time(
     return float(collective_times(kind, size_bytes, n, stride, network))
 
 
-def p2p_slowdown(stride: Arrayish, span: Arrayish, network: Network) -> np.ndarray:
+def p2p_slowdown(stride: Arrayish, span: Arrayish, network: Network) -> Any:
     """How many times slower than its NIC a send to the rank ``stride`` places on runs, in
     a chain of ranks (a pipeline) spanning ``span`` GPUs: at a boundary between units of a
     crossed tier, the ``min(stride, g_t)`` GPUs of a unit that send out at once share its
     ``g_t / o_t`` NICs' worth of uplinks; the worst boundary sets the pace."""
-    stride = np.asarray(stride, dtype=float)
-    span = np.asarray(span, dtype=float)
-    worst = np.ones(np.broadcast(stride, span).shape)
+    stride = xp.floats(stride)
+    span = xp.floats(span)
+    worst: Any = 1.0 if type(stride) is type(span) is float else (
+        np.ones(np.broadcast(stride, span).shape)
+    )  # fmt: skip
     for tier in network.tiers:
-        share = tier.oversubscription * np.minimum(stride, tier.gpus) / tier.gpus
-        worst = np.maximum(worst, np.where(span > tier.gpus, share, 1.0))
+        share = tier.oversubscription * xp.minimum(stride, tier.gpus) / tier.gpus
+        worst = xp.maximum(worst, xp.where(span > tier.gpus, share, 1.0))
     return worst
 
 
@@ -223,14 +239,23 @@ def p2p_times(
     network: Network,
     stride: Arrayish = 1.0,
     span: Arrayish = 0.0,
-) -> np.ndarray:
+) -> Any:
     """Seconds for one send of ``size_bytes``; between domains, slowed by the tiers a chain
-    of ranks ``stride`` apart over ``span`` GPUs crosses (:func:`p2p_slowdown`)."""
-    size = np.asarray(size_bytes, dtype=float)
+    of ranks ``stride`` apart over ``span`` GPUs crosses (:func:`p2p_slowdown`). One value
+    (one plan) runs on Python floats (:mod:`gpuplan.model.xp`)."""
+    if (one := xp.scalars(size_bytes, same_domain, stride, span)) is not None:
+        size, same, stride_one, span_one = one
+        value = _p2p(size, same == 1.0, stride_one, span_one, network)
+        return xp.shaped(value, size_bytes, same_domain, stride, span)
+    return _p2p(np.asarray(size_bytes, dtype=float), same_domain, stride, span, network)
+
+
+def _p2p(size: Any, same_domain: Any, stride: Any, span: Any, network: Network) -> Any:
+    """:func:`p2p_times` on float arrays, or on Python numbers."""
     up = network.scaleup.latency_s + size / network.scaleup.bus_bytes_per_s
     slowdown = p2p_slowdown(stride, span, network)
     out = network.scaleout.latency_s + size / network.scaleout.bus_bytes_per_s * slowdown
-    return np.where(size > 0, np.where(same_domain, up, out), 0.0)
+    return xp.where(size > 0, xp.where(same_domain, up, out), 0.0)
 
 
 @functools.lru_cache(maxsize=65536)

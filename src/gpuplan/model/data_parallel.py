@@ -1,6 +1,7 @@
 """Data-parallel communication and the optimizer step of many plans at once (numpy), for
 :mod:`gpuplan.model.batch`: gradients reduced over DP x CP (experts over their own replicas),
-weights gathered back under a sharded optimizer, and the optimizer update through HBM."""
+weights gathered back under a sharded optimizer, and the optimizer update through HBM. One
+plan runs the same formulas on Python numbers (:func:`gpuplan.model.batch.one_plan`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from gpuplan.catalog.schema import Framework
+from gpuplan.model import xp
 from gpuplan.model.collectives import (
     Collective,
     Network,
@@ -55,7 +57,7 @@ def dp_groups(batch: Layout, fold: bool) -> tuple[IntArray, IntArray]:
     """Per plan, the ranks that share the dense parameters (DP x CP) and those that share
     each expert (DP x CP / EP; TP x DP x CP / EP with experts folded over TP)."""
     replicas = batch.dp * batch.cp * (batch.tp if fold else 1)
-    return batch.dp * batch.cp, np.maximum(1, replicas // batch.ep)
+    return batch.dp * batch.cp, xp.maximum(1, replicas // batch.ep)
 
 
 def flat_collective_times(
@@ -70,7 +72,8 @@ def flat_collective_times(
     local = local_ranks(n, stride, network.domain)
     inside = _ring(kind, size_bytes, n, network.scaleup)
     across = _ring(kind, size_bytes, n, network.scaleout, ring_slowdown(n, stride, local, network))
-    return np.where(local >= n, inside, across)
+    times: np.ndarray = np.where(local >= n, inside, across)
+    return times
 
 
 def _dp_collectives(
@@ -85,11 +88,12 @@ def _dp_collectives(
     times = flat_collective_times if flat else collective_times
 
     def group(kind: Collective, per_param: float) -> FloatArray:
-        return np.asarray(
+        seconds: FloatArray = (
             times(kind, crit["dense_params"] * per_param, dp_group, batch.tp, network)
             + times(kind, crit["expert_params"] * per_param, expert_group, expert_stride,
                     network)
         )  # fmt: skip
+        return seconds
 
     return (
         group(Collective.ALL_GATHER, weight_bytes),
@@ -125,33 +129,33 @@ def data_parallel_times(
     already known.
     """
     m, zero, compute = microbatches, batch.zero, crit["compute"]
-    layers_here = np.maximum(1.0, crit["layers"])
+    layers_here = xp.maximum(1.0, crit["layers"])
     gather, reduce_scatter, all_reduce = (
         dp_collectives(batch, crit, network, framework) if collectives is None else collectives
     )
     gathers = 2 + (framework.zero3_regather_on_recompute & (batch.recompute == _FULL))
     per_mb_zero3 = gathers * gather + reduce_scatter
-    hidden3 = compute if framework.overlap_param_gather else np.zeros(len(batch))
-    waited = gather if framework.zero3_backward_prefetch == "post" else np.zeros(len(batch))
+    hidden3 = compute if framework.overlap_param_gather else xp.zeros_like(compute)
+    waited = gather if framework.zero3_backward_prefetch == "post" else xp.zeros_like(gather)
     overlapped = per_mb_zero3 - waited
-    exposed_zero3 = m * (waited + np.maximum(overlapped - hidden3, overlapped / layers_here))
-    reduce = np.where(zero >= 1, reduce_scatter, all_reduce)
-    regather = np.where(zero >= 1, gather, 0.0)
+    exposed_zero3 = m * (waited + xp.maximum(overlapped - hidden3, overlapped / layers_here))
+    reduce = xp.where(zero >= 1, reduce_scatter, all_reduce)
+    regather = xp.where(zero >= 1, gather, 0.0)
     backward_window, forward_window = compute * 2 / 3, compute / 3
     exposed_reduce = (
-        np.maximum(reduce - backward_window, reduce / layers_here)
+        xp.maximum(reduce - backward_window, reduce / layers_here)
         if framework.overlap_grad_reduce
         else reduce
     )
     exposed_gather = (
-        np.maximum(regather - forward_window, regather / layers_here)
+        xp.maximum(regather - forward_window, regather / layers_here)
         if framework.overlap_param_gather
         else regather
     )
     sharded_dp = batch.dp * batch.cp > 1
-    link = np.where(zero >= 3, m * per_mb_zero3, np.where(sharded_dp, reduce + regather, 0.0))
-    exposed = np.where(
-        zero >= 3, exposed_zero3, np.where(sharded_dp, exposed_reduce + exposed_gather, 0.0)
+    link = xp.where(zero >= 3, m * per_mb_zero3, xp.where(sharded_dp, reduce + regather, 0.0))
+    exposed = xp.where(
+        zero >= 3, exposed_zero3, xp.where(sharded_dp, exposed_reduce + exposed_gather, 0.0)
     )
     return link, exposed
 
@@ -163,5 +167,6 @@ def optimizer_time(
     under ZeRO), streaming :data:`OPTIMIZER_BYTES_PER_PARAM` through HBM."""
     dp_group, expert_group = dp_groups(batch, fold)
     dense, experts = crit["dense_params"], crit["expert_params"]
-    params = np.where(batch.zero >= 1, dense / dp_group + experts / expert_group, dense + experts)
-    return np.asarray(streaming_time(OPTIMIZER_BYTES_PER_PARAM * params, 4, dev))
+    params = xp.where(batch.zero >= 1, dense / dp_group + experts / expert_group, dense + experts)
+    seconds: FloatArray = streaming_time(OPTIMIZER_BYTES_PER_PARAM * params, 4, dev)
+    return seconds

@@ -64,7 +64,7 @@ def groups_of(shape_of: IntArray, back: IntArray) -> tuple[list[IntArray], list[
     """Per distinct value ``k`` of ``shape_of`` (0, 1, ...), the rows where it is ``k`` and
     the plans whose row (``back``) is: ``np.flatnonzero(shape_of == k)`` and
     ``np.flatnonzero(shape_of[back] == k)`` for every ``k``, in one sort each."""
-    count = int(shape_of.max()) + 1
+    count = 1 if shape_of.size == 1 else int(shape_of.max()) + 1
     if count == 1:  # one shape (a plan given in full): every row and plan
         return [np.arange(shape_of.size)], [np.arange(back.size)]
 

@@ -111,20 +111,30 @@ def training_flops_per_token(
     model: Model, seq_len: int, mask: AttentionMask | None = None
 ) -> float:
     """Model FLOPs per token for one training step: forward + backward (3x forward)."""
-    return 3.0 * forward_flops_per_token(model, seq_len, mask).total
+    return training_flops(forward_flops_per_token(model, seq_len, mask))
+
+
+def training_flops(forward: ForwardFlops) -> float:
+    """:func:`training_flops_per_token` of a model whose forward per token is ``forward``."""
+    return 3.0 * forward.total
 
 
 def hardware_flops_per_token(
     model: Model, seq_len: int, recompute: Recompute, mask: AttentionMask | None = None
 ) -> float:
     """Hardware FLOPs per token: model FLOPs plus the recomputed forward."""
-    forward = forward_flops_per_token(model, seq_len, mask)
+    return hardware_flops(forward_flops_per_token(model, seq_len, mask), recompute)
+
+
+def hardware_flops(forward: ForwardFlops, recompute: Recompute) -> float:
+    """Hardware FLOPs per token of a model whose forward per token is ``forward``: forward
+    and backward (3x forward) plus the forward that ``recompute`` runs again."""
     extra = {
         Recompute.NONE: 0.0,
         Recompute.SELECTIVE: forward.attention_scores,
         Recompute.FULL: forward.layers,
     }[recompute]
-    return 3.0 * forward.total + extra
+    return training_flops(forward) + extra
 
 
 def frozen_encoder_flops_per_sample(model: Model) -> float:

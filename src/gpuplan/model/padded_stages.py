@@ -12,8 +12,7 @@ DualPipe's folded stages keep the per-shape path.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 
@@ -104,11 +103,4 @@ def _padded(
         return None
     if bool((plans.recompute_layers >= 0).any()):
         return None
-
-    def column(v: Any) -> Any:  # as StageInputs.rows of every plan, without the copies
-        if isinstance(v, tuple):
-            return tuple(map(column, v))
-        return {f: a[:, None] for f, a in v.items()} if isinstance(v, dict) else v[:, None]
-
-    columns = {k: column(v) for k, v in plans.__dict__.items()}
-    return padded_stages(model, unique.tolist(), shape_of), replace(plans, **columns)
+    return padded_stages(model, unique.tolist(), shape_of), plans.rows()

@@ -80,13 +80,21 @@ def with_kept(
     return np.asarray(value + kept[0] * (kept_dense - dense) + kept[1] * (kept_moe - moe))
 
 
-def recomputed_share(model: Model, pp: np.ndarray, v: np.ndarray, n: np.ndarray) -> np.ndarray:
+def recomputed_share(model: Model, pp: np.ndarray, v: np.ndarray, n: np.ndarray) -> Any:
     """Per plan, the share of the layers that recompute (1 where ``n`` is :data:`ALL_LAYERS`):
-    what scales the recomputed forward's FLOPs."""
+    what scales the recomputed forward's FLOPs; a float for one plan's Python numbers."""
+    if isinstance(n, int):
+        return _share(model, int(pp), int(v), n)
     if not (n >= 0).any():
         return np.ones(n.shape)
-    total = model.layers + model.mtp_modules
     return np.asarray([
-        1.0 if kn < 0 else 1 - sum(map(sum, kept_layers(model, kp, kv, kn))) / total
+        _share(model, kp, kv, kn)
         for kp, kv, kn in zip(pp.tolist(), v.tolist(), n.tolist(), strict=True)
     ])  # fmt: skip
+
+
+def _share(model: Model, pp: int, v: int, n: int) -> float:
+    """:func:`recomputed_share` of one plan."""
+    if n < 0:
+        return 1.0
+    return 1 - sum(map(sum, kept_layers(model, pp, v, n))) / (model.layers + model.mtp_modules)

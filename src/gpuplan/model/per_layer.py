@@ -191,8 +191,6 @@ def per_layer(
         else np.asarray([r[1] for r in rows], dtype=float).reshape(-1, fields).T[:, where]
     )
     act = np.asarray(activations, dtype=float).reshape(-1, 3).T
-    return (
-        dict(zip(LAYER_FIELDS, dense, strict=True)),
-        dict(zip(LAYER_FIELDS, moe, strict=True)),
-        act[:, where],
-    )
+    dense_costs = dict(zip(LAYER_FIELDS, dense, strict=True))
+    moe_costs = dense_costs if moe is dense else dict(zip(LAYER_FIELDS, moe, strict=True))
+    return dense_costs, moe_costs, act[:, where]

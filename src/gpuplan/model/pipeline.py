@@ -10,7 +10,7 @@ per-layer costs these sums are made of and assembles the step from them.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from gpuplan.catalog.shapes import (
     mlp_params_per_layer,
     video_block_params,
 )
+from gpuplan.model import xp
 from gpuplan.model.distinct import distinct_first as distinct_first  # re-exported
 from gpuplan.model.distinct import distinct_rows as distinct_rows  # re-exported
 from gpuplan.model.distinct import groups_of
@@ -73,15 +74,30 @@ class StageInputs:
     pp_exposed: FloatArray
     """Sends between stages per micro-batch that the stage waits for."""
 
-    def rows(self, idx: np.ndarray) -> StageInputs:
-        """The plans at ``idx``, each array as a column (plans x 1) to broadcast over stages."""
+    def rows(self, idx: np.ndarray | None = None) -> StageInputs:
+        """The plans at ``idx`` (distinct, in order), each array as a column (plans x 1) to
+        broadcast over stages; all of them (None, or one pipeline shape): views, not copies;
+        one plan (``idx`` of one): Python numbers, which broadcast as well and spare numpy's
+        broadcasting of two arrays in every operation. What two fields share (``kept`` holds
+        the layer costs when no layer keeps more) is cut once."""
+        if idx is not None and idx.size == 1:
+            one = int(idx[0])
+            take: Any = lambda a: a.item(one)  # noqa: E731
+        else:
+            every = idx is None or idx.size == self.tp.shape[0]
+            at: np.ndarray | slice = slice(None) if every or idx is None else idx
+            take = lambda a: a[at, None]  # noqa: E731
+        done: dict[int, Any] = {}
 
         def cut(v: Any) -> Any:
-            if isinstance(v, tuple):
-                return tuple(map(cut, v))
-            return {f: a[idx, None] for f, a in v.items()} if isinstance(v, dict) else v[idx, None]
+            if (known := done.get(id(v))) is None:
+                known = done[id(v)] = (
+                    tuple(map(cut, v)) if isinstance(v, tuple)
+                    else {f: take(a) for f, a in v.items()} if isinstance(v, dict) else take(v)
+                )  # fmt: skip
+            return known
 
-        return replace(self, **{k: cut(v) for k, v in self.__dict__.items()})
+        return StageInputs(**{k: cut(v) for k, v in self.__dict__.items()})
 
 
 @dataclass(frozen=True)
@@ -230,7 +246,7 @@ def _shards(
     """Per plan and stage, all parameters on one GPU and its share of them when sharded over
     DP x CP (experts over DP x CP / EP; TP x DP x CP / EP with experts folded over TP)."""
     shard = p.dp * p.cp
-    expert_shard = np.maximum(1, (p.dp * p.cp * (p.tp if fold else 1)) // p.ep)
+    expert_shard = xp.maximum(1, (p.dp * p.cp * (p.tp if fold else 1)) // p.ep)
     return dense_params + expert_params, dense_params / shard + expert_params / expert_shard
 
 
@@ -298,19 +314,21 @@ def evaluate_stages(
     for row, (kp, kv, kn) in enumerate(unique.tolist()):
         ridx = groups[row]
         local[ridx] = np.arange(ridx.size)
+        at = slice(None) if ridx.size == local.size else ridx  # one shape: every plan
         dual = framework.pipeline_schedule == "dualpipe" and kp > 1
         s, p = _pipeline_stages(model, kp, kv, every=dual or kn > 0, n=kn - 1), plans.rows(ridx)
         if times:
             values, dense_params, expert_params = _slowest_stage(model, framework, s, p, dual)
             for name, stage_values in values.items():
-                slowest[name][ridx] = stage_values
+                slowest[name][at] = stage_values
         if not memory:
             continue
         if not times:  # the memory alone: ``plans`` need no layer costs
             dense_params, expert_params = _params(model, framework, s, p, dual)
         activations = _activation_bytes(model, s, p)
         activations = dualpipe(activations, False) if dual else activations
-        activations = np.broadcast_to(activations, dense_params.shape)
+        if activations.shape != dense_params.shape:
+            activations = np.broadcast_to(activations, dense_params.shape)
         params = _shards(p, dense_params, expert_params, framework.moe_parallel_folding)
         idx = members[row]
         _heaviest_stage(s, zero[idx], params, activations, framework, heaviest,
@@ -326,9 +344,9 @@ def _heaviest_stage(
     ``zero``; ``params`` from :func:`_shards`), the :data:`HEAVIEST` memory of the most
     loaded stage, and that stage."""
     shape = activations.shape
-    index = np.broadcast_to(s.index, shape).reshape(-1)
-    for level in range(int(zero.max()) + 1):
-        chosen = np.flatnonzero(zero == level)
+    index = _flat(s.index, shape)
+    for level in (zero.item(),) if zero.size == 1 else range(int(zero.max()) + 1):
+        chosen = np.zeros(1, dtype=np.int64) if zero.size == 1 else np.flatnonzero(zero == level)
         if not chosen.size:
             continue
         weights, grads, optimizer = _state_bytes(s, level, *params, framework)
@@ -339,7 +357,12 @@ def _heaviest_stage(
         flat = rows * shape[1] + stage  # (row, stage) in the rows x stages arrays
         out["memory_stage"][plans] = index[flat]
         for name, values in memory.items():
-            out[name][plans] = np.broadcast_to(values, shape).reshape(-1)[flat]
+            out[name][plans] = _flat(values, shape)[flat]
+
+
+def _flat(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``values`` broadcast to ``shape``, flattened (plans x stages, row by row)."""
+    return (values if values.shape == shape else np.broadcast_to(values, shape)).reshape(-1)
 
 
 def _slowest_stage(
@@ -348,7 +371,6 @@ def _slowest_stage(
     """Per plan of ``p``, the :data:`SLOWEST` values of its slowest stage (the first of
     them: the first slowest class holds the first slowest stage) and the bubble; and the
     dense and expert parameters of every stage (``dual``: DualPipe's folded stages)."""
-    rows = np.arange(p.tp.shape[0])
     per_stage = _stage_times(s, p, framework.tp_comm_overlap, framework.ep_comm_overlap,
                              model.mtp_modules)  # fmt: skip
     if dual:
@@ -359,9 +381,12 @@ def _slowest_stage(
     dense_params, expert_params = _params(model, framework, s, p, dual)
     per_stage |= {"dense_params": dense_params, "expert_params": expert_params}
     layers = dualpipe(s.layers, False) if dual else s.layers
-    per_stage["layers"] = np.broadcast_to(layers, stage_time.shape)
-    for name, stage_values in per_stage.items():
-        values[name] = stage_values[rows, slowest]
+    per_stage["layers"] = layers if layers.shape == stage_time.shape else (
+        np.broadcast_to(layers, stage_time.shape)
+    )  # fmt: skip
+    flat = np.arange(stage_time.shape[0]) * stage_time.shape[1] + slowest  # (plan, stage)
+    for name, stage_values in per_stage.items():  # plans x stages, row by row
+        values[name] = stage_values.take(flat)
     return values, dense_params, expert_params
 
 

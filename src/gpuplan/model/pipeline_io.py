@@ -5,10 +5,12 @@ point-to-point sends between stages and the last stage's logits and loss. Split 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
+from gpuplan.model import xp
 from gpuplan.model.collectives import Network, p2p_times
 from gpuplan.model.kernels import BF16_BYTES, Device, gemm_time, streaming_time
 from gpuplan.model.pipeline import distinct_rows
@@ -33,7 +35,11 @@ def logit_times(
         return np.zeros(len(tp))
     bf16_dev = replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False,
                        gemm_k_overhead=dev.bf16_gemm_k_overhead)  # fmt: skip
-    unique, where = distinct_rows(np.stack([tp, cp, microbatch], axis=1))
+    if tp.size == 1:  # one plan: its own row
+        unique, where = [[tp.item(), cp.item(), microbatch.item()]], np.zeros(1, dtype=np.int64)
+    else:
+        keys, where = distinct_rows(np.stack([tp, cp, microbatch], axis=1))
+        unique = keys.tolist()
     values = np.empty(len(unique))
     for row, (kt, kc, kb) in enumerate(unique):
         rows = kb * seq_len / kc
@@ -64,13 +70,26 @@ def stage_sends(
     Activations go between stages scattered over the TP ranks (Narayanan et al. 2021
     sec. 4.1) and gathered on the far side, once forward and once backward per chunk.
     Interleaved schedules that overlap their sends (frameworks.yaml: overlap_p2p_comm) run
-    them under the other chunks' compute; otherwise each stage waits for them.
+    them under the other chunks' compute; otherwise each stage waits for them. One plan
+    runs on Python numbers (:mod:`gpuplan.model.xp`).
     """
+    if (one := xp.scalars(tp, cp, dp, pp, interleave, tokens)) is not None:
+        t, c, d, p, v, per_gpu = one
+        on_link, exposed = _sends(model, t, c, d, p, v, per_gpu, network, framework)
+        return np.array([on_link]), np.array([exposed])
+    return _sends(model, tp, cp, dp, pp, interleave, tokens, network, framework)
+
+
+def _sends(
+    model: Model, tp: Any, cp: Any, dp: Any, pp: Any, interleave: Any, tokens: Any,
+    network: Network, framework: Framework,
+) -> tuple[Any, Any]:  # fmt: skip
+    """:func:`stage_sends` on arrays, or on one plan's Python numbers."""
     same_domain = tp * cp * dp * 2 <= network.domain
     send = p2p_times(tokens * model.hidden * BF16_BYTES / tp, same_domain, network,
                      tp * cp * dp, tp * cp * dp * pp)  # fmt: skip
-    on_link = np.where(pp > 1, 2 * interleave * send, 0.0)
+    on_link = xp.where(pp > 1, 2 * interleave * send, 0.0)
     hidden = ((interleave > 1) & framework.overlap_p2p_comm) | (
         framework.pipeline_schedule == "dualpipe"
     )
-    return on_link, np.where(hidden, 0.0, on_link)
+    return on_link, xp.where(hidden, 0.0, on_link)

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from gpuplan.model import xp
+
 FloatArray = np.ndarray
 IntArray = np.ndarray
 
@@ -31,8 +33,8 @@ def bubble(
     Table 2); with F&B = F + B, a weight-gradient half W = B/2 and B = 2F this is
     ``(p/2 - 1) (2/3) t`` for a stage time ``t = F + B``. A column of ``stage_time`` that
     stands for a class of identical stages counts ``count`` (:class:`Stages`) times."""
-    rows = np.arange(stage_time.shape[0])
-    idle = (stage_time * count).sum(axis=1) - stage_time[rows, slowest]
+    flat = np.arange(stage_time.shape[0]) * stage_time.shape[1] + slowest  # (plan, stage)
+    idle = (stage_time * count).sum(axis=1) - stage_time.take(flat)
     if dual:
         return np.asarray(idle * max(0.0, kp / 2 - 1) / (kp - 1) * 2 / 3)
     return np.asarray(idle / np.reshape(kv, -1))  # kv: a number, or a column per plan
@@ -48,5 +50,5 @@ def in_flight_loads(pp: Any, interleave: Any, stage: Any, microbatches: Any) -> 
     the first stage this is Korthikanti et al. 2022 sec. 4.2.3's ``p + (p - 1) / v``), at
     least one. Numbers, or arrays that broadcast."""
     p, v, i, m = pp, interleave, stage, microbatches
-    warmup = np.where(v > 1, 2 * (p - i - 1) + (v - 1) * p, p - i - 1)
+    warmup = xp.where(v > 1, 2 * (p - i - 1) + (v - 1) * p, p - i - 1)
     return np.asarray(np.maximum(np.minimum(m * v, warmup + 1) / v, 1.0))

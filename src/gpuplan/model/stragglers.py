@@ -22,10 +22,11 @@ the exact value for every N (1.43 at 8, 3.96 at 16,384), 0 for one GPU and incre
 from __future__ import annotations
 
 from statistics import NormalDist
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
+from gpuplan.model import xp
 from gpuplan.model.collectives import Network
 
 
@@ -42,15 +43,27 @@ class _Layout(Protocol):
 
 BLOM_ALPHA = 0.375
 """Blom 1958, 'Statistical Estimates and Transformed Beta-Variables', eq. 6.10.3."""
+_STANDARD = NormalDist()
 
 
-def expected_max_normal(ranks: float | np.ndarray) -> np.ndarray:
-    """Expected maximum of ``N`` independent standard normals (Blom's approximation)."""
+def expected_max_normal(ranks: float | np.ndarray) -> Any:
+    """Expected maximum of ``N`` independent standard normals (Blom's approximation); a
+    float of a Python number (one plan)."""
+    if isinstance(ranks, float | int):
+        return _blom(max(float(ranks), 1.0))
     n = np.maximum(np.asarray(ranks, dtype=float), 1.0)
-    counts, where = np.unique(n, return_inverse=True)  # few distinct counts in a search
-    inverse_cdf = NormalDist().inv_cdf  # stdlib: scipy's import costs ~0.5 s per command
-    quantiles = [inverse_cdf((c - BLOM_ALPHA) / (c - 2 * BLOM_ALPHA + 1)) for c in counts]
+    counts, where = (  # few distinct counts in a search; one value: its own
+        (n.reshape(-1), np.zeros(1, dtype=np.int64)) if n.size == 1
+        else np.unique(n, return_inverse=True)
+    )  # fmt: skip
+    quantiles = [_blom(count) for count in counts]
     return np.asarray(np.asarray(quantiles)[where].reshape(n.shape))
+
+
+def _blom(count: float) -> float:
+    """Blom's expected largest of ``count`` standard normals (``count`` >= 1)."""
+    # stdlib NormalDist: scipy's import costs ~0.5 s per command
+    return _STANDARD.inv_cdf((count - BLOM_ALPHA) / (count - 2 * BLOM_ALPHA + 1))
 
 
 def max_normal_bound(ranks: float | np.ndarray) -> np.ndarray:
@@ -61,13 +74,15 @@ def max_normal_bound(ranks: float | np.ndarray) -> np.ndarray:
 
 def straggler_times(
     busy_s: float | np.ndarray, ranks: float | np.ndarray, rank_speed_cv: float
-) -> np.ndarray:
-    """Seconds a step waits for its slowest GPU: ``cv x busy x E[max of N normals]``."""
+) -> Any:
+    """Seconds a step waits for its slowest GPU: ``cv x busy x E[max of N normals]`` (an
+    array, or a float of Python numbers)."""
     assert rank_speed_cv >= 0
-    return np.asarray(rank_speed_cv * np.asarray(busy_s, dtype=float) * expected_max_normal(ranks))
+    return rank_speed_cv * xp.floats(busy_s) * expected_max_normal(ranks)
 
 
-def plan_straggler_times(busy_s: np.ndarray, plans: _Layout, network: Network) -> np.ndarray:
-    """:func:`straggler_times` of plans (arrays) over their ``tp x pp x dp x cp`` GPUs."""
-    ranks = np.asarray(plans.tp * plans.pp * plans.dp * plans.cp, dtype=float)
+def plan_straggler_times(busy_s: Any, plans: _Layout, network: Network) -> Any:
+    """:func:`straggler_times` of plans (arrays, or one plan's Python numbers) over their
+    ``tp x pp x dp x cp`` GPUs."""
+    ranks = xp.floats(plans.tp * plans.pp * plans.dp * plans.cp)
     return straggler_times(busy_s, ranks, network.rank_speed_cv)

@@ -1,0 +1,95 @@
+"""One plan runs the model's formulas on Python floats (issue 15: model/xp.py,
+batch.one_plan): the same functions as the arrays of a search, so the numbers must be the
+same to the bit, not merely close."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gpuplan.catalog import load_catalog
+from gpuplan.model import xp
+from gpuplan.model.batch import PlanBatch, evaluate
+from gpuplan.model.collectives import Collective, collective_times, p2p_times
+from gpuplan.model.performance import device_of, network_of
+from gpuplan.scenario.plan import ParallelPlan, Recompute
+from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
+
+CATALOG = load_catalog()
+H100 = CATALOG.accelerator("h100-sxm")
+NETWORKS = (
+    network_of(CATALOG, H100),  # one non-blocking fabric
+    network_of(CATALOG, H100, CATALOG.cluster("meta-roce-24k")),  # a 7:1 tier, rails
+)
+FINITE = st.floats(-1e12, 1e12, allow_nan=False)
+
+
+@given(a=FINITE, b=FINITE, c=FINITE, pick=st.booleans())
+def test_the_float_helpers_do_what_numpy_does_to_one_element(
+    a: float, b: float, c: float, pick: bool
+) -> None:
+    low, high = min(b, c), max(b, c)
+    assert xp.where(pick, a, b) == np.where(pick, a, b)
+    assert xp.maximum(a, b) == np.maximum(a, b)
+    assert xp.minimum(a, b) == np.minimum(a, b)
+    assert xp.floor(a) == np.floor(a) and isinstance(xp.floor(a), float)
+    assert xp.clip(a, low, high) == np.clip(a, low, high)
+    assert xp.scalars(np.array([a]), b, np.array([[c]])) == (a, b, c)
+    assert xp.scalars(np.array([a, b]), c) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(tuple(Collective)),
+    size=st.sampled_from((0.0, 1.0, 3e6, 2.5e9, 7.3e10)),
+    ranks=st.sampled_from((1, 2, 3, 8, 16, 128, 1000, 16384)),
+    stride=st.sampled_from((1, 2, 8, 16, 64, 512, 4096)),
+    span=st.sampled_from((0, 8, 512, 3072, 24576, 131072)),
+    same_domain=st.booleans(),
+    network=st.sampled_from(NETWORKS),
+)
+def test_one_collective_or_send_on_floats_equals_the_array_path(
+    kind: Collective, size: float, ranks: int, stride: int, span: int, same_domain: bool,
+    network: object,
+) -> None:  # fmt: skip
+    """A 1-element input takes the float path, a 2-element one the array path."""
+    one = collective_times(kind, np.array([size]), np.array([ranks]), np.array([stride]), network)
+    two = collective_times(kind, np.array([size, 1.0]), np.array([ranks, 2]),
+                           np.array([stride, 1]), network)  # fmt: skip
+    assert one.shape == (1,) and one[0] == two[0]
+    assert isinstance(collective_times(kind, size, ranks, stride, network), float)
+    send = p2p_times(np.array([size]), np.array([same_domain]), network, np.array([stride]),
+                     np.array([span]))  # fmt: skip
+    sends = p2p_times(np.array([size, 1.0]), np.array([same_domain, True]), network,
+                      np.array([stride, 1]), np.array([span, 0]))  # fmt: skip
+    assert send.shape == (1,) and send[0] == sends[0]
+
+
+def test_a_plan_alone_equals_the_same_plan_in_a_batch_to_the_bit() -> None:
+    """Llama 3 405B on 16,384 H100: 16 complete plans (two pipeline shapes, interleaved or
+    not, both recompute modes, ZeRO 1 and 3) evaluated together on arrays, and each alone on
+    Python floats after the stage sums."""
+    model, framework = CATALOG.model("llama3-405b"), CATALOG.framework(DEFAULT_FRAMEWORK)
+    plans = [
+        ParallelPlan(tensor_parallel=8, pipeline_parallel=pp, data_parallel=16_384 // (8 * pp),
+                     microbatch=1, interleave=v, recompute=rc, sequence_parallel=True, zero=z)
+        for pp, v, rc, z in itertools.product((16, 8), (2, 1), (Recompute.FULL,
+                                              Recompute.SELECTIVE), (1, 3))
+    ]  # fmt: skip
+    context = dict(seq_len=8192, global_batch=2048, dev=device_of(CATALOG, H100, False),
+                   network=NETWORKS[0], framework=framework, overhead_bytes=1e9)  # fmt: skip
+    together = evaluate(model, H100, PlanBatch.from_plans(plans), **context)
+    for row, plan in enumerate(plans):
+        alone = evaluate(model, H100, PlanBatch.from_plans([plan]), **context)
+        for name, value in alone.__dict__.items():
+            expected = getattr(together, name)
+            if isinstance(value, dict):
+                assert {k: v[0] for k, v in value.items()} == {k: v[row] for k, v in
+                                                               expected.items()}, name  # fmt: skip
+            elif isinstance(value, np.ndarray):
+                assert value.shape == (1,) and value[0] == expected[row], name
+            else:
+                assert value == expected, name
