@@ -117,7 +117,8 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # BACKWARD_POST, frameworks.yaml zero3_backward_prefetch): every MosaicML row slower,
     # the small micro-batch rows most (13B on H100 -8.5..-11.6% -> +3.8..-5.5%, 70B on 64
     # A100-40GB -27.4% -> -21.1%), the rows already slow slower still (the H100 rows of the
-    # small models, +9..+12%): MosaicML's median 5.5% -> 6.4%, the pool 5.29% / 11.6% -> 5.56% / 11.9% with the changes above.
+    # small models, +9..+12%): MosaicML's median 5.5% -> 6.4%; with the changes above the
+    # pool goes 5.29% / 11.6% -> 5.56% / 11.9%.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
     assert summary.rows == 105
