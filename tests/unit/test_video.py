@@ -16,8 +16,10 @@ from gpuplan.catalog.shapes import parameter_count, video_tokens_per_sample
 from gpuplan.cli.flags import scenario_mapping
 from gpuplan.errors import ScenarioError
 from gpuplan.model.flops import forward_flops_per_token
+from gpuplan.planning import run as run_module
 from gpuplan.planning.run import plan
 from gpuplan.planning.stages import stage_scenario
+from gpuplan.reliability.plan_checkpoint import TimeToTrainRank
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.resolve import resolve
 
@@ -186,6 +188,24 @@ def test_raw_clips_pay_for_the_encoders(catalog: Catalog) -> None:
     assert "text encoders (transformers) at the transformer's utilisation" in note
     assert "vae_encoder_peak_fraction" in {s["used_for"] for s in raw["sources"]}
     assert "vae_encoder_peak_fraction" not in {s["used_for"] for s in pre["sources"]}
+
+
+def test_the_search_ranks_plans_by_the_vae_roofline(catalog: Catalog) -> None:
+    """The time-to-train rank (reliability.plan_checkpoint.TimeToTrainRank) charges each
+    rank's clips the same VAE seconds the run is accounted with: per token of a 33 x 256 x
+    256 clip on an H200, (1.95940e13 / (0.1825 x 989.4e12) + 4.48586e10 / (0.90 x 4.8e12))
+    / tokens = 0.118898 s / tokens."""
+    base = {"model": "open-sora-2-11b", "hardware": "h200", "gpus": 8,
+            "training": {"samples": 1e4, "global_batch": 8,
+                         "clip": {"frames": 33, "height": 256, "width": 256}}}  # fmt: skip
+    r = resolve(parse_scenario(base), catalog)
+    rank = run_module._options(r, catalog).rank_by
+    assert isinstance(rank, TimeToTrainRank)
+    per_clip = OPEN_SORA_VAE_FLOPS / (VAE_FRACTION * H100_PEAK) + OPEN_SORA_VAE_BYTES / (
+        0.90 * 4.8e12
+    )  # the H200's peak is the H100's
+    assert per_clip == pytest.approx(0.118898, rel=1e-5)
+    assert rank.vae_s_per_token == pytest.approx(per_clip / r.seq_len, rel=1e-12)
 
 
 def test_a_slower_vae_makes_a_longer_run(catalog: Catalog) -> None:
