@@ -99,6 +99,7 @@ VIDEO_MODEL = st.fixed_dictionaries(
                 "patch_h": ODD_NUMBERS,
                 "text_encoder_params_b": ODD_NUMBERS,
                 "vae_encoder_flops_per_pixel": ODD_NUMBERS,
+                "vae_encoder_bytes_per_pixel": ODD_NUMBERS,
             },
         ),
     }

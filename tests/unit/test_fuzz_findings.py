@@ -57,6 +57,11 @@ def video_scenario(**video: Any) -> dict[str, Any]:
             {"vae_encoder_flops_per_pixel": 1e300},
             "vae_encoder_flops_per_pixel = 1e+300: must be <=",
         ),
+        (
+            {"vae_encoder_bytes_per_pixel": 1e300},
+            "vae_encoder_bytes_per_pixel = 1e+300: must be <=",
+        ),
+        ({"vae_encoder_bytes_per_pixel": -1}, "vae_encoder_bytes_per_pixel = -1: must be >="),
         ({"text_tokens": 10**12}, "model.video.text_tokens = 1000000000000: must be <="),
         ({"frames": 10**8}, "model.video.frames = 100000000: must be <= 100000"),
     ],
@@ -66,7 +71,11 @@ def test_an_inline_video_block_is_bounded_and_numeric(video: dict[str, Any], exp
 
 
 def test_an_inline_video_model_at_its_bounds_plans_finite_numbers(catalog: Catalog) -> None:
-    data = video_scenario(vae_encoder_flops_per_pixel=1e9, text_encoder_params_b=100_000)
+    data = video_scenario(
+        vae_encoder_flops_per_pixel=1e9,
+        vae_encoder_bytes_per_pixel=1e9,
+        text_encoder_params_b=100_000,
+    )
     result = plan(parse_scenario(data), catalog)
     days = result.to_dict()["run"]["days"] if result.fits else None
     assert days is None or 0 < days < float("inf")

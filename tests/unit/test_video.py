@@ -16,8 +16,10 @@ from gpuplan.catalog.shapes import parameter_count, video_tokens_per_sample
 from gpuplan.cli.flags import scenario_mapping
 from gpuplan.errors import ScenarioError
 from gpuplan.model.flops import forward_flops_per_token
+from gpuplan.planning import run as run_module
 from gpuplan.planning.run import plan
 from gpuplan.planning.stages import stage_scenario
+from gpuplan.reliability.plan_checkpoint import TimeToTrainRank
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.resolve import resolve
 
@@ -145,8 +147,12 @@ def test_video_model_has_no_text_llm_loss(catalog: Catalog) -> None:
 # pixel over 33 x 256 x 256 = 2,162,688 pixels = 1.95940e13 FLOPs.
 OPEN_SORA_TEXT_FLOPS = 2 * 4.9e9 * 512
 OPEN_SORA_VAE_FLOPS = 9.06e6 * 33 * 256 * 256
-VAE_FRACTION = 0.162  # systems.yaml vae_encoder_peak_fraction (median of two measurements)
+VAE_FRACTION = 0.1825  # systems.yaml vae_encoder_peak_fraction (median of two measurements)
 H100_PEAK = 989.4e12  # dense BF16, accelerators.yaml h100-sxm
+# its memory-bound passes: 20,742 bytes per pixel (models.yaml) at the H100's achieved HBM
+# bandwidth, 0.90 x 3.35 TB/s (efficiency.yaml hbm, accelerators.yaml)
+OPEN_SORA_VAE_BYTES = 20742 * 33 * 256 * 256
+H100_HBM = 0.90 * 3.35e12
 
 
 def _raw_and_cached(catalog: Catalog, base: dict[str, Any]) -> tuple[dict, dict]:
@@ -158,8 +164,9 @@ def _raw_and_cached(catalog: Catalog, base: dict[str, Any]) -> tuple[dict, dict]
 def test_raw_clips_pay_for_the_encoders(catalog: Catalog) -> None:
     """Pure data parallelism on 8 H100, 10,000 clips: each GPU encodes 1,250. Per clip the
     text encoders take 5.0176e12 / (u x 989.4e12) s at the transformer's utilisation u,
-    and the VAE encoder 1.95940e13 / (0.162 x 989.4e12) = 0.12225 s at its measured rate;
-    the cached-latent run pays neither, and the step (the transformer's) is the same."""
+    and the VAE encoder by its roofline 1.95940e13 / (0.1825 x 989.4e12) = 0.108515 s of
+    convolutions plus 4.48586e10 bytes / 3.015e12 B/s = 0.014878 s of memory-bound passes,
+    0.123393 s; the cached-latent run pays neither, and the step is the same."""
     base = {"model": "open-sora-2-11b", "hardware": "h100-sxm", "gpus": 8,
             "parallelism": {**FIXED, "dp": 8},
             "training": {"samples": 1e4, "global_batch": 8,
@@ -172,13 +179,33 @@ def test_raw_clips_pay_for_the_encoders(catalog: Catalog) -> None:
     per_clip = (raw["run"]["compute_days"] - pre["run"]["compute_days"]) * 86400 * 8 / 1e4
     u = pre["step"]["mfu"]
     vae_s = per_clip - OPEN_SORA_TEXT_FLOPS / (u * H100_PEAK)
-    assert vae_s == pytest.approx(0.12225, rel=1e-3)
-    assert vae_s == pytest.approx(OPEN_SORA_VAE_FLOPS / (VAE_FRACTION * H100_PEAK), rel=1e-9)
+    assert vae_s == pytest.approx(0.123393, rel=1e-5)
+    by_hand = OPEN_SORA_VAE_FLOPS / (VAE_FRACTION * H100_PEAK) + OPEN_SORA_VAE_BYTES / H100_HBM
+    assert vae_s == pytest.approx(by_hand, rel=1e-9)
     note = next(a for a in raw["assumptions"] if a.startswith("Video model: VAE encoder"))
-    assert "at 16.2% of the dense BF16 peak" in note
+    assert "the VAE by a roofline: its causal 3D convolutions at 18.2% of the dense" in note
+    assert "at the chip's achieved HBM bandwidth" in note
     assert "text encoders (transformers) at the transformer's utilisation" in note
     assert "vae_encoder_peak_fraction" in {s["used_for"] for s in raw["sources"]}
     assert "vae_encoder_peak_fraction" not in {s["used_for"] for s in pre["sources"]}
+
+
+def test_the_search_ranks_plans_by_the_vae_roofline(catalog: Catalog) -> None:
+    """The time-to-train rank (reliability.plan_checkpoint.TimeToTrainRank) charges each
+    rank's clips the same VAE seconds the run is accounted with: per token of a 33 x 256 x
+    256 clip on an H200, (1.95940e13 / (0.1825 x 989.4e12) + 4.48586e10 / (0.90 x 4.8e12))
+    / tokens = 0.118898 s / tokens."""
+    base = {"model": "open-sora-2-11b", "hardware": "h200", "gpus": 8,
+            "training": {"samples": 1e4, "global_batch": 8,
+                         "clip": {"frames": 33, "height": 256, "width": 256}}}  # fmt: skip
+    r = resolve(parse_scenario(base), catalog)
+    rank = run_module._options(r, catalog).rank_by
+    assert isinstance(rank, TimeToTrainRank)
+    per_clip = OPEN_SORA_VAE_FLOPS / (VAE_FRACTION * H100_PEAK) + OPEN_SORA_VAE_BYTES / (
+        0.90 * 4.8e12
+    )  # the H200's peak is the H100's
+    assert per_clip == pytest.approx(0.118898, rel=1e-5)
+    assert rank.vae_s_per_token == pytest.approx(per_clip / r.seq_len, rel=1e-12)
 
 
 def test_a_slower_vae_makes_a_longer_run(catalog: Catalog) -> None:
@@ -204,8 +231,9 @@ def test_every_context_parallel_rank_encodes_the_whole_clip(catalog: Catalog) ->
     """Open-Sora 2.0's loop runs the VAE and text encoders on the whole batch on every rank
     of a sequence-parallel group (scripts/diffusion/train.py). With CP 4 the encoders' time
     is paid 4 times, their FLOPs counted once: per clip the run takes T / (u P) for the
-    transformer (T its FLOPs per clip) plus 4 x (E_text / (u P) + E_vae / (0.162 P)), so
-    raw / cached - 1 = 4 (E_text + E_vae u / 0.162) / T."""
+    transformer (T its FLOPs per clip) plus 4 x (E_text / (u P) + E_vae / (0.1825 P) +
+    B_vae / (0.90 x 3.35e12)), so raw / cached - 1 = 4 (E_text + E_vae u / 0.1825 +
+    B_vae u P / 3.015e12) / T."""
     base = {"model": "open-sora-2-11b", "hardware": "h100-sxm", "gpus": 8,
             "parallelism": {**FIXED, "cp": 4, "dp": 2, "zero": 2},
             "training": {"samples": 1e4, "global_batch": 2,
@@ -216,7 +244,8 @@ def test_every_context_parallel_rank_encodes_the_whole_clip(catalog: Catalog) ->
     share = (OPEN_SORA_TEXT_FLOPS + OPEN_SORA_VAE_FLOPS) / transformer
     assert share > 0.05  # 33 frames at 256 px: VAE and T5 are a real part of the work
     u = pre["step"]["mfu"]
-    expected = 4 * (OPEN_SORA_TEXT_FLOPS + OPEN_SORA_VAE_FLOPS * u / VAE_FRACTION) / transformer
+    vae = OPEN_SORA_VAE_FLOPS * u / VAE_FRACTION + OPEN_SORA_VAE_BYTES * u * H100_PEAK / H100_HBM
+    expected = 4 * (OPEN_SORA_TEXT_FLOPS + vae) / transformer
     days = raw["run"]["compute_days"] / pre["run"]["compute_days"]
     assert days - 1 == pytest.approx(expected, rel=1e-9)
     assert any("each of the 4 ranks" in a for a in raw["assumptions"])

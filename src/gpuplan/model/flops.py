@@ -164,6 +164,16 @@ def vae_encoder_flops_per_sample(model: Model) -> float:
     return video.vae_encoder_flops_per_pixel * pixels
 
 
+def vae_encoder_bytes_per_sample(model: Model) -> float:
+    """HBM bytes a video model's VAE encoder moves for one clip (its memory-bound passes):
+    its bytes per pixel (catalog) times the clip's frames x height x width; 0 otherwise."""
+    video = model.video
+    if video is None:
+        return 0.0
+    pixels = float(video.frames) * video.height * video.width
+    return video.vae_encoder_bytes_per_pixel * pixels
+
+
 def six_nd(params: float, tokens: float) -> float:
     """The 6ND rule (Kaplan et al. 2020 sec. 2.1): a cross-check, not the count we use."""
     return 6.0 * params * tokens

@@ -23,6 +23,7 @@ from gpuplan.catalog.shapes import parameter_count
 from gpuplan.model.flops import (
     text_encoder_flops_per_sample,
     training_flops_per_token,
+    vae_encoder_bytes_per_sample,
     vae_encoder_flops_per_sample,
 )
 from gpuplan.model.performance import estimate
@@ -60,7 +61,8 @@ SYSTEM_IDS = (
 """System parameters every plan uses (cost, power, the performance model)."""
 
 VAE_RATE_ID = "vae_encoder_peak_fraction"
-"""The system parameter a video model's VAE encoder runs at (fraction of the BF16 peak)."""
+"""The system parameter a video model's VAE convolutions run at (fraction of the BF16 peak;
+its memory-bound passes at the chip's HBM bandwidth: :func:`vae_seconds_per_clip`)."""
 
 
 def plan(
@@ -150,9 +152,8 @@ def _with_encoders(
     """The utilisation of the run's model FLOPs (transformer T + frozen encoders E per
     token) once a video model's encoders are paid. Per token and GPU the transformer takes
     ``T / (u P)``; the text encoders, transformers themselves, run at its utilisation
-    (``E_text / (u P)``); the VAE encoder's causal 3D convolutions at their measured
-    fraction ``f`` of the dense BF16 peak (``E_vae / (f P_bf16)``, systems.yaml
-    vae_encoder_peak_fraction). Each of the ``k`` TP x CP x PP ranks that share a clip
+    (``E_text / (u P)``); the VAE encoder by its roofline (:func:`vae_seconds_per_clip`,
+    per token). Each of the ``k`` TP x CP x PP ranks that share a clip
     encodes the whole clip (Open-Sora 2.0, scripts/diffusion/train.py: the loader shards the
     batch over the data-parallel group only and ``prepare_inputs`` runs the VAE, T5 and CLIP
     on every rank): the model FLOPs count the encoders once, the time ``k`` times. Returns
@@ -173,12 +174,27 @@ def _with_encoders(
 
 
 def _vae_seconds_per_token(r: ResolvedScenario, catalog: Catalog, vae_flops: float) -> float:
-    """Seconds one GPU takes for ``vae_flops`` of VAE encoder: at the measured fraction of
-    its dense BF16 peak (the VAE runs in half precision whatever the transformer's)."""
+    """Seconds one GPU takes for the VAE encoder per token of the clip (``vae_flops`` of
+    convolutions and the clip's bytes over its tokens); 0 when nothing is encoded."""
     if vae_flops <= 0:
         return 0.0
-    fraction = catalog.system(VAE_RATE_ID).for_accelerator(r.accelerator.id)
-    return vae_flops / (fraction * r.mfu_peak_flops_per_s)
+    vae_bytes = vae_encoder_bytes_per_sample(r.model) / r.seq_len
+    return vae_seconds_per_clip(catalog, r.accelerator.id, vae_flops, vae_bytes)
+
+
+def vae_seconds_per_clip(
+    catalog: Catalog, accelerator_id: str, flops: float, hbm_bytes: float
+) -> float:
+    """A frozen video VAE's forward on one GPU by its roofline: the convolutions' ``flops``
+    at ``f`` of the dense BF16 peak (systems.yaml vae_encoder_peak_fraction; the VAE runs
+    in half precision whatever the transformer's) plus the memory-bound passes' ``hbm_bytes``
+    (GroupNorm, SiLU, padding copies, residual adds) at the chip's achieved HBM bandwidth
+    (efficiency.yaml hbm x accelerators.yaml), the two not overlapped (eager kernels, one
+    after another)."""
+    accelerator = catalog.accelerator(accelerator_id)
+    fraction = catalog.system(VAE_RATE_ID).for_accelerator(accelerator_id)
+    bandwidth = catalog.efficiency_profile(accelerator_id).hbm * accelerator.hbm_bytes_per_s
+    return flops / (fraction * accelerator.peak_bf16_flops_per_s) + hbm_bytes / bandwidth
 
 
 def _encoder_flops_per_token(r: ResolvedScenario) -> tuple[float, float]:
@@ -207,13 +223,16 @@ def _flops_per_token(
         return flops_per_token, flops_per_token
     text, vae = _encoder_flops_per_token(r)
     fraction = catalog.system(VAE_RATE_ID).for_accelerator(r.accelerator.id)
+    vae_bytes = vae_encoder_bytes_per_sample(r.model) / r.seq_len
     assumptions.append(
         f"Video model: VAE encoder and frozen text encoders run forward on every clip "
         f"({(text + vae) / flops_per_token:.1%} of the transformer's FLOPs, the VAE "
-        f"{vae / flops_per_token:.1%}); the VAE's causal 3D convolutions at {fraction:.1%} of "
-        f"the dense BF16 peak ({VAE_RATE_ID}: measured video VAEs, systems.yaml), the text "
-        "encoders (transformers) at the transformer's utilisation; counted in the run's "
-        "time and FLOPs, not in step.time_s."
+        f"{vae / flops_per_token:.1%}); the VAE by a roofline: its causal 3D convolutions at "
+        f"{fraction:.1%} of the dense BF16 peak ({VAE_RATE_ID}: solved from two measured "
+        f"CogVideoX VAE timings, systems.yaml) plus its memory-bound passes ({vae_bytes:,.0f} "
+        "bytes per token: GroupNorm, SiLU, padding, residual adds, models.yaml) at the chip's "
+        "achieved HBM bandwidth; the text encoders (transformers) at the transformer's "
+        "utilisation; counted in the run's time and FLOPs, not in step.time_s."
     )
     return flops_per_token + text + vae, flops_per_token
 

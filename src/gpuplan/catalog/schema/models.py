@@ -103,8 +103,9 @@ VIDEO_MAX_TOKENS = 100_000_000
 VIDEO_MAX_ENCODER_B = 100_000.0
 """Frozen text encoders, billions of parameters (published: 5-10)."""
 VIDEO_MAX_VAE_FLOPS = 1e9
-"""VAE encoder forward FLOPs per pixel (published: about 1e7). These bounds keep every
-product the model forms from them a finite float (1e300 overflowed the encoder FLOPs)."""
+"""VAE encoder forward FLOPs (published: about 1e7) and HBM bytes (about 2e4) per pixel.
+These bounds keep every product the model forms from them a finite float (1e300 overflowed
+the encoder FLOPs)."""
 VIDEO_MAX_BLOCKS = 1000
 """MMDiT double-stream blocks (an inline model has at most 1,000 layers)."""
 VIDEO_MAX_MODULATION = 100
@@ -148,6 +149,10 @@ class Video(Strict):
     vae_encoder_flops_per_pixel: Annotated[float, Number, Field(ge=0, le=VIDEO_MAX_VAE_FLOPS)] = 0.0
     """Forward FLOPs of the VAE encoder per input pixel (per frame pixel), paid per clip
     when latents are not precomputed."""
+    vae_encoder_bytes_per_pixel: Annotated[float, Number, Field(ge=0, le=VIDEO_MAX_VAE_FLOPS)] = 0.0
+    """HBM bytes the VAE encoder's memory-bound passes (GroupNorm, SiLU, padding copies,
+    convolution inputs and outputs, residual adds) move per input pixel, counted from its
+    config and code: timed at the chip's HBM bandwidth beside the convolutions' FLOPs."""
     latents_precomputed: bool = True
     """Whether the model's paper trained on precomputed VAE latents and text embeddings
     (the default of ``training.precomputed_latents``)."""
