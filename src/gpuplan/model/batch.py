@@ -349,7 +349,7 @@ def evaluate(
         exposed_s=exposed_s,
         on_link_s=on_link_s,
         bubble_s=crit["bubble"],
-        optimizer_s=optimizer_time(batch, crit, dev, framework.moe_parallel_folding),
+        optimizer_s=optimizer_time(batch, crit, dev, framework),
         overlap_slowdown_s=_overlap_slowdown(exposed_s, on_link_s, dev),
         tokens_per_step=tokens_per_step,
         model_flops_per_step=model_flops,

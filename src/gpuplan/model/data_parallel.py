@@ -47,11 +47,6 @@ class Layout(Protocol):
 
 _FULL = RECOMPUTE_ORDER.index(Recompute.FULL)
 
-# Per parameter and step: Adam reads master, m, v and the FP32 gradient (16 bytes) and writes
-# master, m, v and the BF16 copy (14); gradient-norm clipping reads the gradient again (4)
-# and zeroing the buffer for the next step writes it (4).
-OPTIMIZER_BYTES_PER_PARAM = 38
-
 
 def dp_groups(batch: Layout, fold: bool) -> tuple[IntArray, IntArray]:
     """Per plan, the ranks that share the dense parameters (DP x CP) and those that share
@@ -161,12 +156,14 @@ def data_parallel_times(
 
 
 def optimizer_time(
-    batch: Layout, crit: dict[str, np.ndarray], dev: Device, fold: bool
+    batch: Layout, crit: dict[str, np.ndarray], dev: Device, framework: Framework
 ) -> FloatArray:
     """Per plan, the optimizer update of the slowest stage's parameters on one GPU (sharded
-    under ZeRO), streaming :data:`OPTIMIZER_BYTES_PER_PARAM` through HBM."""
-    dp_group, expert_group = dp_groups(batch, fold)
+    under ZeRO), streaming the framework's ``optimizer_bytes_per_param`` per parameter
+    through HBM."""
+    bytes_per_param = framework.optimizer_bytes_per_param
+    dp_group, expert_group = dp_groups(batch, framework.moe_parallel_folding)
     dense, experts = crit["dense_params"], crit["expert_params"]
     params = xp.where(batch.zero >= 1, dense / dp_group + experts / expert_group, dense + experts)
-    seconds: FloatArray = streaming_time(OPTIMIZER_BYTES_PER_PARAM * params, 4, dev)
+    seconds: FloatArray = streaming_time(bytes_per_param * params, 4, dev)
     return seconds

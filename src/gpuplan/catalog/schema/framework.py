@@ -70,6 +70,11 @@ class Framework(Record):
     optimizer_state_bytes: Annotated[int, Field(ge=2, le=16)] = 12
     """Bytes per parameter of optimizer state: FP32 master weights and Adam's two moments
     (12), or the three in BF16 (6, Apex DistributedFusedAdam with dtype bf16)."""
+    optimizer_bytes_per_param: Annotated[float, Field(gt=0, le=400)] = 38
+    """HBM bytes the optimizer step moves per local parameter, counted op by op from the
+    stack's code (frameworks.yaml header). 38: a fused Adam (read master, m, v and the FP32
+    gradient, 16; write master, m, v and the BF16 copy, 14; the gradient-norm clip reads
+    the gradient, 4; zeroing it for the next step writes it, 4)."""
     loss_bytes_per_logit: Annotated[float, Field(ge=0, le=200)]
     """HBM bytes the cross-entropy loss moves per logit element, forward and backward."""
     default_sequence_parallel: bool
