@@ -166,8 +166,10 @@ def test_smollm3_is_written_as_its_reports_state_it(rows: list[t.TotalsRow]) -> 
     assert smol.run.global_batch * smol.run.seq_len == 2_359_296
     assert smol.run.tokens == 4_720_000 * 2_359_296
     assert smol.run.gpu_hours == 384 * 24 * 24 and smol.run.days == 24
-    # stage1_8T.yaml: dp 192 x tp 2 = 384 GPUs, micro-batch 3, no accumulation
-    assert smol.plan.startswith("tp2 pp1 dp192 mb3")
+    # stage1_8T.yaml: dp 192 x tp 2 = 384 GPUs, micro-batch 3, no accumulation, zero_stage
+    # 0, recompute_layer false; its /fsx paths put it on AWS (P5 for H100)
+    assert smol.plan == "tp2 pp1 dp192 mb3 zero0 none"
+    assert smol.run.cluster == "aws-p5"
     assert smol.run.framework is None and smol.framework == "modern"  # no nanotron profile
 
 
