@@ -170,7 +170,7 @@ def test_smollm3_is_written_as_its_reports_state_it(rows: list[t.TotalsRow]) -> 
     # 0, recompute_layer false; its /fsx paths put it on AWS (P5 for H100)
     assert smol.plan == "tp2 pp1 dp192 mb3 zero0 none"
     assert smol.run.cluster == "aws-p5"
-    assert smol.run.framework is None and smol.framework == "modern"  # no nanotron profile
+    assert smol.framework == "nanotron-2025"
 
 
 def test_llama_sizes_carry_table_15(rows: list[t.TotalsRow]) -> None:
