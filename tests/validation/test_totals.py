@@ -96,9 +96,11 @@ def test_published_plans_are_used(rows: list[t.TotalsRow]) -> None:
 
 def test_runs_that_state_their_setup_are_the_acceptance_set(rows: list[t.TotalsRow]) -> None:
     stated = {r.run.id for r in rows if r.run.setup_stated}
-    # Llama 2's GPU counts are not published; every other catalogued run states its setup.
-    assert stated == {r.run.id for r in rows} - {"llama2-7b", "llama2-13b", "llama2-70b"}
-    assert len(stated) >= 12
+    # Llama 2's GPU counts are not published, nor those of LLaMA 7B/13B/33B (Touvron et al.
+    # 2023a sec. 2.4 states 2048 A100 for the 65B only); every other run states its setup.
+    unstated = {"llama2-7b", "llama2-13b", "llama2-70b", "llama-7b", "llama-13b", "llama-33b"}
+    assert stated == {r.run.id for r in rows} - unstated
+    assert len(stated) == 14
 
 
 def test_a_published_batch_ramp_is_planned_phase_by_phase(
@@ -138,3 +140,45 @@ def test_the_totals_bar_is_judged_once() -> None:
     assert summary.passed
     assert not replace(summary, median_abs_stated=0.1201).passed
     assert not replace(summary, median_abs_stated=None).passed
+
+
+def test_bloomberggpt_is_written_as_its_paper_states_it(rows: list[t.TotalsRow]) -> None:
+    # Wu et al. 2023: 64 p4d.24xlarge x 8 A100 40GB; batch 1,024 for the first 7,200 steps,
+    # then 2,048, of 2,048 tokens, 139,200 steps (~53 days), 569B tokens.
+    bbg = next(r for r in rows if r.run.id == "bloomberggpt-50b")
+    assert bbg.run.gpus == 64 * 8 and bbg.run.gpus_published and bbg.run.batch_published
+    schedule = bbg.run.batch_schedule
+    assert schedule is not None
+    assert [p.global_batch for p in schedule] == [1024, 2048]
+    assert schedule[0].tokens == 7_200 * 1024 * 2048
+    assert schedule[1].tokens == (139_200 - 7_200) * 2048 * 2048
+    assert sum(p.tokens for p in schedule) == pytest.approx(569e9, rel=0.001)
+    assert bbg.run.gpu_hours == 512 * 53 * 24 and bbg.run.days == 53
+    # sec. 3.4: ZeRO-3 through SageMaker's SMP with MiCS; every layer checkpointed
+    assert bbg.framework == "smp-mics-2023" and bbg.run.cluster == "aws-p4d"
+    assert bbg.plan.startswith("tp1 pp1 dp512") and bbg.plan.endswith("zero3 full")
+
+
+def test_smollm3_is_written_as_its_reports_state_it(rows: list[t.TotalsRow]) -> None:
+    # Hugging Face's SmolLM3 blog: 384 H100 for 24 days; the checkpoints card: a global batch
+    # of 2,359,296 tokens = 576 sequences of 4096, pretraining to step 4,720,000.
+    smol = next(r for r in rows if r.run.id == "smollm3-3b")
+    assert smol.run.global_batch * smol.run.seq_len == 2_359_296
+    assert smol.run.tokens == 4_720_000 * 2_359_296
+    assert smol.run.gpu_hours == 384 * 24 * 24 and smol.run.days == 24
+    # stage1_8T.yaml: dp 192 x tp 2 = 384 GPUs, micro-batch 3, no accumulation, zero_stage
+    # 0, recompute_layer false; its /fsx paths put it on AWS (P5 for H100)
+    assert smol.plan == "tp2 pp1 dp192 mb3 zero0 none"
+    assert smol.run.cluster == "aws-p5"
+    assert smol.framework == "nanotron-2025"
+
+
+def test_llama_sizes_carry_table_15(rows: list[t.TotalsRow]) -> None:
+    # Touvron et al. 2023a Table 15 (A100-80GB GPU-hours) and Table 2 (tokens).
+    printed = {"llama-7b": (82_432, 1.0e12), "llama-13b": (135_168, 1.0e12),
+               "llama-33b": (530_432, 1.4e12), "llama-65b": (1_022_362, 1.4e12)}  # fmt: skip
+    for run_id, (gpu_hours, tokens) in printed.items():
+        row = next(r for r in rows if r.run.id == run_id)
+        assert (row.run.gpu_hours, row.run.tokens) == (gpu_hours, tokens)
+        assert row.run.published_basis == "throughput"
+        assert row.run.global_batch * row.run.seq_len == 4_194_304  # 4M tokens
