@@ -182,3 +182,17 @@ def test_llama_sizes_carry_table_15(rows: list[t.TotalsRow]) -> None:
         assert (row.run.gpu_hours, row.run.tokens) == (gpu_hours, tokens)
         assert row.run.published_basis == "throughput"
         assert row.run.global_batch * row.run.seq_len == 4_194_304  # 4M tokens
+
+
+def test_pythia_attention_follows_the_retrained_configs(rows: list[t.TotalsRow]) -> None:
+    # EleutherAI/pythia models/*/pythia-*.yml at the revision of the retrained suite
+    # (2023-01-23) select attention-config flash for every size. GPT-NeoX v1.0 pins
+    # flash-attn 0.2.2, which runs head dimensions up to 128 only (Dao-AILab/flash-attention
+    # issue 67): Pythia-1B's heads are 2048 / 8 = 256 wide, the others' at most 128
+    # (70M 512/8 = 64, 12B 5120/40 = 128), so only the 1B runs GPT-NeoX's default attention.
+    expected = {"pythia-70m": "gpt-neox-2023", "pythia-160m": "gpt-neox-2023",
+                "pythia-410m": "gpt-neox-2023", "pythia-1b": "gpt-neox-2022",
+                "pythia-1.4b": "gpt-neox-2023", "pythia-2.8b": "gpt-neox-2023",
+                "pythia-6.9b": "gpt-neox-2023", "pythia-12b": "gpt-neox-2023"}  # fmt: skip
+    assert {r.run.id: r.framework for r in rows if r.run.id.startswith("pythia")} == expected
+
