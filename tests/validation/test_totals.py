@@ -196,3 +196,16 @@ def test_pythia_attention_follows_the_retrained_configs(rows: list[t.TotalsRow])
                 "pythia-6.9b": "gpt-neox-2023", "pythia-12b": "gpt-neox-2023"}  # fmt: skip
     assert {r.run.id: r.framework for r in rows if r.run.id.startswith("pythia")} == expected
 
+
+def test_pythia_vocabulary_is_padded_per_tensor_parallel_rank(catalog: Catalog) -> None:
+    # GPT-NeoX pads the vocabulary to a multiple of 128 x model-parallel-size; with the
+    # biases and LayerNorms (12 h^2 + 13 h per layer, 2 h final norm, untied embeddings)
+    # the shapes give the published counts: Biderman et al. 2023 Table 1, 6.857B and
+    # 11.846B (6,857,302,016 and 11,846,072,320 with vocab 50,432 and 50,688; the 50,304 of
+    # the TP 1 models would give 6,856,253,440 and 11,842,140,160).
+    for model_id, tp, published_m in (("pythia-6.9b", 2, 6857), ("pythia-12b", 4, 11846)):
+        m = catalog.model(model_id)
+        assert m.vocab % (128 * tp) == 0 and m.vocab - 128 * tp < 50_304
+        h = m.hidden
+        total = m.layers * (12 * h * h + 13 * h) + 2 * h + 2 * m.vocab * h
+        assert round(total / 1e6) == published_m
