@@ -77,7 +77,7 @@ def with_kept(
     activations (``kept_dense``, ``kept_moe``) instead of ``dense`` and ``moe``."""
     if kept is None:
         return value
-    return np.asarray(value + kept[0] * (kept_dense - dense) + kept[1] * (kept_moe - moe))
+    return value + kept[0] * (kept_dense - dense) + kept[1] * (kept_moe - moe)  # type: ignore[no-any-return]
 
 
 def recomputed_share(model: Model, pp: np.ndarray, v: np.ndarray, n: np.ndarray) -> Any:
