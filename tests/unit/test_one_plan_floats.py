@@ -16,6 +16,7 @@ from gpuplan.catalog.schema import Framework, Model
 from gpuplan.model import xp
 from gpuplan.model.batch import PlanBatch, evaluate
 from gpuplan.model.collectives import Collective, collective_times, p2p_times
+from gpuplan.model.one_plan import batch_numbers, on_numbers, plan_batch
 from gpuplan.model.performance import device_of, network_of
 from gpuplan.model.rules import plan_errors
 from gpuplan.scenario.plan import ParallelPlan, Recompute
@@ -71,6 +72,15 @@ def test_one_collective_or_send_on_floats_equals_the_array_path(
     assert send.shape == (1,) and send[0] == sends[0]
 
 
+def _exact(result: object) -> dict[str, object]:
+    """A batch result's fields as Python numbers and lists (compared exactly)."""
+    return {
+        name: value.tolist() if isinstance(value, np.ndarray)
+        else {k: v.tolist() for k, v in value.items()} if isinstance(value, dict) else value
+        for name, value in result.__dict__.items()
+    }  # fmt: skip
+
+
 def _alone_equals_together(
     model: Model, framework: Framework, plans: list[ParallelPlan], **context: object
 ) -> None:
@@ -82,6 +92,12 @@ def _alone_equals_together(
     for row, plan in enumerate(plans):
         alone = evaluate(model, H100, PlanBatch.from_plans([plan]), framework=framework,
                          **context)  # type: ignore[arg-type]  # fmt: skip
+        if on_numbers(framework, plan.pipeline_parallel):  # as estimate_step builds it
+            numbers = plan_batch(PlanBatch, plan)
+            assert numbers == batch_numbers(PlanBatch.from_plans([plan]))
+            assert all(type(v) in (int, bool) for v in numbers.__dict__.values())
+            direct = evaluate(model, H100, numbers, framework=framework, **context)  # type: ignore[arg-type]
+            assert _exact(direct) == _exact(alone)
         for name, value in alone.__dict__.items():
             expected = getattr(together, name)
             if isinstance(value, dict):

@@ -26,7 +26,14 @@ from gpuplan.model.data_parallel import (
 )
 from gpuplan.model.flops import forward_flops_per_token, hardware_flops, training_flops
 from gpuplan.model.kernels import Device
-from gpuplan.model.one_plan import columns, numbers, one_plan_stages
+from gpuplan.model.one_plan import (
+    batch_numbers,
+    columns,
+    item,
+    numbers,
+    on_numbers,
+    one_plan_stages,
+)
 from gpuplan.model.padded_stages import heaviest_stages, slowest_stages
 from gpuplan.model.partial_recompute import (
     ALL_LAYERS,
@@ -172,11 +179,10 @@ def _stage_inputs(
     """What :func:`gpuplan.model.pipeline.evaluate_stages` sums per stage: the layout of each
     plan and the per-micro-batch costs and activations of its layers and logits (without
     ``costs``: the activations alone, the layer costs and logits left out)."""
-    keys = np.stack(
-        [batch.tp, batch.cp, batch.microbatch, batch.recompute,
-         batch.sequence_parallel.astype(np.int64), batch.ep],
-        axis=1,
-    )  # fmt: skip
+    columns = [batch.tp, batch.cp, batch.microbatch, batch.recompute, batch.sequence_parallel,
+               batch.ep]  # fmt: skip
+    one = isinstance(batch.tp, int)  # one plan's Python numbers (model/one_plan.py): a tuple
+    keys: Any = tuple(map(int, columns)) if one else np.stack(columns, axis=1).astype(int)
     context = (seq_len, dev, framework, network)
     if costs:
         dense, moe, activations = per_layer(model, keys, *context)
@@ -184,10 +190,13 @@ def _stage_inputs(
     else:
         dense, moe = {}, {}
         activations = layer_activations(model, keys, *context)
-        logits = np.zeros(len(batch))
+        logits = xp.zeros_like(batch.tp)
     kept = (dense, moe, activations[0], activations[1])
-    if (batch.recompute_layers >= 0).any():  # the layers that keep theirs: no recompute
-        keys[batch.recompute_layers >= 0, 3] = RECOMPUTE_ORDER.index(Recompute.NONE)
+    if xp.any_(batch.recompute_layers >= 0):  # the layers that keep theirs: no recompute
+        if one:
+            keys = (*keys[:3], RECOMPUTE_ORDER.index(Recompute.NONE), *keys[4:])
+        else:
+            keys[batch.recompute_layers >= 0, 3] = RECOMPUTE_ORDER.index(Recompute.NONE)
         if costs:
             plain_dense, plain_moe, acts = per_layer(model, keys, *context)
         else:
@@ -309,7 +318,7 @@ def _stage_values(
     slowest-stage values; of one plan, stage class by stage class on Python numbers where
     the schedule allows (:func:`gpuplan.model.one_plan.one_plan_stages`)."""
     if len(batch) == 1 and memory is None:
-        one = one_plan_stages(model, framework, inputs, batch.zero.item())
+        one = one_plan_stages(model, framework, inputs, item(batch.zero))
         if one is not None:
             return one, one
     slowest, crit = (
@@ -337,6 +346,8 @@ def evaluate(
     the data-parallel communication and the optimizer of the slowest stage (of one plan, on
     Python numbers: :mod:`gpuplan.model.one_plan`). ``memory``: the plans'
     :func:`evaluate_memory`."""
+    if len(batch) == 1 and memory is None and on_numbers(framework, batch.pp):
+        batch = batch_numbers(batch)  # one plan: Python numbers throughout (one_plan.py)
     group, back = _zero_groups(batch)
     tokens = group.microbatch * seq_len / group.cp
     m = global_batch // (group.microbatch * group.dp)

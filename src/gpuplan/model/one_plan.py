@@ -13,12 +13,15 @@ collectives, the optimizer and the rest, and :func:`columns` the result back int
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
 import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
+from gpuplan.model.partial_recompute import recompute_layers_of
+from gpuplan.model.per_layer import RECOMPUTE_ORDER
 from gpuplan.model.pipeline import (
     StageInputs,
     Stages,
@@ -30,8 +33,10 @@ from gpuplan.model.pipeline import (
     _state_bytes,
 )
 from gpuplan.model.schedules import bubble
+from gpuplan.scenario.plan import ParallelPlan
 
 R = TypeVar("R")
+B = TypeVar("B")
 
 _ONE = np.zeros(1, dtype=np.int64)
 """The row of the one plan of a :class:`StageInputs` (its ``rows`` of it: numbers)."""
@@ -59,11 +64,13 @@ def one_plan_stages(
     """:func:`gpuplan.model.pipeline.evaluate_stages` of the one plan of ``plans`` under
     ZeRO stage ``zero``: the values of its slowest stage and the bubble, and the memory of
     its most loaded stage and that stage, as Python numbers; None under DualPipe."""
-    kp, kv = plans.pp.item(), plans.interleave.item()
-    if framework.pipeline_schedule == "dualpipe" and kp > 1:
+    if not on_numbers(framework, plans.pp):
         return None
-    classes, count = stage_classes(model, kp, kv, plans.recompute_layers.item())
-    p, fold = plans.rows(_ONE), framework.moe_parallel_folding
+    p = plans if isinstance(plans.pp, int) else plans.rows(_ONE)
+    kp: int = p.pp  # type: ignore[assignment]  # (numbers here)
+    kv: int = p.interleave  # type: ignore[assignment]
+    fold = framework.moe_parallel_folding
+    classes, count = stage_classes(model, kp, kv, int(p.recompute_layers))
     overlap = (framework.tp_comm_overlap, framework.ep_comm_overlap, model.mtp_modules)
     times = [_stage_times(s, p, *overlap) for s in classes]
     stage_time = [t.pop("stage") for t in times]
@@ -89,11 +96,36 @@ def one_plan_stages(
     )
 
 
+def on_numbers(framework: Framework, pp: Any) -> bool:
+    """Whether one plan of ``pp`` stages runs its stages on Python numbers
+    (:func:`one_plan_stages`): all but DualPipe's, whose folding pairs stages."""
+    return framework.pipeline_schedule != "dualpipe" or item(pp) <= 1
+
+
+def plan_batch(cls: Callable[..., B], plan: ParallelPlan) -> B:
+    """``plan`` as a batch (``cls``: :class:`gpuplan.model.batch.PlanBatch`) of one plan's
+    Python numbers: the columns of ``PlanBatch.from_plans([plan])``, each ``.item()``."""
+    return cls(
+        tp=plan.tensor_parallel, pp=plan.pipeline_parallel, dp=plan.data_parallel,
+        cp=plan.context_parallel, ep=plan.expert_parallel, microbatch=plan.microbatch,
+        interleave=plan.interleave, recompute=RECOMPUTE_ORDER.index(plan.recompute),
+        sequence_parallel=plan.sequence_parallel, zero=plan.zero,
+        recompute_layers=recompute_layers_of(plan),
+    )  # fmt: skip
+
+
+def batch_numbers(batch: B) -> B:
+    """A 1-plan batch with its columns as Python numbers (``.item()``; numbers stay)."""
+    if isinstance(batch.tp, int):  # type: ignore[attr-defined]
+        return batch
+    return replace(batch, **{k: item(v) for k, v in batch.__dict__.items()})  # type: ignore[type-var]
+
+
 def numbers(batch: Any, crit: dict[str, Any], m: Any, pp_comm: tuple[Any, Any]) -> tuple[Any, ...]:
     """The 1-element arrays of one plan's batch columns, stage values, micro-batches and
     sends as Python numbers (``.item()``; numbers stay)."""
     return (
-        replace(batch, **{name: item(column) for name, column in batch.__dict__.items()}),
+        batch_numbers(batch),
         {name: item(values) for name, values in crit.items()},
         item(m),
         (item(pp_comm[0]), item(pp_comm[1])),

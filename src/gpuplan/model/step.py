@@ -35,6 +35,7 @@ from gpuplan.model.kernels import (
     Device,
 )
 from gpuplan.model.memory import MemoryEstimate
+from gpuplan.model.one_plan import on_numbers, plan_batch
 from gpuplan.model.partial_recompute import recompute_layers_error
 from gpuplan.model.rules import edge_chunks, plan_errors
 from gpuplan.scenario.plan import ParallelPlan
@@ -152,8 +153,13 @@ def _one_plan(
     overhead_bytes: float,
 ) -> BatchResult:  # fmt: skip
     """:func:`gpuplan.model.batch.evaluate` of one plan, kept: it is pure in its inputs, and
-    a Monte Carlo or a sweep over prices and sites evaluates the same plan again."""
-    return evaluate(model, accelerator, PlanBatch.from_plans([plan]), seq_len=seq_len,
+    a Monte Carlo or a sweep over prices and sites evaluates the same plan again. The batch
+    holds Python numbers where the stages run on them (:mod:`gpuplan.model.one_plan`)."""
+    one = (
+        plan_batch(PlanBatch, plan) if on_numbers(framework, plan.pipeline_parallel)
+        else PlanBatch.from_plans([plan])
+    )  # fmt: skip
+    return evaluate(model, accelerator, one, seq_len=seq_len,
                     global_batch=global_batch, dev=dev, network=network, framework=framework,
                     overhead_bytes=overhead_bytes)  # fmt: skip
 
