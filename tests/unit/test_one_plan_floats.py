@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from gpuplan.catalog import load_catalog
 from gpuplan.catalog.schema import Framework, Model
 from gpuplan.model import xp
-from gpuplan.model.batch import PlanBatch, evaluate
+from gpuplan.model.batch import _SCALAR_FIELDS, PlanBatch, evaluate
 from gpuplan.model.collectives import Collective, collective_times, p2p_times
-from gpuplan.model.one_plan import batch_numbers, on_numbers, plan_batch
+from gpuplan.model.one_plan import batch_numbers, columns, on_numbers, plan_batch
 from gpuplan.model.performance import device_of, network_of
 from gpuplan.model.rules import plan_errors
+from gpuplan.model.step import step_from_batch
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 
@@ -96,8 +97,13 @@ def _alone_equals_together(
             numbers = plan_batch(PlanBatch, plan)
             assert numbers == batch_numbers(PlanBatch.from_plans([plan]))
             assert all(type(v) in (int, bool) for v in numbers.__dict__.values())
-            direct = evaluate(model, H100, numbers, framework=framework, **context)  # type: ignore[arg-type]
-            assert _exact(direct) == _exact(alone)
+        else:
+            numbers = PlanBatch.from_plans([plan])
+        direct = evaluate(model, H100, numbers, framework=framework, as_numbers=True,
+                          **context)  # type: ignore[arg-type]  # fmt: skip
+        assert _exact(columns(direct, _SCALAR_FIELDS)) == _exact(alone)
+        step = step_from_batch(direct, 0, plan, 1e15, H100)  # read from numbers
+        assert step == step_from_batch(together, row, plan, 1e15, H100)
         for name, value in alone.__dict__.items():
             expected = getattr(together, name)
             if isinstance(value, dict):

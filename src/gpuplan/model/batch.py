@@ -286,7 +286,8 @@ def _flops(model: Model, batch: PlanBatch, seq_len: int, tokens: float) -> tuple
     FLOPs and the forward recomputed, by the plans' recompute, of the layers that recompute
     (all but under a partial recompute); one forward count serves both."""
     forward = forward_flops_per_token(model, seq_len)
-    per_mode = np.asarray([tokens * hardware_flops(forward, mode) for mode in RECOMPUTE_ORDER])
+    per_mode: Any = [tokens * hardware_flops(forward, mode) for mode in RECOMPUTE_ORDER]
+    per_mode = per_mode if isinstance(batch.recompute, int) else np.asarray(per_mode)
     share = recomputed_share(model, batch.pp, batch.interleave, batch.recompute_layers)
     chosen = per_mode[batch.recompute]
     flops: FloatArray = xp.where(share == 1, chosen, per_mode[0] + share * (chosen - per_mode[0]))
@@ -340,12 +341,13 @@ def evaluate(
     framework: Framework,
     overhead_bytes: float,
     memory: dict[str, np.ndarray] | None = None,
+    as_numbers: bool = False,
 ) -> BatchResult:
     """Memory and step-time parts of every plan of ``batch`` (which must be valid layouts):
     per-layer costs, per-stage sums (:func:`gpuplan.model.pipeline.evaluate_stages`), then
     the data-parallel communication and the optimizer of the slowest stage (of one plan, on
-    Python numbers: :mod:`gpuplan.model.one_plan`). ``memory``: the plans'
-    :func:`evaluate_memory`."""
+    Python numbers: :mod:`gpuplan.model.one_plan`; ``as_numbers``: so are its fields, not
+    1-element arrays). ``memory``: the plans' :func:`evaluate_memory`."""
     if len(batch) == 1 and memory is None and on_numbers(framework, batch.pp):
         batch = batch_numbers(batch)  # one plan: Python numbers throughout (one_plan.py)
     group, back = _zero_groups(batch)
@@ -366,7 +368,7 @@ def evaluate(
     exposed_s, on_link_s = _axis_times(crit, m, pp_comm, dp_comm)
     tokens_per_step = global_batch * seq_len
     model_flops, hardware_flops = _flops(model, batch, seq_len, tokens_per_step)
-    return columns(BatchResult(
+    result = BatchResult(
         weights_bytes=crit["weights"],
         grads_bytes=crit["grads"],
         optimizer_bytes=crit["optimizer"],
@@ -385,7 +387,8 @@ def evaluate(
         hardware_flops_per_step=hardware_flops,
         capacity_bytes=accelerator.hbm_bytes,
         straggler_s=plan_straggler_times(m * (crit["compute"] + crit["recompute"]), batch, network),
-    ), _SCALAR_FIELDS)  # fmt: skip
+    )  # fmt: skip
+    return result if as_numbers else columns(result, _SCALAR_FIELDS)
 
 
 _SCALAR_FIELDS = ("overhead_bytes", "tokens_per_step", "model_flops_per_step", "capacity_bytes")
