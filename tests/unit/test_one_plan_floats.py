@@ -1,5 +1,5 @@
 """One plan runs the model's formulas on Python floats (issue 15: model/xp.py,
-batch.one_plan): the same functions as the arrays of a search, so the numbers must be the
+model/one_plan.py): the same functions as the arrays of a search, so the numbers must be the
 same to the bit, not merely close."""
 
 from __future__ import annotations
