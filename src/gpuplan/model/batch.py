@@ -182,7 +182,9 @@ def _stage_inputs(
     columns = [batch.tp, batch.cp, batch.microbatch, batch.recompute, batch.sequence_parallel,
                batch.ep]  # fmt: skip
     one = isinstance(batch.tp, int)  # one plan's Python numbers (model/one_plan.py): a tuple
-    keys: Any = tuple(map(int, columns)) if one else np.stack(columns, axis=1).astype(int)
+    keys: Any = (
+        tuple(map(int, columns)) if one else np.stack(columns, axis=1).astype(int, copy=False)
+    )
     context = (seq_len, dev, framework, network)
     if costs:
         dense, moe, activations = per_layer(model, keys, *context)
