@@ -66,6 +66,7 @@ def _forget(layers: bool = True) -> None:
         ("gpuplan.search.evaluated", "_kept"),
         ("gpuplan.model.per_layer", "_plan"),  # the plans of per-layer keys (issue 15)
         ("gpuplan.model.collectives", "p2p_time"),  # kept sends (cached since speed-cli2)
+        ("gpuplan.model.one_plan", "stage_classes"),  # one plan's stage classes (issue 15)
     ):
         try:
             kept = getattr(importlib.import_module(module), name, None)

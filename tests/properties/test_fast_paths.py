@@ -9,6 +9,7 @@ emptied before each. Values agree to rounding (the bubble's sum is taken in anot
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from gpuplan.catalog import load_catalog
 from gpuplan.catalog.schema import AttentionKernel
 from gpuplan.model import batch as batch_module
-from gpuplan.model import per_layer, pipeline
+from gpuplan.model import one_plan, per_layer, pipeline
 from gpuplan.model.batch import PlanBatch, evaluate, evaluate_memory
 from gpuplan.model.collectives import Collective, collective_times
 from gpuplan.model.layer import layer_cost, layer_costs
@@ -92,6 +93,11 @@ def test_batched_shortcuts_equal_every_stage_of_each_plan_alone(
     fast = _evaluate(case, plans.take(chosen))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipeline, "_stage_classes", _every_stage)
+        # one plan's kept stage classes (model/one_plan.py): fresh under the patch, so a
+        # plan alone has every stage, and none of them kept once the patch is gone
+        patch.setattr(
+            one_plan, "stage_classes", functools.cache(one_plan.stage_classes.__wrapped__)
+        )
         for row in range(chosen.size):
             per_layer._layer_cache.clear()
             alone = _evaluate(case, plans.take(chosen[row : row + 1]))

@@ -1,5 +1,5 @@
 """One plan runs the model's formulas on Python floats (issue 15: model/xp.py,
-batch.one_plan): the same functions as the arrays of a search, so the numbers must be the
+model/one_plan.py): the same functions as the arrays of a search, so the numbers must be the
 same to the bit, not merely close."""
 
 from __future__ import annotations
@@ -7,14 +7,19 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpuplan.catalog import load_catalog
+from gpuplan.catalog.schema import Framework, Model
 from gpuplan.model import xp
-from gpuplan.model.batch import PlanBatch, evaluate
+from gpuplan.model.batch import _SCALAR_FIELDS, PlanBatch, evaluate
 from gpuplan.model.collectives import Collective, collective_times, p2p_times
+from gpuplan.model.one_plan import batch_numbers, columns, on_numbers, plan_batch
 from gpuplan.model.performance import device_of, network_of
+from gpuplan.model.rules import plan_errors
+from gpuplan.model.step import step_from_batch
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 
@@ -68,10 +73,52 @@ def test_one_collective_or_send_on_floats_equals_the_array_path(
     assert send.shape == (1,) and send[0] == sends[0]
 
 
+def _exact(result: object) -> dict[str, object]:
+    """A batch result's fields as Python numbers and lists (compared exactly)."""
+    return {
+        name: value.tolist() if isinstance(value, np.ndarray)
+        else {k: v.tolist() for k, v in value.items()} if isinstance(value, dict) else value
+        for name, value in result.__dict__.items()
+    }  # fmt: skip
+
+
+def _alone_equals_together(
+    model: Model, framework: Framework, plans: list[ParallelPlan], **context: object
+) -> None:
+    """Each plan evaluated alone (Python numbers, stage class by stage class where the
+    schedule allows: model/one_plan.py) equals its row of all of them evaluated together
+    (arrays), to the bit."""
+    together = evaluate(model, H100, PlanBatch.from_plans(plans), framework=framework,
+                        **context)  # type: ignore[arg-type]  # fmt: skip
+    for row, plan in enumerate(plans):
+        alone = evaluate(model, H100, PlanBatch.from_plans([plan]), framework=framework,
+                         **context)  # type: ignore[arg-type]  # fmt: skip
+        if on_numbers(framework, plan.pipeline_parallel):  # as estimate_step builds it
+            numbers = plan_batch(PlanBatch, plan)
+            assert numbers == batch_numbers(PlanBatch.from_plans([plan]))
+            assert all(type(v) in (int, bool) for v in numbers.__dict__.values())
+        else:
+            numbers = PlanBatch.from_plans([plan])
+        direct = evaluate(model, H100, numbers, framework=framework, as_numbers=True,
+                          **context)  # type: ignore[arg-type]  # fmt: skip
+        assert _exact(columns(direct, _SCALAR_FIELDS)) == _exact(alone)
+        step = step_from_batch(direct, 0, plan, 1e15, H100)  # read from numbers
+        assert step == step_from_batch(together, row, plan, 1e15, H100)
+        for name, value in alone.__dict__.items():
+            expected = getattr(together, name)
+            if isinstance(value, dict):
+                assert {k: v[0] for k, v in value.items()} == {k: v[row] for k, v in
+                                                               expected.items()}, name  # fmt: skip
+            elif isinstance(value, np.ndarray):
+                assert value.shape == (1,) and value[0] == expected[row], (name, plan)
+            else:
+                assert value == expected, name
+
+
 def test_a_plan_alone_equals_the_same_plan_in_a_batch_to_the_bit() -> None:
     """Llama 3 405B on 16,384 H100: 16 complete plans (two pipeline shapes, interleaved or
     not, both recompute modes, ZeRO 1 and 3) evaluated together on arrays, and each alone on
-    Python floats after the stage sums."""
+    Python floats."""
     model, framework = CATALOG.model("llama3-405b"), CATALOG.framework(DEFAULT_FRAMEWORK)
     plans = [
         ParallelPlan(tensor_parallel=8, pipeline_parallel=pp, data_parallel=16_384 // (8 * pp),
@@ -79,17 +126,29 @@ def test_a_plan_alone_equals_the_same_plan_in_a_batch_to_the_bit() -> None:
         for pp, v, rc, z in itertools.product((16, 8), (2, 1), (Recompute.FULL,
                                               Recompute.SELECTIVE), (1, 3))
     ]  # fmt: skip
-    context = dict(seq_len=8192, global_batch=2048, dev=device_of(CATALOG, H100, False),
-                   network=NETWORKS[0], framework=framework, overhead_bytes=1e9)  # fmt: skip
-    together = evaluate(model, H100, PlanBatch.from_plans(plans), **context)
-    for row, plan in enumerate(plans):
-        alone = evaluate(model, H100, PlanBatch.from_plans([plan]), **context)
-        for name, value in alone.__dict__.items():
-            expected = getattr(together, name)
-            if isinstance(value, dict):
-                assert {k: v[0] for k, v in value.items()} == {k: v[row] for k, v in
-                                                               expected.items()}, name  # fmt: skip
-            elif isinstance(value, np.ndarray):
-                assert value.shape == (1,) and value[0] == expected[row], name
-            else:
-                assert value == expected, name
+    _alone_equals_together(model, framework, plans, seq_len=8192, global_batch=2048,
+                           dev=device_of(CATALOG, H100, False), network=NETWORKS[0],
+                           overhead_bytes=1e9)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "framework_id",
+    ["megatron-moe-2025", "deepspeed-zero3", "deepseek-hai-llm"],  # folding; live; DualPipe
+)
+def test_moe_plans_with_partial_recompute_alone_equal_the_batch(framework_id: str) -> None:
+    """Qwen3 235B-A22B (94 layers: uneven stages) on 1,024 H100 over the 7:1 fabric: MoE
+    plans with EP, a recompute of some layers of each chunk (every stage its own class),
+    of none, or of all, ZeRO 1 and 3, with MoE folding, a ZeRO-3 live-parameter cap, or
+    DualPipe (which keeps the array path), alone and together."""
+    model, framework = CATALOG.model("qwen3-235b-a22b"), CATALOG.framework(framework_id)
+    plans = [
+        ParallelPlan(tensor_parallel=4, pipeline_parallel=pp, data_parallel=1024 // (4 * pp),
+                     expert_parallel=8, microbatch=1, interleave=v, recompute=Recompute.FULL,
+                     recompute_layers=n, sequence_parallel=True, zero=z)
+        for pp, v, n, z in itertools.product((4, 8), (1, 2), (None, 0, 3), (1, 3))
+    ]  # fmt: skip
+    for plan in plans:
+        assert not plan_errors(plan, model, 1024, 1024, 4096, accelerator=H100), plan
+    _alone_equals_together(model, framework, plans, seq_len=4096, global_batch=1024,
+                           dev=device_of(CATALOG, H100, False), network=NETWORKS[1],
+                           overhead_bytes=1e9)  # fmt: skip

@@ -26,6 +26,14 @@ from gpuplan.model.data_parallel import (
 )
 from gpuplan.model.flops import forward_flops_per_token, hardware_flops, training_flops
 from gpuplan.model.kernels import Device
+from gpuplan.model.one_plan import (
+    batch_numbers,
+    columns,
+    item,
+    numbers,
+    on_numbers,
+    one_plan_stages,
+)
 from gpuplan.model.padded_stages import heaviest_stages, slowest_stages
 from gpuplan.model.partial_recompute import (
     ALL_LAYERS,
@@ -48,7 +56,7 @@ FloatArray = np.ndarray
 @dataclass(frozen=True)
 class PlanBatch:
     """Parallel plans as columns of equal-length integer arrays (one plan's columns may be
-    Python numbers: :func:`one_plan`)."""
+    Python numbers: :mod:`gpuplan.model.one_plan`)."""
 
     tp: IntArray
     pp: IntArray
@@ -171,11 +179,12 @@ def _stage_inputs(
     """What :func:`gpuplan.model.pipeline.evaluate_stages` sums per stage: the layout of each
     plan and the per-micro-batch costs and activations of its layers and logits (without
     ``costs``: the activations alone, the layer costs and logits left out)."""
-    keys = np.stack(
-        [batch.tp, batch.cp, batch.microbatch, batch.recompute,
-         batch.sequence_parallel.astype(np.int64), batch.ep],
-        axis=1,
-    )  # fmt: skip
+    columns = [batch.tp, batch.cp, batch.microbatch, batch.recompute, batch.sequence_parallel,
+               batch.ep]  # fmt: skip
+    one = isinstance(batch.tp, int)  # one plan's Python numbers (model/one_plan.py): a tuple
+    keys: Any = (
+        tuple(map(int, columns)) if one else np.stack(columns, axis=1).astype(int, copy=False)
+    )
     context = (seq_len, dev, framework, network)
     if costs:
         dense, moe, activations = per_layer(model, keys, *context)
@@ -183,10 +192,13 @@ def _stage_inputs(
     else:
         dense, moe = {}, {}
         activations = layer_activations(model, keys, *context)
-        logits = np.zeros(len(batch))
+        logits = xp.zeros_like(batch.tp)
     kept = (dense, moe, activations[0], activations[1])
-    if (batch.recompute_layers >= 0).any():  # the layers that keep theirs: no recompute
-        keys[batch.recompute_layers >= 0, 3] = RECOMPUTE_ORDER.index(Recompute.NONE)
+    if xp.any_(batch.recompute_layers >= 0):  # the layers that keep theirs: no recompute
+        if one:
+            keys = (*keys[:3], RECOMPUTE_ORDER.index(Recompute.NONE), *keys[4:])
+        else:
+            keys[batch.recompute_layers >= 0, 3] = RECOMPUTE_ORDER.index(Recompute.NONE)
         if costs:
             plain_dense, plain_moe, acts = per_layer(model, keys, *context)
         else:
@@ -276,7 +288,8 @@ def _flops(model: Model, batch: PlanBatch, seq_len: int, tokens: float) -> tuple
     FLOPs and the forward recomputed, by the plans' recompute, of the layers that recompute
     (all but under a partial recompute); one forward count serves both."""
     forward = forward_flops_per_token(model, seq_len)
-    per_mode = np.asarray([tokens * hardware_flops(forward, mode) for mode in RECOMPUTE_ORDER])
+    per_mode: Any = [tokens * hardware_flops(forward, mode) for mode in RECOMPUTE_ORDER]
+    per_mode = per_mode if isinstance(batch.recompute, int) else np.asarray(per_mode)
     share = recomputed_share(model, batch.pp, batch.interleave, batch.recompute_layers)
     chosen = per_mode[batch.recompute]
     flops: FloatArray = xp.where(share == 1, chosen, per_mode[0] + share * (chosen - per_mode[0]))
@@ -298,6 +311,26 @@ def evaluate_memory(
     return heaviest_stages(model, framework, inputs, batch.zero, back)
 
 
+def _stage_values(
+    model: Model, framework: Framework, inputs: StageInputs, batch: PlanBatch, back: IntArray,
+    memory: dict[str, np.ndarray] | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+    """Per plan of ``batch``, the values of its slowest stage (those of its group ``back``
+    in ``inputs``) and of its most loaded stage (:func:`evaluate_stages`; the search knows
+    the ``memory`` and times the slowest stages of all plans at once), and the groups'
+    slowest-stage values; of one plan, stage class by stage class on Python numbers where
+    the schedule allows (:func:`gpuplan.model.one_plan.one_plan_stages`)."""
+    if len(batch) == 1 and memory is None:
+        one = one_plan_stages(model, framework, inputs, item(batch.zero))
+        if one is not None:
+            return one, one
+    slowest, crit = (
+        evaluate_stages(model, framework, inputs, batch.zero, back) if memory is None
+        else (slowest_stages(model, framework, inputs), dict(memory))
+    )  # fmt: skip
+    return crit | {name: values[back] for name, values in slowest.items()}, slowest
+
+
 def evaluate(
     model: Model,
     accelerator: Accelerator,
@@ -310,11 +343,15 @@ def evaluate(
     framework: Framework,
     overhead_bytes: float,
     memory: dict[str, np.ndarray] | None = None,
+    as_numbers: bool = False,
 ) -> BatchResult:
     """Memory and step-time parts of every plan of ``batch`` (which must be valid layouts):
     per-layer costs, per-stage sums (:func:`gpuplan.model.pipeline.evaluate_stages`), then
     the data-parallel communication and the optimizer of the slowest stage (of one plan, on
-    Python numbers: :func:`one_plan`). ``memory``: the plans' :func:`evaluate_memory`."""
+    Python numbers: :mod:`gpuplan.model.one_plan`; ``as_numbers``: so are its fields, not
+    1-element arrays). ``memory``: the plans' :func:`evaluate_memory`."""
+    if len(batch) == 1 and memory is None and on_numbers(framework, batch.pp):
+        batch = batch_numbers(batch)  # one plan: Python numbers throughout (one_plan.py)
     group, back = _zero_groups(batch)
     tokens = group.microbatch * seq_len / group.cp
     m = global_batch // (group.microbatch * group.dp)
@@ -322,22 +359,18 @@ def evaluate(
                           tokens, network, framework)  # fmt: skip
     inputs = _stage_inputs(model, group, seq_len, dev, framework, network, microbatches=m,
                            tokens=tokens, pp_exposed=pp_comm[1])  # fmt: skip
-    slowest, crit = (  # the search knows the memory: the stage times of all plans at once
-        evaluate_stages(model, framework, inputs, batch.zero, back) if memory is None
-        else (slowest_stages(model, framework, inputs), dict(memory))
-    )  # fmt: skip
-    crit |= {name: values[back] for name, values in slowest.items()}
-    m, pp_comm = m[back], (pp_comm[0][back], pp_comm[1][back])
+    crit, slowest = _stage_values(model, framework, inputs, batch, back, memory)
     if len(batch) == 1:  # one plan: the rest on Python numbers, the same formulas (xp.py)
-        batch, crit, m, pp_comm = one_plan(batch, crit, m, pp_comm)
+        batch, crit, m, pp_comm = numbers(batch, crit, m, pp_comm)
         collectives = dp_collectives(batch, crit, network, framework)
     else:  # once per group of plans that differ in ZeRO stage only
+        m, pp_comm = m[back], (pp_comm[0][back], pp_comm[1][back])
         collectives = tuple(c[back] for c in dp_collectives(group, slowest, network, framework))
     dp_comm = data_parallel_times(regathering(batch), crit, m, network, framework, collectives)
     exposed_s, on_link_s = _axis_times(crit, m, pp_comm, dp_comm)
     tokens_per_step = global_batch * seq_len
     model_flops, hardware_flops = _flops(model, batch, seq_len, tokens_per_step)
-    return _columns(BatchResult(
+    result = BatchResult(
         weights_bytes=crit["weights"],
         grads_bytes=crit["grads"],
         optimizer_bytes=crit["optimizer"],
@@ -356,33 +389,8 @@ def evaluate(
         hardware_flops_per_step=hardware_flops,
         capacity_bytes=accelerator.hbm_bytes,
         straggler_s=plan_straggler_times(m * (crit["compute"] + crit["recompute"]), batch, network),
-    ))  # fmt: skip
-
-
-def one_plan(
-    batch: PlanBatch, crit: dict[str, np.ndarray], m: IntArray,
-    pp_comm: tuple[FloatArray, FloatArray],
-) -> tuple[PlanBatch, dict[str, Any], Any, tuple[Any, Any]]:  # fmt: skip
-    """The 1-element arrays of one plan as Python numbers (``.item()``): numpy's call
-    overhead on each operation costs more than the arithmetic (issue 15)."""
-    return (
-        PlanBatch(**{name: column.item() for name, column in batch.__dict__.items()}),
-        {name: values.item() for name, values in crit.items()},
-        m.item(),
-        (pp_comm[0].item(), pp_comm[1].item()),
-    )
-
-
-def _columns(result: BatchResult) -> BatchResult:
-    """``result`` with Python numbers (one plan, :func:`one_plan`) as 1-element arrays."""
-    if isinstance(result.compute_s, np.ndarray) and result.compute_s.ndim == 1:
-        return result
-    values: dict[str, Any] = {
-        name: {k: np.array([v]) for k, v in value.items()} if isinstance(value, dict)
-        else value if name in _SCALAR_FIELDS else np.array([value])
-        for name, value in result.__dict__.items()
-    }  # fmt: skip
-    return BatchResult(**values)
+    )  # fmt: skip
+    return result if as_numbers else columns(result, _SCALAR_FIELDS)
 
 
 _SCALAR_FIELDS = ("overhead_bytes", "tokens_per_step", "model_flops_per_step", "capacity_bytes")

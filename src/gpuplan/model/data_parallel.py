@@ -1,7 +1,7 @@
 """Data-parallel communication and the optimizer step of many plans at once (numpy), for
 :mod:`gpuplan.model.batch`: gradients reduced over DP x CP (experts over their own replicas),
 weights gathered back under a sharded optimizer, and the optimizer update through HBM. One
-plan runs the same formulas on Python numbers (:func:`gpuplan.model.batch.one_plan`)."""
+plan runs the same formulas on Python numbers (:mod:`gpuplan.model.one_plan`)."""
 
 from __future__ import annotations
 

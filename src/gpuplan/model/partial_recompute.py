@@ -24,11 +24,13 @@ ALL_LAYERS = -1
 
 def recompute_layers_column(plans: list[ParallelPlan]) -> np.ndarray:
     """Per plan, the layers of each chunk that recompute, or :data:`ALL_LAYERS`."""
-    return np.asarray(
-        [ALL_LAYERS if p.recompute is not Recompute.FULL or p.recompute_layers is None
-         else p.recompute_layers for p in plans],
-        dtype=np.int64,
-    )  # fmt: skip
+    return np.asarray([recompute_layers_of(p) for p in plans], dtype=np.int64)
+
+
+def recompute_layers_of(plan: ParallelPlan) -> int:
+    """The layers of each chunk of ``plan`` that recompute, or :data:`ALL_LAYERS`."""
+    layers = plan.recompute_layers
+    return ALL_LAYERS if plan.recompute is not Recompute.FULL or layers is None else layers
 
 
 @functools.cache
@@ -77,7 +79,7 @@ def with_kept(
     activations (``kept_dense``, ``kept_moe``) instead of ``dense`` and ``moe``."""
     if kept is None:
         return value
-    return np.asarray(value + kept[0] * (kept_dense - dense) + kept[1] * (kept_moe - moe))
+    return value + kept[0] * (kept_dense - dense) + kept[1] * (kept_moe - moe)  # type: ignore[no-any-return]
 
 
 def recomputed_share(model: Model, pp: np.ndarray, v: np.ndarray, n: np.ndarray) -> Any:

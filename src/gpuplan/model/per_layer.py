@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from typing import Any
 
 import numpy as np
 
@@ -151,23 +152,28 @@ def layer_activations(
 
 
 def per_layer(
-    model: Model, keys: IntArray, seq_len: int, dev: Device, framework: Framework,
-    network: Network,
-) -> tuple[dict[str, FloatArray], dict[str, FloatArray], FloatArray]:  # fmt: skip
+    model: Model, keys: IntArray | tuple[int, ...], seq_len: int, dev: Device,
+    framework: Framework, network: Network,
+) -> tuple[dict[str, Any], dict[str, Any], Any]:  # fmt: skip
     """Per plan, one dense and one MoE layer's costs (:data:`LAYER_FIELDS`) and, as rows of
     the third array, the activation bytes of :func:`_activations`.
 
     ``keys`` holds a row per plan: (tp, cp, micro-batch, recompute as an index into
     :data:`RECOMPUTE_ORDER`, sequence parallelism, ep), all a layer's cost depends on, so
     the scalar kernel model runs once per distinct row (and context, between calls:
-    :func:`_known_layers`) and is broadcast to the plans.
+    :func:`_known_layers`) and is broadcast to the plans. One plan's key as a tuple: the
+    costs as Python floats, and the activations as a tuple of three.
     """
-    unique, where = distinct_rows(keys)
+    where: IntArray | None = None
+    if isinstance(keys, tuple):  # one plan's
+        keys_in_order = [keys]
+    else:
+        unique, where = distinct_rows(keys)
+        keys_in_order = list(map(tuple, unique.tolist()))
     known, known_activations = _context(model, seq_len, dev, framework, network)
     options, plain = _options(framework), dict[tuple[int, ...], float]()
     rows: list[LayerCosts] = []
     activations: list[Activations] = []
-    keys_in_order = list(map(tuple, unique.tolist()))
     missing: dict[tuple[int, ...], list[tuple[int, ...]]] = {}
     for key in keys_in_order:  # the keys that differ only in recompute, costed together
         if key not in known:
@@ -183,6 +189,10 @@ def per_layer(
                                                          plain)  # fmt: skip
         rows.append(values)
         activations.append(acts)
+    if where is None:  # one plan: the numbers themselves
+        dense_one, moe_one = (dict(zip(LAYER_FIELDS, map(float, r), strict=True)) for r in rows[0])
+        moe_one = dense_one if model.moe is None else moe_one
+        return dense_one, moe_one, tuple(map(float, activations[0]))
     fields = len(LAYER_FIELDS)
     dense = np.asarray([r[0] for r in rows], dtype=float).reshape(-1, fields).T[:, where]
     moe = (

@@ -206,7 +206,7 @@ def _stage_times(
     link_tp, link_cp, link_ep = per_stage("tp_s"), per_stage("cp_s"), per_stage("ep_s")
     exposed_tp = link_tp * (1 - tp_comm_overlap)
     exposed_cp = per_stage("cp_exposed_s")  # ring beyond the attention, or Ulysses' a2a
-    exposed_ep = link_ep - np.minimum(ep_comm_overlap * link_ep, compute)
+    exposed_ep = link_ep - xp.minimum(ep_comm_overlap * link_ep, compute)
     stage_time = compute + recompute + exposed_tp + exposed_cp + exposed_ep
     stage_time = stage_time + p.pp_exposed
     return {
@@ -235,7 +235,7 @@ def _stage_params(
         + s.dense_layers * mlp.dense
         + s.moe_layers * mlp.moe_shared
         + projections
-    ) / p.tp + embedding * (s.first.astype(float) + holds_logits)
+    ) / p.tp + embedding * (xp.floats(s.first) + holds_logits)
     expert_params = s.moe_layers * mlp.moe_routed / (p.ep if fold else p.tp * p.ep)
     return dense_params, expert_params
 
@@ -263,9 +263,9 @@ def _state_bytes(
     """
     live_params = framework.zero3_live_params
     if zero >= 3:
-        live = 2 * all_params / np.maximum(s.layers, 1)
-        gathered = sharded + (live if live_params is None else np.minimum(live, live_params))
-        weights = framework.weight_bytes * np.minimum(all_params, gathered)
+        live = 2 * all_params / xp.maximum(s.layers, 1)
+        gathered = sharded + (live if live_params is None else xp.minimum(live, live_params))
+        weights = framework.weight_bytes * xp.minimum(all_params, gathered)
     else:
         weights = framework.weight_bytes * all_params
     grads = framework.grad_bytes * (sharded if zero >= 2 else all_params)
@@ -287,7 +287,7 @@ def _activation_bytes(model: Model, s: Stages, p: StageInputs) -> FloatArray:
     recomputing = s.layers if s.kept is None else s.layers - s.kept[0] - s.kept[1]
     activations = per_load * loads + (p.full_recompute & (recomputing > 0)) * p.act_transient
     activations = activations + s.first * (model.dropout * p.tokens * model.hidden) * loads
-    return np.asarray(activations + s.last * (LOGIT_BYTES * p.tokens * model.vocab / p.tp))
+    return activations + s.last * (LOGIT_BYTES * p.tokens * model.vocab / p.tp)  # type: ignore[no-any-return]
 
 
 def evaluate_stages(

@@ -32,9 +32,11 @@ def logit_times(
     and backward (kept in BF16 under FP8) and the cross-entropy loss over them
     (memory-bound, frameworks.yaml: loss_bytes_per_logit), once per distinct (tp, cp, mb)."""
     if not model.vocab:
-        return np.zeros(len(tp))
+        return xp.zeros_like(tp)  # type: ignore[no-any-return]
     bf16_dev = replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False,
                        gemm_k_overhead=dev.bf16_gemm_k_overhead)  # fmt: skip
+    if isinstance(tp, int):  # one plan's Python numbers: a number
+        return _logit_time(model, tp, cp, microbatch, seq_len, dev, bf16_dev, framework)
     if tp.size == 1:  # one plan: its own row
         unique, where = [[tp.item(), cp.item(), microbatch.item()]], np.zeros(1, dtype=np.int64)
     else:
@@ -42,15 +44,23 @@ def logit_times(
         unique = keys.tolist()
     values = np.empty(len(unique))
     for row, (kt, kc, kb) in enumerate(unique):
-        rows = kb * seq_len / kc
-        shard, h = model.vocab / kt, model.hidden
-        values[row] = (
-            gemm_time(rows, shard, h, bf16_dev)
-            + gemm_time(rows, h, shard, bf16_dev)
-            + gemm_time(h, shard, rows, bf16_dev)
-            + streaming_time(framework.loss_bytes_per_logit * rows * shard, 9, dev)
-        )
+        values[row] = _logit_time(model, kt, kc, kb, seq_len, dev, bf16_dev, framework)
     return np.asarray(values[where])
+
+
+def _logit_time(
+    model: Model, tp: int, cp: int, microbatch: int, seq_len: int, dev: Device,
+    bf16_dev: Device, framework: Framework,
+) -> float:  # fmt: skip
+    """:func:`logit_times` of one (tp, cp, micro-batch)."""
+    rows = microbatch * seq_len / cp
+    shard, h = model.vocab / tp, model.hidden
+    return (  # type: ignore[no-any-return]
+        gemm_time(rows, shard, h, bf16_dev)
+        + gemm_time(rows, h, shard, bf16_dev)
+        + gemm_time(h, shard, rows, bf16_dev)
+        + streaming_time(framework.loss_bytes_per_logit * rows * shard, 9, dev)
+    )
 
 
 def stage_sends(
@@ -76,7 +86,7 @@ def stage_sends(
     if (one := xp.scalars(tp, cp, dp, pp, interleave, tokens)) is not None:
         t, c, d, p, v, per_gpu = one
         on_link, exposed = _sends(model, t, c, d, p, v, per_gpu, network, framework)
-        return np.array([on_link]), np.array([exposed])
+        return xp.shaped(on_link, tp), xp.shaped(exposed, tp)  # numbers stay numbers
     return _sends(model, tp, cp, dp, pp, interleave, tokens, network, framework)
 
 

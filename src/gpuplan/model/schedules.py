@@ -40,7 +40,7 @@ def bubble(
     return np.asarray(idle / np.reshape(kv, -1))  # kv: a number, or a column per plan
 
 
-def in_flight_loads(pp: Any, interleave: Any, stage: Any, microbatches: Any) -> FloatArray:
+def in_flight_loads(pp: Any, interleave: Any, stage: Any, microbatches: Any) -> Any:
     """Micro-batches' activations stage ``stage`` of ``pp`` holds at its peak, in
     stage-loads (all its layers for one micro-batch), with ``interleave`` chunks per stage:
     the chunks of its warm-up and the one in its forward. Plain 1F1B: ``min(m, p - i)``;
@@ -51,4 +51,4 @@ def in_flight_loads(pp: Any, interleave: Any, stage: Any, microbatches: Any) -> 
     least one. Numbers, or arrays that broadcast."""
     p, v, i, m = pp, interleave, stage, microbatches
     warmup = xp.where(v > 1, 2 * (p - i - 1) + (v - 1) * p, p - i - 1)
-    return np.asarray(np.maximum(np.minimum(m * v, warmup + 1) / v, 1.0))
+    return xp.maximum(xp.minimum(m * v, warmup + 1) / v, 1.0)

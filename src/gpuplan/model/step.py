@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from gpuplan import units
 from gpuplan.catalog.schema import (
@@ -35,6 +36,7 @@ from gpuplan.model.kernels import (
     Device,
 )
 from gpuplan.model.memory import MemoryEstimate
+from gpuplan.model.one_plan import on_numbers, plan_batch
 from gpuplan.model.partial_recompute import recompute_layers_error
 from gpuplan.model.rules import edge_chunks, plan_errors
 from gpuplan.scenario.plan import ParallelPlan
@@ -152,10 +154,15 @@ def _one_plan(
     overhead_bytes: float,
 ) -> BatchResult:  # fmt: skip
     """:func:`gpuplan.model.batch.evaluate` of one plan, kept: it is pure in its inputs, and
-    a Monte Carlo or a sweep over prices and sites evaluates the same plan again."""
-    return evaluate(model, accelerator, PlanBatch.from_plans([plan]), seq_len=seq_len,
+    a Monte Carlo or a sweep over prices and sites evaluates the same plan again. The batch
+    holds Python numbers where the stages run on them (:mod:`gpuplan.model.one_plan`)."""
+    one = (
+        plan_batch(PlanBatch, plan) if on_numbers(framework, plan.pipeline_parallel)
+        else PlanBatch.from_plans([plan])
+    )  # fmt: skip
+    return evaluate(model, accelerator, one, seq_len=seq_len,
                     global_batch=global_batch, dev=dev, network=network, framework=framework,
-                    overhead_bytes=overhead_bytes)  # fmt: skip
+                    overhead_bytes=overhead_bytes, as_numbers=True)  # fmt: skip
 
 
 def step_from_batch(
@@ -165,14 +172,19 @@ def step_from_batch(
     peak_flops_per_s: float,
     accelerator: Accelerator,
 ) -> StepEstimate | Infeasible:
-    """Plan ``index`` of a batch result as a StepEstimate, or Infeasible when it does not fit."""
+    """Plan ``index`` of a batch result as a StepEstimate, or Infeasible when it does not
+    fit; a result of one plan's numbers (``evaluate(as_numbers=True)``) is read as it is."""
+
+    def at(values: Any) -> float:
+        return float(values[index] if getattr(values, "ndim", 0) else values)
+
     memory = MemoryEstimate(
-        weights_bytes=float(result.weights_bytes[index]),
-        grads_bytes=float(result.grads_bytes[index]),
-        optimizer_bytes=float(result.optimizer_bytes[index]),
-        activations_bytes=float(result.activations_bytes[index]),
+        weights_bytes=at(result.weights_bytes),
+        grads_bytes=at(result.grads_bytes),
+        optimizer_bytes=at(result.optimizer_bytes),
+        activations_bytes=at(result.activations_bytes),
         overhead_bytes=result.overhead_bytes,
-        stage=int(result.memory_stage[index]),
+        stage=int(at(result.memory_stage)),
     )
     if memory.total_bytes > accelerator.hbm_bytes:
         return Infeasible(
@@ -189,17 +201,17 @@ def step_from_batch(
         plan=plan,
         memory=memory,
         capacity_bytes=accelerator.hbm_bytes,
-        compute_s=float(result.compute_s[index]),
-        recompute_s=float(result.recompute_s[index]),
-        exposed_comm_s={k: float(v[index]) for k, v in result.exposed_s.items()},
-        comm_on_link_s={k: float(v[index]) for k, v in result.on_link_s.items()},
-        bubble_s=float(result.bubble_s[index]),
-        optimizer_s=float(result.optimizer_s[index]),
-        overlap_slowdown_s=float(result.overlap_slowdown_s[index]),
-        straggler_s=float(result.straggler_s[index]),
+        compute_s=at(result.compute_s),
+        recompute_s=at(result.recompute_s),
+        exposed_comm_s={k: at(v) for k, v in result.exposed_s.items()},
+        comm_on_link_s={k: at(v) for k, v in result.on_link_s.items()},
+        bubble_s=at(result.bubble_s),
+        optimizer_s=at(result.optimizer_s),
+        overlap_slowdown_s=at(result.overlap_slowdown_s),
+        straggler_s=at(result.straggler_s),
         tokens_per_step=result.tokens_per_step,
         model_flops_per_step=result.model_flops_per_step,
-        hardware_flops_per_step=float(result.hardware_flops_per_step[index]),
+        hardware_flops_per_step=at(result.hardware_flops_per_step),
         gpus=plan.gpus,
         peak_flops_per_s=peak_flops_per_s,
     )

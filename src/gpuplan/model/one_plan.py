@@ -1,0 +1,151 @@
+"""One plan on Python numbers (issue 15): a plan given in full runs the search's formulas,
+but numpy's cost per call on a 1-element array (or on the few stage classes of one
+pipeline) exceeds the arithmetic, so its values are Python numbers wherever the formulas
+take them (:mod:`gpuplan.model.xp`).
+
+:func:`one_plan_stages` gives :func:`gpuplan.model.pipeline.evaluate_stages`'s values of
+one plan stage class by stage class, through pipeline's own functions on numbers;
+:func:`numbers` turns a 1-plan batch's columns into numbers for the data-parallel
+collectives, the optimizer and the rest, and :func:`columns` the result back into
+1-element arrays. DualPipe (whose folding pairs stages) keeps the array path.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import numpy as np
+
+from gpuplan.catalog.schema import Framework, Model
+from gpuplan.model.partial_recompute import recompute_layers_of
+from gpuplan.model.per_layer import RECOMPUTE_ORDER
+from gpuplan.model.pipeline import (
+    StageInputs,
+    Stages,
+    _activation_bytes,
+    _params,
+    _pipeline_stages,
+    _shards,
+    _stage_times,
+    _state_bytes,
+)
+from gpuplan.model.schedules import bubble
+from gpuplan.scenario.plan import ParallelPlan
+
+R = TypeVar("R")
+B = TypeVar("B")
+
+_ONE = np.zeros(1, dtype=np.int64)
+"""The row of the one plan of a :class:`StageInputs` (its ``rows`` of it: numbers)."""
+
+
+@functools.cache
+def stage_classes(model: Model, pp: int, v: int, n: int) -> tuple[tuple[Stages, ...], np.ndarray]:
+    """The stage classes of ``pp`` stages with ``v`` chunks each (every stage when the first
+    ``n`` >= 0 layers of each chunk recompute), each a :class:`Stages` of Python numbers, and
+    their counts (1 x classes, for the bubble): :func:`pipeline._pipeline_stages` column by
+    column."""
+    s = _pipeline_stages(model, pp, v, every=n >= 0, n=n)
+    return tuple(
+        replace(s, layers=s.layers.item(c), moe_layers=s.moe_layers.item(c),
+                dense_layers=s.dense_layers.item(c), index=s.index.item(c),
+                first=s.first.item(c), last=s.last.item(c), count=s.count.item(c),
+                kept=None if s.kept is None else (s.kept[0].item(c), s.kept[1].item(c)))
+        for c in range(s.index.size)
+    ), s.count  # fmt: skip
+
+
+def one_plan_stages(
+    model: Model, framework: Framework, plans: StageInputs, zero: int
+) -> dict[str, Any] | None:
+    """:func:`gpuplan.model.pipeline.evaluate_stages` of the one plan of ``plans`` under
+    ZeRO stage ``zero``: the values of its slowest stage and the bubble, and the memory of
+    its most loaded stage and that stage, as Python numbers; None under DualPipe."""
+    if not on_numbers(framework, plans.pp):
+        return None
+    p = plans if isinstance(plans.pp, int) else plans.rows(_ONE)
+    kp: int = p.pp  # type: ignore[assignment]  # (numbers here)
+    kv: int = p.interleave  # type: ignore[assignment]
+    fold = framework.moe_parallel_folding
+    classes, count = stage_classes(model, kp, kv, int(p.recompute_layers))
+    overlap = (framework.tp_comm_overlap, framework.ep_comm_overlap, model.mtp_modules)
+    times = [_stage_times(s, p, *overlap) for s in classes]
+    stage_time = [t.pop("stage") for t in times]
+    slowest = stage_time.index(max(stage_time))  # the first slowest, as np.argmax
+    params = [_params(model, framework, s, p, False) for s in classes]
+    values = times[slowest] | {
+        "bubble": bubble(np.array([stage_time]), _ONE + slowest, kp, kv, False, count).item(),
+        "dense_params": params[slowest][0],
+        "expert_params": params[slowest][1],
+        "layers": classes[slowest].layers,
+    }
+    memory = []
+    for s, (dense, expert) in zip(classes, params, strict=True):
+        states = _state_bytes(s, zero, *_shards(p, dense, expert, fold), framework)
+        memory.append((*states, _activation_bytes(model, s, p)))
+    totals = [weights + grads + optimizer + acts for weights, grads, optimizer, acts in memory]
+    heaviest = totals.index(max(totals))  # the first most loaded, as np.argmax
+    names = ("weights", "grads", "optimizer", "activations")
+    return (
+        values
+        | dict(zip(names, memory[heaviest], strict=True))
+        | {"memory_stage": classes[heaviest].index}
+    )
+
+
+def on_numbers(framework: Framework, pp: Any) -> bool:
+    """Whether one plan of ``pp`` stages runs its stages on Python numbers
+    (:func:`one_plan_stages`): all but DualPipe's, whose folding pairs stages."""
+    return framework.pipeline_schedule != "dualpipe" or item(pp) <= 1
+
+
+def plan_batch(cls: Callable[..., B], plan: ParallelPlan) -> B:
+    """``plan`` as a batch (``cls``: :class:`gpuplan.model.batch.PlanBatch`) of one plan's
+    Python numbers: the columns of ``PlanBatch.from_plans([plan])``, each ``.item()``."""
+    return cls(
+        tp=plan.tensor_parallel, pp=plan.pipeline_parallel, dp=plan.data_parallel,
+        cp=plan.context_parallel, ep=plan.expert_parallel, microbatch=plan.microbatch,
+        interleave=plan.interleave, recompute=RECOMPUTE_ORDER.index(plan.recompute),
+        sequence_parallel=plan.sequence_parallel, zero=plan.zero,
+        recompute_layers=recompute_layers_of(plan),
+    )  # fmt: skip
+
+
+def batch_numbers(batch: B) -> B:
+    """A 1-plan batch with its columns as Python numbers (``.item()``; numbers stay)."""
+    if isinstance(batch.tp, int):  # type: ignore[attr-defined]
+        return batch
+    return replace(batch, **{k: item(v) for k, v in batch.__dict__.items()})  # type: ignore[type-var]
+
+
+def numbers(batch: Any, crit: dict[str, Any], m: Any, pp_comm: tuple[Any, Any]) -> tuple[Any, ...]:
+    """The 1-element arrays of one plan's batch columns, stage values, micro-batches and
+    sends as Python numbers (``.item()``; numbers stay)."""
+    return (
+        batch_numbers(batch),
+        {name: item(values) for name, values in crit.items()},
+        item(m),
+        (item(pp_comm[0]), item(pp_comm[1])),
+    )
+
+
+def item(value: Any) -> Any:
+    """A 1-element array's number (``.item()``); anything else itself."""
+    return value.item() if isinstance(value, np.ndarray) else value
+
+
+def columns(result: R, scalar_fields: tuple[str, ...]) -> R:
+    """``result`` (a batch result) with Python numbers (one plan) as 1-element arrays, but
+    for its ``scalar_fields``."""
+    compute_s = result.compute_s  # type: ignore[attr-defined]
+    if isinstance(compute_s, np.ndarray) and compute_s.ndim == 1:
+        return result
+    values: dict[str, Any] = {
+        name: {k: np.array([v]) for k, v in value.items()} if isinstance(value, dict)
+        else value if name in scalar_fields else np.array([value])
+        for name, value in result.__dict__.items()
+    }  # fmt: skip
+    return replace(result, **values)  # type: ignore[type-var]
