@@ -27,10 +27,12 @@ ANY_VALUE = st.recursive(
 )
 
 PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
-    "model": st.sampled_from(["llama3-8b", "llama3-70b", "mixtral-8x7b", "no-such-model"]),
+    "model": st.sampled_from(
+        ["llama3-8b", "llama3-70b", "mixtral-8x7b", "pythia-1b", "no-such-model"]
+    ),
     "hardware": st.sampled_from(["h100-sxm", "b200", "mi300x", "tpu-v5p", "nope"]),
     "gpus": st.sampled_from([1, 8, 64, 96, 1000, 1024, 16384, "64", "8,16", "8..64"]),
-    "framework": st.sampled_from([None, "megatron", "nope"]),
+    "framework": st.sampled_from([None, "megatron", "gpt-neox-2023", "llm-foundry-2023", "nope"]),
     "training.global_batch": st.sampled_from([None, 1, 7, 256, 1024, 99_999_989]),
     "training.seq_len": st.sampled_from([None, 1, 8, 4096, 8192, 131_072]),
     "training.tokens": st.sampled_from([None, 1, 1e6, 1e12, "15.6e12", 1e17]),

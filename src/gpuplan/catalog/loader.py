@@ -22,6 +22,8 @@ from pydantic import BaseModel, ValidationError
 from gpuplan.catalog.parsed import parse, read_built, read_parsed
 from gpuplan.catalog.schema import (
     Accelerator,
+    AttentionKernel,
+    AttentionKernelLimit,
     Cluster,
     EfficiencyProfile,
     ElectricityPrice,
@@ -73,6 +75,8 @@ class Catalog:
     """At-scale synchronisation parameters (clusters.yaml ``at_scale``)."""
     measured_on: Mapping[str, MeasuredOn] = field(default_factory=dict)
     """The cluster each validation source ran on (clusters.yaml ``measured_on``)."""
+    attention_kernels: Mapping[str, AttentionKernelLimit] = field(default_factory=dict)
+    """The widest head each attention kernel runs (frameworks.yaml ``attention_kernels``)."""
 
     def accelerator(self, accelerator_id: str) -> Accelerator:
         return _lookup(self.accelerators, accelerator_id, "accelerator")
@@ -146,6 +150,7 @@ class Catalog:
             self.clusters,
             self.at_scale,
             self.measured_on,
+            self.attention_kernels,
         ):
             out.extend(table.values())
         return out
@@ -225,6 +230,7 @@ def load_catalog() -> Catalog:
 def _build_catalog() -> Catalog:
     sites = _read_yaml("sites.yaml")
     reliability = _read_yaml("reliability.yaml")
+    frameworks = _read_yaml("frameworks.yaml")
     catalog = Catalog(
         accelerators=_parse(
             "accelerators.yaml", "accelerators", Accelerator, _read_yaml("accelerators.yaml")
@@ -242,8 +248,9 @@ def _build_catalog() -> Catalog:
         efficiency=_parse(
             "efficiency.yaml", "profiles", EfficiencyProfile, _read_yaml("efficiency.yaml")
         ),
-        frameworks=_parse(
-            "frameworks.yaml", "frameworks", Framework, _read_yaml("frameworks.yaml")
+        frameworks=_parse("frameworks.yaml", "frameworks", Framework, frameworks),
+        attention_kernels=_parse(
+            "frameworks.yaml", "attention_kernels", AttentionKernelLimit, frameworks
         ),
         runs=_parse("runs.yaml", "runs", Run, _read_yaml("runs.yaml")),
         trends=_parse("trends.yaml", "trends", Trend, _read_yaml("trends.yaml")),
@@ -309,6 +316,9 @@ def _check_references(catalog: Catalog) -> None:
                     f"systems.yaml, parameter '{parameter.id}': "
                     + unknown_id_message("accelerator", accelerator_id, list(catalog.accelerators))
                 )
+    missing = sorted(str(k) for k in set(AttentionKernel) - set(catalog.attention_kernels))
+    if missing:
+        raise CatalogError(f"frameworks.yaml: no attention_kernels record for {', '.join(missing)}")
     missing = sorted(set(catalog.accelerators) - set(catalog.efficiency))
     if missing:
         raise CatalogError(f"efficiency.yaml: no profile for accelerators {', '.join(missing)}")

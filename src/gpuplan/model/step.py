@@ -49,6 +49,8 @@ class InfeasibleKind(StrEnum):
     """The plan does not fit in the accelerator's memory."""
     PROGRESS = "progress"
     """The job is interrupted faster than it can restart and checkpoint: it cannot progress."""
+    KERNEL = "kernel"
+    """The framework's attention kernel does not run heads as wide as the model's."""
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from gpuplan.planning.defaults import (
     is_complete,
     search_options,
 )
+from gpuplan.planning.head_width import head_width_error
 from gpuplan.planning.result import PlanResult
 from gpuplan.planning.stages import plan_stages
 from gpuplan.reliability.plan_checkpoint import TimeToTrainRank, plan_rates
@@ -245,17 +246,17 @@ def _choose_plan(
     assumptions: list[str],
 ) -> tuple[ParallelPlan | None, StepEstimate | None, SearchResult | None, Infeasible | None]:
     """The plan (given or searched), its step, the search, or why there is none."""
-    given = r.scenario.parallelism
+    if (unrunnable := head_width_error(catalog, r.model, r.framework)) is not None:
+        return None, None, None, Infeasible(InfeasibleKind.KERNEL, unrunnable)
+    given, framework = r.scenario.parallelism, r.framework
     fields = {} if given is None else given.model_dump()
-    fold = r.framework.moe_parallel_folding
-    dual = r.framework.pipeline_schedule == "dualpipe"
-    edges = edge_chunks(r.framework)
+    fold, dual = framework.moe_parallel_folding, framework.pipeline_schedule == "dualpipe"
+    edges = edge_chunks(framework)
     context = Context(r.model, r.gpus, batch, r.seq_len, r.accelerator, experts_fold_tp=fold,
                       dualpipe=dual, edge_chunks=edges)  # fmt: skip
     errors = rule_errors(context, fields)
     if errors:
         return None, None, None, Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
-    framework = r.framework
     profile = (
         f"the '{framework.id}' framework profile ({framework.name}); kernel efficiencies in "
         "efficiency.yaml, one constant (training_kernel_efficiency) fitted on Korthikanti "

@@ -63,8 +63,9 @@ def _plan_rows(result: PlanResult) -> Rows:
             )
         )
     if result.infeasible is not None:
-        progress = result.infeasible.kind is InfeasibleKind.PROGRESS
-        rows += [("Can progress" if progress else "Fits", "NO"), ("Why", result.infeasible.reason)]
+        label = {InfeasibleKind.PROGRESS: "Can progress", InfeasibleKind.KERNEL: "Runs"}
+        rows += [(label.get(result.infeasible.kind, "Fits"), "NO"),
+                 ("Why", result.infeasible.reason)]  # fmt: skip
     memory = result.step.memory if result.step else None
     if memory is not None:
         rows.append(

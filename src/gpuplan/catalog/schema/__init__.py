@@ -8,7 +8,12 @@ One module per kind of data; everything is importable from here.
 
 from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record
 from gpuplan.catalog.schema.cluster import Cluster, FabricTier, MeasuredOn, Transport
-from gpuplan.catalog.schema.framework import AttentionKernel, Framework, StackBenchmark
+from gpuplan.catalog.schema.framework import (
+    AttentionKernel,
+    AttentionKernelLimit,
+    Framework,
+    StackBenchmark,
+)
 from gpuplan.catalog.schema.hardware import (
     Accelerator,
     AcceleratorKind,
@@ -76,6 +81,7 @@ __all__ = [
     "Accelerator",
     "AcceleratorKind",
     "AttentionKernel",
+    "AttentionKernelLimit",
     "AttentionPoint",
     "ChipRun",
     "CloudPrice",

@@ -27,6 +27,18 @@ class AttentionKernel(StrEnum):
     """Batched GEMMs around a fused scale-mask-softmax kernel (Megatron-LM before 2023)."""
 
 
+class AttentionKernelLimit(Record):
+    """The widest attention head a kernel class runs (frameworks.yaml ``attention_kernels``)."""
+
+    id: AttentionKernel
+    name: str
+    max_head_dim: PositiveInt | None
+    """Widest query/key or value head the kernel runs, forward and backward; None: its
+    source states no limit."""
+    cited: str = Field(min_length=3)
+    """The source in a few words, quoted by the reason of a scenario it cannot run."""
+
+
 class StackBenchmark(Strict):
     """One published throughput of a training stack, run as published, that its
     ``stack_efficiency`` is fitted on (gpuplan.checks.stack_fit)."""
