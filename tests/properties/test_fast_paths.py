@@ -156,7 +156,8 @@ def test_the_layer_cache_keeps_the_newest_contexts() -> None:
 
 def test_a_kept_batch_gives_the_answer_of_a_fresh_evaluation() -> None:
     """Llama 3 70B on 3,296 and on 3,432 H100 (no plan uses them all): both searches fall
-    back to plans that use fewer GPUs and evaluate the same batch; the second is kept."""
+    back to plans that use fewer GPUs and share evaluated batches; the second search reuses
+    the first's (its lower floors may add batches of their own) and answers as a fresh one."""
     from gpuplan.search import evaluated
     from gpuplan.search.plans import search
 
@@ -169,7 +170,7 @@ def test_a_kept_batch_gives_the_answer_of_a_fresh_evaluation() -> None:
     run(3296)
     kept = list(evaluated._kept)
     second = run(3432)
-    assert list(evaluated._kept) == kept  # nothing new evaluated
+    assert set(kept) <= set(evaluated._kept)  # the first search's batches are kept
     evaluated._kept.clear()
     fresh = run(3432)
     for field in ("best", "top", "pareto", "feasible", "evaluated", "pruned", "enumerated"):

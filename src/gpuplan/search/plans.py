@@ -17,10 +17,9 @@ The surviving plans are priced by memory first (:func:`gpuplan.model.batch.evalu
 plans that do not fit are pruned (:data:`NO_FIT`), and the rest are evaluated together by
 :func:`gpuplan.model.batch.evaluate` (the same arithmetic as a single
 :func:`gpuplan.model.performance.estimate`; :mod:`gpuplan.search.evaluated`) and ranked by
-step time. Every
-enumerated plan is either evaluated-and-feasible or pruned for exactly one reason (the
-first it breaks): the ``pruned`` keys are rule ids and :data:`SEARCH_ONLY_REASONS`. A
-layout pruned in stage 1 counts as one plan; a surviving one through its schedules.
+step time. Every enumerated plan is either evaluated-and-feasible or pruned for exactly
+one reason (the first it breaks): the ``pruned`` keys are rule ids and
+:data:`SEARCH_ONLY_REASONS` (a pruned layout counts once, a surviving one per schedule).
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ from gpuplan.search.framework_limits import restrict_to_framework
 MICROBATCHES = (1, 2, 4, 8, 16, 32)
 INTERLEAVES = (1, 2, 3, 4, 6, 8)
 MAX_CONTEXT_PARALLEL = 64
-FALLBACK_MIN_USED = (0.9, 0.75)
+FALLBACK_MIN_USED = (0.9, 0.75, 0.5)
 LAYOUT = ("tp", "cp", "pp", "dp", "ep")
 SCHEDULE = ("microbatch", "interleave", "recompute", "sequence_parallel", "zero")
 """Enumeration order of the fields (the last varies fastest); ties in step time keep it."""
@@ -78,8 +77,8 @@ class SearchOptions:
     allow_tp_beyond_domain: bool = False
     min_used: float | None = None
     """Fraction of the GPUs a plan must use. None: all of them when some plan can, else at
-    least 90%, then 75% (``FALLBACK_MIN_USED``): GPU counts like 100,000 factor badly into
-    TP x PP x CP x DP."""
+    least 90%, 75%, then 50% (``FALLBACK_MIN_USED``) while a lower floor's best plan steps
+    faster (GPU counts like 100,000 or 700 factor badly into TP x PP x CP x DP)."""
     top: int = 10
     rank_by: Callable[[PlanBatch, BatchResult], np.ndarray] | None = None
     """Seconds to rank plans by (lower first) instead of step time: e.g. wall-clock time per
@@ -218,24 +217,25 @@ def search(
         result = _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8,
                          replace(options, min_used=1.0), framework_id, cluster)  # fmt: skip
         elapsed = result.elapsed_s
-        for floor in FALLBACK_MIN_USED:
-            if result.feasible or UNDER_USED not in result.pruned:
+        for floor in FALLBACK_MIN_USED if not result.feasible else ():
+            if not result.feasible and UNDER_USED not in result.pruned:
                 break  # a lower floor would enumerate the same plans
-            result = _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8,
-                             replace(options, min_used=floor), framework_id,
-                             cluster)  # fmt: skip
-            elapsed += result.elapsed_s
-            result = replace(
-                result,
-                notes=(
-                    *result.notes,
-                    f"no plan fits using exactly {gpus:,} GPUs; plans using at least "
-                    f"{floor:.0%} of them were searched",
-                ),
-            )
+            lower = _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8,
+                            replace(options, min_used=floor), framework_id, cluster)  # fmt: skip
+            elapsed += lower.elapsed_s
+            if result.best and (not lower.best or lower.best.time_s >= result.best.time_s):
+                break  # nothing below steps faster on the same batch: keep the fuller plan
+            result = replace(lower, notes=(*lower.notes, _fallback(gpus, floor)))
         return replace(result, elapsed_s=elapsed)
     return _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8, options,
                    framework_id, cluster)  # fmt: skip
+
+
+def _fallback(gpus: int, floor: float) -> str:
+    return (
+        f"no plan fits using exactly {gpus:,} GPUs; plans using at least {floor:.0%} of them "
+        "were searched (a lower floor only where its best plan steps faster)"
+    )
 
 
 def _search(

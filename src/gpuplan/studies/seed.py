@@ -141,8 +141,10 @@ def _scenario(
 def _best_depth(
     catalog: Catalog, base: dict[str, Any], mfu: float | None
 ) -> tuple[dict[str, Any], PlanResult]:
-    """The scenario, among depths within DEPTH_WINDOW of the rule's, whose plan has the best
-    MFU (nearest the rule's on a tie; with an MFU what-if, the nearest that fits)."""
+    """The scenario, among depths within DEPTH_WINDOW of the rule's, whose plan delivers the
+    most model FLOPs in the cluster's days (nearest the rule's on a tie; with an MFU what-if,
+    the nearest that fits). Not the best MFU: a plan's MFU is over the GPUs it uses, and a
+    plan on fewer of the cluster's GPUs can have a higher one while delivering less."""
     layers = base["model"]["layers"]
     depths = [layers + s * d for d in range(DEPTH_WINDOW + 1) for s in (-1, 1)][1:]
     best: tuple[dict[str, Any], PlanResult] | None = None
@@ -153,12 +155,17 @@ def _best_depth(
             best = (scenario, result)  # the rule's own depth, even if no plan fits
         if result.step is None:
             continue
-        if best[1].step is None or (mfu is None and result.step.mfu > best[1].step.mfu):
+        if best[1].step is None or (mfu is None and _delivered(result) > _delivered(best[1])):
             best = (scenario, result)
         if mfu is not None:
             break
     assert best is not None
     return best
+
+
+def _delivered(result: PlanResult) -> float:
+    """Model FLOPs the run delivers in its days (0 when it makes no progress)."""
+    return result.run.compute.model_flops if result.run is not None else 0.0
 
 
 def _iterate(
@@ -228,9 +235,9 @@ def _notes(
         f"to {family.width_multiple}, FFN ratio likewise (rounded up to {family.ffn_multiple}), "
         f"head size {family.head_dim}, {family.kv_heads} KV heads, vocabulary {family.vocab:,}, "
         f"{family.seq_len:,}-token sequences; depth {model['layers']}: of the depths within "
-        f"{DEPTH_WINDOW} layers of the one that gives N, the one whose searched plan has the "
-        "highest MFU (depth and pipeline go together: Llama 3 405B put 126 layers on 16 "
-        "stages, Dubey et al. 2024 sec. 3.3.2).",
+        f"{DEPTH_WINDOW} layers of the one that gives N, the one whose searched plan delivers "
+        "the most model FLOPs in the days (depth and pipeline go together: Llama 3 405B put 126 "
+        "layers on 16 stages, Dubey et al. 2024 sec. 3.3.2).",
         f"Global batch (seed study): {batch_note}",
         "Precision BF16; site and prices are the scenario defaults.",
     ]
