@@ -328,18 +328,22 @@ def test_ulysses_all_to_all_volume_by_hand(catalog: Catalog) -> None:
 
 
 def test_context_parallel_takes_the_scheme_that_exposes_less(catalog: Catalog) -> None:
-    from gpuplan.model.layer import _context_parallel, _cp_time, _Shape
-    from gpuplan.model.performance import network_of
+    from gpuplan.model.layer import _context_parallel, _Shape
+    from gpuplan.model.performance import device_of, network_of
+    from gpuplan.model.ring import RingShape, ring_cost
     from gpuplan.model.ulysses import ulysses_time
     from gpuplan.scenario.plan import ParallelPlan
 
     model = catalog.model("movie-gen-30b")
-    network = network_of(catalog, catalog.accelerator("h100-sxm"))
+    h100 = catalog.accelerator("h100-sxm")
+    network, dev = network_of(catalog, h100), device_of(catalog, h100, False)
     x = _Shape.of(model, ParallelPlan(tensor_parallel=2, context_parallel=8), 73_728)
-    ring = _cp_time(x, network)
+    shape = RingShape(8, 2, x.tokens * x.q_width / 2, x.tokens * x.kv_width / 2, False)
+    cost = ring_cost(shape, None, network, dev)
+    ring = cost.link_forward_s + cost.link_backward_s
     a2a = ulysses_time(x.tokens, x.q_width, x.kv_width, 2, 8, network)
     for attention_s in (0.0, ring / 2, 2 * ring):  # nothing, half, all of the ring hidden
-        link, exposed = _context_parallel(model, x, attention_s, network)
+        _, link, exposed = _context_parallel(model, x, (0.0, attention_s), network, dev, None)
         assert exposed == pytest.approx(
             min(max(0.0, ring - attention_s), a2a) if attention_s < ring else 0.0
         )

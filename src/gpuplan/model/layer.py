@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 from gpuplan.catalog.schema import (
     AttentionKernel,
+    CpRing,
     Ffn,
     Model,
     Position,
     TextConditioning,
 )
 from gpuplan.model import op_sac as op_sac_cost
-from gpuplan.model.collectives import Network, p2p_time
+from gpuplan.model.collectives import Network
 from gpuplan.model.kernels import (
     Device,
     flash_attention_time,
@@ -22,6 +23,7 @@ from gpuplan.model.kernels import (
     gemm_time,
     streaming_time,
 )
+from gpuplan.model.ring import RingCost, RingShape, ring_cost, ring_exposed
 from gpuplan.model.routing import FLAT_ROUTING, RoutingOptions, ep_all_to_all_time, routing
 from gpuplan.model.tensor_parallel import qk_gather_copy_time, tp_time
 from gpuplan.model.ulysses import ulysses_possible, ulysses_time
@@ -277,16 +279,6 @@ def _norm_mla_up_swiglu_time(model: Model, moe_layer: bool, x: _Shape, dev: Devi
     return gemms + g.casts + float(streaming_time(norms_bytes + swiglu_bytes, 3, dev))
 
 
-def _cp_time(x: _Shape, network: Network) -> float:
-    """Context parallel: ring exchange of K and V blocks (forward), K, V and their gradients
-    (backward)."""
-    if x.cp <= 1:
-        return 0.0
-    block = 2 * x.b * x.s_local * x.kv_width / x.t * 2
-    same = x.t * x.cp <= network.domain
-    return 3 * (x.cp - 1) * p2p_time(block, same, network)
-
-
 def _ep_time(
     model: Model, plan: ParallelPlan, moe_layer: bool, x: _Shape, network: Network,
     fp8: bool, options: RoutingOptions,
@@ -325,9 +317,11 @@ def layer_costs(
     model: Model, plans: tuple[ParallelPlan, ...], seq_len: int, moe_layer: bool, dev: Device,
     attention_kernel: AttentionKernel, network: Network,
     routing_options: RoutingOptions = FLAT_ROUTING, recompute_scope: str = "attention-core",
+    ring: CpRing | None = None,
 ) -> tuple[LayerCost, ...]:  # fmt: skip
     """:func:`layer_cost` of each of ``plans``, which differ only in recompute: what it does
-    not change (all but the recompute and the TP passes) is computed once."""
+    not change (all but the recompute and the TP passes) is computed once; the CP ring as
+    the framework's ``ring`` implementation does it (:mod:`gpuplan.model.ring`)."""
     plan = plans[0]
     x = _Shape.of(model, plan, seq_len)
     g = _Linears(dev)
@@ -343,9 +337,12 @@ def layer_costs(
     elementwise_fwd = _elementwise_time(model, plan, x, activation_bytes, dev)
     qk_fwd, qk_bwd = qk_gather_copy_time(model, x.tokens, x.t, plan.sequence_parallel, dev)
 
-    forward = g.forward + attention_fwd + elementwise_fwd + g.casts + qk_fwd
-    backward = g.backward + (attention_total - attention_fwd) + 2 * elementwise_fwd + qk_bwd
-    cp_link, cp_exposed = _context_parallel(model, x, attention_total, network)
+    ring_s, cp_link, cp_exposed = _context_parallel(
+        model, x, (attention_fwd, attention_total), network, dev, ring
+    )
+    forward = g.forward + attention_fwd + elementwise_fwd + g.casts + qk_fwd + ring_s.forward_s
+    backward = (g.backward + (attention_total - attention_fwd) + 2 * elementwise_fwd + qk_bwd
+                + ring_s.backward_s)  # fmt: skip
     ep = _ep_time(model, plan, moe_layer, x, network, dev.fp8, routing_options)
     costs = []
     op_sac = recompute_scope == op_sac_cost.SCOPE and op_sac_cost.applies(model, moe_layer)
@@ -368,14 +365,18 @@ def layer_costs(
 
 
 def _context_parallel(
-    model: Model, x: _Shape, attention_s: float, network: Network
-) -> tuple[float, float]:
-    """(on-link, exposed) CP seconds: the ring, hidden behind the attention, or Ulysses'
-    all-to-alls (exposed whole) where they expose less and the heads split."""
-    ring = _cp_time(x, network)
-    ring_exposed = max(0.0, ring - attention_s)
-    if ring_exposed > 0 and ulysses_possible(model.heads, model.kv_heads, x.t, x.cp):
+    model: Model, x: _Shape, attention: tuple[float, float], network: Network, dev: Device,
+    ring: CpRing | None,
+) -> tuple[RingCost, float, float]:  # fmt: skip
+    """The ring (:mod:`gpuplan.model.ring`), its (on-link, exposed) CP seconds behind the
+    (forward, total) attention, or Ulysses' all-to-alls (exposed whole) where they expose
+    less and the heads split."""
+    shape = RingShape(x.cp, x.t, x.tokens * x.q_width / x.t, x.tokens * x.kv_width / x.t,
+                      model.kind.value == "llm")  # fmt: skip
+    cost = ring_cost(shape, ring, network, dev)
+    exposed = ring_exposed(cost, ring, *attention)
+    if exposed > 0 and ulysses_possible(model.heads, model.kv_heads, x.t, x.cp):
         a2a = ulysses_time(x.tokens, x.q_width, x.kv_width, x.t, x.cp, network)
-        if a2a < ring_exposed:
-            return a2a, a2a
-    return ring, ring_exposed
+        if a2a < exposed:
+            return RingCost(0.0, 0.0, 0.0, 0.0), a2a, a2a
+    return cost, cost.link_forward_s + cost.link_backward_s, exposed

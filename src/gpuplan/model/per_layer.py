@@ -104,10 +104,12 @@ def _costs(
     """Per plan of ``plans`` (which differ only in recompute), one dense and one MoE layer
     (the dense one twice for a dense model)."""
     attention, scope = framework.attention, framework.selective_recompute
-    dense = layer_costs(model, plans, seq_len, False, dev, attention, network, options, scope)
+    ring = framework.cp_ring
+    dense = layer_costs(model, plans, seq_len, False, dev, attention, network, options, scope,
+                        ring)  # fmt: skip
     if model.moe is None:
         return [(values, values) for values in map(_fields, dense)]
-    moe = layer_costs(model, plans, seq_len, True, dev, attention, network, options, scope)
+    moe = layer_costs(model, plans, seq_len, True, dev, attention, network, options, scope, ring)
     return [(_fields(d), _fields(m)) for d, m in zip(dense, moe, strict=True)]
 
 

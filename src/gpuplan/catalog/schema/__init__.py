@@ -11,6 +11,7 @@ from gpuplan.catalog.schema.cluster import Cluster, FabricTier, MeasuredOn, Tran
 from gpuplan.catalog.schema.framework import (
     AttentionKernel,
     AttentionKernelLimit,
+    CpRing,
     Framework,
     StackBenchmark,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "CloudPrice",
     "Cluster",
     "Confidence",
+    "CpRing",
     "EfficiencyProfile",
     "ElectricityPrice",
     "FabricTier",

@@ -39,6 +39,34 @@ class AttentionKernelLimit(Record):
     """The source in a few words, quoted by the reason of a scenario it cannot run."""
 
 
+class CpRing(Record):
+    """What one ring-attention implementation moves beyond the attention kernels and the
+    plain ring of K/V blocks (frameworks.yaml ``cp_rings``), counted op by op from its code.
+    Bytes are per element of the local query (``q``: the output, dq) or of K or of V
+    (``kv``), BF16 activations; ``step`` counts apply to each ring step after the first."""
+
+    id: str
+    step_forward_q: Annotated[float, Field(ge=0, le=100)]
+    """Forward HBM bytes per output element per later ring step (the output correction)."""
+    step_backward_q: Annotated[float, Field(ge=0, le=100)]
+    """Backward HBM bytes per dq element per later ring step (dq accumulation)."""
+    step_backward_kv: Annotated[float, Field(ge=0, le=100)]
+    """Backward HBM bytes per dK (and per dV) element per later ring step."""
+    once_forward_q: Annotated[float, Field(ge=0, le=100)]
+    once_forward_kv: Annotated[float, Field(ge=0, le=100)]
+    once_backward_q: Annotated[float, Field(ge=0, le=100)]
+    once_backward_kv: Annotated[float, Field(ge=0, le=100)]
+    """HBM bytes per element once per layer and pass (copies, casts, first-step writes)."""
+    grad_send_bytes: Literal[2, 4]
+    """Bytes per dK/dV element sent around the backward ring (2: BF16, 4: FP32)."""
+    causal_step_fraction: Annotated[float, Field(gt=0, le=1)]
+    """Share of the full tensors a later step touches under a causal mask, averaged over
+    ranks (load-balanced halves); 1: every step full."""
+    hidden_per_pass: bool
+    """The forward ring hides only behind the forward's attention, the backward's behind
+    the backward's (each pass waits for its own sends)."""
+
+
 class StackBenchmark(Strict):
     """One published throughput of a training stack, run as published, that its
     ``stack_efficiency`` is fitted on (gpuplan.checks.stack_fit)."""
@@ -108,6 +136,9 @@ class Framework(Record):
     """The stack can recompute only the first ``n`` layers of each pipeline chunk under a
     full recompute (Megatron's ``recompute_method: block`` with ``recompute_num_layers``);
     the search then recomputes the fewest layers that fit."""
+    cp_ring: CpRing | None = None
+    """The ring-attention implementation of context parallelism (frameworks.yaml
+    ``cp_rings``); None: a plain ring of BF16 K/V blocks hidden behind all attention."""
     fp8_recipe: str | None = None
     """FP8 training recipe (Transformer Engine 'delayed' or 'current' scaling, 'mxfp8');
     None: the stack trains in BF16/FP16 only."""
