@@ -305,7 +305,7 @@ ROWS = st.tuples(st.integers(0, 12), st.integers(0, 12), st.sampled_from([64, 96
 def test_the_pareto_staircase_equals_sorting(rows: list[tuple[int, int, int]]) -> None:
     """Step times, memory and GPU counts from small ranges (many ties and duplicates): the
     search's staircase walk gives the front that sorting gave, in the same order."""
-    from gpuplan.search.plans import _pareto
+    from gpuplan.search.select import pareto_front as _pareto
 
     time_s = np.asarray([r[0] for r in rows], dtype=float)
     memory_bytes = np.asarray([r[1] for r in rows], dtype=float)
@@ -318,7 +318,7 @@ def test_the_pareto_staircase_equals_sorting(rows: list[tuple[int, int, int]]) -
 def test_the_smallest_equal_a_stable_sort(values: list[int], count: int) -> None:
     """The search's top plans: the ``count`` smallest step times, ties in enumeration order,
     as a stable sort of every time gives them."""
-    from gpuplan.search.plans import _smallest
+    from gpuplan.search.select import smallest as _smallest
 
     times = np.asarray(values, dtype=float)
     expected = np.argsort(times, kind="stable")[:count]
@@ -335,7 +335,7 @@ def test_the_smallest_by_rank_equal_a_full_lexsort(
 ) -> None:
     """The top plans by a rank (ties by step time, then enumeration order): the first
     ``count`` of a lexsort of every plan, with ties, inf (no progress) and NaN in both keys."""
-    from gpuplan.search.plans import _smallest
+    from gpuplan.search.select import smallest as _smallest
 
     rank = np.asarray([r[0] for r in rows])
     times = np.asarray([r[1] for r in rows])

@@ -42,6 +42,7 @@ from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 from gpuplan.search.block_recompute import with_block_recompute
 from gpuplan.search.evaluated import Evaluated, Pricing, evaluate_plans
 from gpuplan.search.framework_limits import restrict_to_framework
+from gpuplan.search.select import pareto_front, smallest
 
 MICROBATCHES = (1, 2, 4, 8, 16, 32)
 INTERLEAVES = (1, 2, 3, 4, 6, 8)
@@ -78,7 +79,7 @@ class SearchOptions:
     min_used: float | None = None
     """Fraction of the GPUs a plan must use. None: all of them when some plan can, else at
     least 90%, 75%, then 50% (``FALLBACK_MIN_USED``) while a lower floor's best plan steps
-    faster (GPU counts like 100,000 or 700 factor badly into TP x PP x CP x DP)."""
+    faster, tried where the kept plan's bubble is over 1 - floor / kept of its step."""
     top: int = 10
     rank_by: Callable[[PlanBatch, BatchResult], np.ndarray] | None = None
     """Seconds to rank plans by (lower first) instead of step time: e.g. wall-clock time per
@@ -216,19 +217,30 @@ def search(
     if options.min_used is None:
         result = _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8,
                          replace(options, min_used=1.0), framework_id, cluster)  # fmt: skip
-        elapsed = result.elapsed_s
+        elapsed, kept = result.elapsed_s, 1.0
         for floor in FALLBACK_MIN_USED if not result.feasible else ():
-            if not result.feasible and UNDER_USED not in result.pruned:
-                break  # a lower floor would enumerate the same plans
+            if not _lower_may_win(result, floor, kept):
+                break
             lower = _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8,
                             replace(options, min_used=floor), framework_id, cluster)  # fmt: skip
             elapsed += lower.elapsed_s
             if result.best and (not lower.best or lower.best.time_s >= result.best.time_s):
                 break  # nothing below steps faster on the same batch: keep the fuller plan
-            result = replace(lower, notes=(*lower.notes, _fallback(gpus, floor)))
+            kept, result = floor, replace(lower, notes=(*lower.notes, _fallback(gpus, floor)))
         return replace(result, elapsed_s=elapsed)
     return _search(catalog, model, accelerator, gpus, global_batch, seq_len, fp8, options,
                    framework_id, cluster)  # fmt: skip
+
+
+def _lower_may_win(result: SearchResult, floor: float, kept: float) -> bool:
+    """Whether a search down to ``floor`` of the GPUs can beat ``result`` (plans on at least
+    ``kept`` of them): none fits yet and some were under-used, or its best plan loses more
+    than ``1 - floor / kept`` of its step to the pipeline bubble (what a plan on that share
+    of its GPUs with no bubble would need to step faster)."""
+    best = result.best
+    if best is None:
+        return UNDER_USED in result.pruned
+    return best.bubble_s > best.time_s * (1 - floor / kept)
 
 
 def _fallback(gpus: int, floor: float) -> str:
@@ -301,10 +313,10 @@ def _rank(
     Pareto front and, when ranked by ``options.rank_by``, the plan of the shortest step."""
     times, fitting, score = result.time_s, evaluated.fitting, evaluated.score
     if options.rank_by is None:
-        order = _smallest(times, options.top)
+        order = smallest(times, options.top)
     else:  # by rank (kept from the block recompute's), ties (no progress: inf) by step time
         score = options.rank_by(fitting, result) if score is None else score
-        order = _smallest(score, options.top, then=times)
+        order = smallest(score, options.top, then=times)
     peak = accelerator.peak_bf16_flops_per_s
 
     def step(index: int) -> StepEstimate:
@@ -314,54 +326,8 @@ def _rank(
 
     top = tuple(step(int(i)) for i in order)
     used = fitting.tp * fitting.pp * fitting.dp * fitting.cp
-    pareto = tuple(step(i) for i in _pareto(times, result.memory_bytes, used))
+    pareto = tuple(step(i) for i in pareto_front(times, result.memory_bytes, used))
     return top, pareto, step(int(np.argmin(times))) if options.rank_by else None
-
-
-def _smallest(values: np.ndarray, count: int, then: np.ndarray | None = None) -> np.ndarray:
-    """``np.argsort(values, kind="stable")[:count]`` (ties in index order), or with ``then``
-    ``np.lexsort((then, values))[:count]``, without sorting every value: those up to the
-    ``count``-th smallest, sorted."""
-    candidates = np.arange(values.size)
-    if 0 < count < values.size:
-        threshold = np.partition(values, count - 1)[count - 1]
-        if not np.isnan(threshold):
-            candidates = np.flatnonzero(values <= threshold)
-    keys = values[candidates]
-    if then is None:
-        return candidates[np.argsort(keys, kind="stable")][: max(count, 0)]
-    return candidates[np.lexsort((then[candidates], keys))][: max(count, 0)]
-
-
-def _pareto(time_s: np.ndarray, memory_bytes: np.ndarray, gpus_used: np.ndarray) -> list[int]:
-    """Indices of the plans no other plan beats on all of: lower step time, lower memory
-    (more headroom), more GPUs put to work. At most 50, fastest first.
-    """
-    if time_s.size == 0:
-        return []
-    front: list[int] = []
-    one_count = bool((gpus_used == gpus_used[0]).all())
-    for used in gpus_used[:1] if one_count else np.unique(gpus_used):
-        # The staircase, fastest first: the fastest plan (least memory among equal times,
-        # the first among equal plans), then the fastest of those with less memory, ...
-        members = np.flatnonzero(gpus_used == used)
-        while members.size:
-            times = time_s[members]
-            fastest = members[times == times.min()]
-            best = int(fastest[np.argmin(memory_bytes[fastest])])
-            front.append(best)
-            members = members[memory_bytes[members] < memory_bytes[best]]
-    # Across GPU counts: drop a plan that another beats on all three.
-    chosen = np.asarray(front)
-    t, m, g = time_s[chosen], memory_bytes[chosen], gpus_used[chosen]
-    dominated = (
-        (t[None, :] <= t[:, None])
-        & (m[None, :] <= m[:, None])
-        & (g[None, :] >= g[:, None])
-        & ((t[None, :] < t[:, None]) | (m[None, :] < m[:, None]) | (g[None, :] > g[:, None]))
-    ).any(axis=1)
-    survivors = chosen[~dominated]
-    return [int(i) for i in survivors[np.argsort(time_s[survivors], kind="stable")][:50]]
 
 
 def search_range(
