@@ -137,14 +137,6 @@ def hardware_flops(forward: ForwardFlops, recompute: Recompute) -> float:
     return training_flops(forward) + extra
 
 
-def frozen_encoder_flops_per_sample(model: Model) -> float:
-    """Forward-only FLOPs of a video model's frozen encoders for one clip: the text
-    encoder(s) and the VAE encoder (:func:`text_encoder_flops_per_sample` +
-    :func:`vae_encoder_flops_per_sample`). Paid when latents and text embeddings are not
-    precomputed (``training.precomputed_latents``)."""
-    return text_encoder_flops_per_sample(model) + vae_encoder_flops_per_sample(model)
-
-
 def text_encoder_flops_per_sample(model: Model) -> float:
     """Forward FLOPs of a video model's frozen text encoder(s) for one clip, ``2 P t`` over
     ``t`` text tokens; 0 for other models."""
@@ -154,24 +146,24 @@ def text_encoder_flops_per_sample(model: Model) -> float:
     return 2.0 * video.text_encoder_params_b * 1e9 * video.text_tokens
 
 
+def _clip_pixels(model: Model) -> float:
+    """A video model's clip in pixels (frames x height x width); 0 for other models."""
+    video = model.video
+    return 0.0 if video is None else float(video.frames) * video.height * video.width
+
+
 def vae_encoder_flops_per_sample(model: Model) -> float:
     """Forward FLOPs of a video model's VAE encoder for one clip: its FLOPs per pixel
-    (catalog) times the clip's frames x height x width; 0 for other models."""
+    (catalog) times the clip's pixels; 0 for other models."""
     video = model.video
-    if video is None:
-        return 0.0
-    pixels = float(video.frames) * video.height * video.width
-    return video.vae_encoder_flops_per_pixel * pixels
+    return 0.0 if video is None else video.vae_encoder_flops_per_pixel * _clip_pixels(model)
 
 
 def vae_encoder_bytes_per_sample(model: Model) -> float:
     """HBM bytes a video model's VAE encoder moves for one clip (its memory-bound passes):
-    its bytes per pixel (catalog) times the clip's frames x height x width; 0 otherwise."""
+    its bytes per pixel (catalog) times the clip's pixels; 0 for other models."""
     video = model.video
-    if video is None:
-        return 0.0
-    pixels = float(video.frames) * video.height * video.width
-    return video.vae_encoder_bytes_per_pixel * pixels
+    return 0.0 if video is None else video.vae_encoder_bytes_per_pixel * _clip_pixels(model)
 
 
 def six_nd(params: float, tokens: float) -> float:
