@@ -197,3 +197,26 @@ def test_the_cluster_is_the_papers_network(catalog: Catalog) -> None:
     assert cluster.scaleout_gbit_per_s == 8 * 200 / 8
     assert cluster.rail_optimized and cluster.transport == "roce"
     assert [(t.gpus, t.oversubscription) for t in cluster.fabric] == [(64 * 8, 1.0)]
+
+
+def test_the_530b_layout_is_slower_here_than_on_selene_by_more_than_the_model_can_say(
+    catalog: Catalog, rows: dict[str, v.ValidationRow]
+) -> None:
+    # Korthikanti et al. 2022 sec. 6.3 ran the same layout with the same code family on Selene
+    # (TP 8, PP 35, DP 8, batch 2,240, micro-batch 1, selective recompute, sequence parallel):
+    # 39.15 s; Figure 9 here gives 49.2% MFU, 43.1 s by the paper's FLOP count, 10% slower.
+    # The shapes differ only in 160 against 128 heads (the same FLOPs) and a vocabulary of
+    # 64,000 against 51,200 on the last stage (V / 12lh = 0.25% of the FLOPs): the model can
+    # give the two no more than ~1% apart on networks of the same 200 Gb/s per GPU, so the
+    # gap is between the clusters and stacks, which the paper does not state.
+    here = rows["megascale2024-530b-megatron-2240gpu"]
+    assert here.measured_step_s == pytest.approx(43.1, abs=0.05)
+    selene = v.load_measurements()["korthikanti2022-530b-selective-2240gpu"]
+    assert selene.measured.iteration_time_s == 39.15
+    assert here.measured_step_s / 39.15 - 1 == pytest.approx(0.10, abs=0.005)
+    assert selene.plan is not None
+    plan = selene.plan.model_copy(update={"interleave": 3})  # the 280-GPU run's, as here
+    other = v.predict_row(selene.model_copy(update={"plan": plan}), catalog)
+    assert other is not None and other.predicted_step_s is not None
+    assert here.predicted_step_s is not None
+    assert here.predicted_step_s == pytest.approx(other.predicted_step_s, rel=0.01)
