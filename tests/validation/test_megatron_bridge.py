@@ -89,15 +89,15 @@ PARAM_GATHER_ROW = "megatronbridge-2509-llama31-405b-h100-1024-fp8cs"
 def test_fp8_param_gather_halves_the_weights_and_their_all_gather(
     catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The perf scripts' FP8 recipes (mixed_precision.bf16_with_fp8_current_scaling_mixed and
-    # bf16_with_mxfp8_mixed) set fp8_param_gather = True: the weights are held and
-    # all-gathered in FP8, 1 byte each, where BF16 weights take 2. By hand, for the 405B
-    # H100 row (ZeRO-1, gradients reduced in BF16, 2 bytes): the distributed optimizer's
-    # ring all-gather moves (n-1)/n x 1 byte per parameter and the ring reduce-scatter
-    # (n-1)/n x 2, so the DP bytes on the link are (1 + 2) / (2 + 2) = 3/4 of those with
-    # BF16 weights; and the weights held are half the (unsharded, ZeRO-1) BF16 gradients.
+    # The perf scripts' FP8-CS recipe (mixed_precision.bf16_with_fp8_current_scaling_mixed)
+    # sets fp8_param_gather = True: the weights are held and all-gathered in FP8, 1 byte
+    # each, where BF16 weights take 2 (MXFP8 gathers BF16:
+    # test_mxfp8_weights_gather_in_bf16). By hand, for the 405B H100 row (ZeRO-1,
+    # gradients reduced in BF16, 2 bytes): the distributed optimizer's ring all-gather
+    # moves (n-1)/n x 1 byte per parameter and the ring reduce-scatter (n-1)/n x 2, so the
+    # DP bytes on the link are (1 + 2) / (2 + 2) = 3/4 of those with BF16 weights; and the
+    # weights held are half the (unsharded, ZeRO-1) BF16 gradients.
     assert catalog.framework("megatron-bridge-llm-2025").weight_bytes == 1
-    assert catalog.framework("megatron-bridge-llm-2025-mxfp8").weight_bytes == 1
     m = load_measurements()[PARAM_GATHER_ROW]
     plan = stated_plan(m, catalog, "megatron-bridge-llm-2025")
     assert plan.zero == 1
@@ -123,3 +123,32 @@ def test_fp8_param_gather_halves_the_weights_and_their_all_gather(
     assert abs(ratio - 3 / 4) < 1e-3  # ring latency terms are the rest
     assert fp8_weights.memory.weights_bytes == fp8_weights.memory.grads_bytes / 2
     assert bf16.memory.weights_bytes == bf16.memory.grads_bytes
+
+
+MX_ROW = "megatronbridge-2509-llama31-405b-b200-128-mxfp8"
+
+
+def test_mxfp8_weights_gather_in_bf16(catalog: Catalog) -> None:
+    # Megatron-core core_r0.14.0 / 0.15 (param_and_grad_buffer.py): MXFP8 parameters under
+    # the distributed optimizer are all-gathered as BF16 through the gradient buffer, then
+    # cast to MXFP8 (distributed_data_parallel.py start_param_sync). By hand, for the 405B
+    # B200 plan (ZeRO-1, gradients reduced in BF16): the ring all-gather moves (n-1)/n x 2
+    # bytes per parameter and the reduce-scatter (n-1)/n x 2, so the DP bytes on the link
+    # are (2 + 2) / (1 + 2) = 4/3 of the FP8-CS recipe's (1-byte weights) on the same plan.
+    assert catalog.framework("megatron-bridge-llm-2025-mxfp8").weight_bytes == 2
+    m = load_measurements()[MX_ROW]
+    plan = stated_plan(m, catalog, "megatron-bridge-llm-2025-mxfp8")
+    assert plan.zero == 1
+
+    def run(framework_id: str) -> StepEstimate:
+        r = estimate(catalog, catalog.model("llama3-405b"), catalog.accelerator("b200"),
+                     plan, seq_len=8192, global_batch=64, fp8=True,
+                     framework_id=framework_id,
+                     cluster=catalog.cluster_measured_on(m.id))  # fmt: skip
+        assert isinstance(r, StepEstimate)
+        return r
+
+    mx, cs = run("megatron-bridge-llm-2025-mxfp8"), run("megatron-bridge-llm-2025")
+    ratio = mx.comm_on_link_s["dp"] / cs.comm_on_link_s["dp"]
+    assert abs(ratio - 4 / 3) < 1e-3  # ring latency terms are the rest
+    assert mx.memory.weights_bytes == 2 * cs.memory.weights_bytes

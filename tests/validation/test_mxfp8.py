@@ -53,11 +53,16 @@ def test_chip_without_a_published_ratio_keeps_the_fp8_rate(catalog: Catalog) -> 
 def test_mxfp8_profile_differs_from_the_bridge_profile_only_in_its_recipe(
     catalog: Catalog,
 ) -> None:
+    # The recipe and what it implies for the weights: Megatron-core (core_r0.14.0, and the
+    # 0.15 commit Megatron-Bridge v0.2.0 pins) all-gathers MXFP8 parameters as BF16 through
+    # the gradient buffer (param_and_grad_buffer.py), 2 bytes, where FP8-CS Float8Tensor
+    # weights gather as 1-byte uint8.
     base = catalog.framework("megatron-bridge-llm-2025").model_dump()
     mx = catalog.framework("megatron-bridge-llm-2025-mxfp8").model_dump()
     differing = {k for k in base if base[k] != mx[k]}
-    assert differing == {"id", "name", "notes", "fp8_recipe"}
+    assert differing == {"id", "name", "notes", "source", "fp8_recipe", "weight_bytes"}
     assert mx["fp8_recipe"] == "mxfp8" and base["fp8_recipe"] == "current"
+    assert (mx["weight_bytes"], base["weight_bytes"]) == (2, 1)
 
 
 def test_the_bridge_mxfp8_rows_run_the_mxfp8_recipe(catalog: Catalog) -> None:
