@@ -52,13 +52,13 @@ def test_step_time_follows_from_the_printed_throughput(catalog: Catalog) -> None
     assert abs(step - 10.1198) < 1e-3
 
 
-def test_block_recompute_of_the_h100_8b_row_is_carried(catalog: Catalog) -> None:
-    # The 25.11 H100 FP8-CS preset recomputes 5 of Llama 3 8B's 32 layers (full, block):
-    # the stated plan keeps the 5, and its step lies between no recompute and a full
-    # recompute of every layer.
+def test_block_recompute_prices_between_none_and_full(catalog: Catalog) -> None:
+    # Full recompute of 5 of Llama 3 8B's 32 layers (block method, the 25.11 H100 FP8-CS
+    # preset's recompute_num_layers 5) lies between no recompute and a full recompute of
+    # every layer, on the 8-GPU FSDP layout of that row.
     m = load_measurements()[BLOCK_ROW]
-    plan = stated_plan(m, catalog, "megatron-bridge-llm-2025")
-    assert plan.recompute is Recompute.FULL and plan.recompute_layers == 5
+    stated = stated_plan(m, catalog, "megatron-bridge-llm-2025")
+    plan = replace(stated, recompute=Recompute.FULL, recompute_layers=5)
     model, hw = catalog.model("llama3-8b"), catalog.accelerator("h100-sxm")
 
     def step(p: object) -> float:
@@ -71,9 +71,23 @@ def test_block_recompute_of_the_h100_8b_row_is_carried(catalog: Catalog) -> None
     none = step(replace(plan, recompute=Recompute.NONE, recompute_layers=None))
     full = step(replace(plan, recompute_layers=None))
     assert none < block < full
+
+
+def test_a_preset_that_contradicts_the_table_leaves_recompute_unstated(catalog: Catalog) -> None:
+    # The 25.11 H100 8B FP8-CS row: the table says FSDP 1; the preset at the page's commit
+    # (and v0.2.0) has no Megatron-FSDP and recompute_num_layers 5 (cb62f8620 replaced the one
+    # by the other), so, as for the 25.11 GB200 405B row, the preset's unstated settings are
+    # not the run's: FSDP as the table (ZeRO-3), recompute unstated, the least that fits
+    # (none: 25.09's same layout ran without recompute).
+    rows = load_measurements()
+    for row_id in (BLOCK_ROW, "megatronbridge-2511-llama31-405b-gb200-256-fp8cs"):
+        assert rows[row_id].plan is not None and rows[row_id].plan.recompute is None, row_id
+    m = rows[BLOCK_ROW]
+    assert m.plan is not None and m.plan.zero == 3
     row = predict_row(m, catalog)
-    assert row is not None and row.predicted_step_s is not None
-    assert abs(row.predicted_step_s - block) < 1e-9
+    twin = predict_row(rows["megatronbridge-2509-llama3-8b-h100-8-fp8cs"], catalog)
+    assert row is not None and twin is not None
+    assert row.predicted_step_s == twin.predicted_step_s  # same layout, no recompute
 
 
 def test_every_row_gets_an_answer(catalog: Catalog) -> None:
@@ -89,15 +103,15 @@ PARAM_GATHER_ROW = "megatronbridge-2509-llama31-405b-h100-1024-fp8cs"
 def test_fp8_param_gather_halves_the_weights_and_their_all_gather(
     catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The perf scripts' FP8 recipes (mixed_precision.bf16_with_fp8_current_scaling_mixed and
-    # bf16_with_mxfp8_mixed) set fp8_param_gather = True: the weights are held and
-    # all-gathered in FP8, 1 byte each, where BF16 weights take 2. By hand, for the 405B
-    # H100 row (ZeRO-1, gradients reduced in BF16, 2 bytes): the distributed optimizer's
-    # ring all-gather moves (n-1)/n x 1 byte per parameter and the ring reduce-scatter
-    # (n-1)/n x 2, so the DP bytes on the link are (1 + 2) / (2 + 2) = 3/4 of those with
-    # BF16 weights; and the weights held are half the (unsharded, ZeRO-1) BF16 gradients.
+    # The perf scripts' FP8-CS recipe (mixed_precision.bf16_with_fp8_current_scaling_mixed)
+    # sets fp8_param_gather = True: the weights are held and all-gathered in FP8, 1 byte
+    # each, where BF16 weights take 2 (MXFP8 gathers BF16:
+    # test_mxfp8_weights_gather_in_bf16). By hand, for the 405B H100 row (ZeRO-1,
+    # gradients reduced in BF16, 2 bytes): the distributed optimizer's ring all-gather
+    # moves (n-1)/n x 1 byte per parameter and the ring reduce-scatter (n-1)/n x 2, so the
+    # DP bytes on the link are (1 + 2) / (2 + 2) = 3/4 of those with BF16 weights; and the
+    # weights held are half the (unsharded, ZeRO-1) BF16 gradients.
     assert catalog.framework("megatron-bridge-llm-2025").weight_bytes == 1
-    assert catalog.framework("megatron-bridge-llm-2025-mxfp8").weight_bytes == 1
     m = load_measurements()[PARAM_GATHER_ROW]
     plan = stated_plan(m, catalog, "megatron-bridge-llm-2025")
     assert plan.zero == 1
@@ -123,3 +137,32 @@ def test_fp8_param_gather_halves_the_weights_and_their_all_gather(
     assert abs(ratio - 3 / 4) < 1e-3  # ring latency terms are the rest
     assert fp8_weights.memory.weights_bytes == fp8_weights.memory.grads_bytes / 2
     assert bf16.memory.weights_bytes == bf16.memory.grads_bytes
+
+
+MX_ROW = "megatronbridge-2509-llama31-405b-b200-128-mxfp8"
+
+
+def test_mxfp8_weights_gather_in_bf16(catalog: Catalog) -> None:
+    # Megatron-core core_r0.14.0 / 0.15 (param_and_grad_buffer.py): MXFP8 parameters under
+    # the distributed optimizer are all-gathered as BF16 through the gradient buffer, then
+    # cast to MXFP8 (distributed_data_parallel.py start_param_sync). By hand, for the 405B
+    # B200 plan (ZeRO-1, gradients reduced in BF16): the ring all-gather moves (n-1)/n x 2
+    # bytes per parameter and the reduce-scatter (n-1)/n x 2, so the DP bytes on the link
+    # are (2 + 2) / (1 + 2) = 4/3 of the FP8-CS recipe's (1-byte weights) on the same plan.
+    assert catalog.framework("megatron-bridge-llm-2025-mxfp8").weight_bytes == 2
+    m = load_measurements()[MX_ROW]
+    plan = stated_plan(m, catalog, "megatron-bridge-llm-2025-mxfp8")
+    assert plan.zero == 1
+
+    def run(framework_id: str) -> StepEstimate:
+        r = estimate(catalog, catalog.model("llama3-405b"), catalog.accelerator("b200"),
+                     plan, seq_len=8192, global_batch=64, fp8=True,
+                     framework_id=framework_id,
+                     cluster=catalog.cluster_measured_on(m.id))  # fmt: skip
+        assert isinstance(r, StepEstimate)
+        return r
+
+    mx, cs = run("megatron-bridge-llm-2025-mxfp8"), run("megatron-bridge-llm-2025")
+    ratio = mx.comm_on_link_s["dp"] / cs.comm_on_link_s["dp"]
+    assert abs(ratio - 4 / 3) < 1e-3  # ring latency terms are the rest
+    assert mx.memory.weights_bytes == 2 * cs.memory.weights_bytes

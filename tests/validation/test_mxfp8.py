@@ -11,10 +11,12 @@ from __future__ import annotations
 import pytest
 
 from gpuplan.catalog import Catalog
+from gpuplan.checks.row_plans import stated_plan
 from gpuplan.checks.validation import FRAMEWORK_PROFILES, load_measurements, predict_row
 from gpuplan.errors import ScenarioError
 from gpuplan.model.kernels import device, fp8_cast_time
-from gpuplan.model.performance import device_of
+from gpuplan.model.performance import device_of, estimate
+from gpuplan.model.step import StepEstimate
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
 
@@ -53,11 +55,16 @@ def test_chip_without_a_published_ratio_keeps_the_fp8_rate(catalog: Catalog) -> 
 def test_mxfp8_profile_differs_from_the_bridge_profile_only_in_its_recipe(
     catalog: Catalog,
 ) -> None:
+    # The recipe and what it implies for the weights: Megatron-core (core_r0.14.0, and the
+    # 0.15 commit Megatron-Bridge v0.2.0 pins) all-gathers MXFP8 parameters as BF16 through
+    # the gradient buffer (param_and_grad_buffer.py), 2 bytes, where FP8-CS Float8Tensor
+    # weights gather as 1-byte uint8.
     base = catalog.framework("megatron-bridge-llm-2025").model_dump()
     mx = catalog.framework("megatron-bridge-llm-2025-mxfp8").model_dump()
     differing = {k for k in base if base[k] != mx[k]}
-    assert differing == {"id", "name", "notes", "fp8_recipe"}
+    assert differing == {"id", "name", "notes", "source", "fp8_recipe", "weight_bytes"}
     assert mx["fp8_recipe"] == "mxfp8" and base["fp8_recipe"] == "current"
+    assert (mx["weight_bytes"], base["weight_bytes"]) == (2, 1)
 
 
 def test_the_bridge_mxfp8_rows_run_the_mxfp8_recipe(catalog: Catalog) -> None:
@@ -91,3 +98,44 @@ def test_mxfp8_on_a_chip_without_an_mxfp8_rate_is_one_line(catalog: Catalog) -> 
         plan(parse_scenario({**scenario, "hardware": "h100-sxm"}), catalog)
     result = plan(parse_scenario({**scenario, "hardware": "b200"}), catalog)
     assert result.resolved.framework.fp8_recipe == "mxfp8"
+
+
+SYNC_AG = "megatron-bridge-llm-2025-mxfp8-sync-ag"
+
+
+def test_25_11_mxfp8_70b_and_405b_rows_gather_parameters_unoverlapped(catalog: Catalog) -> None:
+    # Megatron-Bridge 5776a6d90 / v0.2.0 llama3_llm_pretrain.py (70B) and
+    # llama31_llm_pretrain.py (405B): `if precision == "fp8_mx"` sets overlap_param_gather =
+    # False ("keeping this enabled causes NaN grad norm"); the 8B functions and the 25.09
+    # scripts do not. The profile is the MXFP8 one with that flag alone changed.
+    mx = catalog.framework("megatron-bridge-llm-2025-mxfp8").model_dump()
+    sync = catalog.framework(SYNC_AG).model_dump()
+    differing = {k for k in mx if mx[k] != sync[k]}
+    assert differing == {"id", "name", "notes", "source", "overlap_param_gather"}
+    assert mx["overlap_param_gather"] and not sync["overlap_param_gather"]
+    rows = load_measurements()
+    on_sync = sorted(k for k, m in rows.items() if FRAMEWORK_PROFILES.get(m.framework) == SYNC_AG)
+    expected = sorted(
+        k
+        for k in rows
+        if k.startswith("megatronbridge-2511-")
+        and k.endswith("-mxfp8")
+        and ("-70b-" in k or "-405b-" in k)
+    )
+    assert on_sync == expected == ["megatronbridge-2511-llama31-405b-b200-128-mxfp8"]
+    # The same plan with the gather overlapped is faster, by at most the DP time on the link.
+    m = rows[expected[0]]
+    layout = stated_plan(m, catalog, SYNC_AG)
+
+    def run(framework_id: str) -> StepEstimate:
+        r = estimate(catalog, catalog.model("llama3-405b"), catalog.accelerator("b200"),
+                     layout, seq_len=8192, global_batch=64, fp8=True,
+                     framework_id=framework_id,
+                     cluster=catalog.cluster_measured_on(m.id))  # fmt: skip
+        assert isinstance(r, StepEstimate)
+        return r
+
+    unoverlapped, overlapped = run(SYNC_AG), run("megatron-bridge-llm-2025-mxfp8")
+    extra = unoverlapped.time_s - overlapped.time_s
+    assert 0 < extra <= overlapped.comm_on_link_s["dp"]
+    assert unoverlapped.compute_s == overlapped.compute_s

@@ -48,6 +48,7 @@ FRAMEWORK_PROFILES = {
     "llm-foundry-fa2": "llm-foundry-fa2",
     "megatron-bridge": "megatron-bridge-llm-2025",
     "megatron-bridge-mxfp8": "megatron-bridge-llm-2025-mxfp8",
+    "megatron-bridge-mxfp8-sync-ag": "megatron-bridge-llm-2025-mxfp8-sync-ag",
     "torchtitan": "fsdp2-torchtitan-2024",
     "torchtitan-sync-tp": "fsdp2-torchtitan-2024-sync-tp",
     "torchtitan-fp8ag": "fsdp2-torchtitan-2024-fp8ag",
