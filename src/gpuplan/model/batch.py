@@ -20,6 +20,7 @@ from gpuplan.catalog.schema import Accelerator, Framework, Model
 from gpuplan.model import xp
 from gpuplan.model.collectives import Network
 from gpuplan.model.data_parallel import (
+    accumulation_time,
     data_parallel_times,
     dp_collectives,
     optimizer_time,
@@ -377,7 +378,7 @@ def evaluate(
         activations_bytes=crit["activations"],
         overhead_bytes=overhead_bytes,
         memory_stage=crit["memory_stage"],
-        compute_s=m * crit["compute"],
+        compute_s=m * crit["compute"] + accumulation_time(batch, crit, m, dev, framework),
         recompute_s=m * crit["recompute"],
         exposed_s=exposed_s,
         on_link_s=on_link_s,
