@@ -357,7 +357,7 @@ def evaluate(
     tokens = group.microbatch * seq_len / group.cp
     m = global_batch // (group.microbatch * group.dp)
     pp_comm = stage_sends(model, group.tp, group.cp, group.dp, group.pp, group.interleave,
-                          tokens, network, framework)  # fmt: skip
+                          group.sequence_parallel, tokens, network, framework)  # fmt: skip
     inputs = _stage_inputs(model, group, seq_len, dev, framework, network, microbatches=m,
                            tokens=tokens, pp_exposed=pp_comm[1])  # fmt: skip
     crit, slowest = _stage_values(model, framework, inputs, batch, back, memory)
