@@ -32,6 +32,19 @@ COMPOSER_STEP = {
 }
 
 
+# Megatron-LM 2021's fp16 optimizer (Float16OptimizerWithFloat16Params.step at NVIDIA/Megatron-LM
+# 6985e589, the commit of the SC21 scripts, --fp16 --loss-scale 8192): (bytes read, bytes written)
+# per parameter, fp16 model tensors 2 bytes, fp32 main tensors 4.
+MEGATRON_2021_STEP = {
+    "_copy_model_grads_to_main_grads: main_grad.float()": (2, 4),
+    "_amp_foreach_non_finite_check_and_unscale_ (in place)": (4, 4),
+    "clip_grad_norm: multi_tensor_l2norm": (4, 0),
+    "apex FusedAdam: master, grad, m, v -> master, m, v": (16, 12),
+    "_copy_main_params_to_model_params": (4, 2),
+    "zero_grad(set_to_none=True)": (0, 0),
+}
+
+
 def _bytes(ops: dict[str, tuple[int, int]]) -> int:
     return sum(FP32 * (reads + writes) for reads, writes in ops.values())
 
@@ -64,3 +77,9 @@ def test_optimizer_time_streams_the_framework_bytes(catalog: Catalog) -> None:
         got = optimizer_time(batch, crit, dev, catalog.framework(framework_id))  # type: ignore[arg-type]
         expected = per_param * local / dev.hbm_bytes_per_s + 4 * dev.launch_s
         assert got[0] == pytest.approx(expected, rel=1e-12), framework_id
+
+
+def test_megatron_2021_counts_its_fp16_optimizer(catalog: Catalog) -> None:
+    counted = sum(reads + writes for reads, writes in MEGATRON_2021_STEP.values())
+    assert counted == 52
+    assert catalog.framework("megatron-lm-2021").optimizer_bytes_per_param == counted

@@ -126,22 +126,28 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # 405B recipe's unoverlapped parameter gather, and the 25.11 H100 8B row's recompute
     # unstated (its preset contradicts the table): Megatron-Bridge 5.91% / 10.8% -> 5.86% /
     # 9.6%, the pool 5.56% / 11.87% -> 5.56% / 11.85%.
+    # Narayanan audit (megatron-lm-2021 as the SC21 scripts ran it at 6985e589: fp16 gradient
+    # all-reduce, 2 bytes; the weight gradients added per micro-batch in a separate kernel, 6
+    # bytes per parameter; the fp16 optimizer, 52 bytes; and, with megatron-2022, the all-gather
+    # that rebuilds each pipeline send over the TP group, then training_kernel_efficiency
+    # refitted 0.906 -> 0.909): Narayanan 4.03% / 7.01% -> 3.79% / 5.55%, MosaicML 6.24%,
+    # MegaScale 9.79%, Megatron-Bridge 6.18%, NeMo 2.08%; the pool 5.56% / 11.9% -> 5.38% / 11.8%.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
     assert summary.rows == 105
-    assert summary.median_abs <= 0.057
+    assert summary.median_abs <= 0.054
     assert summary.p90_abs <= 0.12  # the issue-13 p90 bar, met
     assert summary.median_abs > 0.05  # the issue-13 median bar, missed
     groups = ("narayanan2021", "nemo2407", "mosaicml", "megascale2024", "megatronbridge")
     by_source = {g: v.summarize([r for r in held_out if r.source_group == g]) for g in groups}
     titan = v.summarize([r for r in held_out if r.source_group.startswith("torchtitan")])
     assert titan.rows == 2 and titan.median_abs < 0.07
-    assert by_source["narayanan2021"].median_abs < 0.05
+    assert by_source["narayanan2021"].median_abs < 0.04
     assert by_source["nemo2407"].median_abs < 0.03
     assert by_source["mosaicml"].median_abs < 0.066
     assert by_source["megascale2024"].median_abs < 0.10
     assert by_source["megatronbridge"].rows == 21
-    assert by_source["megatronbridge"].median_abs < 0.062
+    assert by_source["megatronbridge"].median_abs < 0.063
 
 
 def test_targets_report_misses(
@@ -162,9 +168,11 @@ def test_targets_report_misses(
     # bar since the H200 rates rest on H200 measurements (efficiency.yaml RULE H200) and the
     # per-tensor FP8 recipes' forward GEMMs accumulate fast on Hopper
     # (gemm_fp8_fast_accum_vs_fp8): 5.34%. llm-foundry's exposed backward all-gathers (FSDP
-    # BACKWARD_POST) move the pooled median to 5.56%.
+    # BACKWARD_POST) move the pooled median to 5.56%. The Narayanan audit (Megatron-LM 2021's
+    # fp16 gradients, unfused gradient accumulation, fp16 optimizer, the gather of pipeline
+    # sends; the constant refitted to 0.909): 5.38%.
     assert not held.passed
-    assert held.failures == ("median 5.56% > 5.00%",)
+    assert held.failures == ("median 5.38% > 5.00%",)
     # A bar below what the model reaches is reported as a miss, in words; so is a source
     # whose median misses the per-source bar, each source named.
     strict = held.target.model_copy(update={"median_abs_max": 0.01, "source_median_abs_max": 0.001})

@@ -20,6 +20,7 @@ from gpuplan.catalog.schema import Accelerator, Framework, Model
 from gpuplan.model import xp
 from gpuplan.model.collectives import Network
 from gpuplan.model.data_parallel import (
+    accumulation_time,
     data_parallel_times,
     dp_collectives,
     optimizer_time,
@@ -356,7 +357,7 @@ def evaluate(
     tokens = group.microbatch * seq_len / group.cp
     m = global_batch // (group.microbatch * group.dp)
     pp_comm = stage_sends(model, group.tp, group.cp, group.dp, group.pp, group.interleave,
-                          tokens, network, framework)  # fmt: skip
+                          group.sequence_parallel, tokens, network, framework)  # fmt: skip
     inputs = _stage_inputs(model, group, seq_len, dev, framework, network, microbatches=m,
                            tokens=tokens, pp_exposed=pp_comm[1])  # fmt: skip
     crit, slowest = _stage_values(model, framework, inputs, batch, back, memory)
@@ -377,7 +378,7 @@ def evaluate(
         activations_bytes=crit["activations"],
         overhead_bytes=overhead_bytes,
         memory_stage=crit["memory_stage"],
-        compute_s=m * crit["compute"],
+        compute_s=m * crit["compute"] + accumulation_time(batch, crit, m, dev, framework),
         recompute_s=m * crit["recompute"],
         exposed_s=exposed_s,
         on_link_s=on_link_s,

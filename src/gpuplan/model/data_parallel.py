@@ -167,3 +167,16 @@ def optimizer_time(
     params = xp.where(batch.zero >= 1, dense / dp_group + experts / expert_group, dense + experts)
     seconds: FloatArray = streaming_time(bytes_per_param * params, 4, dev)
     return seconds
+
+
+def accumulation_time(
+    batch: Layout, crit: dict[str, np.ndarray], m: IntArray, dev: Device, framework: Framework
+) -> FloatArray:
+    """Per plan, the slowest stage's separate gradient-accumulation kernels over a step: the
+    framework's ``grad_accumulation_bytes_per_param`` per local parameter through HBM, for
+    each of the ``m - 1`` micro-batches after the first (the first one's gradient is
+    assigned, not added: zero_grad(set_to_none=True))."""
+    params = crit["dense_params"] + crit["expert_params"]
+    per_microbatch = framework.grad_accumulation_bytes_per_param * params
+    seconds: FloatArray = xp.maximum(m - 1, 0) * streaming_time(per_microbatch, 0, dev)
+    return seconds

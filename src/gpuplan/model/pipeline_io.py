@@ -11,7 +11,7 @@ import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
 from gpuplan.model import xp
-from gpuplan.model.collectives import Network, p2p_times
+from gpuplan.model.collectives import Collective, Network, collective_times, p2p_times
 from gpuplan.model.kernels import BF16_BYTES, Device, gemm_time, streaming_time
 from gpuplan.model.pipeline import distinct_rows
 
@@ -70,6 +70,7 @@ def stage_sends(
     dp: IntArray,
     pp: IntArray,
     interleave: IntArray,
+    sequence_parallel: IntArray,
     tokens: FloatArray,
     network: Network,
     framework: Framework,
@@ -78,26 +79,33 @@ def stage_sends(
     what the stage waits for.
 
     Activations go between stages scattered over the TP ranks (Narayanan et al. 2021
-    sec. 4.1) and gathered on the far side, once forward and once backward per chunk.
+    sec. 4.1), once forward and once backward per chunk; a stack that gathers them back over
+    the TP group on receipt (frameworks.yaml: p2p_gather_on_receive; not under sequence
+    parallelism, whose activations stay split) adds that all-gather to each send.
     Interleaved schedules that overlap their sends (frameworks.yaml: overlap_p2p_comm) run
     them under the other chunks' compute; otherwise each stage waits for them. One plan
     runs on Python numbers (:mod:`gpuplan.model.xp`).
     """
-    if (one := xp.scalars(tp, cp, dp, pp, interleave, tokens)) is not None:
-        t, c, d, p, v, per_gpu = one
-        on_link, exposed = _sends(model, t, c, d, p, v, per_gpu, network, framework)
+    if (one := xp.scalars(tp, cp, dp, pp, interleave, sequence_parallel, tokens)) is not None:
+        t, c, d, p, v, sp, per_gpu = one
+        on_link, exposed = _sends(model, t, c, d, p, v, sp, per_gpu, network, framework)
         return xp.shaped(on_link, tp), xp.shaped(exposed, tp)  # numbers stay numbers
-    return _sends(model, tp, cp, dp, pp, interleave, tokens, network, framework)
+    return _sends(model, tp, cp, dp, pp, interleave, sequence_parallel, tokens, network,
+                  framework)  # fmt: skip
 
 
 def _sends(
-    model: Model, tp: Any, cp: Any, dp: Any, pp: Any, interleave: Any, tokens: Any,
+    model: Model, tp: Any, cp: Any, dp: Any, pp: Any, interleave: Any, sp: Any, tokens: Any,
     network: Network, framework: Framework,
 ) -> tuple[Any, Any]:  # fmt: skip
     """:func:`stage_sends` on arrays, or on one plan's Python numbers."""
     same_domain = tp * cp * dp * 2 <= network.domain
-    send = p2p_times(tokens * model.hidden * BF16_BYTES / tp, same_domain, network,
+    activation = tokens * model.hidden * BF16_BYTES
+    send = p2p_times(activation / tp, same_domain, network,
                      tp * cp * dp, tp * cp * dp * pp)  # fmt: skip
+    if framework.p2p_gather_on_receive:  # Megatron-LM 2021-22: gather_split_1d_tensor
+        gather = collective_times(Collective.ALL_GATHER, activation, tp, 1, network)
+        send = send + xp.where(sp > 0.5, 0.0, gather)
     on_link = xp.where(pp > 1, 2 * interleave * send, 0.0)
     hidden = ((interleave > 1) & framework.overlap_p2p_comm) | (
         framework.pipeline_schedule == "dualpipe"

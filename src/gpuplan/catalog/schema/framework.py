@@ -115,6 +115,16 @@ class Framework(Record):
     stack's code (frameworks.yaml header). 38: a fused Adam (read master, m, v and the FP32
     gradient, 16; write master, m, v and the BF16 copy, 14; the gradient-norm clip reads
     the gradient, 4; zeroing it for the next step writes it, 4)."""
+    p2p_gather_on_receive: bool = False
+    """Pipeline sends scattered over the TP ranks are all-gathered over the TP group on
+    receipt, before the next compute (Megatron-LM's scatter_gather_tensors_in_pipeline,
+    2021-2022, off under sequence parallelism; Narayanan et al. 2021 sec. 4.1)."""
+    grad_accumulation_bytes_per_param: Annotated[float, Field(ge=0, le=100)] = 0
+    """HBM bytes per local parameter that adding one more micro-batch's weight gradient into
+    the kept gradient moves, where the stack does it in a separate kernel (PyTorch's
+    AccumulateGrad after an unfused weight-gradient GEMM); paid per micro-batch after the
+    first. 0: accumulated inside the weight-gradient GEMM (Megatron-LM's gradient
+    accumulation fusion, 2022 on) or not counted."""
     loss_bytes_per_logit: Annotated[float, Field(ge=0, le=200)]
     """HBM bytes the cross-entropy loss moves per logit element, forward and backward."""
     default_sequence_parallel: bool
