@@ -121,11 +121,14 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # 5.56% / 11.9% with the changes above. Composer's DecoupledAdamW counted from its code
     # (frameworks.yaml optimizer_bytes_per_param 92, not the fused 38; the rule written
     # before the effect was computed): every MosaicML row 0.0-3.4 points slower, MosaicML's
-    # median 6.42% -> 6.56%, p90 12.0% -> 12.2%; the pool 5.56% / 11.9% unchanged.
+    # median 6.42% -> 6.56%, p90 12.0% -> 12.2%; the pool 5.56% / 11.9% unchanged. The MPT
+    # rows as llm-foundry 061f2c7c builds them (learned positions, no RoPE pass; one tied
+    # embedding table; measurements.yaml): each 0.5-2.2 points faster, MosaicML's median
+    # 6.56% -> 5.49%, p90 12.2% -> 11.1%; the pool 5.56% / 11.9% -> 5.38% / 11.45%.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
     assert summary.rows == 105
-    assert summary.median_abs <= 0.057
+    assert summary.median_abs <= 0.055
     assert summary.p90_abs <= 0.12  # the issue-13 p90 bar, met
     assert summary.median_abs > 0.05  # the issue-13 median bar, missed
     groups = ("narayanan2021", "nemo2407", "mosaicml", "megascale2024", "megatronbridge")
@@ -134,7 +137,7 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     assert titan.rows == 2 and titan.median_abs < 0.07
     assert by_source["narayanan2021"].median_abs < 0.05
     assert by_source["nemo2407"].median_abs < 0.03
-    assert by_source["mosaicml"].median_abs < 0.066
+    assert by_source["mosaicml"].median_abs < 0.056
     assert by_source["megascale2024"].median_abs < 0.10
     assert by_source["megatronbridge"].rows == 21
     assert by_source["megatronbridge"].median_abs < 0.062
@@ -158,9 +161,10 @@ def test_targets_report_misses(
     # bar since the H200 rates rest on H200 measurements (efficiency.yaml RULE H200) and the
     # per-tensor FP8 recipes' forward GEMMs accumulate fast on Hopper
     # (gemm_fp8_fast_accum_vs_fp8): 5.34%. llm-foundry's exposed backward all-gathers (FSDP
-    # BACKWARD_POST) move the pooled median to 5.56%.
+    # BACKWARD_POST) move the pooled median to 5.56%; the MPT rows' learned position table
+    # and tied embeddings (no RoPE pass, one embedding table; measurements.yaml) to 5.38%.
     assert not held.passed
-    assert held.failures == ("median 5.56% > 5.00%",)
+    assert held.failures == ("median 5.38% > 5.00%",)
     # A bar below what the model reaches is reported as a miss, in words; so is a source
     # whose median misses the per-source bar, each source named.
     strict = held.target.model_copy(update={"median_abs_max": 0.01, "source_median_abs_max": 0.001})
