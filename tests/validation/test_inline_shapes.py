@@ -33,10 +33,21 @@ def test_mpt_1b_parameters_match_the_readme_less_its_biases(catalog: Catalog) ->
 
 
 def test_a_row_without_the_fields_keeps_the_inline_defaults(catalog: Catalog) -> None:
-    """nemo2407 and megascale2024 inline shapes state neither (their code not read yet)."""
-    m = load_measurements()["megascale2024-175b-megatron-256gpu"]
+    """The Nemotron rows state neither: RoPE and untied, as their launcher yamls say."""
+    m = load_measurements()["nemo2407-nemotron-8b-64gpu"]
     model = _model_of(m, catalog)
     assert model.position is Position.ROPE and not model.tied_embeddings
+
+
+def test_megatron_and_nemo_gpt_rows_are_learned_and_tied(catalog: Catalog) -> None:
+    """Megatron-LM 285068c8 (MegaScale's baseline) and NeMo r2.0.0rc1's GPT defaults."""
+    rows = load_measurements()
+    ids = [i for i in rows if source_group(rows[i]) == "megascale2024"]
+    ids += ["nemo2407-gpt3-5b-64gpu", "nemo2407-gpt3-20b-64gpu"]
+    assert len(ids) == 14
+    for i in ids:
+        model = _model_of(rows[i], catalog)
+        assert model.position is Position.LEARNED and model.tied_embeddings, i
 
 
 def test_the_row_scenario_states_them(catalog: Catalog) -> None:

@@ -124,11 +124,14 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # median 6.42% -> 6.56%, p90 12.0% -> 12.2%; the pool 5.56% / 11.9% unchanged. The MPT
     # rows as llm-foundry 061f2c7c builds them (learned positions, no RoPE pass; one tied
     # embedding table; measurements.yaml): each 0.5-2.2 points faster, MosaicML's median
-    # 6.56% -> 5.49%, p90 12.2% -> 11.1%; the pool 5.56% / 11.9% -> 5.38% / 11.45%.
+    # 6.56% -> 5.49%, p90 12.2% -> 11.1%; the pool 5.56% / 11.9% -> 5.38% / 11.45%. The same
+    # rule on the MegaScale (Megatron-LM 285068c8) and NeMo GPT-3 5B/20B rows, read from their
+    # code, makes those rows (already fast) 0.1-1.8 points faster: MegaScale 9.58% -> 9.81%,
+    # NeMo 2.09% -> 2.35%, the pool 5.38% / 11.45% -> 5.53% / 11.60%.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
     assert summary.rows == 105
-    assert summary.median_abs <= 0.055
+    assert summary.median_abs <= 0.056
     assert summary.p90_abs <= 0.12  # the issue-13 p90 bar, met
     assert summary.median_abs > 0.05  # the issue-13 median bar, missed
     groups = ("narayanan2021", "nemo2407", "mosaicml", "megascale2024", "megatronbridge")
@@ -162,9 +165,10 @@ def test_targets_report_misses(
     # per-tensor FP8 recipes' forward GEMMs accumulate fast on Hopper
     # (gemm_fp8_fast_accum_vs_fp8): 5.34%. llm-foundry's exposed backward all-gathers (FSDP
     # BACKWARD_POST) move the pooled median to 5.56%; the MPT rows' learned position table
-    # and tied embeddings (no RoPE pass, one embedding table; measurements.yaml) to 5.38%.
+    # and tied embeddings (no RoPE pass, one embedding table; measurements.yaml) to 5.38%; the
+    # same for the MegaScale and NeMo GPT-3 rows (fast already) to 5.53%.
     assert not held.passed
-    assert held.failures == ("median 5.38% > 5.00%",)
+    assert held.failures == ("median 5.53% > 5.00%",)
     # A bar below what the model reaches is reported as a miss, in words; so is a source
     # whose median misses the per-source bar, each source named.
     strict = held.target.model_copy(update={"median_abs_max": 0.01, "source_median_abs_max": 0.001})
