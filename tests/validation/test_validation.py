@@ -132,10 +132,19 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # that rebuilds each pipeline send over the TP group, then training_kernel_efficiency
     # refitted 0.906 -> 0.909): Narayanan 4.03% / 7.01% -> 3.79% / 5.55%, MosaicML 6.24%,
     # MegaScale 9.79%, Megatron-Bridge 6.18%, NeMo 2.08%; the pool 5.56% / 11.9% -> 5.38% / 11.8%.
+    # The MPT rows as llm-foundry 061f2c7c builds them (learned positions, no RoPE pass; one
+    # tied embedding table; measurements.yaml), measured alone on the tree before the
+    # Narayanan audit: each 0.5-2.2 points faster, MosaicML's median 6.56% -> 5.49%, p90
+    # 12.2% -> 11.1%; the pool 5.56% / 11.9% -> 5.38% / 11.45%. The same rule on the
+    # MegaScale (Megatron-LM 285068c8) and NeMo GPT-3 5B/20B rows, read from their code, makes
+    # those rows (already fast) 0.1-1.8 points faster: MegaScale 9.58% -> 9.81%, NeMo 2.09%
+    # -> 2.35%, the pool 5.38% / 11.45% -> 5.53% / 11.60%. Both audits together: the pool
+    # 5.21% / 11.4%, MegaScale 10.02% (over its 10% bar: every change of this session made its
+    # rows, fast already, faster).
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
     assert summary.rows == 105
-    assert summary.median_abs <= 0.054
+    assert summary.median_abs <= 0.053
     assert summary.p90_abs <= 0.12  # the issue-13 p90 bar, met
     assert summary.median_abs > 0.05  # the issue-13 median bar, missed
     groups = ("narayanan2021", "nemo2407", "mosaicml", "megascale2024", "megatronbridge")
@@ -144,8 +153,8 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     assert titan.rows == 2 and titan.median_abs < 0.07
     assert by_source["narayanan2021"].median_abs < 0.04
     assert by_source["nemo2407"].median_abs < 0.03
-    assert by_source["mosaicml"].median_abs < 0.066
-    assert by_source["megascale2024"].median_abs < 0.10
+    assert by_source["mosaicml"].median_abs < 0.056
+    assert by_source["megascale2024"].median_abs < 0.101  # the 10% bar, missed by 0.02 points
     assert by_source["megatronbridge"].rows == 21
     assert by_source["megatronbridge"].median_abs < 0.063
 
@@ -170,9 +179,14 @@ def test_targets_report_misses(
     # (gemm_fp8_fast_accum_vs_fp8): 5.34%. llm-foundry's exposed backward all-gathers (FSDP
     # BACKWARD_POST) move the pooled median to 5.56%. The Narayanan audit (Megatron-LM 2021's
     # fp16 gradients, unfused gradient accumulation, fp16 optimizer, the gather of pipeline
-    # sends; the constant refitted to 0.909): 5.38%.
+    # sends; the constant refitted to 0.909): 5.38%. The MPT, MegaScale and NeMo GPT-3 rows'
+    # learned position tables and tied embeddings (no RoPE pass, one embedding table;
+    # measurements.yaml): 5.21%, and MegaScale's median over the per-source bar.
     assert not held.passed
-    assert held.failures == ("median 5.38% > 5.00%",)
+    assert held.failures == (
+        "median 5.21% > 5.00%",
+        "source megascale2024 median 10.02% > 10.00%",
+    )
     # A bar below what the model reaches is reported as a miss, in words; so is a source
     # whose median misses the per-source bar, each source named.
     strict = held.target.model_copy(update={"median_abs_max": 0.01, "source_median_abs_max": 0.001})

@@ -161,6 +161,7 @@ def _model_field(measurement: Measurement) -> str | dict[str, Any]:
         "ffn": shape.ffn.value,
         "vocab": shape.vocab or 0,
         "seq_len": measurement.seq_len,
+        **shape.stated(),
     }
 
 

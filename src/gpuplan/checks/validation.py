@@ -113,6 +113,7 @@ def _shape_of(measurement: Measurement, catalog: Catalog) -> Model:
             "ffn": shape.ffn,
             "vocab": shape.vocab or 0,
             "seq_len": measurement.seq_len,
+            **shape.stated(),
             "source": measurement.source,
             "retrieved": measurement.retrieved,
         }

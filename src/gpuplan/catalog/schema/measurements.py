@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record, Strict
-from gpuplan.catalog.schema.models import Ffn
+from gpuplan.catalog.schema.models import Ffn, Position
 
 
 class InlineShape(Strict):
@@ -20,6 +20,22 @@ class InlineShape(Strict):
     ffn_hidden: PositiveInt
     ffn: Ffn
     vocab: PositiveInt | None
+    position: Position | None = None
+    """The position encoding the source's model code applies (learned: one table added at the
+    embedding; rope: a pass over Q and K in every layer); None: not read, the inline model's
+    default (rope)."""
+    tied_embeddings: bool | None = None
+    """The output layer reuses the input embedding table (one vocab x hidden table of
+    parameters); None: not read, the inline model's default (untied)."""
+
+    def stated(self) -> dict[str, object]:
+        """The optional fields the row states, as inline-model keys."""
+        out: dict[str, object] = {}
+        if self.position is not None:
+            out["position"] = self.position.value
+        if self.tied_embeddings is not None:
+            out["tied_embeddings"] = self.tied_embeddings
+        return out
 
 
 class MeasuredPlan(Strict):
