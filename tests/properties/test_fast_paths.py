@@ -100,6 +100,7 @@ def test_batched_shortcuts_equal_every_stage_of_each_plan_alone(
         )
         for row in range(chosen.size):
             per_layer._layer_cache.clear()
+            per_layer._same_context.cache_clear()  # (found by identity in front of it)
             alone = _evaluate(case, plans.take(chosen[row : row + 1]))
             for field in FIELDS:
                 expected = float(np.asarray(getattr(alone, field))[0])
@@ -136,12 +137,22 @@ def test_a_plan_given_in_full_is_kept_and_equal_to_its_first_evaluation() -> Non
         return estimate(CATALOG, model, h100, plan, seq_len=8192, global_batch=2048)
 
     step._one_plan.cache_clear()
+    step._one_plan_kept.cache_clear()
     per_layer._layer_cache.clear()
+    per_layer._same_context.cache_clear()
     first = run()
-    hits = step._one_plan.cache_info().hits
-    again = run()
-    assert step._one_plan.cache_info().hits == hits + 1
+    misses, hits = step._one_plan.cache_info().misses, step._one_plan.cache_info().hits
+    again = run()  # the same records: kept by their identity, no record hashed
+    assert step._one_plan.cache_info().misses == misses
+    assert step._one_plan.cache_info().hits == hits
     assert again == first and again is not first
+    # an equal model that is another object (a scenario resolved again): kept by equality
+    copy = model.model_copy()
+    assert copy == model and copy is not model
+    other = estimate(CATALOG, copy, h100, plan, seq_len=8192, global_batch=2048)
+    assert step._one_plan.cache_info().hits == hits + 1
+    assert step._one_plan.cache_info().misses == misses
+    assert other == first
 
 
 def test_the_layer_cache_keeps_the_newest_contexts() -> None:

@@ -152,3 +152,58 @@ def test_moe_plans_with_partial_recompute_alone_equal_the_batch(framework_id: st
     _alone_equals_together(model, framework, plans, seq_len=4096, global_batch=1024,
                            dev=device_of(CATALOG, H100, False), network=NETWORKS[1],
                            overhead_bytes=1e9)  # fmt: skip
+
+
+def _forget_everything() -> None:
+    """Empty every cache a plan given in full reads (by identity and by equality)."""
+    from gpuplan.model import kept, per_layer, rules, step
+
+    kept.forget()
+    step._one_plan.cache_clear()
+    per_layer._layer_cache.clear()
+    rules._APPLYING.clear()
+
+
+def test_kept_values_equal_fresh_ones_in_interleaved_contexts() -> None:
+    """The caches keyed by the identity of records (model/kept.py: the estimate's device and
+    network, the stage classes, the step's FLOPs, the logits, a plan's data-parallel
+    collectives, the per-layer context, the rule table) return, for plans of two models,
+    two frameworks, two clusters and both precisions asked in turn, what each plan gives
+    alone with every cache emptied, to the bit."""
+    from gpuplan.model.performance import estimate
+
+    llama, qwen = CATALOG.model("llama3-405b"), CATALOG.model("qwen3-235b-a22b")
+    cases = [
+        (llama, plan, fp8, DEFAULT_FRAMEWORK, cluster, 8192, 2048)
+        for plan in (
+            ParallelPlan(tensor_parallel=8, pipeline_parallel=16, data_parallel=128,
+                         interleave=2, recompute=Recompute.FULL, sequence_parallel=True,
+                         zero=1),
+            ParallelPlan(tensor_parallel=8, pipeline_parallel=8, data_parallel=256,
+                         microbatch=2, recompute=Recompute.SELECTIVE, sequence_parallel=True,
+                         zero=3),
+        )
+        for fp8 in (False, True)
+        for cluster in (None, CATALOG.cluster("meta-roce-24k"))
+    ] + [
+        (qwen, ParallelPlan(tensor_parallel=4, pipeline_parallel=pp, data_parallel=1024 // (4 * pp),
+                            expert_parallel=8, interleave=v, recompute=Recompute.FULL,
+                            recompute_layers=n, sequence_parallel=True, zero=1),
+         False, framework, None, 4096, 1024)
+        for pp, v, n in ((4, 1, None), (8, 2, 3))
+        for framework in ("megatron-moe-2025", "deepspeed-zero3")
+    ]  # fmt: skip
+
+    def run(case: tuple[object, ...]) -> object:
+        model, plan, fp8, framework, cluster, seq_len, batch = case
+        return estimate(CATALOG, model, H100, plan, seq_len=seq_len, global_batch=batch,  # type: ignore[arg-type]
+                        fp8=fp8, framework_id=framework, cluster=cluster)  # type: ignore[arg-type]  # fmt: skip
+
+    fresh = []
+    for case in cases:
+        _forget_everything()
+        fresh.append(run(case))
+    _forget_everything()
+    for _ in range(2):  # every cache kept, contexts in turn, then all found again
+        for case, expected in zip(cases, fresh, strict=True):
+            assert run(case) == expected, case

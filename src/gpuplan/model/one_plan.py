@@ -12,7 +12,6 @@ collectives, the optimizer and the rest, and :func:`columns` the result back int
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
+from gpuplan.model.kept import by_identity
 from gpuplan.model.partial_recompute import recompute_layers_of
 from gpuplan.model.per_layer import RECOMPUTE_ORDER
 from gpuplan.model.pipeline import (
@@ -42,7 +42,7 @@ _ONE = np.zeros(1, dtype=np.int64)
 """The row of the one plan of a :class:`StageInputs` (its ``rows`` of it: numbers)."""
 
 
-@functools.cache
+@by_identity(records=1, maxsize=1024)
 def stage_classes(model: Model, pp: int, v: int, n: int) -> tuple[tuple[Stages, ...], np.ndarray]:
     """The stage classes of ``pp`` stages with ``v`` chunks each (every stage when the first
     ``n`` >= 0 layers of each chunk recompute), each a :class:`Stages` of Python numbers, and
@@ -123,7 +123,10 @@ def batch_numbers(batch: B) -> B:
 
 def numbers(batch: Any, crit: dict[str, Any], m: Any, pp_comm: tuple[Any, Any]) -> tuple[Any, ...]:
     """The 1-element arrays of one plan's batch columns, stage values, micro-batches and
-    sends as Python numbers (``.item()``; numbers stay)."""
+    sends as Python numbers (``.item()``; numbers stay: a batch of numbers, whose stages
+    ran on numbers, :func:`one_plan_stages`, is returned as it is)."""
+    if isinstance(batch.tp, int):
+        return batch, crit, m, pp_comm
     return (
         batch_numbers(batch),
         {name: item(values) for name, values in crit.items()},

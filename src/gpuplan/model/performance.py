@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from gpuplan import units
 from gpuplan.catalog.loader import Catalog
-from gpuplan.catalog.schema import Accelerator, Cluster, Model
+from gpuplan.catalog.schema import Accelerator, Cluster, Framework, Model
 from gpuplan.model.collectives import Link, Network, Tier
+from gpuplan.model.kept import by_identity
 from gpuplan.model.kernels import Device, device
 from gpuplan.model.step import Infeasible, StepEstimate, estimate_step
 from gpuplan.scenario.plan import ParallelPlan
@@ -89,18 +90,38 @@ def estimate(
     MFU and HFU are against the dense BF16 peak, also for FP8 runs (a common convention;
     NVIDIA's tables divide FP8 runs by the FP8 peak, which halves the figure).
     """
-    framework = catalog.framework(framework_id)
-    overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
+    framework, overhead_bytes, dev, network = _inputs(
+        catalog, accelerator, cluster, fp8, framework_id
+    )
     return estimate_step(
         model,
         accelerator,
         plan,
         seq_len=seq_len,
         global_batch=global_batch,
-        dev=device_of(catalog, accelerator, fp8, framework_id),
-        network=network_of(catalog, accelerator, cluster),
+        dev=dev,
+        network=network,
         framework=framework,
         peak_flops_per_s=accelerator.peak_bf16_flops_per_s,
-        overhead_bytes=overhead * units.GiB,
+        overhead_bytes=overhead_bytes,
         allow_tp_beyond_domain=allow_tp_beyond_domain,
+    )
+
+
+@by_identity(records=3, maxsize=64)
+def _inputs(
+    catalog: Catalog, accelerator: Accelerator, cluster: Cluster | None, fp8: bool,
+    framework_id: str,
+) -> tuple[Framework, float, Device, Network]:  # fmt: skip
+    """What :func:`estimate` reads from the catalog besides the plan (the framework, its
+    memory overhead, the device and the network), kept per catalog, accelerator and
+    cluster (by identity: :mod:`gpuplan.model.kept`), precision and framework: the same
+    objects for every plan of a scenario, which the caches after it key by identity."""
+    framework = catalog.framework(framework_id)
+    overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
+    return (
+        framework,
+        overhead * units.GiB,
+        device_of(catalog, accelerator, fp8, framework_id),
+        network_of(catalog, accelerator, cluster),
     )

@@ -16,18 +16,14 @@ from typing import Any
 import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
-from gpuplan.catalog.shapes import (
-    attention_params_per_layer,
-    is_moe_layer,
-    mlp_params_per_layer,
-    video_block_params,
-)
+from gpuplan.catalog.shapes import is_moe_layer
 from gpuplan.model import xp
 from gpuplan.model.distinct import distinct_first as distinct_first  # re-exported
 from gpuplan.model.distinct import distinct_rows as distinct_rows  # re-exported
 from gpuplan.model.distinct import groups_of
 from gpuplan.model.memory import LOGIT_BYTES
 from gpuplan.model.partial_recompute import kept_layers, with_kept
+from gpuplan.model.per_layer import layer_params
 from gpuplan.model.rules import stage_layers
 from gpuplan.model.schedules import bubble, dualpipe, in_flight_loads
 
@@ -224,9 +220,7 @@ def _stage_params(
     embedding on the first stage and the output layer on the last (one matrix when tied and
     the pipeline has one stage).
     """
-    # a video model's cross-attention or MMDiT text stream and modulation, per layer on average
-    attention = attention_params_per_layer(model) + video_block_params(model) / model.layers
-    mlp = mlp_params_per_layer(model)
+    attention, mlp = layer_params(model)
     embedding = model.vocab * model.hidden / p.tp
     holds_logits = s.last & ((not model.tied_embeddings) or s.pp > 1)
     projections = s.last * model.mtp_modules * 2 * model.hidden**2  # MTP's 2h -> h

@@ -32,6 +32,7 @@ from gpuplan.catalog.schema import (
 )
 from gpuplan.model.batch import BatchResult, PlanBatch, evaluate
 from gpuplan.model.collectives import Network
+from gpuplan.model.kept import by_identity
 from gpuplan.model.kernels import (
     Device,
 )
@@ -140,13 +141,25 @@ def estimate_step(
         errors.append(partial)
     if errors:
         return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
+    result = _one_plan_kept(model, accelerator, dev, network, framework, plan, seq_len,
+                            global_batch, overhead_bytes)  # fmt: skip
+    return step_from_batch(result, 0, plan, peak_flops_per_s, accelerator)
+
+
+@by_identity(records=5, maxsize=1024)
+def _one_plan_kept(
+    model: Model, accelerator: Accelerator, dev: Device, network: Network, framework: Framework,
+    plan: ParallelPlan, seq_len: int, global_batch: int, overhead_bytes: float,
+) -> BatchResult:  # fmt: skip
+    """:func:`_one_plan`, kept by the identity of its records (:mod:`gpuplan.model.kept`:
+    no record hashed), in front of the cache by their equality (records equal but not the
+    same objects: a scenario resolved again)."""
     inputs = (model, accelerator, plan, seq_len, global_batch, dev, network, framework,
               overhead_bytes)  # fmt: skip
     try:
-        result = _one_plan(*inputs)
+        return _one_plan(*inputs)
     except TypeError:  # inputs that cannot be hashed (a list or dict field): not kept
-        result = _one_plan.__wrapped__(*inputs)
-    return step_from_batch(result, 0, plan, peak_flops_per_s, accelerator)
+        return _one_plan.__wrapped__(*inputs)
 
 
 @functools.lru_cache(maxsize=1024)
