@@ -19,6 +19,7 @@ from gpuplan.model.collectives import Collective, collective_times, p2p_times
 from gpuplan.model.one_plan import batch_numbers, columns, on_numbers, plan_batch
 from gpuplan.model.performance import device_of, network_of
 from gpuplan.model.rules import plan_errors
+from gpuplan.model.schedules import bubble
 from gpuplan.model.step import step_from_batch
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
@@ -44,6 +45,27 @@ def test_the_float_helpers_do_what_numpy_does_to_one_element(
     assert xp.clip(a, low, high) == np.clip(a, low, high)
     assert xp.scalars(np.array([a]), b, np.array([[c]])) == (a, b, c)
     assert xp.scalars(np.array([a, b]), c) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    times=st.lists(st.floats(1e-9, 1e3, allow_nan=False), min_size=1, max_size=20),
+    counts=st.lists(st.sampled_from((1.0, 2.0, 3.0, 14.0, 30.0)), min_size=20, max_size=20),
+    slowest=st.integers(0, 19),
+    interleave=st.integers(1, 4),
+)
+def test_one_plans_bubble_on_numbers_equals_numpys(
+    times: list[float], counts: list[float], slowest: int, interleave: int
+) -> None:
+    """The stage times of one plan as a list of numbers (model/one_plan.py): the bubble's
+    sum in numpy's order (xp.row_sum: left to right below 8 classes, numpy's pairwise sum
+    from 8), to the bit."""
+    count, at = counts[: len(times)], slowest % len(times)
+    assert xp.row_sum(list(times)) == np.array([times]).sum(axis=1)[0]
+    alone = bubble(list(times), at, 16, interleave, False, count)
+    together = bubble(np.array([times, times]), np.array([at, 0]), 16, interleave, False,
+                      np.array([count]))  # fmt: skip
+    assert isinstance(alone, float) and alone == together[0]
 
 
 @settings(max_examples=200, deadline=None)

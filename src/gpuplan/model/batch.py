@@ -259,7 +259,7 @@ def _overlap_slowdown(
     overlap_compute_slowdown). Compute worth H / (1 + s) gets done during a hidden window
     of H seconds, which costs H s / (1 + s) extra."""
     hidden_s = sum(on_link_s[axis] - exposed_s[axis] for axis in AXES)
-    return np.asarray(hidden_s * dev.overlap_slowdown / (1 + dev.overlap_slowdown), dtype=float)
+    return xp.floats(hidden_s * dev.overlap_slowdown / (1 + dev.overlap_slowdown))  # type: ignore[no-any-return]
 
 
 def _zero_groups(batch: PlanBatch) -> tuple[PlanBatch, IntArray]:

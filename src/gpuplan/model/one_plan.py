@@ -43,11 +43,12 @@ _ONE = np.zeros(1, dtype=np.int64)
 
 
 @by_identity(records=1, maxsize=1024)
-def stage_classes(model: Model, pp: int, v: int, n: int) -> tuple[tuple[Stages, ...], np.ndarray]:
+def stage_classes(
+    model: Model, pp: int, v: int, n: int
+) -> tuple[tuple[Stages, ...], tuple[float, ...]]:
     """The stage classes of ``pp`` stages with ``v`` chunks each (every stage when the first
     ``n`` >= 0 layers of each chunk recompute), each a :class:`Stages` of Python numbers, and
-    their counts (1 x classes, for the bubble): :func:`pipeline._pipeline_stages` column by
-    column."""
+    their counts (for the bubble): :func:`pipeline._pipeline_stages` column by column."""
     s = _pipeline_stages(model, pp, v, every=n >= 0, n=n)
     return tuple(
         replace(s, layers=s.layers.item(c), moe_layers=s.moe_layers.item(c),
@@ -55,7 +56,7 @@ def stage_classes(model: Model, pp: int, v: int, n: int) -> tuple[tuple[Stages, 
                 first=s.first.item(c), last=s.last.item(c), count=s.count.item(c),
                 kept=None if s.kept is None else (s.kept[0].item(c), s.kept[1].item(c)))
         for c in range(s.index.size)
-    ), s.count  # fmt: skip
+    ), tuple(s.count.ravel().tolist())  # fmt: skip
 
 
 def one_plan_stages(
@@ -77,7 +78,7 @@ def one_plan_stages(
     slowest = stage_time.index(max(stage_time))  # the first slowest, as np.argmax
     params = [_params(model, framework, s, p, False) for s in classes]
     values = times[slowest] | {
-        "bubble": bubble(np.array([stage_time]), _ONE + slowest, kp, kv, False, count).item(),
+        "bubble": bubble(stage_time, slowest, kp, kv, False, count),
         "dense_params": params[slowest][0],
         "expert_params": params[slowest][1],
         "layers": classes[slowest].layers,

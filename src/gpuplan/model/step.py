@@ -20,6 +20,7 @@ parts, each reported on its own.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -190,8 +191,10 @@ def step_from_batch(
     """Plan ``index`` of a batch result as a StepEstimate, or Infeasible when it does not
     fit; a result of one plan's numbers (``evaluate(as_numbers=True)``) is read as it is."""
 
-    def at(values: Any) -> float:
+    def row(values: Any) -> float:
         return float(values[index] if getattr(values, "ndim", 0) else values)
+
+    at: Callable[[Any], float] = float if isinstance(result.compute_s, float) else row  # numbers
 
     memory = MemoryEstimate(
         weights_bytes=at(result.weights_bytes),
