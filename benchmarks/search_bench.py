@@ -67,7 +67,8 @@ def _forget(layers: bool = True) -> None:
         ("gpuplan.model.per_layer", "_plan"),  # the plans of per-layer keys (issue 15)
         ("gpuplan.model.collectives", "p2p_time"),  # kept sends (cached since speed-cli2)
         ("gpuplan.model.one_plan", "stage_classes"),  # one plan's stage classes (issue 15)
-        ("gpuplan.model.step", "_one_plan_kept"),  # caches by identity (one-plan-3)
+        ("gpuplan.model.kept", "_canonical"),  # caches by identity (one-plan-3)
+        ("gpuplan.model.kept", "_first_seen"),
         ("gpuplan.model.performance", "_inputs"),
         ("gpuplan.model.per_layer", "_same_context"),
         ("gpuplan.model.per_layer", "layer_params"),

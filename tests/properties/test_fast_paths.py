@@ -123,7 +123,7 @@ def test_stage_classes_stand_for_every_stage() -> None:
 
 
 def test_a_plan_given_in_full_is_kept_and_equal_to_its_first_evaluation() -> None:
-    from gpuplan.model import step
+    from gpuplan.model import kept, step
     from gpuplan.model.performance import estimate
     from gpuplan.scenario.plan import ParallelPlan, Recompute
 
@@ -136,23 +136,26 @@ def test_a_plan_given_in_full_is_kept_and_equal_to_its_first_evaluation() -> Non
     def run() -> object:
         return estimate(CATALOG, model, h100, plan, seq_len=8192, global_batch=2048)
 
-    step._one_plan.cache_clear()
-    step._one_plan_kept.cache_clear()
+    evaluations: list[object] = []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        evaluations.append(args)
+        return evaluate(*args, **kwargs)
+
+    evaluate = step.evaluate
+    kept.forget()
     per_layer._layer_cache.clear()
-    per_layer._same_context.cache_clear()
-    first = run()
-    misses, hits = step._one_plan.cache_info().misses, step._one_plan.cache_info().hits
-    again = run()  # the same records: kept by their identity, no record hashed
-    assert step._one_plan.cache_info().misses == misses
-    assert step._one_plan.cache_info().hits == hits
-    assert again == first and again is not first
-    # an equal model that is another object (a scenario resolved again): kept by equality
-    copy = model.model_copy()
-    assert copy == model and copy is not model
-    other = estimate(CATALOG, copy, h100, plan, seq_len=8192, global_batch=2048)
-    assert step._one_plan.cache_info().hits == hits + 1
-    assert step._one_plan.cache_info().misses == misses
-    assert other == first
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(step, "evaluate", counted)
+        first = run()
+        again = run()  # the same records: kept by their identity, no record hashed
+        # an equal model that is another object (a scenario resolved again): the first
+        # equal record seen stands for it (kept.canonical), so the plan is kept as well
+        copy = model.model_copy()
+        assert copy == model and copy is not model
+        other = estimate(CATALOG, copy, h100, plan, seq_len=8192, global_batch=2048)
+    assert len(evaluations) == 1
+    assert again == first and again is not first and other == first
 
 
 def test_the_layer_cache_keeps_the_newest_contexts() -> None:

@@ -178,10 +178,9 @@ def test_moe_plans_with_partial_recompute_alone_equal_the_batch(framework_id: st
 
 def _forget_everything() -> None:
     """Empty every cache a plan given in full reads (by identity and by equality)."""
-    from gpuplan.model import kept, per_layer, rules, step
+    from gpuplan.model import kept, per_layer, rules
 
     kept.forget()
-    step._one_plan.cache_clear()
     per_layer._layer_cache.clear()
     rules._APPLYING.clear()
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 _EVERY: list[ByIdentity[Any]] = []
 """Every cache of this kind (:func:`forget`)."""
@@ -69,6 +70,31 @@ def by_identity(records: int, maxsize: int) -> Callable[[Callable[..., R]], ById
 
 
 def forget() -> None:
-    """Empty every cache of this kind (tests and benchmarks that time a cold start)."""
+    """Empty every cache of this kind and the records of :func:`canonical` (tests and
+    benchmarks that time a cold start)."""
     for kept in _EVERY:
         kept.cache_clear()
+    _first_seen.clear()
+
+
+CANONICAL_RECORDS = 1024
+"""Records kept by :func:`canonical` (all of them forgotten when it is full)."""
+_first_seen: dict[object, object] = {}
+
+
+@by_identity(records=1, maxsize=CANONICAL_RECORDS)
+def _canonical(record: object) -> object:
+    """:func:`canonical`, kept per record (by identity: each object is hashed once)."""
+    try:
+        if len(_first_seen) >= CANONICAL_RECORDS:
+            _first_seen.clear()
+        return _first_seen.setdefault(record, record)
+    except TypeError:  # a record that cannot be hashed (a list or dict field): itself
+        return record
+
+
+def canonical(record: T) -> T:
+    """The first record seen that equals ``record`` (itself when none): records equal but
+    not the same object (a scenario resolved again, an inline model parsed again) then
+    share what the caches keyed by identity keep. Each object is hashed once."""
+    return _canonical(record)  # type: ignore[return-value]

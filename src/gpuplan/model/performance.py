@@ -10,7 +10,7 @@ from gpuplan import units
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.schema import Accelerator, Cluster, Framework, Model
 from gpuplan.model.collectives import Link, Network, Tier
-from gpuplan.model.kept import by_identity
+from gpuplan.model.kept import by_identity, canonical
 from gpuplan.model.kernels import Device, device
 from gpuplan.model.step import Infeasible, StepEstimate, estimate_step
 from gpuplan.scenario.plan import ParallelPlan
@@ -90,8 +90,8 @@ def estimate(
     MFU and HFU are against the dense BF16 peak, also for FP8 runs (a common convention;
     NVIDIA's tables divide FP8 runs by the FP8 peak, which halves the figure).
     """
-    framework, overhead_bytes, dev, network = _inputs(
-        catalog, accelerator, cluster, fp8, framework_id
+    model, accelerator, framework, overhead_bytes, dev, network = _inputs(
+        catalog, model, accelerator, cluster, fp8, framework_id
     )
     return estimate_step(
         model,
@@ -108,20 +108,24 @@ def estimate(
     )
 
 
-@by_identity(records=3, maxsize=64)
+@by_identity(records=4, maxsize=256)
 def _inputs(
-    catalog: Catalog, accelerator: Accelerator, cluster: Cluster | None, fp8: bool,
-    framework_id: str,
-) -> tuple[Framework, float, Device, Network]:  # fmt: skip
-    """What :func:`estimate` reads from the catalog besides the plan (the framework, its
-    memory overhead, the device and the network), kept per catalog, accelerator and
-    cluster (by identity: :mod:`gpuplan.model.kept`), precision and framework: the same
-    objects for every plan of a scenario, which the caches after it key by identity."""
+    catalog: Catalog, model: Model, accelerator: Accelerator, cluster: Cluster | None,
+    fp8: bool, framework_id: str,
+) -> tuple[Model, Accelerator, Framework, float, Device, Network]:  # fmt: skip
+    """What :func:`estimate` reads besides the plan (the model and the accelerator, the
+    framework, its memory overhead, the device and the network), kept per catalog, model,
+    accelerator and cluster (by identity: :mod:`gpuplan.model.kept`), precision and
+    framework; each record the first equal one seen (:func:`canonical`): the same objects
+    for every plan of a scenario, and of a scenario resolved again, which the caches after
+    it key by identity."""
     framework = catalog.framework(framework_id)
     overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
     return (
-        framework,
+        canonical(model),
+        canonical(accelerator),
+        canonical(framework),
         overhead * units.GiB,
-        device_of(catalog, accelerator, fp8, framework_id),
-        network_of(catalog, accelerator, cluster),
+        canonical(device_of(catalog, accelerator, fp8, framework_id)),
+        canonical(network_of(catalog, accelerator, cluster)),
     )

@@ -19,7 +19,6 @@ parts, each reported on its own.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -142,36 +141,21 @@ def estimate_step(
         errors.append(partial)
     if errors:
         return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
-    result = _one_plan_kept(model, accelerator, dev, network, framework, plan, seq_len,
-                            global_batch, overhead_bytes)  # fmt: skip
+    result = _one_plan(model, accelerator, dev, network, framework, plan, seq_len,
+                       global_batch, overhead_bytes)  # fmt: skip
     return step_from_batch(result, 0, plan, peak_flops_per_s, accelerator)
 
 
 @by_identity(records=5, maxsize=1024)
-def _one_plan_kept(
+def _one_plan(
     model: Model, accelerator: Accelerator, dev: Device, network: Network, framework: Framework,
     plan: ParallelPlan, seq_len: int, global_batch: int, overhead_bytes: float,
 ) -> BatchResult:  # fmt: skip
-    """:func:`_one_plan`, kept by the identity of its records (:mod:`gpuplan.model.kept`:
-    no record hashed), in front of the cache by their equality (records equal but not the
-    same objects: a scenario resolved again)."""
-    inputs = (model, accelerator, plan, seq_len, global_batch, dev, network, framework,
-              overhead_bytes)  # fmt: skip
-    try:
-        return _one_plan(*inputs)
-    except TypeError:  # inputs that cannot be hashed (a list or dict field): not kept
-        return _one_plan.__wrapped__(*inputs)
-
-
-@functools.lru_cache(maxsize=1024)
-def _one_plan(
-    model: Model, accelerator: Accelerator, plan: ParallelPlan, seq_len: int,
-    global_batch: int, dev: Device, network: Network, framework: Framework,
-    overhead_bytes: float,
-) -> BatchResult:  # fmt: skip
     """:func:`gpuplan.model.batch.evaluate` of one plan, kept: it is pure in its inputs, and
-    a Monte Carlo or a sweep over prices and sites evaluates the same plan again. The batch
-    holds Python numbers where the stages run on them (:mod:`gpuplan.model.one_plan`)."""
+    a Monte Carlo or a sweep over prices and sites evaluates the same plan again; its
+    records by identity (:mod:`gpuplan.model.kept`: none hashed; ``estimate`` passes the
+    first equal record it saw of each). The batch holds Python numbers where the stages run
+    on them (:mod:`gpuplan.model.one_plan`)."""
     one = (
         plan_batch(PlanBatch, plan) if on_numbers(framework, plan.pipeline_parallel)
         else PlanBatch.from_plans([plan])
