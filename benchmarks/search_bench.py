@@ -72,6 +72,7 @@ def _forget(layers: bool = True) -> None:
         ("gpuplan.model.performance", "_inputs"),
         ("gpuplan.model.per_layer", "_same_context"),
         ("gpuplan.model.per_layer", "layer_params"),
+        ("gpuplan.model.per_layer", "_one_key"),
         ("gpuplan.model.pipeline_io", "_logit_time"),
         ("gpuplan.model.data_parallel", "_one_plan_collectives"),
         ("gpuplan.model.flops", "step_flops"),

@@ -101,6 +101,7 @@ def test_batched_shortcuts_equal_every_stage_of_each_plan_alone(
         for row in range(chosen.size):
             per_layer._layer_cache.clear()
             per_layer._same_context.cache_clear()  # (found by identity in front of it)
+            per_layer._one_key.cache_clear()
             alone = _evaluate(case, plans.take(chosen[row : row + 1]))
             for field in FIELDS:
                 expected = float(np.asarray(getattr(alone, field))[0])

@@ -51,10 +51,10 @@ def stage_classes(
     their counts (for the bubble): :func:`pipeline._pipeline_stages` column by column."""
     s = _pipeline_stages(model, pp, v, every=n >= 0, n=n)
     return tuple(
-        replace(s, layers=s.layers.item(c), moe_layers=s.moe_layers.item(c),
-                dense_layers=s.dense_layers.item(c), index=s.index.item(c),
-                first=s.first.item(c), last=s.last.item(c), count=s.count.item(c),
-                kept=None if s.kept is None else (s.kept[0].item(c), s.kept[1].item(c)))
+        Stages(pp=pp, interleave=v, layers=s.layers.item(c), moe_layers=s.moe_layers.item(c),
+               dense_layers=s.dense_layers.item(c), index=s.index.item(c),
+               first=s.first.item(c), last=s.last.item(c), count=s.count.item(c),
+               kept=None if s.kept is None else (s.kept[0].item(c), s.kept[1].item(c)))
         for c in range(s.index.size)
     ), tuple(s.count.ravel().tolist())  # fmt: skip
 

@@ -190,8 +190,30 @@ def per_layer(
     :data:`RECOMPUTE_ORDER`, sequence parallelism, ep), all a layer's cost depends on, so
     the scalar kernel model runs once per distinct row (and context, between calls:
     :func:`_known_layers`) and is broadcast to the plans. One plan's key as a tuple: the
-    costs as Python floats, and the activations as a tuple of three.
+    costs as Python floats, and the activations as a tuple of three, kept per key
+    (:func:`_one_key`).
     """
+    if isinstance(keys, tuple):
+        return _one_key(model, dev, framework, network, seq_len, keys)
+    return _per_layer(model, keys, seq_len, dev, framework, network)
+
+
+@by_identity(records=4, maxsize=8192)
+def _one_key(
+    model: Model, dev: Device, framework: Framework, network: Network, seq_len: int,
+    key: tuple[int, ...],
+) -> tuple[dict[str, Any], dict[str, Any], Any]:  # fmt: skip
+    """:func:`per_layer` of one plan's key, kept by the identity of the records (the plans
+    of a scenario that differ in pipeline shape or ZeRO stage share it; the values are
+    read, never changed, by those who ask)."""
+    return _per_layer(model, key, seq_len, dev, framework, network)
+
+
+def _per_layer(
+    model: Model, keys: IntArray | tuple[int, ...], seq_len: int, dev: Device,
+    framework: Framework, network: Network,
+) -> tuple[dict[str, Any], dict[str, Any], Any]:  # fmt: skip
+    """:func:`per_layer`."""
     where: IntArray | None = None
     if isinstance(keys, tuple):  # one plan's
         keys_in_order = [keys]
