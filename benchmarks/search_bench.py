@@ -77,6 +77,7 @@ def _forget(layers: bool = True) -> None:
         ("gpuplan.model.data_parallel", "_one_plan_collectives"),
         ("gpuplan.model.flops", "step_flops"),
         ("gpuplan.model.rules", "_APPLYING"),
+        ("gpuplan.model.one_plan", "_class_states"),
     ):
         try:
             kept = getattr(importlib.import_module(module), name, None)

@@ -115,8 +115,9 @@ def dp_collectives(
 
 
 @dataclass(frozen=True)
-class _Ranks:
-    """One plan's degrees, as :func:`_dp_collectives` reads them."""
+class Ranks:
+    """One plan's degrees (Python numbers), as :func:`_dp_collectives` and the stage
+    parameters and states of :mod:`gpuplan.model.one_plan` read them."""
 
     tp: int
     dp: int
@@ -134,7 +135,7 @@ def _one_plan_collectives(
     recompute or ZeRO stage, or a Monte Carlo's, share the slowest stage's parameters."""
     crit = {"dense_params": dense_params, "expert_params": expert_params}
     return _dp_collectives(  # type: ignore[return-value]  # (numbers here)
-        _Ranks(tp, dp, cp, ep), crit, network, framework.grad_bytes,  # type: ignore[arg-type]
+        Ranks(tp, dp, cp, ep), crit, network, framework.grad_bytes,  # type: ignore[arg-type]
         framework.moe_parallel_folding, flat=framework.dp_collectives == "flat",
         weight_bytes=framework.weight_bytes,
     )  # fmt: skip

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
+from gpuplan.model.data_parallel import Ranks
 from gpuplan.model.kept import by_identity
 from gpuplan.model.partial_recompute import recompute_layers_of
 from gpuplan.model.per_layer import RECOMPUTE_ORDER
@@ -70,23 +71,20 @@ def one_plan_stages(
     p = plans if isinstance(plans.pp, int) else plans.rows(_ONE)
     kp: int = p.pp  # type: ignore[assignment]  # (numbers here)
     kv: int = p.interleave  # type: ignore[assignment]
-    fold = framework.moe_parallel_folding
     classes, count = stage_classes(model, kp, kv, int(p.recompute_layers))
     overlap = (framework.tp_comm_overlap, framework.ep_comm_overlap, model.mtp_modules)
     times = [_stage_times(s, p, *overlap) for s in classes]
     stage_time = [t.pop("stage") for t in times]
     slowest = stage_time.index(max(stage_time))  # the first slowest, as np.argmax
-    params = [_params(model, framework, s, p, False) for s in classes]
+    params, states = _class_states(model, framework, classes, p.tp, p.dp, p.cp, p.ep, zero)
     values = times[slowest] | {
         "bubble": bubble(stage_time, slowest, kp, kv, False, count),
         "dense_params": params[slowest][0],
         "expert_params": params[slowest][1],
         "layers": classes[slowest].layers,
     }
-    memory = []
-    for s, (dense, expert) in zip(classes, params, strict=True):
-        states = _state_bytes(s, zero, *_shards(p, dense, expert, fold), framework)
-        memory.append((*states, _activation_bytes(model, s, p)))
+    pairs = zip(classes, states, strict=True)
+    memory = [(*state, _activation_bytes(model, s, p)) for s, state in pairs]
     totals = [weights + grads + optimizer + acts for weights, grads, optimizer, acts in memory]
     heaviest = totals.index(max(totals))  # the first most loaded, as np.argmax
     names = ("weights", "grads", "optimizer", "activations")
@@ -95,6 +93,23 @@ def one_plan_stages(
         | dict(zip(names, memory[heaviest], strict=True))
         | {"memory_stage": classes[heaviest].index}
     )
+
+
+@by_identity(records=3, maxsize=4096)
+def _class_states(
+    model: Model, framework: Framework, classes: tuple[Stages, ...], tp: int, dp: int,
+    cp: int, ep: int, zero: int,
+) -> tuple[list[tuple[Any, Any]], list[tuple[Any, Any, Any]]]:  # fmt: skip
+    """Per stage class of ``classes`` (:func:`stage_classes`), the dense and expert
+    parameters on one GPU and the weights, gradients and optimizer states under ZeRO stage
+    ``zero``, through pipeline's own functions; kept per model, framework and classes (by
+    identity) and all the plan fields they read: plans that differ in micro-batch or
+    recompute share them."""
+    ranks, fold = Ranks(tp, dp, cp, ep), framework.moe_parallel_folding
+    params = [_params(model, framework, s, ranks, False) for s in classes]  # type: ignore[arg-type]
+    states = [_state_bytes(s, zero, *_shards(ranks, *pair, fold), framework)  # type: ignore[arg-type]
+              for s, pair in zip(classes, params, strict=True)]  # fmt: skip
+    return params, states
 
 
 def on_numbers(framework: Framework, pp: Any) -> bool:
