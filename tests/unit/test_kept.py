@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gpuplan.model.kept import ByIdentity
+from gpuplan.model.kept import ByIdentity, by_identity
 
 
 class Record:
@@ -22,7 +22,7 @@ def _counted(maxsize: int) -> tuple[ByIdentity[int], list[int]]:
         calls.append(record.value)
         return record.value + (extra if isinstance(extra, int) else len(extra))  # type: ignore[arg-type]
 
-    return ByIdentity(add, records=1, maxsize=maxsize), calls
+    return by_identity(records=1, maxsize=maxsize)(add), calls
 
 
 def test_the_same_record_and_equal_values_are_found_again() -> None:
@@ -39,19 +39,19 @@ def test_at_most_maxsize_calls_are_kept_the_oldest_dropped_first() -> None:
     records = [Record(i) for i in range(5)]
     for r in records:
         kept(r, 0)
-    assert len(kept) == 3 and calls == [0, 1, 2, 3, 4]
+    assert kept.cache_size() == 3 and calls == [0, 1, 2, 3, 4]
     kept(records[4], 0)  # the newest: kept
     kept(records[0], 0)  # the oldest: dropped, computed again
-    assert calls == [0, 1, 2, 3, 4, 0] and len(kept) == 3
+    assert calls == [0, 1, 2, 3, 4, 0] and kept.cache_size() == 3
     kept.cache_clear()
-    assert len(kept) == 0
+    assert kept.cache_size() == 0
 
 
 def test_values_that_cannot_be_hashed_are_computed_every_time() -> None:
     kept, calls = _counted(8)
     a = Record(2)
     assert kept(a, [1, 2]) == 4 and kept(a, [1, 2]) == 4 and calls == [2, 2]
-    assert len(kept) == 0
+    assert kept.cache_size() == 0
 
 
 def test_a_call_that_raises_is_not_kept() -> None:
@@ -61,9 +61,9 @@ def test_a_call_that_raises_is_not_kept() -> None:
         seen.append(record.value)
         raise ValueError("no")
 
-    kept = ByIdentity(fails, records=1, maxsize=4)
+    kept = by_identity(records=1, maxsize=4)(fails)
     a = Record(3)
     for _ in range(2):
         with pytest.raises(ValueError):
             kept(a)
-    assert seen == [3, 3] and len(kept) == 0
+    assert seen == [3, 3] and kept.cache_size() == 0

@@ -15,56 +15,62 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 T = TypeVar("T")
 
 _EVERY: list[ByIdentity[Any]] = []
 """Every cache of this kind (:func:`forget`)."""
 
 
-class ByIdentity(Generic[R]):
-    """``fn`` kept per call: its first ``records`` arguments by identity, the others by value
-    (each hashable), at most ``maxsize`` calls, the oldest dropped first. A call whose other
-    arguments cannot be hashed is not kept."""
+class ByIdentity(Protocol[R_co]):
+    """A function kept by :func:`by_identity`."""
 
-    def __init__(self, fn: Callable[..., R], records: int, maxsize: int) -> None:
-        self._fn, self._records, self._maxsize = fn, records, maxsize
-        self._kept: dict[tuple[Any, ...], tuple[tuple[object, ...], R]] = {}
-        functools.update_wrapper(self, fn)
-        _EVERY.append(self)
+    @property
+    def __wrapped__(self) -> Callable[..., R_co]: ...
 
-    def __call__(self, *args: Any) -> R:
-        records = args[: self._records]
-        key = (*map(id, records), *args[self._records :])
-        try:
-            return self._kept[key][1]
-        except KeyError:
-            pass
-        except TypeError:  # an argument that cannot be hashed: not kept
-            return self._fn(*args)
-        value = self._fn(*args)
-        if len(self._kept) >= self._maxsize:
-            # the oldest entry (insertion order); another thread may have taken it
-            with contextlib.suppress(RuntimeError, StopIteration):
-                self._kept.pop(next(iter(self._kept)), None)
-        self._kept[key] = (records, value)
-        return value
+    def __call__(self, *args: Any) -> R_co: ...
 
     def cache_clear(self) -> None:
         """Forget every kept call."""
-        self._kept.clear()
 
-    def __len__(self) -> int:
-        return len(self._kept)
+    def cache_size(self) -> int:
+        """How many calls are kept."""
 
 
 def by_identity(records: int, maxsize: int) -> Callable[[Callable[..., R]], ByIdentity[R]]:
-    """:class:`ByIdentity` as a decorator."""
+    """A decorator: ``fn`` kept per call, its first ``records`` arguments by identity, the
+    others by value (each hashable), at most ``maxsize`` calls, the oldest dropped first. A
+    call whose other arguments cannot be hashed is not kept. (A closure, not a class with a
+    ``__call__``: a kept call costs about half a microsecond, a third of the class's.)"""
 
     def decorate(fn: Callable[..., R]) -> ByIdentity[R]:
-        return ByIdentity(fn, records, maxsize)
+        kept: dict[tuple[Any, ...], tuple[tuple[object, ...], R]] = {}
+
+        def call(*args: Any) -> R:
+            key = (*map(id, args[:records]), *args[records:])
+            try:
+                return kept[key][1]
+            except KeyError:
+                pass
+            except TypeError:  # an argument that cannot be hashed: not kept
+                return fn(*args)
+            value = fn(*args)
+            if len(kept) >= maxsize:
+                # the oldest entry (insertion order); another thread may have taken it
+                with contextlib.suppress(RuntimeError, StopIteration):
+                    kept.pop(next(iter(kept)), None)
+            kept[key] = (args[:records], value)
+            return value
+
+        functools.update_wrapper(call, fn)
+        call.cache_clear = kept.clear  # type: ignore[attr-defined]
+        call.cache_size = kept.__len__  # type: ignore[attr-defined]
+        wrapped = cast(ByIdentity[R], call)
+        _EVERY.append(wrapped)
+        return wrapped
 
     return decorate
 
