@@ -78,6 +78,7 @@ def _forget(layers: bool = True) -> None:
         ("gpuplan.model.flops", "step_flops"),
         ("gpuplan.model.rules", "_APPLYING"),
         ("gpuplan.model.one_plan", "_class_states"),
+        ("gpuplan.model.stragglers", "_blom"),
     ):
         try:
             kept = getattr(importlib.import_module(module), name, None)

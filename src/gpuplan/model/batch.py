@@ -74,6 +74,8 @@ class PlanBatch:
     every layer)."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.tp, int) and isinstance(self.recompute_layers, int):
+            return  # one plan's numbers (model/one_plan.py plan_batch): given
         if np.shape(self.recompute_layers) != np.shape(self.tp):
             object.__setattr__(self, "recompute_layers", np.full_like(self.tp, ALL_LAYERS))
 
