@@ -190,10 +190,14 @@ def _stage_times(
     or chunk's compute (frameworks.yaml), at most that compute; the rest is exposed.
     """
 
+    dense, moe, kept = p.dense, p.moe, p.kept
+
     def per_stage(field: str) -> FloatArray:
-        value = s.dense_layers * p.dense[field] + s.moe_layers * p.moe[field]
-        return with_kept(value, s.kept, p.kept[0][field], p.kept[1][field], p.dense[field],
-                         p.moe[field])  # fmt: skip
+        value: FloatArray = s.dense_layers * dense[field] + s.moe_layers * moe[field]
+        if s.kept is None:  # no layer keeps its activations: the sum itself (with_kept's)
+            return value
+        return with_kept(value, s.kept, kept[0][field], kept[1][field], dense[field],
+                         moe[field])  # fmt: skip
 
     # Multi-token prediction: one more pass through the output head per module.
     logits = s.last * (1 + mtp_modules) * p.logits
