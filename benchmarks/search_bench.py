@@ -74,6 +74,7 @@ def _forget(layers: bool = True) -> None:
         ("gpuplan.model.per_layer", "layer_params"),
         ("gpuplan.model.per_layer", "_one_key"),
         ("gpuplan.model.pipeline_io", "_logit_time"),
+        ("gpuplan.model.pipeline_io", "_bf16"),
         ("gpuplan.model.data_parallel", "_one_plan_collectives"),
         ("gpuplan.model.flops", "step_flops"),
         ("gpuplan.model.rules", "_APPLYING"),

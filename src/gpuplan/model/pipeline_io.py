@@ -54,8 +54,7 @@ def _logit_time(
 ) -> float:  # fmt: skip
     """:func:`logit_times` of one (tp, cp, micro-batch), kept per model, device and framework
     (by identity) and sequence: the plans of a scenario and of a search share them."""
-    bf16_dev = replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False,
-                       gemm_k_overhead=dev.bf16_gemm_k_overhead)  # fmt: skip
+    bf16_dev = _bf16(dev)
     rows = microbatch * seq_len / cp
     shard, h = model.vocab / tp, model.hidden
     return (  # type: ignore[no-any-return]
@@ -64,6 +63,13 @@ def _logit_time(
         + gemm_time(h, shard, rows, bf16_dev)
         + streaming_time(framework.loss_bytes_per_logit * rows * shard, 9, dev)
     )
+
+
+@by_identity(records=1, maxsize=256)
+def _bf16(dev: Device) -> Device:
+    """``dev`` with its GEMMs in BF16 (the logits stay out of FP8), kept per device."""
+    return replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False,
+                   gemm_k_overhead=dev.bf16_gemm_k_overhead)  # fmt: skip
 
 
 def stage_sends(
