@@ -67,3 +67,28 @@ def test_a_call_that_raises_is_not_kept() -> None:
         with pytest.raises(ValueError):
             kept(a)
     assert seen == [3, 3] and kept.cache_size() == 0
+
+
+def test_the_search_benchmark_forgets_every_kept_cache() -> None:
+    """benchmarks/search_bench.py times one plan "first" with every cache emptied: its
+    ``_forget`` must name each cache of this kind (and canonical's records)."""
+    import importlib.util
+    from pathlib import Path
+
+    from gpuplan.catalog import load_catalog
+    from gpuplan.model import kept
+    from gpuplan.model.performance import estimate
+
+    path = Path(__file__).parents[2] / "benchmarks" / "search_bench.py"
+    spec = importlib.util.spec_from_file_location("search_bench", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    catalog = load_catalog()
+    model, h100 = catalog.model("llama3-405b"), catalog.accelerator("h100-sxm")
+    estimate(catalog, model, h100, bench.FIXED_PLAN, seq_len=8192, global_batch=2048)
+    ours = [cache for cache in kept._EVERY if cache.__module__.startswith("gpuplan.")]
+    assert len(ours) >= 13 and any(cache.cache_size() for cache in ours)
+    bench._forget()
+    assert [cache.__name__ for cache in ours if cache.cache_size()] == []
+    assert not kept._first_seen
