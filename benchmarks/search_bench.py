@@ -67,6 +67,20 @@ def _forget(layers: bool = True) -> None:
         ("gpuplan.model.per_layer", "_plan"),  # the plans of per-layer keys (issue 15)
         ("gpuplan.model.collectives", "p2p_time"),  # kept sends (cached since speed-cli2)
         ("gpuplan.model.one_plan", "stage_classes"),  # one plan's stage classes (issue 15)
+        ("gpuplan.model.kept", "_canonical"),  # caches by identity (one-plan-3)
+        ("gpuplan.model.kept", "_first_seen"),
+        ("gpuplan.model.performance", "_device"),
+        ("gpuplan.model.performance", "_network"),
+        ("gpuplan.model.per_layer", "_same_context"),
+        ("gpuplan.model.per_layer", "layer_params"),
+        ("gpuplan.model.per_layer", "_one_key"),
+        ("gpuplan.model.pipeline_io", "_logit_time"),
+        ("gpuplan.model.pipeline_io", "_bf16"),
+        ("gpuplan.model.data_parallel", "_one_plan_collectives"),
+        ("gpuplan.model.flops", "step_flops"),
+        ("gpuplan.model.rules", "_APPLYING"),
+        ("gpuplan.model.one_plan", "_class_states"),
+        ("gpuplan.model.stragglers", "_blom"),
     ):
         try:
             kept = getattr(importlib.import_module(module), name, None)

@@ -19,6 +19,7 @@ from gpuplan.model.collectives import Collective, collective_times, p2p_times
 from gpuplan.model.one_plan import batch_numbers, columns, on_numbers, plan_batch
 from gpuplan.model.performance import device_of, network_of
 from gpuplan.model.rules import plan_errors
+from gpuplan.model.schedules import bubble
 from gpuplan.model.step import step_from_batch
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
@@ -44,6 +45,27 @@ def test_the_float_helpers_do_what_numpy_does_to_one_element(
     assert xp.clip(a, low, high) == np.clip(a, low, high)
     assert xp.scalars(np.array([a]), b, np.array([[c]])) == (a, b, c)
     assert xp.scalars(np.array([a, b]), c) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    times=st.lists(st.floats(1e-9, 1e3, allow_nan=False), min_size=1, max_size=20),
+    counts=st.lists(st.sampled_from((1.0, 2.0, 3.0, 14.0, 30.0)), min_size=20, max_size=20),
+    slowest=st.integers(0, 19),
+    interleave=st.integers(1, 4),
+)
+def test_one_plans_bubble_on_numbers_equals_numpys(
+    times: list[float], counts: list[float], slowest: int, interleave: int
+) -> None:
+    """The stage times of one plan as a list of numbers (model/one_plan.py): the bubble's
+    sum in numpy's order (xp.row_sum: left to right below 8 classes, numpy's pairwise sum
+    from 8), to the bit."""
+    count, at = counts[: len(times)], slowest % len(times)
+    assert xp.row_sum(list(times)) == np.array([times]).sum(axis=1)[0]
+    alone = bubble(list(times), at, 16, interleave, False, count)
+    together = bubble(np.array([times, times]), np.array([at, 0]), 16, interleave, False,
+                      np.array([count]))  # fmt: skip
+    assert isinstance(alone, float) and alone == together[0]
 
 
 @settings(max_examples=200, deadline=None)
@@ -152,3 +174,57 @@ def test_moe_plans_with_partial_recompute_alone_equal_the_batch(framework_id: st
     _alone_equals_together(model, framework, plans, seq_len=4096, global_batch=1024,
                            dev=device_of(CATALOG, H100, False), network=NETWORKS[1],
                            overhead_bytes=1e9)  # fmt: skip
+
+
+def _forget_everything() -> None:
+    """Empty every cache a plan given in full reads (by identity and by equality)."""
+    from gpuplan.model import kept, per_layer, rules
+
+    kept.forget()
+    per_layer._layer_cache.clear()
+    rules._APPLYING.clear()
+
+
+def test_kept_values_equal_fresh_ones_in_interleaved_contexts() -> None:
+    """The caches keyed by the identity of records (model/kept.py: the estimate's device and
+    network, the stage classes, the step's FLOPs, the logits, a plan's data-parallel
+    collectives, the per-layer context, the rule table) return, for plans of two models,
+    two frameworks, two clusters and both precisions asked in turn, what each plan gives
+    alone with every cache emptied, to the bit."""
+    from gpuplan.model.performance import estimate
+
+    llama, qwen = CATALOG.model("llama3-405b"), CATALOG.model("qwen3-235b-a22b")
+    cases = [
+        (llama, plan, fp8, DEFAULT_FRAMEWORK, cluster, 8192, 2048)
+        for plan in (
+            ParallelPlan(tensor_parallel=8, pipeline_parallel=16, data_parallel=128,
+                         interleave=2, recompute=Recompute.FULL, sequence_parallel=True,
+                         zero=1),
+            ParallelPlan(tensor_parallel=8, pipeline_parallel=8, data_parallel=256,
+                         microbatch=2, recompute=Recompute.SELECTIVE, sequence_parallel=True,
+                         zero=3),
+        )
+        for fp8 in (False, True)
+        for cluster in (None, CATALOG.cluster("meta-roce-24k"))
+    ] + [
+        (qwen, ParallelPlan(tensor_parallel=4, pipeline_parallel=pp, data_parallel=1024 // (4 * pp),
+                            expert_parallel=8, interleave=v, recompute=Recompute.FULL,
+                            recompute_layers=n, sequence_parallel=True, zero=1),
+         False, framework, None, 4096, 1024)
+        for pp, v, n in ((4, 1, None), (8, 2, 3))
+        for framework in ("megatron-moe-2025", "deepspeed-zero3")
+    ]  # fmt: skip
+
+    def run(case: tuple[object, ...]) -> object:
+        model, plan, fp8, framework, cluster, seq_len, batch = case
+        return estimate(CATALOG, model, H100, plan, seq_len=seq_len, global_batch=batch,  # type: ignore[arg-type]
+                        fp8=fp8, framework_id=framework, cluster=cluster)  # type: ignore[arg-type]  # fmt: skip
+
+    fresh = []
+    for case in cases:
+        _forget_everything()
+        fresh.append(run(case))
+    _forget_everything()
+    for _ in range(2):  # every cache kept, contexts in turn, then all found again
+        for case, expected in zip(cases, fresh, strict=True):
+            assert run(case) == expected, case

@@ -25,7 +25,7 @@ from gpuplan.model.data_parallel import (
     dp_collectives,
     optimizer_time,
 )
-from gpuplan.model.flops import forward_flops_per_token, hardware_flops, training_flops
+from gpuplan.model.flops import step_flops
 from gpuplan.model.kernels import Device
 from gpuplan.model.one_plan import (
     batch_numbers,
@@ -75,11 +75,13 @@ class PlanBatch:
     every layer)."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.tp, int) and isinstance(self.recompute_layers, int):
+            return  # one plan's numbers (model/one_plan.py plan_batch): given
         if np.shape(self.recompute_layers) != np.shape(self.tp):
             object.__setattr__(self, "recompute_layers", np.full_like(self.tp, ALL_LAYERS))
 
     def __len__(self) -> int:
-        return int(np.size(self.tp))
+        return 1 if isinstance(self.tp, int) else int(np.size(self.tp))
 
     @classmethod
     def from_plans(cls, plans: list[ParallelPlan]) -> PlanBatch:
@@ -260,7 +262,7 @@ def _overlap_slowdown(
     overlap_compute_slowdown). Compute worth H / (1 + s) gets done during a hidden window
     of H seconds, which costs H s / (1 + s) extra."""
     hidden_s = sum(on_link_s[axis] - exposed_s[axis] for axis in AXES)
-    return np.asarray(hidden_s * dev.overlap_slowdown / (1 + dev.overlap_slowdown), dtype=float)
+    return xp.floats(hidden_s * dev.overlap_slowdown / (1 + dev.overlap_slowdown))  # type: ignore[no-any-return]
 
 
 def _zero_groups(batch: PlanBatch) -> tuple[PlanBatch, IntArray]:
@@ -288,13 +290,12 @@ def _flops(model: Model, batch: PlanBatch, seq_len: int, tokens: float) -> tuple
     """The model FLOPs of a step of ``tokens`` and, per plan, its hardware FLOPs: the model
     FLOPs and the forward recomputed, by the plans' recompute, of the layers that recompute
     (all but under a partial recompute); one forward count serves both."""
-    forward = forward_flops_per_token(model, seq_len)
-    per_mode: Any = [tokens * hardware_flops(forward, mode) for mode in RECOMPUTE_ORDER]
-    per_mode = per_mode if isinstance(batch.recompute, int) else np.asarray(per_mode)
+    model_flops, modes = step_flops(model, seq_len, tokens, RECOMPUTE_ORDER)
+    per_mode: Any = modes if isinstance(batch.recompute, int) else np.asarray(modes)
     share = recomputed_share(model, batch.pp, batch.interleave, batch.recompute_layers)
     chosen = per_mode[batch.recompute]
     flops: FloatArray = xp.where(share == 1, chosen, per_mode[0] + share * (chosen - per_mode[0]))
-    return tokens * training_flops(forward), flops
+    return model_flops, flops
 
 
 def evaluate_memory(

@@ -5,6 +5,7 @@ plan runs the same formulas on Python numbers (:mod:`gpuplan.model.one_plan`).""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -19,6 +20,7 @@ from gpuplan.model.collectives import (
     local_ranks,
     ring_slowdown,
 )
+from gpuplan.model.kept import by_identity
 from gpuplan.model.kernels import Device, streaming_time
 from gpuplan.model.per_layer import RECOMPUTE_ORDER
 from gpuplan.scenario.plan import Recompute
@@ -101,10 +103,41 @@ def dp_collectives(
     batch: Layout, crit: dict[str, np.ndarray], network: Network, framework: Framework
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """:func:`_dp_collectives` in ``framework``: the same for plans that differ only in ZeRO
-    stage, so :func:`gpuplan.model.batch.evaluate` computes them once per such group."""
+    stage, so :func:`gpuplan.model.batch.evaluate` computes them once per such group; of
+    one plan's Python numbers, kept (:func:`_one_plan_collectives`)."""
+    if isinstance(batch.tp, int):
+        return _one_plan_collectives(network, framework, batch.tp, batch.dp, batch.cp, batch.ep,
+                                     crit["dense_params"], crit["expert_params"])  # fmt: skip
     return _dp_collectives(
         batch, crit, network, framework.grad_bytes, framework.moe_parallel_folding,
         flat=framework.dp_collectives == "flat", weight_bytes=framework.weight_bytes,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """One plan's degrees (Python numbers), as :func:`_dp_collectives` and the stage
+    parameters and states of :mod:`gpuplan.model.one_plan` read them."""
+
+    tp: int
+    dp: int
+    cp: int
+    ep: int
+
+
+@by_identity(records=2, maxsize=4096)
+def _one_plan_collectives(
+    network: Network, framework: Framework, tp: int, dp: int, cp: int, ep: int,
+    dense_params: float, expert_params: float,
+) -> tuple[float, float, float]:  # fmt: skip
+    """:func:`dp_collectives` of one plan's Python numbers (all they read), kept per network
+    and framework (by identity): the plans of a scenario that differ in micro-batch,
+    recompute or ZeRO stage, or a Monte Carlo's, share the slowest stage's parameters."""
+    crit = {"dense_params": dense_params, "expert_params": expert_params}
+    return _dp_collectives(  # type: ignore[return-value]  # (numbers here)
+        Ranks(tp, dp, cp, ep), crit, network, framework.grad_bytes,  # type: ignore[arg-type]
+        framework.moe_parallel_folding, flat=framework.dp_collectives == "flat",
+        weight_bytes=framework.weight_bytes,
     )  # fmt: skip
 
 

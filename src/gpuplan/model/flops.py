@@ -36,6 +36,7 @@ from gpuplan.catalog.shapes import (
     mlp_params,
     video_tokens_per_sample,
 )
+from gpuplan.model.kept import by_identity
 from gpuplan.scenario.plan import Recompute
 
 
@@ -135,6 +136,18 @@ def hardware_flops(forward: ForwardFlops, recompute: Recompute) -> float:
         Recompute.FULL: forward.layers,
     }[recompute]
     return training_flops(forward) + extra
+
+
+@by_identity(records=1, maxsize=256)
+def step_flops(
+    model: Model, seq_len: int, tokens: float, modes: tuple[Recompute, ...]
+) -> tuple[float, tuple[float, ...]]:
+    """The model FLOPs of a step of ``tokens`` and its hardware FLOPs under each recompute
+    mode of ``modes`` (every layer recomputing), kept per model (by identity: every plan of
+    a scenario asks), sequence, tokens and modes."""
+    forward = forward_flops_per_token(model, seq_len)
+    per_mode = tuple(tokens * hardware_flops(forward, mode) for mode in modes)
+    return tokens * training_flops(forward), per_mode
 
 
 def text_encoder_flops_per_sample(model: Model) -> float:

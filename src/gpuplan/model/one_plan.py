@@ -12,7 +12,6 @@ collectives, the optimizer and the rest, and :func:`columns` the result back int
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -20,6 +19,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
+from gpuplan.model.data_parallel import Ranks
+from gpuplan.model.kept import by_identity
 from gpuplan.model.partial_recompute import recompute_layers_of
 from gpuplan.model.per_layer import RECOMPUTE_ORDER
 from gpuplan.model.pipeline import (
@@ -42,20 +43,21 @@ _ONE = np.zeros(1, dtype=np.int64)
 """The row of the one plan of a :class:`StageInputs` (its ``rows`` of it: numbers)."""
 
 
-@functools.cache
-def stage_classes(model: Model, pp: int, v: int, n: int) -> tuple[tuple[Stages, ...], np.ndarray]:
+@by_identity(records=1, maxsize=1024)
+def stage_classes(
+    model: Model, pp: int, v: int, n: int
+) -> tuple[tuple[Stages, ...], tuple[float, ...]]:
     """The stage classes of ``pp`` stages with ``v`` chunks each (every stage when the first
     ``n`` >= 0 layers of each chunk recompute), each a :class:`Stages` of Python numbers, and
-    their counts (1 x classes, for the bubble): :func:`pipeline._pipeline_stages` column by
-    column."""
+    their counts (for the bubble): :func:`pipeline._pipeline_stages` column by column."""
     s = _pipeline_stages(model, pp, v, every=n >= 0, n=n)
     return tuple(
-        replace(s, layers=s.layers.item(c), moe_layers=s.moe_layers.item(c),
-                dense_layers=s.dense_layers.item(c), index=s.index.item(c),
-                first=s.first.item(c), last=s.last.item(c), count=s.count.item(c),
-                kept=None if s.kept is None else (s.kept[0].item(c), s.kept[1].item(c)))
+        Stages(pp=pp, interleave=v, layers=s.layers.item(c), moe_layers=s.moe_layers.item(c),
+               dense_layers=s.dense_layers.item(c), index=s.index.item(c),
+               first=s.first.item(c), last=s.last.item(c), count=s.count.item(c),
+               kept=None if s.kept is None else (s.kept[0].item(c), s.kept[1].item(c)))
         for c in range(s.index.size)
-    ), s.count  # fmt: skip
+    ), tuple(s.count.ravel().tolist())  # fmt: skip
 
 
 def one_plan_stages(
@@ -69,23 +71,20 @@ def one_plan_stages(
     p = plans if isinstance(plans.pp, int) else plans.rows(_ONE)
     kp: int = p.pp  # type: ignore[assignment]  # (numbers here)
     kv: int = p.interleave  # type: ignore[assignment]
-    fold = framework.moe_parallel_folding
     classes, count = stage_classes(model, kp, kv, int(p.recompute_layers))
     overlap = (framework.tp_comm_overlap, framework.ep_comm_overlap, model.mtp_modules)
     times = [_stage_times(s, p, *overlap) for s in classes]
     stage_time = [t.pop("stage") for t in times]
     slowest = stage_time.index(max(stage_time))  # the first slowest, as np.argmax
-    params = [_params(model, framework, s, p, False) for s in classes]
+    params, states = _class_states(model, framework, classes, p.tp, p.dp, p.cp, p.ep, zero)
     values = times[slowest] | {
-        "bubble": bubble(np.array([stage_time]), _ONE + slowest, kp, kv, False, count).item(),
+        "bubble": bubble(stage_time, slowest, kp, kv, False, count),
         "dense_params": params[slowest][0],
         "expert_params": params[slowest][1],
         "layers": classes[slowest].layers,
     }
-    memory = []
-    for s, (dense, expert) in zip(classes, params, strict=True):
-        states = _state_bytes(s, zero, *_shards(p, dense, expert, fold), framework)
-        memory.append((*states, _activation_bytes(model, s, p)))
+    pairs = zip(classes, states, strict=True)
+    memory = [(*state, _activation_bytes(model, s, p)) for s, state in pairs]
     totals = [weights + grads + optimizer + acts for weights, grads, optimizer, acts in memory]
     heaviest = totals.index(max(totals))  # the first most loaded, as np.argmax
     names = ("weights", "grads", "optimizer", "activations")
@@ -94,6 +93,23 @@ def one_plan_stages(
         | dict(zip(names, memory[heaviest], strict=True))
         | {"memory_stage": classes[heaviest].index}
     )
+
+
+@by_identity(records=3, maxsize=4096)
+def _class_states(
+    model: Model, framework: Framework, classes: tuple[Stages, ...], tp: int, dp: int,
+    cp: int, ep: int, zero: int,
+) -> tuple[list[tuple[Any, Any]], list[tuple[Any, Any, Any]]]:  # fmt: skip
+    """Per stage class of ``classes`` (:func:`stage_classes`), the dense and expert
+    parameters on one GPU and the weights, gradients and optimizer states under ZeRO stage
+    ``zero``, through pipeline's own functions; kept per model, framework and classes (by
+    identity) and all the plan fields they read: plans that differ in micro-batch or
+    recompute share them."""
+    ranks, fold = Ranks(tp, dp, cp, ep), framework.moe_parallel_folding
+    params = [_params(model, framework, s, ranks, False) for s in classes]  # type: ignore[arg-type]
+    states = [_state_bytes(s, zero, *_shards(ranks, *pair, fold), framework)  # type: ignore[arg-type]
+              for s, pair in zip(classes, params, strict=True)]  # fmt: skip
+    return params, states
 
 
 def on_numbers(framework: Framework, pp: Any) -> bool:
@@ -123,7 +139,10 @@ def batch_numbers(batch: B) -> B:
 
 def numbers(batch: Any, crit: dict[str, Any], m: Any, pp_comm: tuple[Any, Any]) -> tuple[Any, ...]:
     """The 1-element arrays of one plan's batch columns, stage values, micro-batches and
-    sends as Python numbers (``.item()``; numbers stay)."""
+    sends as Python numbers (``.item()``; numbers stay: a batch of numbers, whose stages
+    ran on numbers, :func:`one_plan_stages`, is returned as it is)."""
+    if isinstance(batch.tp, int):
+        return batch, crit, m, pp_comm
     return (
         batch_numbers(batch),
         {name: item(values) for name, values in crit.items()},

@@ -22,8 +22,15 @@ from typing import Any
 import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
+from gpuplan.catalog.shapes import (
+    MlpParams,
+    attention_params_per_layer,
+    mlp_params_per_layer,
+    video_block_params,
+)
 from gpuplan.model.collectives import Network
 from gpuplan.model.distinct import distinct_rows
+from gpuplan.model.kept import by_identity
 from gpuplan.model.kernels import Device
 from gpuplan.model.layer import layer_costs
 from gpuplan.model.memory import activation_bytes_per_layer
@@ -68,12 +75,22 @@ def _known_layers(key: tuple[object, ...]) -> Known:
 def _context(
     model: Model, seq_len: int, dev: Device, framework: Framework, network: Network
 ) -> Known:
-    """:func:`_known_layers` of this context, or empty ones for a context that cannot be
-    hashed (a list or dict field): not kept."""
+    """:func:`_known_layers` of this context (found by the identity of its records first:
+    :func:`_same_context`), or empty ones for a context that cannot be hashed (a list or
+    dict field): not kept."""
     try:
-        return _known_layers((model, seq_len, dev, framework, network))
+        return _same_context(model, dev, framework, network, seq_len)
     except TypeError:
         return {}, {}
+
+
+@by_identity(records=4, maxsize=LAYER_CACHE_CONTEXTS)
+def _same_context(
+    model: Model, dev: Device, framework: Framework, network: Network, seq_len: int
+) -> Known:
+    """:func:`_known_layers` of records that are the same objects as a call before (no
+    record hashed: :mod:`gpuplan.model.kept`); a TypeError where they cannot be hashed."""
+    return _known_layers((model, seq_len, dev, framework, network))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -84,6 +101,15 @@ def _plan(key: tuple[int, ...]) -> ParallelPlan:
     return ParallelPlan(tensor_parallel=kt, context_parallel=kc, microbatch=kb,
                         recompute=RECOMPUTE_ORDER[kr], sequence_parallel=bool(ks),
                         expert_parallel=ke)  # fmt: skip
+
+
+@by_identity(records=1, maxsize=256)
+def layer_params(model: Model) -> tuple[float, MlpParams]:
+    """One layer's attention parameters (with, per layer on average, a video model's
+    cross-attention or MMDiT text stream and modulation) and MLP parameters, kept per
+    model (by identity: every pipeline stage of every plan asks for them)."""
+    attention = attention_params_per_layer(model) + video_block_params(model) / model.layers
+    return attention, mlp_params_per_layer(model)
 
 
 def _options(framework: Framework) -> RoutingOptions:
@@ -164,8 +190,30 @@ def per_layer(
     :data:`RECOMPUTE_ORDER`, sequence parallelism, ep), all a layer's cost depends on, so
     the scalar kernel model runs once per distinct row (and context, between calls:
     :func:`_known_layers`) and is broadcast to the plans. One plan's key as a tuple: the
-    costs as Python floats, and the activations as a tuple of three.
+    costs as Python floats, and the activations as a tuple of three, kept per key
+    (:func:`_one_key`).
     """
+    if isinstance(keys, tuple):
+        return _one_key(model, dev, framework, network, seq_len, keys)
+    return _per_layer(model, keys, seq_len, dev, framework, network)
+
+
+@by_identity(records=4, maxsize=8192)
+def _one_key(
+    model: Model, dev: Device, framework: Framework, network: Network, seq_len: int,
+    key: tuple[int, ...],
+) -> tuple[dict[str, Any], dict[str, Any], Any]:  # fmt: skip
+    """:func:`per_layer` of one plan's key, kept by the identity of the records (the plans
+    of a scenario that differ in pipeline shape or ZeRO stage share it; the values are
+    read, never changed, by those who ask)."""
+    return _per_layer(model, key, seq_len, dev, framework, network)
+
+
+def _per_layer(
+    model: Model, keys: IntArray | tuple[int, ...], seq_len: int, dev: Device,
+    framework: Framework, network: Network,
+) -> tuple[dict[str, Any], dict[str, Any], Any]:  # fmt: skip
+    """:func:`per_layer`."""
     where: IntArray | None = None
     if isinstance(keys, tuple):  # one plan's
         keys_in_order = [keys]

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from gpuplan import units
 from gpuplan.catalog.loader import Catalog
-from gpuplan.catalog.schema import Accelerator, Cluster, Model
+from gpuplan.catalog.schema import (
+    Accelerator,
+    AttentionKernel,
+    Cluster,
+    EfficiencyProfile,
+    Model,
+)
 from gpuplan.model.collectives import Link, Network, Tier
+from gpuplan.model.kept import by_identity, canonical
 from gpuplan.model.kernels import Device, device
 from gpuplan.model.step import Infeasible, StepEstimate, estimate_step
 from gpuplan.scenario.plan import ParallelPlan
@@ -24,8 +31,16 @@ def network_of(
     speed spread (clusters.yaml ``at_scale``)."""
     cluster = cluster or catalog.default_cluster(accelerator.id)
     assert cluster.accelerator == accelerator.id, "resolve refuses a mismatched cluster"
-    profile = catalog.efficiency_profile(accelerator.id)
-    return Network(
+    return _network(cluster, catalog.efficiency_profile(accelerator.id),
+                    catalog.at_scale["rank_speed_cv"].for_accelerator(accelerator.id))  # fmt: skip
+
+
+@by_identity(records=2, maxsize=256)
+def _network(cluster: Cluster, profile: EfficiencyProfile, rank_speed_cv: float) -> Network:
+    """:func:`network_of`, kept per cluster and profile (by identity: :mod:`gpuplan.model.kept`)
+    and spread, the first equal network seen (:func:`canonical`): the same object for every
+    plan of a scenario, which the caches after it key by identity."""
+    return canonical(Network(
         scaleup=Link(
             cluster.scaleup_bytes_per_s * profile.scaleup_bus,
             profile.scaleup_latency_us * 1e-6,
@@ -37,8 +52,8 @@ def network_of(
         domain=cluster.scaleup_domain,
         tiers=tuple(Tier(t.gpus, t.oversubscription) for t in cluster.fabric),
         rail_optimized=cluster.rail_optimized,
-        rank_speed_cv=catalog.at_scale["rank_speed_cv"].for_accelerator(accelerator.id),
-    )
+        rank_speed_cv=rank_speed_cv,
+    ))  # fmt: skip
 
 
 FAST_FORWARD_RECIPES = ("delayed", "current")
@@ -57,7 +72,7 @@ def device_of(
     """The accelerator's kernel rates for a framework (its attention kernel and its
     ``stack_efficiency``) and precision."""
     framework = catalog.framework(framework_id)
-    return device(
+    return _device(
         accelerator,
         catalog.efficiency_profile(accelerator.id),
         fp8,
@@ -65,9 +80,20 @@ def device_of(
         * framework.stack_efficiency,
         framework.attention,
         catalog.system("overlap_compute_slowdown").for_accelerator(accelerator.id),
-        mxfp8=framework.fp8_recipe == "mxfp8",
-        fast_forward=framework.fp8_recipe in FAST_FORWARD_RECIPES,
+        framework.fp8_recipe == "mxfp8",
+        framework.fp8_recipe in FAST_FORWARD_RECIPES,
     )
+
+
+@by_identity(records=2, maxsize=256)
+def _device(
+    accelerator: Accelerator, profile: EfficiencyProfile, fp8: bool, kernel_efficiency: float,
+    attention: AttentionKernel, overlap_slowdown: float, mxfp8: bool, fast_forward: bool,
+) -> Device:  # fmt: skip
+    """:func:`gpuplan.model.kernels.device`, kept per accelerator and profile (by identity)
+    and the numbers it reads, the first equal device seen (:func:`canonical`)."""
+    return canonical(device(accelerator, profile, fp8, kernel_efficiency, attention,
+                            overlap_slowdown, mxfp8=mxfp8, fast_forward=fast_forward))  # fmt: skip
 
 
 def estimate(
@@ -89,11 +115,11 @@ def estimate(
     MFU and HFU are against the dense BF16 peak, also for FP8 runs (a common convention;
     NVIDIA's tables divide FP8 runs by the FP8 peak, which halves the figure).
     """
-    framework = catalog.framework(framework_id)
+    framework = canonical(catalog.framework(framework_id))
     overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
-    return estimate_step(
-        model,
-        accelerator,
+    return estimate_step(  # each record the first equal one seen (kept.canonical): the
+        canonical(model),  # caches after it key them by identity (model/kept.py)
+        canonical(accelerator),
         plan,
         seq_len=seq_len,
         global_batch=global_batch,

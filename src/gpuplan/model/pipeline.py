@@ -16,18 +16,14 @@ from typing import Any
 import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
-from gpuplan.catalog.shapes import (
-    attention_params_per_layer,
-    is_moe_layer,
-    mlp_params_per_layer,
-    video_block_params,
-)
+from gpuplan.catalog.shapes import is_moe_layer
 from gpuplan.model import xp
 from gpuplan.model.distinct import distinct_first as distinct_first  # re-exported
 from gpuplan.model.distinct import distinct_rows as distinct_rows  # re-exported
 from gpuplan.model.distinct import groups_of
 from gpuplan.model.memory import LOGIT_BYTES
 from gpuplan.model.partial_recompute import kept_layers, with_kept
+from gpuplan.model.per_layer import layer_params
 from gpuplan.model.rules import stage_layers
 from gpuplan.model.schedules import bubble, dualpipe, in_flight_loads
 
@@ -194,10 +190,14 @@ def _stage_times(
     or chunk's compute (frameworks.yaml), at most that compute; the rest is exposed.
     """
 
+    dense, moe, kept = p.dense, p.moe, p.kept
+
     def per_stage(field: str) -> FloatArray:
-        value = s.dense_layers * p.dense[field] + s.moe_layers * p.moe[field]
-        return with_kept(value, s.kept, p.kept[0][field], p.kept[1][field], p.dense[field],
-                         p.moe[field])  # fmt: skip
+        value: FloatArray = s.dense_layers * dense[field] + s.moe_layers * moe[field]
+        if s.kept is None:  # no layer keeps its activations: the sum itself (with_kept's)
+            return value
+        return with_kept(value, s.kept, kept[0][field], kept[1][field], dense[field],
+                         moe[field])  # fmt: skip
 
     # Multi-token prediction: one more pass through the output head per module.
     logits = s.last * (1 + mtp_modules) * p.logits
@@ -224,9 +224,7 @@ def _stage_params(
     embedding on the first stage and the output layer on the last (one matrix when tied and
     the pipeline has one stage).
     """
-    # a video model's cross-attention or MMDiT text stream and modulation, per layer on average
-    attention = attention_params_per_layer(model) + video_block_params(model) / model.layers
-    mlp = mlp_params_per_layer(model)
+    attention, mlp = layer_params(model)
     embedding = model.vocab * model.hidden / p.tp
     holds_logits = s.last & ((not model.tied_embeddings) or s.pp > 1)
     projections = s.last * model.mtp_modules * 2 * model.hidden**2  # MTP's 2h -> h

@@ -12,6 +12,7 @@ import numpy as np
 from gpuplan.catalog.schema import Framework, Model
 from gpuplan.model import xp
 from gpuplan.model.collectives import Collective, Network, collective_times, p2p_times
+from gpuplan.model.kept import by_identity
 from gpuplan.model.kernels import BF16_BYTES, Device, gemm_time, streaming_time
 from gpuplan.model.pipeline import distinct_rows
 
@@ -33,10 +34,8 @@ def logit_times(
     (memory-bound, frameworks.yaml: loss_bytes_per_logit), once per distinct (tp, cp, mb)."""
     if not model.vocab:
         return xp.zeros_like(tp)  # type: ignore[no-any-return]
-    bf16_dev = replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False,
-                       gemm_k_overhead=dev.bf16_gemm_k_overhead)  # fmt: skip
     if isinstance(tp, int):  # one plan's Python numbers: a number
-        return _logit_time(model, tp, cp, microbatch, seq_len, dev, bf16_dev, framework)
+        return _logit_time(model, dev, framework, tp, cp, microbatch, seq_len)
     if tp.size == 1:  # one plan: its own row
         unique, where = [[tp.item(), cp.item(), microbatch.item()]], np.zeros(1, dtype=np.int64)
     else:
@@ -44,15 +43,18 @@ def logit_times(
         unique = keys.tolist()
     values = np.empty(len(unique))
     for row, (kt, kc, kb) in enumerate(unique):
-        values[row] = _logit_time(model, kt, kc, kb, seq_len, dev, bf16_dev, framework)
+        values[row] = _logit_time(model, dev, framework, kt, kc, kb, seq_len)
     return np.asarray(values[where])
 
 
+@by_identity(records=3, maxsize=4096)
 def _logit_time(
-    model: Model, tp: int, cp: int, microbatch: int, seq_len: int, dev: Device,
-    bf16_dev: Device, framework: Framework,
+    model: Model, dev: Device, framework: Framework, tp: int, cp: int, microbatch: int,
+    seq_len: int,
 ) -> float:  # fmt: skip
-    """:func:`logit_times` of one (tp, cp, micro-batch)."""
+    """:func:`logit_times` of one (tp, cp, micro-batch), kept per model, device and framework
+    (by identity) and sequence: the plans of a scenario and of a search share them."""
+    bf16_dev = _bf16(dev)
     rows = microbatch * seq_len / cp
     shard, h = model.vocab / tp, model.hidden
     return (  # type: ignore[no-any-return]
@@ -61,6 +63,13 @@ def _logit_time(
         + gemm_time(h, shard, rows, bf16_dev)
         + streaming_time(framework.loss_bytes_per_logit * rows * shard, 9, dev)
     )
+
+
+@by_identity(records=1, maxsize=256)
+def _bf16(dev: Device) -> Device:
+    """``dev`` with its GEMMs in BF16 (the logits stay out of FP8), kept per device."""
+    return replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False,
+                   gemm_k_overhead=dev.bf16_gemm_k_overhead)  # fmt: skip
 
 
 def stage_sends(

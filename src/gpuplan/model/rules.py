@@ -300,11 +300,8 @@ def rule_errors(context: Context, fields: Fields) -> list[str]:
     unless it is ``partial``; one that reads the accelerator is skipped without one). A
     partial plan runs one virtual stage per GPU unless told otherwise."""
     fields = {"interleave": 1, **{k: v for k, v in fields.items() if v is not None}}
-    errors = [
-        rule.message(context, fields)
-        for rule in RULES
-        if rule.applies(context, fields) and rule.broken(context, fields)
-    ]
+    rules = _applying(context, fields)
+    errors = [rule.message(context, fields) for rule in rules if rule.broken(context, fields)]
     # All four degrees given: the layout is the user's, so it must use every GPU (the
     # search's fallback to 75% of them ran 8 x 2 x 3 x 1 = 48 of 64 GPUs as if asked to).
     if all(isinstance(fields.get(k), int) for k in DEGREES):
@@ -315,6 +312,20 @@ def rule_errors(context: Context, fields: Fields) -> list[str]:
                 f"not gpus = {context.gpus}"
             )
     return errors
+
+
+_APPLYING: dict[tuple[object, ...], tuple[Rule, ...]] = {}
+
+
+def _applying(context: Context, fields: Fields) -> tuple[Rule, ...]:
+    """The rules that apply to ``fields`` (none None) in ``context``: kept per field names
+    and whether the context has an accelerator, all that :meth:`Rule.applies` reads."""
+    key = (*fields, context.accelerator is None)
+    if (rules := _APPLYING.get(key)) is None:
+        if len(_APPLYING) >= 256:  # bounded (the field names a plan can give are few)
+            _APPLYING.clear()
+        rules = _APPLYING[key] = tuple(r for r in RULES if r.applies(context, fields))
+    return rules
 
 
 def prune(

@@ -24,19 +24,27 @@ def dualpipe(values: FloatArray, mean: bool) -> FloatArray:
 
 
 def bubble(
-    stage_time: FloatArray, slowest: IntArray, kp: int, kv: int, dual: bool,
-    count: FloatArray | float = 1.0,
-) -> FloatArray:  # fmt: skip
+    stage_time: FloatArray | list[Any], slowest: IntArray | int, kp: int, kv: Any,
+    dual: bool, count: Any = 1.0,
+) -> Any:  # fmt: skip
     """The pipeline bubble: ``(sum(t_i) - max(t_i)) / v`` for (interleaved) 1F1B
     (Narayanan et al. 2021 sec. 2.2, generalised to uneven stages). DualPipe's bubble is
     ``(p/2 - 1)(F&B + B - 3W)`` against 1F1B's ``(p - 1)(F + B)`` (DeepSeek-V3 report
     Table 2); with F&B = F + B, a weight-gradient half W = B/2 and B = 2F this is
     ``(p/2 - 1) (2/3) t`` for a stage time ``t = F + B``. A column of ``stage_time`` that
-    stands for a class of identical stages counts ``count`` (:class:`Stages`) times."""
-    flat = np.arange(stage_time.shape[0]) * stage_time.shape[1] + slowest  # (plan, stage)
-    idle = (stage_time * count).sum(axis=1) - stage_time.take(flat)
+    stands for a class of identical stages counts ``count`` (:class:`Stages`) times. One
+    plan's stage times may be a list of numbers (``slowest`` an index, ``count`` a sequence):
+    the bubble is then a number, its sum in numpy's order (:func:`gpuplan.model.xp.row_sum`)."""
+    if isinstance(stage_time, list):  # one plan's numbers (model/one_plan.py)
+        weighted = [t * c for t, c in zip(stage_time, count, strict=True)]
+        idle = xp.row_sum(weighted) - stage_time[slowest]
+    else:
+        flat = np.arange(stage_time.shape[0]) * stage_time.shape[1] + slowest  # (plan, stage)
+        idle = xp.row_sum(stage_time * count) - stage_time.take(flat)
     if dual:
-        return np.asarray(idle * max(0.0, kp / 2 - 1) / (kp - 1) * 2 / 3)
+        return xp.floats(idle * max(0.0, kp / 2 - 1) / (kp - 1) * 2 / 3)
+    if isinstance(idle, float):
+        return idle / kv
     return np.asarray(idle / np.reshape(kv, -1))  # kv: a number, or a column per plan
 
 

@@ -19,7 +19,7 @@ parts, each reported on its own.
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -32,6 +32,7 @@ from gpuplan.catalog.schema import (
 )
 from gpuplan.model.batch import BatchResult, PlanBatch, evaluate
 from gpuplan.model.collectives import Network
+from gpuplan.model.kept import by_identity
 from gpuplan.model.kernels import (
     Device,
 )
@@ -140,24 +141,21 @@ def estimate_step(
         errors.append(partial)
     if errors:
         return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
-    inputs = (model, accelerator, plan, seq_len, global_batch, dev, network, framework,
-              overhead_bytes)  # fmt: skip
-    try:
-        result = _one_plan(*inputs)
-    except TypeError:  # inputs that cannot be hashed (a list or dict field): not kept
-        result = _one_plan.__wrapped__(*inputs)
+    result = _one_plan(model, accelerator, dev, network, framework, plan, seq_len,
+                       global_batch, overhead_bytes)  # fmt: skip
     return step_from_batch(result, 0, plan, peak_flops_per_s, accelerator)
 
 
-@functools.lru_cache(maxsize=1024)
+@by_identity(records=5, maxsize=1024)
 def _one_plan(
-    model: Model, accelerator: Accelerator, plan: ParallelPlan, seq_len: int,
-    global_batch: int, dev: Device, network: Network, framework: Framework,
-    overhead_bytes: float,
+    model: Model, accelerator: Accelerator, dev: Device, network: Network, framework: Framework,
+    plan: ParallelPlan, seq_len: int, global_batch: int, overhead_bytes: float,
 ) -> BatchResult:  # fmt: skip
     """:func:`gpuplan.model.batch.evaluate` of one plan, kept: it is pure in its inputs, and
-    a Monte Carlo or a sweep over prices and sites evaluates the same plan again. The batch
-    holds Python numbers where the stages run on them (:mod:`gpuplan.model.one_plan`)."""
+    a Monte Carlo or a sweep over prices and sites evaluates the same plan again; its
+    records by identity (:mod:`gpuplan.model.kept`: none hashed; ``estimate`` passes the
+    first equal record it saw of each). The batch holds Python numbers where the stages run
+    on them (:mod:`gpuplan.model.one_plan`)."""
     one = (
         plan_batch(PlanBatch, plan) if on_numbers(framework, plan.pipeline_parallel)
         else PlanBatch.from_plans([plan])
@@ -177,8 +175,10 @@ def step_from_batch(
     """Plan ``index`` of a batch result as a StepEstimate, or Infeasible when it does not
     fit; a result of one plan's numbers (``evaluate(as_numbers=True)``) is read as it is."""
 
-    def at(values: Any) -> float:
+    def row(values: Any) -> float:
         return float(values[index] if getattr(values, "ndim", 0) else values)
+
+    at: Callable[[Any], float] = float if isinstance(result.compute_s, float) else row  # numbers
 
     memory = MemoryEstimate(
         weights_bytes=at(result.weights_bytes),

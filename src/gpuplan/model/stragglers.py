@@ -21,6 +21,7 @@ the exact value for every N (1.43 at 8, 3.96 at 16,384), 0 for one GPU and incre
 
 from __future__ import annotations
 
+import functools
 from statistics import NormalDist
 from typing import Any, Protocol
 
@@ -60,8 +61,10 @@ def expected_max_normal(ranks: float | np.ndarray) -> Any:
     return np.asarray(np.asarray(quantiles)[where].reshape(n.shape))
 
 
+@functools.lru_cache(maxsize=4096)
 def _blom(count: float) -> float:
-    """Blom's expected largest of ``count`` standard normals (``count`` >= 1)."""
+    """Blom's expected largest of ``count`` standard normals (``count`` >= 1); kept per
+    count (the plans of a scenario run on few GPU counts)."""
     # stdlib NormalDist: scipy's import costs ~0.5 s per command
     return _STANDARD.inv_cdf((count - BLOM_ALPHA) / (count - 2 * BLOM_ALPHA + 1))
 

@@ -84,6 +84,15 @@ def clip(a: Any, low: Any, high: Any) -> Any:
     return np.clip(a, low, high)
 
 
+def row_sum(values: Any) -> Any:
+    """``values.sum(axis=1)`` of a plans x stages array; of one plan's list of numbers,
+    their sum in numpy's order: left to right below 8 terms (where numpy's pairwise sum is
+    a plain loop), by numpy itself from 8."""
+    if isinstance(values, list):
+        return sum(values) if len(values) < 8 else float(np.sum(values))
+    return values.sum(axis=1)
+
+
 def any_(condition: Any) -> bool:
     """Whether any element of ``condition`` (a Python bool or a boolean array) is true."""
     return condition if isinstance(condition, bool) else bool(condition.any())
