@@ -146,6 +146,9 @@ def budget_refused(data: dict[str, Any], catalog: Catalog) -> str:
         ({"training": {"precision": "fp8"}}, "training.precision: a budget question would"),
         # was 'unknown accelerator' naming no field
         ({"hardware": "NOPE"}, "hardware = 'NOPE': unknown accelerator 'NOPE'"),
+        # was a TypeError (dict(-1)) and a 500 through /api/plan (hypothesis, 2026-12-06)
+        ({"training": -1}, "training = -1: allowed: a mapping"),
+        ({"training": [1]}, "training = [1]: allowed: a mapping"),
         # was 'buys less than one day of 8 x h100-sxm'
         ({"gpus": 10**10}, "gpus = 10000000000: with a budget: one count from 1 to 10,000,000"),
     ],

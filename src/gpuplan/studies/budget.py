@@ -126,6 +126,8 @@ def parse_budget(data: Mapping[str, Any]) -> tuple[Budget, dict[str, Any]]:
         value = "" if error["type"] in ("missing", "extra_forbidden") else f" = {error['input']!r}"
         raise ScenarioError(f"{where}{value}", error["msg"].removeprefix("Value error, ")) from None
     rest = {k: v for k, v in data.items() if k != "budget"}
+    if not isinstance(rest.get("training") or {}, Mapping):
+        raise ScenarioError(f"training = {shorten(repr(rest['training']))}", "allowed: a mapping")
     training = dict(rest.get("training") or {})
     for key in FREE:
         if key in rest or key in training:
