@@ -23,7 +23,9 @@ def test_groups_partition_the_held_out_rows(catalog: Catalog) -> None:
     # (gemm_fp8_fast_accum_vs_fp8): 6.3% since. MegaScale's Megatron-LM baseline is the
     # closest, predicted fast (Jiang et al. 2024), and went over the bar (10.02%) when the
     # Narayanan audit's refit (0.906 -> 0.909) and the learned position tables and tied
-    # embeddings of Megatron-LM's GPT made its rows, fast already, faster.
+    # embeddings of Megatron-LM's GPT made its rows, fast already, faster; back under it
+    # (4.23%) since its rows carry the dropout masks Megatron-LM 285068c8 trains with
+    # (--attention-dropout and --hidden-dropout default 0.1; measurements.yaml).
     assert all(g.unanswered == 0 for g in groups)
-    assert sources_over_bar(groups) == ["megascale2024"]
+    assert sources_over_bar(groups) == []
     assert len(breakdown_dict(groups)["held_out_breakdown"]) == len(groups)

@@ -124,16 +124,24 @@ def test_per_sequence_cost_is_the_papers_and_a_per_step_cost_is_missing(
     assert small.measured_step_s - 64 * published_slope == pytest.approx(2.24, abs=0.01)
     assert small.predicted_step_s is not None and large.predicted_step_s is not None
     slope = (large.predicted_step_s - small.predicted_step_s) / 128
-    assert slope == pytest.approx(published_slope, rel=0.01)
-    # The model's per-step part, by hand at line rate: the interleaved bubble 7/6 x ~0.19 s =
-    # 0.22 s, the fp32 gradient all-reduce over DP 4 (2 x 3/4 x 2.72e9 parameters x 4 B =
-    # 16.3 GB through one 25 GB/s NIC: 0.65 s; not overlapped at 285068c8) and Adam (38 B x
-    # 2.72e9 through ~2 TB/s: 0.05 s): 0.92 s, a little more below line rate. The paper's
-    # 2.24 s leaves about 1.2 s per step that neither the paper nor the code at 285068c8
-    # attributes (measurements.yaml, notes of megascale2024-175b-megatron-256gpu).
+    # Without dropout the model's slope was the paper's within 1% (0.1955 s). With the masks
+    # Megatron-LM 285068c8 trains with (--attention-dropout and --hidden-dropout 0.1;
+    # measurements.yaml) each sequence streams 5 more bytes per unfused score element
+    # forward, 15 backward, and the kept scores and masks no longer fit without selective
+    # recompute, which runs the attention core's forward again: per sequence and stage
+    # 16 heads x 2048^2 x 12 layers x (5 + 15 + 9 + 4) B = 26.6 GB, ~13 ms at 2.04 TB/s, the
+    # recomputed score GEMMs aside. The model's slope is now above the paper's, by < 5%.
+    assert published_slope < slope < 1.05 * published_slope
+    # The model's per-step part, by hand at line rate: the interleaved bubble 7/6 x 2
+    # sequences (micro-batch 2, searched) x ~0.205 s = 0.48 s, the fp32 gradient all-reduce
+    # over DP 4 (2 x 3/4 x 2.72e9 parameters x 4 B = 16.3 GB through one 25 GB/s NIC: 0.65 s;
+    # not overlapped at 285068c8) and Adam (38 B x 2.72e9 through ~2 TB/s: 0.05 s): 1.18 s, a
+    # little more below line rate. The paper's 2.24 s leaves about 1 s per step that neither
+    # the paper nor the code at 285068c8 attributes (measurements.yaml, notes of
+    # megascale2024-175b-megatron-256gpu).
     intercept = small.predicted_step_s - 64 * slope
-    assert 0.9 <= intercept <= 1.25
-    assert 1.0 <= small.measured_step_s - 64 * published_slope - intercept <= 1.4
+    assert 1.1 <= intercept <= 1.4
+    assert 0.8 <= small.measured_step_s - 64 * published_slope - intercept <= 1.2
 
 
 def test_every_row_is_answered_on_a_searched_plan_that_fits(
@@ -207,8 +215,13 @@ def test_the_530b_layout_is_slower_here_than_on_selene_by_more_than_the_model_ca
     # 39.15 s; Figure 9 here gives 49.2% MFU, 43.1 s by the paper's FLOP count, 10% slower.
     # The shapes differ only in 160 against 128 heads (the same FLOPs) and a vocabulary of
     # 64,000 against 51,200 on the last stage (V / 12lh = 0.25% of the FLOPs): the model can
-    # give the two no more than ~1% apart on networks of the same 200 Gb/s per GPU, so the
-    # gap is between the clusters and stacks, which the paper does not state.
+    # give the two no more than ~3% apart on networks of the same 200 Gb/s per GPU, so the
+    # gap is between the clusters and stacks, which the paper does not state. (Both train
+    # with dropout, and the unfused attention streams scores and masks per head: 160 heads
+    # of 128 stream 25% more score elements than 128 of 160, 20 against 16 x 2048^2 per
+    # layer and micro-batch per GPU x 45 B (forward 9, backward 27, recompute 9) = 0.76 GB
+    # more, ~0.37 ms of a ~45 ms layer (0.8%), and run their score GEMMs on other shapes:
+    # 2.3% apart. They were within 1% while the MegaScale rows left their masks out.)
     here = rows["megascale2024-530b-megatron-2240gpu"]
     assert here.measured_step_s == pytest.approx(43.1, abs=0.05)
     selene = v.load_measurements()["korthikanti2022-530b-selective-2240gpu"]
@@ -219,4 +232,4 @@ def test_the_530b_layout_is_slower_here_than_on_selene_by_more_than_the_model_ca
     other = v.predict_row(selene.model_copy(update={"plan": plan}), catalog)
     assert other is not None and other.predicted_step_s is not None
     assert here.predicted_step_s is not None
-    assert here.predicted_step_s == pytest.approx(other.predicted_step_s, rel=0.01)
+    assert 1.0 < here.predicted_step_s / other.predicted_step_s < 1.03

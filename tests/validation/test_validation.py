@@ -140,13 +140,20 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     # those rows (already fast) 0.1-1.8 points faster: MegaScale 9.58% -> 9.81%, NeMo 2.09%
     # -> 2.35%, the pool 5.38% / 11.45% -> 5.53% / 11.60%. Both audits together: the pool
     # 5.21% / 11.4%, MegaScale 10.02% (over its 10% bar: every change of this session made its
-    # rows, fast already, faster).
+    # rows, fast already, faster). The same rule for dropout (measurements.yaml header: the
+    # run's hidden and attention dropout, read from its code; written before the effect was
+    # computed): MegaScale (Megatron-LM 285068c8 defaults 0.1 / 0.1) and NeMo GPT-3 5B/20B
+    # (launcher 24.07 yamls 0.1 / 0.1) with the masks, MPT and Nemotron without (0.0): the
+    # MegaScale rows 2.0-5.9 points slower (the 175B plans now need selective recompute),
+    # MegaScale 10.02% -> 4.23%, NeMo 2.60% -> 2.45%; the pool 5.21% / 11.4% -> 4.48% / 10.3%:
+    # the issue-13 median bar met again.
     held_out = [r for r in rows if r.source_group != "korthikanti2022"]
     summary = v.summarize(held_out, infeasible_error=1.0)
     assert summary.rows == 105
-    assert summary.median_abs <= 0.053
+    assert summary.median_abs <= 0.046
+    assert summary.p90_abs <= 0.105
+    assert summary.median_abs <= 0.05  # the issue-13 median bar, met
     assert summary.p90_abs <= 0.12  # the issue-13 p90 bar, met
-    assert summary.median_abs > 0.05  # the issue-13 median bar, missed
     groups = ("narayanan2021", "nemo2407", "mosaicml", "megascale2024", "megatronbridge")
     by_source = {g: v.summarize([r for r in held_out if r.source_group == g]) for g in groups}
     titan = v.summarize([r for r in held_out if r.source_group.startswith("torchtitan")])
@@ -154,7 +161,7 @@ def test_held_out_sources_stay_at_the_issue_bars(rows: list[v.ValidationRow]) ->
     assert by_source["narayanan2021"].median_abs < 0.04
     assert by_source["nemo2407"].median_abs < 0.03
     assert by_source["mosaicml"].median_abs < 0.056
-    assert by_source["megascale2024"].median_abs < 0.101  # the 10% bar, missed by 0.02 points
+    assert by_source["megascale2024"].median_abs < 0.043  # the 10% bar, met
     assert by_source["megatronbridge"].rows == 21
     assert by_source["megatronbridge"].median_abs < 0.063
 
@@ -181,12 +188,11 @@ def test_targets_report_misses(
     # fp16 gradients, unfused gradient accumulation, fp16 optimizer, the gather of pipeline
     # sends; the constant refitted to 0.909): 5.38%. The MPT, MegaScale and NeMo GPT-3 rows'
     # learned position tables and tied embeddings (no RoPE pass, one embedding table;
-    # measurements.yaml): 5.21%, and MegaScale's median over the per-source bar.
-    assert not held.passed
-    assert held.failures == (
-        "median 5.21% > 5.00%",
-        "source megascale2024 median 10.02% > 10.00%",
-    )
+    # measurements.yaml): 5.21%, and MegaScale's median over the per-source bar. The dropout
+    # masks of the MegaScale and NeMo GPT-3 rows, as their code sets them (measurements.yaml):
+    # 4.48%, MegaScale 4.23%; every bar met.
+    assert held.passed
+    assert held.failures == ()
     # A bar below what the model reaches is reported as a miss, in words; so is a source
     # whose median misses the per-source bar, each source named.
     strict = held.target.model_copy(update={"median_abs_max": 0.01, "source_median_abs_max": 0.001})

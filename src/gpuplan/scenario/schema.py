@@ -85,6 +85,9 @@ class InlineModel(_Strict):
     norm: Norm = Norm.LAYERNORM
     tied_embeddings: bool = False
     position: Position = Position.ROPE
+    dropout: bool = False
+    """Trained with hidden and attention dropout (GPT-3-era models): the dropout masks add
+    activation memory and traffic."""
     video: Video | None = None
     """kind video-dit: the reference clip, VAE compression, patch, text conditioning
     (cross-attention or joint, MMDiT blocks) as in the catalog's video block."""
@@ -147,6 +150,7 @@ class InlineModel(_Strict):
             norm=self.norm,
             tied_embeddings=self.tied_embeddings,
             position=self.position,
+            dropout=self.dropout,
             video=self.video,
             moe=moe,
             source="written inline in the scenario",

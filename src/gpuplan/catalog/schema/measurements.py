@@ -27,6 +27,9 @@ class InlineShape(Strict):
     tied_embeddings: bool | None = None
     """The output layer reuses the input embedding table (one vocab x hidden table of
     parameters); None: not read, the inline model's default (untied)."""
+    dropout: bool | None = None
+    """The source's code trains with hidden and attention dropout (both > 0: the dropout masks
+    of ``Model.dropout``); None: not read, the inline model's default (no dropout)."""
 
     def stated(self) -> dict[str, object]:
         """The optional fields the row states, as inline-model keys."""
@@ -35,6 +38,8 @@ class InlineShape(Strict):
             out["position"] = self.position.value
         if self.tied_embeddings is not None:
             out["tied_embeddings"] = self.tied_embeddings
+        if self.dropout is not None:
+            out["dropout"] = self.dropout
         return out
 
 
