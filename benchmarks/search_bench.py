@@ -81,6 +81,7 @@ def _forget(layers: bool = True) -> None:
         ("gpuplan.model.rules", "_APPLYING"),
         ("gpuplan.model.one_plan", "_class_states"),
         ("gpuplan.model.stragglers", "_blom"),
+        ("gpuplan.model.plan_check", "_context"),  # one plan's rule verdicts (one-plan-4)
     ):
         try:
             kept = getattr(importlib.import_module(module), name, None)

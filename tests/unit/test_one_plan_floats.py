@@ -18,7 +18,7 @@ from gpuplan.model.batch import _SCALAR_FIELDS, PlanBatch, evaluate
 from gpuplan.model.collectives import Collective, collective_times, p2p_times
 from gpuplan.model.one_plan import batch_numbers, columns, on_numbers, plan_batch
 from gpuplan.model.performance import device_of, network_of
-from gpuplan.model.rules import plan_errors
+from gpuplan.model.plan_check import plan_errors
 from gpuplan.model.schedules import bubble
 from gpuplan.model.step import step_from_batch
 from gpuplan.scenario.plan import ParallelPlan, Recompute

@@ -39,7 +39,8 @@ from gpuplan.model.kernels import (
 from gpuplan.model.memory import MemoryEstimate
 from gpuplan.model.one_plan import on_numbers, plan_batch
 from gpuplan.model.partial_recompute import recompute_layers_error
-from gpuplan.model.rules import edge_chunks, plan_errors
+from gpuplan.model.plan_check import plan_errors
+from gpuplan.model.rules import edge_chunks
 from gpuplan.scenario.plan import ParallelPlan
 
 
