@@ -4,6 +4,7 @@ same to the bit, not merely close."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -20,7 +21,7 @@ from gpuplan.model.one_plan import batch_numbers, columns, on_numbers, plan_batc
 from gpuplan.model.performance import device_of, network_of
 from gpuplan.model.plan_check import plan_errors
 from gpuplan.model.schedules import bubble
-from gpuplan.model.step import step_from_batch
+from gpuplan.model.step import StepEstimate, step_from_batch
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 
@@ -126,6 +127,9 @@ def _alone_equals_together(
         assert _exact(columns(direct, _SCALAR_FIELDS)) == _exact(alone)
         step = step_from_batch(direct, 0, plan, 1e15, H100)  # read from numbers
         assert step == step_from_batch(together, row, plan, 1e15, H100)
+        _as_if_initialised(step.memory)
+        if isinstance(step, StepEstimate):
+            _as_if_initialised(step)
         for name, value in alone.__dict__.items():
             expected = getattr(together, name)
             if isinstance(value, dict):
@@ -135,6 +139,14 @@ def _alone_equals_together(
                 assert value.shape == (1,) and value[0] == expected[row], (name, plan)
             else:
                 assert value == expected, name
+
+
+def _as_if_initialised(made: object) -> None:
+    """A dataclass that step.built made without its ``__init__`` has exactly its fields, and
+    equals the one its ``__init__`` makes of them."""
+    names = [f.name for f in dataclasses.fields(made)]  # type: ignore[arg-type]
+    assert list(made.__dict__) == names
+    assert made == type(made)(**{name: getattr(made, name) for name in names})
 
 
 def test_a_plan_alone_equals_the_same_plan_in_a_batch_to_the_bit() -> None:
