@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from gpuplan.catalog import load_catalog
 from gpuplan.catalog.schema import Framework, Model
 from gpuplan.model import xp
-from gpuplan.model.batch import _SCALAR_FIELDS, PlanBatch, evaluate
+from gpuplan.model.batch import _SCALAR_FIELDS, PlanBatch, _stage_inputs, evaluate
 from gpuplan.model.collectives import Collective, collective_times, p2p_times
 from gpuplan.model.one_plan import batch_numbers, columns, on_numbers, plan_batch
 from gpuplan.model.performance import device_of, network_of
@@ -120,11 +120,18 @@ def _alone_equals_together(
             numbers = plan_batch(PlanBatch, plan)
             assert numbers == batch_numbers(PlanBatch.from_plans([plan]))
             assert all(type(v) in (int, bool) for v in numbers.__dict__.values())
+            _as_if_initialised(numbers)
+            _as_if_initialised(_stage_inputs(
+                model, numbers, context["seq_len"], context["dev"], framework,  # type: ignore[arg-type]
+                context["network"], microbatches=1, tokens=1.0, pp_exposed=0.0,  # type: ignore[arg-type]
+            ))  # fmt: skip
         else:
             numbers = PlanBatch.from_plans([plan])
         direct = evaluate(model, H100, numbers, framework=framework, as_numbers=True,
                           **context)  # type: ignore[arg-type]  # fmt: skip
         assert _exact(columns(direct, _SCALAR_FIELDS)) == _exact(alone)
+        if on_numbers(framework, plan.pipeline_parallel):
+            _as_if_initialised(direct)
         step = step_from_batch(direct, 0, plan, 1e15, H100)  # read from numbers
         assert step == step_from_batch(together, row, plan, 1e15, H100)
         _as_if_initialised(step.memory)

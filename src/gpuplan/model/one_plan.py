@@ -12,7 +12,6 @@ collectives, the optimizer and the rest, and :func:`columns` the result back int
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -38,6 +37,7 @@ from gpuplan.scenario.plan import ParallelPlan
 
 R = TypeVar("R")
 B = TypeVar("B")
+T = TypeVar("T")
 
 _ONE = np.zeros(1, dtype=np.int64)
 """The row of the one plan of a :class:`StageInputs` (its ``rows`` of it: numbers)."""
@@ -118,10 +118,22 @@ def on_numbers(framework: Framework, pp: Any) -> bool:
     return framework.pipeline_schedule != "dualpipe" or item(pp) <= 1
 
 
-def plan_batch(cls: Callable[..., B], plan: ParallelPlan) -> B:
+def built(cls: type[T], **fields: Any) -> T:
+    """``cls(**fields)`` for a frozen dataclass whose ``__post_init__`` (if any) changes
+    nothing of these, given every field by name, in order, without its ``__init__`` (which
+    sets each field through ``object.__setattr__``: 2 us of a plan's ~100 for a
+    StepEstimate; issue 15). ``test_one_plan_floats`` checks that each class built so has
+    exactly its fields and equals the one its ``__init__`` builds."""
+    made = object.__new__(cls)
+    made.__dict__.update(fields)
+    return made
+
+
+def plan_batch(cls: type[B], plan: ParallelPlan) -> B:
     """``plan`` as a batch (``cls``: :class:`gpuplan.model.batch.PlanBatch`) of one plan's
     Python numbers: the columns of ``PlanBatch.from_plans([plan])``, each ``.item()``."""
-    return cls(
+    return built(
+        cls,
         tp=plan.tensor_parallel, pp=plan.pipeline_parallel, dp=plan.data_parallel,
         cp=plan.context_parallel, ep=plan.expert_parallel, microbatch=plan.microbatch,
         interleave=plan.interleave, recompute=RECOMPUTE_ORDER.index(plan.recompute),

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from gpuplan import units
 from gpuplan.catalog.schema import (
@@ -37,23 +37,11 @@ from gpuplan.model.kernels import (
     Device,
 )
 from gpuplan.model.memory import MemoryEstimate
-from gpuplan.model.one_plan import on_numbers, plan_batch
+from gpuplan.model.one_plan import built, on_numbers, plan_batch
 from gpuplan.model.partial_recompute import recompute_layers_error
 from gpuplan.model.plan_check import plan_errors
 from gpuplan.model.rules import edge_chunks
 from gpuplan.scenario.plan import ParallelPlan
-
-T = TypeVar("T")
-
-
-def built(cls: type[T], **fields: Any) -> T:
-    """``cls(**fields)`` for a frozen dataclass with no ``__post_init__``, given every field
-    by name, without its ``__init__`` (which sets each field through ``object.__setattr__``:
-    2 us of a plan's ~100 for a StepEstimate; issue 15). ``test_one_plan_floats`` checks
-    that each class built so has these fields and equals the one its ``__init__`` builds."""
-    made = object.__new__(cls)
-    made.__dict__.update(fields)
-    return made
 
 
 class InfeasibleKind(StrEnum):
