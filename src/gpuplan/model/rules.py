@@ -342,10 +342,10 @@ def applying(context: Context, fields: Fields) -> tuple[tuple[Rule, ...], tuple[
         if len(_APPLYING) >= 256:  # bounded (the field names a plan can give are few)
             _APPLYING.clear()
         rules = tuple(r for r in RULES if r.applies(context, fields))
-        names = dict.fromkeys(r.fields + r.reads for r in rules)
-        groups = tuple((n, operator.itemgetter(*n),
-                        tuple(r for r in rules if r.fields + r.reads == n))
-                       for n in names)  # fmt: skip
+        by_names: dict[tuple[str, ...], list[Rule]] = {}
+        for rule in rules:
+            by_names.setdefault(rule.fields + rule.reads, []).append(rule)
+        groups = tuple((n, operator.itemgetter(*n), tuple(g)) for n, g in by_names.items())
         kept = _APPLYING[key] = (rules, groups)
     return kept
 
