@@ -23,6 +23,7 @@ from gpuplan.model.kept import by_identity
 from gpuplan.model.partial_recompute import recompute_layers_of
 from gpuplan.model.per_layer import RECOMPUTE_ORDER
 from gpuplan.model.pipeline import (
+    HEAVIEST,
     StageInputs,
     Stages,
     _activation_bytes,
@@ -77,22 +78,17 @@ def one_plan_stages(
     stage_time = [t.pop("stage") for t in times]
     slowest = stage_time.index(max(stage_time))  # the first slowest, as np.argmax
     params, states = _class_states(model, framework, classes, p.tp, p.dp, p.cp, p.ep, zero)
-    values = times[slowest] | {
-        "bubble": bubble(stage_time, slowest, kp, kv, False, count),
-        "dense_params": params[slowest][0],
-        "expert_params": params[slowest][1],
-        "layers": classes[slowest].layers,
-    }
+    values = times[slowest]  # (a dict of its own: added to, not copied)
+    values["bubble"] = bubble(stage_time, slowest, kp, kv, False, count)
+    values["dense_params"], values["expert_params"] = params[slowest]
+    values["layers"] = classes[slowest].layers
     pairs = zip(classes, states, strict=True)
     memory = [(*state, _activation_bytes(model, s, p)) for s, state in pairs]
     totals = [weights + grads + optimizer + acts for weights, grads, optimizer, acts in memory]
     heaviest = totals.index(max(totals))  # the first most loaded, as np.argmax
-    names = ("weights", "grads", "optimizer", "activations")
-    return (
-        values
-        | dict(zip(names, memory[heaviest], strict=True))
-        | {"memory_stage": classes[heaviest].index}
-    )
+    values.update(zip(HEAVIEST, memory[heaviest], strict=True))
+    values["memory_stage"] = classes[heaviest].index
+    return values
 
 
 @by_identity(records=3, maxsize=4096)
