@@ -247,3 +247,29 @@ def test_kept_values_equal_fresh_ones_in_interleaved_contexts() -> None:
     for _ in range(2):  # every cache kept, contexts in turn, then all found again
         for case, expected in zip(cases, fresh, strict=True):
             assert run(case) == expected, case
+
+
+def test_stage_classes_are_the_pipelines_columns_as_numbers() -> None:
+    """one_plan.stage_classes reads pipeline._pipeline_stages column by column (every stage
+    under a partial recompute, whose kept layers come along): each class holds the
+    ``.item()`` of its column, of its type, and is built (one_plan.built) as its
+    ``__init__`` builds it."""
+    from gpuplan.model.one_plan import stage_classes
+    from gpuplan.model.pipeline import _pipeline_stages
+
+    cases = (("llama3-405b", 16, 2, -1), ("llama3-405b", 8, 1, -1),
+             ("qwen3-235b-a22b", 4, 2, 3), ("qwen3-235b-a22b", 6, 1, 0))  # fmt: skip
+    for model_id, pp, v, n in cases:
+        model = CATALOG.model(model_id)
+        classes, count = stage_classes(model, pp, v, n)
+        s = _pipeline_stages(model, pp, v, every=n >= 0, n=n)
+        assert len(classes) == s.index.size == len(count) and (n < 0 or len(classes) == pp)
+        for c, stage in enumerate(classes):
+            _as_if_initialised(stage)
+            for name in ("layers", "moe_layers", "dense_layers", "index", "first", "last",
+                         "count"):  # fmt: skip
+                value, expected = getattr(stage, name), getattr(s, name).item(c)
+                assert value == expected and type(value) is type(expected), name
+            assert stage.kept == (None if s.kept is None else
+                                  (s.kept[0].item(c), s.kept[1].item(c)))  # fmt: skip
+            assert count[c] == s.count.item(c)

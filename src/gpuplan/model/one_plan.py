@@ -50,15 +50,19 @@ def stage_classes(
 ) -> tuple[tuple[Stages, ...], tuple[float, ...]]:
     """The stage classes of ``pp`` stages with ``v`` chunks each (every stage when the first
     ``n`` >= 0 layers of each chunk recompute), each a :class:`Stages` of Python numbers, and
-    their counts (for the bubble): :func:`pipeline._pipeline_stages` column by column."""
+    their counts (for the bubble): :func:`pipeline._pipeline_stages` column by column (each
+    a list: ``.tolist()`` gives the numbers ``.item()`` does)."""
     s = _pipeline_stages(model, pp, v, every=n >= 0, n=n)
+    columns = [a.ravel().tolist() for a in (s.layers, s.moe_layers, s.dense_layers, s.index,
+                                            s.first, s.last, s.count)]  # fmt: skip
+    kept = ([None] * s.index.size if s.kept is None
+            else zip(*(k.ravel().tolist() for k in s.kept), strict=True))  # fmt: skip
     return tuple(
-        Stages(pp=pp, interleave=v, layers=s.layers.item(c), moe_layers=s.moe_layers.item(c),
-               dense_layers=s.dense_layers.item(c), index=s.index.item(c),
-               first=s.first.item(c), last=s.last.item(c), count=s.count.item(c),
-               kept=None if s.kept is None else (s.kept[0].item(c), s.kept[1].item(c)))
-        for c in range(s.index.size)
-    ), tuple(s.count.ravel().tolist())  # fmt: skip
+        built(Stages, pp=pp, interleave=v, layers=layers, moe_layers=moe, dense_layers=dense,
+              index=index, first=first, last=last, count=count, kept=held)
+        for layers, moe, dense, index, first, last, count, held in zip(*columns, kept,
+                                                                       strict=True)
+    ), tuple(columns[-1])  # fmt: skip
 
 
 def one_plan_stages(
