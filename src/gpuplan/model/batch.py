@@ -372,8 +372,7 @@ def evaluate(
     exposed_s, on_link_s = _axis_times(crit, m, pp_comm, dp_comm)
     tokens_per_step = global_batch * seq_len
     model_flops, hardware_flops = _flops(model, batch, seq_len, tokens_per_step)
-    result = built(
-        BatchResult,
+    result = built(BatchResult,
         weights_bytes=crit["weights"],
         grads_bytes=crit["grads"],
         optimizer_bytes=crit["optimizer"],
