@@ -81,6 +81,8 @@ def _forget(layers: bool = True) -> None:
         ("gpuplan.model.rules", "_APPLYING"),
         ("gpuplan.model.one_plan", "_class_states"),
         ("gpuplan.model.stragglers", "_blom"),
+        ("gpuplan.model.plan_check", "_context"),  # one plan's rule verdicts (one-plan-4)
+        ("gpuplan.model.performance", "_inputs"),
     ):
         try:
             kept = getattr(importlib.import_module(module), name, None)

@@ -18,7 +18,8 @@ from gpuplan.model.kernels import Device, device, gemm_time, tile_efficiency
 from gpuplan.model.layer import layer_cost
 from gpuplan.model.memory import MemoryEstimate, activation_bytes_per_layer
 from gpuplan.model.performance import estimate
-from gpuplan.model.rules import plan_errors, stage_layers
+from gpuplan.model.plan_check import plan_errors
+from gpuplan.model.rules import stage_layers
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 

@@ -4,6 +4,7 @@ same to the bit, not merely close."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -14,13 +15,13 @@ from hypothesis import strategies as st
 from gpuplan.catalog import load_catalog
 from gpuplan.catalog.schema import Framework, Model
 from gpuplan.model import xp
-from gpuplan.model.batch import _SCALAR_FIELDS, PlanBatch, evaluate
+from gpuplan.model.batch import _SCALAR_FIELDS, PlanBatch, _stage_inputs, evaluate
 from gpuplan.model.collectives import Collective, collective_times, p2p_times
 from gpuplan.model.one_plan import batch_numbers, columns, on_numbers, plan_batch
 from gpuplan.model.performance import device_of, network_of
-from gpuplan.model.rules import plan_errors
+from gpuplan.model.plan_check import plan_errors
 from gpuplan.model.schedules import bubble
-from gpuplan.model.step import step_from_batch
+from gpuplan.model.step import StepEstimate, step_from_batch
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 
@@ -119,13 +120,23 @@ def _alone_equals_together(
             numbers = plan_batch(PlanBatch, plan)
             assert numbers == batch_numbers(PlanBatch.from_plans([plan]))
             assert all(type(v) in (int, bool) for v in numbers.__dict__.values())
+            _as_if_initialised(numbers)
+            _as_if_initialised(_stage_inputs(
+                model, numbers, context["seq_len"], context["dev"], framework,  # type: ignore[arg-type]
+                context["network"], microbatches=1, tokens=1.0, pp_exposed=0.0,  # type: ignore[arg-type]
+            ))  # fmt: skip
         else:
             numbers = PlanBatch.from_plans([plan])
         direct = evaluate(model, H100, numbers, framework=framework, as_numbers=True,
                           **context)  # type: ignore[arg-type]  # fmt: skip
         assert _exact(columns(direct, _SCALAR_FIELDS)) == _exact(alone)
+        if on_numbers(framework, plan.pipeline_parallel):
+            _as_if_initialised(direct)
         step = step_from_batch(direct, 0, plan, 1e15, H100)  # read from numbers
         assert step == step_from_batch(together, row, plan, 1e15, H100)
+        _as_if_initialised(step.memory)
+        if isinstance(step, StepEstimate):
+            _as_if_initialised(step)
         for name, value in alone.__dict__.items():
             expected = getattr(together, name)
             if isinstance(value, dict):
@@ -135,6 +146,14 @@ def _alone_equals_together(
                 assert value.shape == (1,) and value[0] == expected[row], (name, plan)
             else:
                 assert value == expected, name
+
+
+def _as_if_initialised(made: object) -> None:
+    """A dataclass that step.built made without its ``__init__`` has exactly its fields, and
+    equals the one its ``__init__`` makes of them."""
+    names = [f.name for f in dataclasses.fields(made)]  # type: ignore[arg-type]
+    assert list(made.__dict__) == names
+    assert made == type(made)(**{name: getattr(made, name) for name in names})
 
 
 def test_a_plan_alone_equals_the_same_plan_in_a_batch_to_the_bit() -> None:
@@ -228,3 +247,29 @@ def test_kept_values_equal_fresh_ones_in_interleaved_contexts() -> None:
     for _ in range(2):  # every cache kept, contexts in turn, then all found again
         for case, expected in zip(cases, fresh, strict=True):
             assert run(case) == expected, case
+
+
+def test_stage_classes_are_the_pipelines_columns_as_numbers() -> None:
+    """one_plan.stage_classes reads pipeline._pipeline_stages column by column (every stage
+    under a partial recompute, whose kept layers come along): each class holds the
+    ``.item()`` of its column, of its type, and is built (one_plan.built) as its
+    ``__init__`` builds it."""
+    from gpuplan.model.one_plan import stage_classes
+    from gpuplan.model.pipeline import _pipeline_stages
+
+    cases = (("llama3-405b", 16, 2, -1), ("llama3-405b", 8, 1, -1),
+             ("qwen3-235b-a22b", 4, 2, 3), ("qwen3-235b-a22b", 6, 1, 0))  # fmt: skip
+    for model_id, pp, v, n in cases:
+        model = CATALOG.model(model_id)
+        classes, count = stage_classes(model, pp, v, n)
+        s = _pipeline_stages(model, pp, v, every=n >= 0, n=n)
+        assert len(classes) == s.index.size == len(count) and (n < 0 or len(classes) == pp)
+        for c, stage in enumerate(classes):
+            _as_if_initialised(stage)
+            for name in ("layers", "moe_layers", "dense_layers", "index", "first", "last",
+                         "count"):  # fmt: skip
+                value, expected = getattr(stage, name), getattr(s, name).item(c)
+                assert value == expected and type(value) is type(expected), name
+            assert stage.kept == (None if s.kept is None else
+                                  (s.kept[0].item(c), s.kept[1].item(c)))  # fmt: skip
+            assert count[c] == s.count.item(c)

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpuplan.catalog import load_catalog
-from gpuplan.model.rules import RULES, Context, plan_errors, prune, rule_errors
+from gpuplan.model.plan_check import plan_errors
+from gpuplan.model.rules import RULES, Context, prune, rule_errors
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 from gpuplan.search.plans import SEARCH_ONLY_REASONS, SearchOptions, search
 
@@ -218,3 +219,74 @@ def test_search_evaluates_a_fixed_plan_iff_it_is_valid(
         assert reason in RULE and reason not in SEARCH_ONLY_REASONS
         assert RULE[reason].message(_context(model_id, plan.gpus, global_batch, allow),
                                     _as_fields(plan)) == errors[0]  # fmt: skip
+
+
+def _fresh_plan_errors(plan: ParallelPlan, context: Context) -> list[str]:
+    """What a plan's check gave before its verdicts were kept (model/plan_check.py): every
+    rule judged on a new context, then a layout above the GPUs."""
+    fields = {k: v for k, v in plan.as_dict().items()
+              if isinstance(v, int) and k != "recompute_layers"}  # fmt: skip
+    errors = rule_errors(context, fields)
+    if plan.gpus > context.gpus:
+        tp, pp, dp, cp = (plan.tensor_parallel, plan.pipeline_parallel, plan.data_parallel,
+                          plan.context_parallel)  # fmt: skip
+        errors.append(
+            f"tp x pp x dp x cp = {tp} x {pp} x {dp} x {cp} = {plan.gpus}, "
+            f"not gpus = {context.gpus}"
+        )
+    return errors
+
+
+def test_kept_verdicts_give_every_plan_the_messages_of_a_fresh_check() -> None:
+    """plan_errors keeps, per scenario, each group of rules' verdict per the values of the
+    fields it reads (model/plan_check.py). Over 1,000 plans asked in turn (valid and not,
+    dense and MoE, experts folded over TP or not, with and without the accelerator, the
+    same plans again), each gets exactly the messages a fresh check gives: a verdict that
+    read a field outside its key (the folded EP rule reads TP) would come back stale."""
+    import random
+
+    from gpuplan.model import kept
+
+    kept.forget()
+    draw = random.Random(15)
+    contexts = [
+        Context(LLAMA, 1024, 512, 8192, H100),
+        Context(MIXTRAL, 1024, 512, 8192, H100, experts_fold_tp=True),
+        Context(MIXTRAL, 256, 96, 4096, None, dualpipe=True, edge_chunks=2),
+        Context(MIXTRAL, 512, 512, 8192, H100, allow_tp_beyond_domain=True),
+    ]
+    broken = 0
+    for _ in range(1000):
+        context = draw.choice(contexts)
+        plan = ParallelPlan(
+            tensor_parallel=draw.choice((1, 2, 3, 4, 8, 16)),
+            pipeline_parallel=draw.choice((1, 2, 4, 8)),
+            data_parallel=draw.choice((1, 2, 3, 4, 8, 16, 32)),
+            context_parallel=draw.choice((1, 2, 3)),
+            expert_parallel=draw.choice((1, 2, 4, 8, 16)),
+            microbatch=draw.choice((1, 2, 3)),
+            interleave=draw.choice((1, 2, 5)),
+            recompute=draw.choice(list(Recompute)),
+            sequence_parallel=draw.choice((False, True)),
+            zero=draw.choice((0, 1, 3)),
+        )
+        got = plan_errors(
+            plan, context.model, context.gpus, context.global_batch, context.seq_len,
+            accelerator=context.accelerator,
+            allow_tp_beyond_domain=context.allow_tp_beyond_domain,
+            experts_fold_tp=context.experts_fold_tp, dualpipe=context.dualpipe,
+            edge_chunks=context.edge_chunks,
+        )  # fmt: skip
+        assert got == _fresh_plan_errors(plan, context), plan
+        broken += bool(got)
+    assert 100 < broken < 1000  # both kinds were asked
+    # TP alone decides the folded EP rule here: ep 8 divides tp x dp x cp = 8 x 1 x 1, not
+    # 1 x 1 x 1, and breaks no other rule (the verdict of the first must not answer the
+    # second)
+    folded = contexts[1]
+    for tp in (8, 1, 8):
+        plan = ParallelPlan(tensor_parallel=tp, expert_parallel=8)
+        errors = plan_errors(plan, MIXTRAL, 1024, 512, 8192, accelerator=H100,
+                             allow_tp_beyond_domain=True, experts_fold_tp=True)  # fmt: skip
+        assert any("must divide tp x dp x cp = 1" in e for e in errors) == (tp == 1)
+    assert folded.passed == {}  # (the contexts the test built keep nothing)

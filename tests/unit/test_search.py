@@ -12,7 +12,8 @@ from gpuplan.catalog import Catalog
 from gpuplan.errors import ScenarioError
 from gpuplan.model.batch import PlanBatch, evaluate
 from gpuplan.model.performance import device_of, estimate, network_of
-from gpuplan.model.rules import RULES, plan_errors
+from gpuplan.model.plan_check import plan_errors
+from gpuplan.model.rules import RULES
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
 from gpuplan.planning.run import plan as plan_scenario
 from gpuplan.scenario.parse import parse_scenario

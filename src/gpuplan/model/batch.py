@@ -1,12 +1,11 @@
 """Memory and step time of many parallel plans at once, with numpy.
 
-This is the one implementation of plan assembly: :func:`gpuplan.model.step.estimate_step`
-calls it with a batch of one plan, and the search with thousands. Per-layer costs depend
-on few plan fields (TP, CP, micro-batch, recompute, sequence parallelism, EP), so they are
-computed once per distinct combination with the scalar kernel model and broadcast. The
-per-stage sums (time, bubble, parameters, memory) are array arithmetic over plans x stages
-by pipeline shape (:mod:`gpuplan.model.pipeline`); the data-parallel and ZeRO
-communication and the optimizer that follow are array arithmetic over plans.
+The one implementation of plan assembly: :func:`gpuplan.model.step.estimate_step` calls
+it with one plan, the search with thousands. Per-layer costs (TP, CP, micro-batch,
+recompute, sequence parallelism, EP) are computed once per distinct combination with the
+scalar kernel model and broadcast; the per-stage sums (time, bubble, parameters, memory)
+by pipeline shape (:mod:`gpuplan.model.pipeline`), the data-parallel and ZeRO
+communication and the optimizer are array arithmetic over plans.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from gpuplan.model.flops import step_flops
 from gpuplan.model.kernels import Device
 from gpuplan.model.one_plan import (
     batch_numbers,
+    built,
     columns,
     item,
     numbers,
@@ -71,8 +71,7 @@ class PlanBatch:
     sequence_parallel: np.ndarray
     zero: IntArray
     recompute_layers: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    """With a full recompute, the layers of each chunk that recompute (-1, the default:
-    every layer)."""
+    """With a full recompute, the layers of each chunk that recompute (-1: every layer)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.tp, int) and isinstance(self.recompute_layers, int):
@@ -207,7 +206,8 @@ def _stage_inputs(
         else:
             plain_dense, plain_moe, acts = {}, {}, layer_activations(model, keys, *context)
         kept = (plain_dense, plain_moe, acts[0], acts[1])
-    return StageInputs(
+    return built(
+        StageInputs,
         tp=batch.tp,
         pp=batch.pp,
         dp=batch.dp,
@@ -372,7 +372,7 @@ def evaluate(
     exposed_s, on_link_s = _axis_times(crit, m, pp_comm, dp_comm)
     tokens_per_step = global_batch * seq_len
     model_flops, hardware_flops = _flops(model, batch, seq_len, tokens_per_step)
-    result = BatchResult(
+    result = built(BatchResult,
         weights_bytes=crit["weights"],
         grads_bytes=crit["grads"],
         optimizer_bytes=crit["optimizer"],

@@ -50,7 +50,12 @@ def by_identity(records: int, maxsize: int) -> Callable[[Callable[..., R]], ById
         kept: dict[tuple[Any, ...], tuple[tuple[object, ...], R]] = {}
 
         def call(*args: Any) -> R:
-            key = (*map(id, args[:records]), *args[records:])
+            if records == 1:  # (the common cases spelled out: half the time of map's)
+                key = (id(args[0]), *args[1:])
+            elif records == 2:
+                key = (id(args[0]), id(args[1]), *args[2:])
+            else:
+                key = (*map(id, args[:records]), *args[records:])
             try:
                 return kept[key][1]
             except KeyError:

@@ -12,7 +12,6 @@ collectives, the optimizer and the rest, and :func:`columns` the result back int
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -24,6 +23,7 @@ from gpuplan.model.kept import by_identity
 from gpuplan.model.partial_recompute import recompute_layers_of
 from gpuplan.model.per_layer import RECOMPUTE_ORDER
 from gpuplan.model.pipeline import (
+    HEAVIEST,
     StageInputs,
     Stages,
     _activation_bytes,
@@ -38,6 +38,7 @@ from gpuplan.scenario.plan import ParallelPlan
 
 R = TypeVar("R")
 B = TypeVar("B")
+T = TypeVar("T")
 
 _ONE = np.zeros(1, dtype=np.int64)
 """The row of the one plan of a :class:`StageInputs` (its ``rows`` of it: numbers)."""
@@ -49,15 +50,19 @@ def stage_classes(
 ) -> tuple[tuple[Stages, ...], tuple[float, ...]]:
     """The stage classes of ``pp`` stages with ``v`` chunks each (every stage when the first
     ``n`` >= 0 layers of each chunk recompute), each a :class:`Stages` of Python numbers, and
-    their counts (for the bubble): :func:`pipeline._pipeline_stages` column by column."""
+    their counts (for the bubble): :func:`pipeline._pipeline_stages` column by column (each
+    a list: ``.tolist()`` gives the numbers ``.item()`` does)."""
     s = _pipeline_stages(model, pp, v, every=n >= 0, n=n)
+    columns = [a.ravel().tolist() for a in (s.layers, s.moe_layers, s.dense_layers, s.index,
+                                            s.first, s.last, s.count)]  # fmt: skip
+    kept = ([None] * s.index.size if s.kept is None
+            else zip(*(k.ravel().tolist() for k in s.kept), strict=True))  # fmt: skip
     return tuple(
-        Stages(pp=pp, interleave=v, layers=s.layers.item(c), moe_layers=s.moe_layers.item(c),
-               dense_layers=s.dense_layers.item(c), index=s.index.item(c),
-               first=s.first.item(c), last=s.last.item(c), count=s.count.item(c),
-               kept=None if s.kept is None else (s.kept[0].item(c), s.kept[1].item(c)))
-        for c in range(s.index.size)
-    ), tuple(s.count.ravel().tolist())  # fmt: skip
+        built(Stages, pp=pp, interleave=v, layers=layers, moe_layers=moe, dense_layers=dense,
+              index=index, first=first, last=last, count=count, kept=held)
+        for layers, moe, dense, index, first, last, count, held in zip(*columns, kept,
+                                                                       strict=True)
+    ), tuple(columns[-1])  # fmt: skip
 
 
 def one_plan_stages(
@@ -77,22 +82,17 @@ def one_plan_stages(
     stage_time = [t.pop("stage") for t in times]
     slowest = stage_time.index(max(stage_time))  # the first slowest, as np.argmax
     params, states = _class_states(model, framework, classes, p.tp, p.dp, p.cp, p.ep, zero)
-    values = times[slowest] | {
-        "bubble": bubble(stage_time, slowest, kp, kv, False, count),
-        "dense_params": params[slowest][0],
-        "expert_params": params[slowest][1],
-        "layers": classes[slowest].layers,
-    }
+    values = times[slowest]  # (a dict of its own: added to, not copied)
+    values["bubble"] = bubble(stage_time, slowest, kp, kv, False, count)
+    values["dense_params"], values["expert_params"] = params[slowest]
+    values["layers"] = classes[slowest].layers
     pairs = zip(classes, states, strict=True)
     memory = [(*state, _activation_bytes(model, s, p)) for s, state in pairs]
     totals = [weights + grads + optimizer + acts for weights, grads, optimizer, acts in memory]
     heaviest = totals.index(max(totals))  # the first most loaded, as np.argmax
-    names = ("weights", "grads", "optimizer", "activations")
-    return (
-        values
-        | dict(zip(names, memory[heaviest], strict=True))
-        | {"memory_stage": classes[heaviest].index}
-    )
+    values.update(zip(HEAVIEST, memory[heaviest], strict=True))
+    values["memory_stage"] = classes[heaviest].index
+    return values
 
 
 @by_identity(records=3, maxsize=4096)
@@ -118,10 +118,22 @@ def on_numbers(framework: Framework, pp: Any) -> bool:
     return framework.pipeline_schedule != "dualpipe" or item(pp) <= 1
 
 
-def plan_batch(cls: Callable[..., B], plan: ParallelPlan) -> B:
+def built(cls: type[T], **fields: Any) -> T:
+    """``cls(**fields)`` for a frozen dataclass whose ``__post_init__`` (if any) changes
+    nothing of these, given every field by name, in order, without its ``__init__`` (which
+    sets each field through ``object.__setattr__``: 2 us of a plan's ~100 for a
+    StepEstimate; issue 15). ``test_one_plan_floats`` checks that each class built so has
+    exactly its fields and equals the one its ``__init__`` builds."""
+    made = object.__new__(cls)
+    made.__dict__.update(fields)
+    return made
+
+
+def plan_batch(cls: type[B], plan: ParallelPlan) -> B:
     """``plan`` as a batch (``cls``: :class:`gpuplan.model.batch.PlanBatch`) of one plan's
     Python numbers: the columns of ``PlanBatch.from_plans([plan])``, each ``.item()``."""
-    return cls(
+    return built(
+        cls,
         tp=plan.tensor_parallel, pp=plan.pipeline_parallel, dp=plan.data_parallel,
         cp=plan.context_parallel, ep=plan.expert_parallel, microbatch=plan.microbatch,
         interleave=plan.interleave, recompute=RECOMPUTE_ORDER.index(plan.recompute),

@@ -13,7 +13,9 @@ from gpuplan.catalog.schema import (
     AttentionKernel,
     Cluster,
     EfficiencyProfile,
+    Framework,
     Model,
+    SystemParameter,
 )
 from gpuplan.model.collectives import Link, Network, Tier
 from gpuplan.model.kept import by_identity, canonical
@@ -71,15 +73,24 @@ def device_of(
 ) -> Device:
     """The accelerator's kernel rates for a framework (its attention kernel and its
     ``stack_efficiency``) and precision."""
-    framework = catalog.framework(framework_id)
+    return _device_of(accelerator, catalog.framework(framework_id),
+                      catalog.efficiency_profile(accelerator.id), fp8,
+                      catalog.system("training_kernel_efficiency"),
+                      catalog.system("overlap_compute_slowdown"))  # fmt: skip
+
+
+def _device_of(
+    accelerator: Accelerator, framework: Framework, profile: EfficiencyProfile, fp8: bool,
+    kernel_efficiency: SystemParameter, overlap_slowdown: SystemParameter,
+) -> Device:  # fmt: skip
+    """:func:`device_of` of the catalog records it reads."""
     return _device(
         accelerator,
-        catalog.efficiency_profile(accelerator.id),
+        profile,
         fp8,
-        catalog.system("training_kernel_efficiency").for_accelerator(accelerator.id)
-        * framework.stack_efficiency,
+        kernel_efficiency.for_accelerator(accelerator.id) * framework.stack_efficiency,
         framework.attention,
-        catalog.system("overlap_compute_slowdown").for_accelerator(accelerator.id),
+        overlap_slowdown.for_accelerator(accelerator.id),
         framework.fp8_recipe == "mxfp8",
         framework.fp8_recipe in FAST_FORWARD_RECIPES,
     )
@@ -115,18 +126,47 @@ def estimate(
     MFU and HFU are against the dense BF16 peak, also for FP8 runs (a common convention;
     NVIDIA's tables divide FP8 runs by the FP8 peak, which halves the figure).
     """
-    framework = canonical(catalog.framework(framework_id))
-    overhead = catalog.system("framework_memory_overhead_gib").for_accelerator(accelerator.id)
+    chip = accelerator.id
+    cluster = cluster or catalog.default_cluster(chip)
+    assert cluster.accelerator == chip, "resolve refuses a mismatched cluster"
+    framework, dev, network, overhead = _inputs(  # the records read on every call
+        accelerator, catalog.framework(framework_id), catalog.efficiency_profile(chip),
+        cluster, catalog.system("training_kernel_efficiency"),
+        catalog.system("overlap_compute_slowdown"),
+        catalog.system("framework_memory_overhead_gib"), catalog.at_scale["rank_speed_cv"],
+        fp8, FAST_FORWARD_RECIPES,
+    )  # fmt: skip
     return estimate_step(  # each record the first equal one seen (kept.canonical): the
         canonical(model),  # caches after it key them by identity (model/kept.py)
         canonical(accelerator),
         plan,
         seq_len=seq_len,
         global_batch=global_batch,
-        dev=device_of(catalog, accelerator, fp8, framework_id),
-        network=network_of(catalog, accelerator, cluster),
+        dev=dev,
+        network=network,
         framework=framework,
         peak_flops_per_s=accelerator.peak_bf16_flops_per_s,
-        overhead_bytes=overhead * units.GiB,
+        overhead_bytes=overhead,
         allow_tp_beyond_domain=allow_tp_beyond_domain,
+    )
+
+
+@by_identity(records=8, maxsize=256)
+def _inputs(
+    accelerator: Accelerator, framework: Framework, profile: EfficiencyProfile,
+    cluster: Cluster, kernel_efficiency: SystemParameter, overlap_slowdown: SystemParameter,
+    overhead_gib: SystemParameter, rank_speed_cv: SystemParameter, fp8: bool,
+    fast_forward_recipes: tuple[str, ...],
+) -> tuple[Framework, Device, Network, float]:  # fmt: skip
+    """What :func:`estimate` passes on from the catalog records it read (``fp8`` and
+    :data:`FAST_FORWARD_RECIPES` as they are now: a patched list is a new key): the first
+    equal framework seen, the device (:func:`device_of`), the network (:func:`network_of`)
+    and the memory overhead in bytes; kept per records, by identity, so a plan pays for the
+    look-ups alone."""
+    chip = accelerator.id
+    return (
+        canonical(framework),
+        _device_of(accelerator, framework, profile, fp8, kernel_efficiency, overlap_slowdown),
+        _network(cluster, profile, rank_speed_cv.for_accelerator(chip)),
+        overhead_gib.for_accelerator(chip) * units.GiB,
     )

@@ -18,13 +18,12 @@ import functools
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from gpuplan.catalog.schema import Accelerator, AcceleratorKind, Framework, Model
-from gpuplan.scenario.plan import ParallelPlan
 
 
 def edge_chunks(framework: Framework) -> int:
@@ -70,6 +69,9 @@ class Context:
     edge_chunks: int = 0
     """Pipeline chunks that may hold no layer: 2 where the first holds only the embedding
     and the last only the output and loss (frameworks.yaml: pipeline_edge_chunks)."""
+    passed: dict[tuple[object, ...], bool] = field(default_factory=dict, compare=False, repr=False)
+    """Per group of rules on the same fields and those fields' values, whether one plan
+    breaks none (:func:`plan_errors`; neither compared nor hashed)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,9 @@ class Rule:
     """Checked on whichever of its fields are given (else skipped unless all are)."""
     needs_accelerator: bool = False
     """Reads the accelerator's scale-up domain (skipped when the context has none)."""
+    reads: tuple[str, ...] = ()
+    """Fields it also reads when given, though it applies without them (its verdict kept
+    per the values of ``fields`` and these: :mod:`gpuplan.model.plan_check`)."""
 
     def applies(self, context: Context, fields: Fields) -> bool:
         if self.needs_accelerator and context.accelerator is None:
@@ -235,6 +240,7 @@ RULES: tuple[Rule, ...] = (
             if c.experts_fold_tp
             else f"parallelism.ep = {f['ep']} must divide dp x cp = {f['dp'] * f['cp']}"
         ),
+        reads=("tp",),  # folded over TP (_folded_tp)
     ),
     Rule(
         "pp x interleave exceeds the layers",
@@ -300,12 +306,19 @@ def rule_errors(context: Context, fields: Fields) -> list[str]:
     unless it is ``partial``; one that reads the accelerator is skipped without one). A
     partial plan runs one virtual stage per GPU unless told otherwise."""
     fields = {"interleave": 1, **{k: v for k, v in fields.items() if v is not None}}
-    rules = _applying(context, fields)
+    rules, _ = applying(context, fields)
+    return messages(context, fields, rules)
+
+
+def messages(context: Context, fields: Fields, rules: Sequence[Rule]) -> list[str]:
+    """The messages of the ``rules`` that ``fields`` break, and of a layout given in full
+    that uses fewer than the GPUs."""
     errors = [rule.message(context, fields) for rule in rules if rule.broken(context, fields)]
     # All four degrees given: the layout is the user's, so it must use every GPU (the
     # search's fallback to 75% of them ran 8 x 2 x 3 x 1 = 48 of 64 GPUs as if asked to).
-    if all(isinstance(fields.get(k), int) for k in DEGREES):
-        tp, pp, dp, cp = (int(fields[k]) for k in DEGREES)
+    tp, pp, dp, cp = map(fields.get, DEGREES)
+    if isinstance(tp, int) and isinstance(pp, int) and isinstance(dp, int) and isinstance(cp, int):
+        tp, pp, dp, cp = int(tp), int(pp), int(dp), int(cp)  # (booleans as numbers)
         if tp * pp * dp * cp < context.gpus:
             errors.append(
                 f"tp x pp x dp x cp = {tp} x {pp} x {dp} x {cp} = {tp * pp * dp * cp}, "
@@ -314,18 +327,27 @@ def rule_errors(context: Context, fields: Fields) -> list[str]:
     return errors
 
 
-_APPLYING: dict[tuple[object, ...], tuple[Rule, ...]] = {}
+Group = tuple[tuple[str, ...], Callable[[Fields], Any], tuple[Rule, ...]]
+"""Rules that read the same fields (``fields`` and ``reads``): those fields, a getter of
+their values, the rules."""
+_APPLYING: dict[tuple[object, ...], tuple[tuple[Rule, ...], tuple[Group, ...]]] = {}
 
 
-def _applying(context: Context, fields: Fields) -> tuple[Rule, ...]:
-    """The rules that apply to ``fields`` (none None) in ``context``: kept per field names
-    and whether the context has an accelerator, all that :meth:`Rule.applies` reads."""
+def applying(context: Context, fields: Fields) -> tuple[tuple[Rule, ...], tuple[Group, ...]]:
+    """The rules that apply to ``fields`` (none None) in ``context``, and those rules by the
+    fields they read: kept per field names and whether the context has an accelerator, all
+    that :meth:`Rule.applies` reads."""
     key = (*fields, context.accelerator is None)
-    if (rules := _APPLYING.get(key)) is None:
+    if (kept := _APPLYING.get(key)) is None:
         if len(_APPLYING) >= 256:  # bounded (the field names a plan can give are few)
             _APPLYING.clear()
-        rules = _APPLYING[key] = tuple(r for r in RULES if r.applies(context, fields))
-    return rules
+        rules = tuple(r for r in RULES if r.applies(context, fields))
+        by_names: dict[tuple[str, ...], list[Rule]] = {}
+        for rule in rules:
+            by_names.setdefault(rule.fields + rule.reads, []).append(rule)
+        groups = tuple((n, operator.itemgetter(*n), tuple(g)) for n, g in by_names.items())
+        kept = _APPLYING[key] = (rules, groups)
+    return kept
 
 
 def prune(
@@ -349,38 +371,6 @@ def prune(
             if pruned is not None:
                 pruned[rule.id] = pruned.get(rule.id, 0) + count
     return keep
-
-
-def plan_errors(
-    plan: ParallelPlan,
-    model: Model,
-    gpus: int,
-    global_batch: int,
-    seq_len: int,
-    *,
-    accelerator: Accelerator | None = None,
-    allow_tp_beyond_domain: bool = False,
-    experts_fold_tp: bool = False,
-    dualpipe: bool = False,
-    edge_chunks: int = 0,
-) -> list[str]:
-    """Why a complete plan cannot run this model on these GPUs (empty when it can); the
-    scale-up domain rules are checked when the accelerator is given.
-
-    Each message names the field, the value, the rule and the valid values.
-    """
-    fields = {k: v for k, v in plan.as_dict().items()
-              if isinstance(v, int) and k != "recompute_layers"}  # fmt: skip
-    context = Context(model, gpus, global_batch, seq_len, accelerator,
-                      allow_tp_beyond_domain, experts_fold_tp, dualpipe, edge_chunks)  # fmt: skip
-    errors = rule_errors(context, fields)  # a plan below the GPUs included
-    if plan.gpus > gpus:
-        tp, pp, dp, cp = (plan.tensor_parallel, plan.pipeline_parallel, plan.data_parallel,
-                          plan.context_parallel)  # fmt: skip
-        errors.append(
-            f"tp x pp x dp x cp = {tp} x {pp} x {dp} x {cp} = {plan.gpus}, not gpus = {gpus}"
-        )
-    return errors
 
 
 def stage_layers(layers: int, stages: int) -> list[int]:

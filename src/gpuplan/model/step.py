@@ -37,9 +37,10 @@ from gpuplan.model.kernels import (
     Device,
 )
 from gpuplan.model.memory import MemoryEstimate
-from gpuplan.model.one_plan import on_numbers, plan_batch
+from gpuplan.model.one_plan import built, on_numbers, plan_batch
 from gpuplan.model.partial_recompute import recompute_layers_error
-from gpuplan.model.rules import edge_chunks, plan_errors
+from gpuplan.model.plan_check import plan_errors
+from gpuplan.model.rules import edge_chunks
 from gpuplan.scenario.plan import ParallelPlan
 
 
@@ -180,7 +181,8 @@ def step_from_batch(
 
     at: Callable[[Any], float] = float if isinstance(result.compute_s, float) else row  # numbers
 
-    memory = MemoryEstimate(
+    memory = built(
+        MemoryEstimate,
         weights_bytes=at(result.weights_bytes),
         grads_bytes=at(result.grads_bytes),
         optimizer_bytes=at(result.optimizer_bytes),
@@ -199,7 +201,8 @@ def step_from_batch(
             f"{accelerator.hbm_gib:.1f} GiB",
             memory,
         )
-    return StepEstimate(
+    return built(
+        StepEstimate,
         plan=plan,
         memory=memory,
         capacity_bytes=accelerator.hbm_bytes,

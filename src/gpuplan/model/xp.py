@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-Number = float | int
+Number = (float, int)
+"""Python numbers (a tuple: ``isinstance`` checks one faster than a ``float | int``)."""
 
 
 def scalars(*values: Any) -> tuple[float, ...] | None:

@@ -27,7 +27,8 @@ from gpuplan.model.flops import (
     vae_encoder_flops_per_sample,
 )
 from gpuplan.model.performance import estimate
-from gpuplan.model.rules import Context, edge_chunks, plan_errors, rule_errors
+from gpuplan.model.plan_check import plan_errors
+from gpuplan.model.rules import Context, edge_chunks, rule_errors
 from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
 from gpuplan.planning.accounts import RunAccounts, SourceRef, account_run, sources
 from gpuplan.planning.cluster import STRAGGLER_ID, cluster_note, cluster_sources
