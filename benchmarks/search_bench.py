@@ -74,6 +74,7 @@ def _forget(layers: bool = True) -> None:
         ("gpuplan.model.per_layer", "_same_context"),
         ("gpuplan.model.per_layer", "layer_params"),
         ("gpuplan.model.per_layer", "_one_key"),
+        ("gpuplan.model.per_layer", "_shared"),  # a layer whatever its recompute (one-plan-5)
         ("gpuplan.model.pipeline_io", "_logit_time"),
         ("gpuplan.model.pipeline_io", "_bf16"),
         ("gpuplan.model.data_parallel", "_one_plan_collectives"),

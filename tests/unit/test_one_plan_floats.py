@@ -273,3 +273,36 @@ def test_stage_classes_are_the_pipelines_columns_as_numbers() -> None:
             assert stage.kept == (None if s.kept is None else
                                   (s.kept[0].item(c), s.kept[1].item(c)))  # fmt: skip
             assert count[c] == s.count.item(c)
+
+
+@pytest.mark.parametrize(
+    ("model_id", "framework_id"),
+    [("llama3-405b", DEFAULT_FRAMEWORK), ("deepseek-v3", "deepseek-hai-llm"),
+     ("llama3-405b", "fsdp2-torchtitan-2024"), ("mixtral-8x7b", "megatron-bridge-llm-2025")],
+)  # fmt: skip
+def test_a_layer_kept_whatever_its_recompute_equals_a_fresh_one(
+    model_id: str, framework_id: str
+) -> None:
+    """per_layer keeps what a layer costs whatever its recompute (per_layer._shared): each
+    recompute of a key asked in turn, after the others, gets layer_costs of its own plan alone, to
+    the bit, dense and MoE layer, and the shared part is computed once per key and layer."""
+    from gpuplan.model import per_layer as pl
+    from gpuplan.model.kept import forget
+    from gpuplan.model.layer import layer_costs
+
+    model, framework = CATALOG.model(model_id), CATALOG.framework(framework_id)
+    dev, network = device_of(CATALOG, H100, False), NETWORKS[1]
+    forget()
+    pl._layer_cache.clear()
+    ep = 8 if model.moe else 1
+    for mode in (Recompute.FULL, Recompute.NONE, Recompute.SELECTIVE):
+        plan = ParallelPlan(tensor_parallel=4, context_parallel=2, microbatch=1, recompute=mode,
+                            sequence_parallel=True, expert_parallel=ep)  # fmt: skip
+        key = (4, 2, 1, pl.RECOMPUTE_ORDER.index(mode), 1, plan.expert_parallel)
+        dense, moe, _ = pl.per_layer(model, key, 4096, dev, framework, network)
+        for values, moe_layer in ((dense, False), (moe, model.moe is not None)):
+            (fresh,) = layer_costs(model, (plan,), 4096, moe_layer, dev, framework.attention,
+                                   network, pl._options(framework),
+                                   framework.selective_recompute, framework.cp_ring)  # fmt: skip
+            assert values == {f: getattr(fresh, f) for f in pl.LAYER_FIELDS}
+    assert pl._shared.cache_size() == (1 if model.moe is None else 2)

@@ -5,6 +5,7 @@ FP8 casts, recompute, and the tensor-, context- and expert-parallel communicatio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from gpuplan.catalog.schema import (
     AttentionKernel,
@@ -317,12 +318,45 @@ def layer_costs(
     model: Model, plans: tuple[ParallelPlan, ...], seq_len: int, moe_layer: bool, dev: Device,
     attention_kernel: AttentionKernel, network: Network,
     routing_options: RoutingOptions = FLAT_ROUTING, recompute_scope: str = "attention-core",
-    ring: CpRing | None = None,
+    ring: CpRing | None = None, shared: tuple[Any, ...] | None = None,
 ) -> tuple[LayerCost, ...]:  # fmt: skip
     """:func:`layer_cost` of each of ``plans``, which differ only in recompute: what it does
-    not change (all but the recompute and the TP passes) is computed once; the CP ring as
-    the framework's ``ring`` implementation does it (:mod:`gpuplan.model.ring`)."""
-    plan = plans[0]
+    not change (:func:`layer_shared`, or ``shared``, its value for these plans) is computed
+    once; the CP ring as the framework's ``ring`` implementation does it
+    (:mod:`gpuplan.model.ring`)."""
+    (x, linear_fwd, casts, attention_fwd, attention_total, elementwise_fwd, forward, backward,
+     cp_link, cp_exposed, ep) = shared or layer_shared(
+        model, plans[0], seq_len, moe_layer, dev, attention_kernel, network, routing_options,
+        ring)  # fmt: skip
+    costs = []
+    op_sac = recompute_scope == op_sac_cost.SCOPE and op_sac_cost.applies(model, moe_layer)
+    for each in plans:
+        if each.recompute is Recompute.FULL:
+            recompute = forward
+        elif each.recompute is Recompute.SELECTIVE and op_sac:
+            recompute = op_sac_cost.recompute_time(model, x.tokens, x.t, dev, linear_fwd, casts,
+                                                   elementwise_fwd)  # fmt: skip
+        elif each.recompute is Recompute.SELECTIVE and recompute_scope == "norm-mla-up-swiglu":
+            recompute = _norm_mla_up_swiglu_time(model, moe_layer, x, dev)
+        elif each.recompute is Recompute.SELECTIVE and attention_kernel is AttentionKernel.UNFUSED:
+            recompute = attention_fwd
+        else:
+            recompute = 0.0  # flash kernels already recompute scores in their backward
+        tp = tp_time(model, each, x.tokens, network, op_sac)
+        costs.append(LayerCost(forward, backward, recompute, attention_total, tp, cp_link, ep,
+                               cp_exposed))  # fmt: skip
+    return tuple(costs)
+
+
+def layer_shared(
+    model: Model, plan: ParallelPlan, seq_len: int, moe_layer: bool, dev: Device,
+    attention_kernel: AttentionKernel, network: Network,
+    routing_options: RoutingOptions = FLAT_ROUTING, ring: CpRing | None = None,
+) -> tuple[Any, ...]:  # fmt: skip
+    """What a layer of ``plan`` costs whatever its recompute (:func:`layer_costs`): its
+    shape, the linear layers' forward and FP8 casts, the attention core's forward and total,
+    the elementwise forward, the layer's forward and backward, CP on the link and exposed,
+    and EP."""
     x = _Shape.of(model, plan, seq_len)
     g = _Linears(dev)
     widths = _attention_projections(model, x, g)
@@ -344,24 +378,8 @@ def layer_costs(
     backward = (g.backward + (attention_total - attention_fwd) + 2 * elementwise_fwd + qk_bwd
                 + ring_s.backward_s)  # fmt: skip
     ep = _ep_time(model, plan, moe_layer, x, network, dev.fp8, routing_options)
-    costs = []
-    op_sac = recompute_scope == op_sac_cost.SCOPE and op_sac_cost.applies(model, moe_layer)
-    for each in plans:
-        if each.recompute is Recompute.FULL:
-            recompute = forward
-        elif each.recompute is Recompute.SELECTIVE and op_sac:
-            recompute = op_sac_cost.recompute_time(model, x.tokens, x.t, dev, g.forward, g.casts,
-                                                   elementwise_fwd)  # fmt: skip
-        elif each.recompute is Recompute.SELECTIVE and recompute_scope == "norm-mla-up-swiglu":
-            recompute = _norm_mla_up_swiglu_time(model, moe_layer, x, dev)
-        elif each.recompute is Recompute.SELECTIVE and attention_kernel is AttentionKernel.UNFUSED:
-            recompute = attention_fwd
-        else:
-            recompute = 0.0  # flash kernels already recompute scores in their backward
-        tp = tp_time(model, each, x.tokens, network, op_sac)
-        costs.append(LayerCost(forward, backward, recompute, attention_total, tp, cp_link, ep,
-                               cp_exposed))  # fmt: skip
-    return tuple(costs)
+    return (x, g.forward, g.casts, attention_fwd, attention_total, elementwise_fwd, forward,
+            backward, cp_link, cp_exposed, ep)  # fmt: skip
 
 
 def _context_parallel(

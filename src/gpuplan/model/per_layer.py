@@ -32,7 +32,7 @@ from gpuplan.model.collectives import Network
 from gpuplan.model.distinct import distinct_rows
 from gpuplan.model.kept import by_identity
 from gpuplan.model.kernels import Device
-from gpuplan.model.layer import layer_costs
+from gpuplan.model.layer import layer_costs, layer_shared
 from gpuplan.model.memory import activation_bytes_per_layer
 from gpuplan.model.routing import RoutingOptions
 from gpuplan.scenario.plan import ParallelPlan, Recompute
@@ -125,18 +125,37 @@ def _options(framework: Framework) -> RoutingOptions:
 
 def _costs(
     model: Model, plans: tuple[ParallelPlan, ...], seq_len: int, dev: Device,
-    framework: Framework, network: Network, options: RoutingOptions,
+    framework: Framework, network: Network, options: RoutingOptions, common: tuple[int, ...],
 ) -> list[LayerCosts]:  # fmt: skip
-    """Per plan of ``plans`` (which differ only in recompute), one dense and one MoE layer
-    (the dense one twice for a dense model)."""
+    """Per plan of ``plans`` (which differ only in recompute; ``common``: their key without
+    it), one dense and one MoE layer (the dense one twice for a dense model)."""
     attention, scope = framework.attention, framework.selective_recompute
-    ring = framework.cp_ring
+    ring, context = framework.cp_ring, (model, dev, framework, network, seq_len, common)
     dense = layer_costs(model, plans, seq_len, False, dev, attention, network, options, scope,
-                        ring)  # fmt: skip
+                        ring, _shared(*context, False))  # fmt: skip
     if model.moe is None:
         return [(values, values) for values in map(_fields, dense)]
-    moe = layer_costs(model, plans, seq_len, True, dev, attention, network, options, scope, ring)
+    moe = layer_costs(model, plans, seq_len, True, dev, attention, network, options, scope, ring,
+                      _shared(*context, True))  # fmt: skip
     return [(_fields(d), _fields(m)) for d, m in zip(dense, moe, strict=True)]
+
+
+@by_identity(records=4, maxsize=8192)
+def _shared(
+    model: Model,
+    dev: Device,
+    framework: Framework,
+    network: Network,
+    seq_len: int,
+    common: tuple[int, ...],
+    moe_layer: bool,
+) -> tuple[Any, ...]:
+    """:func:`gpuplan.model.layer.layer_shared` of the keys ``common`` with any recompute,
+    kept by the identity of the records: a key met with another recompute (a plan of the
+    same scenario) costs only what the recompute changes."""
+    plan = _plan((*common[:3], 0, *common[3:]))
+    return layer_shared(model, plan, seq_len, moe_layer, dev, framework.attention, network,
+                        _options(framework), framework.cp_ring)  # fmt: skip
 
 
 def _activations(
@@ -228,9 +247,9 @@ def _per_layer(
     for key in keys_in_order:  # the keys that differ only in recompute, costed together
         if key not in known:
             missing.setdefault((*key[:3], *key[4:]), []).append(key)
-    for group in missing.values():
+    for common, group in missing.items():
         plans = tuple(_plan(key) for key in group)
-        costs = _costs(model, plans, seq_len, dev, framework, network, options)
+        costs = _costs(model, plans, seq_len, dev, framework, network, options, common)
         known.update(zip(group, costs, strict=True))
     for key in keys_in_order:
         values, acts = known[key], known_activations.get(key)
