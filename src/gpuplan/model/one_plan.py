@@ -28,10 +28,10 @@ from gpuplan.model.pipeline import (
     Stages,
     _activation_bytes,
     _params,
-    _pipeline_stages,
     _shards,
     _stage_times,
     _state_bytes,
+    stage_columns,
 )
 from gpuplan.model.schedules import bubble
 from gpuplan.scenario.plan import ParallelPlan
@@ -50,19 +50,17 @@ def stage_classes(
 ) -> tuple[tuple[Stages, ...], tuple[float, ...]]:
     """The stage classes of ``pp`` stages with ``v`` chunks each (every stage when the first
     ``n`` >= 0 layers of each chunk recompute), each a :class:`Stages` of Python numbers, and
-    their counts (for the bubble): :func:`pipeline._pipeline_stages` column by column (each
-    a list: ``.tolist()`` gives the numbers ``.item()`` does)."""
-    s = _pipeline_stages(model, pp, v, every=n >= 0, n=n)
-    columns = [a.ravel().tolist() for a in (s.layers, s.moe_layers, s.dense_layers, s.index,
-                                            s.first, s.last, s.count)]  # fmt: skip
-    kept = ([None] * s.index.size if s.kept is None
-            else zip(*(k.ravel().tolist() for k in s.kept), strict=True))  # fmt: skip
+    their counts (for the bubble): :func:`pipeline._pipeline_stages`' columns as lists
+    (:func:`pipeline.stage_columns`), each class the numbers its columns' ``.item()`` give."""
+    layers_of, moes, heads, sizes, kept_of = stage_columns(model, pp, v, n >= 0, n)
+    kept = [None] * len(heads) if kept_of is None else zip(*kept_of, strict=True)
     return tuple(
-        built(Stages, pp=pp, interleave=v, layers=layers, moe_layers=moe, dense_layers=dense,
-              index=index, first=first, last=last, count=count, kept=held)
-        for layers, moe, dense, index, first, last, count, held in zip(*columns, kept,
-                                                                       strict=True)
-    ), tuple(columns[-1])  # fmt: skip
+        built(Stages, pp=pp, interleave=v, layers=layers, moe_layers=moe,
+              dense_layers=layers - moe, index=index, first=index == 0, last=index == pp - 1,
+              count=count, kept=held)
+        for layers, moe, index, count, held in zip(layers_of, moes, heads, sizes, kept,
+                                                   strict=True)
+    ), tuple(sizes)  # fmt: skip
 
 
 def one_plan_stages(

@@ -155,25 +155,29 @@ def _pipeline_stages(model: Model, pp: int, v: int, every: bool = False, n: int 
     """The stage classes of ``pp`` GPUs with ``v`` virtual stages (chunks of layers) each;
     ``every``: one class per stage (DualPipe folds stage ``i`` with stage ``p - 1 - i``);
     ``n`` >= 0, with ``every``: the first ``n`` layers of each chunk recompute, no others."""
+    layers_of, moes, heads, sizes, kept_of = stage_columns(model, pp, v, every, n)
+    kept = None if kept_of is None else tuple(np.asarray(k, dtype=float)[None, :] for k in kept_of)
+    layers = np.asarray(layers_of, dtype=float)[None, :]
+    moe_layers = np.asarray(moes, dtype=float)[None, :]
+    index = np.asarray(heads)[None, :]
+    return Stages(pp=pp, interleave=v, layers=layers, moe_layers=moe_layers,
+                  dense_layers=layers - moe_layers, index=index, first=index == 0,
+                  last=index == pp - 1, count=np.asarray(sizes, dtype=float)[None, :],
+                  kept=kept)  # type: ignore[arg-type]  # fmt: skip
+
+
+def stage_columns(model: Model, pp: int, v: int, every: bool = False, n: int = -1) -> tuple[
+    list[float], list[float], list[int], list[float], tuple[list[float], list[float]] | None
+]:  # fmt: skip
+    """:func:`_pipeline_stages`' columns as lists of Python numbers (one plan's stages,
+    :mod:`gpuplan.model.one_plan`): per class, its layers, MoE layers, first stage, count
+    and (``n`` >= 0) the dense and MoE layers that keep their activations."""
     counts, moes = _stage_structure(model, pp, v)
     heads, sizes = (tuple(range(pp)), (1,) * pp) if every else _stage_classes(model, pp, v)
-    table = np.asarray(kept_layers(model, pp, v, n), dtype=float)[None, heads] if n >= 0 else None
-    kept = None if table is None else (table[..., 0], table[..., 1])
-    layers = np.asarray([counts[i] for i in heads], dtype=float)[None, :]
-    moe_layers = np.asarray([moes[i] for i in heads], dtype=float)[None, :]
-    index = np.asarray(heads)[None, :]
-    return Stages(
-        pp=pp,
-        interleave=v,
-        layers=layers,
-        moe_layers=moe_layers,
-        dense_layers=layers - moe_layers,
-        index=index,
-        first=index == 0,
-        last=index == pp - 1,
-        count=np.asarray(sizes, dtype=float)[None, :],
-        kept=kept,
-    )
+    table = kept_layers(model, pp, v, n) if n >= 0 else None
+    kept = None if table is None else tuple([float(table[i][j]) for i in heads] for j in (0, 1))
+    return ([float(counts[i]) for i in heads], [float(moes[i]) for i in heads], list(heads),
+            [float(size) for size in sizes], kept)  # type: ignore[return-value]  # fmt: skip
 
 
 def _stage_times(
