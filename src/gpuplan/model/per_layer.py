@@ -32,7 +32,7 @@ from gpuplan.model.collectives import Network
 from gpuplan.model.distinct import distinct_rows
 from gpuplan.model.kept import by_identity
 from gpuplan.model.kernels import Device
-from gpuplan.model.layer import layer_costs, layer_shared
+from gpuplan.model.layer import LayerCost, layer_costs, layer_shared
 from gpuplan.model.memory import activation_bytes_per_layer
 from gpuplan.model.routing import RoutingOptions
 from gpuplan.scenario.plan import ParallelPlan, Recompute
@@ -131,13 +131,19 @@ def _costs(
     it), one dense and one MoE layer (the dense one twice for a dense model)."""
     attention, scope = framework.attention, framework.selective_recompute
     ring, context = framework.cp_ring, (model, dev, framework, network, seq_len, common)
-    dense = layer_costs(model, plans, seq_len, False, dev, attention, network, options, scope,
-                        ring, _shared(*context, False))  # fmt: skip
+
+    def layers(moe_layer: bool) -> tuple[LayerCost, ...]:
+        shared = _shared(*context, moe_layer)  # what no recompute changes, kept
+        if not shared:
+            shared.append(layer_shared(model, plans[0], seq_len, moe_layer, dev, attention,
+                                       network, options, ring))  # fmt: skip
+        return layer_costs(model, plans, seq_len, moe_layer, dev, attention, network, options,
+                           scope, ring, shared[0])  # fmt: skip
+
+    dense = layers(False)
     if model.moe is None:
         return [(values, values) for values in map(_fields, dense)]
-    moe = layer_costs(model, plans, seq_len, True, dev, attention, network, options, scope, ring,
-                      _shared(*context, True))  # fmt: skip
-    return [(_fields(d), _fields(m)) for d, m in zip(dense, moe, strict=True)]
+    return [(_fields(d), _fields(m)) for d, m in zip(dense, layers(True), strict=True)]
 
 
 @by_identity(records=4, maxsize=8192)
@@ -149,13 +155,13 @@ def _shared(
     seq_len: int,
     common: tuple[int, ...],
     moe_layer: bool,
-) -> tuple[Any, ...]:
-    """:func:`gpuplan.model.layer.layer_shared` of the keys ``common`` with any recompute,
-    kept by the identity of the records: a key met with another recompute (a plan of the
-    same scenario) costs only what the recompute changes."""
-    plan = _plan((*common[:3], 0, *common[3:]))
-    return layer_shared(model, plan, seq_len, moe_layer, dev, framework.attention, network,
-                        _options(framework), framework.cp_ring)  # fmt: skip
+) -> list[tuple[Any, ...]]:
+    """A slot, kept by the identity of the records, for
+    :func:`gpuplan.model.layer.layer_shared` of the keys ``common`` with any recompute
+    (:func:`_costs` fills it with the first plan it costs, as none of it reads the
+    recompute): a key met again with another recompute (a plan of the same scenario) costs
+    only what the recompute changes."""
+    return []
 
 
 def _activations(
