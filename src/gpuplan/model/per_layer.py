@@ -125,20 +125,23 @@ def _options(framework: Framework) -> RoutingOptions:
 
 def _costs(
     model: Model, plans: tuple[ParallelPlan, ...], seq_len: int, dev: Device,
-    framework: Framework, network: Network, options: RoutingOptions, common: tuple[int, ...],
+    framework: Framework, network: Network, options: RoutingOptions,
+    common: tuple[int, ...] | None,
 ) -> list[LayerCosts]:  # fmt: skip
-    """Per plan of ``plans`` (which differ only in recompute; ``common``: their key without
-    it), one dense and one MoE layer (the dense one twice for a dense model)."""
+    """Per plan of ``plans`` (which differ only in recompute), one dense and one MoE layer
+    (the dense one twice for a dense model); ``common``, their key without the recompute
+    (one plan's key): what no recompute changes kept (:func:`_shared`), else computed once
+    for ``plans`` (a search keeps the costs of every key it meets)."""
     attention, scope = framework.attention, framework.selective_recompute
     ring, context = framework.cp_ring, (model, dev, framework, network, seq_len, common)
 
     def layers(moe_layer: bool) -> tuple[LayerCost, ...]:
-        shared = _shared(*context, moe_layer)  # what no recompute changes, kept
-        if not shared:
+        shared = None if common is None else _shared(*context, moe_layer)  # kept, or not
+        if shared is not None and not shared:
             shared.append(layer_shared(model, plans[0], seq_len, moe_layer, dev, attention,
                                        network, options, ring))  # fmt: skip
         return layer_costs(model, plans, seq_len, moe_layer, dev, attention, network, options,
-                           scope, ring, shared[0])  # fmt: skip
+                           scope, ring, shared[0] if shared else None)  # fmt: skip
 
     dense = layers(False)
     if model.moe is None:
@@ -255,7 +258,8 @@ def _per_layer(
             missing.setdefault((*key[:3], *key[4:]), []).append(key)
     for common, group in missing.items():
         plans = tuple(_plan(key) for key in group)
-        costs = _costs(model, plans, seq_len, dev, framework, network, options, common)
+        costs = _costs(model, plans, seq_len, dev, framework, network, options,
+                       common if where is None else None)  # fmt: skip
         known.update(zip(group, costs, strict=True))
     for key in keys_in_order:
         values, acts = known[key], known_activations.get(key)
