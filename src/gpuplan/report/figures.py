@@ -108,7 +108,7 @@ def memory_figure(saved: SavedPlan) -> Figure:
         {
             "type": "scatter",
             "mode": "lines",
-            "name": f"HBM capacity ({capacity_gib:.0f} GiB)",
+            "name": f"HBM capacity ({capacity_gib:.1f} GiB)",
             "x": [-0.5, 0.5],
             "y": [capacity_gib, capacity_gib],
             "xaxis": "x2",
@@ -125,7 +125,7 @@ def memory_figure(saved: SavedPlan) -> Figure:
             else "no parallel plan fits: nothing to break down"
         )
         annotations.append(style.note(why, 0.6))
-    verdict = "" if total is None else f": {total / units.GiB:.1f} of {capacity_gib:.0f} GiB"
+    verdict = "" if total is None else f": {total / units.GiB:.1f} of {capacity_gib:.1f} GiB"
     highest = max(capacity_gib, (total or 0) / units.GiB) * 1.12
     return {
         "data": data,
