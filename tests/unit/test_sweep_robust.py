@@ -221,3 +221,25 @@ def test_a_dead_worker_is_seen_even_when_the_pool_misses_it() -> None:
     assert not _a_worker_died(SimpleNamespace(_processes={1: alive}))  # type: ignore[arg-type]
     assert _a_worker_died(SimpleNamespace(_processes={1: alive, 2: dead}))  # type: ignore[arg-type]
     assert not _a_worker_died(SimpleNamespace(_processes=None))  # type: ignore[arg-type]
+
+
+def test_an_aborted_local_sweep_closes_its_result_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A manager thread reading a killed worker's half-sent result only ends when every
+    # writer of the result pipe is closed; the pool drops its reference to the queue in
+    # shutdown(), so close() must take the writer before (a make test run hung at exit,
+    # joining that thread, when it read it after).
+    from concurrent.futures import ProcessPoolExecutor
+
+    from gpuplan.studies import sweep_tasks
+
+    writers: list[Any] = []
+
+    class Recorded(ProcessPoolExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            writers.append(self._result_queue._writer)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(sweep_tasks, "ProcessPoolExecutor", Recorded)
+    _, _, close = sweep_tasks.executor(None, 1)
+    close(True)
+    assert len(writers) == 1 and writers[0].closed

@@ -231,6 +231,8 @@ def executor(client: Client | None, workers: int) -> tuple[Submit, WaitAll, Clos
             pool.shutdown()
             return
         processes = list((getattr(pool, "_processes", None) or {}).values())
+        # read before shutdown, which drops the pool's reference to its result queue
+        writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:  # this pool's own workers, none other
             process.terminate()
@@ -239,7 +241,6 @@ def executor(client: Client | None, workers: int) -> tuple[Submit, WaitAll, Clos
         # A manager thread stuck reading a dead worker's half-sent result (_a_worker_died)
         # would keep the interpreter from exiting: with every writer closed it reads an end
         # of file instead, marks the pool broken and ends.
-        writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
         if writer is not None:
             with contextlib.suppress(OSError):
                 writer.close()
