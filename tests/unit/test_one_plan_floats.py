@@ -306,3 +306,25 @@ def test_a_layer_kept_whatever_its_recompute_equals_a_fresh_one(
                                    framework.selective_recompute, framework.cp_ring)  # fmt: skip
             assert values == {f: getattr(fresh, f) for f in pl.LAYER_FIELDS}
     assert pl._shared.cache_size() == (1 if model.moe is None else 2)
+
+
+@pytest.mark.parametrize("fp8", [False, True])
+def test_the_logits_bf16_device_equals_the_replaced_one(fp8: bool) -> None:
+    """The logits' BF16 device (pipeline_io._bf16) is the device ``replace`` builds with
+    the BF16 GEMM rate and k-overhead and no FP8, field for field; a BF16 device is itself
+    (no copy), an FP8 one a different object with the BF16 numbers."""
+    from gpuplan.model.pipeline_io import _bf16
+
+    dev = device_of(CATALOG, H100, fp8)
+    _bf16.cache_clear()
+    bf16 = _bf16(dev)
+    assert bf16 == dataclasses.replace(
+        dev,
+        gemm_flops_per_s=dev.bf16_gemm_flops_per_s,
+        fp8=False,
+        gemm_k_overhead=dev.bf16_gemm_k_overhead,
+    )
+    assert (bf16 is dev) is (not fp8)
+    assert bf16.fp8 is False and bf16.gemm_flops_per_s == dev.bf16_gemm_flops_per_s
+    if fp8:
+        assert bf16.gemm_flops_per_s < dev.gemm_flops_per_s

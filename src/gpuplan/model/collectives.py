@@ -36,6 +36,7 @@ which join the same GPU index of every server, stay rail-aligned.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -121,21 +122,45 @@ def collective_times(
     A group inside one scale-up domain runs one flat ring, any other the hierarchical
     collective (:func:`_hierarchical`); each is computed only when some group needs it. One
     value (one plan) runs the same formulas on Python floats (:mod:`gpuplan.model.xp`)."""
-    if (one := xp.scalars(size_bytes, n, stride)) is not None:
-        size_one, n_one, stride_one = one
-        moves = n_one > 1 and size_one > 0
-        value = _collective(kind, size_one, n_one, stride_one, network) if moves else 0.0
-        return xp.shaped(value, size_bytes, n, stride)
+    return collectives_times(((kind, size_bytes),), n, stride, network)[0]
+
+
+def collectives_times(
+    sizes: Sequence[tuple[Collective, Arrayish]], n: Arrayish, stride: Arrayish,
+    network: Network,
+) -> list[Any]:  # fmt: skip
+    """:func:`collective_times` of each (kind, bytes per rank) of ``sizes`` over the same
+    ranks (``n``, ``stride`` apart): the members a scale-up domain holds computed once, for
+    the first that moves bytes (nothing where none does)."""
+    values: list[Any] = []
+    local: Any = None
+    if (one := xp.scalars(n, stride, *(size for _, size in sizes))) is not None:
+        n_one, stride_one, *size_one = one
+        for (kind, size_bytes), bytes_one in zip(sizes, size_one, strict=True):
+            value = 0.0
+            if n_one > 1 and bytes_one > 0:
+                if local is None:
+                    local = local_ranks(n_one, stride_one, network.domain)
+                value = _collective(kind, bytes_one, n_one, stride_one, network, local)
+            values.append(xp.shaped(value, size_bytes, n, stride))
+        return values
     n = np.asarray(n, dtype=float)
-    size = np.asarray(size_bytes, dtype=float)
-    if not ((n > 1) & (size > 0)).any():  # nothing moves (e.g. no experts): skip the rest
-        return np.zeros(np.broadcast(n, size, np.asarray(stride)).shape)
-    return np.asarray(_collective(kind, size, n, stride, network))
+    for kind, size_bytes in sizes:
+        size = np.asarray(size_bytes, dtype=float)
+        if not ((n > 1) & (size > 0)).any():  # nothing moves (e.g. no experts): skip the rest
+            values.append(np.zeros(np.broadcast(n, size, np.asarray(stride)).shape))
+            continue
+        if local is None:
+            local = local_ranks(n, stride, network.domain)
+        values.append(np.asarray(_collective(kind, size, n, stride, network, local)))
+    return values
 
 
-def _collective(kind: Collective, size: Any, n: Any, stride: Any, network: Network) -> Any:
-    """:func:`collective_times` on float arrays, or on Python floats."""
-    local = local_ranks(n, stride, network.domain)
+def _collective(
+    kind: Collective, size: Any, n: Any, stride: Any, network: Network, local: Any
+) -> Any:
+    """:func:`collective_times` on float arrays, or on Python floats, ``local`` of the
+    ``n`` ranks in each scale-up domain (:func:`local_ranks`)."""
     inside = local >= n
     flat = _ring(kind, size, n, network.scaleup) if xp.any_(inside) else 0.0
     hierarchical = 0.0 if xp.all_(inside) else _hierarchical(kind, size, n, stride, local, network)

@@ -16,7 +16,7 @@ from gpuplan.model.collectives import (
     Collective,
     Network,
     _ring,
-    collective_times,
+    collectives_times,
     local_ranks,
     ring_slowdown,
 )
@@ -82,21 +82,19 @@ def _dp_collectives(
     ``flat``: each as one ring over all ranks (:func:`flat_collective_times`)."""
     dp_group, expert_group = dp_groups(batch, fold)
     expert_stride = batch.ep if fold else batch.tp * batch.ep
-    times = flat_collective_times if flat else collective_times
+    kinds = ((Collective.ALL_GATHER, weight_bytes), (Collective.REDUCE_SCATTER, grad_bytes),
+             (Collective.ALL_REDUCE, grad_bytes))  # fmt: skip
 
-    def group(kind: Collective, per_param: float) -> FloatArray:
-        seconds: FloatArray = (
-            times(kind, crit["dense_params"] * per_param, dp_group, batch.tp, network)
-            + times(kind, crit["expert_params"] * per_param, expert_group, expert_stride,
-                    network)
-        )  # fmt: skip
-        return seconds
+    def over(params: np.ndarray, n: IntArray, stride: IntArray) -> list[FloatArray]:
+        sizes = [(kind, params * per_param) for kind, per_param in kinds]
+        if flat:
+            return [flat_collective_times(k, b, n, stride, network) for k, b in sizes]
+        return collectives_times(sizes, n, stride, network)  # (the group's geometry once)
 
-    return (
-        group(Collective.ALL_GATHER, weight_bytes),
-        group(Collective.REDUCE_SCATTER, grad_bytes),
-        group(Collective.ALL_REDUCE, grad_bytes),
-    )
+    dense = over(crit["dense_params"], dp_group, batch.tp)
+    experts = over(crit["expert_params"], expert_group, expert_stride)
+    gather, reduce_scatter, all_reduce = (d + e for d, e in zip(dense, experts, strict=True))
+    return gather, reduce_scatter, all_reduce
 
 
 def dp_collectives(

@@ -67,7 +67,12 @@ def _logit_time(
 
 @by_identity(records=1, maxsize=256)
 def _bf16(dev: Device) -> Device:
-    """``dev`` with its GEMMs in BF16 (the logits stay out of FP8), kept per device."""
+    """``dev`` with its GEMMs in BF16 (the logits stay out of FP8), kept per device;
+    ``dev`` itself when its GEMMs already run in BF16 (the device ``replace`` would build
+    equals it, field for field)."""
+    if (not dev.fp8 and dev.gemm_flops_per_s == dev.bf16_gemm_flops_per_s
+            and dev.gemm_k_overhead == dev.bf16_gemm_k_overhead):  # fmt: skip
+        return dev
     return replace(dev, gemm_flops_per_s=dev.bf16_gemm_flops_per_s, fp8=False,
                    gemm_k_overhead=dev.bf16_gemm_k_overhead)  # fmt: skip
 

@@ -331,6 +331,8 @@ Group = tuple[tuple[str, ...], Callable[[Fields], Any], tuple[Rule, ...]]
 """Rules that read the same fields (``fields`` and ``reads``): those fields, a getter of
 their values, the rules."""
 _APPLYING: dict[tuple[object, ...], tuple[tuple[Rule, ...], tuple[Group, ...]]] = {}
+"""The rule table grouped per field names given and whether there is an accelerator: a
+per-process constant, built once per key (no scenario's numbers or records in it)."""
 
 
 def applying(context: Context, fields: Fields) -> tuple[tuple[Rule, ...], tuple[Group, ...]]:
