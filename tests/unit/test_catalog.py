@@ -23,6 +23,7 @@ from gpuplan.catalog.schema import (
     Record,
 )
 from gpuplan.errors import CatalogError
+from gpuplan.scenario.files import load_yaml
 
 ACCELERATOR_IDS = [
     "v100", "a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie", "h800", "h200", "b200",
@@ -276,3 +277,10 @@ def test_measured_attention_is_below_peak_and_rises_with_length(catalog: Catalog
             for a, b in zip(curve or (), (curve or ())[1:], strict=False):
                 assert 0 < a.forward <= 1 and 0 < a.backward <= 1
                 assert b.forward >= 0.95 * a.forward and b.backward >= 0.95 * a.backward
+
+
+@pytest.mark.parametrize("path", _data_files(), ids=lambda p: p.name)
+def test_no_catalog_file_gives_a_key_twice(path: Traversable) -> None:
+    # YAML keeps the last of two equal keys silently: a value pasted twice (a source, a
+    # measured rate) would hide the first. The user-file loader refuses it; so must our data.
+    load_yaml(path.read_text(encoding="utf-8"))

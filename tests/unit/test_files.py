@@ -48,6 +48,26 @@ def test_a_good_yaml_file_reads_as_before(tmp_path: Path) -> None:
     }
 
 
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path: Path) -> None:
+    """YAML keeps the last of two equal keys: a scenario would silently plan on 8 GPUs."""
+    text = "model: llama3-405b\ngpus: 16384\ntraining: {tokens: 1.0e+12}\ngpus: 8\n"
+    path = write(tmp_path, "s.yaml", text)
+    with pytest.raises(ScenarioError, match=r"key 'gpus' is given twice \(line 2, column 1 and "
+                       r"line 4, column 1\)"):  # fmt: skip
+        read_yaml(path, "scenario")
+    nested = write(tmp_path, "n.yaml", "training: {tokens: 1, seq_len: 8, tokens: 2}\n")
+    with pytest.raises(ScenarioError, match="key 'tokens' is given twice"):
+        read_yaml(nested, "scenario")
+    json_path = write(tmp_path, "p.json", '{"plan": {"tp": 8, "tp": 4}}')
+    with pytest.raises(ScenarioError, match="key 'tp' is given twice"):
+        read_json(json_path, "--from-json")
+
+
+def test_a_merge_key_may_be_overridden(tmp_path: Path) -> None:
+    path = write(tmp_path, "m.yaml", "base: &b {tp: 8, pp: 2}\nother:\n  <<: *b\n  tp: 4\n")
+    assert read_yaml(path, "scenario")["other"] == {"tp": 4, "pp": 2}
+
+
 def test_random_bytes_are_not_a_utf8_file(tmp_path: Path) -> None:
     path = write(tmp_path, "r.yaml", bytes(range(128, 256)) * 8)
     with pytest.raises(ScenarioError, match="is not a UTF-8 YAML file"):

@@ -84,6 +84,11 @@ class _BoundedLoader(yaml.SafeLoader):
         _check_expansion(node)
         return super().construct_document(node)
 
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            refuse_repeated_keys(node)
+        return super().construct_mapping(node, deep)
+
     def construct_yaml_int(self, node: Any) -> Any:
         digits = sum(c.isdigit() for c in str(node.value))
         if digits > MAX_INT_DIGITS:
@@ -103,6 +108,25 @@ class Refused(ValueError):
 
 def _where(mark: Any) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def refuse_repeated_keys(node: yaml.MappingNode) -> None:
+    """Refuse a mapping that names a key twice: YAML keeps the last silently, so a scenario
+    with ``gpus: 16384`` and, further down, ``gpus: 8`` would plan on 8 GPUs without a word.
+    Merge keys (``<<: *base``) may be overridden, as YAML intends."""
+    seen: dict[tuple[str, str], Any] = {}
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == MERGE_TAG:
+            continue
+        first = seen.setdefault((key.tag, key.value), key.start_mark)
+        if first is not key.start_mark:
+            raise Refused(
+                f"key {key.value[:60]!r} is given twice ({_where(first)} and "
+                f"{_where(key.start_mark)}); give it once"
+            )
 
 
 def _children(node: Any) -> Iterator[Any]:
@@ -176,6 +200,15 @@ def _json_int(text: str) -> int:
     return int(text)
 
 
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when it names a key twice (as a YAML mapping is)."""
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        repeated = next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i]))
+        raise Refused(f"key {repeated[:60]!r} is given twice in one object; give it once")
+    return data
+
+
 def _depth(value: Any) -> int:
     """The nesting depth of parsed JSON (iterative: no recursion on deep input)."""
     deepest = 0
@@ -193,7 +226,7 @@ def read_json(path: Path, field: str) -> Any:
     """A user's JSON file (a saved plan), or a ScenarioError naming ``field``."""
     text = read_text(path, field, "JSON")
     try:
-        data = json.loads(text, parse_int=_json_int)
+        data = json.loads(text, parse_int=_json_int, object_pairs_hook=_json_object)
     except Refused as exc:
         raise ScenarioError(field, f"{path} is refused: {exc}") from None
     except RecursionError:
