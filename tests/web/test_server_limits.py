@@ -101,6 +101,23 @@ def test_a_chunked_body_past_the_limit_is_413(small_limits_app: Any) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('{"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 8, "gpus": 16}', "gpus"),
+        ('{"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 8, '
+         '"training": {"tokens": 1e12, "tokens": 1e9}}', "tokens"),
+    ],
+)  # fmt: skip
+def test_a_key_given_twice_in_a_body_is_422(client: TestClient, text: str, key: str) -> None:
+    # JSON parsers keep the last of two equal keys: the plan would be of 16 GPUs, unsaid.
+    response = client.post(
+        "/api/plan", content=text.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text[:300]
+    assert f"key '{key}' is given twice" in response.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize(
     "body",
     [
         ["y" * 100_000],

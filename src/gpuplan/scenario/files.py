@@ -200,7 +200,7 @@ def _json_int(text: str) -> int:
     return int(text)
 
 
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def json_object_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object, refused when it names a key twice (as a YAML mapping is)."""
     data = dict(pairs)
     if len(data) < len(pairs):
@@ -226,7 +226,7 @@ def read_json(path: Path, field: str) -> Any:
     """A user's JSON file (a saved plan), or a ScenarioError naming ``field``."""
     text = read_text(path, field, "JSON")
     try:
-        data = json.loads(text, parse_int=_json_int, object_pairs_hook=_json_object)
+        data = json.loads(text, parse_int=_json_int, object_pairs_hook=json_object_once)
     except Refused as exc:
         raise ScenarioError(field, f"{path} is refused: {exc}") from None
     except RecursionError:

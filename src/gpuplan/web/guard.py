@@ -6,6 +6,8 @@
 - A request body larger than :attr:`Limits.max_body_bytes` is refused with 413 (by its
   ``Content-Length`` before a byte is read, or as soon as a chunked body passes the limit),
   never read whole, never echoed.
+- A JSON body that names a key twice in one object is refused with 422 (JSON parsers keep
+  the last silently: ``{"gpus": 8, "gpus": 16}`` would plan on 16), as the scenario files are.
 - Every response carries security headers (a Content-Security-Policy that allows only this
   origin's scripts and styles, no framing, no MIME sniffing, no referrer).
 - An unexpected exception becomes a JSON 500 with one line and no traceback (the server's
@@ -20,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from gpuplan.errors import shorten
+from gpuplan.scenario.files import Refused, json_object_once
 from gpuplan.web.limits import LOCAL_HOSTS, Limits
 
 Scope = MutableMapping[str, Any]
@@ -91,6 +94,10 @@ class Guard:
         if body is None:
             await _respond(send, *self._too_large())
             return
+        repeated = _repeated_key(body)
+        if repeated is not None:
+            await _respond(send, *_json(422, f"body: {repeated}", "repeated_key"))
+            return
         started = False
 
         async def send_with_headers(message: Message) -> None:
@@ -147,6 +154,20 @@ class Guard:
             parts.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(parts)
+
+
+def _repeated_key(body: bytes) -> str | None:
+    """Why a JSON body is refused for naming a key twice, or None (no body, no such key, or
+    not JSON at all: the app's own parser says why)."""
+    if not body.strip():
+        return None
+    try:
+        json.loads(body, object_pairs_hook=json_object_once)
+    except Refused as exc:
+        return str(exc)
+    except (ValueError, RecursionError):
+        return None
+    return None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
