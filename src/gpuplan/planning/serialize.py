@@ -4,7 +4,10 @@
 (step, run accounts, resolved scenario), not the result, so that imports point one way.
 
 MFU and HFU have one definition, used by every output: model (hardware) FLOPs per second
-per GPU over the accelerator's dense BF16 peak, whatever the training precision.
+per GPU over the accelerator's dense BF16 peak, whatever the training precision, per GPU
+the plan uses (``step.gpus_used``, as ``search`` ranks plans and as published runs count
+their job's GPUs). When no layout uses every GPU of the scenario the idle ones are still
+paid for: GPU-hours, cost and power count all of them, MFU does not.
 ``step.mfu_vs_precision_peak`` divides by the peak of the training precision instead (the
 convention of NVIDIA's FP8 tables, which halves the figure for FP8 runs).
 """
@@ -21,12 +24,19 @@ from gpuplan.scenario.resolve import ResolvedScenario
 from gpuplan.search.plans import SearchResult
 
 
-def mfu(r: ResolvedScenario, run: RunAccounts) -> float:
-    """MFU, the one definition: model FLOPs per second per GPU over the dense BF16 peak (a
-    what-if MFU is reported as given)."""
+def gpus_used(r: ResolvedScenario, step: StepEstimate | None) -> int:
+    """The GPUs the run's throughput comes from: the modelled plan's; all the scenario's
+    for a what-if MFU (a figure for the whole cluster) or without a plan."""
+    return step.plan.gpus if step is not None and not r.mfu_is_what_if else r.gpus
+
+
+def mfu(r: ResolvedScenario, run: RunAccounts, step: StepEstimate | None) -> float:
+    """MFU, the one definition: model FLOPs per second per GPU used over the dense BF16
+    peak (a what-if MFU is reported as given)."""
     if r.mfu is not None:
         return r.mfu
-    return run.compute.model_flops_per_s_per_gpu / r.mfu_peak_flops_per_s
+    flops_per_s = run.compute.model_flops_per_s_per_gpu * r.gpus  # the whole run's
+    return flops_per_s / (gpus_used(r, step) * r.mfu_peak_flops_per_s)
 
 
 def step_dict(
@@ -41,9 +51,11 @@ def step_dict(
         "time_s", "compute_s", "recompute_s", "exposed_comm_s", "bubble_s", "optimizer_s",
         "overlap_slowdown_s", "straggler_s",
         "tokens_per_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu",
-        "mfu", "hfu", "mfu_vs_precision_peak",
+        "mfu", "hfu", "mfu_vs_precision_peak", "gpus_used",
     )  # fmt: skip
     out: dict[str, Any] = dict.fromkeys(keys)
+    used = gpus_used(r, step)
+    modelled = step
     if step is not None and r.mfu_is_what_if:
         step = None  # throughput comes from the given MFU, not from the step model
     if step is not None:
@@ -58,22 +70,33 @@ def step_dict(
             optimizer_s=step.optimizer_s,
             overlap_slowdown_s=step.overlap_slowdown_s,
             straggler_s=step.straggler_s,
-            hfu=step.hfu,
         )
     elif step_time_s is not None:
         out.update(time_s=step_time_s)
     if run is not None:
         c = run.compute
+        flops_per_s = c.model_flops_per_s_per_gpu * r.gpus / used  # per GPU used
         out.update(
+            gpus_used=used,
             tokens_per_s=c.tokens_per_s,
-            tokens_per_s_per_gpu=c.tokens_per_s_per_gpu,
-            model_tflops_per_gpu=c.model_flops_per_s_per_gpu / units.TERA,
-            mfu=r.mfu
-            if r.mfu is not None
-            else c.model_flops_per_s_per_gpu / r.mfu_peak_flops_per_s,
-            mfu_vs_precision_peak=c.model_flops_per_s_per_gpu / r.peak_flops_per_s,
+            tokens_per_s_per_gpu=c.tokens_per_s / used,
+            model_tflops_per_gpu=flops_per_s / units.TERA,
+            mfu=mfu(r, run, modelled),
+            mfu_vs_precision_peak=flops_per_s / r.peak_flops_per_s,
         )
+        if step is not None:
+            out.update(hfu=_hfu(step, out["mfu"], c.tokens_per_s))
+    elif step is not None:
+        out.update(gpus_used=used, hfu=step.hfu)
     return out
+
+
+def _hfu(step: StepEstimate, run_mfu: float, run_tokens_per_s: float) -> float:
+    """HFU on the same footing as the run's MFU: the run's model FLOPs (with a video model's
+    frozen encoders, which recompute nothing) plus the step's recomputed FLOPs at the run's
+    token rate, per GPU used. For a language model it is the step's HFU."""
+    recomputed = (step.hfu - step.mfu) * run_tokens_per_s / step.tokens_per_s
+    return run_mfu + recomputed
 
 
 def overheads_dict(failures: ReliabilityEstimate) -> dict[str, float]:

@@ -117,7 +117,7 @@ def scaling_curve(
                 days=run.reliability.wall_days,
                 amortized_usd=run.cost.amortized_usd,
                 cloud_usd=run.cost.cloud_usd,
-                mfu=mfu(result.resolved, run),
+                mfu=mfu(result.resolved, run, result.step),
             )
         )
     return ScalingCurve(tokens=tokens, basis=basis, points=tuple(points))

@@ -48,6 +48,16 @@ def plan_report(result: PlanResult) -> Group:
 Rows = list[tuple[str, str]]
 
 
+def _idle(used: int, gpus: int) -> str:
+    """What a plan that leaves GPUs idle says: MFU is over the GPUs it uses, costs are not."""
+    if used >= gpus:
+        return ""
+    return (
+        f"; uses {used:,} of the {gpus:,} GPUs (no layout uses all): MFU is over the "
+        f"{used:,}; GPU-hours, cost and power count all {gpus:,}"
+    )
+
+
 def _plan_rows(result: PlanResult) -> Rows:
     """Parameters, the parallel plan, whether it fits, memory per GPU."""
     r = result.resolved
@@ -59,7 +69,8 @@ def _plan_rows(result: PlanResult) -> Rows:
                 "Parallel plan",
                 f"TP {p.tensor_parallel} · PP {p.pipeline_parallel} · DP {p.data_parallel} · "
                 f"CP {p.context_parallel} · EP {p.expert_parallel} · micro-batch {p.microbatch}"
-                f" · interleave {p.interleave} · recompute {p.recompute_text} · ZeRO {p.zero}",
+                f" · interleave {p.interleave} · recompute {p.recompute_text} · ZeRO {p.zero}"
+                + _idle(p.gpus, r.gpus),
             )
         )
     if result.infeasible is not None:
