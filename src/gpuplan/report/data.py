@@ -62,6 +62,8 @@ class StepData(_Loose):
     hfu: float | None = None
     mfu_vs_precision_peak: float | None = None
     """Model FLOPs over the peak of the training precision (FP8 for FP8 runs)."""
+    gpus_used: int | None = None
+    """The GPUs the plan uses (MFU and HFU are per GPU used); None in older saved plans."""
     exposed_comm_by_axis_s: dict[str, float] = Field(default_factory=dict)
     """Exposed communication per parallel axis (tp, cp, ep, pp, dp); empty without a plan."""
 

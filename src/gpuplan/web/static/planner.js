@@ -135,7 +135,10 @@
       const fp8 = p.step.mfu_vs_precision_peak;
       const peak = fp8 !== null && fp8 !== undefined && fp8 !== p.step.mfu
         ? `of the dense BF16 peak; ${pct(fp8)} of the FP8 peak` : "of the dense BF16 peak";
-      cards.push(card("MFU", pct(p.step.mfu), peak));
+      const used = p.step.gpus_used;
+      const idle = used && used < p.scenario.gpus
+        ? `; per GPU used: the plan uses ${number(used)} of ${number(p.scenario.gpus)}` : "";
+      cards.push(card("MFU", pct(p.step.mfu), peak + idle));
       cards.push(card("Facility power", si(p.power.facility_w, "W")));
       cards.push(card("Energy", si(p.energy.mwh * 1e6, "Wh")));
       cards.push(card("Emissions", number(p.emissions.tco2e) + " t CO₂e", p.emissions.grid));
