@@ -230,17 +230,16 @@ def _one_key(
 ) -> tuple[dict[str, Any], dict[str, Any], Any]:  # fmt: skip
     """:func:`per_layer` of one plan's key, kept by the identity of the records (the plans
     of a scenario that differ in pipeline shape or ZeRO stage share it; the values are
-    read, never changed, by those who ask): the steps of :func:`_per_layer` for one key,
-    its costs and activations found in the context's or computed, as Python floats."""
-    known, known_activations = _context(model, seq_len, dev, framework, network)
-    values = known.get(key)
-    if values is None:
-        common = (*key[:3], *key[4:])  # what :func:`_shared` keeps whatever the recompute
-        values = known[key] = _costs(model, (_plan(key),), seq_len, dev, framework, network,
-                                     _routing(model, framework), common)[0]  # fmt: skip
-    acts = known_activations.get(key)
-    if acts is None:
-        acts = known_activations[key] = _activations(model, key, seq_len, dev, framework, {})
+    read, never changed, by those who ask): :func:`_per_layer`'s steps for one key, as
+    Python floats. Kept here alone, not in the search's tables per context
+    (:func:`_context`): ``estimate`` passes the first equal record it saw of each
+    (:func:`gpuplan.model.kept.canonical`), so identity finds what equality would, and the
+    tables' look-up hashes the records (some 5 us of a new scenario's first plan) to find a
+    key only a search of the same scenario has filled."""
+    common = (*key[:3], *key[4:])  # what :func:`_shared` keeps whatever the recompute
+    values = _costs(model, (_plan(key),), seq_len, dev, framework, network,
+                    _routing(model, framework), common)[0]  # fmt: skip
+    acts = _activations(model, key, seq_len, dev, framework, {})
     dense = dict(zip(LAYER_FIELDS, map(float, values[0]), strict=True))
     moe = (
         dense if model.moe is None else dict(zip(LAYER_FIELDS, map(float, values[1]), strict=True))
