@@ -109,8 +109,9 @@ def device(
     """
     points, noncausal = _attention_points(profile, attention)
     ratios = noncausal or (NoncausalPoint(seq_len=1, forward=1.0, backward=1.0),)
-    attention_scale = accelerator.peak_bf16_flops_per_s * profile.sustained * kernel_efficiency
-    bf16 = accelerator.peak_bf16_flops_per_s * profile.gemm_bf16
+    peak_bf16 = accelerator.peak_bf16_flops_per_s  # (a property: read once)
+    attention_scale = peak_bf16 * profile.sustained * kernel_efficiency
+    bf16 = peak_bf16 * profile.gemm_bf16
     gemm, bf16_k0 = bf16, profile.gemm_k_overhead_bf16 or 0.0
     k0, forward_speedup = bf16_k0, 1.0
     if fp8:
@@ -127,11 +128,13 @@ def device(
         gemm_flops_per_s=gemm * profile.sustained * kernel_efficiency,
         bf16_gemm_flops_per_s=bf16 * profile.sustained * kernel_efficiency,
         attention_curve=tuple(
-            (math.log2(p.seq_len), p.forward * attention_scale, p.backward * attention_scale)
-            for p in points
-        ),
+            [
+                (math.log2(p.seq_len), p.forward * attention_scale, p.backward * attention_scale)
+                for p in points
+            ]
+        ),  # (from lists: a generator costs more per point)
         hbm_bytes_per_s=accelerator.hbm_bytes_per_s * profile.hbm,
-        noncausal_curve=tuple((math.log2(p.seq_len), p.forward, p.backward) for p in ratios),
+        noncausal_curve=tuple([(math.log2(p.seq_len), p.forward, p.backward) for p in ratios]),
         launch_s=profile.kernel_launch_us * 1e-6,
         fp8=fp8,
         compute_units=profile.compute_units,
