@@ -10,7 +10,8 @@ dispatch, FP8 dispatch, MoE parallel folding, token drop, expert host work) and 
 thousands of plans; a range of GPU counts, a sweep or a Monte Carlo asks for the same ones
 again, so they are kept per context (the whole model, device, framework and network
 records, compared by equality, and the sequence length): the values are those of the scalar
-model, computed once.
+model, computed once. One plan's key (a plan given in full) is kept by the identity of its
+records instead (:func:`_one_key`).
 """
 
 from __future__ import annotations
