@@ -103,7 +103,7 @@ def _attention_projections(model: Model, x: _Shape, g: _Linears) -> tuple[float,
     if model.mla is None:
         g.add(tokens, (x.q_width + 2 * x.kv_width) / t, h)
         g.add(tokens, h, x.q_width / t)
-        return model.head_size, model.head_size
+        return (model.head_size,) * 2  # (a property: read once)
     a = model.mla
     qk = a.qk_nope_head_dim + a.qk_rope_head_dim
     g.add(tokens, a.q_lora_rank, h)
