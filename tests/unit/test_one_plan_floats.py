@@ -328,3 +328,57 @@ def test_the_logits_bf16_device_equals_the_replaced_one(fp8: bool) -> None:
     assert bf16.fp8 is False and bf16.gemm_flops_per_s == dev.bf16_gemm_flops_per_s
     if fp8:
         assert bf16.gemm_flops_per_s < dev.gemm_flops_per_s
+
+
+@pytest.mark.parametrize(
+    ("model_id", "framework_id", "fp8"),
+    [("llama3-405b", DEFAULT_FRAMEWORK, False), ("llama3-405b", "megatron-bridge-llm-2025", True),
+     ("qwen3-235b-a22b", "megatron-moe-2025", False), ("deepseek-v3", "deepseek-hai-llm", True)],
+)  # fmt: skip
+def test_one_key_alone_equals_its_column_of_many_keys(
+    model_id: str, framework_id: str, fp8: bool
+) -> None:
+    """per_layer of one plan's key (per_layer._one_key: its own steps, the layer model's
+    tuples, no RoutingOptions for a dense model, no ring built for CP 1) computed in an empty
+    context equals, to the bit, that key's column of per_layer over an array of keys (the
+    search's path) computed in another: dense and MoE layers, CP 1 and 2 (a plain ring and
+    Transformer Engine's), TP 1 and 4, both micro-batches, every recompute."""
+    from gpuplan.model import per_layer as pl
+
+    model, framework = CATALOG.model(model_id), CATALOG.framework(framework_id)
+    dev, network = device_of(CATALOG, H100, fp8), NETWORKS[1]
+    ep = 8 if model.moe else 1
+    keys = [(tp, cp, mb, r, 1, ep)
+            for tp, cp, mb, r in itertools.product((1, 4), (1, 2), (1, 2), range(3))]  # fmt: skip
+    alone = []
+    for key in keys:
+        _forget_everything()
+        alone.append(pl.per_layer(model, key, 4096, dev, framework, network))
+    _forget_everything()
+    dense, moe, acts = pl.per_layer(model, np.asarray(keys), 4096, dev, framework, network)
+    for i, (one_dense, one_moe, one_acts) in enumerate(alone):
+        assert one_dense == {name: dense[name][i].item() for name in pl.LAYER_FIELDS}, keys[i]
+        assert one_moe == {name: moe[name][i].item() for name in pl.LAYER_FIELDS}, keys[i]
+        assert one_acts == tuple(acts[:, i].tolist()), keys[i]
+        assert all(type(v) is float for v in (*one_dense.values(), *one_moe.values(), *one_acts))
+
+
+@pytest.mark.parametrize("framework_id", [DEFAULT_FRAMEWORK, "megatron-bridge-llm-2025",
+                                          "colossalai-zero2-2025"])  # fmt: skip
+def test_a_layer_without_cp_has_the_rings_own_zeros(framework_id: str) -> None:
+    """layer._context_parallel of CP 1 returns, without building them, what the ring's own
+    functions give: ring_cost's zeros, their sum on the link and nothing exposed (so no
+    Ulysses), for no ring, Transformer Engine's and Open-Sora's (each hidden per pass)."""
+    from gpuplan.model.layer import _context_parallel, _Shape
+    from gpuplan.model.ring import RingShape, ring_cost, ring_exposed
+
+    model, ring = CATALOG.model("llama3-405b"), CATALOG.framework(framework_id).cp_ring
+    dev, network = device_of(CATALOG, H100, False), NETWORKS[1]
+    x = _Shape.of(model, ParallelPlan(tensor_parallel=8, microbatch=2), 8192)
+    attention = (1.5e-3, 5.2e-3)
+    cost = ring_cost(RingShape(1, 8, x.tokens * x.q_width / 8, x.tokens * x.kv_width / 8, True),
+                     ring, network, dev)  # fmt: skip
+    exposed = ring_exposed(cost, ring, *attention)
+    assert exposed == 0.0
+    expected = (cost, cost.link_forward_s + cost.link_backward_s, exposed)
+    assert _context_parallel(model, x, attention, network, dev, ring) == expected

@@ -109,8 +109,9 @@ def device(
     """
     points, noncausal = _attention_points(profile, attention)
     ratios = noncausal or (NoncausalPoint(seq_len=1, forward=1.0, backward=1.0),)
-    attention_scale = accelerator.peak_bf16_flops_per_s * profile.sustained * kernel_efficiency
-    bf16 = accelerator.peak_bf16_flops_per_s * profile.gemm_bf16
+    peak_bf16 = accelerator.peak_bf16_flops_per_s  # (a property: read once)
+    attention_scale = peak_bf16 * profile.sustained * kernel_efficiency
+    bf16 = peak_bf16 * profile.gemm_bf16
     gemm, bf16_k0 = bf16, profile.gemm_k_overhead_bf16 or 0.0
     k0, forward_speedup = bf16_k0, 1.0
     if fp8:
@@ -127,11 +128,13 @@ def device(
         gemm_flops_per_s=gemm * profile.sustained * kernel_efficiency,
         bf16_gemm_flops_per_s=bf16 * profile.sustained * kernel_efficiency,
         attention_curve=tuple(
-            (math.log2(p.seq_len), p.forward * attention_scale, p.backward * attention_scale)
-            for p in points
-        ),
+            [
+                (math.log2(p.seq_len), p.forward * attention_scale, p.backward * attention_scale)
+                for p in points
+            ]
+        ),  # (from lists: a generator costs more per point)
         hbm_bytes_per_s=accelerator.hbm_bytes_per_s * profile.hbm,
-        noncausal_curve=tuple((math.log2(p.seq_len), p.forward, p.backward) for p in ratios),
+        noncausal_curve=tuple([(math.log2(p.seq_len), p.forward, p.backward) for p in ratios]),
         launch_s=profile.kernel_launch_us * 1e-6,
         fp8=fp8,
         compute_units=profile.compute_units,
@@ -182,7 +185,7 @@ def tile_efficiency(m: float, n: float, batch: float, units: int | None) -> floa
         tiles = math.ceil(m / tile_m) * math.ceil(n / tile_n) * math.ceil(batch)
         slots = math.ceil(tiles / units) * units * tile_m * tile_n
         best = max(best, m * n * math.ceil(batch) / slots)
-    return best
+    return float(best)  # (a Python float, kept: gemm_time multiplies by it as it is)
 
 
 def gemm_time(
@@ -195,16 +198,17 @@ def gemm_time(
     slower: the rate is ``(1 + k0 / GEMM_K_REFERENCE) / (1 + k0 / k)`` of the profile's.
     A ``forward`` (fprop) GEMM runs ``dev.forward_gemm_speedup`` times faster.
     """
-    if min(m, n, k, batch) <= 0:
+    if m <= 0 or n <= 0 or k <= 0 or batch <= 0:  # (min() and max() calls cost more)
         return 0.0
     flops = 2.0 * m * n * k * batch
     moved = BF16_BYTES * (m * k + k * n + m * n) * batch
     k0 = dev.gemm_k_overhead
     shape = (1 + k0 / GEMM_K_REFERENCE) / (1 + k0 / k)
-    rate = dev.gemm_flops_per_s * shape * float(tile_efficiency(m, n, batch, dev.compute_units))
+    rate = dev.gemm_flops_per_s * shape * tile_efficiency(m, n, batch, dev.compute_units)
     if forward:
         rate *= dev.forward_gemm_speedup
-    return max(flops / rate, moved / dev.hbm_bytes_per_s) + dev.launch_s
+    compute, memory = flops / rate, moved / dev.hbm_bytes_per_s
+    return (memory if memory > compute else compute) + dev.launch_s  # max(), the first on ties
 
 
 def fp8_cast_time(tokens: float, n: float, k: float, dev: Device, batch: float = 1.0) -> float:
@@ -255,14 +259,13 @@ def attention_rates(dev: Device, seq_len: float, causal: bool = True) -> tuple[f
     return forward * forward_ratio, backward * backward_ratio
 
 
-def flash_attention_time(
-    forward_flops: float, dev: Device, backward: bool, seq_len: float, causal: bool = True
-) -> float:
-    """Forward (and backward when asked) of a fused attention kernel over sequences of
-    ``seq_len`` queries; the backward does 2.5 forwards' FLOPs. ``forward_flops`` counts
-    the FLOPs done: about half the s x s scores when causal, all of them otherwise."""
+def flash_attention_times(
+    forward_flops: float, dev: Device, seq_len: float, causal: bool = True
+) -> tuple[float, float]:
+    """Forward, and forward + backward, of a fused attention kernel over sequences of
+    ``seq_len`` queries (one look-up of its rates for both: the layer model asks for both);
+    the backward does 2.5 forwards' FLOPs. ``forward_flops`` counts the FLOPs done: about
+    half the s x s scores when causal, all of them otherwise."""
     forward_rate, backward_rate = attention_rates(dev, seq_len, causal)
-    seconds = forward_flops / forward_rate + dev.launch_s
-    if backward:
-        seconds += FLASH_BACKWARD_FACTOR * forward_flops / backward_rate + dev.launch_s
-    return seconds
+    forward = forward_flops / forward_rate + dev.launch_s
+    return forward, forward + (FLASH_BACKWARD_FACTOR * forward_flops / backward_rate + dev.launch_s)

@@ -5,7 +5,7 @@ FP8 casts, recompute, and the tensor-, context- and expert-parallel communicatio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gpuplan.catalog.schema import (
     AttentionKernel,
@@ -19,7 +19,7 @@ from gpuplan.model import op_sac as op_sac_cost
 from gpuplan.model.collectives import Network
 from gpuplan.model.kernels import (
     Device,
-    flash_attention_time,
+    flash_attention_times,
     fp8_cast_time,
     gemm_time,
     streaming_time,
@@ -48,41 +48,26 @@ class LayerCost:
     behind, or the all-to-alls of :mod:`gpuplan.model.ulysses` when they expose less."""
 
 
-@dataclass(frozen=True)
-class _Shape:
-    """One micro-batch of one layer on one GPU: the sizes its kernels see."""
+class _Shape(NamedTuple):
+    """One micro-batch of one layer on one GPU: the sizes its kernels see (a named tuple:
+    built once per layer and key, a third of a frozen dataclass's ``__init__``)."""
 
-    t: int
-    """Tensor-parallel ranks."""
+    t: int  # tensor-parallel ranks
     cp: int
-    b: int
-    """Sequences per micro-batch."""
-    s_local: float
-    """Tokens per sequence on this GPU (the sequence split over CP)."""
-    tokens: float
-    """Tokens per micro-batch on this GPU."""
+    b: int  # sequences per micro-batch
+    s_local: float  # tokens per sequence on this GPU (the sequence split over CP)
+    tokens: float  # tokens per micro-batch on this GPU
     h: int
-    heads: float
-    """Attention heads on this GPU (split over TP)."""
-    q_width: int
-    """Width of all query heads (before the TP split)."""
-    kv_width: int
-    """Width of all key (or value) heads (before the TP split)."""
+    heads: float  # attention heads on this GPU (split over TP)
+    q_width: int  # width of all query heads (before the TP split)
+    kv_width: int  # width of all key (or value) heads (before the TP split)
 
     @classmethod
     def of(cls, model: Model, plan: ParallelPlan, seq_len: int) -> _Shape:
         t, cp, b = plan.tensor_parallel, plan.context_parallel, plan.microbatch
-        return cls(
-            t=t,
-            cp=cp,
-            b=b,
-            s_local=seq_len / cp,
-            tokens=b * (seq_len / cp),
-            h=model.hidden,
-            heads=model.heads / t,
-            q_width=model.heads * model.head_size,
-            kv_width=model.kv_heads * model.head_size,
-        )
+        s_local, head_size = seq_len / cp, model.head_size
+        return cls(t, cp, b, s_local, b * s_local, model.hidden, model.heads / t,
+                   model.heads * head_size, model.kv_heads * head_size)  # fmt: skip
 
 
 @dataclass
@@ -118,7 +103,7 @@ def _attention_projections(model: Model, x: _Shape, g: _Linears) -> tuple[float,
     if model.mla is None:
         g.add(tokens, (x.q_width + 2 * x.kv_width) / t, h)
         g.add(tokens, h, x.q_width / t)
-        return model.head_size, model.head_size
+        return (model.head_size,) * 2  # (a property: read once)
     a = model.mla
     qk = a.qk_nope_head_dim + a.qk_rope_head_dim
     g.add(tokens, a.q_lora_rank, h)
@@ -204,8 +189,7 @@ def _attention_core(
         keys = (span + 1) / 2 if causal else span
         flops = 2 * b * x.heads * s_local * keys * (score_width + value_width)
         queries = min(s_local, span)  # the kernel's rate at the length of one sequence
-        fwd = flash_attention_time(flops, dev, False, queries, causal)
-        return fwd, flash_attention_time(flops, dev, True, queries, causal)
+        return flash_attention_times(flops, dev, queries, causal)
     batch = b * x.heads
     scores = gemm_time(s_local, span, score_width, dev, batch=batch)
     values = gemm_time(s_local, value_width, span, dev, batch=batch)
@@ -229,10 +213,7 @@ def _cross_attention(
     g.forward += g.time(tokens, q_width / t, h) + g.time(tokens, h, q_width / t)
     g.add(x.b * video.text_tokens, 2 * q_width / t, h)
     flops = 4 * x.b * x.heads * x.s_local * video.text_tokens * model.head_size
-    return (
-        flash_attention_time(flops, dev, False, x.s_local, causal=False),
-        flash_attention_time(flops, dev, True, x.s_local, causal=False),
-    )
+    return flash_attention_times(flops, dev, x.s_local, causal=False)
 
 
 LLM_BLOCK_ELEMENTWISE_BYTES = 20
@@ -323,12 +304,25 @@ def layer_costs(
     """:func:`layer_cost` of each of ``plans``, which differ only in recompute: what it does
     not change (:func:`layer_shared`, or ``shared``, its value for these plans) is computed
     once; the CP ring as the framework's ``ring`` implementation does it
-    (:mod:`gpuplan.model.ring`)."""
+    (:mod:`gpuplan.model.ring`). Each is :func:`layer_values` as a :class:`LayerCost`."""
+    values = layer_values(model, plans, seq_len, moe_layer, dev, attention_kernel, network,
+                          routing_options, recompute_scope, ring, shared)  # fmt: skip
+    return tuple(LayerCost(*each) for each in values)
+
+
+def layer_values(
+    model: Model, plans: tuple[ParallelPlan, ...], seq_len: int, moe_layer: bool, dev: Device,
+    attention_kernel: AttentionKernel, network: Network,
+    routing_options: RoutingOptions = FLAT_ROUTING, recompute_scope: str = "attention-core",
+    ring: CpRing | None = None, shared: tuple[Any, ...] | None = None,
+) -> list[tuple[float, ...]]:  # fmt: skip
+    """:func:`layer_costs` as tuples of :class:`LayerCost`'s fields in order (what
+    :mod:`gpuplan.model.per_layer` keeps: no frozen dataclass built and read back per key)."""
     (x, linear_fwd, casts, attention_fwd, attention_total, elementwise_fwd, forward, backward,
      cp_link, cp_exposed, ep) = shared or layer_shared(
         model, plans[0], seq_len, moe_layer, dev, attention_kernel, network, routing_options,
         ring)  # fmt: skip
-    costs = []
+    costs: list[tuple[float, ...]] = []
     op_sac = recompute_scope == op_sac_cost.SCOPE and op_sac_cost.applies(model, moe_layer)
     for each in plans:
         if each.recompute is Recompute.FULL:
@@ -343,9 +337,8 @@ def layer_costs(
         else:
             recompute = 0.0  # flash kernels already recompute scores in their backward
         tp = tp_time(model, each, x.tokens, network, op_sac)
-        costs.append(LayerCost(forward, backward, recompute, attention_total, tp, cp_link, ep,
-                               cp_exposed))  # fmt: skip
-    return tuple(costs)
+        costs.append((forward, backward, recompute, attention_total, tp, cp_link, ep, cp_exposed))
+    return costs
 
 
 def layer_shared(
@@ -382,13 +375,20 @@ def layer_shared(
             backward, cp_link, cp_exposed, ep)  # fmt: skip
 
 
+_NO_RING = RingCost(0.0, 0.0, 0.0, 0.0)
+"""The ring of a layer without CP (:func:`gpuplan.model.ring.ring_cost` of ``cp`` 1)."""
+
+
 def _context_parallel(
     model: Model, x: _Shape, attention: tuple[float, float], network: Network, dev: Device,
     ring: CpRing | None,
 ) -> tuple[RingCost, float, float]:  # fmt: skip
     """The ring (:mod:`gpuplan.model.ring`), its (on-link, exposed) CP seconds behind the
     (forward, total) attention, or Ulysses' all-to-alls (exposed whole) where they expose
-    less and the heads split."""
+    less and the heads split. Without CP (``cp`` 1) all of it is zero, returned as it is:
+    ring_cost's zeros, exposed behind no attention, and no Ulysses (nothing exposed)."""
+    if x.cp <= 1:
+        return _NO_RING, 0.0, 0.0
     shape = RingShape(x.cp, x.t, x.tokens * x.q_width / x.t, x.tokens * x.kv_width / x.t,
                       model.kind.value == "llm")  # fmt: skip
     cost = ring_cost(shape, ring, network, dev)

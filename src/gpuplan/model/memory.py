@@ -95,11 +95,12 @@ def activation_bytes_per_layer(
     s = seq_len / plan.context_parallel
     b = plan.microbatch
     h = model.hidden
-    q = model.heads * model.head_size
-    kv = model.kv_heads * model.head_size
     sbh = s * b * h
-    if plan.recompute is Recompute.FULL:
+    if plan.recompute is Recompute.FULL:  # (before the widths, which it does not read)
         return 2 * sbh / (t if plan.sequence_parallel else 1)
+    head_size = model.head_size  # (a property: read once)
+    q = model.heads * head_size
+    kv = model.kv_heads * head_size
     linear_input = 1 if fp8 else 2  # bytes per element of a saved linear-layer input
     norm_region = (4 + 2 * linear_input + (2 if model.dropout else 0)) * sbh
     attention_part = 2 * s * b * (q + 2 * kv) + linear_input * s * b * q

@@ -33,10 +33,11 @@ def recompute_layers_of(plan: ParallelPlan) -> int:
     return ALL_LAYERS if plan.recompute is not Recompute.FULL or layers is None else layers
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)
 def kept_layers(model: Model, pp: int, v: int, n: int) -> tuple[tuple[int, int], ...]:
     """Per physical stage of ``pp`` with ``v`` chunks each, the dense and MoE layers that
-    keep their activations when the first ``n`` layers of each chunk recompute."""
+    keep their activations when the first ``n`` layers of each chunk recompute (kept,
+    bounded: a long-running server meets inline models without end)."""
     counts = stage_layers(model.layers + model.mtp_modules, pp * v)
     kept = [[0, 0] for _ in range(pp)]
     for virtual, count in enumerate(counts):

@@ -10,13 +10,13 @@ dispatch, FP8 dispatch, MoE parallel folding, token drop, expert host work) and 
 thousands of plans; a range of GPU counts, a sweep or a Monte Carlo asks for the same ones
 again, so they are kept per context (the whole model, device, framework and network
 records, compared by equality, and the sequence length): the values are those of the scalar
-model, computed once.
+model, computed once. One plan's key (a plan given in full) is kept by the identity of its
+records instead (:func:`_one_key`).
 """
 
 from __future__ import annotations
 
 import functools
-import operator
 from typing import Any
 
 import numpy as np
@@ -32,18 +32,16 @@ from gpuplan.model.collectives import Network
 from gpuplan.model.distinct import distinct_rows
 from gpuplan.model.kept import by_identity
 from gpuplan.model.kernels import Device
-from gpuplan.model.layer import LayerCost, layer_costs, layer_shared
+from gpuplan.model.layer import layer_shared, layer_values
 from gpuplan.model.memory import activation_bytes_per_layer
-from gpuplan.model.routing import RoutingOptions
+from gpuplan.model.routing import FLAT_ROUTING, RoutingOptions
 from gpuplan.scenario.plan import ParallelPlan, Recompute
 
 RECOMPUTE_ORDER = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
 LAYER_FIELDS = ("forward_s", "backward_s", "recompute_s", "attention_s", "tp_s", "cp_s", "ep_s",
                 "cp_exposed_s")  # fmt: skip
-"""The :class:`gpuplan.model.layer.LayerCost` fields, per plan in :func:`per_layer`."""
-
-_fields = operator.attrgetter(*LAYER_FIELDS)
-"""A LayerCost's :data:`LAYER_FIELDS`, as a tuple."""
+"""The :class:`gpuplan.model.layer.LayerCost` fields, per plan in :func:`per_layer`
+(:func:`gpuplan.model.layer.layer_values` gives them in this order)."""
 
 IntArray = np.ndarray
 FloatArray = np.ndarray
@@ -135,18 +133,18 @@ def _costs(
     attention, scope = framework.attention, framework.selective_recompute
     ring, context = framework.cp_ring, (model, dev, framework, network, seq_len, common)
 
-    def layers(moe_layer: bool) -> tuple[LayerCost, ...]:
+    def layers(moe_layer: bool) -> list[tuple[float, ...]]:
         shared = None if common is None else _shared(*context, moe_layer)  # kept, or not
         if shared is not None and not shared:
             shared.append(layer_shared(model, plans[0], seq_len, moe_layer, dev, attention,
                                        network, options, ring))  # fmt: skip
-        return layer_costs(model, plans, seq_len, moe_layer, dev, attention, network, options,
-                           scope, ring, shared[0] if shared else None)  # fmt: skip
+        return layer_values(model, plans, seq_len, moe_layer, dev, attention, network, options,
+                            scope, ring, shared[0] if shared else None)  # fmt: skip
 
     dense = layers(False)
     if model.moe is None:
-        return [(values, values) for values in map(_fields, dense)]
-    return [(_fields(d), _fields(m)) for d, m in zip(dense, layers(True), strict=True)]
+        return [(values, values) for values in dense]
+    return list(zip(dense, layers(True), strict=True))
 
 
 @by_identity(records=4, maxsize=8192)
@@ -233,33 +231,47 @@ def _one_key(
 ) -> tuple[dict[str, Any], dict[str, Any], Any]:  # fmt: skip
     """:func:`per_layer` of one plan's key, kept by the identity of the records (the plans
     of a scenario that differ in pipeline shape or ZeRO stage share it; the values are
-    read, never changed, by those who ask)."""
-    return _per_layer(model, key, seq_len, dev, framework, network)
+    read, never changed, by those who ask): :func:`_per_layer`'s steps for one key, as
+    Python floats. Kept here alone, not in the search's tables per context
+    (:func:`_context`): ``estimate`` passes the first equal record it saw of each
+    (:func:`gpuplan.model.kept.canonical`), so identity finds what equality would, and the
+    tables' look-up hashes the records (some 5 us of a new scenario's first plan) to find a
+    key only a search of the same scenario has filled."""
+    common = (*key[:3], *key[4:])  # what :func:`_shared` keeps whatever the recompute
+    values = _costs(model, (_plan(key),), seq_len, dev, framework, network,
+                    _routing(model, framework), common)[0]  # fmt: skip
+    acts = _activations(model, key, seq_len, dev, framework, {})
+    dense = dict(zip(LAYER_FIELDS, map(float, values[0]), strict=True))
+    moe = (
+        dense if model.moe is None else dict(zip(LAYER_FIELDS, map(float, values[1]), strict=True))
+    )
+    return dense, moe, tuple(map(float, acts))
+
+
+def _routing(model: Model, framework: Framework) -> RoutingOptions:
+    """:func:`_options`, read only by a MoE layer: a dense model's layers get the flat
+    options (no RoutingOptions built per key)."""
+    return FLAT_ROUTING if model.moe is None else _options(framework)
 
 
 def _per_layer(
-    model: Model, keys: IntArray | tuple[int, ...], seq_len: int, dev: Device,
-    framework: Framework, network: Network,
+    model: Model, keys: IntArray, seq_len: int, dev: Device, framework: Framework,
+    network: Network,
 ) -> tuple[dict[str, Any], dict[str, Any], Any]:  # fmt: skip
-    """:func:`per_layer`."""
-    where: IntArray | None = None
-    if isinstance(keys, tuple):  # one plan's
-        keys_in_order = [keys]
-    else:
-        unique, where = distinct_rows(keys)
-        keys_in_order = list(map(tuple, unique.tolist()))
+    """:func:`per_layer` of many plans' keys (one plan's: :func:`_one_key`)."""
+    unique, where = distinct_rows(keys)
+    keys_in_order = list(map(tuple, unique.tolist()))
     known, known_activations = _context(model, seq_len, dev, framework, network)
-    options, plain = _options(framework), dict[tuple[int, ...], float]()
+    options, plain = _routing(model, framework), dict[tuple[int, ...], float]()
     rows: list[LayerCosts] = []
     activations: list[Activations] = []
     missing: dict[tuple[int, ...], list[tuple[int, ...]]] = {}
     for key in keys_in_order:  # the keys that differ only in recompute, costed together
         if key not in known:
             missing.setdefault((*key[:3], *key[4:]), []).append(key)
-    for common, group in missing.items():
+    for group in missing.values():
         plans = tuple(_plan(key) for key in group)
-        costs = _costs(model, plans, seq_len, dev, framework, network, options,
-                       common if where is None else None)  # fmt: skip
+        costs = _costs(model, plans, seq_len, dev, framework, network, options, None)
         known.update(zip(group, costs, strict=True))
     for key in keys_in_order:
         values, acts = known[key], known_activations.get(key)
@@ -268,10 +280,6 @@ def _per_layer(
                                                          plain)  # fmt: skip
         rows.append(values)
         activations.append(acts)
-    if where is None:  # one plan: the numbers themselves
-        dense_one, moe_one = (dict(zip(LAYER_FIELDS, map(float, r), strict=True)) for r in rows[0])
-        moe_one = dense_one if model.moe is None else moe_one
-        return dense_one, moe_one, tuple(map(float, activations[0]))
     fields = len(LAYER_FIELDS)
     dense = np.asarray([r[0] for r in rows], dtype=float).reshape(-1, fields).T[:, where]
     moe = (
