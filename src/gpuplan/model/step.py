@@ -133,6 +133,25 @@ def estimate_step(
     The same arithmetic as the plan search: a batch of one plan through
     :func:`gpuplan.model.batch.evaluate`.
     """
+    outcome = _one_plan(model, accelerator, dev, network, framework, plan, seq_len,
+                        global_batch, overhead_bytes, allow_tp_beyond_domain)  # fmt: skip
+    if isinstance(outcome, Infeasible):
+        return outcome
+    return step_from_batch(outcome, 0, plan, peak_flops_per_s, accelerator)
+
+
+@by_identity(records=5, maxsize=1024)
+def _one_plan(
+    model: Model, accelerator: Accelerator, dev: Device, network: Network, framework: Framework,
+    plan: ParallelPlan, seq_len: int, global_batch: int, overhead_bytes: float,
+    allow_tp_beyond_domain: bool,
+) -> BatchResult | Infeasible:  # fmt: skip
+    """Why ``plan`` breaks a rule, or :func:`gpuplan.model.batch.evaluate` of it, kept: both
+    are pure in their inputs, and a Monte Carlo or a sweep over prices and sites asks for
+    the same plan again, which then costs one look-up (its check included); its records by
+    identity (:mod:`gpuplan.model.kept`: none hashed; ``estimate`` passes the first equal
+    record it saw of each). The batch holds Python numbers where the stages run on them
+    (:mod:`gpuplan.model.one_plan`)."""
     errors = plan_errors(plan, model, plan.gpus, global_batch, seq_len, accelerator=accelerator,
                          allow_tp_beyond_domain=allow_tp_beyond_domain,
                          experts_fold_tp=framework.moe_parallel_folding,
@@ -142,21 +161,6 @@ def estimate_step(
         errors.append(partial)
     if errors:
         return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
-    result = _one_plan(model, accelerator, dev, network, framework, plan, seq_len,
-                       global_batch, overhead_bytes)  # fmt: skip
-    return step_from_batch(result, 0, plan, peak_flops_per_s, accelerator)
-
-
-@by_identity(records=5, maxsize=1024)
-def _one_plan(
-    model: Model, accelerator: Accelerator, dev: Device, network: Network, framework: Framework,
-    plan: ParallelPlan, seq_len: int, global_batch: int, overhead_bytes: float,
-) -> BatchResult:  # fmt: skip
-    """:func:`gpuplan.model.batch.evaluate` of one plan, kept: it is pure in its inputs, and
-    a Monte Carlo or a sweep over prices and sites evaluates the same plan again; its
-    records by identity (:mod:`gpuplan.model.kept`: none hashed; ``estimate`` passes the
-    first equal record it saw of each). The batch holds Python numbers where the stages run
-    on them (:mod:`gpuplan.model.one_plan`)."""
     one = (
         plan_batch(PlanBatch, plan) if on_numbers(framework, plan.pipeline_parallel)
         else PlanBatch.from_plans([plan])
