@@ -76,6 +76,7 @@ def _forget(layers: bool = True) -> None:
         ("gpuplan.model.one_plan", "stage_classes"),  # one plan's stage classes (issue 15)
         ("gpuplan.model.kept", "_canonical"),  # caches by identity (one-plan-3)
         ("gpuplan.model.kept", "_first_seen"),
+        ("gpuplan.model.kept", "_held_or_first"),  # copies of catalog records (one-plan-7a)
         ("gpuplan.model.performance", "_device"),
         ("gpuplan.model.performance", "_network"),
         ("gpuplan.model.per_layer", "_same_context"),

@@ -109,3 +109,22 @@ def canonical(record: T) -> T:
     not the same object (a scenario resolved again, an inline model parsed again) then
     share what the caches keyed by identity keep. Each object is hashed once."""
     return _canonical(record)  # type: ignore[return-value]
+
+
+def canonical_of(held: T | None, record: T) -> T:
+    """:func:`canonical` of a record that a catalog may hold: ``held`` is the catalog's
+    record of the same id (None when it has none). The catalog's own record stands for
+    itself, found without a hash or a kept call (a loaded catalog holds one object per
+    id, and most plans are asked of its records); a record equal to it (a scenario
+    resolved again, a catalog record copied) stands for the catalog's; any other, the
+    first equal record seen."""
+    if held is record:
+        return record
+    return _held_or_first(held, record)  # type: ignore[return-value]
+
+
+@by_identity(records=2, maxsize=CANONICAL_RECORDS)
+def _held_or_first(held: object, record: object) -> object:
+    """:func:`canonical_of` of a record the catalog does not hold as that object, kept per
+    pair (by identity: each copy is compared once)."""
+    return held if held is not None and held == record else _canonical(record)
