@@ -328,3 +328,40 @@ def test_the_logits_bf16_device_equals_the_replaced_one(fp8: bool) -> None:
     assert bf16.fp8 is False and bf16.gemm_flops_per_s == dev.bf16_gemm_flops_per_s
     if fp8:
         assert bf16.gemm_flops_per_s < dev.gemm_flops_per_s
+
+
+def test_a_kept_plan_gives_a_new_estimate_each_time() -> None:
+    """step._one_plan keeps a plan's check and the numbers of its StepEstimate
+    (model/step.py): each estimate of the plan is a new StepEstimate, with dicts of its
+    own, equal to the first and to a fresh evaluation, so a caller that changes one changes
+    no later answer; a plan that breaks a rule or does not fit gets the same Infeasible."""
+    from gpuplan.model import kept
+    from gpuplan.model.performance import estimate
+    from gpuplan.model.step import Infeasible, InfeasibleKind
+
+    model = CATALOG.model("llama3-405b")
+
+    def run(plan: ParallelPlan) -> object:
+        return estimate(CATALOG, model, H100, plan, seq_len=8192, global_batch=2048)
+
+    kept.forget()
+    plan = ParallelPlan(tensor_parallel=8, pipeline_parallel=16, data_parallel=128,
+                        interleave=2, recompute=Recompute.FULL, sequence_parallel=True,
+                        zero=1)  # fmt: skip
+    first = run(plan)
+    assert isinstance(first, StepEstimate)
+    expected = dataclasses.replace(first, exposed_comm_s=dict(first.exposed_comm_s),
+                                   comm_on_link_s=dict(first.comm_on_link_s))  # fmt: skip
+    first.exposed_comm_s["dp"] = first.comm_on_link_s["dp"] = -1.0  # a caller's change
+    again = run(plan)
+    assert isinstance(again, StepEstimate) and again is not first
+    assert again == expected and again.exposed_comm_s["dp"] >= 0.0
+    _as_if_initialised(again)
+    kept.forget()
+    assert run(plan) == expected  # a fresh evaluation
+    broken = ParallelPlan(tensor_parallel=3, data_parallel=16_384 // 3 + 1)
+    too_big = ParallelPlan(tensor_parallel=8, data_parallel=8)  # 405B on 64 GPUs
+    for plan, kind in ((broken, InfeasibleKind.LAYOUT), (too_big, InfeasibleKind.MEMORY)):
+        infeasible = run(plan)
+        assert isinstance(infeasible, Infeasible) and infeasible.kind is kind
+        assert run(plan) == infeasible
