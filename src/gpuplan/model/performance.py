@@ -31,25 +31,25 @@ def network_of(
     """The network of a cluster profile (default: the accelerator's reference server), with
     the accelerator's achieved bus fractions and latencies (efficiency.yaml) and the per-rank
     speed spread (clusters.yaml ``at_scale``)."""
-    _, profile, cluster = _records(catalog, accelerator, cluster)
+    chip = accelerator.id
+    _, profile, cluster = _records(catalog, accelerator, catalog.efficiency_profile(chip),
+                                   cluster or catalog.default_cluster(chip))  # fmt: skip
     return _network(cluster, profile,
-                    catalog.at_scale["rank_speed_cv"].for_accelerator(accelerator.id))  # fmt: skip
+                    catalog.at_scale["rank_speed_cv"].for_accelerator(chip))  # fmt: skip
 
 
 def _records(
-    catalog: Catalog, accelerator: Accelerator, cluster: Cluster | None
+    catalog: Catalog, accelerator: Accelerator, profile: EfficiencyProfile, cluster: Cluster
 ) -> tuple[Accelerator, EfficiencyProfile, Cluster]:
-    """The accelerator, its efficiency profile and the cluster (default: its reference
-    server), each the catalog's own record or the first equal one seen
-    (:func:`gpuplan.model.kept.canonical_of`): the device and the network are kept per
-    these records' identity, so equal records give the same objects, which the caches
-    after them key by identity."""
+    """The accelerator, its efficiency profile and the cluster, each the catalog's own
+    record or the first equal one seen (:func:`gpuplan.model.kept.canonical_of`): the
+    device and the network are kept per these records' identity, so equal records give
+    the same objects, which the caches after them key by identity."""
     chip = accelerator.id
-    cluster = cluster or catalog.default_cluster(chip)
     assert cluster.accelerator == chip, "resolve refuses a mismatched cluster"
     return (
         canonical_of(catalog.accelerators.get(chip), accelerator),
-        canonical_of(catalog.efficiency.get(chip), catalog.efficiency_profile(chip)),
+        canonical_of(catalog.efficiency.get(chip), profile),
         canonical_of(catalog.clusters.get(cluster.id), cluster),
     )
 
@@ -90,7 +90,9 @@ def device_of(
 ) -> Device:
     """The accelerator's kernel rates for a framework (its attention kernel and its
     ``stack_efficiency``) and precision."""
-    accelerator, profile, _ = _records(catalog, accelerator, None)
+    chip = accelerator.id
+    accelerator, profile, _ = _records(catalog, accelerator, catalog.efficiency_profile(chip),
+                                       catalog.default_cluster(chip))  # fmt: skip
     return _device_of(accelerator, catalog.framework(framework_id), profile, fp8,
                       catalog.system("training_kernel_efficiency"),
                       catalog.system("overlap_compute_slowdown"))  # fmt: skip
@@ -143,11 +145,10 @@ def estimate(
     MFU and HFU are against the dense BF16 peak, also for FP8 runs (a common convention;
     NVIDIA's tables divide FP8 runs by the FP8 peak, which halves the figure).
     """
-    accelerator, profile, cluster = _records(catalog, accelerator, cluster)
-    framework = catalog.framework(framework_id)
-    framework = canonical_of(catalog.frameworks.get(framework.id), framework)
-    dev, network, overhead = _inputs(  # the records read on every call
-        accelerator, framework, profile, cluster, catalog.system("training_kernel_efficiency"),
+    chip = accelerator.id
+    accelerator, framework, dev, network, overhead = _inputs(  # the records read each call
+        catalog, accelerator, catalog.framework(framework_id), catalog.efficiency_profile(chip),
+        cluster or catalog.default_cluster(chip), catalog.system("training_kernel_efficiency"),
         catalog.system("overlap_compute_slowdown"),
         catalog.system("framework_memory_overhead_gib"), catalog.at_scale["rank_speed_cv"],
         fp8, FAST_FORWARD_RECIPES,
@@ -167,19 +168,25 @@ def estimate(
     )
 
 
-@by_identity(records=8, maxsize=256)
+@by_identity(records=9, maxsize=256)
 def _inputs(
-    accelerator: Accelerator, framework: Framework, profile: EfficiencyProfile,
-    cluster: Cluster, kernel_efficiency: SystemParameter, overlap_slowdown: SystemParameter,
-    overhead_gib: SystemParameter, rank_speed_cv: SystemParameter, fp8: bool,
-    fast_forward_recipes: tuple[str, ...],
-) -> tuple[Device, Network, float]:  # fmt: skip
+    catalog: Catalog, accelerator: Accelerator, framework: Framework,
+    profile: EfficiencyProfile, cluster: Cluster, kernel_efficiency: SystemParameter,
+    overlap_slowdown: SystemParameter, overhead_gib: SystemParameter,
+    rank_speed_cv: SystemParameter, fp8: bool, fast_forward_recipes: tuple[str, ...],
+) -> tuple[Accelerator, Framework, Device, Network, float]:  # fmt: skip
     """What :func:`estimate` passes on from the catalog records it read (``fp8`` and
-    :data:`FAST_FORWARD_RECIPES` as they are now: a patched list is a new key): the device
-    (:func:`device_of`), the network (:func:`network_of`) and the memory overhead in bytes;
-    kept per records, by identity, so a plan pays for the look-ups alone."""
+    :data:`FAST_FORWARD_RECIPES` as they are now: a patched list is a new key): the
+    accelerator and the framework, each the catalog's own record or the first equal one
+    seen (:func:`gpuplan.model.kept.canonical_of`), the device (:func:`device_of`), the
+    network (:func:`network_of`) and the memory overhead in bytes; kept per records, by
+    identity, so a plan pays for the look-ups alone."""
+    accelerator, profile, cluster = _records(catalog, accelerator, profile, cluster)
     chip = accelerator.id
+    framework = canonical_of(catalog.frameworks.get(framework.id), framework)
     return (
+        accelerator,
+        framework,
         _device_of(accelerator, framework, profile, fp8, kernel_efficiency, overlap_slowdown),
         _network(cluster, profile, rank_speed_cv.for_accelerator(chip)),
         overhead_gib.for_accelerator(chip) * units.GiB,
