@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -67,6 +67,22 @@ class Context:
     edge_chunks: int = 0
     """Pipeline chunks that may hold no layer: 2 where the first holds only the embedding
     and the last only the output and loss (frameworks.yaml: pipeline_edge_chunks)."""
+    domain: int = field(init=False, compare=False, repr=False)
+    """The accelerator's scale-up domain (0 without an accelerator: the rules that read it
+    are skipped). This and the next two are read of the records once per context, not by
+    a call per rule judged: a scenario's plans are each checked in the same context."""
+    switched: bool = field(init=False, compare=False, repr=False)
+    """A switched scale-up domain (NVLink, xGMI): a group that does not divide it spans two.
+    A TPU pod is a 3D torus: a TP group of any size is a contiguous sub-block of a slice
+    (PaLM ran 12-way model parallelism on TPU v4, Chowdhery et al. 2022 sec. 4)."""
+    experts: int = field(init=False, compare=False, repr=False)
+    """The model's routed experts (1 for a dense model)."""
+
+    def __post_init__(self) -> None:
+        chip, moe = self.accelerator, self.model.moe
+        object.__setattr__(self, "domain", chip.scaleup_domain if chip is not None else 0)
+        object.__setattr__(self, "switched", chip is not None and chip.kind != AcceleratorKind.TPU)
+        object.__setattr__(self, "experts", moe.experts if moe is not None else 1)
 
 
 @dataclass(frozen=True)
@@ -108,19 +124,7 @@ def _tp_values(c: Context) -> list[int]:
 
 def _domain(c: Context) -> int:
     assert c.accelerator is not None, "a rule that reads the accelerator says so"
-    return c.accelerator.scaleup_domain
-
-
-def _switched(c: Context) -> bool:
-    """A switched scale-up domain (NVLink, xGMI): a group that does not divide it spans two.
-    A TPU pod is a 3D torus: a TP group of any size is a contiguous sub-block of a slice
-    (PaLM ran 12-way model parallelism on TPU v4, Chowdhery et al. 2022 sec. 4)."""
-    assert c.accelerator is not None, "a rule that reads the accelerator says so"
-    return c.accelerator.kind != AcceleratorKind.TPU
-
-
-def _experts(c: Context) -> int:
-    return c.model.moe.experts if c.model.moe is not None else 1
+    return c.domain
 
 
 def _folded_tp(c: Context, f: Fields) -> Any:
@@ -168,7 +172,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "tp beyond the scale-up domain",
         ("tp",),
-        lambda c, f: (f["tp"] > _domain(c)) & (not c.allow_tp_beyond_domain),
+        lambda c, f: (f["tp"] > c.domain) & (not c.allow_tp_beyond_domain),
         lambda c, f: (
             f"parallelism.tp = {f['tp']} spans more than one scale-up domain of {_domain(c)} "
             f"{c.accelerator.id if c.accelerator else ''} GPUs (not allowed unless "
@@ -179,7 +183,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "tp groups would straddle scale-up domains",
         ("tp",),
-        lambda c, f: (_domain(c) % f["tp"] != 0) & (f["tp"] % _domain(c) != 0) & _switched(c),
+        lambda c, f: (c.domain % f["tp"] != 0) & (f["tp"] % c.domain != 0) & c.switched,
         lambda c, f: (
             f"parallelism.tp = {f['tp']} would straddle scale-up domains of {_domain(c)} "
             f"{c.accelerator.id if c.accelerator else ''} GPUs (it must divide or be a "
@@ -222,10 +226,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "ep does not divide the experts",
         ("ep",),
-        lambda c, f: (_experts(c) % f["ep"] != 0) & (c.model.moe is not None),
+        lambda c, f: (c.experts % f["ep"] != 0) & (c.model.moe is not None),
         lambda c, f: (
-            f"parallelism.ep = {f['ep']} does not divide experts = {_experts(c)}; valid: "
-            f"{_valid(divisors(_experts(c)))}"
+            f"parallelism.ep = {f['ep']} does not divide experts = {c.experts}; valid: "
+            f"{_valid(divisors(c.experts))}"
         ),
     ),
     Rule(
