@@ -121,3 +121,26 @@ def test_a_catalog_record_stands_for_itself_and_its_copies_for_it() -> None:
     assert kept.canonical_of(None, inline) is inline
     assert kept.canonical_of(None, inline_again) is inline
     kept.forget()
+
+
+@pytest.mark.parametrize("records", [1, 2, 3, 4, 5, 6, 9])
+def test_the_first_records_are_keyed_by_identity_the_rest_by_value(records: int) -> None:
+    """Each count of records (those spelled out in by_identity and the general case): the
+    same objects and equal values are found again; an equal record that is another object,
+    in any of the first ``records`` places, or another value, is computed."""
+    calls: list[tuple[object, ...]] = []
+
+    def fn(*args: object) -> int:
+        calls.append(args)
+        return len(calls)
+
+    kept = by_identity(records=records, maxsize=64)(fn)
+    first = [Record(i) for i in range(records)]
+    assert kept(*first, 7, "x") == 1 and kept(*first, 7, "x") == 1 and len(calls) == 1
+    assert kept(*first, 7.0, "x") == 1  # equal values (7 == 7.0): found
+    for place in range(records):
+        other = [*first]
+        other[place] = Record(place)  # equal content, another object
+        assert kept(*other, 7, "x") == len(calls) and len(calls) == place + 2
+    assert kept(*first, 8, "x") == records + 2  # another value
+    assert kept.cache_size() == records + 2
