@@ -86,6 +86,7 @@ def test_the_search_benchmark_forgets_every_kept_cache() -> None:
     spec.loader.exec_module(bench)
     catalog = load_catalog()
     model, h100 = catalog.model("llama3-405b"), catalog.accelerator("h100-sxm")
+    kept.forget()  # (what earlier tests kept)
     estimate(catalog, model, h100, bench.FIXED_PLAN, seq_len=8192, global_batch=2048)
     # a copy of a catalog record (kept.canonical_of) and a record the catalog lacks
     inline = model.model_copy(update={"id": "inline-405b"})
