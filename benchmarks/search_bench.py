@@ -61,11 +61,10 @@ def _forget(layers: bool = True) -> None:
     checkout) are skipped.
 
     Per-process constants that depend on no scenario stay: the rules that apply per field
-    names (``gpuplan.model.rules._APPLYING``, the rule table grouped by the fields each
-    rule reads, keyed only by which plan fields are given and whether there is an
-    accelerator) are not a cache of scenario work; a fresh process builds each entry once
-    and every later scenario reads it, so the "first" row times a new scenario in a
-    running process, not the first ever."""
+    names (``gpuplan.model.rules._APPLYING``, the rule table keyed only by which plan
+    fields are given and whether there is an accelerator) are not a cache of scenario
+    work; a fresh process builds each entry once and every later scenario reads it, so the
+    "first" row times a new scenario in a running process, not the first ever."""
     if layers:
         _LAYER_CACHE.clear()
     for module, name in (
@@ -76,6 +75,7 @@ def _forget(layers: bool = True) -> None:
         ("gpuplan.model.one_plan", "stage_classes"),  # one plan's stage classes (issue 15)
         ("gpuplan.model.kept", "_canonical"),  # caches by identity (one-plan-3)
         ("gpuplan.model.kept", "_first_seen"),
+        ("gpuplan.model.kept", "_held_or_first"),  # copies of catalog records (one-plan-7a)
         ("gpuplan.model.performance", "_device"),
         ("gpuplan.model.performance", "_network"),
         ("gpuplan.model.per_layer", "_same_context"),

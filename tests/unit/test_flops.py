@@ -169,3 +169,26 @@ def test_packed_samples_confine_attention_to_one_sample_by_hand() -> None:
     unpacked = forward_flops_per_token(tiny(), seq_len=4096)
     assert forward_flops_per_token(tiny(packed_sample_tokens=8192), seq_len=4096) == unpacked
     assert unpacked.attention_scores == 2 * (4 * 2048.5 * 8)  # two layers
+
+
+def test_a_steps_flops_are_each_modes_hardware_flops(catalog: Catalog) -> None:
+    """flops.step_flops computes the training FLOPs and the recomputed forward once for all
+    recompute modes: each mode's figure is, to the bit, ``tokens`` times hardware_flops of
+    that mode (3 forwards plus none, the scores or the layers; hand derivation on tiny),
+    for dense, MoE, MLA and video models."""
+    from gpuplan.model.flops import hardware_flops, step_flops, training_flops
+
+    model = tiny()
+    f = forward_flops_per_token(model, 4)
+    total, modes = step_flops(model, 4, 10.0, (Recompute.NONE, Recompute.SELECTIVE,
+                                               Recompute.FULL))  # fmt: skip
+    assert total == 10.0 * 3 * f.total
+    assert modes == (10.0 * 3 * f.total, 10.0 * (3 * f.total + f.attention_scores),
+                     10.0 * (3 * f.total + f.layers))  # fmt: skip
+    for model_id in ("llama3-405b", "qwen3-235b-a22b", "deepseek-v3", "open-sora-2-11b"):
+        model = catalog.model(model_id)
+        forward = forward_flops_per_token(model, 4096)
+        order = (Recompute.FULL, Recompute.NONE, Recompute.SELECTIVE)
+        total, modes = step_flops(model, 4096, 3.0e6, order)
+        assert total == 3.0e6 * training_flops(forward)
+        assert modes == tuple(3.0e6 * hardware_flops(forward, mode) for mode in order)

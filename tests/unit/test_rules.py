@@ -3,6 +3,7 @@ keeping exactly the plans that a single plan's check accepts."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -222,8 +223,9 @@ def test_search_evaluates_a_fixed_plan_iff_it_is_valid(
 
 
 def _fresh_plan_errors(plan: ParallelPlan, context: Context) -> list[str]:
-    """What a plan's check gave before its verdicts were kept (model/plan_check.py): every
-    rule judged on a new context, then a layout above the GPUs."""
+    """A plan's check written the other way: every applying rule's message
+    (:func:`rule_errors`, which judges each rule and a layout below the GPUs), then a
+    layout above the GPUs."""
     fields = {k: v for k, v in plan.as_dict().items()
               if isinstance(v, int) and k != "recompute_layers"}  # fmt: skip
     errors = rule_errors(context, fields)
@@ -237,12 +239,14 @@ def _fresh_plan_errors(plan: ParallelPlan, context: Context) -> list[str]:
     return errors
 
 
-def test_kept_verdicts_give_every_plan_the_messages_of_a_fresh_check() -> None:
-    """plan_errors keeps, per scenario, each group of rules' verdict per the values of the
-    fields it reads (model/plan_check.py). Over 1,000 plans asked in turn (valid and not,
-    dense and MoE, experts folded over TP or not, with and without the accelerator, the
-    same plans again), each gets exactly the messages a fresh check gives: a verdict that
-    read a field outside its key (the folded EP rule reads TP) would come back stale."""
+def test_a_plans_check_gives_the_messages_of_every_rule_judged() -> None:
+    """plan_errors judges the rules until one breaks and, only then, collects the
+    messages; a layout of all the GPUs that breaks none is answered without them
+    (model/plan_check.py). Over 1,000 plans asked in turn (valid and not, dense and MoE,
+    experts folded over TP or not, with and without the accelerator, the same plans
+    again, plans of fewer or more GPUs than the context's), each gets exactly the
+    messages of every rule judged: a shortcut that skipped a broken rule or a GPU-count
+    message would show."""
     import random
 
     from gpuplan.model import kept
@@ -255,7 +259,7 @@ def test_kept_verdicts_give_every_plan_the_messages_of_a_fresh_check() -> None:
         Context(MIXTRAL, 256, 96, 4096, None, dualpipe=True, edge_chunks=2),
         Context(MIXTRAL, 512, 512, 8192, H100, allow_tp_beyond_domain=True),
     ]
-    broken = 0
+    broken = whole = 0
     for _ in range(1000):
         context = draw.choice(contexts)
         plan = ParallelPlan(
@@ -270,6 +274,8 @@ def test_kept_verdicts_give_every_plan_the_messages_of_a_fresh_check() -> None:
             sequence_parallel=draw.choice((False, True)),
             zero=draw.choice((0, 1, 3)),
         )
+        if draw.random() < 0.5:  # half of them asked of exactly the GPUs they use
+            context = dataclasses.replace(context, gpus=plan.gpus)
         got = plan_errors(
             plan, context.model, context.gpus, context.global_batch, context.seq_len,
             accelerator=context.accelerator,
@@ -279,14 +285,13 @@ def test_kept_verdicts_give_every_plan_the_messages_of_a_fresh_check() -> None:
         )  # fmt: skip
         assert got == _fresh_plan_errors(plan, context), plan
         broken += bool(got)
-    assert 100 < broken < 1000  # both kinds were asked
+        whole += not got and plan.gpus == context.gpus
+    assert 100 < broken < 1000 and whole > 50  # both kinds were asked, valid layouts too
     # TP alone decides the folded EP rule here: ep 8 divides tp x dp x cp = 8 x 1 x 1, not
     # 1 x 1 x 1, and breaks no other rule (the verdict of the first must not answer the
-    # second)
-    folded = contexts[1]
+    # second; contexts[1]'s)
     for tp in (8, 1, 8):
         plan = ParallelPlan(tensor_parallel=tp, expert_parallel=8)
         errors = plan_errors(plan, MIXTRAL, 1024, 512, 8192, accelerator=H100,
                              allow_tp_beyond_domain=True, experts_fold_tp=True)  # fmt: skip
         assert any("must divide tp x dp x cp = 1" in e for e in errors) == (tp == 1)
-    assert folded.passed == {}  # (the contexts the test built keep nothing)

@@ -130,12 +130,18 @@ def hardware_flops_per_token(
 def hardware_flops(forward: ForwardFlops, recompute: Recompute) -> float:
     """Hardware FLOPs per token of a model whose forward per token is ``forward``: forward
     and backward (3x forward) plus the forward that ``recompute`` runs again."""
-    extra = {
+    return training_flops(forward) + recomputed_flops(forward)[recompute]
+
+
+def recomputed_flops(forward: ForwardFlops) -> dict[Recompute, float]:
+    """The forward FLOPs per token that each recompute mode runs again, of a model whose
+    forward per token is ``forward``: none, the attention scores (selective), every layer
+    (full)."""
+    return {
         Recompute.NONE: 0.0,
         Recompute.SELECTIVE: forward.attention_scores,
         Recompute.FULL: forward.layers,
-    }[recompute]
-    return training_flops(forward) + extra
+    }
 
 
 @by_identity(records=1, maxsize=256)
@@ -143,11 +149,12 @@ def step_flops(
     model: Model, seq_len: int, tokens: float, modes: tuple[Recompute, ...]
 ) -> tuple[float, tuple[float, ...]]:
     """The model FLOPs of a step of ``tokens`` and its hardware FLOPs under each recompute
-    mode of ``modes`` (every layer recomputing), kept per model (by identity: every plan of
-    a scenario asks), sequence, tokens and modes."""
+    mode of ``modes`` (every layer recomputing; :func:`hardware_flops` of each, its two
+    terms computed once for all modes), kept per model (by identity: every plan of a
+    scenario asks), sequence, tokens and modes."""
     forward = forward_flops_per_token(model, seq_len)
-    per_mode = tuple(tokens * hardware_flops(forward, mode) for mode in modes)
-    return tokens * training_flops(forward), per_mode
+    training, again = training_flops(forward), recomputed_flops(forward)
+    return tokens * training, tuple(tokens * (training + again[mode]) for mode in modes)
 
 
 def text_encoder_flops_per_sample(model: Model) -> float:

@@ -44,24 +44,34 @@ def by_identity(records: int, maxsize: int) -> Callable[[Callable[..., R]], ById
     """A decorator: ``fn`` kept per call, its first ``records`` arguments by identity, the
     others by value (each hashable), at most ``maxsize`` calls, the oldest dropped first. A
     call whose other arguments cannot be hashed is not kept. (A closure, not a class with a
-    ``__call__``: a kept call costs about half a microsecond, a third of the class's.)"""
+    ``__call__``: a kept call costs about half a microsecond, a third of the class's. A
+    miss is looked up with ``get``, not found by a KeyError: a scenario's first plan misses
+    some fifteen such caches, and raising and catching the error cost more than the
+    look-up.)"""
 
     def decorate(fn: Callable[..., R]) -> ByIdentity[R]:
         kept: dict[tuple[Any, ...], tuple[tuple[object, ...], R]] = {}
+        look = kept.get
 
         def call(*args: Any) -> R:
-            if records == 1:  # (the common cases spelled out: half the time of map's)
+            if records == 1:  # (the cases in use spelled out: half the time of map's)
                 key = (id(args[0]), *args[1:])
             elif records == 2:
                 key = (id(args[0]), id(args[1]), *args[2:])
+            elif records == 3:
+                key = (id(args[0]), id(args[1]), id(args[2]), *args[3:])
+            elif records == 4:
+                key = (id(args[0]), id(args[1]), id(args[2]), id(args[3]), *args[4:])
+            elif records == 5:
+                key = (id(args[0]), id(args[1]), id(args[2]), id(args[3]), id(args[4]), *args[5:])
             else:
                 key = (*map(id, args[:records]), *args[records:])
             try:
-                return kept[key][1]
-            except KeyError:
-                pass
+                found = look(key)  # (an entry is a pair, never None)
             except TypeError:  # an argument that cannot be hashed: not kept
                 return fn(*args)
+            if found is not None:
+                return found[1]
             value = fn(*args)
             if len(kept) >= maxsize:
                 # the oldest entry (insertion order); another thread may have taken it
@@ -109,3 +119,22 @@ def canonical(record: T) -> T:
     not the same object (a scenario resolved again, an inline model parsed again) then
     share what the caches keyed by identity keep. Each object is hashed once."""
     return _canonical(record)  # type: ignore[return-value]
+
+
+def canonical_of(held: T | None, record: T) -> T:
+    """:func:`canonical` of a record that a catalog may hold: ``held`` is the catalog's
+    record of the same id (None when it has none). The catalog's own record stands for
+    itself, found without a hash or a kept call (a loaded catalog holds one object per
+    id, and most plans are asked of its records); a record equal to it (a scenario
+    resolved again, a catalog record copied) stands for the catalog's; any other, the
+    first equal record seen."""
+    if held is record:
+        return record
+    return _held_or_first(held, record)  # type: ignore[return-value]
+
+
+@by_identity(records=2, maxsize=CANONICAL_RECORDS)
+def _held_or_first(held: object, record: object) -> object:
+    """:func:`canonical_of` of a record the catalog does not hold as that object, kept per
+    pair (by identity: each copy is compared once)."""
+    return held if held is not None and held == record else _canonical(record)

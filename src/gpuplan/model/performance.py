@@ -18,7 +18,7 @@ from gpuplan.catalog.schema import (
     SystemParameter,
 )
 from gpuplan.model.collectives import Link, Network, Tier
-from gpuplan.model.kept import by_identity, canonical
+from gpuplan.model.kept import by_identity, canonical_of
 from gpuplan.model.kernels import Device, device
 from gpuplan.model.step import Infeasible, StepEstimate, estimate_step
 from gpuplan.scenario.plan import ParallelPlan
@@ -31,18 +31,35 @@ def network_of(
     """The network of a cluster profile (default: the accelerator's reference server), with
     the accelerator's achieved bus fractions and latencies (efficiency.yaml) and the per-rank
     speed spread (clusters.yaml ``at_scale``)."""
-    cluster = cluster or catalog.default_cluster(accelerator.id)
-    assert cluster.accelerator == accelerator.id, "resolve refuses a mismatched cluster"
-    return _network(cluster, catalog.efficiency_profile(accelerator.id),
-                    catalog.at_scale["rank_speed_cv"].for_accelerator(accelerator.id))  # fmt: skip
+    chip = accelerator.id
+    _, profile, cluster = _records(catalog, accelerator, catalog.efficiency_profile(chip),
+                                   cluster or catalog.default_cluster(chip))  # fmt: skip
+    return _network(cluster, profile,
+                    catalog.at_scale["rank_speed_cv"].for_accelerator(chip))  # fmt: skip
+
+
+def _records(
+    catalog: Catalog, accelerator: Accelerator, profile: EfficiencyProfile, cluster: Cluster
+) -> tuple[Accelerator, EfficiencyProfile, Cluster]:
+    """The accelerator, its efficiency profile and the cluster, each the catalog's own
+    record or the first equal one seen (:func:`gpuplan.model.kept.canonical_of`): the
+    device and the network are kept per these records' identity, so equal records give
+    the same objects, which the caches after them key by identity."""
+    chip = accelerator.id
+    assert cluster.accelerator == chip, "resolve refuses a mismatched cluster"
+    return (
+        canonical_of(catalog.accelerators.get(chip), accelerator),
+        canonical_of(catalog.efficiency.get(chip), profile),
+        canonical_of(catalog.clusters.get(cluster.id), cluster),
+    )
 
 
 @by_identity(records=2, maxsize=256)
 def _network(cluster: Cluster, profile: EfficiencyProfile, rank_speed_cv: float) -> Network:
     """:func:`network_of`, kept per cluster and profile (by identity: :mod:`gpuplan.model.kept`)
-    and spread, the first equal network seen (:func:`canonical`): the same object for every
-    plan of a scenario, which the caches after it key by identity."""
-    return canonical(Network(
+    and spread: the same object for every plan of a scenario, which the caches after it key
+    by identity."""
+    return Network(
         scaleup=Link(
             cluster.scaleup_bytes_per_s * profile.scaleup_bus,
             profile.scaleup_latency_us * 1e-6,
@@ -55,7 +72,7 @@ def _network(cluster: Cluster, profile: EfficiencyProfile, rank_speed_cv: float)
         tiers=tuple(Tier(t.gpus, t.oversubscription) for t in cluster.fabric),
         rail_optimized=cluster.rail_optimized,
         rank_speed_cv=rank_speed_cv,
-    ))  # fmt: skip
+    )
 
 
 FAST_FORWARD_RECIPES = ("delayed", "current")
@@ -73,8 +90,10 @@ def device_of(
 ) -> Device:
     """The accelerator's kernel rates for a framework (its attention kernel and its
     ``stack_efficiency``) and precision."""
-    return _device_of(accelerator, catalog.framework(framework_id),
-                      catalog.efficiency_profile(accelerator.id), fp8,
+    chip = accelerator.id
+    accelerator, profile, _ = _records(catalog, accelerator, catalog.efficiency_profile(chip),
+                                       catalog.default_cluster(chip))  # fmt: skip
+    return _device_of(accelerator, catalog.framework(framework_id), profile, fp8,
                       catalog.system("training_kernel_efficiency"),
                       catalog.system("overlap_compute_slowdown"))  # fmt: skip
 
@@ -102,9 +121,9 @@ def _device(
     attention: AttentionKernel, overlap_slowdown: float, mxfp8: bool, fast_forward: bool,
 ) -> Device:  # fmt: skip
     """:func:`gpuplan.model.kernels.device`, kept per accelerator and profile (by identity)
-    and the numbers it reads, the first equal device seen (:func:`canonical`)."""
-    return canonical(device(accelerator, profile, fp8, kernel_efficiency, attention,
-                            overlap_slowdown, mxfp8=mxfp8, fast_forward=fast_forward))  # fmt: skip
+    and the numbers it reads: the same object for every plan of a scenario."""
+    return device(accelerator, profile, fp8, kernel_efficiency, attention, overlap_slowdown,
+                  mxfp8=mxfp8, fast_forward=fast_forward)  # fmt: skip
 
 
 def estimate(
@@ -127,18 +146,16 @@ def estimate(
     NVIDIA's tables divide FP8 runs by the FP8 peak, which halves the figure).
     """
     chip = accelerator.id
-    cluster = cluster or catalog.default_cluster(chip)
-    assert cluster.accelerator == chip, "resolve refuses a mismatched cluster"
-    framework, dev, network, overhead = _inputs(  # the records read on every call
-        accelerator, catalog.framework(framework_id), catalog.efficiency_profile(chip),
-        cluster, catalog.system("training_kernel_efficiency"),
+    accelerator, framework, dev, network, overhead = _inputs(  # the records read each call
+        catalog, accelerator, catalog.framework(framework_id), catalog.efficiency_profile(chip),
+        cluster or catalog.default_cluster(chip), catalog.system("training_kernel_efficiency"),
         catalog.system("overlap_compute_slowdown"),
         catalog.system("framework_memory_overhead_gib"), catalog.at_scale["rank_speed_cv"],
         fp8, FAST_FORWARD_RECIPES,
     )  # fmt: skip
-    return estimate_step(  # each record the first equal one seen (kept.canonical): the
-        canonical(model),  # caches after it key them by identity (model/kept.py)
-        canonical(accelerator),
+    return estimate_step(  # each record the catalog's or the first equal one seen
+        canonical_of(catalog.models.get(model.id), model),  # (kept.canonical_of): the caches
+        accelerator,  # after it key them by identity (model/kept.py)
         plan,
         seq_len=seq_len,
         global_batch=global_batch,
@@ -151,21 +168,25 @@ def estimate(
     )
 
 
-@by_identity(records=8, maxsize=256)
+@by_identity(records=9, maxsize=256)
 def _inputs(
-    accelerator: Accelerator, framework: Framework, profile: EfficiencyProfile,
-    cluster: Cluster, kernel_efficiency: SystemParameter, overlap_slowdown: SystemParameter,
-    overhead_gib: SystemParameter, rank_speed_cv: SystemParameter, fp8: bool,
-    fast_forward_recipes: tuple[str, ...],
-) -> tuple[Framework, Device, Network, float]:  # fmt: skip
+    catalog: Catalog, accelerator: Accelerator, framework: Framework,
+    profile: EfficiencyProfile, cluster: Cluster, kernel_efficiency: SystemParameter,
+    overlap_slowdown: SystemParameter, overhead_gib: SystemParameter,
+    rank_speed_cv: SystemParameter, fp8: bool, fast_forward_recipes: tuple[str, ...],
+) -> tuple[Accelerator, Framework, Device, Network, float]:  # fmt: skip
     """What :func:`estimate` passes on from the catalog records it read (``fp8`` and
-    :data:`FAST_FORWARD_RECIPES` as they are now: a patched list is a new key): the first
-    equal framework seen, the device (:func:`device_of`), the network (:func:`network_of`)
-    and the memory overhead in bytes; kept per records, by identity, so a plan pays for the
-    look-ups alone."""
+    :data:`FAST_FORWARD_RECIPES` as they are now: a patched list is a new key): the
+    accelerator and the framework, each the catalog's own record or the first equal one
+    seen (:func:`gpuplan.model.kept.canonical_of`), the device (:func:`device_of`), the
+    network (:func:`network_of`) and the memory overhead in bytes; kept per records, by
+    identity, so a plan pays for the look-ups alone."""
+    accelerator, profile, cluster = _records(catalog, accelerator, profile, cluster)
     chip = accelerator.id
+    framework = canonical_of(catalog.frameworks.get(framework.id), framework)
     return (
-        canonical(framework),
+        accelerator,
+        framework,
         _device_of(accelerator, framework, profile, fp8, kernel_efficiency, overlap_slowdown),
         _network(cluster, profile, rank_speed_cv.for_accelerator(chip)),
         overhead_gib.for_accelerator(chip) * units.GiB,

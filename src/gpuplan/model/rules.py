@@ -14,9 +14,7 @@ search prunes layouts before it builds their schedules, in this order.
 
 from __future__ import annotations
 
-import functools
 import math
-import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,9 +67,22 @@ class Context:
     edge_chunks: int = 0
     """Pipeline chunks that may hold no layer: 2 where the first holds only the embedding
     and the last only the output and loss (frameworks.yaml: pipeline_edge_chunks)."""
-    passed: dict[tuple[object, ...], bool] = field(default_factory=dict, compare=False, repr=False)
-    """Per group of rules on the same fields and those fields' values, whether one plan
-    breaks none (:func:`plan_errors`; neither compared nor hashed)."""
+    domain: int = field(init=False, compare=False, repr=False)
+    """The accelerator's scale-up domain (0 without an accelerator: the rules that read it
+    are skipped). This and the next two are read of the records once per context, not by
+    a call per rule judged: a scenario's plans are each checked in the same context."""
+    switched: bool = field(init=False, compare=False, repr=False)
+    """A switched scale-up domain (NVLink, xGMI): a group that does not divide it spans two.
+    A TPU pod is a 3D torus: a TP group of any size is a contiguous sub-block of a slice
+    (PaLM ran 12-way model parallelism on TPU v4, Chowdhery et al. 2022 sec. 4)."""
+    experts: int = field(init=False, compare=False, repr=False)
+    """The model's routed experts (1 for a dense model)."""
+
+    def __post_init__(self) -> None:
+        chip, moe = self.accelerator, self.model.moe
+        object.__setattr__(self, "domain", chip.scaleup_domain if chip is not None else 0)
+        object.__setattr__(self, "switched", chip is not None and chip.kind != AcceleratorKind.TPU)
+        object.__setattr__(self, "experts", moe.experts if moe is not None else 1)
 
 
 @dataclass(frozen=True)
@@ -88,9 +99,6 @@ class Rule:
     """Checked on whichever of its fields are given (else skipped unless all are)."""
     needs_accelerator: bool = False
     """Reads the accelerator's scale-up domain (skipped when the context has none)."""
-    reads: tuple[str, ...] = ()
-    """Fields it also reads when given, though it applies without them (its verdict kept
-    per the values of ``fields`` and these: :mod:`gpuplan.model.plan_check`)."""
 
     def applies(self, context: Context, fields: Fields) -> bool:
         if self.needs_accelerator and context.accelerator is None:
@@ -116,19 +124,7 @@ def _tp_values(c: Context) -> list[int]:
 
 def _domain(c: Context) -> int:
     assert c.accelerator is not None, "a rule that reads the accelerator says so"
-    return c.accelerator.scaleup_domain
-
-
-def _switched(c: Context) -> bool:
-    """A switched scale-up domain (NVLink, xGMI): a group that does not divide it spans two.
-    A TPU pod is a 3D torus: a TP group of any size is a contiguous sub-block of a slice
-    (PaLM ran 12-way model parallelism on TPU v4, Chowdhery et al. 2022 sec. 4)."""
-    assert c.accelerator is not None, "a rule that reads the accelerator says so"
-    return c.accelerator.kind != AcceleratorKind.TPU
-
-
-def _experts(c: Context) -> int:
-    return c.model.moe.experts if c.model.moe is not None else 1
+    return c.domain
 
 
 def _folded_tp(c: Context, f: Fields) -> Any:
@@ -144,8 +140,14 @@ _DEGREES = ("tp", "pp", "dp", "cp")
 
 
 def _degrees(f: Fields) -> Any:
-    """The product of the degrees given (ints or arrays)."""
-    return functools.reduce(operator.mul, (f[k] for k in _DEGREES if f.get(k) is not None), 1)
+    """The product of the degrees given (ints or arrays), left to right from 1 (a loop: a
+    plan's check judges this rule on every plan, and ``reduce`` over a generator cost it
+    three times as much)."""
+    product: Any = 1
+    for k in _DEGREES:
+        if (degree := f.get(k)) is not None:
+            product = product * degree
+    return product
 
 
 RULES: tuple[Rule, ...] = (
@@ -170,7 +172,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "tp beyond the scale-up domain",
         ("tp",),
-        lambda c, f: (f["tp"] > _domain(c)) & (not c.allow_tp_beyond_domain),
+        lambda c, f: (f["tp"] > c.domain) & (not c.allow_tp_beyond_domain),
         lambda c, f: (
             f"parallelism.tp = {f['tp']} spans more than one scale-up domain of {_domain(c)} "
             f"{c.accelerator.id if c.accelerator else ''} GPUs (not allowed unless "
@@ -181,7 +183,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "tp groups would straddle scale-up domains",
         ("tp",),
-        lambda c, f: (_domain(c) % f["tp"] != 0) & (f["tp"] % _domain(c) != 0) & _switched(c),
+        lambda c, f: (c.domain % f["tp"] != 0) & (f["tp"] % c.domain != 0) & c.switched,
         lambda c, f: (
             f"parallelism.tp = {f['tp']} would straddle scale-up domains of {_domain(c)} "
             f"{c.accelerator.id if c.accelerator else ''} GPUs (it must divide or be a "
@@ -224,10 +226,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "ep does not divide the experts",
         ("ep",),
-        lambda c, f: (_experts(c) % f["ep"] != 0) & (c.model.moe is not None),
+        lambda c, f: (c.experts % f["ep"] != 0) & (c.model.moe is not None),
         lambda c, f: (
-            f"parallelism.ep = {f['ep']} does not divide experts = {_experts(c)}; valid: "
-            f"{_valid(divisors(_experts(c)))}"
+            f"parallelism.ep = {f['ep']} does not divide experts = {c.experts}; valid: "
+            f"{_valid(divisors(c.experts))}"
         ),
     ),
     Rule(
@@ -240,7 +242,6 @@ RULES: tuple[Rule, ...] = (
             if c.experts_fold_tp
             else f"parallelism.ep = {f['ep']} must divide dp x cp = {f['dp'] * f['cp']}"
         ),
-        reads=("tp",),  # folded over TP (_folded_tp)
     ),
     Rule(
         "pp x interleave exceeds the layers",
@@ -306,8 +307,7 @@ def rule_errors(context: Context, fields: Fields) -> list[str]:
     unless it is ``partial``; one that reads the accelerator is skipped without one). A
     partial plan runs one virtual stage per GPU unless told otherwise."""
     fields = {"interleave": 1, **{k: v for k, v in fields.items() if v is not None}}
-    rules, _ = applying(context, fields)
-    return messages(context, fields, rules)
+    return messages(context, fields, applying(context, fields))
 
 
 def messages(context: Context, fields: Fields, rules: Sequence[Rule]) -> list[str]:
@@ -327,28 +327,19 @@ def messages(context: Context, fields: Fields, rules: Sequence[Rule]) -> list[st
     return errors
 
 
-Group = tuple[tuple[str, ...], Callable[[Fields], Any], tuple[Rule, ...]]
-"""Rules that read the same fields (``fields`` and ``reads``): those fields, a getter of
-their values, the rules."""
-_APPLYING: dict[tuple[object, ...], tuple[tuple[Rule, ...], tuple[Group, ...]]] = {}
-"""The rule table grouped per field names given and whether there is an accelerator: a
+_APPLYING: dict[tuple[object, ...], tuple[Rule, ...]] = {}
+"""The rules that apply per field names given and whether there is an accelerator: a
 per-process constant, built once per key (no scenario's numbers or records in it)."""
 
 
-def applying(context: Context, fields: Fields) -> tuple[tuple[Rule, ...], tuple[Group, ...]]:
-    """The rules that apply to ``fields`` (none None) in ``context``, and those rules by the
-    fields they read: kept per field names and whether the context has an accelerator, all
-    that :meth:`Rule.applies` reads."""
+def applying(context: Context, fields: Fields) -> tuple[Rule, ...]:
+    """The rules that apply to ``fields`` (none None) in ``context``: kept per field names
+    and whether the context has an accelerator, all that :meth:`Rule.applies` reads."""
     key = (*fields, context.accelerator is None)
     if (kept := _APPLYING.get(key)) is None:
         if len(_APPLYING) >= 256:  # bounded (the field names a plan can give are few)
             _APPLYING.clear()
-        rules = tuple(r for r in RULES if r.applies(context, fields))
-        by_names: dict[tuple[str, ...], list[Rule]] = {}
-        for rule in rules:
-            by_names.setdefault(rule.fields + rule.reads, []).append(rule)
-        groups = tuple((n, operator.itemgetter(*n), tuple(g)) for n, g in by_names.items())
-        kept = _APPLYING[key] = (rules, groups)
+        kept = _APPLYING[key] = tuple(r for r in RULES if r.applies(context, fields))
     return kept
 
 

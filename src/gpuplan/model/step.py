@@ -133,6 +133,25 @@ def estimate_step(
     The same arithmetic as the plan search: a batch of one plan through
     :func:`gpuplan.model.batch.evaluate`.
     """
+    outcome = _one_plan(model, accelerator, dev, network, framework, plan, seq_len,
+                        global_batch, overhead_bytes, allow_tp_beyond_domain)  # fmt: skip
+    return step_of(outcome, plan, peak_flops_per_s)
+
+
+@by_identity(records=5, maxsize=1024)
+def _one_plan(
+    model: Model, accelerator: Accelerator, dev: Device, network: Network, framework: Framework,
+    plan: ParallelPlan, seq_len: int, global_batch: int, overhead_bytes: float,
+    allow_tp_beyond_domain: bool,
+) -> Infeasible | dict[str, Any]:  # fmt: skip
+    """Why ``plan`` breaks a rule, or the :func:`plan_numbers` of
+    :func:`gpuplan.model.batch.evaluate` of it, kept: all are pure in their inputs, and a
+    Monte Carlo or a sweep over prices and sites asks for the same plan again, which then
+    costs one look-up (its check and its numbers read from the batch included) and the
+    StepEstimate built of them (:func:`step_of`); its records by identity
+    (:mod:`gpuplan.model.kept`: none hashed; ``estimate`` passes the first equal record it
+    saw of each). The batch holds Python numbers where the stages run on them
+    (:mod:`gpuplan.model.one_plan`)."""
     errors = plan_errors(plan, model, plan.gpus, global_batch, seq_len, accelerator=accelerator,
                          allow_tp_beyond_domain=allow_tp_beyond_domain,
                          experts_fold_tp=framework.moe_parallel_folding,
@@ -142,28 +161,14 @@ def estimate_step(
         errors.append(partial)
     if errors:
         return Infeasible(InfeasibleKind.LAYOUT, "; ".join(errors))
-    result = _one_plan(model, accelerator, dev, network, framework, plan, seq_len,
-                       global_batch, overhead_bytes)  # fmt: skip
-    return step_from_batch(result, 0, plan, peak_flops_per_s, accelerator)
-
-
-@by_identity(records=5, maxsize=1024)
-def _one_plan(
-    model: Model, accelerator: Accelerator, dev: Device, network: Network, framework: Framework,
-    plan: ParallelPlan, seq_len: int, global_batch: int, overhead_bytes: float,
-) -> BatchResult:  # fmt: skip
-    """:func:`gpuplan.model.batch.evaluate` of one plan, kept: it is pure in its inputs, and
-    a Monte Carlo or a sweep over prices and sites evaluates the same plan again; its
-    records by identity (:mod:`gpuplan.model.kept`: none hashed; ``estimate`` passes the
-    first equal record it saw of each). The batch holds Python numbers where the stages run
-    on them (:mod:`gpuplan.model.one_plan`)."""
     one = (
         plan_batch(PlanBatch, plan) if on_numbers(framework, plan.pipeline_parallel)
         else PlanBatch.from_plans([plan])
     )  # fmt: skip
-    return evaluate(model, accelerator, one, seq_len=seq_len,
-                    global_batch=global_batch, dev=dev, network=network, framework=framework,
-                    overhead_bytes=overhead_bytes, as_numbers=True)  # fmt: skip
+    result = evaluate(model, accelerator, one, seq_len=seq_len, global_batch=global_batch,
+                      dev=dev, network=network, framework=framework,
+                      overhead_bytes=overhead_bytes, as_numbers=True)  # fmt: skip
+    return plan_numbers(result, 0, accelerator)
 
 
 def step_from_batch(
@@ -175,6 +180,32 @@ def step_from_batch(
 ) -> StepEstimate | Infeasible:
     """Plan ``index`` of a batch result as a StepEstimate, or Infeasible when it does not
     fit; a result of one plan's numbers (``evaluate(as_numbers=True)``) is read as it is."""
+    return step_of(plan_numbers(result, index, accelerator), plan, peak_flops_per_s)
+
+
+def step_of(
+    numbers: Infeasible | dict[str, Any], plan: ParallelPlan, peak_flops_per_s: float
+) -> StepEstimate | Infeasible:
+    """The StepEstimate of ``plan`` from its :func:`plan_numbers` (Infeasible as it is): a
+    new object, its dicts copied, each time (the numbers may be kept, and a caller may
+    change a StepEstimate's dicts)."""
+    if isinstance(numbers, Infeasible):
+        return numbers
+    step = built(StepEstimate, plan=plan, **numbers, gpus=plan.gpus,
+                 peak_flops_per_s=peak_flops_per_s)  # fmt: skip
+    fields = step.__dict__  # (a key set again keeps its place: the fields stay in order)
+    fields["exposed_comm_s"] = dict(numbers["exposed_comm_s"])
+    fields["comm_on_link_s"] = dict(numbers["comm_on_link_s"])
+    return step
+
+
+def plan_numbers(
+    result: BatchResult, index: int, accelerator: Accelerator
+) -> Infeasible | dict[str, Any]:
+    """Plan ``index`` of a batch result: Infeasible when it does not fit the accelerator's
+    memory, else the fields of its StepEstimate from ``memory`` to
+    ``hardware_flops_per_step``, in order, as Python numbers (a result of one plan's
+    numbers, ``evaluate(as_numbers=True)``, is read as it is)."""
 
     def row(values: Any) -> float:
         return float(values[index] if getattr(values, "ndim", 0) else values)
@@ -201,22 +232,18 @@ def step_from_batch(
             f"{accelerator.hbm_gib:.1f} GiB",
             memory,
         )
-    return built(
-        StepEstimate,
-        plan=plan,
-        memory=memory,
-        capacity_bytes=accelerator.hbm_bytes,
-        compute_s=at(result.compute_s),
-        recompute_s=at(result.recompute_s),
-        exposed_comm_s={k: at(v) for k, v in result.exposed_s.items()},
-        comm_on_link_s={k: at(v) for k, v in result.on_link_s.items()},
-        bubble_s=at(result.bubble_s),
-        optimizer_s=at(result.optimizer_s),
-        overlap_slowdown_s=at(result.overlap_slowdown_s),
-        straggler_s=at(result.straggler_s),
-        tokens_per_step=result.tokens_per_step,
-        model_flops_per_step=result.model_flops_per_step,
-        hardware_flops_per_step=at(result.hardware_flops_per_step),
-        gpus=plan.gpus,
-        peak_flops_per_s=peak_flops_per_s,
-    )
+    return {
+        "memory": memory,
+        "capacity_bytes": accelerator.hbm_bytes,
+        "compute_s": at(result.compute_s),
+        "recompute_s": at(result.recompute_s),
+        "exposed_comm_s": {k: at(v) for k, v in result.exposed_s.items()},
+        "comm_on_link_s": {k: at(v) for k, v in result.on_link_s.items()},
+        "bubble_s": at(result.bubble_s),
+        "optimizer_s": at(result.optimizer_s),
+        "overlap_slowdown_s": at(result.overlap_slowdown_s),
+        "straggler_s": at(result.straggler_s),
+        "tokens_per_step": result.tokens_per_step,
+        "model_flops_per_step": result.model_flops_per_step,
+        "hardware_flops_per_step": at(result.hardware_flops_per_step),
+    }
