@@ -62,13 +62,12 @@ def test_every_row_keeps_the_stated_fields_and_the_8k_row_is_marginal(
     # At 8,192 GPUs each DP rank runs 32 micro-batches: Megatron's interleaved warm-up
     # keeps 2 (16 - 1 - 1) + (8 - 1) 16 + 1 = 141 one-layer chunks in flight on stage 1,
     # 17.6 stage-loads of its 8 layers (model/pipeline.py). gpuplan puts the stated plan at
-    # 79.7 GiB against the H100's 79.6: over by less than 1% (within the 3 GiB framework
-    # overhead, an assumption; Meta's group size N of its schedule is not stated), so the
-    # row is reported with that reason, not a step time. The 16K rows fit and are timed.
+    # 79.7 GiB against the H100's 79.6: over by less than the 3 GiB framework overhead, an
+    # assumption (Meta's group size N of its schedule is not stated either), so the plan is
+    # evaluated as marginal (model/step.py), not refused: the row has a step time.
     by_id = {r.run.id: r for r in rows}
     eight = by_id["llama3-405b-8k-gpus"]
-    assert eight.predicted_step_s is None and "needs 79.7 GiB" in eight.plan
-    assert "stage 1" in eight.plan and "has 79.6 GiB" in eight.plan
+    assert eight.predicted_step_s is not None and "needs" not in eight.plan
     assert by_id["llama3-405b-16k-gpus"].predicted_step_s is not None
     assert by_id["llama3-405b-16k-gpus-128k-context"].predicted_step_s is not None
 

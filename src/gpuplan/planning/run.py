@@ -125,6 +125,21 @@ def plan(
     )
 
 
+def _marginal_memory(step: StepEstimate) -> list[str]:
+    """The note of a plan given in full that only the assumed overhead takes past the HBM."""
+    over = step.memory.total_bytes - step.capacity_bytes
+    if over <= 0:
+        return []
+    gib = units.GiB
+    return [
+        f"Memory is marginal: {step.memory.total_bytes / gib:.1f} GiB per GPU is "
+        f"{over / gib:.1f} GiB over the {step.capacity_bytes / gib:.1f} GiB of HBM, within "
+        f"the {step.memory.overhead_bytes / gib:.1f} GiB assumed for the CUDA context, "
+        "communication buffers and fragmentation (framework_memory_overhead_gib); the plan "
+        "fits only if that overhead is smaller here. Evaluated as given."
+    ]
+
+
 def _utilisation(
     r: ResolvedScenario, step: StepEstimate, transformer_flops_per_token: float, notes: list[str]
 ) -> tuple[float, float]:
@@ -279,6 +294,7 @@ def _choose_plan(
                            cluster=r.cluster)  # fmt: skip
         if isinstance(outcome, Infeasible):
             return parallel, None, None, outcome
+        assumptions += _marginal_memory(outcome)
         return parallel, outcome, None, None
     searched = search_fn(catalog, r.model, r.accelerator, r.gpus, global_batch=batch,
                          seq_len=r.seq_len, fp8=fp8, options=_options(r, catalog),
