@@ -202,10 +202,11 @@ def _json_int(text: str) -> int:
 
 def json_object_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object, refused when it names a key twice (as a YAML mapping is)."""
-    data = dict(pairs)
-    if len(data) < len(pairs):
-        repeated = next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i]))
-        raise Refused(f"key {repeated[:60]!r} is given twice in one object; give it once")
+    data: dict[str, Any] = {}
+    for key, value in pairs:  # one pass: a body of many keys costs no more than its parse
+        if key in data:
+            raise Refused(f"key {key[:60]!r} is given twice in one object; give it once")
+        data[key] = value
     return data
 
 
