@@ -134,7 +134,7 @@ def collectives_times(
     computed once, for the first that moves bytes (nothing where none does)."""
     values: list[Any] = []
     geometry: _Geometry | None = None
-    if (one := xp.scalars(n, stride, *(size for _, size in sizes))) is not None:
+    if (one := xp.scalars(n, stride, *[size for _, size in sizes])) is not None:
         n_one, stride_one, *size_one = one
         arrays = isinstance(n, np.ndarray) or isinstance(stride, np.ndarray)  # (or a size)
         for (kind, size_bytes), bytes_one in zip(sizes, size_one, strict=True):

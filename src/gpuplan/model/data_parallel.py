@@ -96,7 +96,7 @@ def _dp_collectives(
         over(crit["expert_params"], expert_group, expert_stride)
         if xp.any_(crit["expert_params"] > 0) else [0.0, 0.0, 0.0]
     )  # fmt: skip
-    gather, reduce_scatter, all_reduce = (d + e for d, e in zip(dense, experts, strict=True))
+    gather, reduce_scatter, all_reduce = [d + e for d, e in zip(dense, experts, strict=True)]
     return gather, reduce_scatter, all_reduce
 
 
