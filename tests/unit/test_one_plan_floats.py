@@ -46,6 +46,10 @@ def test_the_float_helpers_do_what_numpy_does_to_one_element(
     assert xp.clip(a, low, high) == np.clip(a, low, high)
     assert xp.scalars(np.array([a]), b, np.array([[c]])) == (a, b, c)
     assert xp.scalars(np.array([a, b]), c) is None
+    for x, y in ((a, b), (a, a), (0.0, -0.0), (-0.0, 0.0), (1, 1.0), (1.0, 1)):
+        # spelled out (xp.py): the very object max and min pick, the first of equal ones
+        assert xp.maximum(x, y) is max(x, y) and xp.minimum(x, y) is min(x, y)
+    assert xp.where(np.True_, a, b) == a and xp.where(np.bool_(False), a, b) == b
 
 
 @settings(max_examples=300, deadline=None)

@@ -261,7 +261,7 @@ def _overlap_slowdown(
     and HBM bandwidth, so the compute beside them runs 1 + s times slower (systems.yaml:
     overlap_compute_slowdown). Compute worth H / (1 + s) gets done during a hidden window
     of H seconds, which costs H s / (1 + s) extra."""
-    hidden_s = sum(on_link_s[axis] - exposed_s[axis] for axis in AXES)
+    hidden_s = sum([on_link_s[axis] - exposed_s[axis] for axis in AXES])  # (a list: one call)
     return xp.floats(hidden_s * dev.overlap_slowdown / (1 + dev.overlap_slowdown))  # type: ignore[no-any-return]
 
 

@@ -96,13 +96,13 @@ def _ring(
     kind: Collective, size_bytes: Arrayish, n: Arrayish, link: Link, slowdown: Arrayish = 1.0
 ) -> Any:
     """One-level ring (or pairwise) collective over ``n`` ranks of ``size_bytes`` each, on a
-    link whose bandwidth is divided by ``slowdown`` (oversubscribed tiers)."""
-    n = xp.floats(n)
-    size = xp.floats(size_bytes)
+    link whose bandwidth is divided by ``slowdown`` (oversubscribed tiers); ``n`` and
+    ``size_bytes`` are floats (Python or arrays: :func:`xp.floats` of the callers, once per
+    group of ranks and not per ring)."""
     ranks = xp.maximum(n, 1.0)
-    step = link.latency_s + size / ranks / link.bus_bytes_per_s * slowdown
+    step = link.latency_s + size_bytes / ranks / link.bus_bytes_per_s * slowdown
     steps = 2 * (n - 1) if kind is Collective.ALL_REDUCE else n - 1
-    return xp.where((n > 1) & (size > 0), steps * step, 0.0)
+    return xp.where((n > 1) & (size_bytes > 0), steps * step, 0.0)
 
 
 def local_ranks(n: Arrayish, stride: Arrayish, domain: int) -> Any:
@@ -130,19 +130,21 @@ def collectives_times(
     network: Network,
 ) -> list[Any]:  # fmt: skip
     """:func:`collective_times` of each (kind, bytes per rank) of ``sizes`` over the same
-    ranks (``n``, ``stride`` apart): the members a scale-up domain holds computed once, for
-    the first that moves bytes (nothing where none does)."""
+    ranks (``n``, ``stride`` apart): what depends on the ranks alone (:class:`_Geometry`)
+    computed once, for the first that moves bytes (nothing where none does)."""
     values: list[Any] = []
-    local: Any = None
-    if (one := xp.scalars(n, stride, *(size for _, size in sizes))) is not None:
+    geometry: _Geometry | None = None
+    if (one := xp.scalars(n, stride, *[size for _, size in sizes])) is not None:
         n_one, stride_one, *size_one = one
+        arrays = isinstance(n, np.ndarray) or isinstance(stride, np.ndarray)  # (or a size)
         for (kind, size_bytes), bytes_one in zip(sizes, size_one, strict=True):
             value = 0.0
             if n_one > 1 and bytes_one > 0:
-                if local is None:
-                    local = local_ranks(n_one, stride_one, network.domain)
-                value = _collective(kind, bytes_one, n_one, stride_one, network, local)
-            values.append(xp.shaped(value, size_bytes, n, stride))
+                if geometry is None:
+                    geometry = _Geometry(n_one, stride_one, network)
+                value = _collective(kind, bytes_one, geometry)
+            shaped = arrays or isinstance(size_bytes, np.ndarray)  # numbers stay numbers
+            values.append(xp.shaped(value, size_bytes, n, stride) if shaped else value)
         return values
     n = np.asarray(n, dtype=float)
     for kind, size_bytes in sizes:
@@ -150,34 +152,55 @@ def collectives_times(
         if not ((n > 1) & (size > 0)).any():  # nothing moves (e.g. no experts): skip the rest
             values.append(np.zeros(np.broadcast(n, size, np.asarray(stride)).shape))
             continue
-        if local is None:
-            local = local_ranks(n, stride, network.domain)
-        values.append(np.asarray(_collective(kind, size, n, stride, network, local)))
+        if geometry is None:
+            geometry = _Geometry(n, stride, network)
+        values.append(np.asarray(_collective(kind, size, geometry)))
     return values
 
 
-def _collective(
-    kind: Collective, size: Any, n: Any, stride: Any, network: Network, local: Any
-) -> Any:
-    """:func:`collective_times` on float arrays, or on Python floats, ``local`` of the
-    ``n`` ranks in each scale-up domain (:func:`local_ranks`)."""
-    inside = local >= n
-    flat = _ring(kind, size, n, network.scaleup) if xp.any_(inside) else 0.0
-    hierarchical = 0.0 if xp.all_(inside) else _hierarchical(kind, size, n, stride, local, network)
-    return xp.where((n <= 1) | (size <= 0), 0.0, xp.where(inside, flat, hierarchical))
+class _Geometry:
+    """What a collective over ``n`` ranks ``stride`` apart costs whatever its kind and
+    bytes: the members a scale-up domain holds (:func:`local_ranks`), whether the group
+    fits in one domain, and for a hierarchical collective the domains it spans, the ranks
+    of its inner ring and how much slower than its NIC its outer ring runs
+    (:func:`ring_slowdown`); each computed once per group of ranks (the data-parallel
+    all-gather, reduce-scatter and all-reduce of one stage share them), the hierarchy's
+    only when some group leaves its domain."""
+
+    __slots__ = ("across", "flat", "inner", "inner_ring", "inside", "local", "n", "network",
+                 "remote", "slowdown", "stride")  # fmt: skip
+
+    def __init__(self, n: Any, stride: Any, network: Network) -> None:
+        self.n, self.stride, self.network = n, stride, network
+        self.local = local = local_ranks(n, stride, network.domain)
+        self.inside = inside = local >= n
+        self.flat = xp.any_(inside)  # some group inside one domain: a flat ring
+        self.across = not xp.all_(inside)  # some group across domains: the hierarchy
+        if self.across:
+            self.remote = xp.maximum(xp.floor(n / local), 1.0)
+            self.inner = xp.minimum(local, n)
+            self.inner_ring = xp.any_(self.inner > 1)  # (one rank per domain: no inner ring)
+        self.slowdown: Any = None  # (:func:`_hierarchical`: not for an all-to-all)
 
 
-def _hierarchical(
-    kind: Collective, size: Any, n: Any, stride: Arrayish, local: Any, network: Network,
-) -> Any:  # fmt: skip
-    """A collective over ``n`` ranks, ``local`` of them per scale-up domain: inside each
-    domain over NVLink, then between the domains over the NICs."""
-    remote = xp.maximum(xp.floor(n / local), 1.0)
-    inner = _ring(kind, size, xp.minimum(local, n), network.scaleup)
+def _collective(kind: Collective, size: Any, geometry: _Geometry) -> Any:
+    """:func:`collective_times` on float arrays, or on Python floats, over the ranks of
+    ``geometry``."""
+    g, network = geometry, geometry.network
+    flat = _ring(kind, size, g.n, network.scaleup) if g.flat else 0.0
+    hierarchical = _hierarchical(kind, size, g) if g.across else 0.0
+    return xp.where((g.n <= 1) | (size <= 0), 0.0, xp.where(g.inside, flat, hierarchical))
+
+
+def _hierarchical(kind: Collective, size: Any, g: _Geometry) -> Any:
+    """A collective over the ranks of ``g``, ``g.local`` of them per scale-up domain: inside
+    each domain over NVLink, then between the domains over the NICs."""
+    n, local, remote, network = g.n, g.local, g.remote, g.network
+    inner = _ring(kind, size, g.inner, network.scaleup) if g.inner_ring else 0.0
     if kind is Collective.ALL_TO_ALL:
         # Pairwise exchange: the (n - local)/n share bound for other domains crosses NICs,
         # and what leaves each tier's unit crosses its oversubscribed uplinks.
-        crossing = _all_to_all_bytes(size, n, stride, local, network)
+        crossing = _all_to_all_bytes(size, n, g.stride, local, network)
         outer = xp.where(
             remote > 1,
             (remote - 1) * network.scaleout.latency_s + crossing / network.scaleout.bus_bytes_per_s,
@@ -186,8 +209,9 @@ def _hierarchical(
     else:
         # Reduce-scatter inside the domain, the inter-domain collective on 1/local of the
         # data over each GPU's NIC, then all-gather inside the domain (for all-reduce).
-        slowdown = ring_slowdown(n, stride, local, network)
-        outer = _ring(kind, size / local, remote, network.scaleout, slowdown)
+        if g.slowdown is None:
+            g.slowdown = ring_slowdown(n, g.stride, local, network)
+        outer = _ring(kind, size / local, remote, network.scaleout, g.slowdown)
     return inner + outer
 
 

@@ -27,8 +27,8 @@ from gpuplan.model.pipeline import (
     StageInputs,
     Stages,
     _activation_bytes,
-    _params,
     _shards,
+    _stage_params,
     _stage_times,
     _state_bytes,
     stage_columns,
@@ -100,11 +100,12 @@ def _class_states(
 ) -> tuple[list[tuple[Any, Any]], list[tuple[Any, Any, Any]]]:  # fmt: skip
     """Per stage class of ``classes`` (:func:`stage_classes`), the dense and expert
     parameters on one GPU and the weights, gradients and optimizer states under ZeRO stage
-    ``zero``, through pipeline's own functions; kept per model, framework and classes (by
+    ``zero``, through pipeline's own functions (``_stage_params``: ``_params`` of a
+    pipeline without DualPipe's folding); kept per model, framework and classes (by
     identity) and all the plan fields they read: plans that differ in micro-batch or
     recompute share them."""
     ranks, fold = Ranks(tp, dp, cp, ep), framework.moe_parallel_folding
-    params = [_params(model, framework, s, ranks, False) for s in classes]  # type: ignore[arg-type]
+    params = [_stage_params(model, s, ranks, fold) for s in classes]  # type: ignore[arg-type]
     states = [_state_bytes(s, zero, *_shards(ranks, *pair, fold), framework)  # type: ignore[arg-type]
               for s, pair in zip(classes, params, strict=True)]  # fmt: skip
     return params, states

@@ -98,8 +98,11 @@ def stage_sends(
     parallelism, whose activations stay split) adds that all-gather to each send.
     Interleaved schedules that overlap their sends (frameworks.yaml: overlap_p2p_comm) run
     them under the other chunks' compute; otherwise each stage waits for them. One plan
-    runs on Python numbers (:mod:`gpuplan.model.xp`).
+    runs on Python numbers (:mod:`gpuplan.model.xp`; a 1-element array's as floats).
     """
+    if isinstance(tp, int):  # one plan's Python numbers (model/one_plan.py): as they are
+        return _sends(model, tp, cp, dp, pp, interleave, sequence_parallel, tokens, network,
+                      framework)  # fmt: skip
     if (one := xp.scalars(tp, cp, dp, pp, interleave, sequence_parallel, tokens)) is not None:
         t, c, d, p, v, sp, per_gpu = one
         on_link, exposed = _sends(model, t, c, d, p, v, sp, per_gpu, network, framework)

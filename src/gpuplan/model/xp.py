@@ -51,23 +51,28 @@ def zeros_like(value: Any) -> Any:
 
 
 def where(condition: Any, yes: Any, no: Any) -> Any:
-    """``np.where``; on a Python bool, ``yes`` or ``no`` itself."""
-    if isinstance(condition, bool):
-        return yes if condition else no
+    """``np.where``; on a Python bool, ``yes`` or ``no`` itself (``is``: the two bools are
+    singletons, and an identity check costs half an ``isinstance``)."""
+    if condition is True:
+        return yes
+    if condition is False:
+        return no
     return np.where(condition, yes, no)
 
 
 def maximum(a: Any, b: Any) -> Any:
-    """``np.maximum``; of two Python numbers, ``max``."""
+    """``np.maximum``; of two Python numbers, ``max(a, b)`` (spelled out: the first of
+    equal ones, as ``max``, without its call)."""
     if isinstance(a, Number) and isinstance(b, Number):
-        return max(a, b)
+        return b if b > a else a
     return np.maximum(a, b)
 
 
 def minimum(a: Any, b: Any) -> Any:
-    """``np.minimum``; of two Python numbers, ``min``."""
+    """``np.minimum``; of two Python numbers, ``min(a, b)`` (spelled out, as
+    :func:`maximum`)."""
     if isinstance(a, Number) and isinstance(b, Number):
-        return min(a, b)
+        return b if b < a else a
     return np.minimum(a, b)
 
 
