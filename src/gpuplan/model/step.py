@@ -254,3 +254,19 @@ def plan_numbers(
         "model_flops_per_step": result.model_flops_per_step,
         "hardware_flops_per_step": at(result.hardware_flops_per_step),
     }
+
+
+def marginal_memory_notes(step: StepEstimate) -> list[str]:
+    """The note of a plan given in full that only the assumed framework overhead takes past
+    the HBM (:func:`plan_numbers` evaluates it); none for a plan within the HBM."""
+    over = step.memory.total_bytes - step.capacity_bytes
+    if over <= 0:
+        return []
+    gib = units.GiB
+    return [
+        f"Memory is marginal: {step.memory.total_bytes / gib:.1f} GiB per GPU is "
+        f"{over / gib:.1f} GiB over the {step.capacity_bytes / gib:.1f} GiB of HBM, within "
+        f"the {step.memory.overhead_bytes / gib:.1f} GiB assumed for the CUDA context, "
+        "communication buffers and fragmentation (framework_memory_overhead_gib); the plan "
+        "fits only if that overhead is smaller here. Evaluated as given."
+    ]

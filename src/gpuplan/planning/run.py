@@ -29,7 +29,7 @@ from gpuplan.model.flops import (
 from gpuplan.model.performance import estimate
 from gpuplan.model.plan_check import plan_errors
 from gpuplan.model.rules import Context, edge_chunks, rule_errors
-from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate
+from gpuplan.model.step import Infeasible, InfeasibleKind, StepEstimate, marginal_memory_notes
 from gpuplan.planning.accounts import RunAccounts, SourceRef, account_run, sources
 from gpuplan.planning.cluster import STRAGGLER_ID, cluster_note, cluster_sources
 from gpuplan.planning.defaults import (
@@ -95,6 +95,7 @@ def plan(
         extra_sources.append(SourceRef("default global batch", choice.source, choice.retrieved))
 
     parallel, step, searched, infeasible = _choose_plan(r, catalog, batch, search_fn, assumptions)
+    assumptions += marginal_memory_notes(step) if step is not None else []
 
     run: RunAccounts | None = None
     if infeasible is None:
@@ -123,21 +124,6 @@ def plan(
         assumptions=tuple(assumptions),
         sources=tuple(used),
     )
-
-
-def _marginal_memory(step: StepEstimate) -> list[str]:
-    """The note of a plan given in full that only the assumed overhead takes past the HBM."""
-    over = step.memory.total_bytes - step.capacity_bytes
-    if over <= 0:
-        return []
-    gib = units.GiB
-    return [
-        f"Memory is marginal: {step.memory.total_bytes / gib:.1f} GiB per GPU is "
-        f"{over / gib:.1f} GiB over the {step.capacity_bytes / gib:.1f} GiB of HBM, within "
-        f"the {step.memory.overhead_bytes / gib:.1f} GiB assumed for the CUDA context, "
-        "communication buffers and fragmentation (framework_memory_overhead_gib); the plan "
-        "fits only if that overhead is smaller here. Evaluated as given."
-    ]
 
 
 def _utilisation(
@@ -294,7 +280,6 @@ def _choose_plan(
                            cluster=r.cluster)  # fmt: skip
         if isinstance(outcome, Infeasible):
             return parallel, None, None, outcome
-        assumptions += _marginal_memory(outcome)
         return parallel, outcome, None, None
     searched = search_fn(catalog, r.model, r.accelerator, r.gpus, global_batch=batch,
                          seq_len=r.seq_len, fp8=fp8, options=_options(r, catalog),
