@@ -60,7 +60,10 @@ def test_step_is_physical(plan: ParallelPlan) -> None:
         assert exposed <= result.comm_on_link_s[axis] + 1e-12
     # Memory never below the weights a GPU holds.
     assert result.memory.total_bytes >= result.memory.weights_bytes > 0
-    assert result.memory.total_bytes <= H100.hbm_bytes
+    # refused past the HBM on what the model computes; the assumed overhead may take a plan
+    # given in full past it (evaluated as marginal, model/step.py)
+    computed = result.memory.total_bytes - result.memory.overhead_bytes
+    assert computed <= H100.hbm_bytes
 
 
 @settings(max_examples=40, deadline=None)
