@@ -86,11 +86,16 @@ def test_deepspeed_keeps_at_most_its_live_parameters_gathered() -> None:
     assert step.memory.weights_bytes == pytest.approx(2 * (sharded + 1e9), rel=0.02)
 
 
-def _timings(framework: Framework, gather: float, scatter: float) -> tuple[float, float]:
-    """(on link, exposed) data-parallel seconds of one ZeRO-3 plan: two micro-batches of 10 s
-    of compute over 10 layers, the collectives given."""
-    plan = ParallelPlan(tensor_parallel=1, pipeline_parallel=1, data_parallel=8, zero=3)
-    crit = {"compute": np.array([10.0]), "layers": np.array([10.0])}
+def _timings(
+    framework: Framework, gather: float, scatter: float, *, compute: float = 10.0,
+    recompute: float = 0.0, zero: int = 3,
+) -> tuple[float, float]:  # fmt: skip
+    """(on link, exposed) data-parallel seconds of one plan: two micro-batches of
+    ``compute`` (10 s) and ``recompute`` seconds over 10 layers, the collectives given (a
+    2 s all-reduce)."""
+    plan = ParallelPlan(tensor_parallel=1, pipeline_parallel=1, data_parallel=8, zero=zero)
+    crit = {"compute": np.array([compute]), "recompute": np.array([recompute]),
+            "layers": np.array([10.0])}  # fmt: skip
     times = (np.array([gather]), np.array([scatter]), np.array([2.0]))
     link, exposed = data_parallel_times(
         PlanBatch.from_plans([plan]), crit, np.array([2]), NET, framework, times
@@ -124,3 +129,23 @@ def test_llm_foundry_exposes_one_of_its_three_fsdp_collectives() -> None:
     )  # fmt: skip
     assert isinstance(step, StepEstimate), step
     assert step.exposed_comm_s["dp"] >= step.comm_on_link_s["dp"] / 3 * 0.999
+
+
+def test_the_recomputed_forward_hides_data_parallel_traffic_too() -> None:
+    # docs/model.md (issue 14, fid-moe): the collectives run beside the compute stream,
+    # and a full recompute's forward is compute-stream work inside the backward.
+    # ZeRO-3, per micro-batch: 2 s forward gather + 2 s backward gather + 1 s reduce-scatter
+    # = 5 s on the link, beside 4 s of forward and backward and 1.5 s of recompute, 10
+    # layers, two micro-batches. Under the 4 s alone: 2 x max(5 - 4, 0.5) = 2.0 s exposed;
+    # under 4 + 1.5 s: 2 x max(5 - 5.5, 5 / 10) = 1.0 s (one layer's share).
+    megatron = CATALOG.framework("megatron-moe-deepep-2025")
+    assert _timings(megatron, 2.0, 1.0, compute=4.0) == pytest.approx((10.0, 2.0))
+    assert _timings(megatron, 2.0, 1.0, compute=4.0, recompute=1.5) == pytest.approx((10.0, 1.0))
+    # ZeRO-1: the last micro-batch's 3 s reduce-scatter under its backward (2/3 of 3 s of
+    # compute) and its 0.5 s of recompute: max(3 - 2.5, 0.3) = 0.5 s, plus the 1 s gather
+    # under the first forward (1 s, no recompute there): max(1 - 1, 0.1) = 0.1 s. Without
+    # the recompute: max(3 - 2, 0.3) + 0.1 = 1.1 s. Both move 3 + 1 = 4 s.
+    assert _timings(megatron, 1.0, 3.0, compute=3.0, zero=1) == pytest.approx((4.0, 1.1))
+    assert _timings(megatron, 1.0, 3.0, compute=3.0, recompute=0.5, zero=1) == pytest.approx(
+        (4.0, 0.6)
+    )

@@ -151,20 +151,23 @@ def data_parallel_times(
     Gradients are reduced over DP x CP (experts over DP x CP / EP), then the updated
     weights gathered back under a sharded optimizer; ZeRO-3 gathers per micro-batch.
     Hidden under the last backward / first forward when overlapped (frameworks.yaml:
-    overlap_grad_reduce, overlap_param_gather), except one layer's share; a ZeRO-3 stack
+    overlap_grad_reduce, overlap_param_gather), except one layer's share; the recomputed
+    forward counts as backward (ZeRO-3: every micro-batch's forward, backward and
+    recompute hide its gathers and reduce-scatter; docs/model.md); a ZeRO-3 stack
     that gathers each layer for the backward only after the previous layer's gradients
     (``zero3_backward_prefetch: post``) waits for that gather whole. ``collectives``:
     per plan, the all-gather, reduce-scatter and all-reduce of :func:`dp_collectives`, when
     already known.
     """
     m, zero, compute = microbatches, batch.zero, crit["compute"]
+    busy = compute + crit["recompute"]  # the compute stream's work, recompute included
     layers_here = xp.maximum(1.0, crit["layers"])
     gather, reduce_scatter, all_reduce = (
         dp_collectives(batch, crit, network, framework) if collectives is None else collectives
     )
     reduce = xp.where(zero >= 1, reduce_scatter, all_reduce)
     regather = xp.where(zero >= 1, gather, 0.0)
-    backward_window, forward_window = compute * 2 / 3, compute / 3
+    backward_window, forward_window = compute * 2 / 3 + crit["recompute"], compute / 3
     exposed_reduce = (
         xp.maximum(reduce - backward_window, reduce / layers_here)
         if framework.overlap_grad_reduce
@@ -182,7 +185,7 @@ def data_parallel_times(
         return link, exposed
     gathers = 2 + (framework.zero3_regather_on_recompute & (batch.recompute == _FULL))
     per_mb_zero3 = gathers * gather + reduce_scatter
-    hidden3 = compute if framework.overlap_param_gather else xp.zeros_like(compute)
+    hidden3 = busy if framework.overlap_param_gather else xp.zeros_like(compute)
     waited = gather if framework.zero3_backward_prefetch == "post" else xp.zeros_like(gather)
     overlapped = per_mb_zero3 - waited
     exposed_zero3 = m * (waited + xp.maximum(overlapped - hidden3, overlapped / layers_here))
