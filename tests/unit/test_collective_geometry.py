@@ -96,7 +96,9 @@ def test_without_zero3_plans_the_data_parallel_times_are_their_rows_with_them() 
             self.tp, self.dp, self.cp, self.ep = (np.full(n, v) for v in (8, 64, 1, 1))
             self.zero, self.recompute = np.array(zero), np.zeros(n, dtype=np.int64)
 
-    crit = {"compute": np.array([0.4, 0.3, 0.5, 0.45]), "layers": np.array([8.0, 7, 8, 8]),
+    crit = {"compute": np.array([0.4, 0.3, 0.5, 0.45]),
+            "recompute": np.array([0.0, 0.1, 0.0, 0.15]),
+            "layers": np.array([8.0, 7, 8, 8]),
             "dense_params": np.array([7e8, 6e8, 7e8, 7.5e8]),
             "expert_params": np.zeros(4)}  # fmt: skip
     m = np.array([16, 16, 8, 8])
