@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import pkgutil
 import statistics
 import time
 from collections.abc import Callable
@@ -56,47 +57,38 @@ except ModuleNotFoundError:
 
 
 def _forget(layers: bool = True) -> None:
-    """Empty the kept evaluations (of plan batches and of single plans, and the plans of
-    per-layer keys) and, with ``layers``, the kept per-layer costs; absent caches (an older
-    checkout) are skipped.
+    """Empty every kept evaluation of the performance model and the search: each function
+    cache (``cache_clear``: functools' and :func:`gpuplan.model.kept.by_identity`'s) of a
+    ``gpuplan.model`` or ``gpuplan.search`` module, found by walking them, so a cache added
+    later is emptied too (one-plan-7: six such caches, among them the stage structure and
+    the GEMM tile efficiency, had been left warm by a hand-kept list: the "first" row read
+    some 0.1 ms faster than a new scenario's first plan), and the dict caches below;
+    without ``layers``, the search's kept per-layer costs (``per_layer._layer_cache``)
+    stay. Absent caches (an older checkout) are skipped.
 
     Per-process constants that depend on no scenario stay: the rules that apply per field
     names (``gpuplan.model.rules._APPLYING``, the rule table keyed only by which plan
     fields are given and whether there is an accelerator) are not a cache of scenario
     work; a fresh process builds each entry once and every later scenario reads it, so the
-    "first" row times a new scenario in a running process, not the first ever."""
+    "first" row times a new scenario in a running process, not the first ever. The
+    catalog stays loaded."""
     if layers:
         _LAYER_CACHE.clear()
+    for package in ("gpuplan.model", "gpuplan.search"):
+        for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
+            module = importlib.import_module(f"{package}.{info.name}")
+            for kept in vars(module).values():
+                clear = getattr(kept, "cache_clear", None)
+                mine = getattr(kept, "__module__", None) == module.__name__
+                if callable(clear) and mine and not isinstance(kept, type):
+                    clear()
     for module, name in (
-        ("gpuplan.model.step", "_one_plan"),
-        ("gpuplan.search.evaluated", "_kept"),
-        ("gpuplan.model.per_layer", "_plan"),  # the plans of per-layer keys (issue 15)
-        ("gpuplan.model.collectives", "p2p_time"),  # kept sends (cached since speed-cli2)
-        ("gpuplan.model.one_plan", "stage_classes"),  # one plan's stage classes (issue 15)
-        ("gpuplan.model.kept", "_canonical"),  # caches by identity (one-plan-3)
         ("gpuplan.model.kept", "_first_seen"),
-        ("gpuplan.model.kept", "_held_or_first"),  # copies of catalog records (one-plan-7a)
-        ("gpuplan.model.performance", "_device"),
-        ("gpuplan.model.performance", "_network"),
-        ("gpuplan.model.per_layer", "_same_context"),
-        ("gpuplan.model.per_layer", "layer_params"),
-        ("gpuplan.model.per_layer", "_one_key"),
-        ("gpuplan.model.per_layer", "_shared"),  # a layer whatever its recompute (one-plan-5)
-        ("gpuplan.model.pipeline_io", "_logit_time"),
-        ("gpuplan.model.pipeline_io", "_bf16"),
-        ("gpuplan.model.data_parallel", "_one_plan_collectives"),
-        ("gpuplan.model.flops", "step_flops"),
-        ("gpuplan.model.one_plan", "_class_states"),
-        ("gpuplan.model.stragglers", "_blom"),
-        ("gpuplan.model.plan_check", "_context"),  # one plan's rule verdicts (one-plan-4)
-        ("gpuplan.model.performance", "_inputs"),
+        ("gpuplan.search.evaluated", "_kept"),
     ):
-        try:
-            kept = getattr(importlib.import_module(module), name, None)
-        except ModuleNotFoundError:
-            continue
+        kept = getattr(importlib.import_module(module), name, None)
         clear = getattr(kept, "cache_clear", None) or getattr(kept, "clear", None)
-        if clear is not None:  # (an older checkout's p2p_time keeps nothing)
+        if clear is not None:
             clear()
 
 

@@ -180,12 +180,13 @@ def tile_efficiency(m: float, n: float, batch: float, units: int | None) -> floa
     """
     if units is None:
         return 1.0
-    best = 0.0
-    for tile_m, tile_n in GEMM_TILES:
-        tiles = math.ceil(m / tile_m) * math.ceil(n / tile_n) * math.ceil(batch)
-        slots = math.ceil(tiles / units) * units * tile_m * tile_n
-        best = max(best, m * n * math.ceil(batch) / slots)
-    return float(best)  # (a Python float, kept: gemm_time multiplies by it as it is)
+    batches = math.ceil(batch)
+    fewest = min([  # the best tile wastes fewest slots: the useful share is largest there
+        math.ceil(math.ceil(m / tile_m) * math.ceil(n / tile_n) * batches / units)
+        * units * tile_m * tile_n
+        for tile_m, tile_n in GEMM_TILES
+    ])  # fmt: skip
+    return float(m * n * batches / fewest)  # (one division: x / a >= x / b when a <= b)
 
 
 def gemm_time(

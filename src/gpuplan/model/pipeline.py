@@ -118,24 +118,33 @@ class Stages:
     kept: tuple[FloatArray, FloatArray] | None = None  # kept dense, MoE layers (partial recompute)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)
 def _stage_structure(model: Model, pp: int, v: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Layers and MoE layers held by each physical stage (virtual stages folded in); the
     multi-token prediction blocks count as the last layers (MoE when the model is), split
-    with the others as Megatron's pipeline layouts and DeepSeek's last stage hold them."""
+    with the others as Megatron's pipeline layouts and DeepSeek's last stage hold them.
+    (Each virtual stage's first layer from a running sum, its MoE layers counted from a
+    flag per layer, none asked of a dense model: one pass over the layers, not one per
+    chunk.)"""
     counts = stage_layers(model.layers + model.mtp_modules, pp * v)
+    starts = [0] * len(counts)
+    for virtual in range(1, len(counts)):
+        starts[virtual] = starts[virtual - 1] + counts[virtual - 1]
     layers, moe = [0] * pp, [0] * pp
     for stage in range(pp):
         for chunk in range(v):
-            virtual = chunk * pp + stage
-            first = sum(counts[:virtual])
-            for index in range(first, first + counts[virtual]):
-                layers[stage] += 1
-                moe[stage] += int(is_moe_layer(model, index))
+            layers[stage] += counts[chunk * pp + stage]
+    if model.moe is None:  # a dense model: no layer is MoE (is_moe_layer)
+        return tuple(layers), tuple(moe)
+    moe_flags = [int(is_moe_layer(model, index)) for index in range(sum(counts))]
+    for stage in range(pp):
+        for chunk in range(v):
+            first = starts[chunk * pp + stage]
+            moe[stage] += sum(moe_flags[first : first + counts[chunk * pp + stage]])
     return tuple(layers), tuple(moe)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)
 def _stage_classes(model: Model, pp: int, v: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The first stage of each class of identical stages, in stage order, and the class sizes.
 
