@@ -141,11 +141,11 @@ def test_deepseek_selective_recompute_memory_by_hand() -> None:
 def test_mtp_block_is_split_with_the_layers() -> None:
     # DeepSeek-V3: 61 layers + 1 MTP block = 62 over 16 stages: 4 each, two too many, so the
     # last and first stages hold 3 (the last: two transformer layers and the MTP block).
-    from gpuplan.model.pipeline import _stage_structure
+    from gpuplan.model.stage_structure import stage_structure
 
     model = load_catalog().model("deepseek-v3")
     assert model.mtp_modules == 1
-    layers, moe = _stage_structure(model, 16, 1)
+    layers, moe = stage_structure(model, 16, 1)
     assert layers == (3,) + (4,) * 14 + (3,)
     assert sum(layers) == 62 and moe[-1] == 3 and moe[0] == 0  # first 3 layers dense
 

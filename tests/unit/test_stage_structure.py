@@ -1,4 +1,4 @@
-"""Layers and MoE layers per physical stage (model/pipeline.py ``_stage_structure``) against
+"""Layers and MoE layers per physical stage (model/stage_structure.py ``stage_structure``) against
 their definition, layer by layer: virtual stage ``chunk x pp + stage`` holds the layers
 ``stage_layers`` gives it, in order; a layer is MoE by ``is_moe_layer``."""
 
@@ -8,8 +8,8 @@ import pytest
 
 from gpuplan.catalog.loader import Catalog
 from gpuplan.catalog.shapes import is_moe_layer
-from gpuplan.model.pipeline import _stage_structure
 from gpuplan.model.rules import stage_layers
+from gpuplan.model.stage_structure import stage_structure
 
 
 def by_definition(model: object, pp: int, v: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -30,11 +30,11 @@ def test_stage_structure_is_its_definition(catalog: Catalog, model_id: str) -> N
     for pp in (1, 2, 3, 4, 7, 8, 16):
         for v in (1, 2, 3, 8):
             if pp * v <= model.layers + model.mtp_modules:
-                assert _stage_structure.__wrapped__(model, pp, v) == by_definition(model, pp, v)
+                assert stage_structure.__wrapped__(model, pp, v) == by_definition(model, pp, v)
 
 
 def test_llama3_405b_on_16_stages_by_hand(catalog: Catalog) -> None:
     # 126 layers on 16 x 8 one-layer chunks (Dubey et al. 2024 sec. 3.3.2): 128 chunks, the
     # first and the last one empty, so stages 0 and 15 hold 7 layers, the others 8
-    layers, moe = _stage_structure.__wrapped__(catalog.model("llama3-405b"), 16, 8)
+    layers, moe = stage_structure.__wrapped__(catalog.model("llama3-405b"), 16, 8)
     assert layers == (7,) + (8,) * 14 + (7,) and moe == (0,) * 16

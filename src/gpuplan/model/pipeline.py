@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from gpuplan.catalog.schema import Framework, Model
-from gpuplan.catalog.shapes import is_moe_layer
 from gpuplan.model import xp
 from gpuplan.model.distinct import distinct_first as distinct_first  # re-exported
 from gpuplan.model.distinct import distinct_rows as distinct_rows  # re-exported
@@ -24,8 +23,8 @@ from gpuplan.model.distinct import groups_of
 from gpuplan.model.memory import LOGIT_BYTES
 from gpuplan.model.partial_recompute import kept_layers, with_kept
 from gpuplan.model.per_layer import layer_params
-from gpuplan.model.rules import stage_layers
 from gpuplan.model.schedules import bubble, dualpipe, in_flight_loads
+from gpuplan.model.stage_structure import stage_structure
 
 IntArray = np.ndarray
 FloatArray = np.ndarray
@@ -119,38 +118,12 @@ class Stages:
 
 
 @functools.lru_cache(maxsize=4096)
-def _stage_structure(model: Model, pp: int, v: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Layers and MoE layers held by each physical stage (virtual stages folded in); the
-    multi-token prediction blocks count as the last layers (MoE when the model is), split
-    with the others as Megatron's pipeline layouts and DeepSeek's last stage hold them.
-    (Each virtual stage's first layer from a running sum, its MoE layers counted from a
-    flag per layer, none asked of a dense model: one pass over the layers, not one per
-    chunk.)"""
-    counts = stage_layers(model.layers + model.mtp_modules, pp * v)
-    starts = [0] * len(counts)
-    for virtual in range(1, len(counts)):
-        starts[virtual] = starts[virtual - 1] + counts[virtual - 1]
-    layers, moe = [0] * pp, [0] * pp
-    for stage in range(pp):
-        for chunk in range(v):
-            layers[stage] += counts[chunk * pp + stage]
-    if model.moe is None:  # a dense model: no layer is MoE (is_moe_layer)
-        return tuple(layers), tuple(moe)
-    moe_flags = [int(is_moe_layer(model, index)) for index in range(sum(counts))]
-    for stage in range(pp):
-        for chunk in range(v):
-            first = starts[chunk * pp + stage]
-            moe[stage] += sum(moe_flags[first : first + counts[chunk * pp + stage]])
-    return tuple(layers), tuple(moe)
-
-
-@functools.lru_cache(maxsize=4096)
 def _stage_classes(model: Model, pp: int, v: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The first stage of each class of identical stages, in stage order, and the class sizes.
 
     Identical: the same layers and MoE layers, and neither the first (embedding) nor the
     last (logits) stage."""
-    layers, moe = _stage_structure(model, pp, v)
+    layers, moe = stage_structure(model, pp, v)
     first_of: dict[tuple[int, int, bool, bool], int] = {}
     sizes: dict[int, int] = {}
     for stage in range(pp):
@@ -181,7 +154,7 @@ def stage_columns(model: Model, pp: int, v: int, every: bool = False, n: int = -
     """:func:`_pipeline_stages`' columns as lists of Python numbers (one plan's stages,
     :mod:`gpuplan.model.one_plan`): per class, its layers, MoE layers, first stage, count
     and (``n`` >= 0) the dense and MoE layers that keep their activations."""
-    counts, moes = _stage_structure(model, pp, v)
+    counts, moes = stage_structure(model, pp, v)
     heads, sizes = (tuple(range(pp)), (1,) * pp) if every else _stage_classes(model, pp, v)
     table = kept_layers(model, pp, v, n) if n >= 0 else None
     kept = None if table is None else tuple([float(table[i][j]) for i in heads] for j in (0, 1))
