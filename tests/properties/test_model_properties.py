@@ -60,7 +60,9 @@ def test_step_is_physical(plan: ParallelPlan) -> None:
         assert exposed <= result.comm_on_link_s[axis] + 1e-12
     # Memory never below the weights a GPU holds.
     assert result.memory.total_bytes >= result.memory.weights_bytes > 0
-    assert result.memory.total_bytes <= H100.hbm_bytes
+    # A plan given in full is refused only when what the model computes exceeds the HBM;
+    # the assumed framework overhead may take it past (marked marginal: docs/design.md)
+    assert result.memory.total_bytes - result.memory.overhead_bytes <= H100.hbm_bytes
 
 
 @settings(max_examples=40, deadline=None)
