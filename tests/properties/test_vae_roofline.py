@@ -1,4 +1,4 @@
-"""The VAE's roofline (planning.run.vae_seconds_per_clip): more HBM bandwidth never slows
+"""The VAE's roofline (planning.encoders.vae_seconds_per_clip): more HBM bandwidth never slows
 the VAE, more peak never slows it, and neither alone makes it free."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gpuplan.catalog import Catalog, load_catalog
-from gpuplan.planning.run import vae_seconds_per_clip
+from gpuplan.planning.encoders import vae_seconds_per_clip
 
 CATALOG = load_catalog()
 CHIPS = ("a100-80gb", "h100-sxm", "h200", "b200")

@@ -41,17 +41,48 @@ def test_one_open_sora_ring_step_by_hand(catalog: Catalog) -> None:
     assert _step(catalog, "colossalai-zero2-2025", False) == pytest.approx((6000, 15000))
 
 
-def test_fp32_gradient_sends_double_the_backward_block(catalog: Catalog) -> None:
+def test_fp32_gradient_sends_after_every_open_sora_step(catalog: Catalog) -> None:
+    """RULE RING-LAST-DKV: at CP 4 Open-Sora's backward sends its K/V block (1e7 elements
+    each of K and V in BF16: 4e7 bytes) 3 times and its FP32 dK/dV (8e7 bytes) 4 times,
+    the last one exposed whole; the plain ring sends each 3 times in BF16."""
+    from gpuplan.model.collectives import p2p_time
+
     h100 = catalog.accelerator("h100-sxm")
     network, dev = network_of(catalog, h100), device_of(catalog, h100, False)
     ring = catalog.framework("colossalai-zero2-2025").cp_ring
+    assert ring.grad_send_every_step and ring.ring_only
     x = RingShape(4, 1, 1e7, 1e7, False)
     plain, fp32 = ring_cost(x, None, network, dev), ring_cost(x, ring, network, dev)
-    assert fp32.link_forward_s == pytest.approx(plain.link_forward_s)
-    # plain backward: K/V and dK/dV, one block each per step; FP32 dK/dV: twice the bytes
-    per_block = plain.link_backward_s / 2
-    assert fp32.link_backward_s > plain.link_backward_s
-    assert fp32.link_backward_s < 3 * per_block + 1e-12
+    kv, dkv = p2p_time(4e7, True, network), p2p_time(8e7, True, network)  # CP 4 in one node
+    assert plain.link_forward_s == fp32.link_forward_s == pytest.approx(3 * kv)
+    assert plain.link_backward_s == pytest.approx(6 * kv)
+    assert fp32.link_backward_s == pytest.approx(3 * kv + 4 * dkv)
+    assert fp32.last_send_s == pytest.approx(dkv) and plain.last_send_s == 0.0
+    # behind 1,000 s of attention in each pass only the last send stays
+    assert ring_exposed(fp32, ring, 1e3, 2e3) == pytest.approx(dkv)
+    assert ring_exposed(plain, None, 1e3, 2e3) == 0.0
+
+
+def test_a_ring_only_stack_keeps_its_ring(catalog: Catalog) -> None:
+    """RULE RING-ONLY: Open-Sora's stage 2 runs its ring (ring_attn) even where Ulysses'
+    all-to-alls would expose less; the same ring without the mark takes them."""
+    from gpuplan.model.layer import _context_parallel, _Shape
+    from gpuplan.model.ulysses import ulysses_time
+    from gpuplan.scenario.plan import ParallelPlan
+
+    h200 = catalog.accelerator("h200")
+    network, dev = network_of(catalog, h200), device_of(catalog, h200, False)
+    ring = catalog.framework("colossalai-zero2-2025").cp_ring
+    model = catalog.model("open-sora-2-11b")
+    x = _Shape.of(model, ParallelPlan(context_parallel=4, microbatch=14), 2816)  # s2 33f
+    a2a = ulysses_time(x.tokens, x.q_width, x.kv_width, 1, 4, network)
+    tiny = (1e-6, 3e-6)  # almost no attention to hide behind: the ring is exposed
+    kept, link, exposed = _context_parallel(model, x, tiny, network, dev, ring)
+    assert kept.link_forward_s > 0 and exposed > a2a
+    assert link == pytest.approx(kept.link_forward_s + kept.link_backward_s)
+    free = ring.model_copy(update={"ring_only": False})
+    switched, link, exposed = _context_parallel(model, x, tiny, network, dev, free)
+    assert switched.link_forward_s == 0.0 and link == exposed == pytest.approx(a2a)
 
 
 def test_per_pass_hiding_exposes_what_the_pooled_ring_hides(catalog: Catalog) -> None:

@@ -18,7 +18,7 @@ import statistics
 import pytest
 
 from gpuplan.catalog import Catalog
-from gpuplan.planning.run import vae_seconds_per_clip
+from gpuplan.planning.encoders import vae_seconds_per_clip
 
 A100_PEAK = 312e12  # dense FP16 / BF16, A100 and A800 datasheets
 A100_HBM = 0.85 * 2.039e12  # efficiency.yaml hbm x the A100 / A800 80GB's HBM2e
@@ -194,7 +194,7 @@ def test_vae_rate_is_the_median_of_its_published_measurements(catalog: Catalog) 
 
 
 def test_the_calibration_points_reproduce_their_published_times(catalog: Catalog) -> None:
-    """Through gpuplan's own roofline (planning.run.vae_seconds_per_clip) on the A100 80GB
+    """Through gpuplan's own roofline (planning.encoders.vae_seconds_per_clip) on the A100 80GB
     record: each measurement's own fraction gives back its published time; the median gives
     0.497 s for Cosmos' 0.414 s (+20%) and 9.81 s for the issue's 12.5 s (-21.5%)."""
     rate = catalog.system("vae_encoder_peak_fraction")

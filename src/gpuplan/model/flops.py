@@ -186,6 +186,50 @@ def vae_encoder_bytes_per_sample(model: Model) -> float:
     return 0.0 if video is None else video.vae_encoder_bytes_per_pixel * _clip_pixels(model)
 
 
+def _tile_sides(side: int, tile: int, overlap: float, per_latent: int) -> list[tuple[int, int]]:
+    """(latent side, tiles) along one axis ``side`` pixels long of a tiled clip: a tile
+    starts every ``int(tile x (1 - overlap))`` pixels, ``tile`` long or cut at the edge
+    (HunyuanVideo's ``spatial_tiled_encode``, both axes once either exceeds the tile)."""
+    stride = max(1, int(tile * (1 - overlap)))
+    full = (side - tile) // stride + 1 if side >= tile else 0  # tiles that fit whole
+    edges = [side - i for i in range(full * stride, side, stride)]
+    return [(-(-tile // per_latent), full)] * (full > 0) + [(-(-e // per_latent), 1) for e in edges]
+
+
+def vae_attention_calls(model: Model) -> tuple[tuple[int, int], ...]:
+    """A video VAE encoder's attention over one clip (docs/model.md, RULE VAE-ATTENTION):
+    (latent positions ``s``, encoder calls of that size) for the clip, or for each spatial
+    tile when the VAE tiles it (one call per tile); () without one.
+
+    >>> from gpuplan.catalog import load_catalog
+    >>> model = load_catalog().model("open-sora-2-11b")  # 129 x 576 x 1024: 3 x 6 tiles
+    >>> vae_attention_calls(model)
+    ((33792, 10), (8448, 2), (25344, 5), (6336, 1))
+    """
+    video = model.video
+    if video is None or video.vae_attention is None:
+        return ()
+    a, spatial = video.vae_attention, video.vae_spatial
+    frames = -(-video.frames // video.vae_temporal)
+    if a.tile is None or (video.height <= a.tile and video.width <= a.tile):
+        rows, cols = [(-(-video.height // spatial), 1)], [(-(-video.width // spatial), 1)]
+    else:
+        rows = _tile_sides(video.height, a.tile, a.tile_overlap, spatial)
+        cols = _tile_sides(video.width, a.tile, a.tile_overlap, spatial)
+    return tuple((frames * h * w, m * n) for h, m in rows for w, n in cols)
+
+
+def vae_attention_flops_per_sample(model: Model) -> float:
+    """Forward FLOPs of a video VAE encoder's attention for one clip, ``4 s^2 w`` per call:
+    every block of its explicitly masked ``s x s`` scores (:func:`vae_attention_calls`);
+    0 without one."""
+    video = model.video
+    if video is None or video.vae_attention is None:
+        return 0.0
+    width = video.vae_attention.width
+    return sum(4.0 * s * s * width * calls for s, calls in vae_attention_calls(model))
+
+
 def six_nd(params: float, tokens: float) -> float:
     """The 6ND rule (Kaplan et al. 2020 sec. 2.1): a cross-check, not the count we use."""
     return 6.0 * params * tokens

@@ -385,15 +385,15 @@ def _context_parallel(
 ) -> tuple[RingCost, float, float]:  # fmt: skip
     """The ring (:mod:`gpuplan.model.ring`), its (on-link, exposed) CP seconds behind the
     (forward, total) attention, or Ulysses' all-to-alls (exposed whole) where they expose
-    less and the heads split. Without CP (``cp`` 1) all of it is zero, returned as it is:
-    ring_cost's zeros, exposed behind no attention, and no Ulysses (nothing exposed)."""
+    less, the heads split and the ring is not ``ring_only``. Without CP all of it is zero."""
     if x.cp <= 1:
         return _NO_RING, 0.0, 0.0
     shape = RingShape(x.cp, x.t, x.tokens * x.q_width / x.t, x.tokens * x.kv_width / x.t,
                       model.kind.value == "llm")  # fmt: skip
     cost = ring_cost(shape, ring, network, dev)
     exposed = ring_exposed(cost, ring, *attention)
-    if exposed > 0 and ulysses_possible(model.heads, model.kv_heads, x.t, x.cp):
+    only = ring is not None and ring.ring_only
+    if exposed > 0 and not only and ulysses_possible(model.heads, model.kv_heads, x.t, x.cp):
         a2a = ulysses_time(x.tokens, x.q_width, x.kv_width, x.t, x.cp, network)
         if a2a < exposed:
             return RingCost(0.0, 0.0, 0.0, 0.0), a2a, a2a

@@ -42,6 +42,9 @@ class RingCost:
     """... and to the backward."""
     link_forward_s: float
     link_backward_s: float
+    last_send_s: float = 0.0
+    """The backward's last dK/dV send where the implementation sends after every step
+    (``grad_send_every_step``): in ``link_backward_s``, waited for at once, exposed whole."""
 
 
 def ring_bytes(x: RingShape, ring: CpRing | None) -> tuple[float, float]:
@@ -75,17 +78,22 @@ def ring_cost(x: RingShape, ring: CpRing | None, network: Network, dev: Device) 
     fwd_bytes, bwd_bytes = ring_bytes(x, ring)
     fwd = float(streaming_time(fwd_bytes, steps + 2, dev)) if fwd_bytes else 0.0
     bwd = float(streaming_time(bwd_bytes, 3 * steps + 3, dev)) if bwd_bytes else 0.0
-    return RingCost(fwd, bwd, steps * send, steps * (send + grad))
+    last = grad if ring is not None and ring.grad_send_every_step else 0.0
+    return RingCost(fwd, bwd, steps * send, steps * (send + grad) + last, last)
 
 
 def ring_exposed(
     cost: RingCost, ring: CpRing | None, attention_forward_s: float, attention_s: float
 ) -> float:
     """Ring seconds not hidden behind the attention: per pass where the implementation waits
-    in each pass (``hidden_per_pass``), else behind the attention of both passes together."""
+    in each pass (``hidden_per_pass``), else behind the attention of both passes together;
+    a last dK/dV send after the last step (``last_send_s``) hides behind nothing."""
+    last = cost.last_send_s
     if ring is not None and ring.hidden_per_pass:
         backward = attention_s - attention_forward_s
-        return max(0.0, cost.link_forward_s - attention_forward_s) + max(
-            0.0, cost.link_backward_s - backward
+        return (
+            max(0.0, cost.link_forward_s - attention_forward_s)
+            + max(0.0, cost.link_backward_s - last - backward)
+            + last
         )
-    return max(0.0, cost.link_forward_s + cost.link_backward_s - attention_s)
+    return max(0.0, cost.link_forward_s + cost.link_backward_s - last - attention_s) + last

@@ -23,6 +23,7 @@ from gpuplan.catalog.shapes import parameter_count
 from gpuplan.model.flops import (
     text_encoder_flops_per_sample,
     training_flops_per_token,
+    vae_attention_flops_per_sample,
     vae_encoder_bytes_per_sample,
     vae_encoder_flops_per_sample,
 )
@@ -37,6 +38,11 @@ from gpuplan.planning.defaults import (
     given_plan,
     is_complete,
     search_options,
+)
+from gpuplan.planning.encoders import (
+    VAE_RATE_ID,
+    vae_attention_note,
+    vae_encoder_seconds_per_clip,
 )
 from gpuplan.planning.head_width import head_width_error
 from gpuplan.planning.result import PlanResult
@@ -61,10 +67,6 @@ SYSTEM_IDS = (
     "allocator_headroom_fraction",
 )
 """System parameters every plan uses (cost, power, the performance model)."""
-
-VAE_RATE_ID = "vae_encoder_peak_fraction"
-"""The system parameter a video model's VAE convolutions run at (fraction of the BF16 peak;
-its memory-bound passes at the chip's HBM bandwidth: :func:`vae_seconds_per_clip`)."""
 
 
 def plan(
@@ -172,32 +174,17 @@ def _with_encoders(
             f"model FLOPs, {k} times in the time."
         )
     seconds = (transformer_flops_per_token + k * text) / (utilisation * peak)
-    seconds += k * _vae_seconds_per_token(r, catalog, vae)
+    seconds += k * _vae_seconds_per_token(r, catalog, parallel.microbatch)
     return (transformer_flops_per_token + text + vae) / (peak * seconds)
 
 
-def _vae_seconds_per_token(r: ResolvedScenario, catalog: Catalog, vae_flops: float) -> float:
-    """Seconds one GPU takes for the VAE encoder per token of the clip (``vae_flops`` of
-    convolutions and the clip's bytes over its tokens); 0 when nothing is encoded."""
-    if vae_flops <= 0:
+def _vae_seconds_per_token(r: ResolvedScenario, catalog: Catalog, per_call: int | None) -> float:
+    """Seconds one GPU takes for the VAE encoder per token of the clip, ``per_call`` clips
+    (a micro-batch) per encoder call (None: per-call costs left out; encoders module)."""
+    if _encoder_flops_per_token(r)[1] <= 0:
         return 0.0
-    vae_bytes = vae_encoder_bytes_per_sample(r.model) / r.seq_len
-    return vae_seconds_per_clip(catalog, r.accelerator.id, vae_flops, vae_bytes)
-
-
-def vae_seconds_per_clip(
-    catalog: Catalog, accelerator_id: str, flops: float, hbm_bytes: float
-) -> float:
-    """A frozen video VAE's forward on one GPU by its roofline: the convolutions' ``flops``
-    at ``f`` of the dense BF16 peak (systems.yaml vae_encoder_peak_fraction; the VAE runs
-    in half precision whatever the transformer's) plus the memory-bound passes' ``hbm_bytes``
-    (GroupNorm, SiLU, padding copies, residual adds) at the chip's achieved HBM bandwidth
-    (efficiency.yaml hbm x accelerators.yaml), the two not overlapped (eager kernels, one
-    after another)."""
-    accelerator = catalog.accelerator(accelerator_id)
-    fraction = catalog.system(VAE_RATE_ID).for_accelerator(accelerator_id)
-    bandwidth = catalog.efficiency_profile(accelerator_id).hbm * accelerator.hbm_bytes_per_s
-    return flops / (fraction * accelerator.peak_bf16_flops_per_s) + hbm_bytes / bandwidth
+    model, chip = r.model, r.accelerator.id
+    return vae_encoder_seconds_per_clip(catalog, model, chip, r.framework, per_call) / r.seq_len
 
 
 def _encoder_flops_per_token(r: ResolvedScenario) -> tuple[float, float]:
@@ -206,7 +193,8 @@ def _encoder_flops_per_token(r: ResolvedScenario) -> tuple[float, float]:
     if r.model.video is None or r.precomputed_latents:
         return 0.0, 0.0
     text = text_encoder_flops_per_sample(r.model) / r.seq_len
-    return text, vae_encoder_flops_per_sample(r.model) / r.seq_len
+    vae = vae_encoder_flops_per_sample(r.model) + vae_attention_flops_per_sample(r.model)
+    return text, vae / r.seq_len
 
 
 def _flops_per_token(
@@ -236,6 +224,7 @@ def _flops_per_token(
         "bytes per token: GroupNorm, SiLU, padding, residual adds, models.yaml) at the chip's "
         "achieved HBM bandwidth; the text encoders (transformers) at the transformer's "
         "utilisation; counted in the run's time and FLOPs, not in step.time_s."
+        + vae_attention_note(r.model, r.seq_len)
     )
     return flops_per_token + text + vae, flops_per_token
 
@@ -250,7 +239,7 @@ def _choose_plan(
     """The plan (given or searched), its step, the search, or why there is none."""
     if (unrunnable := head_width_error(catalog, r.model, r.framework)) is not None:
         return None, None, None, Infeasible(InfeasibleKind.KERNEL, unrunnable)
-    given, framework = r.scenario.parallelism, r.framework
+    given, framework, chip = r.scenario.parallelism, r.framework, r.accelerator.id
     fields = {} if given is None else given.model_dump()
     fold, dual = framework.moe_parallel_folding, framework.pipeline_schedule == "dualpipe"
     edges = edge_chunks(framework)
@@ -264,8 +253,7 @@ def _choose_plan(
         "efficiency.yaml, one constant (training_kernel_efficiency) fitted on Korthikanti "
         "et al. 2022"
     ) + _stack_note(framework)
-    fp8 = r.precision is Precision.FP8
-    cv = catalog.at_scale[STRAGGLER_ID].for_accelerator(r.accelerator.id)
+    fp8, cv = r.precision is Precision.FP8, catalog.at_scale[STRAGGLER_ID].for_accelerator(chip)
     assumptions.append(cluster_note(r.cluster, cv))
     if given is not None and is_complete(given):
         parallel = given_plan(given)
@@ -321,9 +309,8 @@ def _options(r: ResolvedScenario, catalog: Catalog) -> SearchOptions:
     if r.scenario.training.objective is Objective.STEP_TIME:
         return options
     params = parameter_count(r.model).total
-    text, vae = _encoder_flops_per_token(r)
-    share = text / training_flops_per_token(r.model, r.seq_len)
-    vae_s = _vae_seconds_per_token(r, catalog, vae)
+    share = _encoder_flops_per_token(r)[0] / training_flops_per_token(r.model, r.seq_len)
+    vae_s = _vae_seconds_per_token(r, catalog, None)  # per-call costs left out
     rank = TimeToTrainRank(params, plan_rates(catalog), share, vae_s_per_token=vae_s)
     return replace(options, rank_by=rank)
 

@@ -53,6 +53,7 @@ from gpuplan.catalog.schema.models import (
     ShapeFamily,
     ShapePoint,
     TextConditioning,
+    VaeAttention,
     Video,
 )
 from gpuplan.catalog.schema.reliability import (
@@ -137,6 +138,7 @@ __all__ = [
     "Transport",
     "Trend",
     "TrendQuantity",
+    "VaeAttention",
     "ValidationTarget",
     "Vendor",
     "Video",

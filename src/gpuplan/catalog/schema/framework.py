@@ -65,6 +65,15 @@ class CpRing(Record):
     hidden_per_pass: bool
     """The forward ring hides only behind the forward's attention, the backward's behind
     the backward's (each pass waits for its own sends)."""
+    grad_send_every_step: bool = False
+    """The backward sends dK/dV after every one of its ``cp`` steps, the last returning
+    each block's gradient to its owner with nothing left to hide it (Open-Sora 2.0's
+    ``RingAttention``; docs/model.md RULE RING-LAST-DKV); False: after the ``cp - 1``
+    later steps."""
+    ring_only: bool = False
+    """The stack runs context parallelism only as this ring (its configs name the ring
+    mode): no switch to Ulysses' all-to-alls where they would expose less (docs/model.md
+    RULE RING-ONLY)."""
 
 
 class StackBenchmark(Strict):

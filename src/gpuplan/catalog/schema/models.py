@@ -127,6 +127,24 @@ class Mmdit(Strict):
     """``h x h`` adaLN modulation matrices of a single block (FLUX: 3)."""
 
 
+class VaeAttention(Strict):
+    """A video VAE encoder's self-attention over every latent position of the clip (the
+    HunyuanVideo VAE's mid block), as the training code runs it (docs/model.md, RULE
+    VAE-ATTENTION): through PyTorch's memory-efficient kernel with an explicit mask."""
+
+    width: Annotated[int, Number, Field(gt=0, le=VIDEO_MAX_PIXELS)]
+    """Channels of its one head (HunyuanVideo: 512)."""
+    mask_rows: bool = False
+    """Its block-causal mask is built per encoder call with one kernel per row (latent
+    position), HunyuanVideo's ``prepare_causal_attention_mask``."""
+    tile: Annotated[int, Number, Field(gt=0, le=VIDEO_MAX_PIXELS)] | None = None
+    """Spatial tile side in pixels when the encoder tiles clips wider or taller than it
+    (each tile its own encoder call and attention); None: never tiled."""
+    tile_overlap: Annotated[float, Number, Field(ge=0, le=0.9)] = 0.0
+    """Overlap of neighbouring tiles, a fraction of the side (tiles start every
+    ``int(tile x (1 - overlap))`` pixels)."""
+
+
 class Video(Strict):
     """How a video diffusion transformer turns a clip into tokens."""
 
@@ -161,6 +179,9 @@ class Video(Strict):
     forward (norms, adaLN modulate and gate, QK-norms, residual adds, casts), counted op by
     op from the model's training code, RoPE and the MLP activation excluded (counted on
     their own); None: the 20 of a fused pre-norm LLM block (two norms, two residual adds)."""
+    vae_attention: VaeAttention | None = None
+    """The VAE encoder's attention over the clip's latent positions, paid with the VAE when
+    latents are not precomputed; None: none (or left out of its cost)."""
     qk_norm_tp_gather: bool = False
     """The block's QK-norms span all heads and its code gathers Q and K over the
     tensor-parallel ranks to apply them (NeMo DFM's Megatron Wan, ``layernorm_across_heads``):
