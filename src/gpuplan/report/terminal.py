@@ -86,7 +86,13 @@ def _plan_rows(result: PlanResult) -> Rows:
                 f"(weights {memory.weights_bytes / units.GiB:.1f}, grads "
                 f"{memory.grads_bytes / units.GiB:.1f}, optimizer "
                 f"{memory.optimizer_bytes / units.GiB:.1f}, activations "
-                f"{memory.activations_bytes / units.GiB:.1f})",
+                f"{memory.activations_bytes / units.GiB:.1f}, assumed overhead "
+                f"{memory.overhead_bytes / units.GiB:.1f})"
+                + (
+                    "; MARGINAL: over the HBM by the assumed overhead alone (see notes)"
+                    if memory.total_bytes > r.accelerator.hbm_bytes
+                    else ""
+                ),
             )
         )
     return rows
