@@ -59,3 +59,14 @@ def test_hfu_is_over_the_gpus_used_too(catalog: Catalog) -> None:
 def test_the_idle_gpus_are_paid_for(answer: dict[str, Any]) -> None:
     run = answer["run"]
     assert run["gpu_hours"] == pytest.approx(992 * run["days"] * 24, rel=1e-9)
+
+
+def test_the_plan_text_says_how_many_gpus_idle(catalog: Catalog) -> None:
+    from rich.console import Console
+
+    from gpuplan.report.terminal import plan_report
+
+    console = Console(width=300, record=True)
+    console.print(plan_report(plan(parse_scenario(IDLE), catalog)))
+    text = " ".join(console.export_text().split())
+    assert "of the 992 GPUs (no layout uses all)" in text

@@ -51,3 +51,14 @@ def test_a_plan_that_fits_has_no_marginal_note(catalog: Catalog) -> None:
     out = plan(parse_scenario(fits), catalog).to_dict()
     assert out["memory"]["headroom_bytes"] > 0
     assert not [n for n in out["assumptions"] if n.startswith("Memory is marginal")]
+
+
+def test_the_plan_text_says_marginal(catalog: Catalog) -> None:
+    from rich.console import Console
+
+    from gpuplan.report.terminal import plan_report
+
+    console = Console(width=200, record=True)
+    console.print(plan_report(plan(parse_scenario(META_8K), catalog)))
+    text = console.export_text()
+    assert "79.7 of 79.6 GiB" in text and "MARGINAL" in text
