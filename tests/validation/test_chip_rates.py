@@ -32,10 +32,30 @@ def test_b200_attention_is_fa4_forward_plus_backward(catalog: Catalog) -> None:
     b200 = catalog.efficiency_profile("b200")
     assert b200.attention == pytest.approx(combined / B200_PEAK_TFLOPS, abs=1e-3)  # 0.561
     assert b200.attention_curve is None  # one length published: no curve invented
-    # GB200 runs the same SM100 kernel: the fraction carried over, said so.
+    # GB200 runs the same SM100 kernel: the rate carried over, said so.
     gb200 = catalog.efficiency_profile("gb200")
-    assert gb200.attention == b200.attention
     assert "DERIVED" in gb200.source and "pull 2280" in gb200.source
+
+
+def test_gb200_attention_carries_the_b200_rate_at_the_mamf_ratio(catalog: Catalog) -> None:
+    # RULE SIBLING-ATTN (docs/model.md): the same kernel on the same SMs runs at the clock the
+    # board sustains, which the measured MAMF carries (Bekman's table: GB200 BF16 1822.0, B200
+    # 1745.0 TFLOP/s) and the datasheet peaks (2500 / 2250) do not.
+    combined = 3.5 / (1 / FA4_FWD_TFLOPS + 2.5 / FA4_BWD_TFLOPS)  # B200 FA4: 1261.9 TFLOP/s
+    gb200_rate = combined * 1822.0 / 1745.0  # 1317.5 TFLOP/s
+    assert gb200_rate == pytest.approx(1317.5, abs=0.1)
+    gb200_peak = catalog.accelerator("gb200").peak_bf16_flops_per_s / 1e12
+    assert gb200_peak == pytest.approx(2500)
+    gb200 = catalog.efficiency_profile("gb200")
+    assert gb200.attention == pytest.approx(gb200_rate / gb200_peak, abs=1e-3)  # 0.527
+    # Not the B200's fraction of peak, which would run it 2500 / 2250 = 1.111x the B200 rate.
+    b200 = catalog.efficiency_profile("b200")
+    assert gb200.attention * gb200_peak / (b200.attention * B200_PEAK_TFLOPS) == pytest.approx(
+        1822.0 / 1745.0, abs=2e-3
+    )
+    # The GEMM fractions the ratio is read from are the same table's.
+    assert gb200.gemm_bf16 * gb200_peak == pytest.approx(1822.0, abs=2)
+    assert b200.gemm_bf16 * B200_PEAK_TFLOPS == pytest.approx(1745.0, abs=2)
 
 
 def test_blackwell_scaleup_bus_is_the_gb200_nccl_busbw(catalog: Catalog) -> None:
