@@ -234,6 +234,8 @@ def check_command(
     results = check_all(catalog, load_claims(claims_file))
     where = f"{claims_file or 'claims.yaml'}: audits"
     audits = audit_each(load_audits(claims_file), catalog, where)
+    if not results and not audits:  # printed nothing, exit 0
+        raise ScenarioError(str(claims_file), "holds no claims and no audits; nothing to check")
     if as_json:
         _emit_json(
             {"claims": [r.as_dict() for r in results], "audits": [a.as_dict() for a in audits]}

@@ -1,0 +1,131 @@
+"""Issue 15, a hostile user's second pass: inputs the first fuzz did not reach (claims files,
+audits, scaling-fit CSVs, saved plans) that gave a traceback or a silently wrong answer; each
+is now one clear line naming the field, the value and what is allowed, or a result with the
+reason and its numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from gpuplan.catalog import Catalog
+from gpuplan.checks.claims import check, check_all, parse_claims
+from gpuplan.cli.app import app
+from gpuplan.errors import GpuplanError, ScenarioError
+
+RUNNER = CliRunner()
+
+
+def claim(**fields: Any) -> dict[str, Any]:
+    row = {
+        "id": "X1",
+        "statement": "s",
+        "quantity": "q",
+        "unit": "u",
+        "kind": "value",
+        "claimed": 700,
+        "check": "run_h100_equivalents",
+        "args": {"run": "stable-video-diffusion"},
+        "tolerance": {"supported": 0.25, "roughly": 1.0},
+    }
+    row.update(fields)
+    return row
+
+
+def cli(*args: str) -> tuple[int, str]:
+    """(exit status, output) as ``main`` gives them: a GpuplanError is its one line and 2."""
+    result = RUNNER.invoke(app, list(args))
+    if isinstance(result.exception, GpuplanError):
+        return 2, str(result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output
+
+
+# --------------------------------------------------------------------------- claims files
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        # 0 and -700 were a ValueError traceback (math.log of the ratio)
+        ({"claimed": 0}, "claim X1, field claimed: Input should be greater than 0"),
+        ({"claimed": -700}, "claim X1, field claimed: Input should be greater than 0"),
+        # NaN was accepted and given a verdict
+        ({"claimed": float("nan")}, "claim X1, field claimed: Input should be a finite number"),
+        ({"kind": "range", "claimed_low": 0, "claimed_high": 5}, "field claimed_low"),
+        # a 'supported' band wider than the 'roughly right' one was accepted
+        (
+            {"tolerance": {"supported": 5, "roughly": 0.1}},
+            "field tolerance: supported = 5 must be <= roughly = 0.1",
+        ),
+    ],
+)
+def test_a_claim_that_no_verdict_can_read_is_refused_by_name(
+    fields: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ScenarioError) as err:
+        parse_claims({"claims": [claim(**fields)]}, "f.yaml")
+    assert expected in str(err.value)
+
+
+def test_a_claim_id_given_twice_is_refused() -> None:
+    # the second X1 was checked too; a report by id then showed one of them
+    with pytest.raises(ScenarioError, match="claim X1: id given twice"):
+        parse_claims({"claims": [claim(), claim(claimed=5)]}, "f.yaml")
+
+
+def test_an_unknown_run_in_a_claims_args_is_named(catalog: Catalog) -> None:
+    # was KeyError: 'nosuch' with a traceback
+    (row,) = parse_claims({"claims": [claim(args={"run": "nosuch"})]}, "f.yaml")
+    with pytest.raises(ScenarioError) as err:
+        check(row, catalog)
+    assert str(err.value).startswith("args.run: unknown run 'nosuch'")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # TypeError: int() argument must be ... not 'list'
+        (
+            {"accelerator": "h100-sxm", "gpus": [1], "years": 5},
+            "claim X1 (future_rental): args = ",
+        ),
+        # ValueError: invalid literal for int() with base 10: 'nosuch'
+        ({"accelerator": "h100-sxm", "gpus": "nosuch", "years": 5}, "cannot be used: invalid"),
+        # AttributeError: 'int' object has no attribute 'strip'
+        ({"accelerator": -1, "gpus": 100000, "years": 5}, "claim X1 (future_rental)"),
+        # CatalogError without the claim it came from
+        ({"accelerator": "nosuch", "gpus": 100000, "years": 5}, "unknown accelerator 'nosuch'"),
+    ],
+)
+def test_args_of_the_wrong_type_are_a_message_naming_the_claim(
+    catalog: Catalog, args: dict[str, Any], expected: str
+) -> None:
+    (row,) = parse_claims({"claims": [claim(check="future_rental", args=args)]}, "f.yaml")
+    with pytest.raises(ScenarioError) as err:
+        check(row, catalog)
+    assert str(err.value).startswith("claim X1 (future_rental)")
+    assert expected in str(err.value)
+
+
+def test_an_empty_claims_list_checks_nothing_not_the_seed(catalog: Catalog) -> None:
+    # an audits-only file (or claims: []) had the seed's ten claims checked and printed
+    assert check_all(catalog, []) == []
+    assert len(check_all(catalog)) >= 10  # None still means the seed's
+
+
+def test_check_of_an_audits_only_file_prints_no_seed_claim(tmp_path: Path) -> None:
+    path = tmp_path / "audits.yaml"
+    disclosure = {"hardware": "h100-sxm", "gpus": 1000, "days": 10, "flops": 1e23}
+    path.write_text(yaml.safe_dump({"audits": [disclosure]}))
+    code, out = cli("check", str(path))
+    assert code == 0
+    assert "C1" not in out and "Audit" in out
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("claims: []\n")
+    code, out = cli("check", str(empty))
+    assert code == 2 and "holds no claims and no audits" in out
