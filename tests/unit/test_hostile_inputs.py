@@ -13,6 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from gpuplan.catalog import Catalog
+from gpuplan.checks.audit import audit, parse_disclosure
 from gpuplan.checks.claims import check, check_all, parse_claims
 from gpuplan.cli.app import app
 from gpuplan.errors import GpuplanError, ScenarioError
@@ -129,3 +130,32 @@ def test_check_of_an_audits_only_file_prints_no_seed_claim(tmp_path: Path) -> No
     empty.write_text("claims: []\n")
     code, out = cli("check", str(empty))
     assert code == 2 and "holds no claims and no audits" in out
+
+
+# --------------------------------------------------------------------------- audits
+
+
+def test_more_active_than_total_parameters_is_refused() -> None:
+    # was accepted: 6 x 2e9 active x tokens, on a model of 1e9 parameters
+    with pytest.raises(ScenarioError) as err:
+        parse_disclosure({"hardware": "h100-sxm", "params": 1e9, "active_params": 2e9}, "--")
+    assert str(err.value) == (
+        "--active-params = 2000000000.0: must be <= params = 1e+09 (the active ones are a subset)"
+    )
+
+
+def test_more_gpu_hours_than_the_gpus_have_is_impossible(catalog: Catalog) -> None:
+    # 10 GPUs for 1 day have 240 GPU-hours; 1e6 disclosed was audited from the 1e6 (and the
+    # power and energy from the 240) with no word on the contradiction
+    d = parse_disclosure(
+        {"hardware": "h100-sxm", "gpus": 10, "days": 1, "gpu_hours": 1e6, "flops": 1e18}, "x"
+    )
+    result = audit(d, catalog)
+    assert result.verdict == "impossible"
+    assert result.reasons[0] == (
+        "1,000,000 GPU-hours disclosed; 10 GPUs x 1 days x 24 = 240 at most: "
+        "4166.67x more than those GPUs have"
+    )
+    # at most as many GPU-hours as the GPUs have (some idle): no such reason
+    fewer = d.model_copy(update={"gpu_hours": 240.0})
+    assert not any("more than those GPUs have" in r for r in audit(fewer, catalog).reasons)
