@@ -17,6 +17,7 @@ from gpuplan.checks.audit import audit, parse_disclosure
 from gpuplan.checks.claims import check, check_all, parse_claims
 from gpuplan.cli.app import app
 from gpuplan.errors import GpuplanError, ScenarioError
+from gpuplan.fitting.scaling_fit import LossObservations, fit_scaling_law
 
 RUNNER = CliRunner()
 
@@ -159,3 +160,34 @@ def test_more_gpu_hours_than_the_gpus_have_is_impossible(catalog: Catalog) -> No
     # at most as many GPU-hours as the GPUs have (some idle): no such reason
     fewer = d.model_copy(update={"gpu_hours": 240.0})
     assert not any("more than those GPUs have" in r for r in audit(fewer, catalog).reasons)
+
+
+# --------------------------------------------------------------------------- scaling-fit
+
+N6 = (1e9, 2e9, 4e9, 8e9, 1e10, 2e10)
+D6 = (2e10, 4e10, 8e10, 1e11, 2e11, 4e11)
+
+
+@pytest.mark.parametrize(
+    ("params", "tokens", "losses", "expected"),
+    [
+        # one loss of 1e300 among 2.0-2.4: math.exp(log B) raised OverflowError
+        (N6, D6, (1e300, 2.4, 2.3, 2.2, 2.1, 2.0), "no bootstrap refit gives finite constants"),
+        # a loss that does not move: alpha = -2.7e-11 was printed with N_opt ~ C^47.45
+        (N6, D6, (2.5,) * 6, "the losses do not fall with N or D (fitted alpha = "),
+        # alpha > 0 but beta < 0 (the loss rises with D): printed, a = -0.0014, b = 1.001
+        (
+            (1, 1e300, 4, 8, 1, 2),
+            (1, 1e300, 8, 1, 2, 4),
+            (2.0, 2.1, 2.2, 2.3, 2.4, 2.5),
+            "the losses do not fall with N or D",
+        ),
+    ],
+)
+def test_runs_without_a_scaling_law_in_them_are_refused(
+    params: tuple[float, ...], tokens: tuple[float, ...], losses: tuple[float, ...], expected: str
+) -> None:
+    runs = LossObservations(params, tokens, losses)
+    with pytest.raises(ScenarioError) as err:
+        fit_scaling_law(runs, bootstrap=3, starts=2)
+    assert str(err.value).startswith(f"runs: {expected}")
