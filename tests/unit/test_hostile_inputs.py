@@ -5,6 +5,8 @@ reason and its numbers."""
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,9 @@ from gpuplan.checks.claims import check, check_all, parse_claims
 from gpuplan.cli.app import app
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.fitting.scaling_fit import LossObservations, fit_scaling_law
+from gpuplan.planning.run import plan
+from gpuplan.report.data import read_plan
+from gpuplan.scenario.parse import parse_scenario
 
 RUNNER = CliRunner()
 
@@ -191,3 +196,35 @@ def test_runs_without_a_scaling_law_in_them_are_refused(
     with pytest.raises(ScenarioError) as err:
         fit_scaling_law(runs, bootstrap=3, starts=2)
     assert str(err.value).startswith(f"runs: {expected}")
+
+
+# --------------------------------------------------------------------------- saved plans
+
+
+@pytest.fixture(scope="module")
+def saved() -> dict[str, Any]:
+    scenario = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64}
+    return json.loads(json.dumps(plan(parse_scenario(scenario)).to_dict()))
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "expected"),
+    [
+        ("run", "days", -5, "run.days = -5: Input should be greater than or equal to 0"),
+        ("cost", "cloud_usd", -100, "cost.cloud_usd = -100: Input should be greater than"),
+        ("step", "mfu", float("nan"), "step.mfu = nan: Input should be a finite number"),
+        ("step", "mfu_vs_precision_peak", 7.0, "= 7.0: Input should be less than or equal to 1"),
+        ("run", "goodput", 1.5, "run.goodput = 1.5: Input should be less than or equal to 1"),
+        ("energy", "mwh", float("inf"), "energy.mwh = inf: Input should be a finite number"),
+    ],
+)
+def test_an_edited_saved_plan_with_impossible_numbers_is_refused(
+    saved: dict[str, Any], section: str, key: str, value: float, expected: str
+) -> None:
+    # each was rendered into the HTML report as given (days -5, 700% MFU, a negative cost)
+    edited = copy.deepcopy(saved)
+    edited[section][key] = value
+    with pytest.raises(ScenarioError) as err:
+        read_plan(edited, "p.json")
+    assert expected in str(err.value)
+    assert read_plan(saved, "p.json").run is not None  # the file as written still reads
