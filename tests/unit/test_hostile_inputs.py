@@ -23,6 +23,7 @@ from gpuplan.fitting.scaling_fit import LossObservations, fit_scaling_law
 from gpuplan.planning.run import plan
 from gpuplan.report.data import read_plan
 from gpuplan.scenario.parse import parse_scenario
+from gpuplan.studies.budget import plan_budget
 
 RUNNER = CliRunner()
 
@@ -228,3 +229,23 @@ def test_an_edited_saved_plan_with_impossible_numbers_is_refused(
         read_plan(edited, "p.json")
     assert expected in str(err.value)
     assert read_plan(saved, "p.json").run is not None  # the file as written still reads
+
+
+# --------------------------------------------------------------------------- budget questions
+
+
+def test_a_budget_answer_says_how_much_of_the_budget_the_run_uses(catalog: Catalog) -> None:
+    # $10 trillion 'bought' a 90-day run of 131,072 GPUs costing ~$847 million (more GPUs
+    # train worse for their failures) and nothing said that 99.99% of it was left unspent
+    answer = plan_budget({"hardware": "h100-sxm", "budget": {"usd": 1e13}}, catalog)
+    run = answer.result.run
+    assert run is not None
+    # by hand: every GPU rented for the run's wall days, at the catalog's $2.99 per H100-hour
+    spent = answer.result.resolved.gpus * run.reliability.wall_days * 24 * 2.99
+    assert spent < 1e10  # the budget is not what bounds this run
+    assert answer.notes[-1] == (
+        f"The run uses ${spent:,.0f} of the $10,000,000,000,000 at the cloud price "
+        f"({spent / 1e13:.2%})."
+    )
+    days_only = plan_budget({"hardware": "h100-sxm", "gpus": 64, "budget": {"days": 30}}, catalog)
+    assert not any(n.startswith("The run uses") for n in days_only.notes)
