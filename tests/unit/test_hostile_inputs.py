@@ -249,3 +249,20 @@ def test_a_budget_answer_says_how_much_of_the_budget_the_run_uses(catalog: Catal
     )
     days_only = plan_budget({"hardware": "h100-sxm", "gpus": 64, "budget": {"days": 30}}, catalog)
     assert not any(n.startswith("The run uses") for n in days_only.notes)
+
+
+# --------------------------------------------------------------------------- scenario fields
+
+
+def test_packed_samples_longer_than_the_sequence_are_refused(catalog: Catalog) -> None:
+    # 100,000-token samples packed into Llama 3 8B's 8,192-token sequences were planned as
+    # not packed (attention over min(seq_len, sample)) with no word
+    data = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64}
+    with pytest.raises(ScenarioError) as err:
+        plan(parse_scenario({**data, "training": {"packed_sample_tokens": 100_000}}), catalog)
+    assert str(err.value) == (
+        "training.packed_sample_tokens = 100000: must be <= seq_len = 8192 "
+        "(samples are packed into sequences that long)"
+    )
+    short = {**data, "training": {"seq_len": 4096, "packed_sample_tokens": 4096}}
+    assert plan(parse_scenario(short), catalog).fits  # a sample as long as the sequence
