@@ -266,3 +266,22 @@ def test_packed_samples_longer_than_the_sequence_are_refused(catalog: Catalog) -
     )
     short = {**data, "training": {"seq_len": 4096, "packed_sample_tokens": 4096}}
     assert plan(parse_scenario(short), catalog).fits  # a sample as long as the sequence
+
+
+@pytest.mark.parametrize("training", [{"tokens": 1}, {"samples": 1}, {"tokens": 1e6}])
+def test_fewer_tokens_than_one_optimizer_step_is_a_result_with_the_reason(
+    catalog: Catalog, training: dict[str, Any]
+) -> None:
+    # fit with a run of 0.4 s (samples: 1) on a plan whose step takes seconds: less than one
+    # optimizer step cannot be trained
+    data = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64}
+    batch = {"global_batch": 256, "seq_len": 8192}  # 2,097,152 tokens a step, by hand
+    result = plan(parse_scenario({**data, "training": {**training, **batch}}), catalog)
+    assert not result.fits and result.infeasible is not None
+    tokens = training.get("tokens") or training["samples"] * 8192
+    assert result.infeasible.reason == (
+        f"{tokens:,.0f} training tokens are less than one optimizer step of this plan "
+        "(2,097,152 tokens: the global batch); give more tokens or a smaller global batch"
+    )
+    one_step = {**data, "training": {**batch, "tokens": 2_097_152}}
+    assert plan(parse_scenario(one_step), catalog).fits  # exactly one step trains
