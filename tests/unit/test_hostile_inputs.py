@@ -285,3 +285,20 @@ def test_fewer_tokens_than_one_optimizer_step_is_a_result_with_the_reason(
     )
     one_step = {**data, "training": {**batch, "tokens": 2_097_152}}
     assert plan(parse_scenario(one_step), catalog).fits  # exactly one step trains
+
+
+# --------------------------------------------------------------------------- serve
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # listened on every interface (as 0.0.0.0, not asked for), banner http://:8766/
+        (["--host", ""], "--host = '': give an interface: 127.0.0.1 (this machine only)"),
+        # let requests with an empty Host name through the DNS-rebinding guard
+        (["--allow-host", " "], "--allow-host = ' ': give a host name"),
+    ],
+)
+def test_serve_refuses_empty_names_before_it_listens(args: list[str], expected: str) -> None:
+    code, out = cli("serve", "--port", "8799", *args)
+    assert code == 2 and out.startswith(expected)
