@@ -18,6 +18,7 @@ from gpuplan.catalog import Catalog
 from gpuplan.checks.audit import audit, parse_disclosure
 from gpuplan.checks.claims import check, check_all, parse_claims
 from gpuplan.cli.app import app
+from gpuplan.cli.writes import HTML_SUFFIXES, check_writable
 from gpuplan.errors import GpuplanError, ScenarioError
 from gpuplan.fitting.scaling_fit import LossObservations, fit_scaling_law
 from gpuplan.planning.run import plan
@@ -302,3 +303,32 @@ def test_fewer_tokens_than_one_optimizer_step_is_a_result_with_the_reason(
 def test_serve_refuses_empty_names_before_it_listens(args: list[str], expected: str) -> None:
     code, out = cli("serve", "--port", "8799", *args)
     assert code == 2 and out.startswith(expected)
+
+
+# --------------------------------------------------------------------------- output files
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (
+            ["report", "--model", "llama3-8b", "--hardware", "h100-sxm", "--gpus", "64", "-o"],
+            "--out",
+        ),
+        (["demo", "--html"], "--html"),
+    ],
+)
+def test_the_html_report_is_not_written_under_another_extension(
+    tmp_path: Path, args: list[str], option: str
+) -> None:
+    # report -o x.pdf wrote HTML into x.pdf (sweep --out already refuses a wrong extension)
+    out = tmp_path / "x.pdf"
+    code, message = cli(*args, str(out))
+    assert code == 2
+    assert message == f"{option} = '{out}': unsupported extension; allowed: .html, .htm"
+    assert not out.exists()
+
+
+def test_a_device_is_still_a_place_to_write_to() -> None:
+    check_writable(Path("/dev/null"), "--out", HTML_SUFFIXES)  # /dev/stdout and the like
+    check_writable(Path("r.HTML"), "--out", HTML_SUFFIXES)
