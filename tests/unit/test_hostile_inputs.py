@@ -24,6 +24,7 @@ from gpuplan.fitting.scaling_fit import LossObservations, fit_scaling_law
 from gpuplan.planning.run import plan
 from gpuplan.report.data import read_plan
 from gpuplan.scenario.parse import parse_scenario
+from gpuplan.studies.answer import gpu_counts
 from gpuplan.studies.budget import plan_budget
 
 RUNNER = CliRunner()
@@ -332,3 +333,12 @@ def test_the_html_report_is_not_written_under_another_extension(
 def test_a_device_is_still_a_place_to_write_to() -> None:
     check_writable(Path("/dev/null"), "--out", HTML_SUFFIXES)  # /dev/stdout and the like
     check_writable(Path("r.HTML"), "--out", HTML_SUFFIXES)
+
+
+@pytest.mark.parametrize("value", [[64, 64], "8,16,8"])
+def test_a_gpu_count_listed_twice_is_refused(value: object) -> None:
+    # [64, 64] planned 64 twice and marked one of the two identical rows the shortest run
+    with pytest.raises(ScenarioError) as err:
+        gpu_counts(value)
+    assert str(err.value).endswith("is given twice; list each count once")
+    assert gpu_counts([8, 16, 64]) == [8, 16, 64]
