@@ -26,6 +26,7 @@ from gpuplan.report.data import read_plan
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.studies.answer import gpu_counts
 from gpuplan.studies.budget import plan_budget
+from gpuplan.studies.sweep import parse_sweep
 
 RUNNER = CliRunner()
 
@@ -342,3 +343,16 @@ def test_a_gpu_count_listed_twice_is_refused(value: object) -> None:
         gpu_counts(value)
     assert str(err.value).endswith("is given twice; list each count once")
     assert gpu_counts([8, 16, 64]) == [8, 16, 64]
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+def test_a_grid_value_listed_twice_is_refused() -> None:
+    # site.pue: [1.2, 1.3, 1.2] swept every 1.2 row twice (a summary counted them twice)
+    base = {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64}
+    with pytest.raises(ScenarioError) as err:
+        parse_sweep({"base": base, "grid": {"site.pue": [1.2, 1.3, 1.2]}})
+    assert str(err.value) == "grid.site.pue: 1.2 is listed twice; list each once"
+    spec = parse_sweep({"base": base, "grid": {"site.pue": [1.2, 1.3]}})
+    assert spec.size == 2
