@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from gpuplan import units
 from gpuplan.accounting.cluster import account_cluster
@@ -76,6 +76,13 @@ class Disclosure(BaseModel):
     flops: Annotated[float, Number, Field(gt=0, le=MAX_FLOPS)] | None = None
     precision: Literal["bf16", "fp8"] = "bf16"
     source: str = ""
+
+    @field_validator("active_params")
+    @classmethod
+    def _active_within_total(cls, active: float | None, info: ValidationInfo) -> float | None:
+        if active is not None and active > (params := info.data.get("params") or active):
+            raise ValueError(f"must be <= params = {params:.4g} (the active ones are a subset)")
+        return active
 
 
 @dataclass(frozen=True)
@@ -294,6 +301,18 @@ def _mfu_verdict(
     )
 
 
+def _hours_verdict(d: Disclosure) -> tuple[str, str] | None:
+    """Disclosed GPU-hours beyond GPUs x days x 24 (fewer is possible: GPUs left idle)."""
+    if d.gpu_hours is None or d.gpus is None or d.days is None:
+        return None
+    if d.gpu_hours <= (most := d.gpus * d.days * 24):
+        return None
+    return "impossible", (
+        f"{d.gpu_hours:,.0f} GPU-hours disclosed; {d.gpus:,} GPUs x {d.days:g} days x 24 = "
+        f"{most:,.0f} at most: {d.gpu_hours / most:.2f}x more than those GPUs have"
+    )
+
+
 def _progress(catalog: Catalog, n: dict[str, float | None]) -> tuple[str, str] | None:
     """Whether a job of that many GPUs can make progress between interruptions."""
     if n["gpus"] is None:
@@ -319,7 +338,8 @@ def _progress(catalog: Catalog, n: dict[str, float | None]) -> tuple[str, str] |
 def _verdict(
     catalog: Catalog, d: Disclosure, chip: Accelerator, n: dict[str, float | None]
 ) -> tuple[str, list[str]]:
-    found = [v for v in (_mfu_verdict(d, chip, n), _progress(catalog, n)) if v is not None]
+    verdicts = (_hours_verdict(d), _mfu_verdict(d, chip, n), _progress(catalog, n))
+    found = [v for v in verdicts if v is not None]
     reasons = [text for _, text in found]
     if n["mfu"] is None:
         reasons.append(

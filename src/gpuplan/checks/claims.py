@@ -29,12 +29,12 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gpuplan.catalog.loader import Catalog
-from gpuplan.catalog.schema import TrendQuantity
+from gpuplan.catalog.loader import Catalog, unknown_id_message
+from gpuplan.catalog.schema import Run, TrendQuantity
 from gpuplan.checks.audit_files import audit_claim
 from gpuplan.checks.cluster_checks import city_equivalent, gpu_capex, loss_improvement
 from gpuplan.checks.computed import Computed, arg
-from gpuplan.errors import ScenarioError, shorten
+from gpuplan.errors import CatalogError, ScenarioError, shorten
 from gpuplan.fitting.effective_compute import default_trend
 from gpuplan.fitting.growth import (
     COMPUTE_BASIS,
@@ -68,8 +68,23 @@ class ClaimKind(StrEnum):
 class Tolerance(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    supported: Annotated[float, Field(ge=0)]
-    roughly: Annotated[float, Field(ge=0)]
+    supported: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    roughly: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+    @model_validator(mode="after")
+    def _supported_within_roughly(self) -> Tolerance:
+        """A claim 'supported' must also be 'roughly right' (a wider band was accepted and
+        made 'roughly-right' unreachable)."""
+        if self.supported > self.roughly:
+            raise ValueError(
+                f"supported = {self.supported:g} must be <= roughly = {self.roughly:g}"
+            )
+        return self
+
+
+Claimed = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""A claimed figure: the verdict compares it with the computed one on a log scale, so a
+positive finite number (0 or -700 were a ValueError traceback, NaN a verdict of nothing)."""
 
 
 class Claim(BaseModel):
@@ -82,9 +97,9 @@ class Claim(BaseModel):
     quantity: str
     unit: str
     kind: ClaimKind
-    claimed: float | None = None
-    claimed_low: float | None = None
-    claimed_high: float | None = None
+    claimed: Claimed | None = None
+    claimed_low: Claimed | None = None
+    claimed_high: Claimed | None = None
     check: str
     args: dict[str, Any] = Field(default_factory=dict)
     tolerance: Tolerance
@@ -135,8 +150,17 @@ class ClaimResult:
 # --------------------------------------------------------------------------- computations
 
 
+def _run(catalog: Catalog, args: Mapping[str, Any], name: str) -> Run:
+    """The catalog run ``args[name]`` names; a ScenarioError for an unknown id (was KeyError)."""
+    run_id = arg(args, name)
+    if not isinstance(run_id, str) or run_id not in catalog.runs:
+        message = unknown_id_message("run", shorten(str(run_id)), list(catalog.runs))
+        raise ScenarioError(f"args.{name}", message)
+    return catalog.runs[run_id]
+
+
 def run_h100_equivalents(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
-    run = catalog.runs[arg(args, "run")]
+    run = _run(catalog, args, "run")
     if run.accelerator is None or run.accelerator_count is None:
         return Computed(None, f"{run.name}: hardware not published", (run.source,))
     chip = catalog.accelerator(run.accelerator)
@@ -156,7 +180,7 @@ def unpublished_hardware(catalog: Catalog, args: Mapping[str, Any]) -> Computed:
     chip = catalog.accelerator(arg(args, "accelerator"))
     h100 = catalog.accelerator("h100-sxm")
     ratio = chip.peak_bf16_dense_tflops / h100.peak_bf16_dense_tflops
-    compare = catalog.runs[arg(args, "compare_run")]
+    compare = _run(catalog, args, "compare_run")
     return Computed(
         None,
         f"{arg(args, 'model')}'s training hardware is not published. For scale: 2,000-4,000 "
@@ -313,7 +337,18 @@ def verdict(claim: Claim, computed: float | None) -> Verdict:
 
 
 def check(claim: Claim, catalog: Catalog) -> ClaimResult:
-    computed = CHECKS[claim.check](catalog, claim.args)
+    """``claim`` checked; its ``args`` come from a user's file, so a value of the wrong type
+    or range (``gpus: nosuch``, ``accelerator: [1]``) is a ScenarioError naming the claim, its
+    check and the args, not a TypeError or ValueError traceback."""
+    try:
+        computed = CHECKS[claim.check](catalog, claim.args)
+    except CatalogError as exc:  # an unknown id in args, without the claim it came from
+        raise ScenarioError(f"claim {claim.id} ({claim.check})", str(exc)) from None
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise ScenarioError(
+            f"claim {claim.id} ({claim.check}): args = {shorten(repr(dict(claim.args)))}",
+            f"cannot be used: {shorten(str(exc), 200)}",
+        ) from None
     return ClaimResult(claim, computed, verdict(claim, computed.value))
 
 
@@ -322,7 +357,7 @@ def parse_claims(data: Any, where: str) -> list[Claim]:
         return []  # an audits-only file (gpuplan.checks.audit)
     if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
         raise ScenarioError(where, "must hold a mapping with a 'claims' list")
-    claims = []
+    claims: list[Claim] = []
     for index, row in enumerate(data["claims"]):
         try:
             claims.append(Claim.model_validate(row))
@@ -334,6 +369,8 @@ def parse_claims(data: Any, where: str) -> list[Claim]:
                 f"{where}: claim {name}" + (f", field {field}" if field else ""),
                 str(error["msg"]).removeprefix("Value error, "),
             ) from None
+        if any(c.id == claims[-1].id for c in claims[:-1]):
+            raise ScenarioError(f"{where}: claim {claims[-1].id}", "id given twice; ids are unique")
     return claims
 
 
@@ -355,4 +392,6 @@ def uses_compute_growth(claim: Claim, basis: Basis) -> bool:
 
 
 def check_all(catalog: Catalog, claims: list[Claim] | None = None) -> list[ClaimResult]:
-    return [check(claim, catalog) for claim in (claims or load_claims())]
+    """Each claim checked; None: the seed's. An empty list (an audits-only file, or
+    ``claims: []``) checks nothing (it checked the seed's claims instead)."""
+    return [check(claim, catalog) for claim in (load_claims() if claims is None else claims)]

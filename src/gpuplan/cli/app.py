@@ -25,7 +25,7 @@ from gpuplan.cli.sweep import sweep as sweep_command
 from gpuplan.cli.trends import scaling_fit as scaling_fit_command
 from gpuplan.cli.trends import trends as trends_command
 from gpuplan.cli.validate import validate as validate_command
-from gpuplan.cli.writes import check_writable, write_safely
+from gpuplan.cli.writes import HTML_SUFFIXES, check_writable, write_safely
 from gpuplan.defaults import DEFAULT_SAMPLES, DEFAULT_SEED
 from gpuplan.errors import GpuplanError, ScenarioError, shorten
 
@@ -189,7 +189,7 @@ def demo(
     from gpuplan.studies.video_seed import video_seed_runs
 
     if html is not None:
-        check_writable(html, "--html", create_folders=True)
+        check_writable(html, "--html", HTML_SUFFIXES, create_folders=True)
     catalog = load_catalog()
     data = demo_dict(
         list(catalog.seed_clusters.values()), plan_seed_clusters(catalog, days, mfu), days, mfu
@@ -234,6 +234,8 @@ def check_command(
     results = check_all(catalog, load_claims(claims_file))
     where = f"{claims_file or 'claims.yaml'}: audits"
     audits = audit_each(load_audits(claims_file), catalog, where)
+    if not results and not audits:  # printed nothing, exit 0
+        raise ScenarioError(str(claims_file), "holds no claims and no audits; nothing to check")
     if as_json:
         _emit_json(
             {"claims": [r.as_dict() for r in results], "audits": [a.as_dict() for a in audits]}

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from gpuplan.cli.flags import with_scenario_flags
-from gpuplan.cli.writes import check_writable, write_safely
+from gpuplan.cli.writes import HTML_SUFFIXES, check_writable, write_safely
 from gpuplan.defaults import DEFAULT_REPORT_FILE
 from gpuplan.errors import ScenarioError
 
@@ -58,7 +58,7 @@ def report(
     from gpuplan.report.html import build_report, report_for_scenario
     from gpuplan.report.html import write_report as write_html
 
-    check_writable(out, "--out", create_folders=True)
+    check_writable(out, "--out", HTML_SUFFIXES, create_folders=True)
     catalog = load_catalog()
     if from_json is not None:
         data = build_report(load_plan_file(from_json), catalog, with_scaling=scaling)

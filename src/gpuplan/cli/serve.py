@@ -39,6 +39,18 @@ def _check_port(host: str, port: int) -> None:
         raise ScenarioError(f"--port = {port}", why) from None
 
 
+def _check_names(host: str, allow_host: list[str]) -> None:
+    """An empty --host listened on every interface (as 0.0.0.0, not asked for) under a banner
+    of http://:8000/; an empty --allow-host let requests without a Host name through."""
+    if not host.strip():
+        raise ScenarioError(
+            f"--host = {host!r}", "give an interface: 127.0.0.1 (this machine only) or 0.0.0.0"
+        )
+    for name in allow_host:
+        if not name.strip():
+            raise ScenarioError(f"--allow-host = {name!r}", "give a host name, e.g. planner.lan")
+
+
 def serve(
     host: Annotated[
         str, typer.Option(help="Interface to listen on; 0.0.0.0 exposes it to the network.")
@@ -56,6 +68,7 @@ def serve(
 
     Example: gpuplan serve --port 8000, then open http://127.0.0.1:8000/
     """
+    _check_names(host, allow_host or [])
     import threading
 
     import uvicorn  # imported here: the other commands do not need a web server

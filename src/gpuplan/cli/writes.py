@@ -15,6 +15,9 @@ from pathlib import Path
 
 from gpuplan.errors import ScenarioError
 
+HTML_SUFFIXES = (".html", ".htm")
+"""What the HTML report may be named (report -o x.pdf wrote HTML under a PDF's name)."""
+
 
 def check_writable(
     path: Path, option: str, suffixes: tuple[str, ...] = (), *, create_folders: bool = False
@@ -23,7 +26,8 @@ def check_writable(
     than ``suffixes``, when given). With ``create_folders`` the writer makes missing
     folders, so the nearest existing one must be writable."""
     field = f"{option} = '{path}'"
-    if suffixes and path.suffix.lower() not in suffixes:
+    device = path.exists() and not path.is_file() and not path.is_dir()  # /dev/stdout
+    if suffixes and path.suffix.lower() not in suffixes and not device:
         allowed = ", ".join(suffixes)
         raise ScenarioError(field, f"unsupported extension; allowed: {allowed}")
     folder = path.parent

@@ -257,17 +257,17 @@ class ScalingFit:
 
 
 def _params_exponents(theta: FloatArray, samples: FloatArray, constants: FloatArray) -> FloatArray:
-    """b / (a + b) of each bootstrap refit; a ScenarioError where the runs hold no scaling law
-    (losses that do not fall with N or D fit alpha = beta = 0: a ZeroDivisionError traceback)
-    or no refit gives finite constants (losses of 1e-300 and 1e300: a bare ValueError)."""
+    """b / (a + b) of each refit; a ScenarioError where the runs hold no scaling law (alpha or
+    beta <= 0: a flat loss was a ZeroDivisionError, or alpha = -2.7e-11 and N_opt ~ C^47) or
+    no refit gives finite constants (1e-300 and 1e300: ValueError; E, A, B: OverflowError)."""
     alpha, beta = float(theta[3]), float(theta[4])
-    if not (math.isfinite(alpha + beta) and alpha + beta > 0):
+    if not (math.isfinite(alpha + beta) and alpha > 0 and beta > 0):
         raise ScenarioError(
             "runs",
             f"the losses do not fall with N or D (fitted alpha = {alpha:.3g}, beta = "
             f"{beta:.3g}): there is no scaling law in them to fit",
         )
-    if not np.isfinite(constants).all(axis=1).any():
+    if not np.isfinite(constants).all(axis=1).any() or max(theta[:3]) > np.log(np.finfo(float).max):
         raise ScenarioError("runs", "no bootstrap refit gives finite constants; are the "
                             "losses in nats per token and N, D plain counts?")  # fmt: skip
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -310,9 +310,9 @@ def fit_scaling_law(
         starts=bootstrap_starts, delta=huber_delta, progress=progress,
     )  # fmt: skip
 
-    constants = np.column_stack(
-        (np.exp(samples[:, 2]), np.exp(samples[:, 0]), np.exp(samples[:, 1]), samples[:, 3:])
-    )  # columns e, a, b, alpha, beta
+    with np.errstate(over="ignore"):  # an overflowing refit is inf, then refused below
+        e_a_b = np.exp(samples[:, [2, 0, 1]])
+    constants = np.column_stack((e_a_b, samples[:, 3:]))  # columns e, a, b, alpha, beta
     params_exponent = _params_exponents(theta, samples, constants)
     intervals = [percentile_interval(constants[:, i], level) for i in range(5)]
     log_a, log_b, log_e, fit_alpha, fit_beta = (float(x) for x in theta)

@@ -108,7 +108,7 @@ def plan(
         state_bytes = step.memory.weights_bytes + step.memory.optimizer_bytes
         run = account_run(catalog, r, flops_per_token, peak, utilisation, assumptions,
                           state_bytes_per_gpu=state_bytes)  # fmt: skip
-        infeasible = _no_progress(r, run)
+        infeasible = _no_progress(r, run) or _under_one_step(run, step)
         run = None if infeasible else run
 
     vae_rate = [VAE_RATE_ID] if _encoder_flops_per_token(r)[1] > 0 else []
@@ -335,6 +335,20 @@ def _no_plan(r: ResolvedScenario, searched: SearchResult) -> Infeasible:
         InfeasibleKind.MEMORY,
         f"{where} does not fit in memory: the smallest plan needs {need:,.1f} GiB per GPU, "
         f"a {r.accelerator.id} has {have:,.1f} GiB ({need / have:,.1f}x over); {counts}",
+    )
+
+
+def _under_one_step(run: RunAccounts, step: StepEstimate) -> Infeasible | None:
+    """Fewer tokens than one optimizer step: ``training: {tokens: 1}`` (or ``samples: 1``)
+    was a run of a fraction of a second, shorter than its own step, and fit."""
+    per_step = step.tokens_per_s * step.time_s  # the global batch, in tokens
+    if run.compute.tokens >= per_step * (1 - 1e-9):
+        return None
+    return Infeasible(
+        InfeasibleKind.PROGRESS,
+        f"{run.compute.tokens:,.0f} training tokens are less than one optimizer step of this "
+        f"plan ({per_step:,.0f} tokens: the global batch); give more tokens or a smaller "
+        "global batch",
     )
 
 

@@ -21,7 +21,6 @@ training step is ``step_time / goodput``; plans are ranked by it (:class:`TimeTo
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -180,7 +179,6 @@ def estimate_plan_reliability(
         params, gpus, compute_time_s, mtbi_s=mtbi,
         checkpoint_size_bytes=checkpoint_bytes(params, rates.checkpoint_bytes_per_param),
         write_s=write, restart_s=restart, interval_s=tau, rule=IntervalRule.OPTIMAL,
-        checkpoints=math.ceil(compute_time_s / tau - 1e-9),
         assumptions=(*MODEL_ASSUMPTIONS[:2], PLAN_ASSUMPTION, *MODEL_ASSUMPTIONS[3:],
                      *rates.assumptions),
         planned_per_s=rates.planned_interruptions_per_s, redone_fraction=rates.redone_fraction,

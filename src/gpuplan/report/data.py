@@ -11,7 +11,7 @@ does not fit) stay ``None``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,96 +23,106 @@ class _Loose(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
 
 
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+"""A time, count, size, power, energy, emission or cost: what ``plan --json`` writes is never
+negative, NaN or infinite; an edited file with ``days: -5``, ``cloud_usd: -100`` or ``mfu:
+NaN`` was rendered as given."""
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+"""A share of a whole (goodput; MFU of the training precision's own peak, which no chip
+exceeds: ``mfu_vs_precision_peak: 7`` was shown as 700%)."""
+
+
 class MemoryBreakdown(_Loose):
-    weights_bytes: float | None = None
-    grads_bytes: float | None = None
-    optimizer_bytes: float | None = None
-    activations_bytes: float | None = None
-    overhead_bytes: float | None = None
+    weights_bytes: Amount | None = None
+    grads_bytes: Amount | None = None
+    optimizer_bytes: Amount | None = None
+    activations_bytes: Amount | None = None
+    overhead_bytes: Amount | None = None
 
 
 class MemoryData(_Loose):
-    per_gpu_bytes: float | None = None
-    capacity_bytes: float
+    per_gpu_bytes: Amount | None = None
+    capacity_bytes: Amount
     breakdown: MemoryBreakdown = MemoryBreakdown()
 
 
 class ModelData(_Loose):
     id: str
-    params: float
-    active_params: float | None = None
+    params: Amount
+    active_params: Amount | None = None
 
 
 class StepData(_Loose):
-    time_s: float | None = None
-    compute_s: float | None = None
-    recompute_s: float | None = None
-    exposed_comm_s: float | None = None
-    bubble_s: float | None = None
-    optimizer_s: float | None = None
-    overlap_slowdown_s: float | None = None
+    time_s: Amount | None = None
+    compute_s: Amount | None = None
+    recompute_s: Amount | None = None
+    exposed_comm_s: Amount | None = None
+    bubble_s: Amount | None = None
+    optimizer_s: Amount | None = None
+    overlap_slowdown_s: Amount | None = None
     """Compute slowed by the communication hidden under it."""
-    straggler_s: float | None = None
+    straggler_s: Amount | None = None
     """Waiting for the slowest GPU of the step."""
-    tokens_per_s: float | None = None
-    tokens_per_s_per_gpu: float | None = None
-    model_tflops_per_gpu: float | None = None
-    mfu: float | None = None
+    tokens_per_s: Amount | None = None
+    tokens_per_s_per_gpu: Amount | None = None
+    model_tflops_per_gpu: Amount | None = None
+    mfu: Amount | None = None
     """Model FLOPs over the dense BF16 peak (every precision)."""
-    hfu: float | None = None
-    mfu_vs_precision_peak: float | None = None
+    hfu: Amount | None = None
+    mfu_vs_precision_peak: Fraction | None = None
     """Model FLOPs over the peak of the training precision (FP8 for FP8 runs)."""
     gpus_used: int | None = None
     """The GPUs the plan uses (MFU and HFU are per GPU used); None in older saved plans."""
-    exposed_comm_by_axis_s: dict[str, float] = Field(default_factory=dict)
+    exposed_comm_by_axis_s: dict[str, Amount] = Field(default_factory=dict)
     """Exposed communication per parallel axis (tp, cp, ep, pp, dp); empty without a plan."""
 
 
 class RunData(_Loose):
-    tokens: float
-    model_flops: float
-    days: float
-    gpu_hours: float
-    goodput: float | None = None
-    interruptions: float | None = None
-    overheads_s: dict[str, float] = Field(default_factory=dict)
+    tokens: Amount
+    model_flops: Amount
+    days: Amount
+    gpu_hours: Amount
+    goodput: Fraction | None = None
+    interruptions: Amount | None = None
+    overheads_s: dict[str, Finite] = Field(default_factory=dict)
     """Whole-run overheads by name (failures and restarts, checkpoint writes, loss-spike
     rollbacks, planned restarts), seconds of wall time; empty in older saved plans."""
 
 
 class PowerData(_Loose):
-    it_w: float
-    facility_w: float
-    pue: float | None = None
+    it_w: Amount
+    facility_w: Amount
+    pue: Amount | None = None
 
 
 class EnergyData(_Loose):
-    mwh: float
-    households_equivalent: float | None = None
+    mwh: Amount
+    households_equivalent: Amount | None = None
     households_country: str | None = None
 
 
 class EmissionsData(_Loose):
-    tco2e: float
+    tco2e: Amount
     grid: str | None = None
-    kgco2e_per_kwh: float | None = None
+    kgco2e_per_kwh: Amount | None = None
 
 
 class CostData(_Loose):
-    gpu_capex_usd: float
-    cluster_capex_usd: float
-    amortized_usd: float
-    energy_usd: float
-    cloud_usd: float
+    gpu_capex_usd: Amount
+    cluster_capex_usd: Amount
+    amortized_usd: Amount
+    energy_usd: Amount
+    cloud_usd: Amount
 
 
 class ScalingData(_Loose):
     law: str | None = None
-    predicted_loss: float | None = None
+    predicted_loss: Finite | None = None
     """None where no law is used (video models; ``note`` says why)."""
-    compute_optimal_params: float | None = None
-    compute_optimal_tokens: float | None = None
-    compute_optimal_loss: float | None = None
+    compute_optimal_params: Finite | None = None
+    compute_optimal_tokens: Finite | None = None
+    compute_optimal_loss: Finite | None = None
     note: str | None = None
 
 
@@ -173,9 +183,13 @@ def read_plan(data: Any, where: str = "") -> SavedPlan:
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"])
-        what = "required" if error["type"] == "missing" else error["msg"]
+        missing = error["type"] == "missing"
+        given = (
+            "" if missing or isinstance(error["input"], dict | list) else f" = {error['input']!r}"
+        )
+        what = "required" if missing else error["msg"]
         raise ScenarioError(
-            prefix + field, f"{what} (give the output of `gpuplan plan --json`)"
+            prefix + field + given, f"{what} (give the output of `gpuplan plan --json`)"
         ) from None
     gpus = saved.scenario.get("gpus")
     if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:

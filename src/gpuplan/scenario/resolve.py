@@ -293,6 +293,12 @@ def resolve(scenario: Scenario | Mapping[str, Any], catalog: Catalog) -> Resolve
     peak = accelerator.peak_fp8_flops_per_s if fp8 else accelerator.peak_bf16_flops_per_s
     assert peak is not None, "checked by _lookup_errors"
     seq_len = training.seq_len or sequence_length(model)
+    packed = training.packed_sample_tokens
+    if packed is not None and packed > seq_len:  # was planned as not packed, saying nothing
+        raise ScenarioError(
+            f"training.packed_sample_tokens = {packed}",
+            f"must be <= seq_len = {seq_len} (samples are packed into sequences that long)",
+        )
     terms = resolve_site(site, scenario.prices, accelerator, catalog)
     return ResolvedScenario(
         scenario=scenario,

@@ -62,6 +62,9 @@ def gpu_counts(value: object, field: str = "gpus") -> list[int] | None:
         raise ScenarioError(
             f"{field} = {value!r}", f"asks for {len(counts)} counts; 1 to {MAX_COUNTS} allowed"
         )
+    twice = next((c for i, c in enumerate(counts) if c in counts[:i]), None)
+    if twice is not None:  # [64, 64] planned 64 twice, and 'the shortest run' was either
+        raise ScenarioError(f"{field} = {value!r}", f"{twice} is given twice; list each count once")
     return counts
 
 

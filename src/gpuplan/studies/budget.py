@@ -295,6 +295,8 @@ def plan_budget(data: Mapping[str, Any], catalog: Catalog | None = None) -> Budg
         f"the {SHORTLIST} best under the flat-MFU first guess planned in full; "
         f"{best[0].gpus:,} GPUs for {best[0].days:.1f} days give the lowest predicted loss."
     )
+    if best[2].run is not None and (budget.usd is not None or budget.mw is not None):
+        notes.append(_spent(budget, best[2].run.cost.cloud_usd, best[2].run.power.peak_facility_w))
     return BudgetPlan(budget, best[1], best[2], tuple(weighed), tuple(notes))
 
 
@@ -308,6 +310,21 @@ def _first_guess(
     except ScenarioError as error:
         return error
     return BudgetCandidate(gpus, days, loss)
+
+
+def _spent(budget: Budget, cloud_usd: float, peak_facility_w: float) -> str:
+    """What the chosen run uses of each limit given: $10 trillion bought a 131,072-GPU run of
+    $847 million (more GPUs train worse for their failures) and the answer did not say."""
+    parts = []
+    if budget.usd is not None:
+        share = cloud_usd / budget.usd
+        parts.append(
+            f"${cloud_usd:,.0f} of the ${budget.usd:,.0f} at the cloud price ({share:.2%})"
+        )
+    if budget.mw is not None:
+        mw = peak_facility_w / units.MEGA
+        parts.append(f"{mw:,.1f} of the {budget.mw:,g} MW ({mw / budget.mw:.1%})")
+    return "The run uses " + "; ".join(parts) + "."
 
 
 def _words(budget: Budget) -> str:

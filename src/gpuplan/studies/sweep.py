@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from gpuplan import __version__
 from gpuplan.catalog.loader import Catalog
 from gpuplan.defaults import DEFAULT_ROW_TIME_LIMIT_S as DEFAULT_ROW_TIME_LIMIT_S
-from gpuplan.errors import ScenarioError
+from gpuplan.errors import ScenarioError, shorten
 from gpuplan.scenario.distributions import (
     Distribution,
     centered,
@@ -104,9 +104,13 @@ def _grid(base: Mapping[str, Any], grid: object) -> dict[str, list[Any]]:
     for path, values in grid.items():
         if not isinstance(values, list) or not values:
             raise ScenarioError(f"grid.{path}", "must be a non-empty list of values")
-        for value in values:
+        for index, value in enumerate(values):
             if is_distribution(value):
                 raise ScenarioError(f"grid.{path}", "lists fixed values; use random: for ranges")
+            if value in values[:index]:  # [1.2, 1.2] made every row twice
+                raise ScenarioError(
+                    f"grid.{path}", f"{shorten(repr(value))} is listed twice; list each once"
+                )
             parse_scenario(with_values(base, {str(path): value}))  # names the bad field
     lengths = [len(v) for v in grid.values()]
     columns: dict[str, list[Any]] = {}
