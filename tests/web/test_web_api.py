@@ -127,6 +127,22 @@ def test_scenario_yaml_round_trips(client: TestClient) -> None:
     assert parse_scenario(data) == parse_scenario(SMALL_BATCH)
 
 
+def test_scenario_yaml_keeps_ranges_and_distributions(client: TestClient) -> None:
+    # `plan FILE` answers a GPU range and distributions: the file the app gives keeps them
+    tokens = {"low": 1e11, "high": 2e11}
+    body = {
+        **SMALL_BATCH,
+        "gpus": "8..32",
+        "training": {**SMALL_BATCH["training"], "tokens": tokens},
+    }
+    response = client.post("/api/scenario.yaml", json=body)
+    assert response.status_code == 200, response.text
+    assert yaml.safe_load(response.text) == body
+    bad = {**body, "training": {**body["training"], "tokens": {"low": 2e11, "high": 1e11}}}
+    response = client.post("/api/scenario.yaml", json=bad)
+    assert response.status_code == 422 and "training.tokens" in response.text
+
+
 def test_page_and_assets_are_local(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200

@@ -62,7 +62,7 @@ from gpuplan.report.curves import (
 )
 from gpuplan.report.data import read_plan
 from gpuplan.report.html import plotly_js
-from gpuplan.scenario.distributions import has_distributions
+from gpuplan.scenario.distributions import centered, find_distributions, has_distributions
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK, resolve
 from gpuplan.scenario.schema import MAX_GPUS, Precision, Scenario
@@ -210,8 +210,15 @@ class Planner:
         return drawn
 
     def scenario_yaml(self, body: dict[str, Any]) -> str:
-        scenario = parse_scenario(body)
-        resolve(scenario, self.catalog)  # unknown ids are errors here too
+        """The scenario as a file: one value each, as validated; with a GPU list or range,
+        or ranges and distributions (file syntax `plan FILE` answers), as given once each
+        GPU count's scenario is validated at the distributions' centres."""
+        singles = single_scenarios(body)
+        for one in singles:
+            scenario = parse_scenario(centered(one, find_distributions(one)))
+            resolve(scenario, self.catalog)  # unknown ids are errors here too
+        if len(singles) > 1 or has_distributions(body):
+            return yaml.safe_dump(dict(body), sort_keys=False)
         return yaml.safe_dump(scenario.model_dump(mode="json", exclude_none=True), sort_keys=False)
 
 
