@@ -153,6 +153,8 @@ def test_cluster_by_id_inline_and_override(catalog: Catalog) -> None:
          "no fabric tiers"),
         ({"fabric": [{"gpus": 64}, {"gpus": 32}]}, "h100-sxm", "cluster.fabric",
          "more GPUs bottom up"),
+        ({"fabric": [{"name": "leaf", "gpus": 32}, {"name": "leaf", "gpus": 256}]}, "h100-sxm",
+         "cluster.fabric", "tier names must differ"),
     ],
 )  # fmt: skip
 def test_bad_clusters_are_one_line(

@@ -66,6 +66,9 @@ class InlineCluster(Strict):
         sizes = [t.gpus for t in fabric or ()]
         if any(b <= a for a, b in itertools.pairwise(sizes)):
             raise ValueError(f"tiers must hold more GPUs bottom up, got gpus {sizes}")
+        names = [t.name for t in fabric or () if "name" in t.model_fields_set]  # given ones
+        if len(set(names)) < len(names):
+            raise ValueError(f"tier names must differ (each names one tier), got {names}")
         return fabric
 
 
