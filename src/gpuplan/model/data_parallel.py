@@ -160,7 +160,6 @@ def data_parallel_times(
     already known.
     """
     m, zero, compute = microbatches, batch.zero, crit["compute"]
-    busy = compute + crit["recompute"]  # the compute stream's work, recompute included
     layers_here = xp.maximum(1.0, crit["layers"])
     gather, reduce_scatter, all_reduce = (
         dp_collectives(batch, crit, network, framework) if collectives is None else collectives
@@ -185,6 +184,7 @@ def data_parallel_times(
         return link, exposed
     gathers = 2 + (framework.zero3_regather_on_recompute & (batch.recompute == _FULL))
     per_mb_zero3 = gathers * gather + reduce_scatter
+    busy = compute + crit["recompute"]  # the compute stream's work, recompute included
     hidden3 = busy if framework.overlap_param_gather else xp.zeros_like(compute)
     waited = gather if framework.zero3_backward_prefetch == "post" else xp.zeros_like(gather)
     overlapped = per_mb_zero3 - waited
