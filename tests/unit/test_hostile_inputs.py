@@ -221,6 +221,7 @@ def saved() -> dict[str, Any]:
         ("step", "mfu_vs_precision_peak", 7.0, "= 7.0: Input should be less than or equal to 1"),
         ("run", "goodput", 1.5, "run.goodput = 1.5: Input should be less than or equal to 1"),
         ("energy", "mwh", float("inf"), "energy.mwh = inf: Input should be a finite number"),
+        ("step", "gpus_used", -3, "step.gpus_used = -3: Input should be greater than 0"),
     ],
 )
 def test_an_edited_saved_plan_with_impossible_numbers_is_refused(

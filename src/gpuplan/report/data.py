@@ -72,7 +72,7 @@ class StepData(_Loose):
     hfu: Amount | None = None
     mfu_vs_precision_peak: Fraction | None = None
     """Model FLOPs over the peak of the training precision (FP8 for FP8 runs)."""
-    gpus_used: int | None = None
+    gpus_used: Annotated[int, Field(gt=0)] | None = None
     """The GPUs the plan uses (MFU and HFU are per GPU used); None in older saved plans."""
     exposed_comm_by_axis_s: dict[str, Amount] = Field(default_factory=dict)
     """Exposed communication per parallel axis (tp, cp, ep, pp, dp); empty without a plan."""
