@@ -74,7 +74,8 @@ def audits_table(audits: Sequence[Audit]) -> Table:
     table = Table(title="Audits of published runs (catalog runs.yaml)")
     for name in ("run", "GPUs", "days", "GPU-hours", "FLOPs", "MFU", "while running", "MW",
                  "verdict"):  # fmt: skip
-        table.add_column(name, justify="left" if name in ("run", "verdict") else "right")
+        left = name in ("run", "verdict")
+        table.add_column(name, justify="left" if left else "right", overflow="fold")
     for a in audits:
 
         def cell(key: str, show: Callable[[float], str], a: Audit = a) -> str:

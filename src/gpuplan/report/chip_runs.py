@@ -47,7 +47,8 @@ def chip_runs_report(
     """The table, and the median |error| under it."""
     view = Table(title=f"{title}: step time")
     for column in ("run", "GPUs", "stack", "meas. s", "pred. s", "error"):
-        view.add_column(column, justify="left" if column in ("run", "stack") else "right")
+        left = column in ("run", "stack")  # ids fold, whole
+        view.add_column(column, justify="left" if left else "right", overflow="fold")
     for r in rows:
         view.add_row(
             r.run.id,

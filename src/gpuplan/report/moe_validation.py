@@ -12,7 +12,7 @@ from rich.text import Text
 
 from gpuplan.checks.moe_validation import held_out, moe_summary
 from gpuplan.checks.validation import ValidationRow
-from gpuplan.report.validation import row_dict
+from gpuplan.report.validation import MFU_CAPTION, row_dict
 
 MOE_MEDIAN_TARGET = 0.10
 """Issue 14's bar for the median |error| of the MoE rows (reported, not an exit status)."""
@@ -39,9 +39,13 @@ def moe_dict(rows: Sequence[ValidationRow]) -> dict[str, Any]:
 def moe_report(rows: Sequence[ValidationRow]) -> Group:
     """The MoE table and its summary line."""
     kept = held_out(list(rows))
-    view = Table(title="Mixture of experts: predicted vs published step time (* fitted source)")
+    view = Table(
+        title="Mixture of experts: predicted vs published step time (* fitted source)",
+        caption=MFU_CAPTION,
+    )
     for column in ("row", "basis", "measured s", "predicted s", "error", "MFU"):
-        view.add_column(column, justify="left" if column in ("row", "basis") else "right")
+        left = column in ("row", "basis")
+        view.add_column(column, justify="left" if left else "right", overflow="fold")
     for r in rows:
         view.add_row(
             r.id if r in kept else f"*{r.id}",

@@ -15,6 +15,8 @@ from gpuplan.checks.kernel_checks import KernelCheck
 from gpuplan.checks.totals import TotalsRow, summarize_totals
 from gpuplan.checks.validation import TargetResult, ValidationRow
 
+MFU_CAPTION = "MFU: predicted, of the dense BF16 peak (FP8 rows too), per GPU used"
+
 
 def row_dict(r: ValidationRow) -> dict[str, Any]:
     """One validation row in ``gpuplan validate --json`` (dense and MoE rows alike)."""
@@ -113,9 +115,10 @@ def totals_dict(totals: Sequence[TotalsRow]) -> dict[str, Any]:
 
 
 def _rows_table(results: Sequence[ValidationRow]) -> Table:
-    view = Table(title="Predicted vs published step time", show_lines=False)
+    view = Table(title="Predicted vs published step time", show_lines=False, caption=MFU_CAPTION)
     for column in ("row", "basis", "measured s", "predicted s", "error", "MFU"):
-        view.add_column(column, justify="left" if column in ("row", "basis") else "right")
+        left = column in ("row", "basis")  # row ids fold, whole: the id is what a reader looks up
+        view.add_column(column, justify="left" if left else "right", overflow="fold")
     for r in results:
         error = f"{r.error:+.1%}" if r.error is not None else "infeasible"
         view.add_row(
@@ -183,7 +186,7 @@ def _totals_table(totals: Sequence[TotalsRow]) -> Table:
     columns = ("run", "GPUs", "GPU-h pub.", "GPU-h pred.", "error",
                "days pub.", "days pred.", "error")  # fmt: skip
     for column in columns:
-        view.add_column(column, justify="left" if column == "run" else "right")
+        view.add_column(column, justify="left" if column == "run" else "right", overflow="fold")
     for t in totals:
         view.add_row(
             t.run.name,
