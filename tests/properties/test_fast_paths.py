@@ -392,6 +392,7 @@ def test_framework_limits_skip_only_checks_that_cannot_break(
 
     columns = {
         "tp": np.asarray([r[0] for r in rows]), "pp": np.asarray([r[0] for r in rows]),
+        "interleave": np.asarray([r[0] for r in rows]),
         "cp": np.asarray([r[0] for r in rows]), "zero": np.asarray([r[1] for r in rows]),
         "recompute": np.asarray([r[2] for r in rows]),
         "sequence_parallel": np.asarray([r[3] for r in rows]),
@@ -401,7 +402,8 @@ def test_framework_limits_skip_only_checks_that_cannot_break(
     fast = framework_limits.restrict_to_framework(framework, dict(columns), fast_pruned)
     every_pruned: dict[str, int] = {}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(framework_limits, "_offered", lambda f, c: (False,) * 6)
+        checks = len(framework_limits._checks(framework))
+        patch.setattr(framework_limits, "_offered", lambda f, c: (False,) * checks)
         every = framework_limits.restrict_to_framework(framework, dict(columns), every_pruned)
     assert fast_pruned == every_pruned
     assert {k: v.tolist() for k, v in fast.items()} == {k: v.tolist() for k, v in every.items()}

@@ -87,6 +87,24 @@ def test_a_fixed_value_the_stack_lacks_is_named(catalog: Catalog) -> None:
     assert result.feasible == 0
 
 
+@pytest.mark.parametrize("framework_id", ["megatron-deepspeed-2022", "gpt-neox-2022"])
+def test_deepspeed_pipeline_stacks_hold_one_chunk_per_rank(
+    catalog: Catalog, framework_id: str
+) -> None:
+    """RULE DS-PIPE (docs/model.md): DeepSpeed's PipelineEngine has no interleaved schedule.
+    Asking for interleave 2 leaves nothing; searching picks interleave 1 only, where the same
+    search on Megatron's own stack (megatron-2022) may interleave."""
+    fixed = _search(catalog, framework_id, pp=4, interleave=2)
+    assert fixed.best is None and fixed.feasible == 0
+    reason = f"framework '{framework_id}' has no interleaved pipeline schedule (interleave > 1)"
+    assert fixed.pruned[reason] > 0
+    searched = _search(catalog, framework_id, pp=4)
+    assert searched.best is not None
+    assert {step.plan.interleave for step in searched.top} == {1}
+    megatron = _search(catalog, "megatron-2022", pp=4, interleave=2)
+    assert megatron.best is not None and megatron.best.plan.interleave == 2
+
+
 def test_the_default_stack_prunes_nothing_by_framework(catalog: Catalog) -> None:
     result = _search(catalog, DEFAULT_FRAMEWORK)
     assert not any("framework" in reason for reason in result.pruned)

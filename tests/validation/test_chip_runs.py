@@ -60,3 +60,21 @@ def test_palm_on_its_stack_and_json(rows: list[c.ChipRunRow]) -> None:
     data = chip_runs_dict(rows)
     assert len(data["chip_runs"]) == len(rows)
     assert data["chip_runs_median_abs_error"] == c.median_abs_error(rows)
+
+
+def test_runs_whose_source_names_selene_are_planned_on_it() -> None:
+    """RULE CHIP-CLUSTER (docs/model.md): Narayanan et al. 2021 sec. 5 and Smith et al. 2022
+    sec. 2 name Selene; the runs whose reports name no cluster keep the reference server."""
+    runs, measurements = c.load_chip_runs(), load_measurements()
+    on_selene = {
+        run_id for run_id, run in runs.items() if run.cluster == "dgx-a100-superpod-selene"
+    }
+    table_2 = {i for i in runs if i.startswith("narayanan-")}
+    assert len(table_2) == 12
+    assert on_selene == table_2 | {"mtnlg-530b-a100"}
+    for run_id in ("llama-65b-a100", "gpt3-175b-v100", "palm-540b-tpu-v4"):
+        assert runs[run_id].cluster is None
+    run = runs["narayanan-ptdp-175b-384"]
+    assert c.scenario_of(run, measurements[run.measurement])["cluster"] == (
+        "dgx-a100-superpod-selene"
+    )

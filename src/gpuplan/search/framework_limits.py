@@ -31,6 +31,8 @@ def _checks(framework: Framework) -> list[tuple[str, Callable[[Columns], np.ndar
          lambda c: (c["tp"] > 1) & (not framework.tensor_parallel)),
         (f"{name} has no pipeline parallelism (pp > 1)",
          lambda c: (c["pp"] > 1) & (not framework.pipeline_parallel)),
+        (f"{name} has no interleaved pipeline schedule (interleave > 1)",
+         lambda c: (c["interleave"] > 1) & (not framework.interleaved_pipeline)),
         (f"{name} has no context parallelism (cp > 1)",
          lambda c: (c["cp"] > 1) & (not framework.context_parallel)),
         (f"{name} has no sequence parallelism",
@@ -50,7 +52,7 @@ def _offered(framework: Framework, columns: Columns) -> tuple[bool, ...]:
     every_zero = zero.size > 0 and int(zero.min()) >= 0 and int(zero.max()) <= 3
     every_mode = recompute.size > 0 and int(recompute.min()) >= 0 and int(recompute.max()) < 3
     return (framework.tensor_parallel, framework.pipeline_parallel,
-            framework.context_parallel, framework.sequence_parallel,
+            framework.interleaved_pipeline, framework.context_parallel, framework.sequence_parallel,
             every_zero and set(framework.zero_stages) >= {0, 1, 2, 3},
             every_mode and modes <= set(framework.recompute_modes))  # fmt: skip
 

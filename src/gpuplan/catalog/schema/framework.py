@@ -143,6 +143,9 @@ class Framework(Record):
     """The stack splits layers over GPUs (Megatron-style TP, GSPMD model parallelism)."""
     pipeline_parallel: bool = True
     """The stack runs a pipeline schedule (FSDP-only stacks and PaLM's JAX stack do not)."""
+    interleaved_pipeline: bool = True
+    """Its pipeline can hold several model chunks per rank (Megatron's interleaved 1F1B);
+    False for DeepSpeed's PipelineEngine, one chunk per rank (docs/model.md RULE DS-PIPE)."""
     sequence_parallel: bool = True
     """Sequence parallelism of the norm/dropout regions is implemented."""
     context_parallel: bool = True
