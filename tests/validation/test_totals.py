@@ -173,6 +173,25 @@ def test_smollm3_is_written_as_its_reports_state_it(rows: list[t.TotalsRow]) -> 
     assert smol.framework == "nanotron-2025"
 
 
+def test_totals_basis_rule_by_hand(rows: list[t.TotalsRow]) -> None:
+    # RULE TOTALS-BASIS (docs/model.md): throughput time where the run's own throughput
+    # reproduces the printed total within its precision (or its range contains it).
+    by_id = {r.run.id: r for r in rows}
+    # SmolLM3: the playbook's 13,500-14,000 tokens/s/GPU on 384 GPUs over 11.136T tokens
+    # gives 23.97-24.86 days, which contains the blog's 24: throughput.
+    tokens = 4_720_000 * 2_359_296
+    fast, slow = (tokens / (384 * rate) / 86_400 for rate in (14_000, 13_500))
+    assert fast < 24 < slow and round(fast, 2) == 23.97 and round(slow, 2) == 24.86
+    assert by_id["smollm3-3b"].run.published_basis == "throughput"
+    # BloombergGPT: 139,200 steps of at most 32.5 s (the 7,200 at batch 1,024 have no
+    # published step time) give 49.65-52.36 days, below '~53' (52.5-53.5): wall.
+    low, high = ((139_200 - 7_200) * 32.5 / 86_400, 139_200 * 32.5 / 86_400)
+    assert round(low, 2) == 49.65 and round(high, 2) == 52.36 and high < 52.5
+    assert by_id["bloomberggpt-50b"].run.published_basis == "wall"
+    # PaLM's chip-hours include 'some downtime and repeated steps' (App. B): wall.
+    assert by_id["palm-540b"].run.published_basis == "wall"
+
+
 def test_llama_sizes_carry_table_15(rows: list[t.TotalsRow]) -> None:
     # Touvron et al. 2023a Table 15 (A100-80GB GPU-hours) and Table 2 (tokens).
     printed = {"llama-7b": (82_432, 1.0e12), "llama-13b": (135_168, 1.0e12),
