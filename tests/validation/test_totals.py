@@ -94,6 +94,22 @@ def test_published_plans_are_used(rows: list[t.TotalsRow]) -> None:
     assert starcoder.plan.startswith("tp4 pp4 dp32 mb1")
 
 
+def test_starcoderbase_follows_its_launch_script(rows: list[t.TotalsRow], catalog: Catalog) -> None:
+    # bigcode-project/Megatron-LM examples/pretrain_bigcode_model.slurm (RULE RUN-SCRIPT):
+    # --sequence-parallel, --use-distributed-optimizer, no virtual pipeline stages and no
+    # recompute flag; --attention-dropout 0.1 --hidden-dropout 0.1; FI_PROVIDER=efa.
+    starcoder = next(r for r in rows if r.run.id == "starcoderbase-15b")
+    assert starcoder.plan == "tp4 pp4 dp32 mb1 zero1 none"
+    stated = starcoder.run.parallelism or {}
+    assert (stated["interleave"], stated["sequence_parallel"]) == (1, True)
+    assert catalog.model("starcoderbase-15b").dropout
+    # P4de: 8 A100 80GB behind 4 x 100 Gb/s EFA, 50 Gb/s per GPU, NCCL at 340 of 400 Gb/s.
+    assert starcoder.run.cluster == "aws-p4de"
+    p4de = catalog.cluster("aws-p4de")
+    assert p4de.accelerator == "a100-80gb" and p4de.nics_per_node * 100 / 8 == 50
+    assert p4de.scaleout_gbit_per_s == 50 and p4de.scaleout_bus == 340 / 400
+
+
 def test_runs_that_state_their_setup_are_the_acceptance_set(rows: list[t.TotalsRow]) -> None:
     stated = {r.run.id for r in rows if r.run.setup_stated}
     # Llama 2's GPU counts are not published, nor those of LLaMA 7B/13B/33B (Touvron et al.
