@@ -216,3 +216,21 @@ def test_pipeline_send_across_an_oversubscribed_leaf_by_hand() -> None:
     # A pipeline inside one leaf crosses nothing; inside a server it stays on NVLink.
     assert float(p2p_times(size, False, TWO_TIER, 8, 32)) == pytest.approx(size / 10e9)
     assert float(p2p_times(size, True, TWO_TIER, 2, 8)) == pytest.approx(size / 100e9)
+
+
+def test_a_cluster_with_a_published_nccl_rate_uses_it(catalog: Catalog) -> None:
+    # RULE CLUSTER-BUS (docs/model.md): p4d's EFA v1 runs NCCL all-reduce at 340 of its
+    # 400 Gb/s (Bekman, ML Engineering); 50 Gb/s per GPU x 0.85 = 5.3125e9 B/s. A cluster
+    # with no published rate keeps the accelerator's (the A100's 0.90 on Selene's HDR IB).
+    a100 = catalog.accelerator("a100-40gb")
+    p4d = catalog.cluster("aws-p4d")
+    assert p4d.scaleout_bus == 0.85
+    network = network_of(catalog, a100, p4d)
+    assert network.scaleout.bus_bytes_per_s == pytest.approx(50e9 / 8 * 0.85)
+    selene = catalog.cluster("dgx-a100-superpod-selene")
+    assert selene.scaleout_bus is None
+    a100_80 = catalog.accelerator(selene.accelerator)
+    profile = catalog.efficiency_profile(selene.accelerator)
+    assert network_of(catalog, a100_80, selene).scaleout.bus_bytes_per_s == pytest.approx(
+        selene.scaleout_bytes_per_s * profile.scaleout_bus
+    )

@@ -43,6 +43,13 @@ def test_measured_step_times_by_hand(rows: list[c.ChipRunRow]) -> None:
     assert by_id["mtnlg-530b-a100"].measured_step_s == 60.1
     # LLaMA-65B: 2048 x 2048 tokens at 380 tokens/s/GPU on 2,048 GPUs.
     assert by_id["llama-65b-a100"].measured_step_s == pytest.approx(2048 * 2048 / (380 * 2048))
+    # BloombergGPT: the published 32.5 s step; its 102 TFLOP/s per GPU is the same figure,
+    # 8 x 50.6e9 parameters x 2048 x 2048 tokens / 512 GPUs / 32.5 s (6N + the recomputed 2N).
+    bbg = by_id["bloomberggpt-50b-a100-40gb"]
+    assert bbg.measured_step_s == 32.5
+    assert 8 * 50.6e9 * 2048 * 2048 / 512 / bbg.measured_step_s / 1e12 == pytest.approx(
+        102, abs=0.1
+    )
 
 
 def test_stated_plan_fields_are_kept(rows: list[c.ChipRunRow]) -> None:

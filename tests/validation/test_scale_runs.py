@@ -1,5 +1,6 @@
 """Held-out runs at scale on the H100 (catalog scale_validation.yaml): Llama 3 405B on 8,192
-and 16,384 GPUs, Dubey et al. 2024 Table 4, planned with Meta's stack and the stated plan."""
+and 16,384 GPUs, Dubey et al. 2024 Table 4, planned with Meta's stack and the stated plan; and
+SmolLM3 3B on 384 H100 (the Smol Training Playbook's throughput, the nanotron config's plan)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,14 @@ TABLE_4 = (
 
 
 @pytest.fixture(scope="module")
-def rows(catalog: Catalog) -> list[c.ChipRunRow]:
+def all_rows(catalog: Catalog) -> list[c.ChipRunRow]:
     return c.predict_scale_runs(catalog)
+
+
+@pytest.fixture(scope="module")
+def rows(all_rows: list[c.ChipRunRow]) -> list[c.ChipRunRow]:
+    """The Llama 3 405B rows (Table 4)."""
+    return [r for r in all_rows if r.run.id.startswith("llama3-405b")]
 
 
 def test_measured_step_times_from_table_4_by_hand(rows: list[c.ChipRunRow]) -> None:
@@ -77,6 +84,23 @@ def test_held_out_error_and_json(rows: list[c.ChipRunRow]) -> None:
     for r in rows:
         if r.predicted_step_s is not None:
             assert r.error is not None and abs(r.error) < 0.10, (r.run.id, r.error)
-    data = chip_runs_dict(rows, "scale_runs")
-    assert len(data["scale_runs"]) == len(rows)
-    assert data["scale_runs_median_abs_error"] == c.median_abs_error(rows)
+
+
+def test_the_table_and_its_json(all_rows: list[c.ChipRunRow]) -> None:
+    assert [r.run.id for r in all_rows] == list(c.load_scale_runs())
+    data = chip_runs_dict(all_rows, "scale_runs")
+    assert len(data["scale_runs"]) == len(all_rows)
+    assert data["scale_runs_median_abs_error"] == c.median_abs_error(all_rows)
+
+
+def test_smollm3_from_the_playbook_and_its_config(all_rows: list[c.ChipRunRow]) -> None:
+    # The playbook's 13,500-14,000 tokens/s per GPU, its midpoint over 384 GPUs at the
+    # config's 192 x 3 sequences of 4,096 tokens: 2,359,296 / (13,750 x 384) = 0.4468 s.
+    smol = next(r for r in all_rows if r.run.id == "smollm3-3b-384-h100")
+    assert 192 * 3 * 4096 == 2_359_296
+    assert smol.measured_step_s == pytest.approx(2_359_296 / (13_750 * 384))
+    assert 0.4389 < smol.measured_step_s < 0.4551
+    assert smol.gpus == 384 and smol.run.cluster == "aws-p5"
+    assert "tp2 " in smol.plan and "dp192 " in smol.plan and "mb3 " in smol.plan
+    # Held out: predicted, its error reported by validate, not bounded here.
+    assert smol.predicted_step_s is not None

@@ -94,6 +94,22 @@ def test_published_plans_are_used(rows: list[t.TotalsRow]) -> None:
     assert starcoder.plan.startswith("tp4 pp4 dp32 mb1")
 
 
+def test_starcoderbase_follows_its_launch_script(rows: list[t.TotalsRow], catalog: Catalog) -> None:
+    # bigcode-project/Megatron-LM examples/pretrain_bigcode_model.slurm (RULE RUN-SCRIPT):
+    # --sequence-parallel, --use-distributed-optimizer, no virtual pipeline stages and no
+    # recompute flag; --attention-dropout 0.1 --hidden-dropout 0.1; FI_PROVIDER=efa.
+    starcoder = next(r for r in rows if r.run.id == "starcoderbase-15b")
+    assert starcoder.plan == "tp4 pp4 dp32 mb1 zero1 none"
+    stated = starcoder.run.parallelism or {}
+    assert (stated["interleave"], stated["sequence_parallel"]) == (1, True)
+    assert catalog.model("starcoderbase-15b").dropout
+    # P4de: 8 A100 80GB behind 4 x 100 Gb/s EFA, 50 Gb/s per GPU, NCCL at 340 of 400 Gb/s.
+    assert starcoder.run.cluster == "aws-p4de"
+    p4de = catalog.cluster("aws-p4de")
+    assert p4de.accelerator == "a100-80gb" and p4de.nics_per_node * 100 / 8 == 50
+    assert p4de.scaleout_gbit_per_s == 50 and p4de.scaleout_bus == 340 / 400
+
+
 def test_runs_that_state_their_setup_are_the_acceptance_set(rows: list[t.TotalsRow]) -> None:
     stated = {r.run.id for r in rows if r.run.setup_stated}
     # Llama 2's GPU counts are not published, nor those of LLaMA 7B/13B/33B (Touvron et al.
@@ -171,6 +187,25 @@ def test_smollm3_is_written_as_its_reports_state_it(rows: list[t.TotalsRow]) -> 
     assert smol.plan == "tp2 pp1 dp192 mb3 zero0 none"
     assert smol.run.cluster == "aws-p5"
     assert smol.framework == "nanotron-2025"
+
+
+def test_totals_basis_rule_by_hand(rows: list[t.TotalsRow]) -> None:
+    # RULE TOTALS-BASIS (docs/model.md): throughput time where the run's own throughput
+    # reproduces the printed total within its precision (or its range contains it).
+    by_id = {r.run.id: r for r in rows}
+    # SmolLM3: the playbook's 13,500-14,000 tokens/s/GPU on 384 GPUs over 11.136T tokens
+    # gives 23.97-24.86 days, which contains the blog's 24: throughput.
+    tokens = 4_720_000 * 2_359_296
+    fast, slow = (tokens / (384 * rate) / 86_400 for rate in (14_000, 13_500))
+    assert fast < 24 < slow and round(fast, 2) == 23.97 and round(slow, 2) == 24.86
+    assert by_id["smollm3-3b"].run.published_basis == "throughput"
+    # BloombergGPT: 139,200 steps of at most 32.5 s (the 7,200 at batch 1,024 have no
+    # published step time) give 49.65-52.36 days, below '~53' (52.5-53.5): wall.
+    low, high = ((139_200 - 7_200) * 32.5 / 86_400, 139_200 * 32.5 / 86_400)
+    assert round(low, 2) == 49.65 and round(high, 2) == 52.36 and high < 52.5
+    assert by_id["bloomberggpt-50b"].run.published_basis == "wall"
+    # PaLM's chip-hours include 'some downtime and repeated steps' (App. B): wall.
+    assert by_id["palm-540b"].run.published_basis == "wall"
 
 
 def test_llama_sizes_carry_table_15(rows: list[t.TotalsRow]) -> None:

@@ -29,7 +29,8 @@ def network_of(
     catalog: Catalog, accelerator: Accelerator, cluster: Cluster | None = None
 ) -> Network:
     """The network of a cluster profile (default: the accelerator's reference server), with
-    the accelerator's achieved bus fractions and latencies (efficiency.yaml) and the per-rank
+    the accelerator's achieved bus fractions and latencies (efficiency.yaml; a cluster's own
+    published scale-out fraction in place of the accelerator's) and the per-rank
     speed spread (clusters.yaml ``at_scale``)."""
     chip = accelerator.id
     _, profile, cluster = _records(catalog, accelerator, catalog.efficiency_profile(chip),
@@ -65,7 +66,7 @@ def _network(cluster: Cluster, profile: EfficiencyProfile, rank_speed_cv: float)
             profile.scaleup_latency_us * 1e-6,
         ),
         scaleout=Link(
-            cluster.scaleout_bytes_per_s * profile.scaleout_bus,
+            cluster.scaleout_bytes_per_s * (cluster.scaleout_bus or profile.scaleout_bus),
             profile.scaleout_latency_us * 1e-6,
         ),
         domain=cluster.scaleup_domain,

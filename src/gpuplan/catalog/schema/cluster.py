@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from gpuplan import units
-from gpuplan.catalog.schema.base import Positive, PositiveInt, Record, Strict
+from gpuplan.catalog.schema.base import Fraction, Positive, PositiveInt, Record, Strict
 
 
 class Transport(StrEnum):
@@ -60,6 +60,9 @@ class Cluster(Record):
     rail_optimized: bool = True
     """GPU i of every server on the same leaf (rail): rail-aligned traffic stays on the leaf."""
     transport: Transport = Transport.INFINIBAND
+    scaleout_bus: Fraction | None = None
+    """NCCL bus bandwidth across this cluster's instances over its NIC bandwidth, where
+    published (docs/model.md, RULE CLUSTER-BUS); None: the accelerator's (efficiency.yaml)."""
     torus: tuple[PositiveInt, ...] | None = None
     """TPU pods: the ICI torus dimensions (chips per dimension)."""
     total_gpus: PositiveInt | None = None
