@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from gpuplan.catalog.schema import Framework
+from gpuplan.catalog.schema import Framework, Model
 from gpuplan.model import xp
 from gpuplan.model.collectives import (
     Collective,
@@ -22,6 +22,7 @@ from gpuplan.model.collectives import (
 from gpuplan.model.kept import by_identity
 from gpuplan.model.kernels import Device, streaming_time
 from gpuplan.model.per_layer import RECOMPUTE_ORDER
+from gpuplan.model.zero3_sync import matrix_shares, synced_times
 from gpuplan.scenario.plan import Recompute
 
 IntArray = np.ndarray
@@ -145,6 +146,7 @@ def _one_plan_collectives(
 def data_parallel_times(
     batch: Layout, crit: dict[str, np.ndarray], microbatches: IntArray, network: Network,
     framework: Framework, collectives: tuple[FloatArray, ...] | None = None,
+    model: Model | None = None,
 ) -> tuple[FloatArray, FloatArray]:  # fmt: skip
     """Per plan and step, data-parallel communication on the link and exposed.
 
@@ -155,7 +157,9 @@ def data_parallel_times(
     forward counts as backward (ZeRO-3: every micro-batch's forward, backward and
     recompute hide its gathers and reduce-scatter; docs/model.md); a ZeRO-3 stack
     that gathers each layer for the backward only after the previous layer's gradients
-    (``zero3_backward_prefetch: post``) waits for that gather whole. ``collectives``:
+    (``zero3_backward_prefetch: post``) waits for that gather whole; one that hides it one
+    weight matrix of ``model`` at a time (``zero3_overlap: per-matrix``), interval by
+    interval (:func:`gpuplan.model.zero3_sync.synced_times`). ``collectives``:
     per plan, the all-gather, reduce-scatter and all-reduce of :func:`dp_collectives`, when
     already known.
     """
@@ -182,6 +186,11 @@ def data_parallel_times(
     exposed = xp.where(sharded_dp, exposed_reduce + exposed_gather, 0.0)
     if not xp.any_(zero >= 3):  # (no ZeRO-3 plan: its gathers per micro-batch never read)
         return link, exposed
+    shares = matrix_shares(model) if model and framework.zero3_overlap == "per-matrix" else None
+    if shares is not None:  # one matrix at a time (RULE ZERO3-SYNC, zero3_sync.py)
+        on_link3, exposed3 = synced_times(shares, compute, crit["recompute"], gather,
+                                          reduce_scatter, batch.recompute == _FULL)  # fmt: skip
+        return xp.where(zero >= 3, m * on_link3, link), xp.where(zero >= 3, m * exposed3, exposed)
     gathers = 2 + (framework.zero3_regather_on_recompute & (batch.recompute == _FULL))
     per_mb_zero3 = gathers * gather + reduce_scatter
     busy = compute + crit["recompute"]  # the compute stream's work, recompute included
