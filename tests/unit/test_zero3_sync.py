@@ -9,6 +9,8 @@ import pytest
 
 from gpuplan.catalog import load_catalog
 from gpuplan.catalog.schema import Framework
+from gpuplan.model.collectives import Link, Network
+from gpuplan.model.data_parallel import flat_ring_latency
 from gpuplan.model.zero3_sync import matrix_shares, synced_times
 
 CATALOG = load_catalog()
@@ -65,3 +67,21 @@ def test_per_matrix_overlap_needs_the_regather_on_recompute() -> None:
     data["zero3_regather_on_recompute"] = False
     with pytest.raises(ValueError, match="per-matrix"):
         Framework(**data)
+
+
+def test_each_matrix_is_its_own_ring_with_its_own_latency() -> None:
+    # Two layers, 0.5 s of ring latency per collective; the stage's gather (24 s) and
+    # reduce-scatter (12 s) each hold one ring's latency, so 23.5 s and 11.5 s are bytes.
+    # Without recompute a micro-batch runs, per layer, 4 forward gathers, 4 backward
+    # gathers and 4 reduce-scatters: 2 x 12 x 0.5 = 12 s of latency + 23.5 + 23.5 + 11.5.
+    link, exposed = synced_times(SHARES, 1e6, 0.0, 24.0, 12.0, False, 2.0, 0.5)
+    assert (link, exposed) == pytest.approx((70.5, 0.0))
+
+
+def test_flat_ring_latency_by_hand() -> None:
+    # 64 ranks, one per GPU, over 8 servers: 63 steps of the NIC's 5 us; 8 ranks in one
+    # server: 7 steps of NVLink's 1 us.
+    net = Network(scaleup=Link(200e9, 1e-6), scaleout=Link(20e9, 5e-6), domain=8)
+    one = np.array(1)
+    assert float(flat_ring_latency(np.array(64), one, net)) == pytest.approx(63 * 5e-6)
+    assert float(flat_ring_latency(np.array(8), one, net)) == pytest.approx(7 * 1e-6)

@@ -74,6 +74,16 @@ def flat_collective_times(
     return times
 
 
+def flat_ring_latency(n: np.ndarray, stride: np.ndarray, network: Network) -> np.ndarray:
+    """The latency of one ring of :func:`flat_collective_times` over ``n`` ranks: ``n - 1``
+    steps of the link its slowest hop crosses (all-gather and reduce-scatter alike)."""
+    n = xp.floats(n)
+    inside = local_ranks(n, stride, network.domain) >= n
+    latency = xp.where(inside, network.scaleup.latency_s, network.scaleout.latency_s)
+    seconds: np.ndarray = xp.maximum(n - 1, 0.0) * latency
+    return seconds
+
+
 def _dp_collectives(
     batch: Layout, crit: dict[str, np.ndarray], network: Network, grad_bytes: float,
     fold: bool, flat: bool = False, weight_bytes: float = 2,
@@ -188,8 +198,11 @@ def data_parallel_times(
         return link, exposed
     shares = matrix_shares(model) if model and framework.zero3_overlap == "per-matrix" else None
     if shares is not None:  # one matrix at a time (RULE ZERO3-SYNC, zero3_sync.py)
-        on_link3, exposed3 = synced_times(shares, compute, crit["recompute"], gather,
-                                          reduce_scatter, batch.recompute == _FULL)  # fmt: skip
+        ring = flat_ring_latency(batch.dp * batch.cp, batch.tp, network)
+        on_link3, exposed3 = synced_times(
+            shares, compute, crit["recompute"], gather, reduce_scatter, batch.recompute == _FULL,
+            crit["layers"], ring if framework.dp_collectives == "flat" else 0.0,
+        )  # fmt: skip
         return xp.where(zero >= 3, m * on_link3, link), xp.where(zero >= 3, m * exposed3, exposed)
     gathers = 2 + (framework.zero3_regather_on_recompute & (batch.recompute == _FULL))
     per_mb_zero3 = gathers * gather + reduce_scatter

@@ -30,35 +30,51 @@ def matrix_shares(model: Model) -> tuple[float, ...] | None:
     return tuple(size / total for size in sizes)
 
 
-def _over(traffic: Any, compute: Any) -> Any:
-    """What of one interval's traffic its compute does not cover."""
-    return xp.maximum(traffic - compute, 0.0)
+def _pairs(
+    shares: tuple[float, ...], compute: Any, recompute: Any, g: Any, q: Any
+) -> tuple[list[tuple[Any, Any]], list[tuple[Any, Any]], list[tuple[Any, Any]]]:
+    """(traffic, compute) of each interval between two synchronisations: the forward's,
+    the backward's without recompute, and the recomputed forward's and backward's under
+    full recompute; ``g(i)``, ``q(i)``: matrix ``i``'s gather and reduce-scatter."""
+    s, n = shares, len(shares)
+    forward, backward = compute / 3, compute * 2 / 3
+    ahead = [(g((i + 1) % n), s[i] * forward) for i in range(n)]  # i beside i+1's gather
+    plain = [(g(i - 1) + q((i + 1) % n), s[i] * backward) for i in range(n)]
+    # full recompute: the recomputed forward as the forward, the last matrix's recompute and
+    # backward one interval, then the backward down to the next layer's first gather
+    redo = [(g(i + 1), s[i] * recompute) for i in range(n - 1)]
+    last = [(g(n - 2) + q(0), s[n - 1] * (recompute + backward))]
+    down = [(g(i - 1) + q(i + 1), s[i] * backward) for i in range(1, n - 1)]
+    first = [(g(0) + q(1), s[0] * backward)]
+    return ahead, plain, redo + last + down + first
 
 
 def synced_times(
     shares: tuple[float, ...], compute: Any, recompute: Any, gather: Any,
-    reduce_scatter: Any, full: Any,
+    reduce_scatter: Any, full: Any, layers: Any = 1.0, latency: Any = 0.0,
 ) -> tuple[Any, Any]:  # fmt: skip
-    """Per micro-batch, the ZeRO-3 traffic on the link and exposed, of a stage whose
-    forward and backward take ``compute`` (one third forward), whose recomputed forward
-    takes ``recompute``, and whose weights take ``gather`` to all-gather and
-    ``reduce_scatter`` to reduce-scatter; ``full``: full recompute, whose recomputed forward
-    gathers every matrix again and whose backward the last matrix then needs no gather for
-    (kept: its reuse distance is 0)."""
-    s, n = shares, len(shares)
-    forward, backward = compute / 3, compute * 2 / 3
-    g, q = gather, reduce_scatter
-    exposed_forward = sum(_over(s[(i + 1) % n] * g, s[i] * forward) for i in range(n))
-    # no recompute: matrix i's backward beside i-1's gather and i+1's reduce-scatter
-    plain = sum(
-        _over(s[i - 1] * g + s[(i + 1) % n] * q, s[i] * backward) for i in range(n)
-    )  # fmt: skip
-    # full recompute: the recomputed forward as the forward, the last matrix's recompute and
-    # backward one interval, then the backward down to the next layer's first gather
-    redo = sum(_over(s[i + 1] * g, s[i] * recompute) for i in range(n - 1))
-    last = _over(s[n - 2] * g + s[0] * q, s[n - 1] * (recompute + backward))
-    down = sum(_over(s[i - 1] * g + s[i + 1] * q, s[i] * backward) for i in range(1, n - 1))
-    first = _over(s[0] * g + s[1] * q, s[0] * backward)
-    exposed = exposed_forward + xp.where(full, redo + last + down + first, plain)
-    link = xp.where(full, (3 - s[n - 1]) * g, 2 * g) + q
-    return link, exposed
+    """Per micro-batch, the ZeRO-3 traffic on the link and exposed, of a stage of
+    ``layers`` layers whose forward and backward take ``compute`` (one third forward), whose
+    recomputed forward takes ``recompute``, and whose weights take ``gather`` to all-gather
+    and ``reduce_scatter`` to reduce-scatter, each as one collective of ``latency`` seconds
+    of latency; a matrix's own collective (one per matrix and layer) has that latency and
+    its share of the rest. ``full``: full recompute, whose recomputed forward gathers every
+    matrix again and whose backward the last matrix then needs no gather for (kept: its
+    reuse distance is 0)."""
+
+    def g(i: int) -> Any:
+        return shares[i] * (gather - latency) + layers * latency
+
+    def q(i: int) -> Any:
+        return shares[i] * (reduce_scatter - latency) + layers * latency
+
+    ahead, plain, recomputing = _pairs(shares, compute, recompute, g, q)
+
+    def link(pairs: list[tuple[Any, Any]]) -> Any:
+        return sum(traffic for traffic, _ in pairs)
+
+    def over(pairs: list[tuple[Any, Any]]) -> Any:  # the traffic its compute leaves over
+        return sum(xp.maximum(traffic - busy, 0.0) for traffic, busy in pairs)
+
+    on_link = link(ahead) + xp.where(full, link(recomputing), link(plain))
+    return on_link, over(ahead) + xp.where(full, over(recomputing), over(plain))
