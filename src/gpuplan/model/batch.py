@@ -364,11 +364,11 @@ def evaluate(
     crit, slowest = _stage_values(model, framework, inputs, batch, back, memory)
     if len(batch) == 1:  # one plan: the rest on Python numbers, the same formulas (xp.py)
         batch, crit, m, pp_comm = numbers(batch, crit, m, pp_comm)
-        collectives = dp_collectives(batch, crit, network, framework)
+        colls = dp_collectives(batch, crit, network, framework)
     else:  # once per group of plans that differ in ZeRO stage only
         m, pp_comm = m[back], (pp_comm[0][back], pp_comm[1][back])
-        collectives = tuple(c[back] for c in dp_collectives(group, slowest, network, framework))
-    dp_comm = data_parallel_times(regathering(batch), crit, m, network, framework, collectives)
+        colls = tuple(c[back] for c in dp_collectives(group, slowest, network, framework))
+    dp_comm = data_parallel_times(regathering(batch), crit, m, network, framework, colls, model)
     exposed_s, on_link_s = _axis_times(crit, m, pp_comm, dp_comm)
     tokens_per_step = global_batch * seq_len
     model_flops, hardware_flops = _flops(model, batch, seq_len, tokens_per_step)

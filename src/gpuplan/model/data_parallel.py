@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from gpuplan.catalog.schema import Framework
+from gpuplan.catalog.schema import Framework, Model
 from gpuplan.model import xp
 from gpuplan.model.collectives import (
     Collective,
@@ -22,6 +22,7 @@ from gpuplan.model.collectives import (
 from gpuplan.model.kept import by_identity
 from gpuplan.model.kernels import Device, streaming_time
 from gpuplan.model.per_layer import RECOMPUTE_ORDER
+from gpuplan.model.zero3_sync import matrix_shares, synced_times
 from gpuplan.scenario.plan import Recompute
 
 IntArray = np.ndarray
@@ -71,6 +72,27 @@ def flat_collective_times(
     across = _ring(kind, size_bytes, n, network.scaleout, ring_slowdown(n, stride, local, network))
     times: np.ndarray = np.where(local >= n, inside, across)
     return times
+
+
+def flat_ring_latency(
+    n: np.ndarray, stride: np.ndarray, network: Network,
+    nccl: tuple[float, float, float] | None = None,
+) -> np.ndarray:  # fmt: skip
+    """The latency of one ring of :func:`flat_collective_times` over ``n`` ranks: ``n - 1``
+    steps of the link its slowest hop crosses (all-gather and reduce-scatter alike); with
+    ``nccl`` (microseconds: base, per scale-up step, per scale-out step), NCCL's model of
+    it: the base, one scale-out step per domain boundary the ring crosses, the rest
+    scale-up steps (NCCL tuning.cc, ``nInterSteps = nNodes - 1``)."""
+    n = xp.floats(n)
+    local = local_ranks(n, stride, network.domain)
+    if nccl is not None:
+        base, up, out = (us * 1e-6 for us in nccl)
+        domains = xp.where(local >= n, 1.0, n / local)
+        modelled: np.ndarray = xp.where(n > 1, base + (n - domains) * up + (domains - 1) * out, 0.0)
+        return modelled
+    latency = xp.where(local >= n, network.scaleup.latency_s, network.scaleout.latency_s)
+    seconds: np.ndarray = xp.maximum(n - 1, 0.0) * latency
+    return seconds
 
 
 def _dp_collectives(
@@ -145,6 +167,7 @@ def _one_plan_collectives(
 def data_parallel_times(
     batch: Layout, crit: dict[str, np.ndarray], microbatches: IntArray, network: Network,
     framework: Framework, collectives: tuple[FloatArray, ...] | None = None,
+    model: Model | None = None,
 ) -> tuple[FloatArray, FloatArray]:  # fmt: skip
     """Per plan and step, data-parallel communication on the link and exposed.
 
@@ -155,7 +178,9 @@ def data_parallel_times(
     forward counts as backward (ZeRO-3: every micro-batch's forward, backward and
     recompute hide its gathers and reduce-scatter; docs/model.md); a ZeRO-3 stack
     that gathers each layer for the backward only after the previous layer's gradients
-    (``zero3_backward_prefetch: post``) waits for that gather whole. ``collectives``:
+    (``zero3_backward_prefetch: post``) waits for that gather whole; one that hides it one
+    weight matrix of ``model`` at a time (``zero3_overlap: per-matrix``), interval by
+    interval (:func:`gpuplan.model.zero3_sync.synced_times`). ``collectives``:
     per plan, the all-gather, reduce-scatter and all-reduce of :func:`dp_collectives`, when
     already known.
     """
@@ -182,6 +207,11 @@ def data_parallel_times(
     exposed = xp.where(sharded_dp, exposed_reduce + exposed_gather, 0.0)
     if not xp.any_(zero >= 3):  # (no ZeRO-3 plan: its gathers per micro-batch never read)
         return link, exposed
+    shares = matrix_shares(model) if model and framework.zero3_overlap == "per-matrix" else None
+    if shares is not None:  # one matrix at a time (RULE ZERO3-SYNC, zero3_sync.py)
+        on_link3, exposed3 = _synced(batch, crit, network, framework, shares, gather,
+                                     reduce_scatter)  # fmt: skip
+        return xp.where(zero >= 3, m * on_link3, link), xp.where(zero >= 3, m * exposed3, exposed)
     gathers = 2 + (framework.zero3_regather_on_recompute & (batch.recompute == _FULL))
     per_mb_zero3 = gathers * gather + reduce_scatter
     busy = compute + crit["recompute"]  # the compute stream's work, recompute included
@@ -190,6 +220,23 @@ def data_parallel_times(
     overlapped = per_mb_zero3 - waited
     exposed_zero3 = m * (waited + xp.maximum(overlapped - hidden3, overlapped / layers_here))
     return xp.where(zero >= 3, m * per_mb_zero3, link), xp.where(zero >= 3, exposed_zero3, exposed)
+
+
+def _synced(
+    batch: Layout, crit: dict[str, np.ndarray], network: Network, framework: Framework,
+    shares: tuple[float, ...], gather: FloatArray, reduce_scatter: FloatArray,
+) -> tuple[FloatArray, FloatArray]:  # fmt: skip
+    """Per plan and micro-batch, ZeRO-3 on the link and exposed, one weight matrix at a
+    time (:func:`gpuplan.model.zero3_sync.synced_times`): a flat stack's ``gather`` and
+    ``reduce_scatter`` hold one ring's latency each, every matrix's own ring that of its
+    NCCL (``nccl_ring_latency_us``)."""
+    flat, n = framework.dp_collectives == "flat", batch.dp * batch.cp
+    held = flat_ring_latency(n, batch.tp, network) if flat else 0.0  # in gather, once
+    ring = flat_ring_latency(n, batch.tp, network, framework.nccl_ring_latency_us)
+    return synced_times(
+        shares, crit["compute"], crit["recompute"], gather, reduce_scatter,
+        batch.recompute == _FULL, crit["layers"], held, ring if flat else 0.0,
+    )  # fmt: skip
 
 
 def optimizer_time(

@@ -176,6 +176,8 @@ class Framework(Record):
             raise ValueError(f"{self.id}: default_zero {self.default_zero} not in zero_stages")
         if self.default_recompute not in self.recompute_modes:
             raise ValueError(f"{self.id}: default_recompute not in recompute_modes")
+        if self.zero3_overlap == "per-matrix" and not self.zero3_regather_on_recompute:
+            raise ValueError(f"{self.id}: zero3_overlap per-matrix needs the regather on recompute")
         if self.moe_capacity_factor is not None and self.ep_dispatch != "all-to-all":
             raise ValueError(f"{self.id}: moe_capacity_factor needs ep_dispatch all-to-all")
         return self
@@ -236,6 +238,19 @@ class Framework(Record):
     before the previous layer's gradient computation, hidden under it (PyTorch FSDP
     BackwardPrefetch.BACKWARD_PRE); "post", only after it (BACKWARD_POST), so every layer's
     backward waits for its whole all-gather: one gather per micro-batch stays exposed."""
+    zero3_overlap: Literal["stream", "per-matrix"] = "stream"
+    """How ZeRO-3 hides a micro-batch's gathers and reduce-scatters: "stream", on their own
+    streams under the whole pass; "per-matrix", one weight matrix at a time, the device
+    synchronised before each (DeepSpeed's stage-3 coordinator of 2021, with its regather on
+    recompute: :mod:`gpuplan.model.zero3_sync`, docs/model.md RULE ZERO3-SYNC)."""
+    nccl_ring_latency_us: (
+        tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)],
+              Annotated[float, Field(ge=0)]] | None
+    ) = None  # fmt: skip
+    """The latency of one ring collective in the stack's NCCL (its ``src/graph/tuning.cc``,
+    Simple protocol): a base, then one per scale-up step and one per scale-out step, for
+    the per-matrix rings of ``zero3_overlap: per-matrix``; None: ``n - 1`` steps of the
+    link's latency (:mod:`gpuplan.model.collectives`)."""
     zero3_live_params: Annotated[float, Field(gt=0)] | None = None
     """Most parameters ZeRO-3 keeps gathered on a GPU at once (DeepSpeed's
     stage3_max_live_parameters); None: two layers' worth (the one in use and the next)."""
