@@ -85,17 +85,3 @@ def test_flat_ring_latency_by_hand() -> None:
     one = np.array(1)
     assert float(flat_ring_latency(np.array(64), one, net)) == pytest.approx(63 * 5e-6)
     assert float(flat_ring_latency(np.array(8), one, net)) == pytest.approx(7 * 1e-6)
-
-
-def test_nccl_ring_latency_by_hand() -> None:
-    # NCCL v2.8.4 tuning.cc, ring, Simple: 8.4 us + 3.4 us per NVLink step + 9.6 us per
-    # server boundary. 64 ranks on 8 servers: 8.4 + 56 x 3.4 + 7 x 9.6 = 266.0 us; 8 ranks
-    # in one server: 8.4 + 7 x 3.4 = 32.2 us; 1 rank: no ring.
-    net = Network(scaleup=Link(200e9, 1e-6), scaleout=Link(20e9, 5e-6), domain=8)
-    nccl, one = (8.4, 3.4, 9.6), np.array(1)
-    latency = flat_ring_latency(np.array([64, 8, 1]), one, net, nccl)
-    assert latency == pytest.approx([266.0e-6, 32.2e-6, 0.0])
-
-
-def test_deepspeed_zero3_carries_the_nccl_of_its_time() -> None:
-    assert CATALOG.framework("deepspeed-zero3").nccl_ring_latency_us == (8.4, 3.4, 9.6)

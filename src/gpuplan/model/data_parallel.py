@@ -74,23 +74,12 @@ def flat_collective_times(
     return times
 
 
-def flat_ring_latency(
-    n: np.ndarray, stride: np.ndarray, network: Network,
-    nccl: tuple[float, float, float] | None = None,
-) -> np.ndarray:  # fmt: skip
+def flat_ring_latency(n: np.ndarray, stride: np.ndarray, network: Network) -> np.ndarray:
     """The latency of one ring of :func:`flat_collective_times` over ``n`` ranks: ``n - 1``
-    steps of the link its slowest hop crosses (all-gather and reduce-scatter alike); with
-    ``nccl`` (microseconds: base, per scale-up step, per scale-out step), NCCL's model of
-    it: the base, one scale-out step per domain boundary the ring crosses, the rest
-    scale-up steps (NCCL tuning.cc, ``nInterSteps = nNodes - 1``)."""
+    steps of the link its slowest hop crosses (all-gather and reduce-scatter alike)."""
     n = xp.floats(n)
-    local = local_ranks(n, stride, network.domain)
-    if nccl is not None:
-        base, up, out = (us * 1e-6 for us in nccl)
-        domains = xp.where(local >= n, 1.0, n / local)
-        modelled: np.ndarray = xp.where(n > 1, base + (n - domains) * up + (domains - 1) * out, 0.0)
-        return modelled
-    latency = xp.where(local >= n, network.scaleup.latency_s, network.scaleout.latency_s)
+    inside = local_ranks(n, stride, network.domain) >= n
+    latency = xp.where(inside, network.scaleup.latency_s, network.scaleout.latency_s)
     seconds: np.ndarray = xp.maximum(n - 1, 0.0) * latency
     return seconds
 
@@ -209,8 +198,11 @@ def data_parallel_times(
         return link, exposed
     shares = matrix_shares(model) if model and framework.zero3_overlap == "per-matrix" else None
     if shares is not None:  # one matrix at a time (RULE ZERO3-SYNC, zero3_sync.py)
-        on_link3, exposed3 = _synced(batch, crit, network, framework, shares, gather,
-                                     reduce_scatter)  # fmt: skip
+        ring = flat_ring_latency(batch.dp * batch.cp, batch.tp, network)
+        on_link3, exposed3 = synced_times(
+            shares, compute, crit["recompute"], gather, reduce_scatter, batch.recompute == _FULL,
+            crit["layers"], ring if framework.dp_collectives == "flat" else 0.0,
+        )  # fmt: skip
         return xp.where(zero >= 3, m * on_link3, link), xp.where(zero >= 3, m * exposed3, exposed)
     gathers = 2 + (framework.zero3_regather_on_recompute & (batch.recompute == _FULL))
     per_mb_zero3 = gathers * gather + reduce_scatter
@@ -220,23 +212,6 @@ def data_parallel_times(
     overlapped = per_mb_zero3 - waited
     exposed_zero3 = m * (waited + xp.maximum(overlapped - hidden3, overlapped / layers_here))
     return xp.where(zero >= 3, m * per_mb_zero3, link), xp.where(zero >= 3, exposed_zero3, exposed)
-
-
-def _synced(
-    batch: Layout, crit: dict[str, np.ndarray], network: Network, framework: Framework,
-    shares: tuple[float, ...], gather: FloatArray, reduce_scatter: FloatArray,
-) -> tuple[FloatArray, FloatArray]:  # fmt: skip
-    """Per plan and micro-batch, ZeRO-3 on the link and exposed, one weight matrix at a
-    time (:func:`gpuplan.model.zero3_sync.synced_times`): a flat stack's ``gather`` and
-    ``reduce_scatter`` hold one ring's latency each, every matrix's own ring that of its
-    NCCL (``nccl_ring_latency_us``)."""
-    flat, n = framework.dp_collectives == "flat", batch.dp * batch.cp
-    held = flat_ring_latency(n, batch.tp, network) if flat else 0.0  # in gather, once
-    ring = flat_ring_latency(n, batch.tp, network, framework.nccl_ring_latency_us)
-    return synced_times(
-        shares, crit["compute"], crit["recompute"], gather, reduce_scatter,
-        batch.recompute == _FULL, crit["layers"], held, ring if flat else 0.0,
-    )  # fmt: skip
 
 
 def optimizer_time(

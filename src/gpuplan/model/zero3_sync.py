@@ -51,24 +51,22 @@ def _pairs(
 
 def synced_times(
     shares: tuple[float, ...], compute: Any, recompute: Any, gather: Any,
-    reduce_scatter: Any, full: Any, layers: Any = 1.0, latency: Any = 0.0, ring: Any = None,
+    reduce_scatter: Any, full: Any, layers: Any = 1.0, latency: Any = 0.0,
 ) -> tuple[Any, Any]:  # fmt: skip
     """Per micro-batch, the ZeRO-3 traffic on the link and exposed, of a stage of
     ``layers`` layers whose forward and backward take ``compute`` (one third forward), whose
     recomputed forward takes ``recompute``, and whose weights take ``gather`` to all-gather
     and ``reduce_scatter`` to reduce-scatter, each as one collective of ``latency`` seconds
-    of latency; a matrix's own collective (one per matrix and layer) has its share of the
-    rest and ``ring`` seconds of latency (None: ``latency``). ``full``: full recompute,
-    whose recomputed forward gathers every matrix again and whose backward the last matrix
-    then needs no gather for (kept: its reuse distance is 0)."""
-
-    each = latency if ring is None else ring
+    of latency; a matrix's own collective (one per matrix and layer) has that latency and
+    its share of the rest. ``full``: full recompute, whose recomputed forward gathers every
+    matrix again and whose backward the last matrix then needs no gather for (kept: its
+    reuse distance is 0)."""
 
     def g(i: int) -> Any:
-        return shares[i] * (gather - latency) + layers * each
+        return shares[i] * (gather - latency) + layers * latency
 
     def q(i: int) -> Any:
-        return shares[i] * (reduce_scatter - latency) + layers * each
+        return shares[i] * (reduce_scatter - latency) + layers * latency
 
     ahead, plain, recomputing = _pairs(shares, compute, recompute, g, q)
 

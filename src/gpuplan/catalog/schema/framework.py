@@ -243,14 +243,6 @@ class Framework(Record):
     streams under the whole pass; "per-matrix", one weight matrix at a time, the device
     synchronised before each (DeepSpeed's stage-3 coordinator of 2021, with its regather on
     recompute: :mod:`gpuplan.model.zero3_sync`, docs/model.md RULE ZERO3-SYNC)."""
-    nccl_ring_latency_us: (
-        tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)],
-              Annotated[float, Field(ge=0)]] | None
-    ) = None  # fmt: skip
-    """The latency of one ring collective in the stack's NCCL (its ``src/graph/tuning.cc``,
-    Simple protocol): a base, then one per scale-up step and one per scale-out step, for
-    the per-matrix rings of ``zero3_overlap: per-matrix``; None: ``n - 1`` steps of the
-    link's latency (:mod:`gpuplan.model.collectives`)."""
     zero3_live_params: Annotated[float, Field(gt=0)] | None = None
     """Most parameters ZeRO-3 keeps gathered on a GPU at once (DeepSpeed's
     stage3_max_live_parameters); None: two layers' worth (the one in use and the next)."""
