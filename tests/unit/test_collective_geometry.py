@@ -48,23 +48,26 @@ def test_collectives_together_equal_each_alone_on_numbers_and_arrays(
 
 def test_ring_and_hierarchical_times_by_hand() -> None:
     """H100 (8 GPUs per domain), S bytes per rank: DP 128 with TP 8 (stride 8) has one rank
-    per domain, so no inner ring: 2 (n - 1) steps of a + S / (n B) on the NICs for an
+    per domain, so no inner ring: 2 (n - 1) steps of S / (n B) on the NICs for an
     all-reduce, n - 1 for a reduce-scatter or all-gather; 16 ranks 1 apart: a ring of 8 in
-    the domain, then 2 domains on S / 8; 4 ranks 2 apart: one NVLink ring of 4."""
-    up, out, size = FLAT.scaleup, FLAT.scaleout, 3.2e9
+    the domain, then 2 domains on S / 8; 4 ranks 2 apart: one NVLink ring of 4. Each pays
+    the latency of NCCL v2.30.7-1's model (the default framework's release, RULE NCCL-LAT:
+    Ring/Simple 8.4 us once, 3.4 us per NVLink step, 14.0 us per step between servers,
+    2 (N - 1) of an all-reduce's steps between N servers)."""
+    up, out, size, us = FLAT.scaleup, FLAT.scaleout, 3.2e9, 1e-6
     gather, scatter, reduce = collectives_times(
         [(Collective.ALL_GATHER, size / 2), (Collective.REDUCE_SCATTER, size),
          (Collective.ALL_REDUCE, size)], 128, 8, FLAT)  # fmt: skip
-    step = out.latency_s + size / 128 / out.bus_bytes_per_s
-    assert reduce == pytest.approx(254 * step, rel=1e-12)
-    assert scatter == pytest.approx(127 * step, rel=1e-12)
-    assert gather == pytest.approx(127 * (out.latency_s + size / 2 / 128 / out.bus_bytes_per_s),
-                                   rel=1e-12)  # fmt: skip
-    inner = 14 * (up.latency_s + size / 8 / up.bus_bytes_per_s)
-    outer = 2 * (out.latency_s + size / 8 / 2 / out.bus_bytes_per_s)
+    beta = size / 128 / out.bus_bytes_per_s
+    assert reduce == pytest.approx(254 * beta + (8.4 + 254 * 14.0) * us, rel=1e-12)
+    assert scatter == pytest.approx(127 * beta + (8.4 + 127 * 14.0) * us, rel=1e-12)
+    assert gather == pytest.approx(127 * beta / 2 + (8.4 + 127 * 14.0) * us, rel=1e-12)
+    inner = 14 * size / 8 / up.bus_bytes_per_s
+    outer = 2 * size / 8 / 2 / out.bus_bytes_per_s
+    latency = (8.4 + 28 * 3.4 + 2 * 14.0) * us  # 30 steps, 2 of them between the servers
     assert collective_times(Collective.ALL_REDUCE, size, 16, 1, FLAT) == pytest.approx(
-        inner + outer, rel=1e-12)  # fmt: skip
-    flat = 6 * (up.latency_s + size / 4 / up.bus_bytes_per_s)
+        inner + outer + latency, rel=1e-12)  # fmt: skip
+    flat = 6 * size / 4 / up.bus_bytes_per_s + (8.4 + 6 * 3.4) * us
     assert collective_times(Collective.ALL_REDUCE, size, 4, 2, FLAT) == pytest.approx(
         flat, rel=1e-12)  # fmt: skip
 

@@ -250,13 +250,15 @@ def test_dfm_h100_rows_expose_their_tp_traffic_by_hand(catalog: Catalog) -> None
     with ``g`` one ring all-gather of 9,360 x 5,120 BF16 over 2 NVLink ranks: three regions
     (self-, cross-attention, MLP), each an all-gather + reduce-scatter forward and backward
     and a regather, plus the QK-norm gathers of Q, K and cross Q per pass: 21g, or 30g in
-    a recomputed layer. 8 micro-batches per step (GBS / DP), 8 or 10 layers recomputed."""
+    a recomputed layer. 8 micro-batches per step (GBS / DP), 8 or 10 layers recomputed.
+    Each ring pays NCCL v2.27.5-1's latency (the profile's release, RULE NCCL-LAT): 8.4 us
+    once and 3.4 us for its one NVLink step."""
     from gpuplan.model.performance import network_of
 
     assert catalog.framework("megatron-bridge-dfm-2025").tp_comm_overlap == 0.0
     assert catalog.framework("megatron-bridge-dfm-fsdp-2026").tp_comm_overlap == 0.0
     link = network_of(catalog, catalog.accelerator("h100-sxm")).scaleup
-    g = link.latency_s + 37_440 / 4 * 5120 * 2 / 2 / link.bus_bytes_per_s
+    g = (8.4 + 3.4) * 1e-6 + 37_440 / 4 * 5120 * 2 / 2 / link.bus_bytes_per_s
     rows, _ = load_video_rows()
     for row_id, recomputed in (
         ("dfm-wan14b-h100-128-tp2-cp4", 8),

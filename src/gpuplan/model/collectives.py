@@ -9,6 +9,12 @@ fraction) and a per-step latency ``alpha``. For ``n`` ranks and ``S`` bytes per 
 - all-to-all (pairwise exchange): ``(n - 1) (alpha + S / (n B))``;
 - point-to-point: ``alpha + S / B``.
 
+With NCCL's latency model (:class:`NcclRing`, a network's ``nccl``: docs/model.md RULE
+NCCL-LAT), a ring collective (reduce-scatter, all-gather, all-reduce), flat or hierarchical,
+pays NCCL's latency of one ring over its ``n`` ranks and the domains they span once, in
+place of ``alpha`` per step; its bandwidth terms stay. All-to-all and point-to-point keep
+``alpha``.
+
 Two levels (scale-up domain, scale-out network): a group of ``n`` ranks spaced ``stride``
 apart in the rank order sits in ``local = max(1, domain // stride)`` GPUs per domain (at
 most ``n``). A group inside one domain uses the scale-up link. A group across domains is
@@ -65,6 +71,28 @@ class Link:
 
 
 @dataclass(frozen=True)
+class NcclRing:
+    """NCCL's tuning model of a ring collective's latency (``src/graph/tuning.cc``, Ring /
+    Simple; docs/model.md RULE NCCL-LAT): ``base_s`` once, ``intra_s`` per step inside a
+    scale-up domain, ``inter_s`` per step between domains; an all-reduce over ``N > 1``
+    domains counts ``2 (N - 1)`` steps between them, ``2 N`` with ``allreduce_extra``."""
+
+    base_s: float
+    intra_s: float
+    inter_s: float
+    allreduce_extra: bool = False
+
+    def latency(self, kind: Collective, n: Any, domains: Any) -> Any:
+        """Seconds of latency of one ring collective over ``n`` ranks in ``domains``
+        scale-up domains (NCCL's nodes)."""
+        steps, inter = n - 1.0, domains - 1.0
+        if kind is Collective.ALL_REDUCE:
+            steps = 2.0 * steps
+            inter = 2.0 * inter + (2.0 * (domains > 1) if self.allreduce_extra else 0.0)
+        return self.base_s + (steps - inter) * self.intra_s + inter * self.inter_s
+
+
+@dataclass(frozen=True)
 class Tier:
     """One fabric tier: GPUs under one unit and the oversubscription of its uplinks."""
 
@@ -86,6 +114,8 @@ class Network:
     rail_optimized: bool = True
     rank_speed_cv: float = 0.0
     """Coefficient of variation of per-rank compute speed (stragglers, see step.py)."""
+    nccl: NcclRing | None = None
+    """NCCL's latency model of the ring collectives; None: each step the link's latency."""
 
 
 Arrayish = float | int | np.ndarray
@@ -93,16 +123,20 @@ Arrayish = float | int | np.ndarray
 
 
 def _ring(
-    kind: Collective, size_bytes: Arrayish, n: Arrayish, link: Link, slowdown: Arrayish = 1.0
-) -> Any:
+    kind: Collective, size_bytes: Arrayish, n: Arrayish, link: Link, slowdown: Arrayish = 1.0,
+    latency: Arrayish | None = None,
+) -> Any:  # fmt: skip
     """One-level ring (or pairwise) collective over ``n`` ranks of ``size_bytes`` each, on a
-    link whose bandwidth is divided by ``slowdown`` (oversubscribed tiers); ``n`` and
-    ``size_bytes`` are floats (Python or arrays: :func:`xp.floats` of the callers, once per
-    group of ranks and not per ring)."""
+    link whose bandwidth is divided by ``slowdown`` (oversubscribed tiers), each step paying
+    the link's latency, or the whole ring ``latency`` where given (:class:`NcclRing`);
+    ``n`` and ``size_bytes`` are floats (Python or arrays: :func:`xp.floats` of the
+    callers, once per group of ranks and not per ring)."""
     ranks = xp.maximum(n, 1.0)
-    step = link.latency_s + size_bytes / ranks / link.bus_bytes_per_s * slowdown
+    alpha = link.latency_s if latency is None else 0.0
+    step = alpha + size_bytes / ranks / link.bus_bytes_per_s * slowdown
     steps = 2 * (n - 1) if kind is Collective.ALL_REDUCE else n - 1
-    return xp.where((n > 1) & (size_bytes > 0), steps * step, 0.0)
+    total = steps * step if latency is None else steps * step + latency
+    return xp.where((n > 1) & (size_bytes > 0), total, 0.0)
 
 
 def local_ranks(n: Arrayish, stride: Arrayish, domain: int) -> Any:
@@ -187,7 +221,9 @@ def _collective(kind: Collective, size: Any, geometry: _Geometry) -> Any:
     """:func:`collective_times` on float arrays, or on Python floats, over the ranks of
     ``geometry``."""
     g, network = geometry, geometry.network
-    flat = _ring(kind, size, g.n, network.scaleup) if g.flat else 0.0
+    nccl = network.nccl if kind is not Collective.ALL_TO_ALL else None
+    latency = nccl.latency(kind, g.n, 1.0) if nccl is not None and g.flat else None
+    flat = _ring(kind, size, g.n, network.scaleup, latency=latency) if g.flat else 0.0
     hierarchical = _hierarchical(kind, size, g) if g.across else 0.0
     return xp.where((g.n <= 1) | (size <= 0), 0.0, xp.where(g.inside, flat, hierarchical))
 
@@ -196,7 +232,9 @@ def _hierarchical(kind: Collective, size: Any, g: _Geometry) -> Any:
     """A collective over the ranks of ``g``, ``g.local`` of them per scale-up domain: inside
     each domain over NVLink, then between the domains over the NICs."""
     n, local, remote, network = g.n, g.local, g.remote, g.network
-    inner = _ring(kind, size, g.inner, network.scaleup) if g.inner_ring else 0.0
+    nccl = network.nccl if kind is not Collective.ALL_TO_ALL else None
+    zero = None if nccl is None else 0.0  # NCCL: the latency once, for the whole ring
+    inner = _ring(kind, size, g.inner, network.scaleup, latency=zero) if g.inner_ring else 0.0
     if kind is Collective.ALL_TO_ALL:
         # Pairwise exchange: the (n - local)/n share bound for other domains crosses NICs,
         # and what leaves each tier's unit crosses its oversubscribed uplinks.
@@ -211,7 +249,9 @@ def _hierarchical(kind: Collective, size: Any, g: _Geometry) -> Any:
         # data over each GPU's NIC, then all-gather inside the domain (for all-reduce).
         if g.slowdown is None:
             g.slowdown = ring_slowdown(n, g.stride, local, network)
-        outer = _ring(kind, size / local, remote, network.scaleout, g.slowdown)
+        outer = _ring(kind, size / local, remote, network.scaleout, g.slowdown, latency=zero)
+        if nccl is not None:  # one NCCL ring over the n ranks in `remote` domains
+            outer = outer + nccl.latency(kind, n, remote)
     return inner + outer
 
 

@@ -68,18 +68,28 @@ def flat_collective_times(
     replace by hierarchical ones)."""
     n, size_bytes = xp.floats(n), xp.floats(size_bytes)
     local = local_ranks(n, stride, network.domain)
-    inside = _ring(kind, size_bytes, n, network.scaleup)
-    across = _ring(kind, size_bytes, n, network.scaleout, ring_slowdown(n, stride, local, network))
+    nccl = None  # NCCL's latency of the ring (RULE NCCL-LAT), else each step's link latency
+    if network.nccl is not None:
+        nccl = network.nccl.latency(kind, n, xp.maximum(xp.floor(n / local), 1.0))
+    inside = _ring(kind, size_bytes, n, network.scaleup, latency=nccl)
+    across = _ring(kind, size_bytes, n, network.scaleout, ring_slowdown(n, stride, local, network),
+                   latency=nccl)  # fmt: skip
     times: np.ndarray = np.where(local >= n, inside, across)
     return times
 
 
 def flat_ring_latency(n: np.ndarray, stride: np.ndarray, network: Network) -> np.ndarray:
-    """The latency of one ring of :func:`flat_collective_times` over ``n`` ranks: ``n - 1``
-    steps of the link its slowest hop crosses (all-gather and reduce-scatter alike)."""
+    """The latency of one ring of :func:`flat_collective_times` over ``n`` ranks (all-gather
+    and reduce-scatter alike): NCCL's (RULE NCCL-LAT) where the network has it, else ``n -
+    1`` steps of the link its slowest hop crosses."""
     n = xp.floats(n)
-    inside = local_ranks(n, stride, network.domain) >= n
-    latency = xp.where(inside, network.scaleup.latency_s, network.scaleout.latency_s)
+    local = local_ranks(n, stride, network.domain)
+    if network.nccl is not None:
+        domains = xp.maximum(xp.floor(n / local), 1.0)
+        ring = network.nccl.latency(Collective.ALL_GATHER, n, domains)
+        nccl: np.ndarray = xp.where(n > 1, ring, 0.0)
+        return nccl
+    latency = xp.where(local >= n, network.scaleup.latency_s, network.scaleout.latency_s)
     seconds: np.ndarray = xp.maximum(n - 1, 0.0) * latency
     return seconds
 

@@ -16,8 +16,9 @@ from gpuplan.catalog.schema import (
     Framework,
     Model,
     SystemParameter,
+    Vendor,
 )
-from gpuplan.model.collectives import Link, Network, Tier
+from gpuplan.model.collectives import Link, NcclRing, Network, Tier
 from gpuplan.model.kept import by_identity, canonical_of
 from gpuplan.model.kernels import Device, device
 from gpuplan.model.step import Infeasible, StepEstimate, estimate_step
@@ -26,17 +27,30 @@ from gpuplan.scenario.resolve import DEFAULT_FRAMEWORK
 
 
 def network_of(
-    catalog: Catalog, accelerator: Accelerator, cluster: Cluster | None = None
-) -> Network:
+    catalog: Catalog, accelerator: Accelerator, cluster: Cluster | None = None,
+    framework_id: str = DEFAULT_FRAMEWORK,
+) -> Network:  # fmt: skip
     """The network of a cluster profile (default: the accelerator's reference server), with
     the accelerator's achieved bus fractions and latencies (efficiency.yaml; a cluster's own
-    published scale-out fraction in place of the accelerator's) and the per-rank
-    speed spread (clusters.yaml ``at_scale``)."""
+    published scale-out fraction in place of the accelerator's), the per-rank speed spread
+    (clusters.yaml ``at_scale``) and, on an NVIDIA accelerator, the ring latency of the NCCL
+    release the framework ran (:func:`nccl_of`)."""
     chip = accelerator.id
     _, profile, cluster = _records(catalog, accelerator, catalog.efficiency_profile(chip),
                                    cluster or catalog.default_cluster(chip))  # fmt: skip
-    return _network(cluster, profile,
-                    catalog.at_scale["rank_speed_cv"].for_accelerator(chip))  # fmt: skip
+    return _network(cluster, profile, catalog.at_scale["rank_speed_cv"].for_accelerator(chip),
+                    nccl_of(accelerator, catalog.framework(framework_id)))  # fmt: skip
+
+
+def nccl_of(accelerator: Accelerator, framework: Framework) -> NcclRing | None:
+    """NCCL's ring latency model at the release the framework ran (frameworks.yaml ``nccl``;
+    docs/model.md RULE NCCL-LAT), on NVIDIA accelerators only (RCCL and TPU ICI: None, the
+    efficiency profile's per-step latencies)."""
+    release = framework.nccl
+    if release is None or accelerator.vendor is not Vendor.NVIDIA:
+        return None
+    return NcclRing(release.base_us * 1e-6, release.nvlink_step_us * 1e-6,
+                    release.net_step_us * 1e-6, release.allreduce_inter_steps == "2N")  # fmt: skip
 
 
 def _records(
@@ -56,7 +70,9 @@ def _records(
 
 
 @by_identity(records=2, maxsize=256)
-def _network(cluster: Cluster, profile: EfficiencyProfile, rank_speed_cv: float) -> Network:
+def _network(
+    cluster: Cluster, profile: EfficiencyProfile, rank_speed_cv: float, nccl: NcclRing | None
+) -> Network:
     """:func:`network_of`, kept per cluster and profile (by identity: :mod:`gpuplan.model.kept`)
     and spread: the same object for every plan of a scenario, which the caches after it key
     by identity."""
@@ -73,6 +89,7 @@ def _network(cluster: Cluster, profile: EfficiencyProfile, rank_speed_cv: float)
         tiers=tuple(Tier(t.gpus, t.oversubscription) for t in cluster.fabric),
         rail_optimized=cluster.rail_optimized,
         rank_speed_cv=rank_speed_cv,
+        nccl=nccl,
     )
 
 
@@ -189,6 +206,8 @@ def _inputs(
         accelerator,
         framework,
         _device_of(accelerator, framework, profile, fp8, kernel_efficiency, overlap_slowdown),
-        _network(cluster, profile, rank_speed_cv.for_accelerator(chip)),
+        _network(
+            cluster, profile, rank_speed_cv.for_accelerator(chip), nccl_of(accelerator, framework)
+        ),
         overhead_gib.for_accelerator(chip) * units.GiB,
     )

@@ -146,7 +146,8 @@ class Pricing:
         return cls(
             context.model, accelerator, context.seq_len, context.global_batch,
             device_of(catalog, accelerator, fp8, framework_id),
-            network_of(catalog, accelerator, cluster), catalog.framework(framework_id),
+            network_of(catalog, accelerator, cluster, framework_id),
+            catalog.framework(framework_id),
             overhead * 2**30,
             catalog.system("allocator_headroom_fraction").for_accelerator(accelerator.id),
         )  # fmt: skip

@@ -13,6 +13,7 @@ from gpuplan.catalog.schema.framework import (
     AttentionKernelLimit,
     CpRing,
     Framework,
+    NcclRelease,
     StackBenchmark,
 )
 from gpuplan.catalog.schema.hardware import (
@@ -112,6 +113,7 @@ __all__ = [
     "Model",
     "ModelKind",
     "Moe",
+    "NcclRelease",
     "NoncausalPoint",
     "Norm",
     "Position",

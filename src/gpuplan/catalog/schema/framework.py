@@ -3,6 +3,7 @@ attention kernels it may run."""
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -37,6 +38,23 @@ class AttentionKernelLimit(Record):
     source states no limit."""
     cited: str = Field(min_length=3)
     """The source in a few words, quoted by the reason of a scenario it cannot run."""
+
+
+class NcclRelease(Record):
+    """NCCL's own latency model of a ring collective (``src/graph/tuning.cc`` at one release
+    tag, algorithm Ring, protocol Simple; frameworks.yaml ``nccl_releases``, docs/model.md
+    RULE NCCL-LAT): ``base_us`` once per collective, ``nvlink_step_us`` per step inside a
+    server, ``net_step_us`` per step between servers."""
+
+    id: str
+    """The release tag in github.com/NVIDIA/nccl."""
+    tagged: dt.date
+    commit: str = Field(pattern=r"^[0-9a-f]{40}$")
+    base_us: Annotated[float, Field(ge=0, le=1000)]
+    nvlink_step_us: Annotated[float, Field(ge=0, le=1000)]
+    net_step_us: Annotated[float, Field(ge=0, le=1000)]
+    allreduce_inter_steps: Literal["2(N-1)", "2N"]
+    """An all-reduce's steps between servers over ``N > 1`` servers (``nInterSteps``)."""
 
 
 class CpRing(Record):
@@ -158,6 +176,9 @@ class Framework(Record):
     """The stack can recompute only the first ``n`` layers of each pipeline chunk under a
     full recompute (Megatron's ``recompute_method: block`` with ``recompute_num_layers``);
     the search then recomputes the fewest layers that fit."""
+    nccl: NcclRelease | None = None
+    """The NCCL release the stack ran (frameworks.yaml ``nccl_releases``, RULE NCCL-LAT):
+    its ring collectives' latency on NVIDIA accelerators; None: efficiency.yaml's."""
     cp_ring: CpRing | None = None
     """The ring-attention implementation of context parallelism (frameworks.yaml
     ``cp_rings``); None: a plain ring of BF16 K/V blocks hidden behind all attention."""
