@@ -222,8 +222,11 @@ class EfficiencyProfile(Record):
     kernel_launch_us: Annotated[float, Field(ge=0, le=100)]
     """Fixed cost per kernel (launch and tail), microseconds."""
     scaleup_latency_us: Annotated[float, Field(ge=0, le=1000)]
-    """Latency per step of a collective inside the scale-up domain."""
+    """Latency per step of a collective inside the scale-up domain: all-to-all and
+    point-to-point, and every collective where the framework names no NCCL release or the
+    chip is not NVIDIA's (ring collectives otherwise take NCCL's model, RULE NCCL-LAT)."""
     scaleout_latency_us: Annotated[float, Field(ge=0, le=1000)]
+    """As ``scaleup_latency_us``, per step between scale-up domains."""
 
     @model_validator(mode="after")
     def _curves_ordered(self) -> EfficiencyProfile:
