@@ -68,6 +68,9 @@ def test_flat_ring_of_zero3_takes_nccl_latency() -> None:
     assert float(time) == pytest.approx(31 * size / 32 / 20e9 + 306.0 * US)
 
 
+NAMED = {"megatron-lm-2021": "v2.8.3-1"}  # RULE NCCL-VER: a document names the release
+
+
 def test_each_profile_runs_the_last_release_by_30_june_of_its_year() -> None:
     catalog = load_catalog()
     releases = {f.nccl.id: f.nccl for f in catalog.frameworks.values() if f.nccl is not None}
@@ -75,6 +78,8 @@ def test_each_profile_runs_the_last_release_by_30_june_of_its_year() -> None:
               "modern": 2026}  # fmt: skip
     for framework in catalog.frameworks.values():
         assert framework.nccl is not None, framework.id
+        if framework.id in NAMED:
+            continue
         found = re.search(r"20[12]\d", framework.id)
         year = stated.get(framework.id) or int(found.group(0)) if found else stated[framework.id]
         cutoff = dt.date(year, 6, 30)
@@ -95,6 +100,19 @@ def test_release_constants_as_read_from_tuning_cc() -> None:
     assert by_tag["v2.12.12-1"].allreduce_inter_steps == "2N"
     assert by_tag["v2.27.5-1"].allreduce_inter_steps == "2(N-1)"
     assert catalog.framework("megatron-2022").nccl == by_tag["v2.12.12-1"]
+    # v2.8.3-1 (tuning.cc lines 56, 65, 69, 112): the values of v2.9.9-1
+    assert by_tag["v2.8.3-1"].net_step_us == 9.6
+    assert by_tag["v2.8.3-1"].allreduce_inter_steps == "2(N-1)"
+
+
+def test_named_profiles_take_the_release_their_documents_name() -> None:
+    catalog = load_catalog()
+    for framework_id, tag in NAMED.items():
+        nccl = catalog.framework(framework_id).nccl
+        assert nccl is not None and nccl.id == tag, framework_id
+        assert f"at tag {tag} (commit {nccl.commit[:10]})" in nccl.source, framework_id
+        # the profile's notes give the document that names it
+        assert f"nccl {tag} (named, RULE NCCL-VER" in (catalog.framework(framework_id).notes or "")
 
 
 def test_only_nvidia_chips_take_nccls_model() -> None:
