@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from gpuplan import units
 from gpuplan.accounting.cluster import account_cluster
 from gpuplan.catalog.loader import Catalog, unknown_id_message
-from gpuplan.catalog.residuals import generation_of, load_residuals
+from gpuplan.catalog.residuals import generation_of, highest_measured_mfu, load_residuals
 from gpuplan.catalog.schema import Accelerator
 from gpuplan.catalog.schema.base import Number
 from gpuplan.errors import ScenarioError, shorten
@@ -237,15 +237,6 @@ def _site_accounts(
     }
 
 
-def _validated_mfu(precision: str) -> tuple[float, str]:
-    """The highest MFU (dense BF16 peak) measured on a validation row of this precision."""
-    rows = [r for r in load_residuals() if r.precision == precision and r.measured_mfu]
-    rows = rows or [r for r in load_residuals() if r.measured_mfu]
-    best = max(rows, key=lambda r: r.measured_mfu or 0.0)
-    assert best.measured_mfu is not None
-    return best.measured_mfu, best.id
-
-
 def _range_notes(catalog: Catalog, chip: Accelerator, gpus: int | None) -> list[str]:
     rows = load_residuals()
     notes = []
@@ -287,7 +278,7 @@ def _mfu_verdict(
     if flops > capacity:
         return "impossible", f"{arithmetic}: {flops / capacity:.2f}x more than the hardware can do"
     running = mfu / (n["goodput"] or 1.0)
-    best, row = _validated_mfu(d.precision)
+    best, row = highest_measured_mfu(d.precision)
     shown = f"MFU {mfu:.1%} of the dense BF16 peak" + (
         f", {running:.1%} while running" if n["goodput"] else ""
     )

@@ -1,0 +1,50 @@
+"""Issue 15, a hostile user's third pass: scenario blocks the fuzz did not reach, CLI options
+with odd values, and silently wrong answers (a what-if MFU no published run reached). Each
+case failed before its fix."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from gpuplan.catalog import Catalog
+from gpuplan.planning.run import plan
+from gpuplan.scenario.parse import parse_scenario
+
+
+def scenario(**training: Any) -> dict[str, Any]:
+    return {"model": "llama3-8b", "hardware": "h100-sxm", "gpus": 64, "training": training}
+
+
+def highest_validated_mfu(precision: str) -> tuple[float, str]:
+    """Read from the residuals file itself: the best measured MFU of a validated row."""
+    text = resources.files("gpuplan.catalog").joinpath("data", "validation_residuals.yaml")
+    rows = yaml.safe_load(text.read_text("utf-8"))["residuals"]
+    best = max(
+        (r for r in rows if r["precision"] == precision and r.get("measured_mfu")),
+        key=lambda r: r["measured_mfu"],
+    )
+    return best["measured_mfu"], best["id"]
+
+
+def warnings_of(result: Any) -> list[str]:
+    return [a for a in result.to_dict()["assumptions"] if a.startswith("Warning")]
+
+
+def test_a_what_if_mfu_above_every_measured_run_is_warned(catalog: Catalog) -> None:
+    best, row = highest_validated_mfu("bf16")
+    assert 0.5 < best < 0.75  # what the published BF16 runs reached (MPT-7B on A100: 61.7%)
+    (warning,) = warnings_of(plan(parse_scenario(scenario(mfu=0.95)), catalog))
+    assert "training.mfu = 0.95" in warning and f"{best:.1%}" in warning and row in warning
+    assert warnings_of(plan(parse_scenario(scenario(mfu=round(best - 0.01, 3))), catalog)) == []
+
+
+def test_the_fp8_threshold_is_the_fp8_rows(catalog: Catalog) -> None:
+    best, row = highest_validated_mfu("fp8")
+    below = round(best - 0.01, 3)
+    fp8 = plan(parse_scenario(scenario(mfu=below, precision="fp8")), catalog)
+    assert warnings_of(fp8) == []
+    (warning,) = warnings_of(plan(parse_scenario(scenario(mfu=1.0, precision="fp8")), catalog))
+    assert "FP8" in warning and row in warning
