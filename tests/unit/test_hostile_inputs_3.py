@@ -7,9 +7,11 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
+import pytest
 import yaml
 
 from gpuplan.catalog import Catalog
+from gpuplan.errors import ScenarioError
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
 
@@ -48,3 +50,13 @@ def test_the_fp8_threshold_is_the_fp8_rows(catalog: Catalog) -> None:
     assert warnings_of(fp8) == []
     (warning,) = warnings_of(plan(parse_scenario(scenario(mfu=1.0, precision="fp8")), catalog))
     assert "FP8" in warning and row in warning
+
+
+@pytest.mark.parametrize("name", ["", "  "])
+def test_an_empty_fabric_tier_name_is_one_line(catalog: Catalog, name: str) -> None:
+    # was a raw pydantic ValidationError for FabricTier (String should have at least 1 character)
+    data = {**scenario(), "cluster": {"fabric": [{"gpus": 8, "name": name}]}}
+    with pytest.raises(
+        ScenarioError, match=r"^cluster\.fabric\.0\.name = '\s*': must not be empty"
+    ):
+        plan(parse_scenario(data), catalog)
