@@ -11,6 +11,8 @@ import pytest
 import yaml
 
 from gpuplan.catalog import Catalog
+from gpuplan.checks.audit import parse_disclosure
+from gpuplan.checks.claims import parse_claims
 from gpuplan.errors import ScenarioError
 from gpuplan.planning.run import plan
 from gpuplan.scenario.parse import parse_scenario
@@ -60,3 +62,26 @@ def test_an_empty_fabric_tier_name_is_one_line(catalog: Catalog, name: str) -> N
         ScenarioError, match=r"^cluster\.fabric\.0\.name = '\s*': must not be empty"
     ):
         plan(parse_scenario(data), catalog)
+
+
+def test_an_unknown_key_in_an_audit_names_the_keys_allowed() -> None:
+    # was "audits[0].tokns = '1e12': Extra inputs are not permitted" (value shown, keys not)
+    row = {"hardware": "h100-sxm", "gpus": 1000, "days": 10, "tokns": 1e12}
+    with pytest.raises(ScenarioError) as caught:
+        parse_disclosure(row, "audits[0]")
+    message = str(caught.value)
+    assert message.startswith("audits[0].tokns: unknown key 'tokns'; did you mean tokens")
+    assert "gpu_hours" in message and "Extra inputs" not in message
+
+
+def test_an_unknown_key_in_a_claim_names_the_keys_allowed() -> None:
+    row = {
+        "id": "X", "statement": "s", "quantity": "q", "unit": "u", "kind": "value",
+        "claimed": 1, "check": "sourced_value", "args": {},
+        "tolerance": {"supported": 0.1, "roughly": 0.5, "rougly": 1},
+    }  # fmt: skip
+    with pytest.raises(ScenarioError) as caught:
+        parse_claims({"claims": [row]}, "f.yaml")
+    message = str(caught.value)
+    assert "claim X, field tolerance.rougly: unknown key 'rougly'" in message
+    assert "(known: roughly, supported)" in message
