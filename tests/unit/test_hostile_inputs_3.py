@@ -85,3 +85,20 @@ def test_an_unknown_key_in_a_claim_names_the_keys_allowed() -> None:
     message = str(caught.value)
     assert "claim X, field tolerance.rougly: unknown key 'rougly'" in message
     assert "(known: roughly, supported)" in message
+
+
+@pytest.mark.parametrize("chip", ["b200", "mi300x", "tpu-v5p", "gb200"])
+def test_a_video_vae_on_a_chip_without_its_attention_rate_is_one_line(
+    catalog: Catalog, chip: str
+) -> None:
+    # was an AssertionError traceback from model/kernels ("no Triton attention rate for b200"):
+    # Open-Sora 2's VAE attention runs the xformers kernel, rated in efficiency.yaml on the
+    # A100, H100, H800 and H200 only
+    data = {"model": "open-sora-2-11b", "hardware": chip, "gpus": 64, "training": {"samples": 1e6}}
+    with pytest.raises(ScenarioError) as caught:
+        plan(parse_scenario(data), catalog)
+    message = str(caught.value)
+    assert message.startswith(f"hardware = '{chip}': open-sora-2-11b's VAE encoder")
+    assert "training.precomputed_latents: true" in message and "h100-sxm" in message
+    data["training"]["precomputed_latents"] = True  # no VAE in training: planned
+    assert plan(parse_scenario(data), catalog).to_dict()["run"] is not None
