@@ -4,6 +4,8 @@ case failed before its fix."""
 
 from __future__ import annotations
 
+import copy
+import json
 from importlib import resources
 from typing import Any
 
@@ -15,6 +17,7 @@ from gpuplan.checks.audit import parse_disclosure
 from gpuplan.checks.claims import parse_claims
 from gpuplan.errors import ScenarioError
 from gpuplan.planning.run import plan
+from gpuplan.report.data import read_plan
 from gpuplan.scenario.parse import parse_scenario
 
 
@@ -102,3 +105,39 @@ def test_a_video_vae_on_a_chip_without_its_attention_rate_is_one_line(
     assert "training.precomputed_latents: true" in message and "h100-sxm" in message
     data["training"]["precomputed_latents"] = True  # no VAE in training: planned
     assert plan(parse_scenario(data), catalog).to_dict()["run"] is not None
+
+
+@pytest.fixture(scope="module")
+def saved(catalog: Catalog) -> dict[str, Any]:
+    return json.loads(json.dumps(plan(parse_scenario(scenario(tokens=1e12)), catalog).to_dict()))
+
+
+@pytest.mark.parametrize(
+    ("block", "key", "value", "expected"),
+    [
+        ("intervals", None, {"x": 1}, "intervals.basis: required"),  # was a KeyError traceback
+        ("intervals", "days", {"p10": 1}, "intervals.days.p50: required"),
+        ("intervals", "days", {"p10": -1, "p50": 1, "p90": 2, "width": 1}, "intervals.days.p10"),
+        (None, "fits", "yes", "fits = 'yes': Input should be a valid boolean"),  # read as true
+        ("plan", "tp", 0, "plan.tp = 0: Input should be greater than 0"),  # shown as tp 0
+        ("plan", "dp", 1.5, "plan.dp = 1.5: Input should be a valid integer"),
+    ],
+)
+def test_an_edited_saved_plan_is_refused_by_field(
+    saved: dict[str, Any], block: str | None, key: str | None, value: Any, expected: str
+) -> None:
+    edited = copy.deepcopy(saved)
+    if block is None:
+        edited[key] = value
+    elif key is None:
+        edited[block] = value
+    else:
+        edited[block][key] = value
+    with pytest.raises(ScenarioError) as caught:
+        read_plan(edited, "plan.json")
+    assert str(caught.value).startswith(f"plan.json: {expected}"), str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_saved_plan_as_written_is_read(saved: dict[str, Any]) -> None:
+    assert read_plan(saved).intervals == saved["intervals"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from gpuplan.errors import ScenarioError
 from gpuplan.scenario.files import read_json
@@ -126,6 +126,45 @@ class ScalingData(_Loose):
     note: str | None = None
 
 
+class IntervalBlock(_Loose):
+    p10: Amount
+    p50: Amount
+    p90: Amount
+    width: Amount
+
+
+class IntervalBasis(_Loose):
+    selection: str
+
+
+class IntervalsData(_Loose):
+    """What the report reads of the ``intervals`` block (``planning.intervals.interval_dict``);
+    ``intervals: {x: 1}`` was a KeyError traceback."""
+
+    step_time_s: IntervalBlock | None = None
+    days: IntervalBlock | None = None
+    gpu_hours: IntervalBlock | None = None
+    cost_usd: IntervalBlock | None = None
+    tokens: IntervalBlock | None = None
+    basis: IntervalBasis
+    warnings: list[str]
+
+
+Degree = Annotated[int, Field(gt=0, strict=True)]
+
+
+class PlanData(_Loose):
+    """A parallel plan's degrees: whole numbers >= 1 (``tp: 0``, ``-1`` or ``1.5`` was shown)."""
+
+    tp: Degree | None = None
+    pp: Degree | None = None
+    dp: Degree | None = None
+    cp: Degree | None = None
+    ep: Degree | None = None
+    microbatch: Degree | None = None
+    interleave: Degree | None = None
+
+
 class SourceData(_Loose):
     used_for: str
     source: str
@@ -138,7 +177,8 @@ class SavedPlan(_Loose):
     version: str = "unknown"
     scenario: dict[str, Any]
     """The resolved scenario as given (``Scenario.model_dump``); enough to recompute."""
-    fits: bool | None
+    fits: StrictBool | None
+    """true or false (``fits: "yes"`` was read as true)."""
     infeasible_reason: str | None = None
     plan: dict[str, Any] = Field(default_factory=dict)
     memory: MemoryData
@@ -180,9 +220,13 @@ def read_plan(data: Any, where: str = "") -> SavedPlan:
         raise ScenarioError(where or "plan", f"must be a JSON object, got {type(data).__name__}")
     try:
         saved = SavedPlan.model_validate(data)
+        PlanData.model_validate(saved.plan)
+        if saved.intervals is not None:
+            IntervalsData.model_validate(saved.intervals)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = ".".join(str(p) for p in error["loc"])
+        block = {PlanData.__name__: "plan", IntervalsData.__name__: "intervals"}.get(exc.title)
+        field = ".".join(str(p) for p in ([block] if block else []) + list(error["loc"]))
         missing = error["type"] == "missing"
         given = (
             "" if missing or isinstance(error["input"], dict | list) else f" = {error['input']!r}"
