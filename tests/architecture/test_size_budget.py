@@ -43,7 +43,6 @@ FUNCTION_ALLOWLIST: dict[str, int] = {
     "gpuplan.fitting.scaling_fit.fit_scaling_law": 74,
     "gpuplan.fitting.trends.fit_trend": 75,
     "gpuplan.report.figures.scaling_figure": 91,
-    "gpuplan.studies.uncertainty.run_uncertainty": 68,
 }
 
 

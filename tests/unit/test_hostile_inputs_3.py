@@ -19,6 +19,7 @@ from gpuplan.errors import ScenarioError
 from gpuplan.planning.run import plan
 from gpuplan.report.data import read_plan
 from gpuplan.scenario.parse import parse_scenario
+from gpuplan.studies.answer import answer
 
 
 def scenario(**training: Any) -> dict[str, Any]:
@@ -141,3 +142,15 @@ def test_an_edited_saved_plan_is_refused_by_field(
 
 def test_a_saved_plan_as_written_is_read(saved: dict[str, Any]) -> None:
     assert read_plan(saved).intervals == saved["intervals"]
+
+
+def test_a_what_if_mfu_range_above_every_measured_run_is_warned(catalog: Catalog) -> None:
+    # the plan's warning was lost in a Monte Carlo: training.mfu {low: 0.9, high: 1} said nothing
+    best, row = highest_validated_mfu("bf16")
+    data = scenario(mfu={"low": 0.9, "high": 1.0})
+    notes = answer(data, catalog=catalog, samples=20)["notes"]
+    (warning,) = [n for n in notes if n.startswith("Warning")]
+    assert warning.startswith("Warning: training.mfu: 20 of 20 draws are above") and row in warning
+    low = round(best - 0.2, 2)
+    quiet = answer(scenario(mfu={"low": low, "high": low + 0.1}), catalog=catalog, samples=20)
+    assert not [n for n in quiet["notes"] if n.startswith("Warning")]
