@@ -436,9 +436,10 @@ def test_trends_of_implausible_runs_are_refused_not_overflowed() -> None:
 
     from gpuplan.fitting.trends import RunPoint, decimal_year, fit_trend
 
-    # 1e30 and 1e10 FLOP two days apart: the bootstrap's growth per year overflowed a float
+    # 1e30 and 1e10 FLOP two days apart: the bootstrap's growth per year overflowed a float (the
+    # first run a year earlier, so that the runs span the year a yearly rate needs)
     runs = [
-        RunPoint(name="a", year=2020.0, frontier=True, training_flops=1e22),
+        RunPoint(name="a", year=2019.0, frontier=True, training_flops=1e22),
         RunPoint(name="b", year=2020.4, frontier=True, training_flops=1e30),
         RunPoint(name="c", year=2020.41, frontier=True, training_flops=1e10),
         RunPoint(name="d", year=2020.42, frontier=True, training_flops=1e22),

@@ -16,6 +16,7 @@ from gpuplan.catalog import Catalog
 from gpuplan.checks.audit import parse_disclosure
 from gpuplan.checks.claims import parse_claims
 from gpuplan.errors import ScenarioError
+from gpuplan.fitting.trends import RunPoint, fit_trend
 from gpuplan.planning.run import plan
 from gpuplan.report.data import read_plan
 from gpuplan.scenario.parse import parse_scenario
@@ -154,3 +155,22 @@ def test_a_what_if_mfu_range_above_every_measured_run_is_warned(catalog: Catalog
     low = round(best - 0.2, 2)
     quiet = answer(scenario(mfu={"low": low, "high": low + 0.1}), catalog=catalog, samples=20)
     assert not [n for n in quiet["notes"] if n.startswith("Warning")]
+
+
+def test_a_yearly_trend_over_runs_months_apart_is_refused() -> None:
+    # trends --frontier --since 2025: three runs 11 days apart gave 1.3e-21x a year, its 90%
+    # interval printed as 0.00 to a 97-digit number
+    def runs(*years: float) -> list[RunPoint]:
+        return [
+            RunPoint(f"r{i}", y, frontier=True, training_flops=10.0 ** (24 + i))
+            for i, y in enumerate(years)
+        ]
+
+    with pytest.raises(ScenarioError) as caught:
+        fit_trend(runs(2025.13, 2025.14, 2025.16), since=2025, bootstrap=10)
+    assert str(caught.value) == (
+        "training-compute: the 3 runs span 0.03 years (2025.13-2025.16); a growth rate per "
+        "year needs runs at least 1 year apart (widen the years)"
+    )
+    fit = fit_trend(runs(2024.0, 2024.5, 2025.0), since=2024, bootstrap=10)
+    assert fit.slope_ooms_per_year == pytest.approx(2.0)  # 10x every half year, by construction
