@@ -20,7 +20,7 @@ from gpuplan.fitting.trends import RunPoint, fit_trend
 from gpuplan.planning.run import plan
 from gpuplan.report.data import read_plan
 from gpuplan.scenario.parse import parse_scenario
-from gpuplan.studies.answer import answer
+from gpuplan.studies.answer import answer, single_scenarios
 
 
 def scenario(**training: Any) -> dict[str, Any]:
@@ -174,3 +174,28 @@ def test_a_yearly_trend_over_runs_months_apart_is_refused() -> None:
     )
     fit = fit_trend(runs(2024.0, 2024.5, 2025.0), since=2024, bootstrap=10)
     assert fit.slope_ooms_per_year == pytest.approx(2.0)  # 10x every half year, by construction
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("²", "gpus = '²': give a count"),  # passed str.isdigit: a ValueError traceback
+        ("8,²", "gpus = '8,²': '²' is not a count of at most 9 digits 0-9; give a count"),
+        ("8..١٦", "gpus = '8..١٦': '١٦' is not a count"),  # Arabic-Indic 16 was planned as 16
+        ("[1,2]", "gpus = '[1,2]': '[1' is not a count"),  # the message showed '[1' as the value
+    ],
+)
+def test_gpu_counts_are_ascii_digits_named_with_the_value_given(value: str, shown: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        single_scenarios({**scenario(), "gpus": value})
+    assert str(caught.value).startswith(shown), str(caught.value)
+
+
+def test_a_content_length_of_unicode_digits_is_a_400() -> None:
+    from gpuplan.web.guard import Guard
+    from gpuplan.web.limits import Limits
+
+    guard = Guard(None, Limits(), frozenset({"localhost"}))  # type: ignore[arg-type]
+    headers = [(b"host", b"localhost"), (b"content-length", "²".encode("latin-1"))]
+    refusal = guard._refusal({"headers": headers})  # was int('²'): a ValueError, a bare 500
+    assert refusal is not None and refusal[0] == 400
