@@ -199,3 +199,25 @@ def test_a_content_length_of_unicode_digits_is_a_400() -> None:
     headers = [(b"host", b"localhost"), (b"content-length", "²".encode("latin-1"))]
     refusal = guard._refusal({"headers": headers})  # was int('²'): a ValueError, a bare 500
     assert refusal is not None and refusal[0] == 400
+
+
+@pytest.mark.parametrize(
+    ("stage", "expected"),
+    [
+        ({"x": 1}, "plan.json: stages.0.name: required"),  # a jinja2 UndefinedError traceback
+        ({"name": "s", "gpus": 0}, "plan.json: stages.0.gpus = 0: Input should be greater than 0"),
+        ({"name": "s", "gpus": 8, "run": {"days": 1}}, "plan.json: stages.0.run.samples: required"),
+    ],
+)
+def test_an_edited_stage_of_a_saved_plan_is_refused_by_field(
+    saved: dict[str, Any], stage: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        read_plan({**saved, "stages": [stage]}, "plan.json")
+    assert str(caught.value).startswith(expected), str(caught.value)
+
+
+def test_a_staged_plan_as_written_is_read(catalog: Catalog) -> None:
+    stages = [{"samples": 1e6}, {"days": 2, "gpus": 128}]
+    staged = plan(parse_scenario({**scenario(), "stages": stages}), catalog).to_dict()
+    assert [s["gpus"] for s in read_plan(json.loads(json.dumps(staged))).stages or []] == [64, 128]

@@ -10,6 +10,7 @@ does not fit) stay ``None``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -165,6 +166,36 @@ class PlanData(_Loose):
     interleave: Degree | None = None
 
 
+class StageClip(_Loose):
+    frames: Degree
+    height: Degree
+    width: Degree
+    latent_tokens: Amount
+
+
+class StageRun(_Loose):
+    samples: Amount
+    days: Amount
+    gpu_hours: Amount
+    model_flops: Amount
+
+
+class StageData(_Loose):
+    """What the report's stage table reads of each stage (``stages: [{x: 1}]`` was a jinja2
+    UndefinedError traceback)."""
+
+    name: str
+    gpus: Degree
+    seq_len: Degree | None = None
+    clip: StageClip | None = None
+    plan: PlanData | None = None
+    run: StageRun | None = None
+    step: StepData | None = None
+    energy: EnergyData | None = None
+    cost: CostData | None = None
+    infeasible_reason: str | None = None
+
+
 class SourceData(_Loose):
     used_for: str
     source: str
@@ -218,15 +249,15 @@ def read_plan(data: Any, where: str = "") -> SavedPlan:
     prefix = f"{where}: " if where else ""
     if not isinstance(data, dict):
         raise ScenarioError(where or "plan", f"must be a JSON object, got {type(data).__name__}")
+    block: tuple[str | int, ...] = ()
     try:
         saved = SavedPlan.model_validate(data)
-        PlanData.model_validate(saved.plan)
-        if saved.intervals is not None:
-            IntervalsData.model_validate(saved.intervals)
+        for path, schema, value in _blocks(saved):
+            block = path  # the path of the block a ValidationError is in
+            schema.model_validate(value)
     except ValidationError as exc:
         error = exc.errors()[0]
-        block = {PlanData.__name__: "plan", IntervalsData.__name__: "intervals"}.get(exc.title)
-        field = ".".join(str(p) for p in ([block] if block else []) + list(error["loc"]))
+        field = ".".join(str(p) for p in (*block, *error["loc"]))
         missing = error["type"] == "missing"
         given = (
             "" if missing or isinstance(error["input"], dict | list) else f" = {error['input']!r}"
@@ -244,6 +275,16 @@ def read_plan(data: Any, where: str = "") -> SavedPlan:
     if not isinstance(saved.scenario.get("hardware"), str):
         raise ScenarioError(f"{prefix}scenario.hardware", "required: an accelerator id")
     return saved
+
+
+def _blocks(saved: SavedPlan) -> Iterator[tuple[tuple[str | int, ...], type[BaseModel], Any]]:
+    """The blocks kept as mappings (the renderers read them as such), each with its path and
+    the schema of what the renderers read of it."""
+    yield ("plan",), PlanData, saved.plan
+    if saved.intervals is not None:
+        yield ("intervals",), IntervalsData, saved.intervals
+    for index, stage in enumerate(saved.stages or ()):
+        yield ("stages", index), StageData, stage
 
 
 def load_plan_file(path: Path) -> SavedPlan:
