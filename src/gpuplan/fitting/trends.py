@@ -272,6 +272,19 @@ def select(
     )
 
 
+def _check_span(years: np.ndarray, metric: Metric) -> None:
+    """Runs a year apart at least (:data:`MIN_SPAN_YEARS`), and not all of one date."""
+    if np.ptp(years) == 0:
+        raise ScenarioError(metric.value, "every run has the same date; a trend needs a span")
+    if (span := float(np.ptp(years))) < MIN_SPAN_YEARS:
+        raise ScenarioError(
+            metric.value,
+            f"the {len(years)} runs span {span:.2f} years ({years.min():.2f}-{years.max():.2f}); "
+            f"a growth rate per year needs runs at least {MIN_SPAN_YEARS:g} year apart (widen "
+            "the years)",
+        )
+
+
 def fit_trend(
     points: Iterable[RunPoint],
     metric: Metric = Metric.TRAINING_COMPUTE,
@@ -306,15 +319,7 @@ def fit_trend(
         )
     years = np.array([p.year for p in chosen])
     logs = np.log10(np.array([p.value(metric) for p in chosen], dtype=float))
-    if np.ptp(years) == 0:
-        raise ScenarioError(metric.value, "every run has the same date; a trend needs a span")
-    if (span := float(np.ptp(years))) < MIN_SPAN_YEARS:
-        raise ScenarioError(
-            metric.value,
-            f"the {len(chosen)} runs span {span:.2f} years ({years.min():.2f}-{years.max():.2f}); "
-            f"a growth rate per year needs runs at least {MIN_SPAN_YEARS:g} year apart (widen "
-            "the years)",
-        )
+    _check_span(years, metric)
     center = float(years.mean())
     x = years - center
     slope = float(x @ (logs - logs.mean()) / (x @ x))
