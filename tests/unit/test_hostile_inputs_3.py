@@ -221,3 +221,20 @@ def test_a_staged_plan_as_written_is_read(catalog: Catalog) -> None:
     stages = [{"samples": 1e6}, {"days": 2, "gpus": 128}]
     staged = plan(parse_scenario({**scenario(), "stages": stages}), catalog).to_dict()
     assert [s["gpus"] for s in read_plan(json.loads(json.dumps(staged))).stages or []] == [64, 128]
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("999.1.1.1", "--host = '999.1.1.1': unknown host: "),
+        ("192.0.2.1", "--host = '192.0.2.1': not an address of this machine"),  # TEST-NET-1
+    ],
+)
+def test_serve_on_a_host_it_cannot_be_names_the_host(host: str, expected: str) -> None:
+    # both said "--port = 8765: cannot listen on 999.1.1.1:8765: Name or service not known
+    # (while attempting to bind on address ...)": the port was blamed for the host
+    from gpuplan.cli.serve import _check_port
+
+    with pytest.raises(ScenarioError) as caught:
+        _check_port(host, 8765)
+    assert str(caught.value).startswith(expected) and "while attempting" not in str(caught.value)
