@@ -21,7 +21,7 @@ from typing import Any
 from fuzz_strategies_2 import CLAIMS, DISCLOSURES, sweeps, wide_scenarios
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_fuzz_inputs import CASE_DEADLINE_S, assert_one_line, hang_guard
+from test_fuzz_inputs import CASE_DEADLINE_S, TestClient, api, assert_one_line, hang_guard, post
 
 from gpuplan.catalog import load_catalog
 from gpuplan.checks.audit import audit, parse_disclosure
@@ -41,6 +41,7 @@ FUZZ = settings(
     database=None,
 )
 MOST_BELIEVABLE_MFU = 0.75
+__all__ = ["api"]  # the web app fixture of the first campaign, shared
 SAMPLES = 16
 """Monte Carlo samples of a scenario with distributions: few, the fuzz is about input."""
 
@@ -134,3 +135,18 @@ def test_any_disclosure_is_an_audit_or_one_line(data: Any) -> None:
     assert result.verdict in ("impossible", "implausible", "plausible", "unverifiable")
     for key, value in result.numbers.items():
         assert value is None or (math.isfinite(value) and value >= 0), (key, value)
+
+
+@FUZZ
+@given(data=wide_scenarios())
+def test_any_wide_api_body_is_an_answer_or_a_4xx(api: TestClient, data: Any) -> None:
+    for path in ("/api/plan", "/api/scenario.yaml", "/api/audit"):
+        response = post(api, path, data)
+        assert response.status_code in (200, 413, 422), (path, response.text[:300])
+        if response.status_code == 422:
+            for detail in response.json()["detail"]:
+                assert_one_line(detail["msg"])
+                assert "input" not in detail
+        elif path == "/api/plan" and response.status_code == 200:
+            for result in plans_in(response.json()):
+                assert_believable(result)
