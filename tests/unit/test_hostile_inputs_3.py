@@ -238,3 +238,19 @@ def test_serve_on_a_host_it_cannot_be_names_the_host(host: str, expected: str) -
     with pytest.raises(ScenarioError) as caught:
         _check_port(host, 8765)
     assert str(caught.value).startswith(expected) and "while attempting" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("stages", "expected"),
+    [
+        ([], "stages = []: must hold at least 1 item(s), got 0 (or leave it out)"),
+        # was also "and stages = [...]: Tuple should have at least 1 item after validation, not 0"
+        ([{"days": 1, "gpus": float("inf")}], "stages.0.gpus = inf: must be a finite number"),
+        ([{"days": 1}] * 17, "must hold at most 16 items, got 17"),
+    ],
+)
+def test_a_stage_list_is_refused_in_words(stages: list[Any], expected: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario({**scenario(), "stages": stages})
+    message = str(caught.value)
+    assert message.endswith(expected) and "Tuple should" not in message, message
