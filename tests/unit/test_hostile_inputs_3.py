@@ -254,3 +254,12 @@ def test_a_stage_list_is_refused_in_words(stages: list[Any], expected: str) -> N
         parse_scenario({**scenario(), "stages": stages})
     message = str(caught.value)
     assert message.endswith(expected) and "Tuple should" not in message, message
+
+
+def test_a_claim_without_its_tolerance_or_id_is_named_in_words() -> None:
+    # was "f.yaml: claim , field tolerance: Field required" (an empty id showed nothing)
+    row = {"id": " ", "statement": "s", "quantity": "q", "unit": "u", "kind": "value",
+           "claimed": 1, "check": "sourced_value", "args": {}}  # fmt: skip
+    with pytest.raises(ScenarioError) as caught:
+        parse_claims({"claims": [row]}, "f.yaml")
+    assert str(caught.value) == "f.yaml: claim #0, field tolerance: required"

@@ -181,6 +181,16 @@ def unknown_key_message(schema: type[BaseModel], loc: tuple[int | str, ...]) -> 
     return unknown_id_message("key", str(loc[-1]), list(schema.model_fields))
 
 
+def schema_message(schema: type[BaseModel], error: Mapping[str, Any]) -> str:
+    """A pydantic error of ``schema`` in words: an unknown key with the keys allowed there, a
+    missing one 'required' (not 'Field required'), else pydantic's message."""
+    if error["type"] == "extra_forbidden":
+        return unknown_key_message(schema, tuple(error["loc"]))
+    if error["type"] == "missing":
+        return "required"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
 def _model_in(annotation: Any) -> type[BaseModel] | None:
     """The pydantic model an annotation holds (``Tolerance``, ``Tolerance | None``)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):

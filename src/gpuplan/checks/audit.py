@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from gpuplan import units
 from gpuplan.accounting.cluster import account_cluster
-from gpuplan.catalog.loader import Catalog, unknown_id_message, unknown_key_message
+from gpuplan.catalog.loader import Catalog, schema_message, unknown_id_message
 from gpuplan.catalog.residuals import generation_of, highest_measured_mfu, load_residuals
 from gpuplan.catalog.schema import Accelerator
 from gpuplan.catalog.schema.base import Number
@@ -121,10 +121,8 @@ def parse_disclosure(data: Any, where: str) -> Disclosure:
         field = ".".join(str(p) for p in error["loc"])
         value = data.get(field, "missing") if field else ""
         name = f"--{field.replace('_', '-')}" if where == "--" else f"{where}.{field}".lstrip(".")
-        if error["type"] == "extra_forbidden":
-            raise ScenarioError(name, unknown_key_message(Disclosure, error["loc"])) from None
-        message = str(error["msg"]).removeprefix("Value error, ")
-        raise ScenarioError(f"{name} = {shorten(repr(value))}", message) from None
+        shown = "" if error["type"] == "extra_forbidden" else f" = {shorten(repr(value))}"
+        raise ScenarioError(name + shown, schema_message(Disclosure, error)) from None
 
 
 def with_run(d: Disclosure, catalog: Catalog) -> Disclosure:

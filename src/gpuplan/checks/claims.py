@@ -29,7 +29,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gpuplan.catalog.loader import Catalog, unknown_id_message, unknown_key_message
+from gpuplan.catalog.loader import Catalog, schema_message, unknown_id_message
 from gpuplan.catalog.schema import Run, TrendQuantity
 from gpuplan.checks.audit_files import audit_claim
 from gpuplan.checks.cluster_checks import city_equivalent, gpu_capex, loss_improvement
@@ -364,12 +364,11 @@ def parse_claims(data: Any, where: str) -> list[Claim]:
         except ValidationError as exc:
             error = exc.errors()[0]
             field = ".".join(str(p) for p in error["loc"])
-            name = row.get("id", f"#{index}") if isinstance(row, dict) else f"#{index}"
-            message = str(error["msg"]).removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = unknown_key_message(Claim, error["loc"])
+            name = row.get("id") if isinstance(row, dict) else None
+            name = name if isinstance(name, str) and name.strip() else f"#{index}"
             raise ScenarioError(
-                f"{where}: claim {name}" + (f", field {field}" if field else ""), message
+                f"{where}: claim {name}" + (f", field {field}" if field else ""),
+                schema_message(Claim, error),
             ) from None
         if any(c.id == claims[-1].id for c in claims[:-1]):
             raise ScenarioError(f"{where}: claim {claims[-1].id}", "id given twice; ids are unique")
