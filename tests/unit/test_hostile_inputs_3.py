@@ -21,6 +21,7 @@ from gpuplan.planning.run import plan
 from gpuplan.report.data import read_plan
 from gpuplan.scenario.parse import parse_scenario
 from gpuplan.studies.answer import answer, single_scenarios
+from gpuplan.studies.budget import parse_budget
 
 
 def scenario(**training: Any) -> dict[str, Any]:
@@ -263,3 +264,20 @@ def test_a_claim_without_its_tolerance_or_id_is_named_in_words() -> None:
     with pytest.raises(ScenarioError) as caught:
         parse_claims({"claims": [row]}, "f.yaml")
     assert str(caught.value) == "f.yaml: claim #0, field tolerance: required"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [  # --days is training.days (the CLI names it --days); it was named budget.days, the
+        # pydantic wording kept ('Input should be greater than or equal to 0.001')
+        ({"training": {"days": 1e-9}}, "training.days = 1e-09: must be >= 0.001"),
+        ({"budget": {"usd": -1}}, "budget.usd = -1: must be > 0"),
+        ({"budget": {"usdd": 1}}, "budget.usdd: unknown key; allowed: usd, mw, days"),
+    ],
+)
+def test_a_budget_is_refused_in_the_words_of_a_scenario(
+    data: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_budget({"hardware": "h100-sxm", "gpus": 8, **data})
+    assert str(caught.value).startswith(expected), str(caught.value)

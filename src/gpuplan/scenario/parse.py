@@ -11,7 +11,15 @@ from pydantic import BaseModel, ValidationError
 from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.errors import ScenarioError, shorten
 from gpuplan.scenario.cluster import InlineCluster
-from gpuplan.scenario.schema import InlineModel, Parallelism, Prices, Scenario, Site, Training
+from gpuplan.scenario.schema import (
+    Budget,
+    InlineModel,
+    Parallelism,
+    Prices,
+    Scenario,
+    Site,
+    Training,
+)
 
 _ALLOWED_HINTS = {
     "greater_than": "must be > {gt}",
@@ -30,6 +38,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "training": Training,
     "parallelism": Parallelism,
     "site": Site,
+    "budget": Budget,
     "prices": Prices,
 }
 """The mappings of a scenario, by path, for the keys an unknown key could have meant."""
