@@ -281,3 +281,10 @@ def test_a_budget_is_refused_in_the_words_of_a_scenario(
     with pytest.raises(ScenarioError) as caught:
         parse_budget({"hardware": "h100-sxm", "gpus": 8, **data})
     assert str(caught.value).startswith(expected), str(caught.value)
+
+
+def test_an_audit_bound_is_said_as_a_scenario_says_it() -> None:
+    # was "audits[0].gpus = 0: Input should be greater than 0"
+    with pytest.raises(ScenarioError) as caught:
+        parse_disclosure({"hardware": "h100-sxm", "gpus": 0}, "audits[0]")
+    assert str(caught.value) == "audits[0].gpus = 0: must be > 0"

@@ -188,6 +188,10 @@ def schema_message(schema: type[BaseModel], error: Mapping[str, Any]) -> str:
         return unknown_key_message(schema, tuple(error["loc"]))
     if error["type"] == "missing":
         return "required"
+    bounds = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}",
+              "less_than": "< {lt}", "less_than_equal": "<= {le}"}  # fmt: skip
+    if error["type"] in bounds:  # as a scenario says them ('must be > 0', not 'Input should')
+        return "must be " + bounds[error["type"]].format(**error.get("ctx", {}))
     return str(error["msg"]).removeprefix("Value error, ")
 
 
