@@ -14,7 +14,7 @@ import yaml
 
 from gpuplan.catalog import Catalog
 from gpuplan.checks.audit import parse_disclosure
-from gpuplan.checks.claims import parse_claims
+from gpuplan.checks.claims import check, parse_claims
 from gpuplan.errors import ScenarioError
 from gpuplan.fitting.trends import RunPoint, fit_trend
 from gpuplan.planning.run import plan
@@ -288,3 +288,33 @@ def test_an_audit_bound_is_said_as_a_scenario_says_it() -> None:
     with pytest.raises(ScenarioError) as caught:
         parse_disclosure({"hardware": "h100-sxm", "gpus": 0}, "audits[0]")
     assert str(caught.value) == "audits[0].gpus = 0: must be > 0"
+
+
+@pytest.mark.parametrize(
+    ("check_id", "args", "expected"),
+    [  # 1e6 years: an OverflowError traceback; nan years: a verdict on NaN dollars ('understated');
+        # -1 GPUs: a verdict on -$0.60 an hour; an infinite sourced value: 'math domain error'
+        ("future_rental", {"accelerator": "h100-sxm", "gpus": 100000, "years": 1e6},
+         "claim X (future_rental): args = "),
+        ("future_rental", {"accelerator": "h100-sxm", "gpus": 100000, "years": float("nan")},
+         "claim X (future_rental): args = "),
+        ("future_rental", {"accelerator": "h100-sxm", "gpus": -1, "years": 5},
+         "claim X (future_rental): args = "),
+        ("future_rental", {"accelerator": "h100-sxm", "gpus": 100000, "years": True},
+         "claim X (future_rental): args = "),
+        ("sourced_value", {"value": float("inf"), "what": "w", "source": "s"},
+         "claim X (sourced_value): args = "),
+    ],
+)  # fmt: skip
+def test_a_claims_args_out_of_range_are_one_line(
+    catalog: Catalog, check_id: str, args: dict[str, Any], expected: str
+) -> None:
+    row = {"id": "X", "statement": "s", "quantity": "q", "unit": "u", "kind": "value",
+           "claimed": 5, "check": check_id, "args": args,
+           "tolerance": {"supported": 0.25, "roughly": 1.0}}  # fmt: skip
+    (claim,) = parse_claims({"claims": [row]}, "f.yaml")
+    with pytest.raises(ScenarioError) as caught:
+        check(claim, catalog)
+    message = str(caught.value)
+    assert message.startswith(expected) and "\n" not in message, message
+    assert ("overflows a float" in message) == (args.get("years") == 1e6), message

@@ -344,10 +344,11 @@ def check(claim: Claim, catalog: Catalog) -> ClaimResult:
         computed = CHECKS[claim.check](catalog, claim.args)
     except CatalogError as exc:  # an unknown id in args, without the claim it came from
         raise ScenarioError(f"claim {claim.id} ({claim.check})", str(exc)) from None
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+    except (TypeError, ValueError, AttributeError, KeyError, ArithmeticError) as exc:
         raise ScenarioError(
             f"claim {claim.id} ({claim.check}): args = {shorten(repr(dict(claim.args)))}",
-            f"cannot be used: {shorten(str(exc), 200)}",
+            "cannot be used: "
+            + ("its figure overflows a float" if isinstance(exc, ArithmeticError) else str(exc)),
         ) from None
     return ClaimResult(claim, computed, verdict(claim, computed.value))
 
