@@ -269,3 +269,28 @@ DISCLOSURES = st.fixed_dictionaries(
         "precision": st.sampled_from(["bf16", "fp8", "fp4"]),
     },
 )
+
+
+def _seed_claims() -> list[dict[str, Any]]:
+    from importlib import resources
+
+    import yaml
+
+    text = resources.files("gpuplan.catalog").joinpath("data", "claims.yaml").read_text("utf-8")
+    return list(yaml.safe_load(text)["claims"])
+
+
+SEED_CLAIMS = _seed_claims()
+
+
+@st.composite
+def seed_claims(draw: st.DrawFn) -> dict[str, Any]:
+    """A claim of the seed's file with one of its args (or its claimed value) set to anything:
+    the args each check reads are reached (random args rarely name all of a check's)."""
+    row = dict(draw(st.sampled_from(SEED_CLAIMS)))
+    args = dict(row.get("args") or {})
+    if args and draw(st.integers(0, 3)):
+        args[draw(st.sampled_from(sorted(args)))] = draw(NUMBER | ANY_VALUE | ARG_VALUES)
+    else:
+        row["claimed"] = draw(NUMBER | ANY_VALUE)
+    return {**row, "args": args}

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from fuzz_strategies_2 import CLAIMS, DISCLOSURES, sweeps, wide_scenarios
+from fuzz_strategies_2 import CLAIMS, DISCLOSURES, seed_claims, sweeps, wide_scenarios
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_fuzz_inputs import CASE_DEADLINE_S, TestClient, api, assert_one_line, hang_guard, post
@@ -112,7 +112,7 @@ def test_any_sweep_file_is_a_sweep_or_one_line(data: Any) -> None:
 
 
 @FUZZ
-@given(rows=st.lists(CLAIMS, min_size=1, max_size=2))
+@given(rows=st.lists(CLAIMS | seed_claims(), min_size=1, max_size=2))
 def test_any_claims_file_is_verdicts_or_one_line(rows: list[Any]) -> None:
     with hang_guard(CASE_DEADLINE_S):
         try:

@@ -318,3 +318,13 @@ def test_a_claims_args_out_of_range_are_one_line(
     message = str(caught.value)
     assert message.startswith(expected) and "\n" not in message, message
     assert ("overflows a float" in message) == (args.get("years") == 1e6), message
+
+
+def test_a_tiny_claimed_figure_gets_a_verdict(catalog: Catalog) -> None:
+    # claimed: 5e-324 (positive, so allowed) over 700 H100 underflowed to 0: 'math domain error'
+    row = {"id": "X", "statement": "s", "quantity": "q", "unit": "u", "kind": "value",
+           "claimed": 5e-324, "check": "run_h100_equivalents",
+           "args": {"run": "stable-video-diffusion"},
+           "tolerance": {"supported": 0.25, "roughly": 1.0}}  # fmt: skip
+    (claim,) = parse_claims({"claims": [row]}, "f.yaml")
+    assert check(claim, catalog).verdict.value == "wrong"

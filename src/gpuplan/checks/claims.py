@@ -323,10 +323,10 @@ def verdict(claim: Claim, computed: float | None) -> Verdict:
         if claim.claimed_low <= computed <= claim.claimed_high:
             return Verdict.SUPPORTED
         nearest = claim.claimed_low if computed < claim.claimed_low else claim.claimed_high
-        gap = math.log(nearest / computed)
+        gap = math.log(nearest) - math.log(computed)  # a ratio of 5e-324 underflows to 0
     else:
         assert claim.claimed is not None
-        gap = math.log(claim.claimed / computed)
+        gap = math.log(claim.claimed) - math.log(computed)
     if abs(gap) <= supported:
         return Verdict.SUPPORTED
     if abs(gap) <= roughly:
