@@ -294,3 +294,33 @@ def seed_claims(draw: st.DrawFn) -> dict[str, Any]:
     else:
         row["claimed"] = draw(NUMBER | ANY_VALUE)
     return {**row, "args": args}
+
+
+def _golden_scenarios() -> list[dict[str, Any]]:
+    from pathlib import Path
+
+    import yaml
+
+    folder = Path(__file__).resolve().parents[1] / "golden" / "scenarios"
+    return [yaml.safe_load(p.read_text("utf-8")) for p in sorted(folder.glob("*.yaml"))]
+
+
+GOLDEN = _golden_scenarios()
+
+
+def _leaves(data: Any, path: str = "") -> list[str]:
+    if not isinstance(data, dict):
+        return [path]
+    return [leaf for k, v in data.items() for leaf in _leaves(v, f"{path}.{k}".lstrip("."))]
+
+
+@st.composite
+def golden_variants(draw: st.DrawFn) -> dict[str, Any]:
+    """A golden scenario (published runs: DeepSeek-V3 on H800, Llama 3 405B, Open-Sora 2, a
+    range) with one of its values set to anything or to a range or distribution."""
+    import copy
+
+    data = copy.deepcopy(draw(st.sampled_from(GOLDEN)))
+    path = draw(st.sampled_from(_leaves(data)))
+    _set(data, path, draw(NUMBER | ANY_VALUE | distributions(path) | st.sampled_from(CHIPS)))
+    return data

@@ -18,7 +18,14 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from fuzz_strategies_2 import CLAIMS, DISCLOSURES, seed_claims, sweeps, wide_scenarios
+from fuzz_strategies_2 import (
+    CLAIMS,
+    DISCLOSURES,
+    golden_variants,
+    seed_claims,
+    sweeps,
+    wide_scenarios,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_fuzz_inputs import CASE_DEADLINE_S, TestClient, api, assert_one_line, hang_guard, post
@@ -86,7 +93,7 @@ def assert_believable(result: dict[str, Any]) -> None:
 
 
 @FUZZ
-@given(data=wide_scenarios())
+@given(data=wide_scenarios() | golden_variants())
 def test_any_wide_scenario_is_an_answer_or_one_line(data: Any) -> None:
     with hang_guard(CASE_DEADLINE_S):
         try:
