@@ -328,3 +328,21 @@ def test_a_tiny_claimed_figure_gets_a_verdict(catalog: Catalog) -> None:
            "tolerance": {"supported": 0.25, "roughly": 1.0}}  # fmt: skip
     (claim,) = parse_claims({"claims": [row]}, "f.yaml")
     assert check(claim, catalog).verdict.value == "wrong"
+
+
+@pytest.mark.parametrize(
+    ("disclosure", "expected"),
+    [  # Llama 3.1 405B's 30.84M GPU-hours on 1 GPU: 3,518 years, audited as plausible
+        ({"run": "llama-3.1-405b", "gpus": 1}, "days = 1.285e+06 (implied: days: 30,840,000"),
+        ({"hardware": "h100-sxm", "gpu_hours": 1e12, "days": 0.001}, "gpus = 4.16667e+13"),
+    ],
+)
+def test_implied_days_and_gpus_are_bounded_as_disclosed_ones(
+    catalog: Catalog, disclosure: dict[str, Any], expected: str
+) -> None:
+    from gpuplan.checks.audit import audit
+
+    with pytest.raises(ScenarioError) as caught:
+        audit(parse_disclosure(disclosure, "audits[0]"), catalog)
+    message = str(caught.value)
+    assert message.startswith(expected) and "as when disclosed" in message, message

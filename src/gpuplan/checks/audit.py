@@ -211,6 +211,12 @@ def _time(d: Disclosure, chip: Accelerator, notes: list[str]) -> tuple[float | N
     if days is None and hours is not None and gpus is not None:
         days = hours / gpus / 24
         notes.append(f"days: {hours:,.0f} GPU-hours / {gpus:,} GPUs / 24 = {days:.1f}")
+    for name, value, most in (("days", days, MAX_DAYS), ("gpus", gpus, MAX_GPUS)):
+        if value is not None and value > most:  # implied: 3,518 years was plausible
+            raise ScenarioError(
+                f"{name} = {value:,.6g} (implied: {notes[-1]})",
+                f"must be <= {most:,g}, as when disclosed; check the GPUs, days and GPU-hours",
+            )
     return hours, (None if gpus is None else float(gpus)), days
 
 
