@@ -104,6 +104,8 @@ def test_any_wide_scenario_is_an_answer_or_one_line(data: Any) -> None:
     json.dumps(out)
     for result in plans_in(out):
         assert_believable(result)
+    for key, spread in (out.get("outputs") or {}).items():  # a Monte Carlo's percentiles
+        assert spread["p10"] <= spread["p50"] <= spread["p90"], (key, spread)
 
 
 @FUZZ
