@@ -346,3 +346,25 @@ def test_implied_days_and_gpus_are_bounded_as_disclosed_ones(
         audit(parse_disclosure(disclosure, "audits[0]"), catalog)
     message = str(caught.value)
     assert message.startswith(expected) and "as when disclosed" in message, message
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "--gpus", "64", "--quiet"],  # its run line said nothing of the what-if
+        ["search", "--gpus", "64,128", "--quiet"],
+        ["plan", "--gpus", "64,128"],  # the scaling table: one warning for both counts
+    ],
+)
+def test_tables_of_plans_show_a_what_if_mfus_warning_once(args: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from gpuplan.cli.app import app
+
+    common = ["--model", "llama3-8b", "--hardware", "h100-sxm", "--mfu", "0.9"]
+    result = CliRunner().invoke(app, [*args, *common], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert text.count("• Warning: training.mfu = 0.9 is above the highest MFU measured") == 1
+    if args[0] == "search" and "," not in args[2]:
+        assert "Run with the best plan at the given MFU of 90% (a what-if):" in text
