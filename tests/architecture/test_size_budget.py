@@ -41,9 +41,8 @@ FUNCTION_ALLOWLIST: dict[str, int] = {
     "gpuplan.accounting.cluster.assess_cluster": 63,
     "gpuplan.cli.trends_view.show_trends": 96,
     "gpuplan.fitting.scaling_fit.fit_scaling_law": 74,
-    "gpuplan.fitting.trends.fit_trend": 75,
+    "gpuplan.fitting.trends.fit_trend": 73,
     "gpuplan.report.figures.scaling_figure": 91,
-    "gpuplan.studies.uncertainty.run_uncertainty": 68,
 }
 
 

@@ -35,7 +35,7 @@ def test_audit_file_and_impossible_table(tmp_path: Path) -> None:
 def test_audit_bad_flag_is_one_line() -> None:
     out = gpuplan("audit", "--hardware", "h100-sxm", "--gpus", "0")
     assert out.returncode == 2
-    assert out.stderr.strip() == "gpuplan: error: --gpus = 0: Input should be greater than 0"
+    assert out.stderr.strip() == "gpuplan: error: --gpus = 0: must be > 0"
 
 
 def test_check_includes_the_seed_audits() -> None:

@@ -161,6 +161,14 @@ def test_mfu_what_if_gives_that_mfu_everywhere_and_says_so(
     assert big["model_flops"] == pytest.approx(1e5 * 989.4e12 * 0.4 * 90 * 86400 * goodput)
     text = in_process("demo", "--mfu", "0.4")
     assert "MFU (what-if, --mfu)" in text and "flat 40% MFU (what-if)" in text
+    assert "Warning" not in text  # 40% is below every precision's best validated MFU
+
+
+def test_a_what_if_above_every_measured_mfu_is_warned_in_the_demo_table() -> None:
+    # the plans' assumptions warned, the table (the demo's answer) did not
+    text = " ".join(in_process("demo", "--mfu", "0.9").split())
+    assert "• Warning: training.mfu = 0.9 is above the highest MFU measured" in text
+    assert text.count("Warning: training.mfu") == 1  # once, not once per cluster
 
 
 @pytest.mark.parametrize("value", ["0", "1.5"])

@@ -237,12 +237,15 @@ def audited(data: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
     ("data", "expected"),
     [
         # was a ValueError traceback ('params = inf')
-        ({"active_params": 1e308, "tokens": 1e308}, "disclosure.active_params = 1e+308: Input"),
+        (
+            {"active_params": 1e308, "tokens": 1e308},
+            "disclosure.active_params = 1e+308: must be <=",
+        ),
         # was a ZeroDivisionError traceback (goodput 0 for a 1e308-FLOP model's checkpoints)
-        ({"flops": 1e308}, "disclosure.flops = 1e+308: Input should be less than or equal"),
+        ({"flops": 1e308}, "disclosure.flops = 1e+308: must be <= 1e+30"),
         # were planned: 'MFU while running ... inf%'
-        ({"gpu_hours": None, "days": 1e-300}, "disclosure.days = 1e-300: Input should be greater"),
-        ({"gpu_hours": 1e-300}, "disclosure.gpu_hours = 1e-300: Input should be greater"),
+        ({"gpu_hours": None, "days": 1e-300}, "disclosure.days = 1e-300: must be >= 0.001"),
+        ({"gpu_hours": 1e-300}, "disclosure.gpu_hours = 1e-300: must be >= 1"),
         # was accepted as one GPU
         ({"gpus": True}, "disclosure.gpus = True: must be a number, not the boolean true"),
         # was an AssertionError traceback
@@ -436,9 +439,10 @@ def test_trends_of_implausible_runs_are_refused_not_overflowed() -> None:
 
     from gpuplan.fitting.trends import RunPoint, decimal_year, fit_trend
 
-    # 1e30 and 1e10 FLOP two days apart: the bootstrap's growth per year overflowed a float
+    # 1e30 and 1e10 FLOP two days apart: the bootstrap's growth per year overflowed a float (the
+    # first run a year earlier, so that the runs span the year a yearly rate needs)
     runs = [
-        RunPoint(name="a", year=2020.0, frontier=True, training_flops=1e22),
+        RunPoint(name="a", year=2019.0, frontier=True, training_flops=1e22),
         RunPoint(name="b", year=2020.4, frontier=True, training_flops=1e30),
         RunPoint(name="c", year=2020.41, frontier=True, training_flops=1e10),
         RunPoint(name="d", year=2020.42, frontier=True, training_flops=1e22),

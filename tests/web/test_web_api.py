@@ -372,7 +372,7 @@ def test_audit_takes_a_list_and_says_impossible_with_the_arithmetic(client: Test
 @pytest.mark.parametrize(
     ("body", "loc", "words"),
     [
-        ({"hardware": "h100-sxm", "gpus": -1, "days": 3}, ["body", "gpus"], "greater than 0"),
+        ({"hardware": "h100-sxm", "gpus": -1, "days": 3}, ["body", "gpus"], "must be > 0"),
         ({"hardware": "nope", "gpus": 8, "days": 3}, ["body"], "nope"),
         ({"audits": [{"gpus": 8, "days": 3, "hardwar": "h100-sxm"}]}, ["body", "audits[0]"], ""),
         ({"audits": []}, ["body"], "no audits"),

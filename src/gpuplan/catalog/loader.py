@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -167,6 +167,39 @@ def unknown_id_message(kind: str, name: str, known: list[str]) -> str:
     suggestions = nearest_ids(name, known) if name.strip() else []  # '' is near everything
     hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
     return f"unknown {kind} '{name}'{hint} (known: {', '.join(sorted(known))})"
+
+
+def unknown_key_message(schema: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    """An unknown key at ``loc`` of ``schema`` (pydantic's 'Extra inputs are not permitted'):
+    the key, the near ones and every key allowed there."""
+    for part in loc[:-1]:  # down the nested blocks to the one that holds the key
+        field = schema.model_fields.get(str(part))
+        nested = _model_in(field.annotation) if field is not None else None
+        if nested is None:
+            return "unknown key"
+        schema = nested
+    return unknown_id_message("key", str(loc[-1]), list(schema.model_fields))
+
+
+def schema_message(schema: type[BaseModel], error: Mapping[str, Any]) -> str:
+    """A pydantic error of ``schema`` in words: an unknown key with the keys allowed there, a
+    missing one 'required' (not 'Field required'), else pydantic's message."""
+    if error["type"] == "extra_forbidden":
+        return unknown_key_message(schema, tuple(error["loc"]))
+    if error["type"] == "missing":
+        return "required"
+    bounds = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}",
+              "less_than": "< {lt}", "less_than_equal": "<= {le}"}  # fmt: skip
+    if error["type"] in bounds:  # as a scenario says them ('must be > 0', not 'Input should')
+        return "must be " + bounds[error["type"]].format(**error.get("ctx", {}))
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model an annotation holds (``Tolerance``, ``Tolerance | None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next(filter(None, (_model_in(a) for a in get_args(annotation))), None)
 
 
 def _lookup(table: Mapping[str, R], key: str, kind: str) -> R:

@@ -71,6 +71,17 @@ def load_generations() -> dict[str, Generation]:
     return _parse(GENERATIONS_FILE, "generations", Generation, _read_yaml(GENERATIONS_FILE))
 
 
+def highest_measured_mfu(precision: str) -> tuple[float, str]:
+    """(MFU, row id): the highest MFU (over the dense BF16 peak) measured on a validation
+    row of this precision (any precision's when none has one). What a what-if MFU and an
+    audited run are judged against: no published run of the catalog did better."""
+    rows = [r for r in load_residuals() if r.precision == precision and r.measured_mfu]
+    rows = rows or [r for r in load_residuals() if r.measured_mfu]
+    best = max(rows, key=lambda r: r.measured_mfu or 0.0)
+    assert best.measured_mfu is not None
+    return best.measured_mfu, best.id
+
+
 def generation_of(accelerator_id: str) -> str:
     """The architecture id of an accelerator; the accelerator's own id when unlisted."""
     for generation in load_generations().values():

@@ -31,8 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from gpuplan import units
 from gpuplan.accounting.cluster import account_cluster
-from gpuplan.catalog.loader import Catalog, unknown_id_message
-from gpuplan.catalog.residuals import generation_of, load_residuals
+from gpuplan.catalog.loader import Catalog, schema_message, unknown_id_message
+from gpuplan.catalog.residuals import generation_of, highest_measured_mfu, load_residuals
 from gpuplan.catalog.schema import Accelerator
 from gpuplan.catalog.schema.base import Number
 from gpuplan.errors import ScenarioError, shorten
@@ -121,8 +121,8 @@ def parse_disclosure(data: Any, where: str) -> Disclosure:
         field = ".".join(str(p) for p in error["loc"])
         value = data.get(field, "missing") if field else ""
         name = f"--{field.replace('_', '-')}" if where == "--" else f"{where}.{field}".lstrip(".")
-        message = str(error["msg"]).removeprefix("Value error, ")
-        raise ScenarioError(f"{name} = {shorten(repr(value))}", message) from None
+        shown = "" if error["type"] == "extra_forbidden" else f" = {shorten(repr(value))}"
+        raise ScenarioError(name + shown, schema_message(Disclosure, error)) from None
 
 
 def with_run(d: Disclosure, catalog: Catalog) -> Disclosure:
@@ -211,6 +211,12 @@ def _time(d: Disclosure, chip: Accelerator, notes: list[str]) -> tuple[float | N
     if days is None and hours is not None and gpus is not None:
         days = hours / gpus / 24
         notes.append(f"days: {hours:,.0f} GPU-hours / {gpus:,} GPUs / 24 = {days:.1f}")
+    for name, value, most in (("days", days, MAX_DAYS), ("gpus", gpus, MAX_GPUS)):
+        if value is not None and value > most:  # implied: 3,518 years was plausible
+            raise ScenarioError(
+                f"{name} = {value:,.6g} (implied: {notes[-1]})",
+                f"must be <= {most:,g}, as when disclosed; check the GPUs, days and GPU-hours",
+            )
     return hours, (None if gpus is None else float(gpus)), days
 
 
@@ -235,15 +241,6 @@ def _site_accounts(
         "cluster_capex_usd": accounts.capex.cluster_capex_usd,
         "amortized_usd": accounts.cost.amortized_usd,
     }
-
-
-def _validated_mfu(precision: str) -> tuple[float, str]:
-    """The highest MFU (dense BF16 peak) measured on a validation row of this precision."""
-    rows = [r for r in load_residuals() if r.precision == precision and r.measured_mfu]
-    rows = rows or [r for r in load_residuals() if r.measured_mfu]
-    best = max(rows, key=lambda r: r.measured_mfu or 0.0)
-    assert best.measured_mfu is not None
-    return best.measured_mfu, best.id
 
 
 def _range_notes(catalog: Catalog, chip: Accelerator, gpus: int | None) -> list[str]:
@@ -287,7 +284,7 @@ def _mfu_verdict(
     if flops > capacity:
         return "impossible", f"{arithmetic}: {flops / capacity:.2f}x more than the hardware can do"
     running = mfu / (n["goodput"] or 1.0)
-    best, row = _validated_mfu(d.precision)
+    best, row = highest_measured_mfu(d.precision)
     shown = f"MFU {mfu:.1%} of the dense BF16 peak" + (
         f", {running:.1%} while running" if n["goodput"] else ""
     )

@@ -29,7 +29,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gpuplan.catalog.loader import Catalog, unknown_id_message
+from gpuplan.catalog.loader import Catalog, schema_message, unknown_id_message
 from gpuplan.catalog.schema import Run, TrendQuantity
 from gpuplan.checks.audit_files import audit_claim
 from gpuplan.checks.cluster_checks import city_equivalent, gpu_capex, loss_improvement
@@ -323,10 +323,10 @@ def verdict(claim: Claim, computed: float | None) -> Verdict:
         if claim.claimed_low <= computed <= claim.claimed_high:
             return Verdict.SUPPORTED
         nearest = claim.claimed_low if computed < claim.claimed_low else claim.claimed_high
-        gap = math.log(nearest / computed)
+        gap = math.log(nearest) - math.log(computed)  # a ratio of 5e-324 underflows to 0
     else:
         assert claim.claimed is not None
-        gap = math.log(claim.claimed / computed)
+        gap = math.log(claim.claimed) - math.log(computed)
     if abs(gap) <= supported:
         return Verdict.SUPPORTED
     if abs(gap) <= roughly:
@@ -344,10 +344,11 @@ def check(claim: Claim, catalog: Catalog) -> ClaimResult:
         computed = CHECKS[claim.check](catalog, claim.args)
     except CatalogError as exc:  # an unknown id in args, without the claim it came from
         raise ScenarioError(f"claim {claim.id} ({claim.check})", str(exc)) from None
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+    except (TypeError, ValueError, AttributeError, KeyError, ArithmeticError) as exc:
         raise ScenarioError(
             f"claim {claim.id} ({claim.check}): args = {shorten(repr(dict(claim.args)))}",
-            f"cannot be used: {shorten(str(exc), 200)}",
+            "cannot be used: "
+            + ("its figure overflows a float" if isinstance(exc, ArithmeticError) else str(exc)),
         ) from None
     return ClaimResult(claim, computed, verdict(claim, computed.value))
 
@@ -364,10 +365,11 @@ def parse_claims(data: Any, where: str) -> list[Claim]:
         except ValidationError as exc:
             error = exc.errors()[0]
             field = ".".join(str(p) for p in error["loc"])
-            name = row.get("id", f"#{index}") if isinstance(row, dict) else f"#{index}"
+            name = row.get("id") if isinstance(row, dict) else None
+            name = name if isinstance(name, str) and name.strip() else f"#{index}"
             raise ScenarioError(
                 f"{where}: claim {name}" + (f", field {field}" if field else ""),
-                str(error["msg"]).removeprefix("Value error, "),
+                schema_message(Claim, error),
             ) from None
         if any(c.id == claims[-1].id for c in claims[:-1]):
             raise ScenarioError(f"{where}: claim {claims[-1].id}", "id given twice; ids are unique")

@@ -30,8 +30,16 @@ def _check_port(host: str, port: int) -> None:
         with socket.create_server((host, port), family=family):
             pass
     except OSError as exc:
-        if isinstance(exc, socket.gaierror):
-            raise ScenarioError(f"--host = {host!r}", f"unknown host: {exc.strerror}") from None
+        # create_server re-raises a name lookup's gaierror as an OSError of its (negative) errno
+        reason = str(exc.strerror or exc).split(" (while attempting")[0]
+        if isinstance(exc, socket.gaierror) or (exc.errno or 0) < 0:
+            raise ScenarioError(f"--host = {host!r}", f"unknown host: {reason}") from None
+        if exc.errno == errno.EADDRNOTAVAIL:  # a name or address that is not this machine's
+            raise ScenarioError(
+                f"--host = {host!r}",
+                f"not an address of this machine ({reason}); allowed: 127.0.0.1 (this machine "
+                "only), 0.0.0.0 (every interface) or an address of one of its interfaces",
+            ) from None
         if exc.errno == errno.EADDRINUSE:
             why = f"port {port} is already in use on {host}; choose another with --port"
         else:

@@ -41,6 +41,10 @@ MAX_PROJECTION_YEARS = 20
 """How far past the fitted runs a trend is projected: beyond two decades a growth rate of
 4x a year gives numbers (1e38 FLOP) no forecast stands behind, and 10^x overflows soon."""
 """A line through two points has no residual; fewer than three runs is an error."""
+MIN_SPAN_YEARS = 1.0
+"""A growth rate per year is fitted on runs at least a year apart, the rate's own unit (not a
+number from the world: less is extrapolation). Three 2025 runs months apart gave 1.3e-21x a
+year, its 90% interval 0 to a 97-digit number."""
 LOG10_2 = math.log10(2.0)
 
 
@@ -268,6 +272,19 @@ def select(
     )
 
 
+def _check_span(years: np.ndarray, metric: Metric) -> None:
+    """Runs a year apart at least (:data:`MIN_SPAN_YEARS`), and not all of one date."""
+    if np.ptp(years) == 0:
+        raise ScenarioError(metric.value, "every run has the same date; a trend needs a span")
+    if (span := float(np.ptp(years))) < MIN_SPAN_YEARS:
+        raise ScenarioError(
+            metric.value,
+            f"the {len(years)} runs span {span:.2f} years ({years.min():.2f}-{years.max():.2f}); "
+            f"a growth rate per year needs runs at least {MIN_SPAN_YEARS:g} year apart (widen "
+            "the years)",
+        )
+
+
 def fit_trend(
     points: Iterable[RunPoint],
     metric: Metric = Metric.TRAINING_COMPUTE,
@@ -302,8 +319,7 @@ def fit_trend(
         )
     years = np.array([p.year for p in chosen])
     logs = np.log10(np.array([p.value(metric) for p in chosen], dtype=float))
-    if np.ptp(years) == 0:
-        raise ScenarioError(metric.value, "every run has the same date; a trend needs a span")
+    _check_span(years, metric)
     center = float(years.mean())
     x = years - center
     slope = float(x @ (logs - logs.mean()) / (x @ x))

@@ -10,10 +10,11 @@ does not fit) stay ``None``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from gpuplan.errors import ScenarioError
 from gpuplan.scenario.files import read_json
@@ -126,6 +127,75 @@ class ScalingData(_Loose):
     note: str | None = None
 
 
+class IntervalBlock(_Loose):
+    p10: Amount
+    p50: Amount
+    p90: Amount
+    width: Amount
+
+
+class IntervalBasis(_Loose):
+    selection: str
+
+
+class IntervalsData(_Loose):
+    """What the report reads of the ``intervals`` block (``planning.intervals.interval_dict``);
+    ``intervals: {x: 1}`` was a KeyError traceback."""
+
+    step_time_s: IntervalBlock | None = None
+    days: IntervalBlock | None = None
+    gpu_hours: IntervalBlock | None = None
+    cost_usd: IntervalBlock | None = None
+    tokens: IntervalBlock | None = None
+    basis: IntervalBasis
+    warnings: list[str]
+
+
+Degree = Annotated[int, Field(gt=0, strict=True)]
+
+
+class PlanData(_Loose):
+    """A parallel plan's degrees: whole numbers >= 1 (``tp: 0``, ``-1`` or ``1.5`` was shown)."""
+
+    tp: Degree | None = None
+    pp: Degree | None = None
+    dp: Degree | None = None
+    cp: Degree | None = None
+    ep: Degree | None = None
+    microbatch: Degree | None = None
+    interleave: Degree | None = None
+
+
+class StageClip(_Loose):
+    frames: Degree
+    height: Degree
+    width: Degree
+    latent_tokens: Amount
+
+
+class StageRun(_Loose):
+    samples: Amount
+    days: Amount
+    gpu_hours: Amount
+    model_flops: Amount
+
+
+class StageData(_Loose):
+    """What the report's stage table reads of each stage (``stages: [{x: 1}]`` was a jinja2
+    UndefinedError traceback)."""
+
+    name: str
+    gpus: Degree
+    seq_len: Degree | None = None
+    clip: StageClip | None = None
+    plan: PlanData | None = None
+    run: StageRun | None = None
+    step: StepData | None = None
+    energy: EnergyData | None = None
+    cost: CostData | None = None
+    infeasible_reason: str | None = None
+
+
 class SourceData(_Loose):
     used_for: str
     source: str
@@ -138,7 +208,8 @@ class SavedPlan(_Loose):
     version: str = "unknown"
     scenario: dict[str, Any]
     """The resolved scenario as given (``Scenario.model_dump``); enough to recompute."""
-    fits: bool | None
+    fits: StrictBool | None
+    """true or false (``fits: "yes"`` was read as true)."""
     infeasible_reason: str | None = None
     plan: dict[str, Any] = Field(default_factory=dict)
     memory: MemoryData
@@ -178,11 +249,15 @@ def read_plan(data: Any, where: str = "") -> SavedPlan:
     prefix = f"{where}: " if where else ""
     if not isinstance(data, dict):
         raise ScenarioError(where or "plan", f"must be a JSON object, got {type(data).__name__}")
+    block: tuple[str | int, ...] = ()
     try:
         saved = SavedPlan.model_validate(data)
+        for path, schema, value in _blocks(saved):
+            block = path  # the path of the block a ValidationError is in
+            schema.model_validate(value)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = ".".join(str(p) for p in error["loc"])
+        field = ".".join(str(p) for p in (*block, *error["loc"]))
         missing = error["type"] == "missing"
         given = (
             "" if missing or isinstance(error["input"], dict | list) else f" = {error['input']!r}"
@@ -200,6 +275,16 @@ def read_plan(data: Any, where: str = "") -> SavedPlan:
     if not isinstance(saved.scenario.get("hardware"), str):
         raise ScenarioError(f"{prefix}scenario.hardware", "required: an accelerator id")
     return saved
+
+
+def _blocks(saved: SavedPlan) -> Iterator[tuple[tuple[str | int, ...], type[BaseModel], Any]]:
+    """The blocks kept as mappings (the renderers read them as such), each with its path and
+    the schema of what the renderers read of it."""
+    yield ("plan",), PlanData, saved.plan
+    if saved.intervals is not None:
+        yield ("intervals",), IntervalsData, saved.intervals
+    for index, stage in enumerate(saved.stages or ()):
+        yield ("stages", index), StageData, stage
 
 
 def load_plan_file(path: Path) -> SavedPlan:

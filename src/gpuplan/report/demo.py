@@ -164,6 +164,8 @@ def demo_report(data: Mapping[str, Any], catalog: Catalog) -> Group:
         "Power, energy, capex and cost as in `gpuplan plan` (Epoch AI's method).",
     ]
     lines += [f"{c['label']}: {c['infeasible_reason']}" for c in clusters if not c["fits"]]
+    warned = (a for c in clusters for a in c["result"]["assumptions"] if a.startswith("Warning"))
+    lines += list(dict.fromkeys(warned))  # a what-if MFU above every measured run's, once
     for line in lines:
         notes.append(f"• {line}\n")
     notes.append("Every assumption of each plan: `gpuplan demo --json`.", style="dim")

@@ -227,12 +227,21 @@ def search_report(planned: PlanResult) -> Group:
         notes.append(f"• {note}\n")
     run = run_dict(planned.resolved, planned.run)["run"] if planned.run else None
     if run is not None:
-        notes.append("Run with the best plan: ", style="bold")
+        what_if = resolved.mfu is not None and resolved.mfu_is_what_if
+        given = f" at the given MFU of {hz.percent(resolved.mfu or 0)} (a what-if)" * what_if
+        notes.append(f"Run with the best plan{given}: ", style="bold")
         notes.append(
             f"{hz.days(run['days'])} with failures (goodput {hz.percent(run['goodput'])}), "
             f"{hz.number(run['gpu_hours'])} GPU-hours for {hz.number(run['tokens'])} tokens\n"
         )
-    return Group(table, notes)
+    return Group(table, notes, *warnings_text([planned]))
+
+
+def warnings_text(results: Sequence[PlanResult]) -> list[Text]:
+    """The plans' warnings (a what-if MFU above every measured run's), each once: a table
+    of plans shows no assumptions, and these were in the JSON only. [] without any."""
+    lines = dict.fromkeys(a for r in results for a in r.assumptions if a.startswith("Warning"))
+    return [Text(f"• {line}", style="bold yellow") for line in lines]
 
 
 def scaling_report(results: Sequence[PlanResult]) -> Group:
@@ -277,7 +286,7 @@ def scaling_report(results: Sequence[PlanResult]) -> Group:
     )
     if shortest is not None and shortest.note is not None:
         notes.append(shortest.note + "\n", style="bold yellow")
-    return Group(table, notes)
+    return Group(table, notes, *warnings_text(results))
 
 
 def claims_table(results: Sequence[ClaimResult], styles: dict[str, str]) -> Table:

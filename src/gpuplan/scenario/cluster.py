@@ -33,6 +33,13 @@ class InlineTier(Strict):
     oversubscription: Annotated[float, Number, Field(ge=1, le=1000)] = 1.0
     """Downlink over uplink bandwidth of one unit (1: non-blocking)."""
 
+    @field_validator("name")
+    @classmethod
+    def _named(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError("must not be empty; allowed: a label such as leaf, spine or core")
+        return name
+
 
 class InlineCluster(Strict):
     """A cluster written in the scenario, or overrides of a catalog profile's fields."""

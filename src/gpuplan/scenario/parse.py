@@ -11,13 +11,23 @@ from pydantic import BaseModel, ValidationError
 from gpuplan.catalog.loader import Catalog, load_catalog
 from gpuplan.errors import ScenarioError, shorten
 from gpuplan.scenario.cluster import InlineCluster
-from gpuplan.scenario.schema import InlineModel, Parallelism, Prices, Scenario, Site, Training
+from gpuplan.scenario.schema import (
+    Budget,
+    InlineModel,
+    Parallelism,
+    Prices,
+    Scenario,
+    Site,
+    Training,
+)
 
 _ALLOWED_HINTS = {
     "greater_than": "must be > {gt}",
     "greater_than_equal": "must be >= {ge}",
     "less_than": "must be < {lt}",
     "less_than_equal": "must be <= {le}",
+    "too_short": "must hold at least {min_length} item(s), got {actual_length} (or leave it out)",
+    "too_long": "must hold at most {max_length} items, got {actual_length}",
 }
 
 
@@ -28,6 +38,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "training": Training,
     "parallelism": Parallelism,
     "site": Site,
+    "budget": Budget,
     "prices": Prices,
 }
 """The mappings of a scenario, by path, for the keys an unknown key could have meant."""
@@ -80,13 +91,20 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
         # branch that matches what the user wrote.
         relevant = [e for e in errors if not (e["type"] == "string_type" and "str" in e["loc"])]
         # A list whose items failed is also 'too short' (0 items survived): say the items'.
-        items = {tuple(e["loc"][:-1]) for e in relevant if len(e["loc"]) > 1}
-        relevant = [e for e in relevant if not (e["type"] == "too_short" and e["loc"] in items)]
+        relevant = [e for e in relevant if not (e["type"] == "too_short" and _inside(e, relevant))]
         problems = [_problem(error) for error in (relevant or errors)]
         field, message = problems[0]
         if len(problems) > 1:  # every wrong input at once, not one per try
             message += "; and " + "; ".join(f"{f}: {m}" for f, m in problems[1:])
         raise ScenarioError(field, message) from None
+
+
+def _inside(error: Mapping[str, Any], errors: list[Any]) -> bool:
+    """Whether another error lies within ``error``'s location (an item of its list, or a
+    field of one: ``stages.0.gpus`` was also reported as 'stages: Tuple should have at
+    least 1 item after validation, not 0')."""
+    loc = tuple(error["loc"])
+    return any(len(e["loc"]) > len(loc) and tuple(e["loc"][: len(loc)]) == loc for e in errors)
 
 
 def parse_section(data: Any, path: str, model: type[BaseModel]) -> BaseModel:

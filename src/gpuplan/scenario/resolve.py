@@ -226,6 +226,24 @@ def _video(model: Model, training: Training) -> tuple[Model, bool]:
     return model, precomputed
 
 
+def _check_vae_attention(model: Model, precomputed: bool, chip: str, catalog: Catalog) -> None:
+    """A video VAE encoder whose attention runs PyTorch's memory-efficient (xformers) kernel
+    needs that kernel's catalog rate on the chip when the VAE runs in training (an
+    AssertionError traceback on b200, mi300x, TPUs, ...)."""
+    if precomputed or model.video is None or model.video.vae_attention is None:
+        return
+    if catalog.efficiency_profile(chip).attention_triton is not None:
+        return
+    rated = [a for a in catalog.accelerators if catalog.efficiency_profile(a).attention_triton]
+    raise ScenarioError(
+        f"hardware = '{chip}'",
+        f"{model.id}'s VAE encoder runs its attention with PyTorch's memory-efficient kernel "
+        f"(xformers), which has no catalog rate on {chip} (efficiency.yaml attention_triton); "
+        f"allowed: training.precomputed_latents: true (the VAE is not run), or hardware with "
+        f"that rate: {', '.join(rated)}",
+    )
+
+
 def _power_price(site: Site, catalog: Catalog) -> tuple[float, ElectricityPrice | None]:
     electricity = catalog.electricity_prices.get(site.grid)
     if site.power_usd_per_kwh is not None:
@@ -283,6 +301,7 @@ def resolve(scenario: Scenario | Mapping[str, Any], catalog: Catalog) -> Resolve
     else:
         model = catalog.model(scenario.model)
     model, precomputed = _video(model, scenario.training)
+    _check_vae_attention(model, precomputed, scenario.hardware, catalog)
     if scenario.training.packed_sample_tokens is not None:
         model = model.model_copy(
             update={"packed_sample_tokens": scenario.training.packed_sample_tokens}

@@ -34,10 +34,14 @@ MAX_COUNTS = 64
 COUNTS_HELP = "give a count (16384), a list (8,16,32) or a range (1024..131072)"
 
 
-def _count(text: str, field: str) -> int:
+def _count(text: str, field: str, whole: object = None) -> int:
+    """One count of a GPU list or range (``whole``: the value it is part of, for the message).
+    ASCII digits only: '²' passed ``str.isdigit`` and was a ValueError traceback."""
     cleaned = text.strip().replace("_", "")
-    if not cleaned.isdigit() or len(cleaned) > 9:
-        raise ScenarioError(f"{field} = {text!r}", COUNTS_HELP)
+    if not (cleaned.isascii() and cleaned.isdigit()) or len(cleaned) > 9:
+        part = f"{text!r} is not a count of at most 9 digits 0-9; " if whole is not None else ""
+        raise ScenarioError(f"{field} = {shorten(repr(text if whole is None else whole))}",
+                            part + COUNTS_HELP)  # fmt: skip
     return int(cleaned)
 
 
@@ -48,14 +52,14 @@ def gpu_counts(value: object, field: str = "gpus") -> list[int] | None:
     """
     if isinstance(value, list | tuple):
         counts = [
-            v if isinstance(v, int) and not isinstance(v, bool) else _count(str(v), field)
+            v if isinstance(v, int) and not isinstance(v, bool) else _count(str(v), field, value)
             for v in value
         ]
     elif isinstance(value, str) and ".." in value:
         low, _, high = value.partition("..")
-        counts = gpu_range(_count(low, field), _count(high, field))
+        counts = gpu_range(_count(low, field, value), _count(high, field, value))
     elif isinstance(value, str) and "," in value:
-        counts = [_count(part, field) for part in value.split(",")]
+        counts = [_count(part, field, value) for part in value.split(",")]
     else:
         return None
     if not counts or len(counts) > MAX_COUNTS:
@@ -71,7 +75,7 @@ def gpu_counts(value: object, field: str = "gpus") -> list[int] | None:
 def single_scenarios(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The scenario mapping once per GPU count it asks for (once when it names one)."""
     value = data.get("gpus")
-    if isinstance(value, str) and value.strip().replace("_", "").isdigit():
+    if isinstance(value, str) and value.strip().replace("_", "").isdigit():  # '²' refused
         return [{**data, "gpus": _count(value, "gpus")}]
     counts = gpu_counts(value)
     return [dict(data)] if counts is None else [{**data, "gpus": n} for n in counts]

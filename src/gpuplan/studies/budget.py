@@ -26,9 +26,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from gpuplan import units
 from gpuplan.accounting.cluster import account_cluster, assess_cluster
@@ -119,12 +119,10 @@ def parse_budget(data: Mapping[str, Any]) -> tuple[Budget, dict[str, Any]]:
     if not isinstance(raw, Mapping):
         raise ScenarioError(f"budget = {raw!r}", "allowed: a mapping {usd, mw, days}")
     try:
-        budget = Budget.model_validate(dict(raw))
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in ("budget", *error["loc"]))
-        value = "" if error["type"] in ("missing", "extra_forbidden") else f" = {error['input']!r}"
-        raise ScenarioError(f"{where}{value}", error["msg"].removeprefix("Value error, ")) from None
+        budget = cast(Budget, parse_section(raw, "budget", Budget))
+    except ScenarioError as exc:  # the days of --days (training.days) named as the user gave them
+        field = exc.field.replace("budget.days", days_key, 1) if exc.field else exc.field
+        raise ScenarioError(field, exc.message) from None
     rest = {k: v for k, v in data.items() if k != "budget"}
     if not isinstance(rest.get("training") or {}, Mapping):
         raise ScenarioError(f"training = {shorten(repr(rest['training']))}", "allowed: a mapping")

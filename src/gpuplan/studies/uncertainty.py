@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gpuplan.catalog import Catalog, load_catalog
+from gpuplan.catalog.residuals import highest_measured_mfu
 from gpuplan.defaults import DEFAULT_SAMPLES, DEFAULT_SEED, MAX_SAMPLES
 from gpuplan.errors import ScenarioError, require_draws
 from gpuplan.scenario.distributions import (
@@ -310,7 +311,8 @@ def run_uncertainty(
     if not found:
         raise ScenarioError("scenario", "holds no range or distribution; plan it directly")
     center = centered(data, found)
-    parse_scenario(center)  # bad fields fail here, naming the field, before any sampling
+    # bad fields fail here, naming the field, before any sampling
+    precision = parse_scenario(center).training.precision.value
     draws = draw_samples(found, samples, seed, searched=search_group(center) is not None,
                          levels=levels)  # fmt: skip
     catalog = load_catalog() if catalog is None else catalog
@@ -327,29 +329,7 @@ def run_uncertainty(
         values = _numeric([row.get(key) for row in fit])
         if values is not None and values.max() - values.min() > 1e-9 * np.abs(values).max():
             outputs[key] = Summary.of(values)
-    notes = [
-        f"{samples:,} samples drawn with seed {seed} (numpy default_rng); the same seed and "
-        "number of samples give the same numbers.",
-        *draws.notes,
-    ]
-    if feasible < samples:
-        notes.append(
-            f"{samples - feasible:,} of {samples:,} samples do not fit or are invalid; "
-            f"percentiles are over the {feasible:,} that fit."
-        )
-    if errors:
-        notes.append(f"{len(errors):,} samples are invalid, e.g. {errors[0]}")
-    if cache.misses > misses:
-        notes.append(
-            f"Plan searches: {cache.misses - misses:,} run and reused "
-            f"{cache.hits - hits:,} times (one per distinct model, accelerator, GPU count, "
-            "batch, sequence length, precision and fixed parallelism)."
-        )
-    notes.append(
-        "Drivers: ranked by the mean |Spearman rank correlation| between each input and "
-        f"{', '.join(HEADLINE_OUTPUTS)} over the {feasible:,} samples that fit; inputs are "
-        "drawn independently, and the ranking orders influence without splitting the variance."
-    )
+    notes = _notes(draws, feasible, errors, (cache.hits - hits, cache.misses - misses), precision)
     return UncertaintyResult(
         seed=seed,
         samples=samples,
@@ -363,3 +343,42 @@ def run_uncertainty(
         notes=tuple(notes),
         intervals=combined_intervals(fit, seed),
     )
+
+
+def _notes(
+    draws: Draws, feasible: int, errors: list[str], searches: tuple[int, int], precision: str
+) -> list[str]:
+    """The result's notes: the draws, what did not fit, the searches (reused, run), the
+    drivers, and a what-if MFU drawn above every measured run's."""
+    notes = [
+        f"{draws.samples:,} samples drawn with seed {draws.seed} (numpy default_rng); the same "
+        "seed and number of samples give the same numbers.",
+        *draws.notes,
+    ]
+    if feasible < draws.samples:
+        notes.append(
+            f"{draws.samples - feasible:,} of {draws.samples:,} samples do not fit or are invalid; "
+            f"percentiles are over the {feasible:,} that fit."
+        )
+    if errors:
+        notes.append(f"{len(errors):,} samples are invalid, e.g. {errors[0]}")
+    if searches[1]:
+        notes.append(
+            f"Plan searches: {searches[1]:,} run and reused "
+            f"{searches[0]:,} times (one per distinct model, accelerator, GPU count, "
+            "batch, sequence length, precision and fixed parallelism)."
+        )
+    notes.append(
+        "Drivers: ranked by the mean |Spearman rank correlation| between each input and "
+        f"{', '.join(HEADLINE_OUTPUTS)} over the {feasible:,} samples that fit; inputs are "
+        "drawn independently, and the ranking orders influence without splitting the variance."
+    )
+    mfu = draws.values.get("training.mfu")
+    best, row = highest_measured_mfu(precision)
+    if mfu is not None and (above := int((mfu > best).sum())):
+        notes.append(
+            f"Warning: training.mfu: {above:,} of {draws.samples:,} draws are above the highest "
+            f"MFU measured on any validated {precision.upper()} run ({best:.1%}, {row}); no "
+            "published run reached it."
+        )
+    return notes

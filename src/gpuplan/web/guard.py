@@ -126,7 +126,7 @@ class Guard:
                 "host_not_allowed",
             )
         length = headers.get(b"content-length", b"0").decode("latin-1").strip()
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit()):  # '²' is a digit to str.isdigit
             return _json(400, "Content-Length must be a whole number of bytes", "bad_request")
         if int(length) > self.limits.max_body_bytes:
             return self._too_large()
