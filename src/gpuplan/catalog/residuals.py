@@ -82,6 +82,16 @@ def highest_measured_mfu(precision: str) -> tuple[float, str]:
     return best.measured_mfu, best.id
 
 
+def above_measured_mfu(precision: str) -> tuple[float, str]:
+    """(MFU, words): :func:`highest_measured_mfu` and the end of the warning every what-if MFU
+    above it gets (plan notes, Monte Carlo notes): 'the highest MFU measured on any validated
+    BF16 run (61.7%, row); no published run reached it'."""
+    best, row = highest_measured_mfu(precision)
+    words = (f"the highest MFU measured on any validated {precision.upper()} run "
+             f"({best:.1%}, {row}); no published run reached it")  # fmt: skip
+    return best, words
+
+
 def generation_of(accelerator_id: str) -> str:
     """The architecture id of an accelerator; the accelerator's own id when unlisted."""
     for generation in load_generations().values():

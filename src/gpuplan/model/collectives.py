@@ -224,15 +224,15 @@ def _collective(kind: Collective, size: Any, geometry: _Geometry) -> Any:
     nccl = network.nccl if kind is not Collective.ALL_TO_ALL else None
     latency = nccl.latency(kind, g.n, 1.0) if nccl is not None and g.flat else None
     flat = _ring(kind, size, g.n, network.scaleup, latency=latency) if g.flat else 0.0
-    hierarchical = _hierarchical(kind, size, g) if g.across else 0.0
+    hierarchical = _hierarchical(kind, size, g, nccl) if g.across else 0.0
     return xp.where((g.n <= 1) | (size <= 0), 0.0, xp.where(g.inside, flat, hierarchical))
 
 
-def _hierarchical(kind: Collective, size: Any, g: _Geometry) -> Any:
+def _hierarchical(kind: Collective, size: Any, g: _Geometry, nccl: NcclRing | None) -> Any:
     """A collective over the ranks of ``g``, ``g.local`` of them per scale-up domain: inside
-    each domain over NVLink, then between the domains over the NICs."""
+    each domain over NVLink, then between the domains over the NICs; ``nccl``: NCCL's ring
+    latency model (None for an all-to-all or without one)."""
     n, local, remote, network = g.n, g.local, g.remote, g.network
-    nccl = network.nccl if kind is not Collective.ALL_TO_ALL else None
     zero = None if nccl is None else 0.0  # NCCL: the latency once, for the whole ring
     inner = _ring(kind, size, g.inner, network.scaleup, latency=zero) if g.inner_ring else 0.0
     if kind is Collective.ALL_TO_ALL:

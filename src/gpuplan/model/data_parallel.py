@@ -68,9 +68,7 @@ def flat_collective_times(
     replace by hierarchical ones)."""
     n, size_bytes = xp.floats(n), xp.floats(size_bytes)
     local = local_ranks(n, stride, network.domain)
-    nccl = None  # NCCL's latency of the ring (RULE NCCL-LAT), else each step's link latency
-    if network.nccl is not None:
-        nccl = network.nccl.latency(kind, n, xp.maximum(xp.floor(n / local), 1.0))
+    nccl = _nccl_latency(kind, n, local, network)  # None: each step's link latency
     inside = _ring(kind, size_bytes, n, network.scaleup, latency=nccl)
     across = _ring(kind, size_bytes, n, network.scaleout, ring_slowdown(n, stride, local, network),
                    latency=nccl)  # fmt: skip
@@ -84,14 +82,21 @@ def flat_ring_latency(n: np.ndarray, stride: np.ndarray, network: Network) -> np
     1`` steps of the link its slowest hop crosses."""
     n = xp.floats(n)
     local = local_ranks(n, stride, network.domain)
-    if network.nccl is not None:
-        domains = xp.maximum(xp.floor(n / local), 1.0)
-        ring = network.nccl.latency(Collective.ALL_GATHER, n, domains)
+    ring = _nccl_latency(Collective.ALL_GATHER, n, local, network)
+    if ring is not None:
         nccl: np.ndarray = xp.where(n > 1, ring, 0.0)
         return nccl
     latency = xp.where(local >= n, network.scaleup.latency_s, network.scaleout.latency_s)
     seconds: np.ndarray = xp.maximum(n - 1, 0.0) * latency
     return seconds
+
+
+def _nccl_latency(kind: Collective, n: Any, local: Any, network: Network) -> Any:
+    """NCCL's latency of one flat ring over ``n`` ranks, ``local`` of them per scale-up
+    domain (RULE NCCL-LAT); None where the network has no NCCL model."""
+    if network.nccl is None:
+        return None
+    return network.nccl.latency(kind, n, xp.maximum(xp.floor(n / local), 1.0))
 
 
 def _dp_collectives(

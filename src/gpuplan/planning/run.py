@@ -18,7 +18,7 @@ from typing import Any
 
 from gpuplan import units
 from gpuplan.catalog.loader import Catalog
-from gpuplan.catalog.residuals import highest_measured_mfu
+from gpuplan.catalog.residuals import above_measured_mfu
 from gpuplan.catalog.schema import Framework
 from gpuplan.catalog.shapes import parameter_count
 from gpuplan.model.flops import (
@@ -140,13 +140,9 @@ def _utilisation(
             f"BF16 peak), not from the modelled step ({step.mfu:.0%} MFU); the plan is "
             "the model's and decides memory."
         )
-        best, row = highest_measured_mfu(r.precision.value)
+        best, words = above_measured_mfu(r.precision.value)
         if r.mfu > best:
-            notes.append(
-                f"Warning: training.mfu = {r.mfu:g} is above the highest MFU measured on any "
-                f"validated {r.precision.value.upper()} run ({best:.1%}, {row}); no published "
-                "run reached it."
-            )
+            notes.append(f"Warning: training.mfu = {r.mfu:g} is above {words}.")
         return r.mfu_peak_flops_per_s, r.mfu
     peak = r.peak_flops_per_s
     # the transformer's utilisation (a video model's encoders: _with_encoders)

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gpuplan.catalog import Catalog, load_catalog
-from gpuplan.catalog.residuals import highest_measured_mfu
+from gpuplan.catalog.residuals import above_measured_mfu
 from gpuplan.defaults import DEFAULT_SAMPLES, DEFAULT_SEED, MAX_SAMPLES
 from gpuplan.errors import ScenarioError, require_draws
 from gpuplan.scenario.distributions import (
@@ -374,11 +374,9 @@ def _notes(
         "drawn independently, and the ranking orders influence without splitting the variance."
     )
     mfu = draws.values.get("training.mfu")
-    best, row = highest_measured_mfu(precision)
+    best, words = above_measured_mfu(precision)
     if mfu is not None and (above := int((mfu > best).sum())):
         notes.append(
-            f"Warning: training.mfu: {above:,} of {draws.samples:,} draws are above the highest "
-            f"MFU measured on any validated {precision.upper()} run ({best:.1%}, {row}); no "
-            "published run reached it."
+            f"Warning: training.mfu: {above:,} of {draws.samples:,} draws are above {words}."
         )
     return notes
