@@ -169,6 +169,15 @@ def unknown_id_message(kind: str, name: str, known: list[str]) -> str:
     return f"unknown {kind} '{name}'{hint} (known: {', '.join(sorted(known))})"
 
 
+BOUND_HINTS = {
+    "greater_than": "must be > {gt}",
+    "greater_than_equal": "must be >= {ge}",
+    "less_than": "must be < {lt}",
+    "less_than_equal": "must be <= {le}",
+}
+"""pydantic's bound errors in gpuplan's words (scenario files, claims, audits, budgets)."""
+
+
 def unknown_key_message(schema: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     """An unknown key at ``loc`` of ``schema`` (pydantic's 'Extra inputs are not permitted'):
     the key, the near ones and every key allowed there."""
@@ -188,10 +197,8 @@ def schema_message(schema: type[BaseModel], error: Mapping[str, Any]) -> str:
         return unknown_key_message(schema, tuple(error["loc"]))
     if error["type"] == "missing":
         return "required"
-    bounds = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}",
-              "less_than": "< {lt}", "less_than_equal": "<= {le}"}  # fmt: skip
-    if error["type"] in bounds:  # as a scenario says them ('must be > 0', not 'Input should')
-        return "must be " + bounds[error["type"]].format(**error.get("ctx", {}))
+    if error["type"] in BOUND_HINTS:  # as a scenario says them ('must be > 0', not 'Input should')
+        return BOUND_HINTS[error["type"]].format(**error.get("ctx", {}))
     return str(error["msg"]).removeprefix("Value error, ")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from gpuplan.catalog.loader import Catalog, load_catalog
+from gpuplan.catalog.loader import BOUND_HINTS, Catalog, load_catalog
 from gpuplan.errors import ScenarioError, shorten
 from gpuplan.scenario.cluster import InlineCluster
 from gpuplan.scenario.schema import (
@@ -22,10 +22,7 @@ from gpuplan.scenario.schema import (
 )
 
 _ALLOWED_HINTS = {
-    "greater_than": "must be > {gt}",
-    "greater_than_equal": "must be >= {ge}",
-    "less_than": "must be < {lt}",
-    "less_than_equal": "must be <= {le}",
+    **BOUND_HINTS,
     "too_short": "must hold at least {min_length} item(s), got {actual_length} (or leave it out)",
     "too_long": "must hold at most {max_length} items, got {actual_length}",
 }
