@@ -197,7 +197,7 @@ def schema_message(schema: type[BaseModel], error: Mapping[str, Any]) -> str:
         return unknown_key_message(schema, tuple(error["loc"]))
     if error["type"] == "missing":
         return "required"
-    if error["type"] in BOUND_HINTS:  # as a scenario says them ('must be > 0', not 'Input should')
+    if error["type"] in BOUND_HINTS:  # 'must be > 0', as a scenario says it
         return BOUND_HINTS[error["type"]].format(**error.get("ctx", {}))
     return str(error["msg"]).removeprefix("Value error, ")
 
